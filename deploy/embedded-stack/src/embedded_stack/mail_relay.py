@@ -1,0 +1,132 @@
+"""A development SMTP relay that behaves like the nhs.net relay: STARTTLS required, then AUTH.
+
+Whatever it accepts is written to a folder as `.eml` files (one per recipient delivery), so a
+developer or a test can read exactly what was sent. For reliability tests it can be told to refuse
+everything with a given SMTP reply (e.g. 554) or to stop listening altogether.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+import threading
+import uuid
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+
+def ensure_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost / 127.0.0.1, made once and kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "relay-cert.pem", folder / "relay-key.pem"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+class MaildirHandler:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.refuse_with: tuple[int, str] | None = None
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.refuse_with is not None:
+            code, text = self.refuse_with
+            return f"{code} {text}"
+        raw = envelope.original_content or envelope.content
+        assert isinstance(raw, bytes)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else ""
+        with self._lock:
+            for rcpt in envelope.rcpt_tos:
+                trace = f"X-Relay-Rcpt-To: {rcpt}\r\nX-Relay-Auth-User: {login}\r\n"
+                (self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(trace.encode() + raw)
+        return "250 Message accepted for delivery"
+
+
+class DevMailRelay:
+    def __init__(
+        self, folder: Path, cert_dir: Path, port: int, username: str, password: str, host: str = "127.0.0.1"
+    ) -> None:
+        self.folder, self.host, self.port = folder, host, port
+        self.username, self.password = username, password
+        self.cert_path, key_path = ensure_certificate(cert_dir)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_path, key_path)
+        self.handler = MaildirHandler(folder)
+        self._controller = Controller(
+            self.handler,
+            hostname=host,
+            port=port,
+            tls_context=context,
+            require_starttls=True,
+            authenticator=self._authenticate,
+            auth_required=True,
+            ready_timeout=10,
+        )
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.username
+            and auth_data.password.decode() == self.password
+        )
+        return AuthResult(success=ok, handled=False)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def refuse(self, code: int, text: str) -> None:
+        self.handler.refuse_with = (code, text)
+
+    def accept(self) -> None:
+        self.handler.refuse_with = None
+
+
+def read_messages(folder: Path) -> list:  # list[email.message.EmailMessage]
+    """Every message the relay kept, oldest first."""
+    return [
+        message_from_bytes(path.read_bytes(), policy=default_policy) for path in sorted(folder.glob("*.eml"))
+    ]

@@ -1,0 +1,154 @@
+"""Starts and stops the whole platform on one machine, in dependency order."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from casework.migrations import ensure_database_sync, upgrade
+from casework.services import load_definition
+
+from embedded_stack.broker import TansuBroker
+from embedded_stack.layout import RELAY_USER, SERVICES, StackLayout
+from embedded_stack.mail_relay import DevMailRelay
+from embedded_stack.postgres import PostgresServer
+
+
+class EmbeddedStack:
+    def __init__(self, layout: StackLayout, services: tuple[str, ...] = SERVICES) -> None:
+        self.layout = layout
+        self.services = services
+        self.postgres = PostgresServer(layout.pgdata, layout.ports.postgres)
+        self.broker = TansuBroker(layout.ports.broker, layout.logs / "broker.log")
+        self.relay: DevMailRelay | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    # -- infrastructure -------------------------------------------------------------------------
+
+    def start_infrastructure(self) -> None:
+        self.layout.logs.mkdir(parents=True, exist_ok=True)
+        self.postgres.start()
+        self.broker.start()
+        self.relay = DevMailRelay(
+            self.layout.mail,
+            self.layout.certs,
+            self.layout.ports.relay,
+            RELAY_USER,
+            self.layout.secrets()["relay_password"],
+        )
+        self.relay.start()
+
+    def migrate(self) -> None:
+        for name in self.services:
+            url = self.layout.database_url(name)
+            ensure_database_sync(url)
+            upgrade(load_definition(name), url)
+
+    # -- services -------------------------------------------------------------------------------
+
+    def start_services(self) -> None:
+        for name in self.services:
+            env = {**os.environ, **self.layout.service_env(name)}
+            log = (self.layout.logs / f"{name}.log").open("ab")
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "casework", "serve", name],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._write_pids()
+
+    def wait_ready(self, timeout: float = 90.0) -> dict[str, int]:
+        deadline = time.monotonic() + timeout
+        status: dict[str, int] = {}
+        with httpx.Client(timeout=5) as client:
+            for name in self.services:
+                while True:
+                    process = self.processes.get(name)
+                    if process is not None and process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with {process.returncode}; see {self.layout.logs}/{name}.log"
+                        )
+                    try:
+                        status[name] = client.get(f"{self.layout.service_url(name)}/health/ready").status_code
+                        if status[name] == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"{name} not ready after {timeout}s (last status {status.get(name)})"
+                        )
+                    time.sleep(0.2)
+        return status
+
+    def _write_pids(self) -> None:
+        self.layout.run.mkdir(parents=True, exist_ok=True)
+        (self.layout.run / "stack.pid").write_text(str(os.getpid()))
+        for name, process in self.processes.items():
+            (self.layout.run / f"{name}.pid").write_text(str(process.pid))
+
+    # -- stopping -------------------------------------------------------------------------------
+
+    def stop_services(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+        for pid_file in self.layout.run.glob("*.pid"):
+            pid_file.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        self.stop_services()
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
+        self.broker.stop()
+        self.postgres.stop()
+
+    def urls(self) -> list[tuple[str, str]]:
+        rows = [(f"{name} service", f"{self.layout.service_url(name)}/docs") for name in self.services]
+        ports = self.layout.ports
+        rows += [
+            ("PostgreSQL", self.layout.database_url("<service>").replace("+asyncpg", "")),
+            ("Kafka broker (Tansu)", f"127.0.0.1:{ports.broker}"),
+            ("SMTP relay (STARTTLS+AUTH)", f"127.0.0.1:{ports.relay}  user {RELAY_USER}"),
+            ("Mail the relay received", str(self.layout.mail)),
+            ("Logs", str(self.layout.logs)),
+        ]
+        return rows
+
+
+def stop_recorded(layout: StackLayout) -> list[str]:
+    """`make down` from another terminal: signal the `up` process, then clean up what is left."""
+    stopped: list[str] = []
+    for pid_file in sorted(layout.run.glob("*.pid")) if layout.run.exists() else []:
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            stopped.append(pid_file.stem)
+        except (ProcessLookupError, ValueError):
+            pass
+        pid_file.unlink(missing_ok=True)
+    deadline = time.monotonic() + 20
+    postgres = PostgresServer(layout.pgdata, layout.ports.postgres)
+    while postgres.running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if postgres.running():
+        postgres.stop()
+        stopped.append("postgres")
+    return stopped
+
+
+def project_root() -> Path:
+    return Path(os.environ.get("STACK_HOME", Path.cwd() / ".local"))

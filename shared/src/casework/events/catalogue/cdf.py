@@ -1,0 +1,130 @@
+"""Cancer Drugs Fund events (topic `cdf.events`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from casework.events.registry import registry
+
+
+class CdfApplicationRef(BaseModel):
+    application_id: UUID
+    reference: str
+    provider_ods: str
+    entry_id: str
+    dmd_id: str
+    patient_ref: str
+
+
+@registry.register("cdf.application.approved")
+class ApplicationApproved(CdfApplicationRef):
+    """A prior-approval application met every mandatory criterion of an open list entry."""
+
+    entry_version: int
+    drug_name: str
+    indication: str
+    clinician_gmc: str
+    clinician_email: str
+    planned_start: date
+    lapse_due: date
+    approved_at: datetime
+    expected_cost: Decimal
+
+
+@registry.register("cdf.application.rejected")
+class ApplicationRejected(CdfApplicationRef):
+    """An application was not approved; the unmet criteria are named."""
+
+    drug_name: str
+    clinician_email: str
+    unmet_criteria: list[str]
+    reasons: list[str]
+
+
+@registry.register("cdf.application.withdrawn")
+class ApplicationWithdrawn(CdfApplicationRef):
+    """An approval was withdrawn by the trust before or during treatment."""
+
+    withdrawn_at: datetime
+    reason: str
+
+
+@registry.register("cdf.treatment.started")
+class TreatmentStarted(CdfApplicationRef):
+    """SACT shows the first administration of an approved treatment."""
+
+    first_administration: date
+    cycles_to_date: int
+
+
+@registry.register("cdf.treatment.stopped")
+class TreatmentStopped(CdfApplicationRef):
+    """SACT reports the date of final treatment and the reason for stopping."""
+
+    final_treatment_date: date
+    stop_reason: str
+    cycles_given: int
+    cost_to_date: Decimal
+
+
+@registry.register("cdf.approval.lapsed")
+class ApprovalLapsed(CdfApplicationRef):
+    """No SACT administration within the lapse window after the planned start."""
+
+    planned_start: date
+    lapse_due: date
+    clinician_email: str
+    committed_amount: Decimal
+
+
+@registry.register("cdf.unapproved_use.detected")
+class UnapprovedUseDetected(BaseModel):
+    """A listed CDF drug was administered with no approval for that patient at that trust."""
+
+    provider_ods: str
+    dmd_id: str
+    drug_name: str
+    patient_ref: str
+    first_administration: date
+    cycles: int
+    submission_id: UUID
+
+
+class ForecastMonth(BaseModel):
+    month: str  # YYYY-MM
+    fy_month: int  # 1 = April .. 12 = March
+    actual: Decimal
+    forecast: Decimal
+
+
+@registry.register("cdf.forecast.updated")
+class ForecastUpdated(BaseModel):
+    """The spend forecast for one trust and list entry in one financial year changed."""
+
+    provider_ods: str
+    entry_id: str
+    dmd_id: str
+    financial_year: str  # "2026/27"
+    as_of: date
+    actual_to_date: Decimal
+    forecast_outturn: Decimal
+    lower: Decimal
+    upper: Decimal
+    run_rate_outturn: Decimal
+    months: list[ForecastMonth]
+
+
+@registry.register("cdf.sact_submission.processed")
+class SactSubmissionProcessed(BaseModel):
+    """A trust's monthly SACT submission finished processing."""
+
+    submission_id: UUID
+    provider_ods: str
+    period: str  # YYYY-MM
+    rows_total: int
+    rows_accepted: int
+    rows_rejected: int

@@ -1,0 +1,138 @@
+"""Individual Funding Request events (topic `ifr.events`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from casework.events.registry import registry
+
+
+class IfrCaseEvent(BaseModel):
+    request_id: UUID
+    reference: str
+    provider_ods: str
+    state: str
+    urgent: bool
+    clinician_email: str | None = None
+
+
+@registry.register("ifr.request.submitted")
+class RequestSubmitted(IfrCaseEvent):
+    """A complete application was submitted."""
+
+    patient_ref: str
+    treatment_name: str
+    treatment_code: str | None
+    submitted_at: datetime
+
+
+@registry.register("ifr.request.acknowledged")
+class RequestAcknowledged(IfrCaseEvent):
+    """Receipt acknowledged to the requesting clinician."""
+
+    screening_due: date | None = None
+
+
+@registry.register("ifr.request.information_requested")
+class InformationRequested(IfrCaseEvent):
+    """The case was returned to the clinician for information; its clocks pause."""
+
+    information_needed: str
+    respond_by: date | None = None
+
+
+@registry.register("ifr.request.resubmitted")
+class InformationProvided(IfrCaseEvent):
+    """The clinician provided the information asked for; clocks resume."""
+
+
+@registry.register("ifr.request.redirected")
+class RequestRedirected(IfrCaseEvent):
+    """Not an IFR: a cohort / service development question, or not NHS England's responsibility."""
+
+    redirect_reason: str
+    redirected_to: str | None = None
+
+
+@registry.register("ifr.request.screened_out")
+class RequestScreenedOut(IfrCaseEvent):
+    """Screening found the request cannot go to panel."""
+
+    reasons: list[str]
+
+
+@registry.register("ifr.request.listed_for_panel")
+class RequestListedForPanel(IfrCaseEvent):
+    """The case is on a panel meeting's agenda."""
+
+    panel_id: UUID
+    meeting_date: date
+
+
+@registry.register("ifr.request.withdrawn")
+class RequestWithdrawn(IfrCaseEvent):
+    """Withdrawn before a decision."""
+
+    reason: str
+
+
+class DecisionReasons(BaseModel):
+    exceptionality: str
+    clinical_effectiveness: str
+    value_for_money: str
+
+
+@registry.register("ifr.decision.made")
+class DecisionMade(IfrCaseEvent):
+    """The panel decided (approved, approved with conditions, declined) with reasons on each test."""
+
+    outcome: str
+    reasons: DecisionReasons
+    conditions: list[str]
+    panel_id: UUID | None
+    patient_ref: str
+    treatment_name: str
+    treatment_code: str | None
+    approved_cost: Decimal | None
+    decided_on: date
+
+
+@registry.register("ifr.request.reconsideration_requested")
+class ReconsiderationRequested(IfrCaseEvent):
+    """Significant new clinical information: the same panel looks again."""
+
+    new_information: str
+
+
+@registry.register("ifr.request.review_requested")
+class ReviewRequested(IfrCaseEvent):
+    """A procedural challenge, heard by a different panel."""
+
+    grounds: str
+
+
+@registry.register("ifr.request.review_decided")
+class ReviewDecided(IfrCaseEvent):
+    """The review panel found the process sound (upheld) or flawed (back to an IFR panel)."""
+
+    outcome: str
+    reasons: str
+
+
+class DeadlineEvent(IfrCaseEvent):
+    clock: str
+    due_date: date
+
+
+@registry.register("ifr.request.deadline_approaching")
+class DeadlineApproaching(DeadlineEvent):
+    """A stage clock is within its warning period."""
+
+
+@registry.register("ifr.request.deadline_breached")
+class DeadlineBreached(DeadlineEvent):
+    """A stage clock passed its due date with the stage incomplete."""

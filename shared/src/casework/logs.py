@@ -1,0 +1,46 @@
+"""JSON logs through structlog, each line carrying the service name and the correlation id."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from casework.correlation import causation_id, correlation_id
+
+
+def _add_correlation(_logger: object, _method: str, event: dict) -> dict:
+    if (cid := correlation_id.get()) is not None:
+        event.setdefault("correlation_id", cid)
+    if (cause := causation_id.get()) is not None:
+        event.setdefault("causation_id", cause)
+    return event
+
+
+def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
+    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_correlation,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+    # Library loggers (uvicorn, aiokafka) go through the same JSON renderer.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(processor=renderer, foreign_pre_chain=shared))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)

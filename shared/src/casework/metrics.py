@@ -1,0 +1,18 @@
+"""Prometheus metrics, defined once per process and labelled by service."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "casework_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "casework_http_request_duration_seconds", "HTTP request duration", ["service", "method", "route"]
+)
+OUTBOX_PUBLISHED = Counter("casework_outbox_published_total", "Outbox events published", ["service"])
+OUTBOX_BACKLOG = Gauge("casework_outbox_backlog", "Outbox events not yet published", ["service"])
+EVENTS_CONSUMED = Counter(
+    "casework_events_consumed_total", "Events handled by consumers", ["service", "event_type", "outcome"]
+)
+DEAD_LETTERS = Counter("casework_dead_letters_total", "Events sent to a dead-letter topic", ["service"])

@@ -1,0 +1,113 @@
+"""What a running service holds: settings, database, outbox relay, consumers, background tasks.
+
+Built from a `ServiceDefinition` by the app factory; routes reach it through dependencies
+(`casework.deps`), handlers through the unit of work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from casework.db import PlatformTables, create_engine, session_factory
+from casework.events.registry import EventRegistry, registry
+from casework.inbox import EventConsumer, Handler
+from casework.logs import get_logger
+from casework.outbox import OutboxRelay
+from casework.settings import ServiceSettings
+from casework.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = get_logger(__name__)
+
+BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    """Everything the platform needs to know to run, migrate and document one service."""
+
+    name: str
+    title: str
+    version: str
+    settings_class: type[ServiceSettings]
+    metadata: MetaData
+    tables: PlatformTables
+    migrations: Path  # folder holding Alembic revision files
+    routers: list[APIRouter] = field(default_factory=list)
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    background: list[BackgroundTask] = field(default_factory=list)
+    configure_app: Callable[[FastAPI], None] | None = None
+
+    @property
+    def publishes(self) -> list[str]:
+        return [t.name for t in registry if t.name.split(".", 1)[0] == self.name]
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({registry.get(t).topic for t in self.publishes})
+
+    def load_settings(self, **overrides: object) -> ServiceSettings:
+        return self.settings_class(**overrides)  # type: ignore[arg-type]
+
+
+class ServiceRuntime:
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.registry: EventRegistry = registry
+        self.tables = definition.tables
+        self.engine: AsyncEngine = create_engine(settings.database_url, settings.database_pool_size)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        self.relay = OutboxRelay(self.sessions, self.tables, settings, definition.topics)
+        self.consumer = EventConsumer(self, definition.handlers) if definition.handlers else None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.extras: dict[str, object] = {}  # service-specific long-lived objects (SMTP client, ...)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(
+            self.sessions,
+            self.tables,
+            self.registry,
+            self.settings.service_name,
+            self.relay.wake,
+            self.settings,
+        )
+
+    def start_workers(self) -> None:
+        self._spawn("outbox-relay", self.relay.run())
+        if self.consumer is not None:
+            self._spawn("consumer", self.consumer.run())
+        for task in self.definition.background:
+            self._spawn(getattr(task, "__name__", "background"), task(self))
+
+    def _spawn(self, name: str, coro: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background task crashed", task=name)
+                raise
+
+        self._tasks.append(asyncio.create_task(guarded(), name=f"{self.settings.service_name}:{name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.relay.close()
+        if self.consumer is not None:
+            await self.consumer.close()
+        await self.engine.dispose()
