@@ -38,7 +38,7 @@ class ServiceSettings(BaseSettings):
     consumer_retry_base_s: float = Field(0.05, description="First retry delay; doubles per attempt")
     run_workers: bool = Field(True, description="Run the outbox relay and consumers in the API process")
 
-    jwt_secret: SecretStr = Field(SecretStr("dev-only-secret-change-me"), description="HS256 key")
+    jwt_secret: SecretStr = Field(SecretStr("dev-only-jwt-secret-change-me-in-every-deployment"), description="HS256 key")
     jwt_public_key: str | None = Field(None, description="PEM public key; when set RS256 is used")
     jwt_audience: str | None = Field(None, description="Expected `aud` claim, if any")
     commissioner_orgs: list[str] = Field(
@@ -47,7 +47,7 @@ class ServiceSettings(BaseSettings):
     )
 
     patient_ref_key: SecretStr = Field(
-        SecretStr("dev-only-patient-ref-key"), description="HMAC key for patient_ref"
+        SecretStr("dev-only-patient-ref-key-change-me-in-every-deployment"), description="HMAC key for patient_ref"
     )
     log_level: str = Field("INFO", description="Log level")
     log_json: bool = Field(True, description="JSON logs (false: human-readable console)")

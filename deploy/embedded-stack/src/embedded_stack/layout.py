@@ -78,7 +78,7 @@ class StackLayout:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.ports.postgres}/{service}"
 
     def service_url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports.services[service]}"
+        return f"http://127.0.0.1:{self.ports.services.get(service, 8000)}"
 
     def service_env(self, service: str) -> dict[str, str]:
         """The environment a service process gets: exactly its settings, as in docker-compose."""
@@ -86,7 +86,7 @@ class StackLayout:
         env = {
             "SERVICE_NAME": service,
             "ENVIRONMENT": "development",
-            "PORT": str(self.ports.services[service]),
+            "PORT": str(self.ports.services.get(service, 8000)),
             "PUBLIC_BASE_URL": self.service_url(service),
             "DATABASE_URL": self.database_url(service),
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports.broker}",

@@ -82,9 +82,7 @@ class EmbeddedStack:
                     except httpx.HTTPError:
                         pass
                     if time.monotonic() > deadline:
-                        raise TimeoutError(
-                            f"{name} not ready after {timeout}s (last status {status.get(name)})"
-                        )
+                        raise TimeoutError(f"{name} not ready after {timeout}s (last status {status.get(name)})")
                     time.sleep(0.2)
         return status
 

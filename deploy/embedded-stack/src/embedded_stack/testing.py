@@ -1,0 +1,217 @@
+"""Pytest fixtures: a real PostgreSQL, a real Tansu broker and the dev mail relay per test session.
+
+Every port is picked free at start and everything lives under the session's temp folder, so
+several test runs (or a running `make up`) can share a machine. Services run in-process with
+their workers (outbox relay, consumers) on the test's event loop; tests talk HTTP through httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from casework.app import create_app
+from casework.auth import mint_token
+from casework.db import create_engine
+from casework.events import EventEnvelope, registry
+from casework.migrations import ensure_database_sync, upgrade
+from casework.runtime import ServiceDefinition, ServiceRuntime
+from casework.services import SERVICE_NAMES, load_definition
+from casework.settings import ServiceSettings
+from fastapi import FastAPI
+
+from embedded_stack.broker import TansuBroker
+from embedded_stack.layout import RELAY_USER, StackLayout, StackPorts
+from embedded_stack.mail_relay import DevMailRelay
+from embedded_stack.postgres import PostgresServer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningService:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: ServiceSettings
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        return self.app.state.runtime
+
+
+class TestStack:
+    """The infrastructure of one test session, and the way to run services against it."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, root: Path) -> None:
+        ports = StackPorts(
+            postgres=free_port(),
+            broker=free_port(),
+            relay=free_port(),
+            inbound=free_port(),
+            services={name: free_port() for name in SERVICE_NAMES},
+        )
+        self.layout = StackLayout(root, ports)
+        self.postgres = PostgresServer(self.layout.pgdata, ports.postgres)
+        self.broker = TansuBroker(ports.broker, self.layout.logs / "broker.log")
+        self.relay = DevMailRelay(
+            self.layout.mail, self.layout.certs, ports.relay, RELAY_USER, self.layout.secrets()["relay_password"]
+        )
+        self._migrated: set[str] = set()
+
+    def start(self) -> None:
+        self.postgres.start()
+        self.broker.start()
+        self.relay.start()
+
+    def stop(self) -> None:
+        self.relay.stop()
+        self.broker.stop()
+        self.postgres.stop("immediate")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.broker.bootstrap_servers
+
+    def database_url(self, database: str) -> str:
+        return self.postgres.url(database)
+
+    def migrate(self, definition: ServiceDefinition, database: str | None = None) -> str:
+        url = self.database_url(database or definition.name)
+        if url not in self._migrated:
+            # Alembic's env runs its own event loop: keep it off the test's running loop.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(ensure_database_sync, url).result()
+                if definition.migrations.is_dir():
+                    pool.submit(upgrade, definition, url).result()
+                else:  # a definition made up by a test: its tables straight from the metadata
+                    pool.submit(asyncio.run, create_tables(definition, url)).result()
+            self._migrated.add(url)
+        return url
+
+    def settings_for(self, definition: ServiceDefinition, database: str | None = None, **overrides: Any) -> Any:
+        env = {k.lower(): v for k, v in self.layout.service_env(definition.name).items()}
+        env |= {
+            "database_url": self.migrate(definition, database),
+            "kafka_bootstrap_servers": self.bootstrap_servers,
+            "outbox_poll_interval_s": 0.05,
+            "consumer_retry_base_s": 0.01,
+            "log_json": True,
+            "log_level": "WARNING",
+        }
+        return definition.settings_class(**(env | overrides))
+
+    @asynccontextmanager
+    async def service(
+        self, name_or_definition: str | ServiceDefinition, database: str | None = None, **overrides: Any
+    ) -> AsyncIterator[RunningService]:
+        definition = load_definition(name_or_definition) if isinstance(name_or_definition, str) else name_or_definition
+        settings = self.settings_for(definition, database, **overrides)
+        app = create_app(definition, settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=settings.public_base_url) as client:
+                yield RunningService(app, client, settings)
+
+    def token(self, sub: str, org: str, *roles: str, ttl_s: int = 3600) -> str:
+        settings = ServiceSettings(jwt_secret=self.layout.secrets()["jwt_secret"])
+        return mint_token(settings, sub=sub, org=org, roles=roles, ttl_s=ttl_s)
+
+    def auth(self, org: str, *roles: str, sub: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(sub or f'user-{uuid.uuid4().hex[:6]}', org, *roles)}"}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestStack]:
+    test_stack = TestStack(tmp_path_factory.mktemp("stack"))
+    test_stack.start()
+    try:
+        yield test_stack
+    finally:
+        test_stack.stop()
+
+
+@pytest.fixture
+def auth(stack: TestStack) -> Callable[..., dict[str, str]]:
+    return stack.auth
+
+
+async def eventually(check: Callable[[], Any], within: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll an (async) check until it returns a truthy value; fail with the last value otherwise."""
+    import inspect
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s (last value: {value!r})")
+        await asyncio.sleep(interval)
+
+
+async def create_tables(definition: ServiceDefinition, url: str) -> None:
+    engine = create_engine(url, 1)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(definition.metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
+def envelope_for(event_type: str, subject: str, data: dict[str, Any], source: str = "test") -> EventEnvelope:
+    spec = registry.get(event_type)
+    payload = spec.payload.model_validate(data).model_dump(mode="json")
+    return EventEnvelope(type=event_type, source=source, subject=subject, dataschema=spec.dataschema, data=payload)
+
+
+async def publish(bootstrap_servers: str, envelopes: list[EventEnvelope]) -> None:
+    """Put envelopes straight on the bus, as another service's relay would."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for envelope in envelopes:
+            await producer.send_and_wait(envelope.topic, envelope.to_bytes(), key=envelope.subject.encode())
+    finally:
+        await producer.stop()
+
+
+async def read_topic(bootstrap_servers: str, topic: str, idle_s: float = 1.0) -> list[Any]:
+    """Every record on a topic from the beginning (a fresh consumer group), until idle."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=f"reader-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=5000)
+            if not batch:
+                return records
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        await consumer.stop()

@@ -1,0 +1,52 @@
+"""The wiring proof: a CDF approval travels cdf -> bus -> contract (commitment) and notification (mail)."""
+
+from datetime import date
+
+from embedded_stack.mail_relay import read_messages
+from embedded_stack.testing import TestStack, eventually
+
+APPLICATION = {
+    "nhs_number": "943 476 5919",
+    "provider_ods": "RRV",
+    "entry_id": "CDF-PEMBRO-NSCLC",
+    "dmd_id": "108537001",
+    "drug_name": "Pembrolizumab",
+    "indication": "Non-small cell lung cancer, PD-L1 >= 50%",
+    "clinician_gmc": "1234567",
+    "clinician_email": "a.oncologist@nhs.net",
+    "planned_start": str(date(2026, 12, 1)),
+    "expected_cost": "42000.00",
+}
+
+
+async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:
+    clinician = stack.auth("RRV", "clinician")
+    finance = stack.auth("X24", "contract_manager")
+    async with stack.service("cdf") as cdf, stack.service("contract") as contract, stack.service("notification") as n:
+        created = await cdf.client.post("/api/v1/cdf/applications", json=APPLICATION, headers=clinician)
+        assert created.status_code == 201, created.text
+        reference = created.json()["reference"]
+
+        async def commitment() -> list:
+            response = await contract.client.get(
+                "/api/v1/commitments", params={"source_reference": reference}, headers=finance
+            )
+            return response.json()
+
+        commitments = await eventually(commitment)
+        assert [(c["provider_ods"], c["amount"], c["financial_year"]) for c in commitments] == [
+            ("RRV", "42000.00", "2026/27")
+        ]
+
+        def mail_for_reference() -> list:
+            return [m for m in read_messages(stack.layout.mail) if reference in m["Subject"]]
+
+        mails = await eventually(mail_for_reference)
+        assert len(mails) == 1
+        assert mails[0]["To"] == "a.oncologist@nhs.net"
+        assert "9434765919" not in mails[0].as_string() and "943 476 5919" not in mails[0]["Subject"]
+        assert mails[0]["X-Relay-Auth-User"] == "casework-app"  # came through STARTTLS + AUTH
+        listed = await n.client.get(
+            "/api/v1/notifications", params={"case_reference": reference}, headers=stack.auth("X24", "cdf_manager")
+        )
+        assert [x["status"] for x in listed.json()] == ["sent"]
