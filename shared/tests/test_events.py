@@ -56,8 +56,10 @@ def test_guard_finds_nhs_numbers_in_free_text() -> None:
     assert contains_nhs_number({"list": [{"x": "9434765919"}]})
     assert not contains_nhs_number({"note": "9434765918"})  # fails the check digit
     assert not contains_nhs_number({"amount": "9434765919.00"})
+    assert not contains_nhs_number({"reference": "CDF-9434765919"})  # part of a reference token
+    assert contains_nhs_number({"note": "NHS no: 943-476-5919."})
     with pytest.raises(PatientIdentifierInEvent):
-        assert_no_nhs_number("cdf.application.approved", {"reference": "9434765919"})
+        assert_no_nhs_number("cdf.application.approved", {"reason": "see 9434765919"})
 
 
 def test_envelope_round_trip() -> None:

@@ -21,7 +21,8 @@ from casework.settings import ServiceSettings  # noqa: E402
 async def main(database_url: str, bootstrap: str, group: str) -> None:
     settings = ServiceSettings(
         service_name="effects", database_url=database_url, kafka_bootstrap_servers=bootstrap,
-        kafka_fetch_max_wait_ms=10, log_level="WARNING",
+        kafka_fetch_max_wait_ms=10, log_level="WARNING", kafka_session_timeout_ms=3000,
+        kafka_heartbeat_interval_ms=300, kafka_rebalance_timeout_ms=1000,
     )
     runtime = ServiceRuntime(effects_definition(), settings)
     consumer = EventConsumer(runtime, runtime.definition.handlers, consumer_name=group)

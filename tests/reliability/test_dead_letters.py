@@ -29,10 +29,10 @@ async def test_poison_event_dead_letters_then_replays_once(stack: TestStack) -> 
     poison = envelope_for("cdf.sact_submission.processed", f"k-{tag}", submission(POISON_PERIOD))
     later = [envelope_for("cdf.sact_submission.processed", f"k-{tag}", submission(f"later-{tag}")) for _ in range(3)]
     admin = stack.auth("X24", "admin")
-    async with stack.service(effects_definition(), database="effects_dlq", consumer_max_retries=3) as svc:
+    async with stack.service(effects_definition("effects-dlq"), database="effects_dlq", consumer_max_retries=3) as svc:
         await publish(stack.bootstrap_servers, [poison, *later])
         # later events on the same partition still flow past the poison one
-        await eventually(lambda: _equals(effect_count(svc.runtime, f"later-{tag}"), 3))
+        await eventually(lambda: _equals(effect_count(svc.runtime, f"later-{tag}"), 3), within=40)
 
         letters = (await svc.client.get("/admin/dead-letters", headers=admin)).json()
         mine = [d for d in letters if d["event_id"] == str(poison.id)]

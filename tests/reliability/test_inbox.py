@@ -35,9 +35,9 @@ async def test_same_event_twice_has_one_effect(stack: TestStack) -> None:
     tag = uuid.uuid4().hex[:8]
     first = envelope_for("cdf.sact_submission.processed", "sub-1", submission(f"dup-{tag}"))
     marker = envelope_for("cdf.sact_submission.processed", "sub-1", submission(f"dup-{tag}-end"))
-    async with stack.service(effects_definition(), database="effects_dup") as svc:
+    async with stack.service(effects_definition("effects-dup"), database="effects_dup") as svc:
         await publish(stack.bootstrap_servers, [first, first, marker])  # same key: one partition, in order
-        await eventually(lambda: _at_least(count_effects(svc.runtime, f"dup-{tag}-end"), 1))
+        await eventually(lambda: _at_least(count_effects(svc.runtime, f"dup-{tag}-end"), 1), within=40)
         assert await count_effects(svc.runtime, f"dup-{tag}") == (2, 2)  # `first` once + the marker
 
 
@@ -48,7 +48,7 @@ async def test_killed_consumer_loses_nothing_and_doubles_nothing(stack: TestStac
         envelope_for("cdf.sact_submission.processed", f"s-{i % 7}", submission(f"kill-{tag}-{i}"))
         for i in range(total)
     ]
-    async with stack.service(effects_definition(), database="effects_kill", run_workers=False) as svc:
+    async with stack.service(effects_definition("effects-kill"), database="effects_kill", run_workers=False) as svc:
         await publish(stack.bootstrap_servers, envelopes)
         worker = Path(__file__).parent / "effects_worker.py"
         args = [sys.executable, str(worker), svc.settings.database_url, stack.bootstrap_servers, f"kill-{tag}"]

@@ -10,6 +10,7 @@ Offsets are committed only after the batch is handled, so a killed consumer lose
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -105,13 +106,16 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
+            session_timeout_ms=self._settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
+            rebalance_timeout_ms=self._settings.kafka_rebalance_timeout_ms,
         )
         try:
             await consumer.start()
         except BaseException:
-            await consumer.stop()
+            # Joining a group can take a session timeout; a shutdown must not wait for it.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), timeout=1)
             raise
         self._consumer = consumer
 
@@ -119,7 +123,7 @@ class EventConsumer:
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             try:
-                await asyncio.wait_for(consumer.stop(), timeout=5)
+                await asyncio.wait_for(consumer.stop(), timeout=3)
             except Exception as exc:
                 log.debug("consumer stop failed", error=repr(exc))
 

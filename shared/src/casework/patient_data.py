@@ -8,7 +8,9 @@ from typing import Any
 
 from casework.identifiers import is_valid_nhs_number
 
-_CANDIDATE = re.compile(r"(?<![\d.])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d.])")
+# A standalone number (printed plain, spaced or hyphenated); digits inside a longer token such as a
+# reference "CDF-9851495492" or an amount "1234567890.00" are not a patient's NHS number.
+_CANDIDATE = re.compile(r"(?<![\w.-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\w-]|\.\d)")
 
 
 class PatientIdentifierInEvent(ValueError):

@@ -29,6 +29,11 @@ class ServiceSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(
         500, description="Consumer fetch wait; keep 10-20 ms against the embedded Tansu broker"
     )
+    kafka_session_timeout_ms: int = Field(10_000, description="Consumer group session timeout")
+    kafka_heartbeat_interval_ms: int = Field(3_000, description="Consumer group heartbeat")
+    kafka_rebalance_timeout_ms: int = Field(
+        30_000, description="How long a rebalance waits for members; Tansu joins faster with ~1000"
+    )
     kafka_topic_partitions: int = Field(3, description="Partitions when this service creates a topic")
     kafka_replication_factor: int = Field(1, description="Replication factor when creating topics")
 

@@ -91,6 +91,10 @@ class StackLayout:
             "DATABASE_URL": self.database_url(service),
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports.broker}",
             "KAFKA_FETCH_MAX_WAIT_MS": "10",
+            # Tansu's group coordinator waits out session/rebalance timeouts on every join.
+            "KAFKA_SESSION_TIMEOUT_MS": "3000",
+            "KAFKA_HEARTBEAT_INTERVAL_MS": "300",
+            "KAFKA_REBALANCE_TIMEOUT_MS": "1000",
             "OUTBOX_POLL_INTERVAL_S": "0.1",
             "JWT_SECRET": values["jwt_secret"],
             "PATIENT_REF_KEY": values["patient_ref_key"],

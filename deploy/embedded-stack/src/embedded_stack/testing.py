@@ -151,7 +151,7 @@ def auth(stack: TestStack) -> Callable[..., dict[str, str]]:
     return stack.auth
 
 
-async def eventually(check: Callable[[], Any], within: float = 15.0, interval: float = 0.05) -> Any:
+async def eventually(check: Callable[[], Any], within: float = 30.0, interval: float = 0.05) -> Any:
     """Poll an (async) check until it returns a truthy value; fail with the last value otherwise."""
     import inspect
     import time

@@ -1,0 +1,195 @@
+"""Prior approval of a CDF application: the decision rule, the application's states, and lapsing.
+
+The decision is mechanical by design (DOMAIN): approved at once when the entry is open on the planned
+start date, every mandatory criterion is confirmed and consent is confirmed; otherwise rejected with
+every reason, so the clinician can correct all of them in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from cdf_service.domain.national_list import (
+    DEFAULT_LAPSE_WINDOW_DAYS,
+    EntryStatus,
+    ListEntry,
+    is_open_on,
+)
+
+
+class UnknownCriteria(ValueError):
+    """Answers name criteria the entry does not have: a malformed request (422), not a rejection."""
+
+    def __init__(self, entry_id: str, codes: tuple[str, ...]) -> None:
+        self.entry_id = entry_id
+        self.codes = codes
+        super().__init__(f"entry {entry_id} has no criteria {', '.join(codes)}")
+
+
+@dataclass(frozen=True)
+class ApplicationDecision:
+    approved: bool
+    unmet_criteria: tuple[str, ...]
+    reasons: tuple[str, ...]
+    entry_id: str
+    entry_version: int
+
+
+def decide_application(
+    entry: ListEntry, answers: Mapping[str, bool], planned_start: date, consent_confirmed: bool
+) -> ApplicationDecision:
+    """Approve or reject an application against the entry version it was made under."""
+    unknown = tuple(sorted(set(answers) - entry.criterion_codes))
+    if unknown:
+        raise UnknownCriteria(entry.entry_id, unknown)
+    unmet = _unmet_criteria(entry, answers)
+    reasons = [*_closed_reasons(entry, planned_start), *_criterion_reasons(entry, answers, unmet)]
+    if not consent_confirmed:
+        reasons.append("patient consent to data collection is not confirmed")
+    return ApplicationDecision(
+        approved=not reasons,
+        unmet_criteria=unmet,
+        reasons=tuple(reasons),
+        entry_id=entry.entry_id,
+        entry_version=entry.version,
+    )
+
+
+def _unmet_criteria(entry: ListEntry, answers: Mapping[str, bool]) -> tuple[str, ...]:
+    # An unanswered mandatory criterion is unmet: approval needs a positive confirmation.
+    return tuple(c.code for c in entry.criteria if c.mandatory and answers.get(c.code) is not True)
+
+
+def _criterion_reasons(entry: ListEntry, answers: Mapping[str, bool], unmet: tuple[str, ...]) -> list[str]:
+    texts = {c.code: c.text for c in entry.criteria}
+    return [
+        f"criterion {code} ({texts[code]}) is {'not answered' if code not in answers else 'not met'}" for code in unmet
+    ]
+
+
+def _closed_reasons(entry: ListEntry, planned_start: date) -> list[str]:
+    if is_open_on(entry, planned_start):
+        return []
+    if entry.status is EntryStatus.CLOSED:
+        return [f"list entry {entry.entry_id} is closed to new applications"]
+    if planned_start < entry.managed_access_start:
+        return [
+            f"planned start {planned_start.isoformat()} is before managed access starts "
+            f"({entry.managed_access_start.isoformat()})"
+        ]
+    end = entry.managed_access_end.isoformat() if entry.managed_access_end else "?"
+    return [f"planned start {planned_start.isoformat()} is after managed access ends ({end})"]
+
+
+# --- Application states --------------------------------------------------------------------------
+
+
+class ApplicationState(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    TREATMENT_STARTED = "treatment_started"
+    TREATMENT_STOPPED = "treatment_stopped"
+    LAPSED = "lapsed"
+    WITHDRAWN = "withdrawn"
+
+
+class ApplicationAction(StrEnum):
+    START_TREATMENT = "start_treatment"
+    STOP_TREATMENT = "stop_treatment"
+    LAPSE = "lapse"
+    WITHDRAW = "withdraw"
+
+
+# The whole life cycle in one table; a state missing here, or mapping to {}, is terminal.
+TRANSITIONS: Mapping[ApplicationState, Mapping[ApplicationAction, ApplicationState]] = {
+    ApplicationState.APPROVED: {
+        ApplicationAction.START_TREATMENT: ApplicationState.TREATMENT_STARTED,
+        ApplicationAction.LAPSE: ApplicationState.LAPSED,
+        ApplicationAction.WITHDRAW: ApplicationState.WITHDRAWN,
+    },
+    ApplicationState.TREATMENT_STARTED: {
+        ApplicationAction.STOP_TREATMENT: ApplicationState.TREATMENT_STOPPED,
+    },
+    ApplicationState.REJECTED: {},
+    ApplicationState.TREATMENT_STOPPED: {},
+    ApplicationState.LAPSED: {},
+    ApplicationState.WITHDRAWN: {},
+}
+
+
+class IllegalTransition(ValueError):
+    """The action is not allowed from the current state; the API turns this into a 409."""
+
+    def __init__(self, current: ApplicationState, action: str, allowed: tuple[ApplicationAction, ...]) -> None:
+        self.current = current
+        self.action = action
+        self.allowed = allowed
+        allowed_text = ", ".join(allowed) if allowed else "none (final state)"
+        super().__init__(f"cannot {action} an application that is {current}; allowed actions: {allowed_text}")
+
+
+def initial_state(decision: ApplicationDecision) -> ApplicationState:
+    return ApplicationState.APPROVED if decision.approved else ApplicationState.REJECTED
+
+
+def allowed_actions(state: ApplicationState) -> tuple[ApplicationAction, ...]:
+    return tuple(TRANSITIONS.get(state, {}))
+
+
+def apply_action(state: ApplicationState, action: ApplicationAction | str) -> ApplicationState:
+    """The state after `action`; raises IllegalTransition naming the state and the allowed actions."""
+    moves = TRANSITIONS.get(state, {})
+    try:
+        return moves[ApplicationAction(action)]
+    except (ValueError, KeyError):
+        raise IllegalTransition(state, str(action), allowed_actions(state)) from None
+
+
+# --- Lapsing -------------------------------------------------------------------------------------
+
+
+class LapseTerms(Protocol):
+    """What lapsing needs from an approval (a DB row or the dataclass below both fit)."""
+
+    @property
+    def planned_start(self) -> date: ...
+
+    @property
+    def lapse_window_days(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Approval:
+    application_id: str
+    entry_id: str
+    entry_version: int
+    trust_ods: str
+    planned_start: date
+    lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS
+
+
+def lapse_due_date(planned_start: date, lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS) -> date:
+    """Last day (inclusive) on which a first administration still keeps the approval alive.
+
+    Calendar days, not working days: chemotherapy units treat at weekends and the DOMAIN rule
+    counts days after the planned start.
+    """
+    if lapse_window_days < 0:
+        raise ValueError("lapse_window_days must not be negative")
+    return planned_start + timedelta(days=lapse_window_days)
+
+
+def has_lapsed(approval: LapseTerms, today: date, first_administration_date: date | None) -> bool:
+    """True once the window has passed with no administration inside it.
+
+    An administration after the window does not revive the approval: that use was unauthorised.
+    An administration before the planned start counts (treatment simply began early).
+    """
+    due = lapse_due_date(approval.planned_start, approval.lapse_window_days)
+    if first_administration_date is not None and first_administration_date <= due:
+        return False
+    return today > due

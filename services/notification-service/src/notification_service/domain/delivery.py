@@ -1,0 +1,200 @@
+"""Delivery rules: status transitions, what an SMTP outcome means, retry timing and the relay rate limit.
+
+No I/O here: the sender adapter maps aiosmtplib's exceptions onto `RelayReply` / `TransportFault`
+(or passes the exception to `classify_exception`, which only duck-types `.code` / `.message`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from casework.backoff import backoff_delay
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class NotificationStatus(StrEnum):
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+# The only moves a notification can make. `failed -> queued` is the staff "resend" action;
+# `sent` is final so a resend of a delivered mail is a new notification, not a second delivery.
+TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]] = {
+    NotificationStatus.queued: frozenset({NotificationStatus.sending}),
+    NotificationStatus.sending: frozenset(
+        {NotificationStatus.sent, NotificationStatus.queued, NotificationStatus.failed}
+    ),
+    NotificationStatus.sent: frozenset(),
+    NotificationStatus.failed: frozenset({NotificationStatus.queued}),
+}
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def can_move(current: NotificationStatus, target: NotificationStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def move(current: NotificationStatus, target: NotificationStatus) -> NotificationStatus:
+    if not can_move(current, target):
+        raise InvalidTransition(f"a {current} notification cannot become {target}")
+    return target
+
+
+class Verdict(StrEnum):
+    delivered = "delivered"
+    retry = "retry"  # temporary: try again later
+    permanent = "permanent"  # the relay refused for good: no further tries
+
+
+class TransportFault(StrEnum):
+    connection = "connection"
+    timeout = "timeout"
+
+
+@dataclass(frozen=True)
+class RelayReply:
+    code: int
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Classification:
+    verdict: Verdict
+    reason: str
+
+
+def classify(outcome: RelayReply | TransportFault) -> Classification:
+    """2xx delivered; 4xx, connection errors and timeouts retry; 5xx fail with the reason."""
+    if isinstance(outcome, TransportFault):
+        return Classification(Verdict.retry, f"relay {outcome.value} error")
+    reason = f"{outcome.code} {outcome.text}".strip()
+    if 200 <= outcome.code < 300:
+        return Classification(Verdict.delivered, reason)
+    if 500 <= outcome.code < 600:
+        return Classification(Verdict.permanent, reason)
+    # 4xx is temporary by definition (RFC 5321 4.2.1); anything unexpected is treated the same way,
+    # bounded by the attempt limit, rather than dropping a mail on a reply we do not understand.
+    return Classification(Verdict.retry, reason)
+
+
+def classify_exception(error: BaseException) -> Classification:
+    """Map a sending exception without importing the SMTP client (duck-typed `.code`)."""
+    code = getattr(error, "code", None)
+    if isinstance(code, int) and 200 <= code < 600:
+        return classify(RelayReply(code, str(getattr(error, "message", "") or "")))
+    refusals = getattr(error, "recipients", None)
+    if isinstance(refusals, list) and refusals:
+        # Every recipient refused (we send one per message): judge by the refusals themselves.
+        verdicts = [classify_exception(r) for r in refusals]
+        temporary = [c for c in verdicts if c.verdict is Verdict.retry]
+        return temporary[0] if temporary else verdicts[0]
+    if isinstance(error, TimeoutError):
+        return classify(TransportFault.timeout)
+    if isinstance(error, OSError):
+        return classify(TransportFault.connection)
+    return Classification(Verdict.retry, f"{type(error).__name__}: {error}")
+
+
+class RetryPolicy(BaseModel):
+    """Exponential backoff with full jitter: retry n waits uniform(0, min(cap, base * 2**(n-1)))."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base_s: float = Field(1.0, gt=0)
+    cap_s: float = Field(60.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
+
+    @model_validator(mode="after")
+    def _cap_not_below_base(self) -> RetryPolicy:
+        if self.cap_s < self.base_s:
+            raise ValueError("cap_s must be at least base_s")
+        return self
+
+    def ceiling(self, attempts_made: int) -> float:
+        # Clamp the exponent: past ~60 doublings the cap has long applied, and 2**1100 overflows a float.
+        exponent = min(max(attempts_made - 1, 0), 60)
+        return min(self.cap_s, self.base_s * 2**exponent)
+
+    def delay(self, attempts_made: int, rng: random.Random) -> float:
+        """Seconds to wait after `attempts_made` (>= 1) failed attempts."""
+        return backoff_delay(min(max(attempts_made - 1, 0), 60), self.base_s, self.cap_s, rng)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What to record after an attempt: the new status, when to try again, and the last error."""
+
+    status: NotificationStatus
+    retry_in_s: float | None
+    last_error: str | None
+
+
+def after_attempt(attempts_made: int, outcome: Classification, policy: RetryPolicy, rng: random.Random) -> NextStep:
+    """The decision after attempt number `attempts_made` (counting this one) ended with `outcome`."""
+    if outcome.verdict is Verdict.delivered:
+        return NextStep(NotificationStatus.sent, None, None)
+    if outcome.verdict is Verdict.permanent:
+        return NextStep(NotificationStatus.failed, None, outcome.reason)
+    if attempts_made >= policy.max_attempts:
+        reason = f"gave up after {attempts_made} attempts: {outcome.reason}"
+        return NextStep(NotificationStatus.failed, None, reason)
+    return NextStep(NotificationStatus.queued, policy.delay(attempts_made, rng), outcome.reason)
+
+
+@dataclass
+class TokenBucket:
+    """Token bucket for one relay: `rate_per_s` sustained, up to `burst` at once.
+
+    `take()` spends a token and returns 0.0, or returns the seconds until one is free (spending
+    nothing), so the caller sleeps exactly that long instead of polling.
+    """
+
+    rate_per_s: float
+    burst: float
+    clock: Callable[[], float]
+    _tokens: float = field(init=False)
+    _at: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.rate_per_s <= 0 or self.burst < 1:
+            raise ValueError("rate_per_s must be > 0 and burst >= 1")
+        self._tokens = self.burst
+        self._at = self.clock()
+
+    def take(self) -> float:
+        self._refill()
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return 0.0
+        return (1 - self._tokens) / self.rate_per_s
+
+    def _refill(self) -> None:
+        now = self.clock()
+        # max(): a clock that steps backwards must not drain the bucket.
+        elapsed = max(now - self._at, 0.0)
+        self._tokens = min(self.burst, self._tokens + elapsed * self.rate_per_s)
+        self._at = now
+
+
+@dataclass
+class RelayRateLimits:
+    """One bucket per relay host; a relay not seen before gets the default rate."""
+
+    rate_per_s: float
+    burst: float
+    clock: Callable[[], float]
+    _buckets: dict[str, TokenBucket] = field(default_factory=dict, init=False)
+
+    def take(self, relay: str) -> float:
+        bucket = self._buckets.get(relay)
+        if bucket is None:
+            bucket = self._buckets[relay] = TokenBucket(self.rate_per_s, self.burst, self.clock)
+        return bucket.take()

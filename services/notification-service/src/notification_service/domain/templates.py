@@ -1,0 +1,305 @@
+"""Versioned mail templates (Jinja2): subject, plain text and HTML, with the patient-identifier guard.
+
+Packaged defaults live in `notification_service/templates` as version 1; edited versions come from the
+database as `TemplateSource`s and take precedence over a packaged one of the same name and version.
+Templates run in Jinja's sandbox because staff edit them through the API.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from importlib import resources
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from notification_service.domain.secure_domains import SecureDomains
+
+PACKAGED_VERSION = 1
+SECURE_PREFIX = "[secure]"
+# Payload keys whose values must never appear in a subject (and, by the same check, in a body).
+IDENTIFIER_KEYS = frozenset({"nhs_number", "patient_name", "date_of_birth", "patient_ref"})
+
+# Any ten digits in the printed NHS-number grouping (3-3-4), valid check digit or not: a subject
+# is read by mail systems outside our control, so a near miss is treated as a hit.
+_TEN_DIGITS = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+# A date of birth cannot be told from any other date, so subjects carry no dates at all.
+_DATE = re.compile(
+    r"\b\d{4}-\d{1,2}-\d{1,2}\b"
+    r"|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})[a-z]*\.?,?\s+\d{{2,4}}\b"
+    rf"|\b(?:{_MONTHS})[a-z]*\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b",
+    re.IGNORECASE,
+)
+_TEXT_WIDTH = 76
+
+
+class TemplatePart(StrEnum):
+    subject = "subject"
+    text = "txt"
+    html = "html"
+
+
+class TemplateNotFound(LookupError):
+    pass
+
+
+class TemplateRenderError(ValueError):
+    """The template does not compile or needs a value the context lacks (StrictUndefined)."""
+
+
+class PatientIdentifierInMail(ValueError):
+    """A rendered subject or body would carry a patient identifier; nothing may be sent."""
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    name: str
+    version: int
+    subject: str
+    text: str
+    html: str
+
+    def part(self, part: TemplatePart) -> str:
+        return {TemplatePart.subject: self.subject, TemplatePart.text: self.text}.get(part, self.html)
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    template: str
+    version: int
+    subject: str
+    text: str
+    html: str
+
+
+def long_date(value: date | datetime | str) -> str:
+    """`2026-06-01` -> `1 June 2026`, the form NHS letters use; accepts ISO strings from JSON payloads."""
+    day = value if isinstance(value, date) else datetime.fromisoformat(str(value))
+    return f"{day.day} {day:%B %Y}"
+
+
+def money(value: Decimal | float | int | str) -> str:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise TemplateRenderError(f"not an amount: {value!r}") from exc
+    return f"£{amount:,.2f}"
+
+
+def _environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=False,  # templates are inline prose: a newline after a tag is meant
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["money"] = money
+    return env
+
+
+_PLAIN = _environment(autoescape=False)
+_HTML = _environment(autoescape=True)
+
+
+def identifier_values(payload: Mapping[str, Any]) -> set[str]:
+    """Values under identifier keys anywhere in the payload, in the forms a template could print."""
+    found: set[str] = set()
+    for key, value in _walk(payload):
+        if key in IDENTIFIER_KEYS and value not in (None, ""):
+            found |= _printed_forms(value)
+    return found
+
+
+def _walk(value: Any, key: str | None = None) -> Iterator[tuple[str | None, Any]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _walk(v, str(k))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _walk(item, key)
+    else:
+        yield key, value
+
+
+def _printed_forms(value: Any) -> set[str]:
+    text = str(value).strip()
+    forms = {text, re.sub(r"[\s-]", "", text)}
+    parsed = value if isinstance(value, date) else _iso_date(text)
+    if parsed is not None:
+        forms |= {parsed.isoformat()[:10], f"{parsed:%d/%m/%Y}", long_date(parsed), f"{parsed:%d %b %Y}"}
+    return {f for f in forms if f}
+
+
+def _iso_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def subject_problems(subject: str, payload: Mapping[str, Any]) -> list[str]:
+    """Why a subject may not be sent; empty when it is clean. Problems never quote the value."""
+    problems = []
+    if _TEN_DIGITS.search(subject):
+        problems.append("subject contains a ten-digit number (possible NHS number)")
+    if _DATE.search(subject):
+        problems.append("subject contains a date (possible date of birth)")
+    if _mentions_identifier(subject, payload):
+        problems.append("subject contains a patient identifier from the payload")
+    return problems
+
+
+def redact_identifiers(text: str, payload: Mapping[str, Any] | None = None) -> str:
+    """Replace NHS-number-like sequences, dates and the payload's identifier values with `[removed]`.
+
+    For text we did not write (an inbound subject) that must travel on the bus or into a reply.
+    """
+    redacted = _DATE.sub("[removed]", _TEN_DIGITS.sub("[removed]", text))
+    for value in sorted(identifier_values(payload or {}), key=len, reverse=True):
+        redacted = re.sub(re.escape(value), "[removed]", redacted, flags=re.IGNORECASE)
+    return redacted
+
+
+def body_problems(body: str, payload: Mapping[str, Any]) -> list[str]:
+    # Bodies may carry dates and references, so only the payload's own identifiers are refused.
+    if _mentions_identifier(body, payload):
+        return ["body contains a patient identifier from the payload"]
+    return []
+
+
+def _mentions_identifier(text: str, payload: Mapping[str, Any]) -> bool:
+    folded = text.casefold()
+    squeezed = re.sub(r"[\s-]", "", folded)
+    return any(v.casefold() in folded or v.casefold() in squeezed for v in identifier_values(payload))
+
+
+def secure_subject(subject: str, recipient: str, secure_domains: SecureDomains) -> str:
+    """Prefix `[secure]` for recipients outside accredited secure domains, so NHSmail encrypts."""
+    if secure_domains.covers(recipient) or subject.lower().startswith(SECURE_PREFIX):
+        return subject
+    return f"{SECURE_PREFIX} {subject}"
+
+
+def template_context(payload: Mapping[str, Any], *, link: str, case_reference: str | None) -> dict[str, Any]:
+    """What templates see: the event payload plus the link and case reference the service adds."""
+    return {**payload, "link": link, "case_reference": case_reference or ""}
+
+
+def _one_line(subject: str) -> str:
+    # A newline in a subject would be a header injection; templates cannot produce one.
+    return " ".join(subject.split())
+
+
+def _wrap(text: str) -> str:
+    """Wrap paragraphs at 76 columns without breaking links (RFC 5322 recommends 78)."""
+    lines = []
+    for line in text.splitlines():
+        wrapped = textwrap.wrap(line, _TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
+        lines.extend(wrapped or [""])
+    return "\n".join(lines) + "\n"
+
+
+class TemplateSet:
+    """Every known template version; renders one by name and version (latest when not given)."""
+
+    def __init__(self, sources: Iterable[TemplateSource] = (), samples: Mapping[str, Any] | None = None):
+        self._sources: dict[tuple[str, int], TemplateSource] = {}
+        for source in sources:
+            self._sources[(source.name, source.version)] = source  # later wins: stored edits override
+        self._samples: dict[str, dict[str, Any]] = dict(samples or {})
+
+    @classmethod
+    def packaged(cls, stored: Iterable[TemplateSource] = ()) -> TemplateSet:
+        """The packaged defaults (version 1) overlaid with versions stored in the database."""
+        return cls([*packaged_sources(), *stored], packaged_samples())
+
+    def names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self._sources)
+
+    def versions(self, name: str) -> list[int]:
+        return sorted(v for n, v in self._sources if n == name)
+
+    def source(self, name: str, version: int | None = None) -> TemplateSource:
+        versions = self.versions(name)
+        chosen = versions[-1] if versions and version is None else version
+        if (name, chosen) not in self._sources:
+            raise TemplateNotFound(f"no template {name!r} version {version or 'latest'}")
+        return self._sources[(name, chosen)]  # type: ignore[index]
+
+    def sample(self, name: str) -> dict[str, Any]:
+        if name not in self._samples:
+            raise TemplateNotFound(f"no sample data for template {name!r}")
+        return dict(self._samples[name])
+
+    def render(self, name: str, context: Mapping[str, Any], version: int | None = None) -> RenderedMail:
+        """Render all three parts; raises `PatientIdentifierInMail` rather than return an unsafe mail."""
+        return render_source(self.source(name, version), context)
+
+    def preview(self, name: str, version: int | None = None) -> RenderedMail:
+        return self.render(name, self.sample(name), version)
+
+
+def render_source(source: TemplateSource, context: Mapping[str, Any]) -> RenderedMail:
+    subject = _one_line(_render(_PLAIN, source.subject, context))
+    text = _wrap(_render(_PLAIN, source.text, context))
+    html = _render(_HTML, source.html, context)
+    problems = subject_problems(subject, context) + body_problems(text + html, context)
+    if problems:
+        raise PatientIdentifierInMail(f"template {source.name} v{source.version}: {'; '.join(problems)}")
+    return RenderedMail(source.name, source.version, subject, text, html)
+
+
+def _render(env: ImmutableSandboxedEnvironment, template: str, context: Mapping[str, Any]) -> str:
+    try:
+        return env.from_string(template).render(context)
+    except TemplateError as exc:
+        raise TemplateRenderError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def check_source(source: TemplateSource, sample: Mapping[str, Any]) -> list[str]:
+    """Problems with a proposed template version (for `PUT /templates/{name}`); empty when it is fine."""
+    try:
+        render_source(source, sample)
+    except (TemplateRenderError, PatientIdentifierInMail) as exc:
+        return [str(exc)]
+    return []
+
+
+def _template_files() -> Any:
+    return resources.files("notification_service").joinpath("templates")
+
+
+def packaged_sources() -> list[TemplateSource]:
+    folder = _template_files()
+    names = sorted(f.name.removesuffix(".subject.j2") for f in folder.iterdir() if f.name.endswith(".subject.j2"))
+    return [_packaged_source(folder, name) for name in names]
+
+
+def _packaged_source(folder: Any, name: str) -> TemplateSource:
+    def read(part: TemplatePart) -> str:
+        return str(folder.joinpath(f"{name}.{part.value}.j2").read_text(encoding="utf-8"))
+
+    return TemplateSource(
+        name=name,
+        version=PACKAGED_VERSION,
+        subject=read(TemplatePart.subject),
+        text=read(TemplatePart.text),
+        html=read(TemplatePart.html),
+    )
+
+
+def packaged_samples() -> dict[str, dict[str, Any]]:
+    text = _template_files().joinpath("samples.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)

@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from notification_service.domain.delivery import (
+    TRANSITIONS,
+    Classification,
+    InvalidTransition,
+    NotificationStatus,
+    RelayRateLimits,
+    RelayReply,
+    RetryPolicy,
+    TokenBucket,
+    TransportFault,
+    Verdict,
+    after_attempt,
+    classify,
+    classify_exception,
+    move,
+)
+
+S = NotificationStatus
+POLICY = RetryPolicy(base_s=1.0, cap_s=60.0, max_attempts=8)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ResponseError(Exception):
+    """Shaped like aiosmtplib.SMTPResponseException (code + message)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code, self.message = code, message
+
+
+class RecipientsRefused(Exception):
+    def __init__(self, recipients: list[ResponseError]) -> None:
+        super().__init__(recipients)
+        self.recipients = recipients
+
+
+# --- status transitions
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [(S.queued, S.sending), (S.sending, S.sent), (S.sending, S.queued), (S.sending, S.failed), (S.failed, S.queued)],
+)
+def test_allowed_transitions(current: NotificationStatus, target: NotificationStatus) -> None:
+    assert move(current, target) is target
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [(S.sent, S.queued), (S.sent, S.sending), (S.queued, S.sent), (S.failed, S.sent), (S.queued, S.queued)],
+)
+def test_forbidden_transitions(current: NotificationStatus, target: NotificationStatus) -> None:
+    with pytest.raises(InvalidTransition):
+        move(current, target)
+
+
+def test_sent_is_final() -> None:
+    assert TRANSITIONS[S.sent] == frozenset()
+
+
+# --- classifying SMTP outcomes
+
+
+@pytest.mark.parametrize(
+    ("outcome", "verdict"),
+    [
+        (RelayReply(250, "OK"), Verdict.delivered),
+        (RelayReply(421, "try later"), Verdict.retry),
+        (RelayReply(451, "local error"), Verdict.retry),
+        (RelayReply(550, "mailbox unavailable"), Verdict.permanent),
+        (RelayReply(554, "rejected"), Verdict.permanent),
+        (TransportFault.connection, Verdict.retry),
+        (TransportFault.timeout, Verdict.retry),
+    ],
+)
+def test_classify(outcome: RelayReply | TransportFault, verdict: Verdict) -> None:
+    assert classify(outcome).verdict is verdict
+
+
+@pytest.mark.parametrize(
+    ("error", "verdict"),
+    [
+        (ConnectionRefusedError("refused"), Verdict.retry),
+        (TimeoutError(), Verdict.retry),
+        (OSError("network unreachable"), Verdict.retry),
+        (ResponseError(421, "Service not available"), Verdict.retry),
+        (ResponseError(550, "5.1.1 user unknown"), Verdict.permanent),
+        (RecipientsRefused([ResponseError(550, "no such user")]), Verdict.permanent),
+        (RecipientsRefused([ResponseError(450, "greylisted")]), Verdict.retry),
+    ],
+)
+def test_classify_exception(error: BaseException, verdict: Verdict) -> None:
+    assert classify_exception(error).verdict is verdict
+
+
+def test_5xx_fails_with_the_reason_and_no_retry() -> None:
+    step = after_attempt(1, classify(RelayReply(550, "5.1.1 user unknown")), POLICY, random.Random(1))
+    assert step.status is S.failed
+    assert step.retry_in_s is None
+    assert step.last_error == "550 5.1.1 user unknown"
+
+
+def test_4xx_is_retried_later() -> None:
+    step = after_attempt(1, classify(RelayReply(451, "try again")), POLICY, random.Random(1))
+    assert step.status is S.queued
+    assert step.retry_in_s is not None and 0 <= step.retry_in_s <= 1.0
+    assert step.last_error == "451 try again"
+
+
+def test_gives_up_after_max_attempts() -> None:
+    step = after_attempt(8, classify(TransportFault.connection), POLICY, random.Random(1))
+    assert step.status is S.failed
+    assert step.last_error is not None and step.last_error.startswith("gave up after 8 attempts")
+
+
+def test_delivered_clears_the_error() -> None:
+    step = after_attempt(3, Classification(Verdict.delivered, "250 OK"), POLICY, random.Random(1))
+    assert (step.status, step.retry_in_s, step.last_error) == (S.sent, None, None)
+
+
+# --- backoff
+
+
+@given(
+    attempts=st.integers(min_value=1, max_value=10_000),
+    base=st.floats(min_value=0.01, max_value=10),
+    extra=st.floats(min_value=0, max_value=1000),
+    seed=st.integers(),
+)
+def test_backoff_stays_within_full_jitter_bounds(attempts: int, base: float, extra: float, seed: int) -> None:
+    policy = RetryPolicy(base_s=base, cap_s=base + extra, max_attempts=5)
+    delay = policy.delay(attempts, random.Random(seed))
+    assert 0 <= delay <= min(policy.cap_s, base * 2 ** min(attempts - 1, 60))
+
+
+def test_backoff_ceiling_doubles_then_caps() -> None:
+    assert [POLICY.ceiling(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_seeded_backoff_is_reproducible_and_jittered() -> None:
+    first = [POLICY.delay(5, random.Random(42)) for _ in range(3)]
+    assert first[0] == first[1] == first[2]
+    rng = random.Random(42)
+    spread = {round(POLICY.delay(5, rng), 6) for _ in range(50)}
+    assert len(spread) > 40  # full jitter: retries of many notifications do not line up
+
+
+def test_policy_rejects_cap_below_base() -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(base_s=10, cap_s=1)
+
+
+# --- rate limiter
+
+
+def test_token_bucket_allows_a_burst_then_says_how_long_to_wait() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate_per_s=2.0, burst=3, clock=clock)
+    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take() == pytest.approx(0.5)
+    clock.now += 0.25
+    assert bucket.take() == pytest.approx(0.25)  # waiting does not spend: still half a token short
+    clock.now += 0.25
+    assert bucket.take() == 0.0
+
+
+def test_token_bucket_refill_is_capped_at_burst() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate_per_s=10.0, burst=2, clock=clock)
+    clock.now += 3600
+    assert [bucket.take() for _ in range(3)][:2] == [0.0, 0.0]
+    assert bucket.take() > 0
+
+
+def test_token_bucket_survives_a_clock_stepping_back() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate_per_s=1.0, burst=1, clock=clock)
+    bucket.take()
+    clock.now -= 100
+    assert bucket.take() == pytest.approx(1.0)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=2), min_size=1, max_size=200))
+def test_token_bucket_never_exceeds_rate_plus_burst(gaps: list[float]) -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate_per_s=5.0, burst=2, clock=clock)
+    start, sent = clock.now, 0
+    for gap in gaps:
+        clock.now += gap
+        sent += bucket.take() == 0.0
+    assert sent <= 2 + 5.0 * (clock.now - start) + 1e-6
+
+
+def test_rate_limits_are_per_relay() -> None:
+    clock = FakeClock()
+    limits = RelayRateLimits(rate_per_s=1.0, burst=1, clock=clock)
+    assert limits.take("send.nhs.net") == 0.0
+    assert limits.take("send.nhs.net") > 0
+    assert limits.take("127.0.0.1:2525") == 0.0

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from notification_service.domain.routing import (
+    Directory,
+    RecipientRole,
+    RoutingConfig,
+    packaged_routing_config,
+    parse_routing_config,
+)
+from notification_service.domain.templates import TemplateSet
+from pydantic import ValidationError
+
+ROUTED_EVENTS = {
+    "cdf.application.approved",
+    "cdf.application.rejected",
+    "cdf.approval.lapsed",
+    "cdf.unapproved_use.detected",
+    "ifr.request.acknowledged",
+    "ifr.request.information_requested",
+    "ifr.request.redirected",
+    "ifr.request.screened_out",
+    "ifr.decision.made",
+    "ifr.request.review_decided",
+    "ifr.request.deadline_breached",
+    "contract.validation_query.raised",
+    "contract.budget.at_risk",
+}
+
+MINIMAL = """
+[[route]]
+event = "cdf.application.approved"
+template = "cdf_application_approved"
+recipients = ["requesting_clinician", "trust_cdf_mailbox"]
+link = "/cdf/applications/{application_id}"
+
+[directory]
+ifr_team_mailbox = "ifr@nhs.net"
+finance_mailbox = "finance@nhs.net"
+
+[directory.pattern]
+trust_cdf_mailbox = "{ods}.cdf@nhs.net"
+trust_pharmacy_mailbox = "{ods}.pharmacy@nhs.net"
+provider_contract_lead = "{ods}.contracts@nhs.net"
+"""
+
+
+@pytest.fixture(scope="module")
+def config() -> RoutingConfig:
+    return packaged_routing_config()
+
+
+@pytest.fixture(scope="module")
+def templates() -> TemplateSet:
+    return TemplateSet.packaged()
+
+
+def approved(**overrides: Any) -> dict[str, Any]:
+    return {
+        "application_id": "5b0c3f7e-2a8c-4a53-9d4e-3f3b1f0d9a11",
+        "reference": "CDF-2026-000123",
+        "provider_ods": "RXX",
+        "clinician_email": "a.clinician@nhs.net",
+        **overrides,
+    }
+
+
+def test_packaged_config_routes_every_event_of_the_brief(config: RoutingConfig) -> None:
+    assert {r.event for r in config.table.routes} == ROUTED_EVENTS
+
+
+def test_every_routed_template_exists(config: RoutingConfig, templates: TemplateSet) -> None:
+    assert config.table.template_names() <= templates.names()
+
+
+@pytest.mark.parametrize("event_type", sorted(ROUTED_EVENTS))
+def test_every_route_resolves_its_template_sample(
+    config: RoutingConfig, templates: TemplateSet, event_type: str
+) -> None:
+    (route,) = config.table.routes_for(event_type)
+    (plan,) = config.table.resolve(event_type, templates.sample(route.template), config.directory)
+    assert plan.recipients
+    assert plan.unresolved == ()
+    assert plan.case_reference
+
+
+def test_unknown_event_type_routes_to_nothing(config: RoutingConfig) -> None:
+    assert config.table.resolve("cdf.treatment.started", approved(), config.directory) == []
+    assert config.table.resolve("mail.received", {"sender": "a@nhs.net"}, config.directory) == []
+
+
+def test_approval_goes_to_clinician_and_trust_cdf_mailbox_from_pattern(config: RoutingConfig) -> None:
+    (plan,) = config.table.resolve("cdf.application.approved", approved(), config.directory)
+    assert [(r.role, r.address) for r in plan.recipients] == [
+        (RecipientRole.requesting_clinician, "a.clinician@nhs.net"),
+        (RecipientRole.trust_cdf_mailbox, "rxx.cdf@nhs.net"),
+    ]
+    assert plan.template == "cdf_application_approved"
+    assert plan.link("https://casework.example/") == (
+        "https://casework.example/cdf/applications/5b0c3f7e-2a8c-4a53-9d4e-3f3b1f0d9a11"
+    )
+
+
+def test_listed_trust_overrides_pattern_and_site_falls_back_to_trust(config: RoutingConfig) -> None:
+    directory = config.directory
+    assert directory.provider_mailbox(RecipientRole.trust_cdf_mailbox, "RRV") == "rrv.cancerdrugsfund@nhs.net"
+    assert directory.provider_mailbox(RecipientRole.trust_cdf_mailbox, "RRV03") == "rrv.cancerdrugsfund@nhs.net"
+    # Only the CDF mailbox is listed for RRV: the pharmacy still comes from the pattern.
+    assert directory.provider_mailbox(RecipientRole.trust_pharmacy_mailbox, "rrv") == "rrv.pharmacy@nhs.net"
+
+
+def test_central_roles(config: RoutingConfig) -> None:
+    (breach,) = config.table.resolve(
+        "ifr.request.deadline_breached",
+        {"request_id": "x", "reference": "IFR-1", "provider_ods": "RXX", "clinician_email": "c@nhs.net"},
+        config.directory,
+    )
+    assert [r.role for r in breach.recipients] == [RecipientRole.ifr_team_mailbox]
+
+
+def test_missing_clinician_address_is_reported_not_fatal(config: RoutingConfig) -> None:
+    payload = {"request_id": "r1", "reference": "IFR-1", "provider_ods": "RXX", "clinician_email": None}
+    (plan,) = config.table.resolve("ifr.request.acknowledged", payload, config.directory)
+    assert plan.recipients == ()
+    assert plan.unresolved == (RecipientRole.requesting_clinician,)
+
+
+def test_same_address_in_two_roles_gets_one_message() -> None:
+    config = parse_routing_config(MINIMAL)
+    payload = approved(clinician_email="RXX.CDF@nhs.net")
+    (plan,) = config.table.resolve("cdf.application.approved", payload, config.directory)
+    assert len(plan.recipients) == 1
+
+
+def test_link_values_are_url_quoted(config: RoutingConfig) -> None:
+    payload = {"provider_ods": "RXX", "financial_year": "2026/27", "line_name": "CDF"}
+    (plan,) = config.table.resolve("contract.budget.at_risk", payload, config.directory)
+    assert plan.link_path == "/forecast-outturn?provider=RXX&fy=2026%2F27"
+    assert plan.case_reference == "BUDGET-RXX-2026/27"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('"requesting_clinician", ', '"requesting_clinician", "nobody", '),  # unknown role
+        ('"requesting_clinician", ', '"requesting_clinician", "requesting_clinician", '),  # duplicate
+        ('link = "/cdf/applications/{application_id}"', 'link = "https://evil.example/"'),
+        ('link = "/cdf/applications/{application_id}"', 'link = "/x/{application_id.__class__}"'),
+        ('"{ods}.cdf@nhs.net"', '"{trust}.cdf@nhs.net"'),  # unknown placeholder
+        ('finance_mailbox = "finance@nhs.net"', 'finance_mailbox = "finance@nhs.net@evil.com"'),
+    ],
+)
+def test_bad_configuration_is_rejected_at_load(old: str, new: str) -> None:
+    assert old in MINIMAL
+    with pytest.raises(ValidationError):
+        parse_routing_config(MINIMAL.replace(old, new, 1))
+
+
+def test_bad_ods_key_in_directory_is_rejected() -> None:
+    with pytest.raises(ValidationError):
+        Directory.model_validate(
+            {
+                "ifr_team_mailbox": "ifr@nhs.net",
+                "finance_mailbox": "f@nhs.net",
+                "pattern": {
+                    "trust_cdf_mailbox": "{ods}.cdf@nhs.net",
+                    "trust_pharmacy_mailbox": "{ods}.ph@nhs.net",
+                    "provider_contract_lead": "{ods}.c@nhs.net",
+                },
+                "providers": {"not-an-ods": {"trust_cdf_mailbox": "x@nhs.net"}},
+            }
+        )
+
+
+def test_secure_domains_from_config(config: RoutingConfig) -> None:
+    assert config.mail.secure.covers("someone@nhs.net")
+    assert not config.mail.secure.covers("someone@gmail.com")

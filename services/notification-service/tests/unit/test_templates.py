@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from notification_service.domain.routing import packaged_routing_config
+from notification_service.domain.secure_domains import SecureDomains
+from notification_service.domain.templates import (
+    PatientIdentifierInMail,
+    TemplateRenderError,
+    TemplateSet,
+    TemplateSource,
+    check_source,
+    redact_identifiers,
+    secure_subject,
+    subject_problems,
+    template_context,
+)
+
+TEMPLATES = TemplateSet.packaged()
+ROUTED = sorted(packaged_routing_config().table.template_names())
+NHS = SecureDomains(domains=("nhs.net", "uclh.nhs.uk"))
+
+
+def source(
+    subject: str, text: str = "Ref {{ reference }} {{ link }}", html: str = "<p>{{ link }}</p>"
+) -> TemplateSource:
+    return TemplateSource("custom", 1, subject, text, html)
+
+
+@pytest.mark.parametrize("name", ROUTED)
+def test_every_routed_template_renders_its_sample(name: str) -> None:
+    rendered = TEMPLATES.preview(name)
+    sample = TEMPLATES.sample(name)
+    assert rendered.subject and "\n" not in rendered.subject
+    assert sample["link"] in rendered.text
+    assert sample["link"].replace("&", "&amp;") in rendered.html
+    if sample["case_reference"]:
+        assert sample["case_reference"] in rendered.text
+    assert subject_problems(rendered.subject, sample) == []
+
+
+@pytest.mark.parametrize("name", ROUTED)
+def test_bodies_carry_no_clinical_detail_from_the_sample(name: str) -> None:
+    sample = TEMPLATES.sample(name)
+    rendered = TEMPLATES.preview(name)
+    for clinical in ("indication", "treatment_name", "patient_ref", "reasons"):
+        value = sample.get(clinical)
+        if isinstance(value, str) and name.startswith(("cdf", "ifr_decision")):
+            assert value not in rendered.text, clinical
+
+
+def test_text_lines_are_wrapped_except_links() -> None:
+    rendered = TEMPLATES.preview("ifr_request_information_requested")
+    assert all(len(line) <= 76 or line.startswith("http") for line in rendered.text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "IFR for {{ nhs }}",
+        "IFR for {{ nhs_spaced }}",
+        "Case IFR-1 born {{ dob }}",
+        "Case IFR-1 born 1 February 1960",
+        "Jane Example's IFR",
+    ],
+)
+def test_subject_with_patient_identifier_is_rejected(subject: str) -> None:
+    context = {
+        "reference": "IFR-1",
+        "link": "https://x/",
+        "nhs": "9434765919",
+        "nhs_spaced": "943 476 5919",
+        "dob": "01/02/1960",
+        "patient_name": "Jane Example",
+    }
+    with pytest.raises(PatientIdentifierInMail):
+        TEMPLATES.__class__([source(subject)]).render("custom", context)
+
+
+def test_identifier_value_in_body_is_rejected() -> None:
+    context = {"reference": "IFR-1", "link": "https://x/", "patient": {"nhs_number": "999 000 0018"}}
+    bad = source("IFR {{ reference }}", text="Patient {{ patient.nhs_number }}")
+    with pytest.raises(PatientIdentifierInMail):
+        TemplateSet([bad]).render("custom", context)
+
+
+@given(st.from_regex(r"\A[0-9]{10}\Z"))
+def test_any_ten_digit_run_in_a_subject_is_a_problem(digits: str) -> None:
+    assert subject_problems(f"Case {digits} update", {}) != []
+    assert digits not in redact_identifiers(f"Case {digits} update")
+
+
+def test_missing_variable_is_an_error_not_a_blank() -> None:
+    with pytest.raises(TemplateRenderError):
+        TemplateSet([source("IFR {{ reference }}")]).render("custom", {"link": "https://x/"})
+
+
+def test_html_is_autoescaped_and_text_is_not() -> None:
+    s = source("IFR {{ reference }}", text="{{ note }} {{ link }}", html="<p>{{ note }}</p>")
+    rendered = TemplateSet([s]).render("custom", {"reference": "R", "link": "l", "note": "<b>&"})
+    assert "<b>&" in rendered.text
+    assert "&lt;b&gt;&amp;" in rendered.html
+
+
+def test_sandbox_blocks_python_internals() -> None:
+    problems = check_source(source("{{ ''.__class__.__mro__ }}"), {"reference": "R", "link": "l"})
+    assert problems
+
+
+def test_subject_cannot_inject_headers() -> None:
+    s = source("IFR {{ reference }}")
+    rendered = TemplateSet([s]).render("custom", {"reference": "R\r\nBcc: x@evil.com", "link": "l"})
+    assert "\n" not in rendered.subject and "\r" not in rendered.subject
+
+
+def test_stored_versions_override_and_are_selectable() -> None:
+    v2 = TemplateSource("ifr_request_acknowledged", 2, "IFR {{ reference }}: we have it", "{{ link }}", "{{ link }}")
+    templates = TemplateSet.packaged([v2])
+    assert templates.versions("ifr_request_acknowledged") == [1, 2]
+    context = TEMPLATES.sample("ifr_request_acknowledged")
+    assert templates.render("ifr_request_acknowledged", context).subject.endswith("we have it")
+    assert templates.render("ifr_request_acknowledged", context, version=1).subject.endswith("received")
+
+
+def test_check_source_reports_a_bad_edit() -> None:
+    sample = TEMPLATES.sample("ifr_request_acknowledged")
+    assert check_source(TEMPLATES.source("ifr_request_acknowledged"), sample) == []
+    assert check_source(source("IFR {{ reference }} {% if %}"), sample)
+    assert check_source(source("IFR {{ no_such_field }}"), sample)
+
+
+@pytest.mark.parametrize(
+    ("recipient", "expected"),
+    [
+        ("a.clinician@nhs.net", "IFR R: received"),
+        ("a.clinician@NHS.NET", "IFR R: received"),
+        ("team@mail.uclh.nhs.uk", "IFR R: received"),
+        ("someone@gmail.com", "[secure] IFR R: received"),
+        ("someone@nhs.net.evil.com", "[secure] IFR R: received"),
+        ("someone@uclh.nhs.uk.example.com", "[secure] IFR R: received"),
+    ],
+)
+def test_secure_prefix_outside_accredited_domains(recipient: str, expected: str) -> None:
+    assert secure_subject("IFR R: received", recipient, NHS) == expected
+
+
+def test_secure_prefix_is_not_doubled() -> None:
+    assert secure_subject("[secure] X", "a@gmail.com", NHS) == "[secure] X"
+
+
+def test_template_context_adds_link_and_reference() -> None:
+    context: dict[str, Any] = template_context({"reference": "R", "x": date(2026, 1, 1)}, link="L", case_reference="R")
+    assert context["link"] == "L" and context["case_reference"] == "R" and context["x"] == date(2026, 1, 1)
+
+
+def test_long_date_and_money_filters() -> None:
+    s = source("IFR {{ reference }}", text="{{ d | long_date }} {{ m | money }} {{ link }}")
+    rendered = TemplateSet([s]).render("custom", {"reference": "R", "link": "l", "d": "2026-06-01", "m": "1234.5"})
+    assert "1 June 2026 £1,234.50" in rendered.text
