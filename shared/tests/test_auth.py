@@ -26,6 +26,7 @@ def test_expired_forged_and_incomplete_tokens_are_refused() -> None:
     unsigned = jwt.encode({"sub": "u", "org": "RRV", "roles": [], "exp": time.time() + 60}, None, algorithm="none")
     with pytest.raises(Unauthorised):
         decode_token(SETTINGS, unsigned)
-    no_org = jwt.encode({"sub": "u", "roles": [], "exp": time.time() + 60}, "a-test-secret-of-at-least-32-bytes!!", algorithm="HS256")
+    claims = {"sub": "u", "roles": [], "exp": time.time() + 60}
+    no_org = jwt.encode(claims, "a-test-secret-of-at-least-32-bytes!!", algorithm="HS256")
     with pytest.raises(Unauthorised, match="org"):
         decode_token(SETTINGS, no_org)

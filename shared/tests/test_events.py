@@ -9,15 +9,36 @@ from casework.events.asyncapi import asyncapi_document
 from casework.patient_data import PatientIdentifierInEvent, assert_no_nhs_number, contains_nhs_number
 
 ARCHITECTURE_EVENTS = {
-    "ifr.request.submitted", "ifr.request.acknowledged", "ifr.request.information_requested",
-    "ifr.request.redirected", "ifr.request.screened_out", "ifr.request.listed_for_panel", "ifr.request.withdrawn",
-    "ifr.request.deadline_approaching", "ifr.request.deadline_breached", "ifr.decision.made",
-    "ifr.request.reconsideration_requested", "ifr.request.review_requested", "ifr.request.review_decided",
-    "cdf.application.approved", "cdf.application.rejected", "cdf.application.withdrawn", "cdf.treatment.started",
-    "cdf.treatment.stopped", "cdf.approval.lapsed", "cdf.unapproved_use.detected", "cdf.forecast.updated",
-    "cdf.sact_submission.processed", "contract.commitment.recorded", "contract.budget.at_risk",
-    "contract.validation_query.raised", "contract.validation_query.resolved", "contract.variation.agreed",
-    "notification.sent", "notification.failed", "mail.received",
+    "ifr.request.submitted",
+    "ifr.request.acknowledged",
+    "ifr.request.information_requested",
+    "ifr.request.redirected",
+    "ifr.request.screened_out",
+    "ifr.request.listed_for_panel",
+    "ifr.request.withdrawn",
+    "ifr.request.deadline_approaching",
+    "ifr.request.deadline_breached",
+    "ifr.decision.made",
+    "ifr.request.reconsideration_requested",
+    "ifr.request.review_requested",
+    "ifr.request.review_decided",
+    "cdf.application.approved",
+    "cdf.application.rejected",
+    "cdf.application.withdrawn",
+    "cdf.treatment.started",
+    "cdf.treatment.stopped",
+    "cdf.approval.lapsed",
+    "cdf.unapproved_use.detected",
+    "cdf.forecast.updated",
+    "cdf.sact_submission.processed",
+    "contract.commitment.recorded",
+    "contract.budget.at_risk",
+    "contract.validation_query.raised",
+    "contract.validation_query.resolved",
+    "contract.variation.agreed",
+    "notification.sent",
+    "notification.failed",
+    "mail.received",
 }
 
 
@@ -29,7 +50,11 @@ def test_topics_per_context() -> None:
     assert topic_for("cdf.treatment.started") == "cdf.events"
     assert topic_for("mail.received") == "mail.inbound"
     assert {t.topic for t in registry} == {
-        "ifr.events", "cdf.events", "contract.events", "notification.events", "mail.inbound"
+        "ifr.events",
+        "cdf.events",
+        "contract.events",
+        "notification.events",
+        "mail.inbound",
     }
 
 
@@ -38,7 +63,7 @@ def _field_names(model: type[BaseModel], seen: set[type] | None = None) -> set[s
     names: set[str] = set()
     for name, field in model.model_fields.items():
         names.add(name)
-        for arg in typing.get_args(field.annotation) + (field.annotation,):
+        for arg in (*typing.get_args(field.annotation), field.annotation):
             if isinstance(arg, type) and issubclass(arg, BaseModel) and arg not in seen:
                 seen.add(arg)
                 names |= _field_names(arg, seen)
@@ -74,8 +99,12 @@ def test_envelope_round_trip() -> None:
 
 def test_asyncapi_document_references_resolve() -> None:
     document = asyncapi_document(
-        registry, title="t", version="1", publishes=["cdf.application.approved"],
-        subscribes=["ifr.decision.made"], bootstrap_servers="kafka:9092",
+        registry,
+        title="t",
+        version="1",
+        publishes=["cdf.application.approved"],
+        subscribes=["ifr.decision.made"],
+        bootstrap_servers="kafka:9092",
     )
     schemas = document["components"]["schemas"]
     for message in document["components"]["messages"].values():

@@ -17,7 +17,8 @@ async def test_token_checks_and_organisation_rule(stack: TestStack) -> None:
         assert response.headers["www-authenticate"].startswith("Bearer")
         forged_token = jwt.encode(
             {"sub": "u", "org": "RRV", "roles": ["clinician"], "exp": 2_000_000_000},
-            "not-the-platform-secret-but-long-enough", algorithm="HS256",
+            "not-the-platform-secret-but-long-enough",
+            algorithm="HS256",
         )
         forged = await cdf.client.post(url, json=APPLICATION, headers={"Authorization": f"Bearer {forged_token}"})
         assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
@@ -47,8 +48,9 @@ async def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(stack
         assert response.headers["content-type"] == "application/problem+json"
         assert {e["field"] for e in response.json()["errors"]} == {"nhs_number", "dmd_id"}
         malformed = await cdf.client.post(
-            "/api/v1/cdf/applications", content=b"{not json", headers={
-                **stack.auth("RRV", "clinician"), "content-type": "application/json"}
+            "/api/v1/cdf/applications",
+            content=b"{not json",
+            headers={**stack.auth("RRV", "clinician"), "content-type": "application/json"},
         )
         assert malformed.status_code == 422
         async with cdf.runtime.sessions() as session:

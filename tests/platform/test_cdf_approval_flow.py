@@ -1,10 +1,9 @@
 """The wiring proof: a CDF approval travels cdf -> bus -> contract (commitment) and notification (mail)."""
 
-from embedded_stack.mail_relay import read_messages
 from samples import APPLICATION
 
+from embedded_stack.mail_relay import read_messages
 from embedded_stack.testing import TestStack, eventually
-
 
 
 async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:

@@ -20,8 +20,11 @@ async def test_platform_routes(stack: TestStack, name: str) -> None:
         assert "casework_outbox_backlog" in metrics.text and "casework_http_requests_total" in metrics.text
         asyncapi = (await svc.client.get("/asyncapi.json")).json()
         assert asyncapi["asyncapi"].startswith("3.")
-        sends = {op["messages"][0]["$ref"].rsplit("/", 1)[1] for op in asyncapi["operations"].values()
-                 if op["action"] == "send"}
+        sends = {
+            op["messages"][0]["$ref"].rsplit("/", 1)[1]
+            for op in asyncapi["operations"].values()
+            if op["action"] == "send"
+        }
         assert sends == {t.replace(".", "_") for t in svc.runtime.definition.publishes}
         openapi = (await svc.client.get("/openapi.json")).json()
         assert "/health/ready" in openapi["paths"]

@@ -11,8 +11,12 @@ from embedded_stack.testing import TestStack, envelope_for, eventually, publish,
 
 def submission(period: str) -> dict:
     return {
-        "submission_id": uuid.uuid4(), "provider_ods": "RTH", "period": period,
-        "rows_total": 1, "rows_accepted": 1, "rows_rejected": 0,
+        "submission_id": uuid.uuid4(),
+        "provider_ods": "RTH",
+        "period": period,
+        "rows_total": 1,
+        "rows_accepted": 1,
+        "rows_rejected": 0,
     }
 
 
@@ -37,7 +41,9 @@ async def test_poison_event_dead_letters_then_replays_once(stack: TestStack) -> 
         letters = (await svc.client.get("/admin/dead-letters", headers=admin)).json()
         mine = [d for d in letters if d["event_id"] == str(poison.id)]
         assert len(mine) == 1 and mine[0]["attempts"] == 3 and "handler bug" in mine[0]["error"]
-        assert (await svc.client.get("/admin/dead-letters", headers=stack.auth("X24", "cdf_manager"))).status_code == 403
+        assert (
+            await svc.client.get("/admin/dead-letters", headers=stack.auth("X24", "cdf_manager"))
+        ).status_code == 403
 
         async def on_dlq_topic() -> list:
             records = await read_topic(stack.bootstrap_servers, "cdf.events.dlq", idle_s=0.3)

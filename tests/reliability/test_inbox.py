@@ -15,8 +15,12 @@ from embedded_stack.testing import TestStack, envelope_for, eventually, publish
 
 def submission(period: str) -> dict:
     return {
-        "submission_id": uuid.uuid4(), "provider_ods": "RRV", "period": period,
-        "rows_total": 1, "rows_accepted": 1, "rows_rejected": 0,
+        "submission_id": uuid.uuid4(),
+        "provider_ods": "RRV",
+        "period": period,
+        "rows_total": 1,
+        "rows_accepted": 1,
+        "rows_rejected": 0,
     }
 
 
@@ -45,8 +49,7 @@ async def test_killed_consumer_loses_nothing_and_doubles_nothing(stack: TestStac
     tag = uuid.uuid4().hex[:8]
     total = 1500
     envelopes = [
-        envelope_for("cdf.sact_submission.processed", f"s-{i % 7}", submission(f"kill-{tag}-{i}"))
-        for i in range(total)
+        envelope_for("cdf.sact_submission.processed", f"s-{i % 7}", submission(f"kill-{tag}-{i}")) for i in range(total)
     ]
     async with stack.service(effects_definition("effects-kill"), database="effects_kill", run_workers=False) as svc:
         await publish(stack.bootstrap_servers, envelopes)
@@ -55,7 +58,7 @@ async def test_killed_consumer_loses_nothing_and_doubles_nothing(stack: TestStac
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
         first = subprocess.Popen(args, env=env)
         try:
-            done_before_kill, _ = await eventually(
+            _done_before_kill, _ = await eventually(
                 lambda: _at_least(count_effects(svc.runtime, f"kill-{tag}"), 200), within=60, interval=0.01
             )
             first.send_signal(signal.SIGKILL)

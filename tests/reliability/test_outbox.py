@@ -13,9 +13,16 @@ TOTAL = 200
 
 def application(i: int) -> dict:
     return {
-        "nhs_number": "9434765919", "provider_ods": "RRV", "entry_id": f"CDF-OUTBOX-{i}", "dmd_id": "108537001",
-        "drug_name": "Pembrolizumab", "indication": "NSCLC", "clinician_gmc": "1234567",
-        "clinician_email": "onc@nhs.net", "planned_start": "2026-12-01", "expected_cost": "1000.00",
+        "nhs_number": "9434765919",
+        "provider_ods": "RRV",
+        "entry_id": f"CDF-OUTBOX-{i}",
+        "dmd_id": "108537001",
+        "drug_name": "Pembrolizumab",
+        "indication": "NSCLC",
+        "clinician_gmc": "1234567",
+        "clinician_email": "onc@nhs.net",
+        "planned_start": "2026-12-01",
+        "expected_cost": "1000.00",
     }
 
 

@@ -137,20 +137,12 @@ def _nhs_input(value: object) -> object:
     return normalise_nhs_number(value) if isinstance(value, str) else value
 
 
-NhsNumber = Annotated[
-    str, BeforeValidator(_nhs_input), AfterValidator(_checked(is_valid_nhs_number, "NHS number"))
-]
-OdsCode = Annotated[
-    str, BeforeValidator(_strip_upper), AfterValidator(_checked(is_valid_ods_code, "ODS code"))
-]
+NhsNumber = Annotated[str, BeforeValidator(_nhs_input), AfterValidator(_checked(is_valid_nhs_number, "NHS number"))]
+OdsCode = Annotated[str, BeforeValidator(_strip_upper), AfterValidator(_checked(is_valid_ods_code, "ODS code"))]
 SnomedId = Annotated[
     str,
     BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
     AfterValidator(_checked(is_valid_snomed_id, "SNOMED CT / dm+d id")),
 ]
-Icd10Code = Annotated[
-    str, BeforeValidator(_strip_upper), AfterValidator(_checked(is_valid_icd10_code, "ICD-10 code"))
-]
-Opcs4Code = Annotated[
-    str, BeforeValidator(_strip_upper), AfterValidator(_checked(is_valid_opcs4_code, "OPCS-4 code"))
-]
+Icd10Code = Annotated[str, BeforeValidator(_strip_upper), AfterValidator(_checked(is_valid_icd10_code, "ICD-10 code"))]
+Opcs4Code = Annotated[str, BeforeValidator(_strip_upper), AfterValidator(_checked(is_valid_opcs4_code, "OPCS-4 code"))]

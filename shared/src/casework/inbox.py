@@ -80,9 +80,7 @@ class EventConsumer:
                 batch = await self._consumer.getmany(timeout_ms=1000, max_records=500)  # type: ignore[union-attr]
                 for records in batch.values():
                     for record in records:
-                        await self.deliver(
-                            Delivery(record.topic, record.partition, record.offset, record.value)
-                        )
+                        await self.deliver(Delivery(record.topic, record.partition, record.offset, record.value))
                 if batch:
                     await self._consumer.commit()  # type: ignore[union-attr]
                 failures = 0
@@ -193,9 +191,7 @@ class EventConsumer:
             correlation_id.reset(correlation_token)
             causation_id.reset(causation_token)
 
-    async def _dead_letter(
-        self, delivery: Delivery, envelope: EventEnvelope | None, error: str, attempts: int
-    ) -> None:
+    async def _dead_letter(self, delivery: Delivery, envelope: EventEnvelope | None, error: str, attempts: int) -> None:
         letters = self._runtime.tables.dead_letters
         event_id = (
             envelope.id

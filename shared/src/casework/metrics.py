@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-HTTP_REQUESTS = Counter(
-    "casework_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("casework_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "casework_http_request_duration_seconds", "HTTP request duration", ["service", "method", "route"]
 )

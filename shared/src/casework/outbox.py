@@ -135,9 +135,7 @@ class OutboxRelay:
                     return 0
                 batch_ids = [r.id for r in rows]
                 await self._send_all(rows)
-                await session.execute(
-                    update(outbox).where(outbox.c.id.in_(batch_ids)).values(published_at=func.now())
-                )
+                await session.execute(update(outbox).where(outbox.c.id.in_(batch_ids)).values(published_at=func.now()))
         except Exception as exc:
             if batch_ids:  # the batch transaction has rolled back and released its row locks
                 await self._record_failure(batch_ids, exc)
@@ -180,9 +178,7 @@ class OutboxRelay:
         await self._drop_producer()
 
 
-async def replay_since(
-    sessions: async_sessionmaker[AsyncSession], tables: PlatformTables, since: datetime
-) -> int:
+async def replay_since(sessions: async_sessionmaker[AsyncSession], tables: PlatformTables, since: datetime) -> int:
     """Mark every event created at or after `since` unpublished again; the relay re-sends them."""
     outbox = tables.outbox
     async with sessions() as session, session.begin():

@@ -29,11 +29,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def contains_nhs_number(value: Any) -> bool:
-    return any(
-        is_valid_nhs_number("".join(m.groups()))
-        for text in _strings(value)
-        for m in _CANDIDATE.finditer(text)
-    )
+    return any(is_valid_nhs_number("".join(m.groups())) for text in _strings(value) for m in _CANDIDATE.finditer(text))
 
 
 def assert_no_nhs_number(event_type: str, data: dict[str, Any]) -> None:

@@ -71,9 +71,7 @@ def create_platform_tables_v1() -> None:
         sa.Column("topic", sa.String(length=120), nullable=False),
         sa.Column("partition", sa.Integer(), nullable=True),
         sa.Column("offset", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "processed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("processed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox_events")),
     )
     op.create_table(

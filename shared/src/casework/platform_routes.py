@@ -103,9 +103,7 @@ async def dead_letters(
         query = query.where(letters.c.replayed_at.is_(None))
     async with runtime.sessions() as session:
         rows = (await session.execute(query)).mappings().all()
-    return [
-        DeadLetter(**{**row, "event_id": str(row["event_id"]) if row["event_id"] else None}) for row in rows
-    ]
+    return [DeadLetter(**{**row, "event_id": str(row["event_id"]) if row["event_id"] else None}) for row in rows]
 
 
 @admin.post("/dead-letters/{letter_id}/replay", summary="Handle a dead letter again, once")

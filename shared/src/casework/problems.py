@@ -116,9 +116,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         title = {401: "Unauthorised", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}.get(
             exc.status_code, "Error"
         )
-        return problem_response(
-            exc.status_code, title, str(exc.detail), request, getattr(exc, "headers", None)
-        )
+        return problem_response(exc.status_code, title, str(exc.detail), request, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

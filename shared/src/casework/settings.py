@@ -43,7 +43,9 @@ class ServiceSettings(BaseSettings):
     consumer_retry_base_s: float = Field(0.05, description="First retry delay; doubles per attempt")
     run_workers: bool = Field(True, description="Run the outbox relay and consumers in the API process")
 
-    jwt_secret: SecretStr = Field(SecretStr("dev-only-jwt-secret-change-me-in-every-deployment"), description="HS256 key")
+    jwt_secret: SecretStr = Field(
+        SecretStr("dev-only-jwt-secret-change-me-in-every-deployment"), description="HS256 signing key"
+    )
     jwt_public_key: str | None = Field(None, description="PEM public key; when set RS256 is used")
     jwt_audience: str | None = Field(None, description="Expected `aud` claim, if any")
     commissioner_orgs: list[str] = Field(

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import httpx
+
 from casework.migrations import ensure_database_sync, upgrade
 from casework.services import load_definition
-
 from embedded_stack.broker import TansuBroker
 from embedded_stack.layout import RELAY_USER, SERVICES, StackLayout
 from embedded_stack.mail_relay import DevMailRelay

@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+
 from casework.app import create_app
 from casework.auth import mint_token
 from casework.db import create_engine
@@ -28,8 +30,6 @@ from casework.migrations import ensure_database_sync, upgrade
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from casework.services import SERVICE_NAMES, load_definition
 from casework.settings import ServiceSettings
-from fastapi import FastAPI
-
 from embedded_stack.broker import TansuBroker
 from embedded_stack.layout import RELAY_USER, StackLayout, StackPorts
 from embedded_stack.mail_relay import DevMailRelay
