@@ -6,7 +6,7 @@ TOOLING := .local/tooling
 UV := $(TOOLING)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 
-.PHONY: up down status demo test lint format sync bench clean
+.PHONY: up down status test lint format sync clean token migration
 
 $(UV):
 	python3 -m venv $(TOOLING)
@@ -24,9 +24,6 @@ down: $(UV)
 status: $(UV)
 	$(UV) run --frozen embedded-stack status
 
-demo: sync
-	$(UV) run --frozen embedded-stack demo
-
 test: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
@@ -39,8 +36,14 @@ format: sync
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-bench: sync
-	$(UV) run --frozen python -m bench.run_all
 
 clean:
 	rm -rf .venv $(TOOLING)
+
+# make token ORG=RRV ROLES="clinician trust_cdf_lead"
+token: $(UV)
+	@$(UV) run --frozen embedded-stack token --org $(ORG) $(foreach r,$(ROLES),--role $(r))
+
+# make migration SERVICE=cdf MESSAGE="add sact tables"
+migration: sync
+	$(UV) run --frozen embedded-stack revision $(SERVICE) -m "$(MESSAGE)"

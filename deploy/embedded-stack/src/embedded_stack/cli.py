@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType
+from typing import Annotated
 
 import typer
 
@@ -38,8 +39,8 @@ def up() -> None:
         for label, url in stack.urls():
             typer.echo(f"  {label:<30} {url}")
         typer.echo(
-            "\nDev token: uv run casework token --sub me --org X24 --role ifr_officer (JWT_SECRET from "
-            f"{layout.root / 'secrets.json'})\nCtrl-C or `make down` stops everything."
+            "\nA bearer token for trying the APIs: make token ORG=X24 ROLES=ifr_officer"
+            "\nCtrl-C or `make down` stops everything."
         )
         stopping.wait()
     finally:
@@ -67,3 +68,44 @@ def status() -> None:
             typer.echo(f"{name:<14} {'ready' if code == 200 else f'not ready ({code})'}")
         except httpx.HTTPError:
             typer.echo(f"{name:<14} down")
+
+
+@app.command()
+def revision(
+    service: str, message: Annotated[str, typer.Option("-m", "--message", help="what the migration does")]
+) -> None:
+    """Autogenerate an Alembic revision for a service's model changes against a throwaway database."""
+    import tempfile
+    from pathlib import Path
+
+    from casework.migrations import ensure_database_sync, make_revision, upgrade
+    from casework.services import load_definition
+    from embedded_stack.postgres import PostgresServer
+    from embedded_stack.testing import free_port
+
+    definition = load_definition(service)
+    with tempfile.TemporaryDirectory() as folder:
+        server = PostgresServer(Path(folder) / "data", free_port())
+        server.start()
+        try:
+            url = server.url(service)
+            ensure_database_sync(url)
+            upgrade(definition, url)
+            make_revision(definition, url, message)
+        finally:
+            server.stop("immediate")
+
+
+@app.command()
+def token(
+    org: Annotated[str, typer.Option(help="ODS code (X24 = NHS England, commissioners)")],
+    role: Annotated[list[str], typer.Option(help="a role; repeat for several")],
+    sub: Annotated[str, typer.Option(help="user id")] = "dev-user",
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
+) -> None:
+    """Mint a bearer token the running embedded stack accepts (signed with its dev secret)."""
+    from casework.auth import mint_token
+    from casework.settings import ServiceSettings
+
+    secret = StackLayout(project_root()).secrets()["jwt_secret"]
+    typer.echo(mint_token(ServiceSettings(jwt_secret=secret), sub=sub, org=org, roles=role, ttl_s=ttl))
