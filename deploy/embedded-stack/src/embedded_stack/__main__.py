@@ -1,0 +1,3 @@
+from embedded_stack.cli import app
+
+app()

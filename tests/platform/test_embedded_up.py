@@ -1,0 +1,74 @@
+"""`make up` runs `embedded-stack up`: everything ready, Ctrl-C stops it all, data survives a restart."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from samples import APPLICATION
+
+from casework.auth import mint_token
+from casework.services import SERVICE_NAMES
+from casework.settings import ServiceSettings
+from embedded_stack.testing import free_port
+
+
+def start_stack(home: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "embedded_stack", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "is up" in line:
+            return process
+        if time.monotonic() > deadline:
+            break
+    process.kill()
+    raise AssertionError(f"stack did not come up; logs in {home / 'logs'}")
+
+
+def stop_stack(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)  # what Ctrl-C on `make up` sends
+    assert process.wait(timeout=60) == 0
+
+
+def test_up_ready_stop_and_restart_keeps_data(tmp_path: Path) -> None:
+    home = tmp_path / "local"
+    ports = {f"STACK_{name.upper()}_PORT": str(free_port()) for name in SERVICE_NAMES}
+    ports |= {k: str(free_port()) for k in ("STACK_POSTGRES_PORT", "STACK_BROKER_PORT", "STACK_RELAY_PORT",
+                                            "STACK_INBOUND_PORT")}
+    env = {**os.environ, "STACK_HOME": str(home), **ports}
+    url = {name: f"http://127.0.0.1:{ports[f'STACK_{name.upper()}_PORT']}" for name in SERVICE_NAMES}
+
+    process = start_stack(home, env)
+    try:
+        for name in SERVICE_NAMES:
+            ready = httpx.get(f"{url[name]}/health/ready", timeout=10)
+            assert ready.status_code == 200, (name, ready.text)
+        secret = json.loads((home / "secrets.json").read_text())["jwt_secret"]
+        token = mint_token(ServiceSettings(jwt_secret=secret), "dr", "RRV", ["clinician"])
+        headers = {"Authorization": f"Bearer {token}"}
+        created = httpx.post(f"{url['cdf']}/api/v1/cdf/applications", json=APPLICATION, headers=headers, timeout=10)
+        assert created.status_code == 201, created.text
+    finally:
+        stop_stack(process)
+    for name in SERVICE_NAMES:
+        try:
+            httpx.get(f"{url[name]}/health/live", timeout=2)
+            raise AssertionError(f"{name} still answers after Ctrl-C")
+        except httpx.ConnectError:
+            pass
+    assert not (home / "run" / "stack.pid").exists()
+
+    process = start_stack(home, env)  # same folder: the databases come back
+    try:
+        again = httpx.get(f"{url['cdf']}/api/v1/cdf/applications/{created.json()['id']}", headers=headers, timeout=10)
+        assert again.status_code == 200 and again.json()["reference"] == created.json()["reference"]
+    finally:
+        stop_stack(process)
