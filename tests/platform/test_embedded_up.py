@@ -19,7 +19,10 @@ from embedded_stack.testing import free_port
 
 def start_stack(home: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "embedded_stack", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "embedded_stack", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     deadline = time.monotonic() + 120
@@ -41,8 +44,10 @@ def stop_stack(process: subprocess.Popen[str]) -> None:
 def test_up_ready_stop_and_restart_keeps_data(tmp_path: Path) -> None:
     home = tmp_path / "local"
     ports = {f"STACK_{name.upper()}_PORT": str(free_port()) for name in SERVICE_NAMES}
-    ports |= {k: str(free_port()) for k in ("STACK_POSTGRES_PORT", "STACK_BROKER_PORT", "STACK_RELAY_PORT",
-                                            "STACK_INBOUND_PORT")}
+    ports |= {
+        k: str(free_port())
+        for k in ("STACK_POSTGRES_PORT", "STACK_BROKER_PORT", "STACK_RELAY_PORT", "STACK_INBOUND_PORT")
+    }
     env = {**os.environ, "STACK_HOME": str(home), **ports}
     url = {name: f"http://127.0.0.1:{ports[f'STACK_{name.upper()}_PORT']}" for name in SERVICE_NAMES}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework.runtime import ServiceDefinition
-
 from cdf_service.api.applications import router as applications_router
 from cdf_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from cdf_service.db.base import Base, platform_tables

@@ -4,6 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cdf_service.domain.completeness import (
     NATIONAL_EXPECTATION,
     ApprovalPeriod,
@@ -12,8 +15,6 @@ from cdf_service.domain.completeness import (
     month_bounds,
     sact_completeness,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 JUNE = date(2026, 6, 1)
 

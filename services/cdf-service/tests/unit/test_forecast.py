@@ -6,6 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cdf_service.domain.forecast import (
     ForecastBasis,
     PendingApproval,
@@ -20,8 +23,6 @@ from cdf_service.domain.forecast import (
 )
 from cdf_service.domain.national_list import Criterion, EntryStatus, ListEntry
 from cdf_service.domain.time_on_treatment import Observation, kaplan_meier
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def make_entry(**overrides: Any) -> ListEntry:

@@ -5,6 +5,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cdf_service.domain.national_list import (
     DEFAULT_LAPSE_WINDOW_DAYS,
     Criterion,
@@ -17,8 +20,6 @@ from cdf_service.domain.national_list import (
     is_open_on,
     next_version,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 DMD_ID = "3762811000001103"  # Verhoeff-valid concept id (partition 10)
 

@@ -5,6 +5,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cdf_service.domain.national_list import Criterion, EntryStatus, ListEntry
 from cdf_service.domain.prior_approval import (
     TRANSITIONS,
@@ -20,8 +23,6 @@ from cdf_service.domain.prior_approval import (
     initial_state,
     lapse_due_date,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def make_entry(**overrides: Any) -> ListEntry:

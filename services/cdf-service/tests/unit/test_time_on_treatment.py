@@ -4,6 +4,9 @@ from datetime import date
 from itertools import pairwise
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cdf_service.domain.time_on_treatment import (
     DEFAULT_MIN_HISTORY,
     KaplanMeierCurve,
@@ -12,8 +15,6 @@ from cdf_service.domain.time_on_treatment import (
     observation_from_treatment,
     time_on_treatment_curve,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 # Freireich et al. (1963) 6-MP arm, remission times in weeks; "*" (here stopped=False) = censored.
 # The classic textbook Kaplan–Meier example (e.g. Kleinbaum & Klein, Survival Analysis, ch. 2).

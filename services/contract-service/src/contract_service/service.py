@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework.runtime import ServiceDefinition
-
 from contract_service.api.commitments import router as commitments_router
 from contract_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from contract_service.db.base import Base, platform_tables

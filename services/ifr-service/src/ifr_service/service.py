@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework.runtime import ServiceDefinition
-
 from ifr_service.db.base import Base, platform_tables
 from ifr_service.settings import IfrSettings
 

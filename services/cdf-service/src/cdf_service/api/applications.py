@@ -6,13 +6,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, EmailStr, Field
+
 from casework.auth import Principal, Role, ensure_visible, require_roles
 from casework.deps import Runtime, Uow
 from casework.identifiers import NhsNumber, OdsCode, SnomedId, patient_ref
 from casework.problems import NotFound
-from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, EmailStr, Field
-
 from cdf_service.db.models import Application
 
 router = APIRouter(prefix="/cdf/applications", tags=["applications"])

@@ -24,7 +24,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from casework.identifiers import is_valid_ods_code
-
 from cdf_service.domain.national_list import ListEntry
 from cdf_service.domain.prior_approval import lapse_due_date
 from cdf_service.domain.time_on_treatment import KaplanMeierCurve

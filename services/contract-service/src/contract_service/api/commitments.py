@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from casework.auth import Principal, Role, require_roles
-from casework.deps import Uow
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from casework.auth import Principal, Role, require_roles
+from casework.deps import Uow
 from contract_service.db.models import Commitment
 
 router = APIRouter(prefix="/commitments", tags=["commitments"])

@@ -8,7 +8,6 @@ from datetime import date
 from casework.events.catalogue.cdf import ApplicationApproved
 from casework.inbox import ReceivedEvent
 from casework.uow import UnitOfWork
-
 from contract_service.db.models import Commitment
 
 
