@@ -1,16 +1,22 @@
 """The wiring proof: a CDF approval travels cdf -> bus -> contract (commitment) and notification (mail)."""
 
+import json
+import uuid
+
 from samples import APPLICATION
 
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import TestStack, eventually
+from embedded_stack.testing import TestStack, eventually, read_topic
 
 
 async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:
     clinician = stack.auth("RRV", "clinician")
     finance = stack.auth("X24", "contract_manager")
     async with stack.service("cdf") as cdf, stack.service("contract") as contract, stack.service("notification") as n:
-        created = await cdf.client.post("/api/v1/cdf/applications", json=APPLICATION, headers=clinician)
+        correlation = f"corr-{uuid.uuid4()}"
+        created = await cdf.client.post(
+            "/api/v1/cdf/applications", json=APPLICATION, headers={**clinician, "X-Correlation-ID": correlation}
+        )
         assert created.status_code == 201, created.text
         reference = created.json()["reference"]
 
@@ -37,3 +43,19 @@ async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:
             "/api/v1/notifications", params={"case_reference": reference}, headers=stack.auth("X24", "cdf_manager")
         )
         assert [x["status"] for x in listed.json()] == ["sent"]
+
+        # the correlation id travelled HTTP -> cdf event -> contract's consequent event
+        approved = [
+            json.loads(r.value)
+            for r in await read_topic(stack.bootstrap_servers, "cdf.events", idle_s=0.3)
+            if json.loads(r.value)["correlation_id"] == correlation
+        ]
+        recorded = [
+            json.loads(r.value)
+            for r in await read_topic(stack.bootstrap_servers, "contract.events", idle_s=0.3)
+            if json.loads(r.value)["correlation_id"] == correlation
+        ]
+        assert [e["type"] for e in approved] == ["cdf.application.approved"]
+        assert [e["type"] for e in recorded] == ["contract.commitment.recorded"]
+        assert recorded[0]["causation_id"] == approved[0]["id"]
+        assert "patient_ref" in approved[0]["data"] and "nhs_number" not in approved[0]["data"]
