@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
+from sqlalchemy import select
+
 from casework.backoff import backoff_delay
 from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
-from sqlalchemy import select
-
 from notification_service.db.models import Notification
 from notification_service.settings import NotificationSettings
 

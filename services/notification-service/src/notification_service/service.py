@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework.runtime import ServiceDefinition
-
 from notification_service.api.notifications import router as notifications_router
 from notification_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from notification_service.db.base import Base, platform_tables

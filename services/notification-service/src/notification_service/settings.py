@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from casework.settings import ServiceSettings
 from pydantic import Field, SecretStr
+
+from casework.settings import ServiceSettings
 
 
 class NotificationSettings(ServiceSettings):
@@ -17,12 +18,8 @@ class NotificationSettings(ServiceSettings):
     smtp_username: str = Field("casework-app", description="Relay account")
     smtp_password: SecretStr = Field(SecretStr("dev-relay-password"), description="Relay password")
     smtp_starttls: bool = Field(True, description="Upgrade with STARTTLS before AUTH")
-    smtp_ca_file: str | None = Field(
-        None, description="CA bundle to verify the relay (dev: its self-signed cert)"
-    )
-    smtp_timeout_s: float = Field(
-        10.0, description="Connect/command timeout; an AUTH timeout is a relay failure"
-    )
+    smtp_ca_file: str | None = Field(None, description="CA bundle to verify the relay (dev: its self-signed cert)")
+    smtp_timeout_s: float = Field(10.0, description="Connect/command timeout; an AUTH timeout is a relay failure")
     mail_from: str = Field("casework-noreply@nhs.net", description="Registered application account address")
     message_id_domain: str = Field("casework.nhs.uk", description="Right-hand side of generated Message-IDs")
     send_poll_interval_s: float = Field(0.2, description="How often queued notifications are picked up")

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from notification_service.domain.inbound import (
     ENVELOPE_NOT_SECURE,
     FORM_FIELDS,

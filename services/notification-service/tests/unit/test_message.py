@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from notification_service.domain.message import MailIdentity, build_message, message_id_for
 from notification_service.domain.secure_domains import SecureDomains
 from notification_service.domain.templates import RenderedMail

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from notification_service.domain.routing import (
     Directory,
     RecipientRole,
@@ -11,7 +13,6 @@ from notification_service.domain.routing import (
     parse_routing_config,
 )
 from notification_service.domain.templates import TemplateSet
-from pydantic import ValidationError
 
 ROUTED_EVENTS = {
     "cdf.application.approved",

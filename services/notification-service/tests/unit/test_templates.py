@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from notification_service.domain.routing import packaged_routing_config
 from notification_service.domain.secure_domains import SecureDomains
 from notification_service.domain.templates import (

@@ -5,20 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from casework.auth import Role, require_roles
-from casework.deps import Uow
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from casework.auth import Role, require_roles
+from casework.deps import Uow
 from notification_service.db.models import Notification
 
 router = APIRouter(
     prefix="/notifications",
     tags=["notifications"],
-    dependencies=[
-        Depends(require_roles(Role.IFR_OFFICER, Role.CDF_MANAGER, Role.CONTRACT_MANAGER, Role.SERVICE))
-    ],
+    dependencies=[Depends(require_roles(Role.IFR_OFFICER, Role.CDF_MANAGER, Role.CONTRACT_MANAGER, Role.SERVICE))],
 )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from casework.db import PlatformTables, service_metadata
 from sqlalchemy.orm import DeclarativeBase
+
+from casework.db import PlatformTables, service_metadata
 
 
 class Base(DeclarativeBase):

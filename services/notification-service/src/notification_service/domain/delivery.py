@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from casework.backoff import backoff_delay
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from casework.backoff import backoff_delay
 
 
 class NotificationStatus(StrEnum):

@@ -31,7 +31,6 @@ from casework.identifiers import (
     is_valid_snomed_id,
     normalise_nhs_number,
 )
-
 from notification_service.domain.message import MailIdentity, build_message
 from notification_service.domain.secure_domains import InvalidAddress, SecureDomains, address_of
 from notification_service.domain.templates import TemplateSet, redact_identifiers

@@ -15,9 +15,9 @@ from string import Formatter
 from typing import Any
 from urllib.parse import quote
 
-from casework.identifiers import is_valid_ods_code
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from casework.identifiers import is_valid_ods_code
 from notification_service.domain.secure_domains import InvalidAddress, SecureDomains, address_of
 
 

@@ -7,7 +7,6 @@ import uuid
 from casework.events.catalogue.cdf import ApplicationApproved
 from casework.inbox import ReceivedEvent
 from casework.uow import UnitOfWork
-
 from notification_service.db.models import Notification
 from notification_service.settings import NotificationSettings
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 from casework.platform_migrations import create_platform_tables_v1, drop_platform_tables_v1
 
 revision: str = "c4c897b76fb0"
@@ -33,20 +34,14 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column(
-            "next_attempt_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
         sa.UniqueConstraint("message_id", name=op.f("uq_notifications_message_id")),
-        sa.UniqueConstraint(
-            "source_event_id", "template", "recipient", name=op.f("uq_notifications_source_event_id")
-        ),
+        sa.UniqueConstraint("source_event_id", "template", "recipient", name=op.f("uq_notifications_source_event_id")),
     )
-    op.create_index(
-        op.f("ix_notifications_case_reference"), "notifications", ["case_reference"], unique=False
-    )
+    op.create_index(op.f("ix_notifications_case_reference"), "notifications", ["case_reference"], unique=False)
     op.create_index(op.f("ix_notifications_recipient"), "notifications", ["recipient"], unique=False)
     op.create_index(op.f("ix_notifications_status"), "notifications", ["status"], unique=False)
 
