@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casework.correlation import correlation_id
 from casework.logs import get_logger
+from casework.state_machine import IllegalTransition
 
 log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -97,6 +98,18 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.title, exc.detail, request, exc.headers, **exc.extra)
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(request: Request, exc: IllegalTransition) -> JSONResponse:
+        return problem_response(
+            409,
+            "Action not allowed in this state",
+            str(exc),
+            request,
+            current_state=exc.state,
+            action=exc.action,
+            allowed_actions=exc.allowed,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

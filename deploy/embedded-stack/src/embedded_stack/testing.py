@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
@@ -118,12 +119,18 @@ class TestStack:
 
     @asynccontextmanager
     async def service(
-        self, name_or_definition: str | ServiceDefinition, database: str | None = None, **overrides: Any
+        self,
+        name_or_definition: str | ServiceDefinition,
+        database: str | None = None,
+        listen: bool = False,
+        **overrides: Any,
     ) -> AsyncIterator[RunningService]:
+        """Run a service in-process. `listen=True` also serves it on its port (the layout's
+        `<SERVICE>_SERVICE_URL`), for flows where another service calls it over HTTP."""
         definition = load_definition(name_or_definition) if isinstance(name_or_definition, str) else name_or_definition
         settings = self.settings_for(definition, database, **overrides)
         app = create_app(definition, settings)
-        async with app.router.lifespan_context(app):
+        async with app.router.lifespan_context(app), _listening(app, settings, listen):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=settings.public_base_url) as client:
                 yield RunningService(app, client, settings)
@@ -134,6 +141,27 @@ class TestStack:
 
     def auth(self, org: str, *roles: str, sub: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub or f'user-{uuid.uuid4().hex[:6]}', org, *roles)}"}
+
+
+@asynccontextmanager
+async def _listening(app: FastAPI, settings: ServiceSettings, listen: bool) -> AsyncIterator[None]:
+    if not listen:
+        yield
+        return
+    # The app's lifespan already runs (workers included): uvicorn only serves HTTP here.
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=settings.port, lifespan="off", log_config=None, access_log=False)
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises why it could not start
+            await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        await task
 
 
 @pytest.fixture(scope="session")

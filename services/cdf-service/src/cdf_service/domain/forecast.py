@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from casework.financial_year import financial_year_of, fy_end, month_start, month_starts
 from casework.identifiers import is_valid_ods_code
 from cdf_service.domain.national_list import ListEntry
 from cdf_service.domain.prior_approval import lapse_due_date
@@ -33,52 +34,6 @@ DEFAULT_BAND_Z = 1.96  # ~95% under a normal approximation
 PENNY = Decimal("0.01")
 
 Survival = Callable[[float], float]
-
-
-# --- Financial year ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FinancialMonth:
-    financial_year: str  # "2026/27"
-    month: int  # 1 = April ... 12 = March
-
-    @property
-    def label(self) -> str:
-        return f"M{self.month}"
-
-
-def financial_year_of(day: date) -> FinancialMonth:
-    start_year = day.year if day.month >= 4 else day.year - 1
-    return FinancialMonth(financial_year=_fy_label(start_year), month=(day.month - 4) % 12 + 1)
-
-
-def _fy_label(start_year: int) -> str:
-    return f"{start_year}/{(start_year + 1) % 100:02d}"
-
-
-def fy_start_year(financial_year: str) -> int:
-    """2026 for "2026/27"; rejects labels whose two halves are not consecutive years."""
-    head, _, tail = financial_year.partition("/")
-    if not (head.isdigit() and len(head) == 4 and tail.isdigit() and len(tail) == 2):
-        raise ValueError(f"financial year must look like 2026/27, got {financial_year!r}")
-    if _fy_label(int(head)) != financial_year:
-        raise ValueError(f"{financial_year!r} is not a financial year (years must be consecutive)")
-    return int(head)
-
-
-def month_starts(financial_year: str) -> tuple[date, ...]:
-    """First day of M1 (April) ... M12 (March)."""
-    year = fy_start_year(financial_year)
-    return tuple(date(year + (m >= 9), (m + 3) % 12 + 1, 1) for m in range(12))
-
-
-def fy_end(financial_year: str) -> date:
-    return date(fy_start_year(financial_year) + 1, 3, 31)
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
 
 
 # --- Inputs and result ---------------------------------------------------------------------------

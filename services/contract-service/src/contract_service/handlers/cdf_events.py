@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from casework.events.catalogue.cdf import ApplicationApproved
+from casework.financial_year import financial_year_of
 from casework.inbox import ReceivedEvent
 from casework.uow import UnitOfWork
 from contract_service.db.models import Commitment
-
-
-def financial_year_of(day: date) -> str:
-    start = day.year if day.month >= 4 else day.year - 1
-    return f"{start}/{(start + 1) % 100:02d}"
 
 
 async def record_cdf_commitment(uow: UnitOfWork, event: ReceivedEvent) -> None:
@@ -22,7 +17,7 @@ async def record_cdf_commitment(uow: UnitOfWork, event: ReceivedEvent) -> None:
     commitment = Commitment(
         id=uuid.uuid4(),
         provider_ods=approved.provider_ods,
-        financial_year=financial_year_of(approved.planned_start),
+        financial_year=financial_year_of(approved.planned_start).financial_year,
         source="cdf",
         source_reference=approved.reference,
         source_id=approved.application_id,

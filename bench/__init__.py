@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print the project's figures beside a baseline measured in the same run."""

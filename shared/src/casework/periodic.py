@@ -1,0 +1,38 @@
+"""Periodic jobs (deadline sweeps, lapse checks) run as a service's background tasks.
+
+A job must be safe to run on every replica at once: it claims work with row locks or records what
+it emitted under a unique key, so running twice emits nothing twice. A failing round is logged and
+the next round runs as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from casework.logs import get_logger
+
+if TYPE_CHECKING:
+    from casework.runtime import BackgroundTask, ServiceRuntime
+
+log = get_logger(__name__)
+
+
+def every(
+    interval_s: Callable[[ServiceRuntime], float] | float, job: Callable[[ServiceRuntime], Awaitable[object]], name: str
+) -> BackgroundTask:
+    """A background task that runs `job(runtime)` now and then every `interval_s` seconds."""
+
+    async def loop(runtime: ServiceRuntime) -> None:
+        while True:
+            try:
+                await job(runtime)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("periodic job failed", job=name, error=repr(exc))
+            await asyncio.sleep(interval_s(runtime) if callable(interval_s) else interval_s)
+
+    loop.__name__ = name
+    return loop
