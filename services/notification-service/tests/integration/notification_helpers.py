@@ -15,7 +15,7 @@ import aiosmtplib
 from sqlalchemy import func, select
 
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import RunningService, TestStack, envelope_for, publish
+from embedded_stack.testing import RunningService, TestStack, envelope_for, eventually, publish
 from notification_service.db.models import Notification
 
 # Seconds, not minutes: the tests wait for retries and relay probes.
@@ -51,6 +51,35 @@ async def rows(service: RunningService, *where: Any) -> list[Notification]:
 async def count(service: RunningService, *where: Any) -> int:
     async with service.runtime.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0)
+
+
+async def one_notification(svc: RunningService, event_id: uuid.UUID, *statuses: str) -> Notification:
+    """The (single) notification an event caused, once it reaches one of `statuses`."""
+
+    async def reached() -> Notification | None:
+        found = await rows(svc, Notification.source_event_id == event_id)
+        return found[0] if found and found[0].status in statuses else None
+
+    return await eventually(reached)
+
+
+def budget_event(run: str, n: int = 0) -> tuple[str, str, dict[str, object]]:
+    """One event, one recipient (the central finance mailbox)."""
+    line = str(uuid.uuid4())
+    return (
+        "contract.budget.at_risk",
+        line,
+        {
+            "provider_ods": "RRV",
+            "financial_year": f"{run}-{n:04d}",
+            "budget_line_id": line,
+            "line_name": "CDF drugs",
+            "budget": "1000.00",
+            "forecast_outturn": "1200.00",
+            "variance": "200.00",
+            "margin_pct": "5",
+        },
+    )
 
 
 def relay_mail(stack: TestStack, message_ids: set[str]) -> list[EmailMessage]:
