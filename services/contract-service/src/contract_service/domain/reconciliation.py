@@ -37,7 +37,7 @@ class Authority:
     provider_ods: str
     patient_ref: str
     dmd_id: str | None  # None: an IFR for a treatment with no dm+d code (matches any drug)
-    valid_from: date
+    valid_from: date | None  # None: known only from its end so far (no lower bound)
     valid_until: date | None = None  # stop / withdrawal / lapse date
 
 
@@ -74,7 +74,7 @@ def misfit(authority: Authority, line: LineToReconcile) -> str | None:
         return f"approval {ref} is for another patient"
     if authority.dmd_id is not None and authority.dmd_id != line.dmd_id:
         return f"approval {ref} is for another drug"
-    if line.administered_on < authority.valid_from:
+    if authority.valid_from is not None and line.administered_on < authority.valid_from:
         return f"administered before approval {ref} was given"
     if authority.valid_until is not None and line.administered_on > authority.valid_until:
         return f"administered after approval {ref} ended"
@@ -92,7 +92,7 @@ class ApprovalIndex:
             self.by_patient[authority.patient_ref].append(authority)
         order = {FundingSource.CDF: 0, FundingSource.IFR: 1}
         for candidates in self.by_patient.values():
-            candidates.sort(key=lambda a: (order.get(a.source, 2), a.valid_from, a.reference))
+            candidates.sort(key=lambda a: (order.get(a.source, 2), a.valid_from or date.min, a.reference))
 
     def fitting(self, line: LineToReconcile) -> Authority | None:
         return next((a for a in self.by_patient.get(line.patient_ref, []) if misfit(a, line) is None), None)
