@@ -12,9 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import func, select
 
 from casework.identifiers import nhs_number_check_digit, patient_ref, verhoeff_check_digit
-from embedded_stack.testing import TestStack, envelope_for, publish, read_topic
+from embedded_stack.testing import TestStack, envelope_for, eventually, publish
 
 _used: set[str] = set()
 _nhs_counter = itertools.count(random.randrange(1, 400_000))
@@ -80,7 +82,12 @@ def terms(hub: str = "NW") -> dict[str, Any]:
 async def create_contract(client: httpx.AsyncClient, stack: TestStack, provider: str, fy: str = "2026/27") -> dict:
     response = await client.post(
         "/api/v1/contracts",
-        json={"provider_ods": provider, "financial_year": fy, "title": f"{provider} NHS Standard Contract", "terms": terms()},
+        json={
+            "provider_ods": provider,
+            "financial_year": fy,
+            "title": f"{provider} NHS Standard Contract",
+            "terms": terms(),
+        },
         headers=commissioner(stack),
     )
     assert response.status_code == 201, response.text
@@ -180,11 +187,46 @@ async def send(stack: TestStack, *envelopes: Any) -> None:
     await publish(stack.bootstrap_servers, list(envelopes))
 
 
+async def read_to_end(bootstrap_servers: str, topic: str) -> list[Any]:
+    """Every record on the topic up to its current end: partitions assigned directly (no consumer
+    group to join, so it takes milliseconds rather than a rebalance)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        await consumer.topics()  # loads the metadata
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        records: list[Any] = []
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            for batch in (await consumer.getmany(*partitions, timeout_ms=200)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
 async def contract_events(stack: TestStack, event_type: str, **match: Any) -> list[dict[str, Any]]:
     """Events of a type on contract.events whose payload matches every given field."""
     found = []
-    for record in await read_topic(stack.bootstrap_servers, "contract.events", idle_s=0.3):
+    for record in await read_to_end(stack.bootstrap_servers, "contract.events"):
         envelope = json.loads(record.value)
         if envelope["type"] == event_type and all(envelope["data"].get(k) == v for k, v in match.items()):
             found.append(envelope)
     return found
+
+
+async def outbox_drained(service: Any) -> bool:
+    """True once every event the service committed is on the broker (so counting them is fair)."""
+    outbox = service.runtime.tables.outbox
+    async with service.runtime.sessions() as session:
+        waiting = await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+    return waiting == 0
+
+
+async def settled_events(stack: TestStack, service: Any, event_type: str, **match: Any) -> list[dict[str, Any]]:
+    await eventually(lambda: outbox_drained(service))
+    return await contract_events(stack, event_type, **match)

@@ -47,7 +47,9 @@ async def test_one_contract_per_provider_per_year(stack: TestStack, contract: Ru
     assert provider_user.status_code == 403  # the role alone is not enough: commissioner staff only
 
 
-async def _vary(contract: RunningService, stack: TestStack, contract_id: str, etag: str, body: dict) -> tuple[int, dict, str]:
+async def _vary(
+    contract: RunningService, stack: TestStack, contract_id: str, etag: str, body: dict
+) -> tuple[int, dict, str]:
     response = await contract.client.post(
         f"/api/v1/contracts/{contract_id}/variations", json=body, headers={**commissioner(stack), "If-Match": etag}
     )
@@ -87,7 +89,10 @@ async def test_three_variations_rebuild_as_of_before_between_and_after(
         {
             "effective_date": "2027-01-01",
             "summary": "drugs line ends; CQUIN 1.5%",
-            "changes": [{"op": "remove_service_line", "code": "DRUGS"}, {"op": "set_cquin_rate", "cquin_rate_pct": "1.5"}],
+            "changes": [
+                {"op": "remove_service_line", "code": "DRUGS"},
+                {"op": "set_cquin_rate", "cquin_rate_pct": "1.5"},
+            ],
         },
     ]
     for sequence, body in enumerate(bodies, start=1):
@@ -98,11 +103,15 @@ async def test_three_variations_rebuild_as_of_before_between_and_after(
 
     stale, problem, _ = await _vary(contract, stack, cid, 'W/"1"', bodies[0])
     assert stale == 412 and problem["current_version"] == 4
-    missing = await contract.client.post(f"/api/v1/contracts/{cid}/variations", json=bodies[0], headers=commissioner(stack))
+    missing = await contract.client.post(
+        f"/api/v1/contracts/{cid}/variations", json=bodies[0], headers=commissioner(stack)
+    )
     assert missing.status_code == 428
 
     async def as_of(day: str) -> dict:
-        response = await contract.client.get(f"/api/v1/contracts/{cid}", params={"as_of": day}, headers=commissioner(stack))
+        response = await contract.client.get(
+            f"/api/v1/contracts/{cid}", params={"as_of": day}, headers=commissioner(stack)
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -125,16 +134,36 @@ async def test_three_variations_rebuild_as_of_before_between_and_after(
 
     # a back-dated change that would break an agreed variation is refused, naming what breaks
     status, problem, _ = await _vary(
-        contract, stack, cid, etag, {"effective_date": "2026-09-01", "summary": "x", "changes": [{"op": "remove_service_line", "code": "DRUGS"}]}
+        contract,
+        stack,
+        cid,
+        etag,
+        {"effective_date": "2026-09-01", "summary": "x", "changes": [{"op": "remove_service_line", "code": "DRUGS"}]},
     )  # variation 3 removes DRUGS in January: it would no longer apply
     assert status == 422 and problem["errors"][0]["field"] == "effective_date"
     assert "variation 3" in problem["detail"] and "DRUGS" in problem["detail"]
     status, problem, _ = await _vary(
-        contract, stack, cid, etag, {"effective_date": "2026-09-01", "summary": "x", "changes": [{"op": "set_price", "code": "NOPE", "price": "1"}]}
+        contract,
+        stack,
+        cid,
+        etag,
+        {
+            "effective_date": "2026-09-01",
+            "summary": "x",
+            "changes": [{"op": "set_price", "code": "NOPE", "price": "1"}],
+        },
     )
     assert status == 422 and problem["errors"][0]["field"] == "changes[0]"
     status, problem, _ = await _vary(
-        contract, stack, cid, etag, {"effective_date": "2027-04-01", "summary": "x", "changes": [{"op": "set_price", "code": "CARD01", "price": "1"}]}
+        contract,
+        stack,
+        cid,
+        etag,
+        {
+            "effective_date": "2027-04-01",
+            "summary": "x",
+            "changes": [{"op": "set_price", "code": "CARD01", "price": "1"}],
+        },
     )
     assert status == 422 and problem["errors"][0]["field"] == "effective_date"
 
@@ -177,7 +206,9 @@ async def test_budget_lines_derogations_and_summary_export(stack: TestStack, con
         json={
             "service_specification": "170004/S",
             "description": "Consultant cover below the specification",
-            "action_plan": [{"action": "Recruit a second consultant", "owner": "Medical director", "due_date": "2026-12-31"}],
+            "action_plan": [
+                {"action": "Recruit a second consultant", "owner": "Medical director", "due_date": "2026-12-31"}
+            ],
             "due_date": "2027-01-31",
         },
         headers=commissioner(stack),
@@ -186,11 +217,15 @@ async def test_budget_lines_derogations_and_summary_export(stack: TestStack, con
     did = derogation.json()["id"]
     assert derogation.json()["allowed_actions"] == ["agree", "reject", "withdraw"]
     agreed = await contract.client.post(
-        f"/api/v1/derogations/{did}/agree", json={}, headers={**commissioner(stack), "If-Match": derogation.headers["ETag"]}
+        f"/api/v1/derogations/{did}/agree",
+        json={},
+        headers={**commissioner(stack), "If-Match": derogation.headers["ETag"]},
     )
     assert agreed.status_code == 200 and agreed.json()["status"] == "agreed"
     no_date = await contract.client.post(
-        f"/api/v1/derogations/{did}/extend", json={}, headers={**commissioner(stack), "If-Match": agreed.headers["ETag"]}
+        f"/api/v1/derogations/{did}/extend",
+        json={},
+        headers={**commissioner(stack), "If-Match": agreed.headers["ETag"]},
     )
     assert no_date.status_code == 422 and no_date.json()["errors"][0]["field"] == "due_date"
     extended = await contract.client.post(
@@ -200,7 +235,9 @@ async def test_budget_lines_derogations_and_summary_export(stack: TestStack, con
     )
     assert extended.json()["due_date"] == "2027-03-31"
     illegal = await contract.client.post(
-        f"/api/v1/derogations/{did}/sanction", json={}, headers={**commissioner(stack), "If-Match": extended.headers["ETag"]}
+        f"/api/v1/derogations/{did}/sanction",
+        json={},
+        headers={**commissioner(stack), "If-Match": extended.headers["ETag"]},
     )
     assert illegal.status_code == 409
     assert illegal.json()["current_state"] == "agreed" and "breach" in illegal.json()["allowed_actions"]

@@ -19,6 +19,7 @@ from contract_service.db.budgets import contract_for, line_keys, lines_for, of_t
 from contract_service.db.models import BudgetLine, CdfForecast, Commitment, DrugReturn, DrugReturnLine
 from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.commitments import CommitmentStatus
+from contract_service.domain.contracts import pence
 from contract_service.domain.outturn import ZERO, LineOutturn, add_series, line_outturn, risk_step
 from contract_service.domain.reconciliation import trust_of
 from contract_service.domain.validation_queries import LineFunding
@@ -130,9 +131,9 @@ async def provider_outturn(session: AsyncSession, provider_ods: str, fy: str, *,
         for line in lines
     ]
     unallocated = {
-        "cdf_forecast_outturn": cdf_unallocated,
-        "returned_actual": sum(returned.get(None, {}).values(), ZERO),
-        "committed": committed.get(None, ZERO),
+        "cdf_forecast_outturn": pence(cdf_unallocated),
+        "returned_actual": pence(sum(returned.get(None, {}).values(), ZERO)),
+        "committed": pence(committed.get(None, ZERO)),
     }
     return ProviderOutturn(
         provider,
