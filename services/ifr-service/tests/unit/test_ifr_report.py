@@ -59,7 +59,7 @@ def test_counts_only_what_happened_in_the_quarter() -> None:
             (ClockRecord("panel_decision", date(2026, 9, 1), None, False),),
         ),
     ]
-    report = quarterly_return(cases, "2026-Q3")
+    report = quarterly_return(cases, "2026-Q3", today=date(2027, 1, 1))
     totals = report["totals"]
     assert (totals["received"], totals["screened_out"], totals["heard_by_panel"]) == (2, 1, 2)
     assert (totals["approved"], totals["declined"], totals["reviews_requested"]) == (1, 1, 0)
@@ -71,3 +71,11 @@ def test_counts_only_what_happened_in_the_quarter() -> None:
     assert report["timeliness"]["panel_decision"]["open_overdue"] == 1  # the cancelled one is not counted
     rows = csv_rows(report)
     assert {"quarter": "2026-Q3", "section": "by_trust", "group": "RGT", "measure": "declined", "value": 1} in rows
+
+
+def test_open_clocks_are_overdue_only_up_to_today_while_the_quarter_runs() -> None:
+    case = CaseSummary("RRV", "X", (), (ClockRecord("triage", date(2026, 8, 20), None, False),))
+    assert quarterly_return([case], "2026-Q3", today=date(2026, 8, 10))["timeliness"]["triage"]["open_overdue"] == 0
+    assert quarterly_return([case], "2026-Q3", today=date(2026, 8, 21))["timeliness"]["triage"]["open_overdue"] == 1
+    paused = CaseSummary("RRV", "X", (), (ClockRecord("triage", date(2026, 8, 20), None, False, paused=True),))
+    assert quarterly_return([paused], "2026-Q3")["timeliness"]["triage"]["open_overdue"] == 0

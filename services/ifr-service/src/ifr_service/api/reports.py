@@ -28,6 +28,7 @@ from ifr_service.domain.report import (
     quarter_bounds,
     quarterly_return,
 )
+from ifr_service.workflow import today
 
 router = APIRouter(prefix="/ifr/reports", tags=["reports"])
 
@@ -104,7 +105,7 @@ async def quarterly(
         start, end = quarter_bounds(quarter)
     except ValueError as exc:
         raise field_problem("quarter", str(exc)) from None
-    report = quarterly_return(await case_summaries(uow, start, end), quarter)
+    report = quarterly_return(await case_summaries(uow, start, end), quarter, today())
     uow.audit(principal, "report", "ifr_report", quarter)
     await uow.commit()
     if format == "csv":

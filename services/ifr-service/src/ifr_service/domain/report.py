@@ -119,7 +119,7 @@ def _counts(cases: Iterable[CaseSummary], start: date, end: date) -> tuple[Count
     return counts, reasons
 
 
-def _timeliness(cases: Iterable[CaseSummary], start: date, end: date) -> dict[str, dict[str, Any]]:
+def _timeliness(cases: Iterable[CaseSummary], start: date, end: date, as_of: date) -> dict[str, dict[str, Any]]:
     out = {str(c): {"met": 0, "missed": 0, "open_overdue": 0} for c in Clock if c in TEAM_CLOCKS}
     for case in cases:
         for c in case.clocks:
@@ -128,7 +128,7 @@ def _timeliness(cases: Iterable[CaseSummary], start: date, end: date) -> dict[st
             row = out[c.clock]
             if c.stopped_on is not None and start <= c.stopped_on <= end:
                 row["met" if c.stopped_on <= c.due_date else "missed"] += 1
-            elif (c.stopped_on is None or c.stopped_on > end) and not c.paused and c.due_date < end:
+            elif (c.stopped_on is None or c.stopped_on > as_of) and not c.paused and c.due_date < as_of:
                 row["open_overdue"] += 1
     for row in out.values():
         done = row["met"] + row["missed"]
@@ -136,8 +136,11 @@ def _timeliness(cases: Iterable[CaseSummary], start: date, end: date) -> dict[st
     return out
 
 
-def quarterly_return(cases: list[CaseSummary], label: str) -> dict[str, Any]:
+def quarterly_return(cases: list[CaseSummary], label: str, today: date | None = None) -> dict[str, Any]:
+    """The return for quarter `label`; clocks count as open and overdue at the quarter's end, or today
+    while the quarter is still running."""
     start, end = quarter_bounds(label)
+    as_of = min(end, today) if today else end
     totals, reasons = _counts(cases, start, end)
     by_treatment = _grouped(cases, start, end, lambda c: c.treatment)
     by_trust = _grouped(cases, start, end, lambda c: c.provider_ods)
@@ -150,7 +153,8 @@ def quarterly_return(cases: list[CaseSummary], label: str) -> dict[str, Any]:
         "screened_out_by_reason": dict(sorted(reasons.items())),
         "by_treatment": by_treatment,
         "by_trust": by_trust,
-        "timeliness": _timeliness(cases, start, end),
+        "as_of": as_of,
+        "timeliness": _timeliness(cases, start, end, as_of),
     }
 
 
