@@ -3,7 +3,7 @@
 import json
 import uuid
 
-from samples import APPLICATION
+from samples import APPLICATION, prepare_cdf
 
 from embedded_stack.mail_relay import read_messages
 from embedded_stack.testing import TestStack, eventually, read_topic
@@ -13,6 +13,7 @@ async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:
     clinician = stack.auth("RRV", "clinician")
     finance = stack.auth("X24", "contract_manager")
     async with stack.service("cdf") as cdf, stack.service("contract") as contract, stack.service("notification") as n:
+        await prepare_cdf(cdf.client, stack)
         correlation = f"corr-{uuid.uuid4()}"
         created = await cdf.client.post(
             "/api/v1/cdf/applications", json=APPLICATION, headers={**clinician, "X-Correlation-ID": correlation}
@@ -28,21 +29,33 @@ async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:
 
         commitments = await eventually(commitment)
         assert [(c["provider_ods"], c["amount"], c["financial_year"]) for c in commitments] == [
-            ("RRV", "42000.00", "2026/27")
+            ("RRV", "42080.00", "2026/27")  # 8 expected cycles x 5,260.00
         ]
 
         def mail_for_reference() -> list:
             return [m for m in read_messages(stack.layout.mail) if reference in m["Subject"]]
 
-        mails = await eventually(mail_for_reference)
-        assert len(mails) == 1
-        assert mails[0]["To"] == "a.oncologist@nhs.net"
-        assert "9434765919" not in mails[0].as_string() and "943 476 5919" not in mails[0]["Subject"]
-        assert mails[0]["X-Relay-Auth-User"] == "casework-app"  # came through STARTTLS + AUTH
-        listed = await n.client.get(
-            "/api/v1/notifications", params={"case_reference": reference}, headers=stack.auth("X24", "cdf_manager")
-        )
-        assert [x["status"] for x in listed.json()] == ["sent"]
+        # routing.toml: the approval goes to the requesting clinician and to the trust's CDF mailbox
+        mails = await eventually(lambda: len(mail_for_reference()) >= 2 and mail_for_reference())
+        assert sorted(m["To"] for m in mails) == ["a.oncologist@nhs.net", "rrv.cancerdrugsfund@nhs.net"]
+        assert len({m["Message-ID"] for m in mails}) == 2
+        for mail in mails:
+            assert "9434765919" not in mail.as_string() and "943 476 5919" not in mail["Subject"]
+            assert mail["X-Relay-Auth-User"] == "casework-app"  # came through STARTTLS + AUTH
+
+        async def listed() -> list:
+            response = await n.client.get(
+                "/api/v1/notifications",
+                params={"case_reference": reference},
+                headers=stack.auth("X24", "cdf_manager"),
+            )
+            items = response.json()["items"]
+            return items if all(x["status"] == "sent" for x in items) else []
+
+        assert sorted(x["recipient_role"] for x in await eventually(listed)) == [
+            "requesting_clinician",
+            "trust_cdf_mailbox",
+        ]
 
         # the correlation id travelled HTTP -> cdf event -> contract's consequent event
         approved = [

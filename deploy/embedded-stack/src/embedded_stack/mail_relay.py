@@ -60,14 +60,19 @@ class MaildirHandler:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.refuse_with: tuple[int, str] | None = None
+        # (Message-ID, code) of every message refused while `refuse_with` was set: tests count retries.
+        self.refused: list[tuple[str, int]] = []
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.refuse_with is not None:
-            code, text = self.refuse_with
-            return f"{code} {text}"
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
+        if self.refuse_with is not None:
+            code, text = self.refuse_with
+            message_id = str(message_from_bytes(raw, policy=default_policy).get("Message-ID", ""))
+            with self._lock:
+                self.refused.append((message_id, code))
+            return f"{code} {text}"
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else ""
         with self._lock:
@@ -86,17 +91,9 @@ class DevMailRelay:
         self.cert_path, key_path = ensure_certificate(cert_dir)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert_path, key_path)
+        self._tls_context = context
         self.handler = MaildirHandler(folder)
-        self._controller = Controller(
-            self.handler,
-            hostname=host,
-            port=port,
-            tls_context=context,
-            require_starttls=True,
-            authenticator=self._authenticate,
-            auth_required=True,
-            ready_timeout=10,
-        )
+        self._controller: Controller | None = None
 
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
@@ -109,10 +106,23 @@ class DevMailRelay:
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     def start(self) -> None:
+        # A stopped Controller has closed its event loop: every start gets a new one (outage tests).
+        self._controller = Controller(
+            self.handler,
+            hostname=self.host,
+            port=self.port,
+            tls_context=self._tls_context,
+            require_starttls=True,
+            authenticator=self._authenticate,
+            auth_required=True,
+            ready_timeout=10,
+        )
         self._controller.start()
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._controller is not None:
+            controller, self._controller = self._controller, None
+            controller.stop()
 
     def refuse(self, code: int, text: str) -> None:
         self.handler.refuse_with = (code, text)

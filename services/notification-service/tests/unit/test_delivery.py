@@ -6,11 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from casework.state_machine import IllegalTransition
 from notification_service.domain.delivery import (
-    TRANSITIONS,
+    DELIVERY,
     Classification,
-    InvalidTransition,
+    DeliveryAction,
     NotificationStatus,
+    RelayCircuit,
     RelayRateLimits,
     RelayReply,
     RetryPolicy,
@@ -20,10 +22,12 @@ from notification_service.domain.delivery import (
     after_attempt,
     classify,
     classify_exception,
-    move,
+    counts_as_attempt,
+    next_status,
 )
 
 S = NotificationStatus
+A = DeliveryAction
 POLICY = RetryPolicy(base_s=1.0, cap_s=60.0, max_attempts=8)
 
 
@@ -53,24 +57,33 @@ class RecipientsRefused(Exception):
 
 
 @pytest.mark.parametrize(
-    ("current", "target"),
-    [(S.queued, S.sending), (S.sending, S.sent), (S.sending, S.queued), (S.sending, S.failed), (S.failed, S.queued)],
+    ("current", "action", "target"),
+    [
+        (S.queued, A.claim, S.sending),
+        (S.sending, A.deliver, S.sent),
+        (S.sending, A.defer, S.queued),
+        (S.sending, A.release, S.queued),
+        (S.sending, A.fail, S.failed),
+        (S.failed, A.resend, S.queued),
+    ],
 )
-def test_allowed_transitions(current: NotificationStatus, target: NotificationStatus) -> None:
-    assert move(current, target) is target
+def test_allowed_transitions(current: NotificationStatus, action: DeliveryAction, target: NotificationStatus) -> None:
+    assert next_status(current, action) is target
 
 
 @pytest.mark.parametrize(
-    ("current", "target"),
-    [(S.sent, S.queued), (S.sent, S.sending), (S.queued, S.sent), (S.failed, S.sent), (S.queued, S.queued)],
+    ("current", "action"),
+    [(S.sent, A.resend), (S.sent, A.claim), (S.queued, A.deliver), (S.failed, A.deliver), (S.queued, A.resend)],
 )
-def test_forbidden_transitions(current: NotificationStatus, target: NotificationStatus) -> None:
-    with pytest.raises(InvalidTransition):
-        move(current, target)
+def test_forbidden_transitions(current: NotificationStatus, action: DeliveryAction) -> None:
+    with pytest.raises(IllegalTransition) as raised:
+        next_status(current, action)
+    assert raised.value.state == current
 
 
 def test_sent_is_final() -> None:
-    assert TRANSITIONS[S.sent] == frozenset()
+    assert DELIVERY.allowed(S.sent) == []
+    assert DELIVERY.final_states() == {S.sent}
 
 
 # --- classifying SMTP outcomes
@@ -80,12 +93,13 @@ def test_sent_is_final() -> None:
     ("outcome", "verdict"),
     [
         (RelayReply(250, "OK"), Verdict.delivered),
-        (RelayReply(421, "try later"), Verdict.retry),
+        (RelayReply(421, "closing"), Verdict.relay_unavailable),
+        (RelayReply(450, "mailbox busy"), Verdict.retry),
         (RelayReply(451, "local error"), Verdict.retry),
         (RelayReply(550, "mailbox unavailable"), Verdict.permanent),
         (RelayReply(554, "rejected"), Verdict.permanent),
-        (TransportFault.connection, Verdict.retry),
-        (TransportFault.timeout, Verdict.retry),
+        (TransportFault.connection, Verdict.relay_unavailable),
+        (TransportFault.timeout, Verdict.relay_unavailable),
     ],
 )
 def test_classify(outcome: RelayReply | TransportFault, verdict: Verdict) -> None:
@@ -95,10 +109,12 @@ def test_classify(outcome: RelayReply | TransportFault, verdict: Verdict) -> Non
 @pytest.mark.parametrize(
     ("error", "verdict"),
     [
-        (ConnectionRefusedError("refused"), Verdict.retry),
-        (TimeoutError(), Verdict.retry),
-        (OSError("network unreachable"), Verdict.retry),
-        (ResponseError(421, "Service not available"), Verdict.retry),
+        (ConnectionRefusedError("refused"), Verdict.relay_unavailable),
+        (TimeoutError(), Verdict.relay_unavailable),
+        (OSError("network unreachable"), Verdict.relay_unavailable),
+        (ResponseError(421, "Service not available"), Verdict.relay_unavailable),
+        (ResponseError(452, "insufficient storage"), Verdict.retry),
+        (ValueError("something odd"), Verdict.retry),
         (ResponseError(550, "5.1.1 user unknown"), Verdict.permanent),
         (RecipientsRefused([ResponseError(550, "no such user")]), Verdict.permanent),
         (RecipientsRefused([ResponseError(450, "greylisted")]), Verdict.retry),
@@ -123,9 +139,17 @@ def test_4xx_is_retried_later() -> None:
 
 
 def test_gives_up_after_max_attempts() -> None:
-    step = after_attempt(8, classify(TransportFault.connection), POLICY, random.Random(1))
+    step = after_attempt(8, classify(RelayReply(451, "try again")), POLICY, random.Random(1))
     assert step.status is S.failed
     assert step.last_error is not None and step.last_error.startswith("gave up after 8 attempts")
+
+
+def test_an_unavailable_relay_is_not_an_attempt() -> None:
+    outage = classify(TransportFault.connection)
+    assert not counts_as_attempt(outage)
+    assert counts_as_attempt(classify(RelayReply(451, "later")))
+    with pytest.raises(ValueError, match="not an attempt"):
+        after_attempt(1, outage, POLICY, random.Random(1))
 
 
 def test_delivered_clears_the_error() -> None:
@@ -212,3 +236,25 @@ def test_rate_limits_are_per_relay() -> None:
     assert limits.take("send.nhs.net") == 0.0
     assert limits.take("send.nhs.net") > 0
     assert limits.take("127.0.0.1:2525") == 0.0
+
+
+# --- relay circuit
+
+
+def test_relay_circuit_pauses_grow_to_the_cap_and_close_on_success() -> None:
+    circuit = RelayCircuit(base_s=1.0, cap_s=8.0, rng=random.Random(3))
+    assert not circuit.is_open and circuit.wait_s(0.0) == 0.0
+    pauses = [circuit.failed(now=0.0, reason="refused") for _ in range(6)]
+    ceilings = [1, 2, 4, 8, 8, 8]
+    for pause, ceiling in zip(pauses, ceilings, strict=True):
+        assert ceiling / 2 <= pause <= ceiling  # equal jitter: at least half the ceiling
+    assert circuit.is_open and circuit.wait_s(0.0) == pytest.approx(pauses[-1])
+    assert circuit.wait_s(100.0) == 0.0  # due: probe now
+    circuit.succeeded()
+    assert not circuit.is_open and circuit.failures == 0 and circuit.last_reason is None
+
+
+@given(failures=st.integers(min_value=1, max_value=5_000), seed=st.integers())
+def test_relay_pause_is_bounded(failures: int, seed: int) -> None:
+    circuit = RelayCircuit(base_s=0.5, cap_s=30.0, rng=random.Random(seed))
+    assert 0.25 <= circuit.pause_for(failures) <= 30.0

@@ -274,7 +274,11 @@ def test_html_to_text_drops_scripts() -> None:
 def test_checksum_covers_the_whole_raw_message() -> None:
     first, second = mail(), mail(subject="IFR application 2")
     assert parse_message(first).sha256 != parse_message(second).sha256
-    assert inbound_id_for(parse_message(first).sha256) == inbound_id_for(hashlib.sha256(first).hexdigest())
+    box = "england.ifr-casework@nhs.net"
+    assert inbound_id_for(parse_message(first).sha256, box) == inbound_id_for(hashlib.sha256(first).hexdigest(), box)
+    # the same message to two of our mailboxes is two inbound messages; mailbox case does not matter
+    assert inbound_id_for(parse_message(first).sha256, box) != inbound_id_for(parse_message(first).sha256, "b@nhs.net")
+    assert inbound_id_for(parse_message(first).sha256, box.upper()) == inbound_id_for(parse_message(first).sha256, box)
 
 
 def test_every_form_field_label_is_recognised() -> None:
@@ -322,7 +326,7 @@ def test_screen_ignores_bounces_and_unreadable_senders() -> None:
 
 def test_acknowledgement_reply() -> None:
     inbound = parsed(subject=f"IFR for {NHS_NUMBER} born 01/02/1960")
-    inbound_id = inbound_id_for(inbound.sha256)
+    inbound_id = inbound_id_for(inbound.sha256, inbound.mailbox)
     reply = acknowledgement_reply(inbound, inbound_id, reply_settings())
     assert reply["To"] == "A.Clinician@nhs.net"
     assert reply["In-Reply-To"] == "<orig-1@nhs.net>"

@@ -131,7 +131,18 @@ def test_check_source_reports_a_bad_edit() -> None:
     sample = TEMPLATES.sample("ifr_request_acknowledged")
     assert check_source(TEMPLATES.source("ifr_request_acknowledged"), sample) == []
     assert check_source(source("IFR {{ reference }} {% if %}"), sample)
-    assert check_source(source("IFR {{ no_such_field }}"), sample)
+    assert check_source(source("IFR {{ no_such_field }}"), sample) == [
+        "subject: UndefinedError: 'no_such_field' is undefined"
+    ]
+
+
+def test_check_source_refuses_identifier_fields_in_a_subject_whatever_the_sample() -> None:
+    # the sample has no nhs_number, so rendering alone would not catch it ({% if %} hides it)
+    edit = source("IFR {{ reference }}{% if nhs_number is defined %} {{ nhs_number }}{% endif %}")
+    problems = check_source(edit, TEMPLATES.sample("ifr_request_acknowledged"))
+    assert problems == [
+        "subject: uses the patient identifier field(s) nhs_number; subjects carry no patient identifiers"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from casework.backoff import backoff_delay
+from casework.state_machine import TransitionTable
 
 
 class NotificationStatus(StrEnum):
@@ -23,36 +24,43 @@ class NotificationStatus(StrEnum):
     failed = "failed"
 
 
+class DeliveryAction(StrEnum):
+    claim = "claim"  # a sender took the notification (row lock + lease)
+    deliver = "deliver"  # the relay accepted it
+    defer = "defer"  # a temporary reply about this message: try again later (attempt counted)
+    release = "release"  # the relay itself was unavailable: back in the queue, no attempt counted
+    fail = "fail"  # a permanent reply, or the attempts ran out
+    resend = "resend"  # staff send a failed notification again
+
+
 # The only moves a notification can make. `failed -> queued` is the staff "resend" action;
 # `sent` is final so a resend of a delivered mail is a new notification, not a second delivery.
-TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]] = {
-    NotificationStatus.queued: frozenset({NotificationStatus.sending}),
-    NotificationStatus.sending: frozenset(
-        {NotificationStatus.sent, NotificationStatus.queued, NotificationStatus.failed}
-    ),
-    NotificationStatus.sent: frozenset(),
-    NotificationStatus.failed: frozenset({NotificationStatus.queued}),
-}
+DELIVERY = TransitionTable(
+    "notification",
+    {
+        (NotificationStatus.queued, DeliveryAction.claim): NotificationStatus.sending,
+        (NotificationStatus.sending, DeliveryAction.deliver): NotificationStatus.sent,
+        (NotificationStatus.sending, DeliveryAction.defer): NotificationStatus.queued,
+        (NotificationStatus.sending, DeliveryAction.release): NotificationStatus.queued,
+        (NotificationStatus.sending, DeliveryAction.fail): NotificationStatus.failed,
+        (NotificationStatus.failed, DeliveryAction.resend): NotificationStatus.queued,
+    },
+)
+DELIVERY.check_covers(NotificationStatus)
 
 
-class InvalidTransition(ValueError):
-    pass
-
-
-def can_move(current: NotificationStatus, target: NotificationStatus) -> bool:
-    return target in TRANSITIONS[current]
-
-
-def move(current: NotificationStatus, target: NotificationStatus) -> NotificationStatus:
-    if not can_move(current, target):
-        raise InvalidTransition(f"a {current} notification cannot become {target}")
-    return target
+def next_status(current: NotificationStatus | str, action: DeliveryAction) -> NotificationStatus:
+    """The status after `action`; raises `IllegalTransition` (409 at the API) for an illegal move."""
+    return NotificationStatus(DELIVERY.next_state(str(current), action))
 
 
 class Verdict(StrEnum):
     delivered = "delivered"
-    retry = "retry"  # temporary: try again later
-    permanent = "permanent"  # the relay refused for good: no further tries
+    retry = "retry"  # temporary reply about this message: try it again later
+    permanent = "permanent"  # the relay refused this message for good: no further tries
+    # The relay itself is unreachable or closing (connection refused, timeout, 421): not a reply
+    # about any one message, so no notification's attempts are spent; the whole sender backs off.
+    relay_unavailable = "relay_unavailable"
 
 
 class TransportFault(StrEnum):
@@ -72,13 +80,20 @@ class Classification:
     reason: str
 
 
+# 421: "service not available, closing transmission channel" (RFC 5321 3.8): about the relay.
+RELAY_CLOSING = 421
+
+
 def classify(outcome: RelayReply | TransportFault) -> Classification:
-    """2xx delivered; 4xx, connection errors and timeouts retry; 5xx fail with the reason."""
+    """2xx delivered; 4xx retry; 5xx fail with the reason; connection errors, timeouts and 421
+    mean the relay is unavailable (back off the sender, count no attempt)."""
     if isinstance(outcome, TransportFault):
-        return Classification(Verdict.retry, f"relay {outcome.value} error")
+        return Classification(Verdict.relay_unavailable, f"relay {outcome.value} error")
     reason = f"{outcome.code} {outcome.text}".strip()
     if 200 <= outcome.code < 300:
         return Classification(Verdict.delivered, reason)
+    if outcome.code == RELAY_CLOSING:
+        return Classification(Verdict.relay_unavailable, reason)
     if 500 <= outcome.code < 600:
         return Classification(Verdict.permanent, reason)
     # 4xx is temporary by definition (RFC 5321 4.2.1); anything unexpected is treated the same way,
@@ -97,11 +112,17 @@ def classify_exception(error: BaseException) -> Classification:
         verdicts = [classify_exception(r) for r in refusals]
         temporary = [c for c in verdicts if c.verdict is Verdict.retry]
         return temporary[0] if temporary else verdicts[0]
+    # aiosmtplib's timeout and disconnect errors subclass TimeoutError / ConnectionError.
     if isinstance(error, TimeoutError):
         return classify(TransportFault.timeout)
     if isinstance(error, OSError):
         return classify(TransportFault.connection)
     return Classification(Verdict.retry, f"{type(error).__name__}: {error}")
+
+
+def counts_as_attempt(outcome: Classification) -> bool:
+    """Attempts count replies about the message; an unavailable relay said nothing about it."""
+    return outcome.verdict is not Verdict.relay_unavailable
 
 
 class RetryPolicy(BaseModel):
@@ -140,6 +161,8 @@ class NextStep:
 
 def after_attempt(attempts_made: int, outcome: Classification, policy: RetryPolicy, rng: random.Random) -> NextStep:
     """The decision after attempt number `attempts_made` (counting this one) ended with `outcome`."""
+    if outcome.verdict is Verdict.relay_unavailable:
+        raise ValueError("an unavailable relay is not an attempt: release the notification instead")
     if outcome.verdict is Verdict.delivered:
         return NextStep(NotificationStatus.sent, None, None)
     if outcome.verdict is Verdict.permanent:
@@ -199,3 +222,47 @@ class RelayRateLimits:
         if bucket is None:
             bucket = self._buckets[relay] = TokenBucket(self.rate_per_s, self.burst, self.clock)
         return bucket.take()
+
+
+@dataclass
+class RelayCircuit:
+    """Relay-level backoff: while the relay is unreachable the sender pauses, probes, and resumes.
+
+    Each consecutive failure doubles the pause up to `cap_s`, with "equal jitter" (half fixed,
+    half random) so the pause really grows while replicas still spread their probes. A success
+    closes the circuit. Notifications are not charged for any of this.
+    """
+
+    base_s: float
+    cap_s: float
+    rng: random.Random = field(default_factory=random.Random)
+    failures: int = field(default=0, init=False)
+    retry_at: float | None = field(default=None, init=False)
+    last_reason: str | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.base_s <= 0 or self.cap_s < self.base_s:
+            raise ValueError("base_s must be > 0 and cap_s >= base_s")
+
+    @property
+    def is_open(self) -> bool:
+        return self.retry_at is not None
+
+    def pause_for(self, failures: int) -> float:
+        ceiling = min(self.cap_s, self.base_s * 2 ** min(max(failures - 1, 0), 60))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def failed(self, now: float, reason: str) -> float:
+        """Record a failed connection or probe; returns the pause before the next probe."""
+        self.failures += 1
+        self.last_reason = reason
+        pause = self.pause_for(self.failures)
+        self.retry_at = now + pause
+        return pause
+
+    def succeeded(self) -> None:
+        self.failures, self.retry_at, self.last_reason = 0, None, None
+
+    def wait_s(self, now: float) -> float:
+        """Seconds until the next probe may run (0 when closed or due)."""
+        return 0.0 if self.retry_at is None else max(self.retry_at - now, 0.0)

@@ -33,7 +33,7 @@ from casework.identifiers import (
 )
 from notification_service.domain.message import MailIdentity, build_message
 from notification_service.domain.secure_domains import InvalidAddress, SecureDomains, address_of
-from notification_service.domain.templates import TemplateSet, redact_identifiers
+from notification_service.domain.templates import RenderedMail, TemplateSet, redact_identifiers
 
 # Below this many recognised labels a body is ordinary correspondence, not a form.
 MIN_FORM_LABELS = 3
@@ -346,9 +346,10 @@ def checksum(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def inbound_id_for(sha256: str) -> uuid.UUID:
-    """Derived from the checksum, so the same message delivered twice is stored and published once."""
-    return uuid.uuid5(_NAMESPACE, sha256)
+def inbound_id_for(sha256: str, mailbox: str) -> uuid.UUID:
+    """Derived from the checksum and the mailbox, so the same message delivered twice to a mailbox is
+    stored and published once, while one message sent to two of our mailboxes reaches both."""
+    return uuid.uuid5(_NAMESPACE, f"{mailbox.lower()}|{sha256}")
 
 
 def parse_message(raw: bytes, *, envelope_recipient: str | None = None) -> InboundMail:
@@ -563,9 +564,8 @@ class ReplySettings:
     refusal_template: str = "mail_refusal"
 
 
-def acknowledgement_reply(
-    mail: InboundMail, inbound_id: uuid.UUID, settings: ReplySettings, sent_at: datetime | None = None
-) -> EmailMessage:
+def acknowledgement_mail(mail: InboundMail, inbound_id: uuid.UUID, settings: ReplySettings) -> RenderedMail:
+    """The acknowledgement's subject and bodies: our reference and the application's problems."""
     problems = mail.application.problem_lines() if mail.application else []
     context = {
         "mailbox": mail.mailbox,
@@ -575,26 +575,36 @@ def acknowledgement_reply(
         "application_problems": problems,
         "link": settings.link,
     }
-    return _reply(mail, settings.acknowledgement_template, context, inbound_id, settings, sent_at)
+    return settings.templates.render(settings.acknowledgement_template, context)
+
+
+def refusal_mail(mail: InboundMail, reason: str, settings: ReplySettings) -> RenderedMail:
+    """The refusal's subject and bodies: the reason, never the received subject."""
+    context = {"mailbox": mail.mailbox, "reason": reason, "case_reference": "", "link": settings.link}
+    return settings.templates.render(settings.refusal_template, context)
+
+
+def acknowledgement_reply(
+    mail: InboundMail, inbound_id: uuid.UUID, settings: ReplySettings, sent_at: datetime | None = None
+) -> EmailMessage:
+    return _reply(mail, acknowledgement_mail(mail, inbound_id, settings), inbound_id, settings, sent_at)
 
 
 def refusal_reply(
     mail: InboundMail, reason: str, settings: ReplySettings, sent_at: datetime | None = None
 ) -> EmailMessage:
-    context = {"mailbox": mail.mailbox, "reason": reason, "case_reference": "", "link": settings.link}
-    return _reply(mail, settings.refusal_template, context, inbound_id_for(mail.sha256), settings, sent_at)
+    reply_to_id = inbound_id_for(mail.sha256, mail.mailbox)
+    return _reply(mail, refusal_mail(mail, reason, settings), reply_to_id, settings, sent_at)
 
 
 def _reply(
     mail: InboundMail,
-    template: str,
-    context: Mapping[str, Any],
+    rendered: RenderedMail,
     reply_to_id: uuid.UUID,
     settings: ReplySettings,
     sent_at: datetime | None,
 ) -> EmailMessage:
     # Replies go to the From mailbox only; a Reply-To could point anywhere.
-    rendered = settings.templates.render(template, context)
     return build_message(
         rendered,
         recipient=mail.sender,

@@ -18,7 +18,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notification_service.domain.secure_domains import SecureDomains
@@ -269,11 +269,32 @@ def _render(env: ImmutableSandboxedEnvironment, template: str, context: Mapping[
 
 
 def check_source(source: TemplateSource, sample: Mapping[str, Any]) -> list[str]:
-    """Problems with a proposed template version (for `PUT /templates/{name}`); empty when it is fine."""
+    """Problems with a proposed template version (for `PUT /templates/{name}`); empty when it is fine.
+
+    Each part is checked on its own so a problem names the part; the subject may not even mention
+    an identifier field (whatever the sample holds); then the whole mail is rendered with the sample
+    through the same guard as a real send.
+    """
+    problems = [f"{part.name}: {p}" for part in TemplatePart for p in _part_problems(source, part, sample)]
+    if problems:
+        return problems
     try:
         render_source(source, sample)
     except (TemplateRenderError, PatientIdentifierInMail) as exc:
         return [str(exc)]
+    return []
+
+
+def _part_problems(source: TemplateSource, part: TemplatePart, sample: Mapping[str, Any]) -> list[str]:
+    env = _HTML if part is TemplatePart.html else _PLAIN
+    try:
+        used = meta.find_undeclared_variables(env.parse(source.part(part)))
+        env.from_string(source.part(part)).render(sample)
+    except TemplateError as exc:
+        return [f"{type(exc).__name__}: {exc}"]
+    named = sorted(used & IDENTIFIER_KEYS)
+    if part is TemplatePart.subject and named:
+        return [f"uses the patient identifier field(s) {', '.join(named)}; subjects carry no patient identifiers"]
     return []
 
 

@@ -1,0 +1,142 @@
+"""Request and response bodies of the notification API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from casework.auth import Role
+
+# Commissioner staff who follow correspondence; provider (trust) users see their own organisation's.
+STAFF_ROLES = (
+    Role.IFR_OFFICER,
+    Role.PANEL_MEMBER,
+    Role.CDF_MANAGER,
+    Role.CONTRACT_MANAGER,
+    Role.FINANCE_LEAD,
+    Role.NATIONAL_ANALYST,
+    Role.SERVICE,
+)
+PROVIDER_ROLES = (Role.CLINICIAN, Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST, Role.TRUST_FINANCE)
+# Who may put a failed notification back in the queue (case owners; admins pass every check).
+RESEND_ROLES = (Role.IFR_OFFICER, Role.CDF_MANAGER, Role.CONTRACT_MANAGER, Role.FINANCE_LEAD)
+TEMPLATE_NAME = r"^[a-z][a-z0-9_]{0,119}$"
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    source_event_id: uuid.UUID
+    source_event_type: str
+    template: str
+    template_version: int
+    recipient: str
+    recipient_role: str | None
+    case_reference: str | None
+    provider_ods: str | None
+    subject: str
+    link: str | None
+    message_id: str
+    in_reply_to: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    version: int
+
+
+class NotificationDetail(NotificationOut):
+    body_text: str
+    body_html: str
+
+
+class ResendRequest(BaseModel):
+    reason: str | None = Field(None, max_length=500, description="Why it is sent again (kept in the audit trail)")
+
+
+class TemplateSummary(BaseModel):
+    name: str
+    latest_version: int
+    versions: list[int]
+    origin: Literal["packaged", "stored"]  # where the latest version comes from
+    routed_events: list[str]
+    gateway_reply: bool
+
+
+class TemplateOut(BaseModel):
+    name: str
+    version: int
+    latest_version: int
+    versions: list[int]
+    origin: Literal["packaged", "stored"]
+    subject: str
+    text: str
+    html: str
+    created_by: str | None = None
+    created_at: datetime | None = None
+
+
+class TemplateEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=2_000, description="Jinja2; one line; no patient identifiers")
+    text: str = Field(min_length=1, max_length=100_000, description="Jinja2 plain-text body")
+    html: str = Field(min_length=1, max_length=200_000, description="Jinja2 HTML body (autoescaped)")
+    sample: dict[str, Any] | None = Field(
+        None, description="Preview data; required for a template that is not packaged (checked against it)"
+    )
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    context: dict[str, Any] | None = Field(None, description="Values to render with; the sample data when absent")
+    version: int | None = Field(None, ge=1, description="The version to preview; the latest when absent")
+
+
+class PreviewOut(BaseModel):
+    name: str
+    version: int
+    subject: str
+    text: str
+    html: str
+
+
+class InboundAttachmentOut(BaseModel):
+    index: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class InboundMailOut(BaseModel):
+    """The inbound-mail contract with ifr-service (see the README)."""
+
+    inbound_id: uuid.UUID
+    mailbox: str
+    sender: str
+    subject: str
+    received_at: datetime
+    message_id: str | None
+    sha256: str
+    application: dict[str, str] | None
+    application_problems: list[str]
+    attachments: list[InboundAttachmentOut]
+
+
+class InboundMailSummary(BaseModel):
+    inbound_id: uuid.UUID
+    mailbox: str
+    sender: str
+    received_at: datetime
+    sha256: str
+    has_application: bool
+    application_problems: list[str]

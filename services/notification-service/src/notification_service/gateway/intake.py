@@ -1,0 +1,178 @@
+"""What happens to one received message: screen it, store it, publish it and reply, in one transaction.
+
+Accepted: the raw bytes and their SHA-256, the extracted application and attachments are stored,
+`mail.received` goes to the outbox and a threaded acknowledgement to the outbound queue, all in one
+commit. The inbound id is derived from the checksum and mailbox, so a duplicate delivery of the same
+raw message finds its row and does nothing at all (no second event, no second reply).
+Refused: only the threaded refusal (naming the reason) is queued; nothing is stored or published.
+Ignored (auto-replies, bounces, unreadable senders): nothing, so two robots never mail each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.logs import get_logger
+from casework.runtime import ServiceRuntime
+from casework.uow import UnitOfWork
+from notification_service.config import config_of, mail_identity, notification_settings
+from notification_service.db.models import InboundAttachment, InboundMessage
+from notification_service.db.queue import Cause, enqueue
+from notification_service.db.templates import load_template_set
+from notification_service.domain.inbound import (
+    GatewayDecision,
+    GatewayOutcome,
+    InboundMail,
+    ReplySettings,
+    acknowledgement_mail,
+    inbound_id_for,
+    inbound_reference,
+    parse_message,
+    received_payload,
+    refusal_mail,
+    screen,
+)
+from notification_service.domain.templates import RenderedMail
+
+log = get_logger(__name__)
+GATEWAY_ACTOR = "system:inbound-gateway"
+
+
+@dataclass(frozen=True)
+class Intake:
+    inbound_id: uuid.UUID
+    decision: GatewayDecision
+    stored: bool  # False for a refusal, an ignored message or a duplicate delivery
+
+
+def envelope_sender(mail_from: str | None) -> str | None:
+    """MAIL FROM as `screen` wants it: '' for the null sender of a bounce."""
+    if mail_from is None:
+        return None
+    return "" if mail_from.strip() in ("", "<>") else mail_from.strip()
+
+
+async def receive(runtime: ServiceRuntime, raw: bytes, mailbox: str, mail_from: str | None) -> Intake:
+    mailbox = mailbox.lower()
+    # Parsing a large message is CPU work: keep it off the event loop that serves the API.
+    mail = await asyncio.to_thread(parse_message, raw, envelope_recipient=mailbox)
+    sender = envelope_sender(mail_from)
+    decision = screen(mail, config_of(runtime.settings).mail.secure, sender)
+    inbound_id = inbound_id_for(mail.sha256, mailbox)
+    if decision.outcome is GatewayOutcome.ignore:
+        log.info("inbound mail ignored", inbound_id=str(inbound_id), reason=decision.reason)
+        return Intake(inbound_id, decision, stored=False)
+    async with runtime.unit_of_work() as uow:
+        stored = False
+        if decision.outcome is GatewayOutcome.accept:
+            stored = await _accept(uow, mail, raw, inbound_id, sender)
+        else:
+            await _refuse(uow, mail, inbound_id, decision.reason or "not accepted")
+        await uow.commit()
+    log.info("inbound mail", inbound_id=str(inbound_id), outcome=decision.outcome.value, stored=stored)
+    return Intake(inbound_id, decision, stored)
+
+
+async def _accept(uow: UnitOfWork, mail: InboundMail, raw: bytes, inbound_id: uuid.UUID, sender: str | None) -> bool:
+    received_at = datetime.now(UTC)
+    if not await _store(uow.session, mail, raw, inbound_id, sender, received_at):
+        return False  # the same message again: already stored, published and acknowledged
+    uow.emit("mail.received", str(inbound_id), received_payload(mail, inbound_id, received_at))
+    reply = acknowledgement_mail(mail, inbound_id, await _reply_settings(uow))
+    await _queue_reply(uow, mail, reply, Cause(inbound_id, "mail.received", inbound_reference(inbound_id)))
+    uow.audit(GATEWAY_ACTOR, "receive", "inbound_mail", inbound_id, detail={"mailbox": mail.mailbox})
+    return True
+
+
+async def _refuse(uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str) -> None:
+    reply = refusal_mail(mail, reason, await _reply_settings(uow))
+    await _queue_reply(uow, mail, reply, Cause(inbound_id, "mail.refused"))
+    uow.audit(GATEWAY_ACTOR, "refuse", "inbound_mail", inbound_id, reason=reason, detail={"mailbox": mail.mailbox})
+
+
+async def _store(
+    session: AsyncSession,
+    mail: InboundMail,
+    raw: bytes,
+    inbound_id: uuid.UUID,
+    sender: str | None,
+    received_at: datetime,
+) -> bool:
+    application = mail.application
+    inserted = await session.scalar(
+        pg_insert(InboundMessage)
+        .values(
+            id=inbound_id,
+            mailbox=mail.mailbox,
+            sender=mail.sender,
+            envelope_sender=sender,
+            subject=mail.subject,
+            message_id=mail.message_id,
+            sha256=mail.sha256,
+            size=len(raw),
+            raw=raw,
+            application=application.fields if application else None,
+            application_source=application.source.value if application else None,
+            application_problems=application.problem_lines() if application else [],
+            received_at=received_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(InboundMessage.id)
+    )
+    if inserted is None:
+        return False
+    for index, attachment in enumerate(mail.attachments):
+        session.add(
+            InboundAttachment(
+                inbound_id=inbound_id,
+                index=index,
+                filename=attachment.filename[:255],
+                content_type=attachment.content_type[:255],
+                size=attachment.size,
+                sha256=attachment.sha256,
+                content=attachment.content,
+            )
+        )
+    await session.flush()
+    return True
+
+
+async def _reply_settings(uow: UnitOfWork) -> ReplySettings:
+    settings = notification_settings(uow.settings)
+    config = config_of(settings)
+    return ReplySettings(
+        templates=await load_template_set(uow.session),
+        identity=mail_identity(settings),
+        secure_domains=config.mail.secure,
+        link=settings.frontend_base_url.rstrip("/") + "/",
+        acknowledgement_template=config.table.replies.acknowledgement,
+        refusal_template=config.table.replies.refusal,
+    )
+
+
+async def _queue_reply(uow: UnitOfWork, mail: InboundMail, reply: RenderedMail, cause: Cause) -> None:
+    settings = notification_settings(uow.settings)
+    threaded = Cause(
+        event_id=cause.event_id,
+        event_type=cause.event_type,
+        case_reference=cause.case_reference,
+        link=settings.frontend_base_url.rstrip("/") + "/",
+        in_reply_to=mail.message_id,
+        references=mail.references,
+    )
+    # Replies go to the From mailbox only (a Reply-To could point anywhere).
+    await enqueue(
+        uow.session,
+        reply,
+        mail.sender,
+        threaded,
+        mail_identity(settings),
+        config_of(settings).mail.secure,
+        role="sender",
+    )

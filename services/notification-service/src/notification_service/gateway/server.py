@@ -1,0 +1,103 @@
+"""The inbound SMTP gateway (aiosmtpd) running on the service's own event loop.
+
+STARTTLS is required (certificate and key from INBOUND_CERT_FILE / INBOUND_KEY_FILE). RCPT TO an
+address not in INBOUND_MAILBOXES is refused with 550 at once, so nothing is ever stored for it. A
+failure while storing answers 451, so the sending server keeps the message and tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from casework.backoff import backoff_delay
+from casework.logs import get_logger
+from casework.runtime import ServiceRuntime
+from notification_service.config import notification_settings
+from notification_service.gateway.intake import receive
+from notification_service.settings import NotificationSettings
+
+log = get_logger(__name__)
+
+
+class GatewayHandler:
+    """aiosmtpd hooks: which recipients are ours, and what to do with a message's bytes."""
+
+    def __init__(self, runtime: ServiceRuntime, mailboxes: frozenset[str]) -> None:
+        self.runtime = runtime
+        self.mailboxes = mailboxes
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() not in self.mailboxes:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        if not isinstance(raw, bytes):
+            raw = str(raw).encode("utf-8", errors="surrogateescape")
+        try:
+            for mailbox in dict.fromkeys(r.lower() for r in envelope.rcpt_tos):
+                await receive(self.runtime, raw, mailbox, envelope.mail_from)
+        except Exception:
+            log.exception("inbound mail could not be stored; the sender will retry")
+            return "451 4.3.0 Temporary failure; please try again later"
+        return "250 2.0.0 Message received"
+
+
+def gateway_tls(settings: NotificationSettings) -> ssl.SSLContext | None:
+    if not (settings.inbound_cert_file and settings.inbound_key_file):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.inbound_cert_file, settings.inbound_key_file)
+    return context
+
+
+async def inbound_gateway(runtime: ServiceRuntime) -> None:
+    """Background task: listen for mail until the service stops."""
+    settings = notification_settings(runtime.settings)
+    if not settings.inbound_enabled:
+        return
+    context = gateway_tls(settings)
+    if context is None:
+        log.error("inbound gateway not started: STARTTLS needs INBOUND_CERT_FILE and INBOUND_KEY_FILE")
+        return
+    handler = GatewayHandler(runtime, frozenset(m.strip().lower() for m in settings.inbound_mailboxes))
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> Any:
+        return SMTP(
+            handler,
+            hostname=settings.inbound_server_name,
+            ident="casework inbound gateway",
+            tls_context=context,
+            require_starttls=True,
+            data_size_limit=settings.inbound_max_bytes,
+            enable_SMTPUTF8=True,
+            loop=loop,
+        )
+
+    server = await _listen(loop, protocol, settings)
+    log.info("inbound gateway listening", host=settings.inbound_host, port=settings.inbound_port)
+    try:
+        await server.serve_forever()
+    finally:
+        server.close()
+
+
+async def _listen(loop: asyncio.AbstractEventLoop, protocol: Any, settings: NotificationSettings) -> asyncio.Server:
+    failures = 0
+    while True:
+        try:
+            return await loop.create_server(protocol, host=settings.inbound_host, port=settings.inbound_port)
+        except OSError as exc:  # the port still held by a stopping replica, say: keep trying
+            failures += 1
+            delay = backoff_delay(failures, base=0.5, cap=30.0)
+            log.error("inbound gateway cannot listen yet", error=repr(exc), retry_in_s=round(delay, 2))
+            await asyncio.sleep(delay)

@@ -1,0 +1,149 @@
+"""The sender: takes due notifications from the queue and sends them through the relay.
+
+* One connection is reused for a run of messages (throughput), paced by a token bucket per relay.
+* A reply about a message counts an attempt: 2xx sent; 4xx retried later with exponential backoff
+  and full jitter; 5xx failed at once with the reply as the reason.
+* An unreachable relay (connection refused, timeout, TLS or login failure, 421) is not the message's
+  fault: the claimed notifications go back to the queue uncharged and the whole sender pauses with a
+  growing delay, then probes the relay before taking work again. A relay outage of minutes
+  therefore fails nothing; the queue drains when the relay returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from casework.logs import get_logger
+from casework.runtime import ServiceRuntime
+from notification_service.config import mail_identity, notification_settings, secure_domains
+from notification_service.domain.delivery import (
+    RelayCircuit,
+    RelayRateLimits,
+    RetryPolicy,
+    Verdict,
+    after_attempt,
+)
+from notification_service.domain.message import build_message
+from notification_service.domain.templates import RenderedMail
+from notification_service.sending.claims import Claimed, claim, record, release
+from notification_service.sending.relay import RelayConnection, RelayUnavailable
+
+log = get_logger(__name__)
+
+
+class Sender:
+    def __init__(self, runtime: ServiceRuntime, rng: random.Random | None = None) -> None:
+        self.runtime = runtime
+        self.settings = s = notification_settings(runtime.settings)
+        self.rng = rng or random.Random()
+        self.relay = RelayConnection(s)
+        self.circuit = RelayCircuit(
+            s.relay_backoff_base_s, max(s.relay_backoff_cap_s, s.relay_backoff_base_s), self.rng
+        )
+        self.limits = RelayRateLimits(s.send_rate_per_s, s.send_rate_burst, time.monotonic)
+        self.policy = RetryPolicy(
+            base_s=s.send_retry_base_s,
+            cap_s=max(s.send_retry_cap_s, s.send_retry_base_s),
+            max_attempts=s.send_max_attempts,
+        )
+        self.identity = mail_identity(s)
+        self.secure = secure_domains(s)
+
+    async def run(self) -> None:
+        try:
+            while True:
+                try:
+                    busy = await self.round()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the database away, say: log and try again next round
+                    log.warning("sending round failed", error=repr(exc))
+                    busy = False
+                if not busy:
+                    await asyncio.sleep(self.settings.send_poll_interval_s)
+        finally:
+            await self.relay.close()
+
+    async def round(self) -> bool:
+        """Wait out a relay pause, probe, claim a batch and send it; False when there was nothing to do."""
+        pause = self.circuit.wait_s(time.monotonic())
+        if pause > 0:
+            await asyncio.sleep(pause)
+        if self.circuit.is_open and not await self.connect():
+            return True  # still down: the next round waits the (longer) pause
+        batch = await claim(self.runtime, self.settings.send_batch_size, self.settings.send_lease_s)
+        if not batch:
+            await self.relay.close()  # idle: do not hold a connection the relay would time out
+            return False
+        await self.send_batch(batch)
+        return True
+
+    async def connect(self) -> bool:
+        try:
+            await self.relay.open()
+        except RelayUnavailable as exc:
+            pause = self.circuit.failed(time.monotonic(), str(exc))
+            log.warning("relay unavailable; sender paused", reason=str(exc), pause_s=round(pause, 2))
+            return False
+        if self.circuit.is_open:
+            log.info("relay reachable again; sending resumes", after_failures=self.circuit.failures)
+        self.circuit.succeeded()
+        return True
+
+    async def send_batch(self, batch: list[Claimed]) -> None:
+        started = time.monotonic()
+        # Stop well before the lease ends, so no other replica can take a row we are still sending.
+        lease = self.settings.send_lease_s
+        budget = max(lease - 3 * self.settings.smtp_timeout_s, lease / 2)
+        for index, claimed in enumerate(batch):
+            rest = batch[index:]
+            if time.monotonic() - started > budget:
+                await release(self.runtime, rest, "claim lease running short; sent in a later round")
+                return
+            if not await self.connect():
+                await release(self.runtime, rest, f"relay unavailable: {self.circuit.last_reason}")
+                return
+            await self.pace()
+            outcome = await self.relay.send(self.message(claimed), claimed.recipient)
+            if outcome.verdict is Verdict.relay_unavailable:
+                pause = self.circuit.failed(time.monotonic(), outcome.reason)
+                log.warning("relay failed mid-batch; sender paused", reason=outcome.reason, pause_s=round(pause, 2))
+                await release(self.runtime, rest, f"relay unavailable: {outcome.reason}")
+                return
+            attempts = claimed.attempts + 1
+            step = after_attempt(attempts, outcome, self.policy, self.rng)
+            if not await record(self.runtime, claimed, attempts, step):
+                log.error("claim lost before the outcome was written", notification_id=str(claimed.id))
+
+    async def pace(self) -> None:
+        """Wait for the relay's token bucket: `take()` says exactly how long until a token is free."""
+        wait = self.limits.take(self.relay.key)
+        while wait > 0:
+            await asyncio.sleep(wait)
+            wait = self.limits.take(self.relay.key)
+
+    def message(self, claimed: Claimed) -> EmailMessage:
+        rendered = RenderedMail(
+            claimed.template, claimed.template_version, claimed.subject, claimed.body_text, claimed.body_html
+        )
+        message = build_message(
+            rendered,
+            recipient=claimed.recipient,
+            event_id=claimed.source_event_id,
+            identity=self.identity,
+            secure_domains=self.secure,
+            sent_at=datetime.now(UTC),
+            in_reply_to=claimed.in_reply_to,
+            references=(claimed.references or "").split(),
+        )
+        # The id queued with the row wins, even if MESSAGE_ID_DOMAIN changed since: a resend must match.
+        message.replace_header("Message-ID", claimed.message_id)
+        return message
+
+
+async def sender_loop(runtime: ServiceRuntime) -> None:
+    await Sender(runtime).run()
