@@ -2,6 +2,7 @@
 becomes a draft IFR case linked to the message; a mail from outside the secure domains is refused with
 a reply saying why, and no case is opened."""
 
+import hashlib
 import json
 import ssl
 import uuid
@@ -9,11 +10,13 @@ from email.message import EmailMessage
 
 import aiosmtplib
 from ifr_http import Ifr
+from sqlalchemy import select
 
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import TestStack, eventually
+from embedded_stack.testing import TestStack, envelope_for, eventually, publish, read_topic
 
 IFR_MAILBOX = "england.ifr-casework@nhs.net"
+CLINIC_LETTER = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def application_mail(sender: str, patient_name: str) -> EmailMessage:
@@ -41,6 +44,7 @@ def application_mail(sender: str, patient_name: str) -> EmailMessage:
     message.add_attachment(
         json.dumps(fields).encode(), maintype="application", subtype="json", filename="application.json"
     )
+    message.add_attachment(CLINIC_LETTER, maintype="application", subtype="pdf", filename="clinic-letter.pdf")
     return message
 
 
@@ -84,6 +88,27 @@ async def test_mail_application_becomes_a_draft_and_outsiders_are_refused(stack:
         assert application["clinician"]["email"] == "sam.consultant@nhs.net"  # the sender
         assert application["treatment"]["dmd_code"] is None
         assert any(p.startswith("treatment.dmd_code") or p.startswith("dmd_code") for p in draft["intake_problems"])
+        documents = (await svc.client.get(f"/api/v1/ifr/requests/{draft['id']}/documents", headers=ifr.officer)).json()
+        assert [(d["filename"], d["sha256"]) for d in documents] == [
+            ("clinic-letter.pdf", hashlib.sha256(CLINIC_LETTER).hexdigest())
+        ]
+
+        # the same message announced again (a new event id, e.g. a replay upstream) opens no second draft
+        [original] = [
+            json.loads(r.value)
+            for r in await read_topic(stack.bootstrap_servers, "mail.inbound", idle_s=0.3)
+            if json.loads(r.value)["data"]["inbound_id"] == draft["inbound_id"]
+        ]
+        again = envelope_for("mail.received", original["subject"], original["data"], source="notification")
+        await publish(stack.bootstrap_servers, [again])
+
+        async def handled() -> bool:
+            inbox = svc.runtime.tables.inbox
+            async with svc.runtime.sessions() as session:
+                return bool(await session.scalar(select(inbox.c.event_id).where(inbox.c.event_id == again.id)))
+
+        await eventually(handled)
+        assert len(await drafts_for(ifr, patient)) == 1
 
         outsider = f"Outsider {uuid.uuid4().hex[:8]}"
         await send(stack, application_mail("someone@example.com", outsider))
