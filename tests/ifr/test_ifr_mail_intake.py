@@ -27,7 +27,7 @@ def application_mail(sender: str, patient_name: str) -> EmailMessage:
     message["Message-ID"] = f"<{uuid.uuid4()}@test.nhs.net>"
     message.set_content("Please find the application attached.\n")
     fields = {
-        "nhs_number": "943 476 5919",
+        "nhs_number": "999 000 0018",
         "patient_name": patient_name,
         "date_of_birth": "01/02/1970",
         "clinician_name": "Dr Sam Consultant",
@@ -83,7 +83,7 @@ async def test_mail_application_becomes_a_draft_and_outsiders_are_refused(stack:
         [draft] = await eventually(lambda: drafts_for(ifr, patient))
         assert draft["state"] == "draft" and draft["inbound_id"]
         application = draft["application"]
-        assert application["patient"]["nhs_number"] == "9434765919"
+        assert application["patient"]["nhs_number"] == "9990000018"
         assert application["clinician"]["trust_ods"] == "RRV"
         assert application["clinician"]["email"] == "sam.consultant@nhs.net"  # the sender
         assert application["treatment"]["dmd_code"] is None

@@ -42,7 +42,7 @@ async def test_draft_partial_then_submit_names_every_missing_field(stack: TestSt
 async def test_malformed_values_are_refused_with_the_field_named(stack: TestStack) -> None:
     async with stack.service("ifr", run_workers=False) as svc:
         ifr = Ifr(svc.client, stack)
-        bad = application(patient={"nhs_number": "9434765918"}, treatment={"dmd_code": "3762811000001104"})
+        bad = application(patient={"nhs_number": "9990000019"}, treatment={"dmd_code": "3762811000001104"})
         response = await svc.client.post("/api/v1/ifr/requests", json=bad, headers=ifr.clinician)
         assert response.status_code == 422
         assert {e["field"] for e in response.json()["errors"]} == {"patient.nhs_number", "treatment.dmd_code"}
@@ -122,7 +122,7 @@ async def test_decision_records_who_was_present_and_keeps_letter_copies(stack: T
         decision = letters[-1]
         assert REASONS["exceptionality"] in decision["body"] and "stop on progression" in decision["body"]
         assert decision["recipient"] == "sam.consultant@nhs.net"
-        assert "9434765919" not in decision["subject"]
+        assert "9990000018" not in decision["subject"]
         history = (await svc.client.get(f"/api/v1/ifr/requests/{case['id']}/history", headers=ifr.officer)).json()
         decided = next(h for h in history if h["action"] == "transition:decide")
         assert decided["detail"]["present"] == sorted(m["member_id"] for m in MEMBERS)
@@ -199,7 +199,7 @@ async def test_information_round_trip_pauses_the_clocks(stack: TestStack) -> Non
         bad = await ifr.act(
             invalid,
             "provide-information",
-            {"information": "x", "application": {"patient": {"nhs_number": "9434765918"}}},
+            {"information": "x", "application": {"patient": {"nhs_number": "9990000019"}}},
             headers=ifr.clinician,
             expect=422,
         )

@@ -143,6 +143,6 @@ async def test_worklist_filters_pagination_csv_and_assignment(stack: TestStack) 
         exported = await svc.client.get("/api/v1/ifr/requests.csv", params={"urgency": "routine"}, headers=ifr.officer)
         rows = list(csv.DictReader(io.StringIO(exported.text)))
         assert {r["id"] for r in rows} == everyone - {urgent["id"]}
-        assert "nhs_number" not in exported.text.splitlines()[0] and "9434765919" not in exported.text
+        assert "nhs_number" not in exported.text.splitlines()[0] and "9990000018" not in exported.text
         bad = await svc.client.get("/api/v1/ifr/requests", params={"urgency": "soon"}, headers=ifr.officer)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "urgency"
