@@ -1,7 +1,7 @@
 """Auth over HTTP: no/expired/forged token 401, wrong role 403, another organisation's record 404."""
 
 import jwt
-from samples import APPLICATION
+from samples import APPLICATION, prepare_cdf
 from sqlalchemy import func, select
 
 from embedded_stack.testing import TestStack
@@ -9,6 +9,7 @@ from embedded_stack.testing import TestStack
 
 async def test_token_checks_and_organisation_rule(stack: TestStack) -> None:
     async with stack.service("cdf", database="cdf_auth", run_workers=False) as cdf:
+        await prepare_cdf(cdf.client, stack)
         url = "/api/v1/cdf/applications"
         assert (await cdf.client.post(url, json=APPLICATION)).status_code == 401
         expired = {"Authorization": f"Bearer {stack.token('u', 'RRV', 'clinician', ttl_s=-60)}"}
@@ -42,11 +43,11 @@ async def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(stack
         outbox = cdf.runtime.tables.outbox
         async with cdf.runtime.sessions() as session:
             before = await session.scalar(select(func.count()).select_from(outbox))
-        bad = {**APPLICATION, "nhs_number": "9434765918", "dmd_id": "22298007"}
+        bad = {**APPLICATION, "nhs_number": "9434765918", "date_of_birth": "2999-01-01"}
         response = await cdf.client.post("/api/v1/cdf/applications", json=bad, headers=stack.auth("RRV", "clinician"))
         assert response.status_code == 422
         assert response.headers["content-type"] == "application/problem+json"
-        assert {e["field"] for e in response.json()["errors"]} == {"nhs_number", "dmd_id"}
+        assert {e["field"] for e in response.json()["errors"]} == {"nhs_number", "date_of_birth"}
         malformed = await cdf.client.post(
             "/api/v1/cdf/applications",
             content=b"{not json",

@@ -3,7 +3,7 @@
 import json
 import uuid
 
-from samples import APPLICATION
+from samples import APPLICATION, prepare_cdf
 
 from embedded_stack.mail_relay import read_messages
 from embedded_stack.testing import TestStack, eventually, read_topic
@@ -13,6 +13,7 @@ async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:
     clinician = stack.auth("RRV", "clinician")
     finance = stack.auth("X24", "contract_manager")
     async with stack.service("cdf") as cdf, stack.service("contract") as contract, stack.service("notification") as n:
+        await prepare_cdf(cdf.client, stack)
         correlation = f"corr-{uuid.uuid4()}"
         created = await cdf.client.post(
             "/api/v1/cdf/applications", json=APPLICATION, headers={**clinician, "X-Correlation-ID": correlation}
@@ -28,7 +29,7 @@ async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:
 
         commitments = await eventually(commitment)
         assert [(c["provider_ods"], c["amount"], c["financial_year"]) for c in commitments] == [
-            ("RRV", "42000.00", "2026/27")
+            ("RRV", "42080.00", "2026/27")  # 8 expected cycles x 5,260.00
         ]
 
         def mail_for_reference() -> list:

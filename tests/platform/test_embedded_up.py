@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
-from samples import APPLICATION
+from samples import APPLICATION, CDF_LIST_CSV, CLINICIAN
 
 from casework.auth import mint_token
 from casework.services import SERVICE_NAMES
@@ -59,6 +59,7 @@ def test_up_ready_stop_and_restart_keeps_data(tmp_path: Path) -> None:
         secret = json.loads((home / "secrets.json").read_text())["jwt_secret"]
         token = mint_token(ServiceSettings(jwt_secret=secret), "dr", "RRV", ["clinician"])
         headers = {"Authorization": f"Bearer {token}"}
+        prepare_cdf(url["cdf"], ServiceSettings(jwt_secret=secret))
         created = httpx.post(f"{url['cdf']}/api/v1/cdf/applications", json=APPLICATION, headers=headers, timeout=10)
         assert created.status_code == 201, created.text
     finally:
@@ -77,3 +78,19 @@ def test_up_ready_stop_and_restart_keeps_data(tmp_path: Path) -> None:
         assert again.status_code == 200 and again.json()["reference"] == created.json()["reference"]
     finally:
         stop_stack(process)
+
+
+def prepare_cdf(base: str, settings: ServiceSettings) -> None:
+    """The national list and a confirmed clinician: what an approval needs."""
+
+    def auth(org: str, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(settings, f'{role}-user', org, [role])}"}
+
+    with httpx.Client(base_url=f"{base}/api/v1/cdf", timeout=10) as client:
+        loaded = client.post("/list/import", content=CDF_LIST_CSV, headers=auth("X24", "cdf_manager"))
+        assert loaded.status_code == 200, loaded.text
+        registered = client.post("/clinicians", json=CLINICIAN, headers=auth("RRV", "clinician"))
+        assert registered.status_code == 201, registered.text
+        lead = {**auth("RRV", "trust_cdf_lead"), "If-Match": registered.headers["ETag"]}
+        confirmed = client.post(f"/clinicians/{registered.json()['id']}/confirm", headers=lead)
+        assert confirmed.status_code == 200, confirmed.text

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from pydantic import Field
+
 from casework.settings import ServiceSettings
 
 
@@ -10,3 +14,31 @@ class CdfSettings(ServiceSettings):
     port: int = 8002
     public_base_url: str = "http://127.0.0.1:8002"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/cdf"
+
+    clinician_email_domains: list[str] = Field(
+        default_factory=lambda: ["nhs.net"], description="Mail domains a registered clinician's address may use"
+    )
+    lapse_sweep_interval_s: float = Field(
+        3600.0, description="How often approvals past their lapse window are lapsed; 0 turns the sweep off"
+    )
+    early_start_days: int = Field(
+        28, description="A first administration up to this many days before the planned start still counts"
+    )
+    sact_chunk_bytes: int = Field(
+        4 * 1024 * 1024, description="Size of the pieces an uploaded SACT file is stored and processed in"
+    )
+    sact_json_max_records: int = Field(50_000, description="Most records a JSON SACT batch may carry")
+    sact_poll_interval_s: float = Field(1.0, description="How often the SACT worker looks for unclaimed submissions")
+    sact_stale_after_s: float = Field(
+        300.0, description="A submission whose worker has been silent this long is taken over by another"
+    )
+    forecast_interval_s: float = Field(
+        1.0, description="How often the forecaster recomputes changed trust x entry pairs"
+    )
+    forecast_min_history: int = Field(
+        20, description="Fewest treatments for a Kaplan-Meier curve (else expected duration)"
+    )
+    forecast_default_start_rate: float = Field(0.9, description="Share of approvals expected to start, with no history")
+    completeness_expectation: Decimal = Field(
+        Decimal("0.90"), description="National SACT completeness expectation (share of approvals with SACT activity)"
+    )

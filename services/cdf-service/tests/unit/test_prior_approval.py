@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from casework.state_machine import IllegalTransition
 from cdf_service.domain.national_list import Criterion, EntryStatus, ListEntry
 from cdf_service.domain.prior_approval import (
     TRANSITIONS,
     ApplicationAction,
     ApplicationState,
     Approval,
-    IllegalTransition,
     UnknownCriteria,
     allowed_actions,
     apply_action,
@@ -123,18 +123,22 @@ def test_approved_can_lapse_or_be_withdrawn(action: str, end: ApplicationState) 
     assert apply_action(ApplicationState.APPROVED, action) is end
 
 
+def test_withdrawal_is_allowed_during_treatment_but_not_after_it() -> None:
+    assert apply_action(ApplicationState.TREATMENT_STARTED, "withdraw") is ApplicationState.WITHDRAWN
+    with pytest.raises(IllegalTransition):
+        apply_action(ApplicationState.TREATMENT_STOPPED, "withdraw")
+
+
 def test_illegal_move_names_state_and_allowed_actions() -> None:
     with pytest.raises(IllegalTransition) as err:
-        apply_action(ApplicationState.TREATMENT_STARTED, ApplicationAction.WITHDRAW)
-    assert err.value.current is ApplicationState.TREATMENT_STARTED
-    assert err.value.allowed == (ApplicationAction.STOP_TREATMENT,)
-    assert str(err.value) == (
-        "cannot withdraw an application that is treatment_started; allowed actions: stop_treatment"
-    )
+        apply_action(ApplicationState.TREATMENT_STARTED, ApplicationAction.LAPSE)
+    assert err.value.state == "treatment_started"
+    assert err.value.allowed == ["stop_treatment", "withdraw"]
+    assert "cannot lapse in state treatment_started; allowed: stop_treatment, withdraw" in str(err.value)
 
 
 def test_unknown_action_is_an_illegal_transition() -> None:
-    with pytest.raises(IllegalTransition, match="allowed actions: start_treatment, lapse, withdraw"):
+    with pytest.raises(IllegalTransition, match="allowed: lapse, start_treatment, withdraw"):
         apply_action(ApplicationState.APPROVED, "explode")
 
 
@@ -154,8 +158,19 @@ def test_final_states_allow_nothing(state: ApplicationState) -> None:
             apply_action(state, action)
 
 
-def test_every_state_is_in_the_table() -> None:
-    assert set(TRANSITIONS) == set(ApplicationState)
+def test_the_table_knows_only_real_states_and_every_non_final_state() -> None:
+    assert TRANSITIONS.states <= set(ApplicationState)
+    assert TRANSITIONS.final_states() | {"rejected"} == {
+        "rejected",
+        "lapsed",
+        "withdrawn",
+        "treatment_stopped",
+    }
+    assert allowed_actions(ApplicationState.APPROVED) == (
+        ApplicationAction.START_TREATMENT,
+        ApplicationAction.LAPSE,
+        ApplicationAction.WITHDRAW,
+    )
 
 
 def test_lapse_due_date_counts_calendar_days() -> None:

@@ -5,20 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework.runtime import ServiceDefinition
+from contract_service.api.budget_lines import router as budget_lines_router
 from contract_service.api.commitments import router as commitments_router
+from contract_service.api.contracts import router as contracts_router
+from contract_service.api.derogations import router as derogations_router
+from contract_service.api.drug_returns import router as drug_returns_router
+from contract_service.api.forecast import router as forecast_router
+from contract_service.api.validation_queries import router as validation_queries_router
 from contract_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from contract_service.db.base import Base, platform_tables
-from contract_service.handlers.cdf_events import record_cdf_commitment
+from contract_service.handlers import cdf_events, ifr_events
 from contract_service.settings import ContractSettings
 
 definition = ServiceDefinition(
     name="contract",
     title="Contract service",
-    version="0.1.0",
+    version="0.2.0",
     settings_class=ContractSettings,
     metadata=Base.metadata,
     tables=platform_tables,
     migrations=Path(__file__).parent / "migrations" / "versions",
-    routers=[commitments_router],
-    handlers={"cdf.application.approved": record_cdf_commitment},
+    routers=[
+        contracts_router,
+        budget_lines_router,
+        derogations_router,
+        commitments_router,
+        forecast_router,
+        drug_returns_router,
+        validation_queries_router,
+    ],
+    handlers={**cdf_events.HANDLERS, **ifr_events.HANDLERS},
 )

@@ -1,11 +1,19 @@
-"""The IFR service definition."""
+"""The IFR service definition: what the platform runs, migrates and documents."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from casework.runtime import ServiceDefinition
+from ifr_service.api.actions import router as actions_router
+from ifr_service.api.panels import router as panels_router
+from ifr_service.api.records import router as records_router
+from ifr_service.api.reports import router as reports_router
+from ifr_service.api.requests import router as requests_router
+from ifr_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from ifr_service.db.base import Base, platform_tables
+from ifr_service.deadlines import deadline_sweep
+from ifr_service.handlers.mail_intake import open_draft_from_mail
 from ifr_service.settings import IfrSettings
 
 definition = ServiceDefinition(
@@ -16,4 +24,7 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=platform_tables,
     migrations=Path(__file__).parent / "migrations" / "versions",
+    routers=[requests_router, actions_router, records_router, panels_router, reports_router],
+    handlers={"mail.received": open_draft_from_mail},
+    background=[deadline_sweep()],
 )

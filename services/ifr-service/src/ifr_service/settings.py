@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from casework.settings import ServiceSettings
+from ifr_service.domain.clocks import DEFAULT_DAYS, Clock, ClockDays
+from ifr_service.domain.panel import DEFAULT_QUORUM, QuorumRule
+
+_D = DEFAULT_DAYS
 
 
 class IfrSettings(ServiceSettings):
@@ -10,3 +16,45 @@ class IfrSettings(ServiceSettings):
     port: int = 8001
     public_base_url: str = "http://127.0.0.1:8001"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/ifr"
+
+    # intake
+    ifr_mailbox: str = Field("england.ifr-casework@nhs.net", description="Inbound mailbox whose mail opens drafts")
+    notification_service_url: str = Field("http://127.0.0.1:8004", description="Where inbound mail is fetched")
+    secure_email_domains: list[str] = Field(
+        default_factory=lambda: ["nhs.net"], description="Domains a requesting clinician's address must be on"
+    )
+    document_max_bytes: int = Field(10 * 1024 * 1024, description="Largest attachment accepted")
+
+    # stage clocks, working days (DOMAIN.md defaults; urgent "same day" is 0)
+    acknowledge_days_routine: int = Field(_D[Clock.ACKNOWLEDGE].routine, ge=0)
+    acknowledge_days_urgent: int = Field(_D[Clock.ACKNOWLEDGE].urgent, ge=0)
+    triage_days_routine: int = Field(_D[Clock.TRIAGE].routine, ge=0)
+    triage_days_urgent: int = Field(_D[Clock.TRIAGE].urgent, ge=0)
+    screening_outcome_days_routine: int = Field(_D[Clock.SCREENING_OUTCOME].routine, ge=0)
+    screening_outcome_days_urgent: int = Field(_D[Clock.SCREENING_OUTCOME].urgent, ge=0)
+    panel_decision_days_routine: int = Field(_D[Clock.PANEL_DECISION].routine, ge=0)
+    panel_decision_days_urgent: int = Field(_D[Clock.PANEL_DECISION].urgent, ge=0)
+    decision_letter_days_routine: int = Field(_D[Clock.DECISION_LETTER].routine, ge=0)
+    decision_letter_days_urgent: int = Field(_D[Clock.DECISION_LETTER].urgent, ge=0)
+    review_window_days_routine: int = Field(_D[Clock.REVIEW_WINDOW].routine, ge=0)
+    review_window_days_urgent: int = Field(_D[Clock.REVIEW_WINDOW].urgent, ge=0)
+    review_decision_days_routine: int = Field(_D[Clock.REVIEW_DECISION].routine, ge=0)
+    review_decision_days_urgent: int = Field(_D[Clock.REVIEW_DECISION].urgent, ge=0)
+    deadline_warning_days: int = Field(2, ge=0, description="Working days before a due date to warn")
+    deadline_sweep_interval_s: float = Field(300.0, gt=0, description="How often the deadline sweep runs")
+
+    # panel quorum
+    quorum_required_roles: dict[str, int] = Field(
+        default_factory=lambda: {str(k): v for k, v in DEFAULT_QUORUM.required_roles.items()},
+        description="Members needed per role (a deputy chair counts as the chair)",
+    )
+    quorum_min_voting: int = Field(DEFAULT_QUORUM.min_voting, ge=1, description="Voting members needed")
+
+    def clock_days(self) -> dict[Clock, ClockDays]:
+        return {
+            c: ClockDays(getattr(self, f"{c.value}_days_routine"), getattr(self, f"{c.value}_days_urgent"))
+            for c in Clock
+        }
+
+    def quorum_rule(self) -> QuorumRule:
+        return QuorumRule(required_roles=dict(self.quorum_required_roles), min_voting=self.quorum_min_voting)

@@ -1,111 +1,346 @@
-"""Prior-approval applications (minimal: the wiring proof; the full rules arrive with the CDF issue)."""
+"""Prior-approval applications: decided in the same request, withdrawn by the trust, listed and audited."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, EmailStr, Field
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 
-from casework.auth import Principal, Role, ensure_visible, require_roles
+from casework.auth import Forbidden, Principal, Role, ensure_visible, require_roles
+from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
-from casework.identifiers import NhsNumber, OdsCode, SnomedId, patient_ref
-from casework.problems import NotFound
+from casework.idempotency import IdempotentRequest
+from casework.identifiers import NhsNumber, OdsCode, patient_ref
+from casework.pagination import Page, paginate
+from casework.problems import Conflict, NotFound, Unprocessable, field_problem
+from casework.uow import UnitOfWork
+from cdf_service.api.common import from_row
+from cdf_service.db import application_repo, list_repo
+from cdf_service.db.forecast_repo import mark_dirty
 from cdf_service.db.models import Application
+from cdf_service.domain.clinicians import may_apply_problem
+from cdf_service.domain.national_list import ListEntry
+from cdf_service.domain.prior_approval import (
+    TRANSITIONS,
+    ApplicationAction,
+    ApplicationState,
+    decide_application,
+    initial_state,
+    lapse_due_date,
+)
+from cdf_service.events import emit_decision, emit_withdrawn
 
 router = APIRouter(prefix="/cdf/applications", tags=["applications"])
 
 APPLICANT_ROLES = (Role.CLINICIAN, Role.PROVIDER_SYSTEM)
-READER_ROLES = (*APPLICANT_ROLES, Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST, Role.CDF_MANAGER)
+WITHDRAW_ROLES = (*APPLICANT_ROLES, Role.TRUST_CDF_LEAD, Role.CDF_MANAGER)
+READER_ROLES = (*WITHDRAW_ROLES, Role.TRUST_PHARMACIST, Role.NATIONAL_ANALYST)
+ENTITY = "cdf_application"
 
 
 class ApplicationIn(BaseModel):
     nhs_number: NhsNumber
+    date_of_birth: date
     provider_ods: OdsCode
-    entry_id: str = Field(min_length=1, max_length=40)
-    dmd_id: SnomedId
-    drug_name: str = Field(min_length=1, max_length=200)
-    indication: str = Field(min_length=1, max_length=500)
-    clinician_gmc: str = Field(pattern=r"^\d{7}$")
-    clinician_email: EmailStr
+    entry_id: str = Field(min_length=1, max_length=40, examples=["CDF-PEMBRO-NSCLC-1L"])
+    clinician_gmc: str = Field(pattern=r"^\d{7}$", description="GMC number of the registered consultant applying")
+    answers: dict[str, bool] = Field(description="criterion code -> confirmed; every criterion of the entry")
     planned_start: date
-    expected_cost: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    consent_confirmed: bool
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible_birth(cls, value: date) -> date:
+        if value > date.today() or value < date.today() - timedelta(days=366 * 130):
+            raise ValueError("date of birth must be in the past 130 years")
+        return value
+
+
+class Decision(BaseModel):
+    approved: bool
+    unmet_criteria: list[str]
+    reasons: list[str]
 
 
 class ApplicationOut(BaseModel):
     id: uuid.UUID
     reference: str
-    status: str
+    status: ApplicationState
+    decision: Decision
     provider_ods: str
+    nhs_number: str
+    date_of_birth: date
+    patient_ref: str
     entry_id: str
+    entry_version: int
     drug_name: str
+    dmd_id: str
+    indication: str
+    clinician_gmc: str
+    answers: dict[str, bool]
+    consent_confirmed: bool
     planned_start: date
     lapse_due: date
+    expected_cost: Decimal
+    first_administration: date | None
+    final_treatment_date: date | None
+    stop_reason: str | None
+    cycles_given: int
+    closed_at: datetime | None
+    close_reason: str | None
+    created_at: datetime | None
     version: int
+    allowed_actions: list[str]
 
 
-def _out(app: Application) -> ApplicationOut:
-    return ApplicationOut.model_validate(app, from_attributes=True)
+class Withdrawal(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def application_out(app: Application) -> ApplicationOut:
+    decision = Decision(approved=not app.reasons, unmet_criteria=app.unmet_criteria, reasons=app.reasons)
+    return from_row(ApplicationOut, app, decision=decision, allowed_actions=TRANSITIONS.allowed(app.status))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut)
 async def apply(
     body: ApplicationIn,
+    request: Request,
+    response: Response,
     uow: Uow,
     runtime: Runtime,
     principal: Principal = Depends(require_roles(*APPLICANT_ROLES)),
-) -> ApplicationOut:
-    ensure_visible(principal, body.provider_ods, "provider", body.provider_ods)
+) -> Any:
+    """Approved at once when the entry is open on the planned start, every mandatory criterion is
+    met and consent is confirmed; otherwise rejected naming every reason. Both are 201."""
+    idem = IdempotentRequest(request, principal, body)
+    if (previous := await idem.previous(uow)) is not None:
+        return previous
+    ensure_visible(principal, body.provider_ods, "provider", body.provider_ods)  # not for another trust
+    entry, in_force = await _entry_for(uow, body.entry_id, body.planned_start)
+    clinician = await application_repo.clinician_at(uow.session, body.provider_ods, body.clinician_gmc)
+    if clinician is None:
+        raise field_problem("clinician_gmc", may_apply_problem(None, body.provider_ods) or "")
+    if problem := may_apply_problem(clinician.status, body.provider_ods):
+        raise Forbidden(f"clinician {body.clinician_gmc} may not apply: {problem}", field="clinician_gmc")
+    _check_answers(entry, body.answers)
     ref = patient_ref(body.nhs_number, runtime.settings.patient_ref_key.get_secret_value())
+    if (existing := await application_repo.live_approval_id(uow.session, ref, entry.entry_id)) is not None:
+        raise _duplicate(existing, entry.entry_id)
+    decision = decide_application(entry, body.answers, body.planned_start, body.consent_confirmed)
+    reasons = list(decision.reasons)
+    if not in_force:
+        reasons.insert(0, f"list entry {entry.entry_id} is not on the list on {body.planned_start.isoformat()}")
     app = Application(
         id=uuid.uuid4(),
         reference=f"CDF-{uuid.uuid4().hex[:10].upper()}",
+        provider_ods=body.provider_ods,
         patient_ref=ref,
-        lapse_due=body.planned_start + timedelta(days=28),
-        status="approved",
+        nhs_number=body.nhs_number,
+        date_of_birth=body.date_of_birth,
+        entry_id=entry.entry_id,
+        entry_version=entry.version,
+        dmd_id=entry.dmd_id,
+        drug_name=entry.drug_name,
+        drug_key=entry.drug_name.strip().lower(),
+        indication=entry.indication,
+        clinician_id=clinician.id,
+        clinician_gmc=clinician.gmc_number,
+        clinician_email=clinician.email,
+        answers=body.answers,
+        consent_confirmed=body.consent_confirmed,
+        planned_start=body.planned_start,
+        lapse_window_days=entry.lapse_window_days,
+        lapse_due=lapse_due_date(body.planned_start, entry.lapse_window_days),
+        expected_cost=entry.expected_cost,
+        cost_per_cycle=entry.cost_per_cycle,
+        status=(initial_state(decision) if in_force else ApplicationState.REJECTED).value,
+        unmet_criteria=list(decision.unmet_criteria),
+        reasons=reasons,
+        cycles_given=0,
         version=1,
         created_by=principal.sub,
-        **body.model_dump(exclude={"clinician_email"}),
-        clinician_email=str(body.clinician_email),
+        created_at=datetime.now(UTC),
     )
     uow.session.add(app)
-    await uow.session.flush()
-    uow.emit(
-        "cdf.application.approved",
-        subject=str(app.id),
-        payload={
-            "application_id": app.id,
-            "reference": app.reference,
-            "provider_ods": app.provider_ods,
-            "entry_id": app.entry_id,
-            "dmd_id": app.dmd_id,
-            "patient_ref": ref,
-            "entry_version": 1,
-            "drug_name": app.drug_name,
-            "indication": app.indication,
-            "clinician_gmc": app.clinician_gmc,
-            "clinician_email": app.clinician_email,
-            "planned_start": app.planned_start,
-            "lapse_due": app.lapse_due,
-            "approved_at": datetime.now(UTC),
-            "expected_cost": app.expected_cost,
-        },
-    )
-    uow.audit(principal, "create", "cdf_application", app.id)
+    try:
+        await uow.session.flush()
+    except IntegrityError:  # a concurrent twin approved first
+        await uow.rollback()
+        existing = await application_repo.live_approval_id(uow.session, ref, entry.entry_id)
+        raise _duplicate(existing, entry.entry_id) from None
+    emit_decision(uow, app)
+    if app.status == ApplicationState.APPROVED:
+        await mark_dirty(uow.session, [(app.provider_ods, app.entry_id)])
+    uow.audit(principal, "create", ENTITY, app.id, detail={"status": app.status})
+    out = application_out(app)
+    await idem.remember(uow, status.HTTP_201_CREATED, out)
     await uow.commit()
-    return _out(app)
+    set_etag(response, app.version)
+    return out
 
 
-@router.get("/{application_id}", response_model=ApplicationOut)
-async def read(
-    application_id: uuid.UUID, uow: Uow, principal: Principal = Depends(require_roles(*READER_ROLES))
-) -> ApplicationOut:
+async def _entry_for(uow: UnitOfWork, entry_id: str, planned_start: date) -> tuple[ListEntry, bool]:
+    """The entry version in force on the planned start (and True), or its latest version (and False)."""
+    row = await list_repo.entry_on(uow.session, entry_id, planned_start)
+    if row is not None:
+        return list_repo.to_domain(row), True
+    latest = await list_repo.latest_version(uow.session, entry_id)
+    if latest is None:
+        raise field_problem("entry_id", f"{entry_id} is not an entry of the national CDF list")
+    return list_repo.to_domain(latest), False
+
+
+def _check_answers(entry: ListEntry, answers: dict[str, bool]) -> None:
+    unknown = sorted(set(answers) - entry.criterion_codes)
+    missing = [c.code for c in entry.criteria if c.code not in answers]
+    errors = [{"field": f"answers.{c}", "message": f"entry {entry.entry_id} has no criterion {c}"} for c in unknown]
+    errors += [{"field": f"answers.{c}", "message": "an answer is required"} for c in missing]
+    if errors:
+        raise Unprocessable("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+
+
+def _duplicate(existing: uuid.UUID | None, entry_id: str) -> Conflict:
+    return Conflict(
+        f"the patient already has a live approval for {entry_id} ({existing})",
+        existing_id=str(existing) if existing else None,
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+class Filters(BaseModel):
+    status: ApplicationState | None = None
+    entry_id: str | None = Field(None, max_length=40)
+    provider: OdsCode | None = None
+    clinician_gmc: str | None = Field(None, pattern=r"^\d{7}$")
+    nhs_number: NhsNumber | None = None
+    planned_from: date | None = None
+    planned_to: date | None = None
+
+
+def _filtered(filters: Filters, principal: Principal, key: str) -> Select[tuple[Application]]:
+    query = select(Application)
+    if (own := principal.org_filter()) is not None:
+        query = query.where(Application.provider_ods.startswith(own))
+    if filters.provider:
+        query = query.where(Application.provider_ods == filters.provider)
+    if filters.status:
+        query = query.where(Application.status == filters.status.value)
+    if filters.entry_id:
+        query = query.where(Application.entry_id == filters.entry_id)
+    if filters.clinician_gmc:
+        query = query.where(Application.clinician_gmc == filters.clinician_gmc)
+    if filters.nhs_number:
+        query = query.where(Application.patient_ref == patient_ref(filters.nhs_number, key))
+    if filters.planned_from:
+        query = query.where(Application.planned_start >= filters.planned_from)
+    if filters.planned_to:
+        query = query.where(Application.planned_start <= filters.planned_to)
+    return query
+
+
+@router.get("", response_model=Page[ApplicationOut])
+async def list_applications(
+    uow: Uow,
+    runtime: Runtime,
+    filters: Annotated[Filters, Query()],
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> Page[ApplicationOut]:
+    query = _filtered(filters, principal, runtime.settings.patient_ref_key.get_secret_value())
+    rows, next_cursor = await paginate(uow.session, query, (Application.created_at, Application.id), cursor, limit)
+    uow.audit(principal, "list", ENTITY, "*", detail={"ids": [str(r.id) for r in rows]})
+    await uow.commit()
+    return Page[ApplicationOut](items=[application_out(r) for r in rows], next_cursor=next_cursor)
+
+
+EXPORT_COLUMNS = (
+    "reference",
+    "status",
+    "provider_ods",
+    "entry_id",
+    "entry_version",
+    "drug_name",
+    "clinician_gmc",
+    "planned_start",
+    "lapse_due",
+    "expected_cost",
+    "first_administration",
+    "final_treatment_date",
+    "stop_reason",
+    "cycles_given",
+    "created_at",
+)
+
+
+@router.get(".csv", response_class=StreamingResponse)
+async def export_applications(
+    uow: Uow,
+    runtime: Runtime,
+    filters: Annotated[Filters, Query()],
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> StreamingResponse:
+    """The filtered applications for a spreadsheet (no NHS numbers; the reference identifies each)."""
+    query = _filtered(filters, principal, runtime.settings.patient_ref_key.get_secret_value())
+    rows = (await uow.session.scalars(query.order_by(Application.created_at, Application.id).limit(100_000))).all()
+    uow.audit(principal, "export", ENTITY, "*", detail={"count": len(rows)})
+    await uow.commit()
+    return csv_response(
+        EXPORT_COLUMNS, [{c: getattr(r, c) for c in EXPORT_COLUMNS} for r in rows], "cdf-applications.csv"
+    )
+
+
+async def _visible(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> Application:
     app = await uow.session.get(Application, application_id)
     if app is None:
         raise NotFound(f"application {application_id} not found")
     ensure_visible(principal, app.provider_ods, "application", application_id)
-    uow.audit(principal, "read", "cdf_application", app.id)
+    return app
+
+
+@router.get("/{application_id}", response_model=ApplicationOut)
+async def read(
+    application_id: uuid.UUID,
+    uow: Uow,
+    response: Response,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> ApplicationOut:
+    app = await _visible(uow, principal, application_id)
+    uow.audit(principal, "read", ENTITY, app.id)
     await uow.commit()
-    return _out(app)
+    set_etag(response, app.version)
+    return application_out(app)
+
+
+@router.post("/{application_id}/withdraw", response_model=ApplicationOut)
+async def withdraw(
+    application_id: uuid.UUID,
+    body: Withdrawal,
+    uow: Uow,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+    principal: Principal = Depends(require_roles(*WITHDRAW_ROLES)),
+) -> ApplicationOut:
+    app = await _visible(uow, principal, application_id)
+    require_version(if_match, app.version)
+    app.status = TRANSITIONS.next_state(app.status, ApplicationAction.WITHDRAW)
+    app.closed_at, app.close_reason = datetime.now(UTC), body.reason
+    async with stale_to_412():
+        await uow.session.flush()
+    emit_withdrawn(uow, app)
+    await mark_dirty(uow.session, [(app.provider_ods, app.entry_id)])
+    uow.audit(principal, "withdraw", ENTITY, app.id, reason=body.reason)
+    await uow.commit()
+    set_etag(response, app.version)
+    return application_out(app)

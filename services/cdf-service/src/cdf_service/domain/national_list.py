@@ -66,6 +66,8 @@ class ListEntry:
     managed_access_end: date | None
     status: EntryStatus
     lapse_window_days: int = DEFAULT_LAPSE_WINDOW_DAYS
+    # Further dm+d ids of the same drug (VMPs / AMPs of each strength): SACT rows may carry any of them.
+    other_dmd_ids: tuple[str, ...] = ()
     effective_from: date
     effective_to: date | None = None
 
@@ -77,6 +79,15 @@ class ListEntry:
     @property
     def criterion_codes(self) -> frozenset[str]:
         return frozenset(c.code for c in self.criteria)
+
+    @property
+    def dmd_ids(self) -> tuple[str, ...]:
+        return (self.dmd_id, *self.other_dmd_ids)
+
+    @property
+    def expected_cost(self) -> Decimal:
+        """What one approval is expected to cost: the commitment a contract records."""
+        return self.cost_per_cycle * self.expected_cycles
 
     @property
     def expected_duration_days(self) -> int:
@@ -91,6 +102,13 @@ def entry_problems(entry: ListEntry) -> list[str]:
         problems.append("version must be 1 or more")
     if not is_valid_snomed_id(entry.dmd_id):
         problems.append(f"dmd_id {entry.dmd_id!r} is not a valid SNOMED CT / dm+d id")
+    problems.extend(
+        f"other_dmd_ids: {value!r} is not a valid SNOMED CT / dm+d id"
+        for value in entry.other_dmd_ids
+        if not is_valid_snomed_id(value)
+    )
+    if not entry.criteria:
+        problems.append("an entry needs at least one criterion")
     if entry.cost_per_cycle < 0:
         problems.append("cost_per_cycle must not be negative")
     if entry.cycle_length_days < 1:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from casework.state_machine import TransitionTable
 from cdf_service.domain.national_list import (
     DEFAULT_LAPSE_WINDOW_DAYS,
     EntryStatus,
@@ -104,49 +105,38 @@ class ApplicationAction(StrEnum):
     WITHDRAW = "withdraw"
 
 
-# The whole life cycle in one table; a state missing here, or mapping to {}, is terminal.
-TRANSITIONS: Mapping[ApplicationState, Mapping[ApplicationAction, ApplicationState]] = {
-    ApplicationState.APPROVED: {
-        ApplicationAction.START_TREATMENT: ApplicationState.TREATMENT_STARTED,
-        ApplicationAction.LAPSE: ApplicationState.LAPSED,
-        ApplicationAction.WITHDRAW: ApplicationState.WITHDRAWN,
+# The whole life cycle in one table; a state with no move out of it is final. A trust may withdraw
+# an approval before treatment or during it (the patient moves trust, the clinician stops early
+# outside SACT); once treatment has stopped, the record is history.
+TRANSITIONS = TransitionTable(
+    "cdf_application",
+    {
+        (ApplicationState.APPROVED, ApplicationAction.START_TREATMENT): ApplicationState.TREATMENT_STARTED,
+        (ApplicationState.APPROVED, ApplicationAction.LAPSE): ApplicationState.LAPSED,
+        (ApplicationState.APPROVED, ApplicationAction.WITHDRAW): ApplicationState.WITHDRAWN,
+        (ApplicationState.TREATMENT_STARTED, ApplicationAction.STOP_TREATMENT): ApplicationState.TREATMENT_STOPPED,
+        (ApplicationState.TREATMENT_STARTED, ApplicationAction.WITHDRAW): ApplicationState.WITHDRAWN,
     },
-    ApplicationState.TREATMENT_STARTED: {
-        ApplicationAction.STOP_TREATMENT: ApplicationState.TREATMENT_STOPPED,
-    },
-    ApplicationState.REJECTED: {},
-    ApplicationState.TREATMENT_STOPPED: {},
-    ApplicationState.LAPSED: {},
-    ApplicationState.WITHDRAWN: {},
-}
+)
+TRANSITIONS.check_covers(ApplicationState)
 
-
-class IllegalTransition(ValueError):
-    """The action is not allowed from the current state; the API turns this into a 409."""
-
-    def __init__(self, current: ApplicationState, action: str, allowed: tuple[ApplicationAction, ...]) -> None:
-        self.current = current
-        self.action = action
-        self.allowed = allowed
-        allowed_text = ", ".join(allowed) if allowed else "none (final state)"
-        super().__init__(f"cannot {action} an application that is {current}; allowed actions: {allowed_text}")
+# Approvals that still authorise treatment: a second application for the same patient and entry is a
+# duplicate while one of these exists.
+LIVE_STATES = frozenset({ApplicationState.APPROVED, ApplicationState.TREATMENT_STARTED})
 
 
 def initial_state(decision: ApplicationDecision) -> ApplicationState:
     return ApplicationState.APPROVED if decision.approved else ApplicationState.REJECTED
 
 
-def allowed_actions(state: ApplicationState) -> tuple[ApplicationAction, ...]:
-    return tuple(TRANSITIONS.get(state, {}))
+def allowed_actions(state: ApplicationState | str) -> tuple[ApplicationAction, ...]:
+    allowed = set(TRANSITIONS.allowed(state))
+    return tuple(a for a in ApplicationAction if a in allowed)
 
 
-def apply_action(state: ApplicationState, action: ApplicationAction | str) -> ApplicationState:
-    """The state after `action`; raises IllegalTransition naming the state and the allowed actions."""
-    moves = TRANSITIONS.get(state, {})
-    try:
-        return moves[ApplicationAction(action)]
-    except (ValueError, KeyError):
-        raise IllegalTransition(state, str(action), allowed_actions(state)) from None
+def apply_action(state: ApplicationState | str, action: ApplicationAction | str) -> ApplicationState:
+    """The state after `action`; raises casework's IllegalTransition (a 409 naming the allowed actions)."""
+    return ApplicationState(TRANSITIONS.next_state(state, action))
 
 
 # --- Lapsing -------------------------------------------------------------------------------------

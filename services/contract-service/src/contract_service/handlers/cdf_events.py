@@ -1,44 +1,103 @@
-"""Consumers of CDF events: approvals become commitments on the provider's CDF budget."""
+"""Consumers of CDF events: approvals become commitments, ended approvals release what was not spent,
+forecasts update the outturn of the provider's CDF budget lines."""
 
 from __future__ import annotations
 
-import uuid
+from decimal import Decimal
 
-from casework.events.catalogue.cdf import ApplicationApproved
-from casework.financial_year import financial_year_of
+from casework.events.catalogue.cdf import (
+    ApplicationApproved,
+    ApplicationWithdrawn,
+    ApprovalLapsed,
+    CdfApplicationRef,
+    ForecastUpdated,
+    TreatmentStopped,
+)
 from casework.inbox import ReceivedEvent
 from casework.uow import UnitOfWork
-from contract_service.db.models import Commitment
+from contract_service.db.commitments import Approval, record_commitment, release_commitment
+from contract_service.db.models import CdfForecast
+from contract_service.db.outturn import evaluate_risk
+from contract_service.domain.budget_lines import FundingSource
+from contract_service.domain.commitments import CommitmentStatus
+
+
+def _approval(ref: CdfApplicationRef, amount: Decimal, planned_start: object, valid_from: object) -> Approval:
+    return Approval(
+        source=FundingSource.CDF,
+        source_id=ref.application_id,
+        reference=ref.reference,
+        provider_ods=ref.provider_ods,
+        patient_ref=ref.patient_ref,
+        dmd_id=ref.dmd_id,
+        entry_id=ref.entry_id,
+        amount=amount,
+        valid_from=valid_from,  # type: ignore[arg-type]
+        financial_year_date=planned_start,  # type: ignore[arg-type]
+    )
 
 
 async def record_cdf_commitment(uow: UnitOfWork, event: ReceivedEvent) -> None:
     approved = event.payload
     assert isinstance(approved, ApplicationApproved)
-    commitment = Commitment(
-        id=uuid.uuid4(),
-        provider_ods=approved.provider_ods,
-        financial_year=financial_year_of(approved.planned_start).financial_year,
-        source="cdf",
-        source_reference=approved.reference,
-        source_id=approved.application_id,
-        patient_ref=approved.patient_ref,
-        dmd_id=approved.dmd_id,
-        amount=approved.expected_cost,
+    approval = _approval(approved, approved.expected_cost, approved.planned_start, approved.approved_at.date())
+    await record_commitment(uow, approval, event.envelope.id)
+
+
+async def release_lapsed(uow: UnitOfWork, event: ReceivedEvent) -> None:
+    lapsed = event.payload
+    assert isinstance(lapsed, ApprovalLapsed)
+    approval = _approval(lapsed, lapsed.committed_amount, lapsed.planned_start, None)
+    await release_commitment(uow, approval, CommitmentStatus.LAPSED, lapsed.lapse_due, Decimal(0), event.envelope.id)
+
+
+async def release_withdrawn(uow: UnitOfWork, event: ReceivedEvent) -> None:
+    withdrawn = event.payload
+    assert isinstance(withdrawn, ApplicationWithdrawn)
+    day = withdrawn.withdrawn_at.date()
+    approval = _approval(withdrawn, Decimal(0), day, None)
+    # spent = what the drug returns show against the approval so far
+    await release_commitment(uow, approval, CommitmentStatus.WITHDRAWN, day, None, event.envelope.id)
+
+
+async def release_stopped(uow: UnitOfWork, event: ReceivedEvent) -> None:
+    stopped = event.payload
+    assert isinstance(stopped, TreatmentStopped)
+    approval = _approval(stopped, stopped.cost_to_date, stopped.final_treatment_date, None)
+    await release_commitment(
+        uow, approval, CommitmentStatus.STOPPED, stopped.final_treatment_date, stopped.cost_to_date, event.envelope.id
     )
-    uow.session.add(commitment)
+
+
+async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
+    """Keep the latest forecast per provider x entry x year (an older event arriving late is ignored)."""
+    forecast = event.payload
+    assert isinstance(forecast, ForecastUpdated)
+    key = (forecast.provider_ods, forecast.entry_id, forecast.financial_year)
+    row = await uow.session.get(CdfForecast, key, with_for_update=True)
+    if row is not None and (row.as_of, row.event_time) > (forecast.as_of, event.envelope.time):
+        return
+    values = {
+        "dmd_id": forecast.dmd_id,
+        "as_of": forecast.as_of,
+        "event_time": event.envelope.time,
+        "actual_to_date": forecast.actual_to_date,
+        "forecast_outturn": forecast.forecast_outturn,
+        "months": [m.model_dump(mode="json") for m in forecast.months],
+    }
+    if row is None:
+        uow.session.add(CdfForecast(provider_ods=key[0], entry_id=key[1], financial_year=key[2], **values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
     await uow.session.flush()
-    uow.emit(
-        "contract.commitment.recorded",
-        subject=str(commitment.id),
-        payload={
-            "commitment_id": commitment.id,
-            "provider_ods": commitment.provider_ods,
-            "financial_year": commitment.financial_year,
-            "budget_line_id": None,
-            "source": "cdf",
-            "source_reference": commitment.source_reference,
-            "patient_ref": commitment.patient_ref,
-            "amount": commitment.amount,
-        },
-    )
-    uow.audit("system:contract", "create", "commitment", commitment.id, reason=f"event {event.envelope.id}")
+    await evaluate_risk(uow, forecast.provider_ods, forecast.financial_year)
+
+
+HANDLERS = {
+    "cdf.application.approved": record_cdf_commitment,
+    "cdf.approval.lapsed": release_lapsed,
+    "cdf.application.withdrawn": release_withdrawn,
+    "cdf.treatment.stopped": release_stopped,
+    "cdf.forecast.updated": update_forecast,
+}

@@ -51,6 +51,7 @@ class ValidationQueryRaised(BaseModel):
     lines_count: int
     challenged_value: Decimal
     respond_by: date
+    revision: int = 1  # > 1 when a later submission for the same month added lines to the open query
 
 
 @registry.register("contract.validation_query.resolved")
@@ -76,3 +77,18 @@ class VariationAgreed(BaseModel):
     sequence: int
     effective_date: date
     summary: str
+
+
+@registry.register("contract.commitment.released")
+class CommitmentReleased(BaseModel):
+    """What a lapsed, withdrawn, stopped or declined approval did not spend went back to its budget line."""
+
+    commitment_id: UUID
+    provider_ods: str
+    financial_year: str
+    budget_line_id: UUID | None
+    source: str  # cdf | ifr
+    source_reference: str
+    reason: str  # lapsed | withdrawn | stopped | declined
+    released_amount: Decimal
+    remaining_amount: Decimal

@@ -1,0 +1,94 @@
+"""Event payloads built from an application row, in one place (API, sweep and SACT matcher emit them).
+
+Payload models live in casework.events.catalogue.cdf; contract- and notification-service consume them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from casework.events.catalogue.cdf import (
+    ApplicationApproved,
+    ApplicationRejected,
+    ApplicationWithdrawn,
+    ApprovalLapsed,
+    TreatmentStarted,
+    TreatmentStopped,
+)
+from casework.uow import UnitOfWork
+from cdf_service.db.models import Application
+
+
+def _ref(app: Application) -> dict[str, object]:
+    return {
+        "application_id": app.id,
+        "reference": app.reference,
+        "provider_ods": app.provider_ods,
+        "entry_id": app.entry_id,
+        "dmd_id": app.dmd_id,
+        "patient_ref": app.patient_ref,
+    }
+
+
+def emit_decision(uow: UnitOfWork, app: Application) -> None:
+    if app.status == "approved":
+        payload: object = ApplicationApproved(
+            **_ref(app),
+            entry_version=app.entry_version,
+            drug_name=app.drug_name,
+            indication=app.indication,
+            clinician_gmc=app.clinician_gmc,
+            clinician_email=app.clinician_email,
+            planned_start=app.planned_start,
+            lapse_due=app.lapse_due,
+            approved_at=app.created_at or datetime.now(UTC),
+            expected_cost=app.expected_cost,
+        )
+        uow.emit("cdf.application.approved", str(app.id), payload)  # type: ignore[arg-type]
+        return
+    rejected = ApplicationRejected(
+        **_ref(app),
+        drug_name=app.drug_name,
+        clinician_email=app.clinician_email,
+        unmet_criteria=list(app.unmet_criteria),
+        reasons=list(app.reasons),
+    )
+    uow.emit("cdf.application.rejected", str(app.id), rejected)
+
+
+def emit_withdrawn(uow: UnitOfWork, app: Application) -> None:
+    payload = ApplicationWithdrawn(
+        **_ref(app), withdrawn_at=app.closed_at or datetime.now(UTC), reason=app.close_reason or ""
+    )
+    uow.emit("cdf.application.withdrawn", str(app.id), payload)
+
+
+def emit_lapsed(uow: UnitOfWork, app: Application) -> None:
+    payload = ApprovalLapsed(
+        **_ref(app),
+        planned_start=app.planned_start,
+        lapse_due=app.lapse_due,
+        clinician_email=app.clinician_email,
+        committed_amount=app.expected_cost,
+    )
+    uow.emit("cdf.approval.lapsed", str(app.id), payload)
+
+
+def emit_started(uow: UnitOfWork, app: Application) -> None:
+    assert app.first_administration is not None
+    payload = TreatmentStarted(
+        **_ref(app), first_administration=app.first_administration, cycles_to_date=app.cycles_given
+    )
+    uow.emit("cdf.treatment.started", str(app.id), payload)
+
+
+def emit_stopped(uow: UnitOfWork, app: Application) -> None:
+    assert app.final_treatment_date is not None
+    payload = TreatmentStopped(
+        **_ref(app),
+        final_treatment_date=app.final_treatment_date,
+        stop_reason=app.stop_reason or "not stated",
+        cycles_given=app.cycles_given,
+        cost_to_date=app.cost_per_cycle * app.cycles_given,
+    )
+    uow.emit("cdf.treatment.stopped", str(app.id), payload)

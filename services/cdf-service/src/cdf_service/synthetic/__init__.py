@@ -1,0 +1,1 @@
+"""Synthetic national data: trusts, clinicians, patients, approvals and SACT files (seeded, reproducible)."""

@@ -1,0 +1,300 @@
+"""Validation queries: list and export, the provider's response, the commissioner's settlement,
+and the report of challenged value."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import ColumnElement, Select, case, func, select, update
+
+from casework.auth import Principal, ensure_visible
+from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.csv_export import csv_response
+from casework.deps import Uow
+from casework.pagination import Page, paginate
+from casework.problems import NotFound
+from contract_service.api.access import commissioner, provider_user, reader
+from contract_service.api.drug_returns import ReturnLineOut
+from contract_service.db.models import DrugReturnLine, ValidationQuery
+from contract_service.db.outturn import evaluate_risk
+from contract_service.domain.contracts import pence
+from contract_service.domain.validation_queries import (
+    FUNDED_OUTCOMES,
+    OPEN,
+    QUERY_MACHINE,
+    QueryStatus,
+    funded_adjustment,
+    is_resolved,
+    line_funding_after,
+)
+
+router = APIRouter(tags=["validation queries"])
+
+
+class QueryOut(BaseModel):
+    id: uuid.UUID
+    reference: str
+    provider_ods: str
+    period: str
+    financial_year: str
+    status: str
+    allowed_actions: list[str]
+    lines_count: int
+    challenged_value: Decimal
+    respond_by: date
+    response_overdue: bool
+    raised_at: datetime
+    evidence_text: str | None
+    evidence_reference: str | None
+    responded_by: str | None
+    responded_at: datetime | None
+    resolution_note: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    funded_adjustment: Decimal | None
+    version: int
+
+
+class QueryDetail(QueryOut):
+    lines: list[ReturnLineOut]
+
+
+class ResponseIn(BaseModel):
+    action: Literal["accept", "dispute"]
+    evidence_text: str | None = Field(None, max_length=10_000)
+    evidence_reference: str | None = Field(None, max_length=100, description="e.g. a Blueteq or approval reference")
+
+    @model_validator(mode="after")
+    def _evidence(self) -> ResponseIn:
+        if self.action == "dispute" and not (self.evidence_text or self.evidence_reference):
+            raise ValueError("a dispute needs evidence_text or evidence_reference")
+        return self
+
+
+class ResolutionIn(BaseModel):
+    action: Literal["uphold_challenge", "accept_evidence", "withdraw"]
+    note: str = Field(min_length=1, max_length=10_000)
+
+
+def _out(query: ValidationQuery) -> dict[str, Any]:
+    fields = {name: getattr(query, name) for name in QueryOut.model_fields if hasattr(query, name)}
+    return fields | {
+        "allowed_actions": QUERY_MACHINE.allowed(query.status),
+        "response_overdue": query.status == QueryStatus.RAISED and date.today() > query.respond_by,
+    }
+
+
+def _conditions(
+    principal: Principal, provider: str | None, period: str | None, status: str | None, fy: str | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if (org := principal.org_filter()) is not None:
+        conditions.append(ValidationQuery.provider_ods == org[:3])
+    if provider:
+        conditions.append(ValidationQuery.provider_ods == provider.upper()[:3])
+    if period:
+        conditions.append(ValidationQuery.period == period)
+    if status:
+        conditions.append(ValidationQuery.status == status)
+    if fy:
+        conditions.append(ValidationQuery.financial_year == fy)
+    return conditions
+
+
+def _filtered(
+    principal: Principal, provider: str | None, period: str | None, status: str | None, fy: str | None
+) -> Select[Any]:
+    return select(ValidationQuery).where(*_conditions(principal, provider, period, status, fy))
+
+
+@router.get("/validation-queries", response_model=Page[QueryOut])
+async def list_queries(
+    uow: Uow,
+    provider: str | None = None,
+    period: str | None = None,
+    status: QueryStatus | None = None,
+    fy: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    principal: Principal = reader,
+) -> Page[QueryOut]:
+    query = _filtered(principal, provider, period, status, fy)
+    keys = (ValidationQuery.raised_at, ValidationQuery.id)
+    rows, next_cursor = await paginate(uow.session, query, keys, cursor, limit)
+    return Page(items=[QueryOut.model_validate(_out(r)) for r in rows], next_cursor=next_cursor)
+
+
+CSV_COLUMNS = tuple(c for c in QueryOut.model_fields if c not in ("allowed_actions", "version", "id"))
+
+
+@router.get("/validation-queries.csv", response_class=Response)
+async def export_queries(
+    uow: Uow,
+    provider: str | None = None,
+    period: str | None = None,
+    status: QueryStatus | None = None,
+    fy: str | None = None,
+    principal: Principal = reader,
+) -> Response:
+    query = _filtered(principal, provider, period, status, fy).order_by(ValidationQuery.raised_at)
+    rows = [_out(r) for r in (await uow.session.scalars(query)).all()]
+    return csv_response(CSV_COLUMNS, rows, "validation-queries.csv")
+
+
+async def _load(uow: Uow, query_id: uuid.UUID, principal: Principal) -> ValidationQuery:
+    query = await uow.session.get(ValidationQuery, query_id)
+    if query is None:
+        raise NotFound(f"validation query {query_id} not found")
+    ensure_visible(principal, query.provider_ods, "validation query", query_id)
+    return query
+
+
+@router.get("/validation-queries/{query_id}", response_model=QueryDetail)
+async def read_query(query_id: uuid.UUID, response: Response, uow: Uow, principal: Principal = reader) -> QueryDetail:
+    """The query with its patient-level lines: the read is audited."""
+    query = await _load(uow, query_id, principal)
+    lines = await uow.session.scalars(
+        select(DrugReturnLine)
+        .where(DrugReturnLine.query_id == query.id)
+        .order_by(DrugReturnLine.period, DrugReturnLine.return_id, DrugReturnLine.row_number)
+    )
+    detail = QueryDetail.model_validate(
+        _out(query) | {"lines": [ReturnLineOut.model_validate(x, from_attributes=True) for x in lines]}
+    )
+    uow.audit(principal, "read", "validation_query", query.id)
+    await uow.commit()
+    set_etag(response, query.version)
+    return detail
+
+
+async def _settle(uow: Uow, query: ValidationQuery, principal: Principal) -> None:
+    """A final state: the withheld lines are funded or not, and the event tells finance by how much."""
+    query.resolved_by, query.resolved_at = principal.sub, datetime.now(UTC)
+    query.funded_adjustment = funded_adjustment(query.status, query.challenged_value)
+    await uow.session.execute(
+        update(DrugReturnLine)
+        .where(DrugReturnLine.query_id == query.id)
+        .values(funding=line_funding_after(query.status))
+    )
+    uow.emit(
+        "contract.validation_query.resolved",
+        subject=str(query.id),
+        payload={
+            "query_id": query.id,
+            "reference": query.reference,
+            "provider_ods": query.provider_ods,
+            "period": query.period,
+            "outcome": query.status,
+            "funded_adjustment": query.funded_adjustment,
+        },
+    )
+
+
+async def _move(
+    uow: Uow, query: ValidationQuery, action: str, if_match: str | None, principal: Principal, response: Response
+) -> QueryOut:
+    require_version(if_match, query.version)
+    query.status = QUERY_MACHINE.next_state(query.status, action)
+    if is_resolved(query.status):
+        await _settle(uow, query, principal)
+    async with stale_to_412():
+        await uow.session.flush()
+    if query.status in FUNDED_OUTCOMES:
+        await evaluate_risk(uow, query.provider_ods, query.financial_year)  # funded spend moved the outturn
+    uow.audit(principal, action, "validation_query", query.id)
+    await uow.commit()
+    set_etag(response, query.version)
+    return QueryOut.model_validate(_out(query))
+
+
+@router.post("/validation-queries/{query_id}/response", response_model=QueryOut)
+async def respond(
+    query_id: uuid.UUID,
+    body: ResponseIn,
+    response: Response,
+    uow: Uow,
+    if_match: str | None = Header(None),
+    principal: Principal = provider_user,
+) -> QueryOut:
+    """The provider accepts the challenge (the lines are not funded) or disputes it with evidence."""
+    query = await _load(uow, query_id, principal)
+    query.evidence_text, query.evidence_reference = body.evidence_text, body.evidence_reference
+    query.responded_by, query.responded_at = principal.sub, datetime.now(UTC)
+    return await _move(uow, query, body.action, if_match, principal, response)
+
+
+@router.post("/validation-queries/{query_id}/resolution", response_model=QueryOut)
+async def resolve(
+    query_id: uuid.UUID,
+    body: ResolutionIn,
+    response: Response,
+    uow: Uow,
+    if_match: str | None = Header(None),
+    principal: Principal = commissioner,
+) -> QueryOut:
+    """The commissioner settles a dispute: uphold the challenge or accept the evidence; or withdraws it."""
+    query = await _load(uow, query_id, principal)
+    query.resolution_note = body.note
+    return await _move(uow, query, body.action, if_match, principal, response)
+
+
+class ChallengedValueRow(BaseModel):
+    provider_ods: str
+    financial_year: str
+    period: str | None  # None: the provider's year total
+    queries: int
+    challenged_value: Decimal
+    open_value: Decimal
+    not_funded_value: Decimal
+    funded_on_resolution_value: Decimal
+
+
+def _sum_where(statuses: frozenset[str]) -> Any:
+    return func.coalesce(
+        func.sum(case((ValidationQuery.status.in_(statuses), ValidationQuery.challenged_value), else_=0)), 0
+    )
+
+
+@router.get("/reports/challenged-value", response_model=list[ChallengedValueRow])
+async def challenged_value_report(
+    uow: Uow, fy: str, provider: str | None = None, principal: Principal = reader
+) -> list[ChallengedValueRow]:
+    """Per provider and month, then the provider's year: what was challenged and how it ended."""
+    not_funded = frozenset({QueryStatus.ACCEPTED, QueryStatus.UPHELD})
+    conditions = _conditions(principal, provider, None, None, fy)
+    rows: list[ChallengedValueRow] = []
+    for grouping in (ValidationQuery.period, None):
+        columns = [ValidationQuery.provider_ods] + ([grouping] if grouping is not None else [])
+        stmt = (
+            select(
+                *columns,
+                func.count(),
+                func.sum(ValidationQuery.challenged_value),
+                _sum_where(OPEN),
+                _sum_where(not_funded),
+                _sum_where(FUNDED_OUTCOMES),
+            )
+            .where(*conditions)
+            .group_by(*columns)
+        )
+        for row in await uow.session.execute(stmt):
+            period = row[1] if grouping is not None else None
+            values = row[2:] if grouping is not None else row[1:]
+            rows.append(
+                ChallengedValueRow(
+                    provider_ods=row[0],
+                    financial_year=fy,
+                    period=period,
+                    queries=values[0],
+                    challenged_value=pence(values[1]),
+                    open_value=pence(values[2]),
+                    not_funded_value=pence(values[3]),
+                    funded_on_resolution_value=pence(values[4]),
+                )
+            )
+    return sorted(rows, key=lambda r: (r.provider_ods, r.period is None, r.period or ""))

@@ -1,0 +1,160 @@
+"""Recording commitments from approvals and releasing what ended approvals did not spend.
+
+One commitment per source reference (unique in the database, and looked up first): a redelivered
+or repeated approval updates nothing twice. A release that arrives before its approval (events of
+different aggregates are not ordered) is kept as a commitment known only from its release, and the
+approval, when it comes, fills in the approved amount without committing it again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from casework.financial_year import financial_year_of
+from casework.uow import UnitOfWork
+from contract_service.db.budgets import line_keys, lines_for
+from contract_service.db.models import Commitment, DrugReturnLine
+from contract_service.db.outturn import FUNDED
+from contract_service.domain.budget_lines import FundingSource, choose_line
+from contract_service.domain.commitments import CommitmentStatus, release
+
+SYSTEM = "system:contract"
+
+
+@dataclass(frozen=True)
+class Approval:
+    source: FundingSource
+    source_id: uuid.UUID
+    reference: str
+    provider_ods: str
+    patient_ref: str
+    dmd_id: str | None
+    entry_id: str | None
+    amount: Decimal
+    valid_from: date | None
+    financial_year_date: date  # the day that decides which year's budget carries it
+
+
+async def find(uow: UnitOfWork, source: FundingSource, reference: str) -> Commitment | None:
+    return await uow.session.scalar(
+        select(Commitment).where(Commitment.source == source, Commitment.source_reference == reference)
+    )
+
+
+async def _line_for(uow: UnitOfWork, approval: Approval, fy: str) -> uuid.UUID | None:
+    keys = line_keys(await lines_for(uow.session, approval.provider_ods, fy))
+    return choose_line(keys, approval.source, approval.dmd_id)
+
+
+async def record_commitment(uow: UnitOfWork, approval: Approval, event_id: object) -> Commitment:
+    fy = financial_year_of(approval.financial_year_date).financial_year
+    existing = await find(uow, approval.source, approval.reference)
+    if existing is not None and existing.approved:
+        if _recommitted(existing, approval.amount):
+            uow.audit(SYSTEM, "update", "commitment", existing.id, reason=f"decision changed, event {event_id}")
+        return existing
+    if existing is not None:  # released before its approval arrived: keep the release, record the approval
+        existing.approved, existing.original_amount, existing.valid_from = True, approval.amount, approval.valid_from
+        uow.audit(SYSTEM, "update", "commitment", existing.id, reason=f"approval after release, event {event_id}")
+        return existing
+    commitment = Commitment(
+        id=uuid.uuid4(),
+        provider_ods=approval.provider_ods,
+        financial_year=fy,
+        source=approval.source,
+        source_reference=approval.reference,
+        source_id=approval.source_id,
+        patient_ref=approval.patient_ref,
+        dmd_id=approval.dmd_id,
+        entry_id=approval.entry_id,
+        budget_line_id=await _line_for(uow, approval, fy),
+        original_amount=approval.amount,
+        amount=approval.amount,
+        released_amount=Decimal(0),
+        status=CommitmentStatus.COMMITTED,
+        approved=True,
+        valid_from=approval.valid_from,
+    )
+    uow.session.add(commitment)
+    await uow.session.flush()
+    uow.emit(
+        "contract.commitment.recorded",
+        subject=str(commitment.id),
+        payload={
+            "commitment_id": commitment.id,
+            "provider_ods": commitment.provider_ods,
+            "financial_year": fy,
+            "budget_line_id": commitment.budget_line_id,
+            "source": approval.source.value,
+            "source_reference": approval.reference,
+            "patient_ref": approval.patient_ref,
+            "amount": approval.amount,
+        },
+    )
+    uow.audit(SYSTEM, "create", "commitment", commitment.id, reason=f"event {event_id}")
+    return commitment
+
+
+def _recommitted(existing: Commitment, amount: Decimal) -> bool:
+    """A reconsidered or reviewed IFR decision: the same commitment with the newly approved cost."""
+    if existing.status == CommitmentStatus.DECLINED:
+        existing.status, existing.valid_until = CommitmentStatus.COMMITTED, None
+    elif existing.status != CommitmentStatus.COMMITTED or existing.original_amount == amount:
+        return False
+    existing.original_amount = existing.amount = amount
+    return True
+
+
+async def spent_against(uow: UnitOfWork, commitment_id: uuid.UUID) -> Decimal:
+    """Funded drug-return spend covered by this approval so far."""
+    total = await uow.session.scalar(
+        select(func.coalesce(func.sum(DrugReturnLine.cost), 0)).where(
+            DrugReturnLine.authority_id == commitment_id, DrugReturnLine.funding.in_(FUNDED)
+        )
+    )
+    return Decimal(total)
+
+
+async def release_commitment(
+    uow: UnitOfWork,
+    approval: Approval,
+    status: CommitmentStatus,
+    ended_on: date,
+    spent: Decimal | None,
+    event_id: object,
+) -> Commitment:
+    """Reduce the commitment to what was spent (None: what the drug returns show) and end its authority."""
+    commitment = await find(uow, approval.source, approval.reference)
+    if commitment is None:
+        commitment = await record_commitment(uow, approval, event_id)
+        commitment.approved = False  # known from its release only, until the approval arrives
+    if commitment.status != CommitmentStatus.COMMITTED:
+        return commitment  # already ended: a second end changes nothing
+    if spent is None:
+        spent = await spent_against(uow, commitment.id)
+    result = release(commitment.amount, status, spent)
+    commitment.status, commitment.amount = result.status, result.amount
+    commitment.released_amount += result.released
+    commitment.valid_until = ended_on
+    uow.emit(
+        "contract.commitment.released",
+        subject=str(commitment.id),
+        payload={
+            "commitment_id": commitment.id,
+            "provider_ods": commitment.provider_ods,
+            "financial_year": commitment.financial_year,
+            "budget_line_id": commitment.budget_line_id,
+            "source": commitment.source,
+            "source_reference": commitment.source_reference,
+            "reason": status.value,
+            "released_amount": result.released,
+            "remaining_amount": result.amount,
+        },
+    )
+    uow.audit(SYSTEM, "release", "commitment", commitment.id, reason=f"{status.value}, event {event_id}")
+    return commitment

@@ -1,0 +1,84 @@
+"""Forecast outturn per budget line and the once-per-crossing at-risk rule."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contract_service.domain.budget_lines import BudgetKind, FundingSource, LineKey, choose_line
+from contract_service.domain.outturn import add_series, is_over_margin, line_outturn, risk_step
+
+D = Decimal
+
+
+def test_cdf_line_uses_cdf_figures_until_a_return_replaces_the_month() -> None:
+    series = {1: (D(100), D(0)), 2: (D(50), D(60)), 3: (D(0), D(200))}
+    without_returns = line_outturn(D(1000), series, {}, set())
+    assert without_returns.actual_to_date == D(150)
+    assert without_returns.forecast_outturn == D(410)
+    assert without_returns.variance == D(-590)
+    with_returns = line_outturn(D(1000), series, {1: D(120)}, {1, 2})  # M2 returned with nothing on this line
+    assert [(m.actual, m.forecast) for m in with_returns.months[:3]] == [(D(120), D(0)), (D(0), D(0)), (D(0), D(200))]
+    assert with_returns.forecast_outturn == D(320)
+
+
+def test_other_lines_run_rate_after_the_last_return() -> None:
+    figures = line_outturn(D(1200), None, {1: D(100), 2: D(200), 3: D(0)}, {1, 2, 3})
+    assert figures.actual_to_date == D(300)
+    assert [m.forecast for m in figures.months[3:]] == [D(100)] * 9  # 300 / 3 months
+    assert figures.forecast_outturn == D(1200)
+    assert figures.variance_pct == D("0.00")
+    assert line_outturn(D(0), None, {}, set()).forecast_outturn == D(0)
+
+
+def test_series_add_up_per_month() -> None:
+    assert add_series({1: (D(1), D(2))}, {1: (D(3), D(4)), 2: (D(5), D(6))}) == {1: (D(4), D(6)), 2: (D(5), D(6))}
+
+
+def test_at_risk_fires_once_per_crossing() -> None:
+    budget, margin = D(1000), D(5)
+    state, alerts = False, []
+    for forecast in [D(1000), D(1050), D(1051), D(1200), D(1049), D(1100), D(1300)]:
+        step = risk_step(state, budget, forecast, margin)
+        state = step.at_risk
+        alerts.append(step.alert)
+    # 1050 is exactly budget + 5%: not beyond the margin
+    assert alerts == [False, False, True, False, False, True, False]
+
+
+@given(st.lists(st.integers(0, 3000), max_size=30))
+def test_alerts_equal_upward_crossings(forecasts: list[int]) -> None:
+    state, alerts = False, 0
+    for f in forecasts:
+        step = risk_step(state, D(1000), D(f), D(10))
+        state, alerts = step.at_risk, alerts + step.alert
+    over = [is_over_margin(D(1000), D(f), D(10)) for f in forecasts]
+    crossings = sum(1 for i, o in enumerate(over) if o and (i == 0 or not over[i - 1]))
+    assert alerts == crossings
+
+
+LINES = [
+    LineKey(uuid.UUID(int=1), BudgetKind.CDF, None, "CDF"),
+    LineKey(uuid.UUID(int=2), BudgetKind.CDF, "3762011000001109", None),
+    LineKey(uuid.UUID(int=3), BudgetKind.HIGH_COST_DRUG, None, "biologics"),
+    LineKey(uuid.UUID(int=4), BudgetKind.HIGH_COST_DRUG, None, "IFR"),
+    LineKey(uuid.UUID(int=5), BudgetKind.HIGH_COST_DRUG, "3762111000001105", None),
+    LineKey(uuid.UUID(int=6), BudgetKind.DEVICE, None, "devices"),
+]
+
+
+def test_money_lands_on_the_most_specific_line() -> None:
+    def chosen(source: FundingSource, dmd: str | None) -> int | None:
+        found = choose_line(LINES, source, dmd)
+        return None if found is None else found.int
+
+    assert chosen(FundingSource.CDF, "3762011000001109") == 2  # the drug's own CDF line
+    assert chosen(FundingSource.CDF, "3762211000001104") == 1  # the CDF category line
+    assert chosen(FundingSource.IFR, "3762111000001105") == 5  # a high-cost drug line for that drug
+    assert chosen(FundingSource.IFR, None) == 4  # the category line named for IFR wins over "biologics"
+    assert chosen(FundingSource.NONE, "3762011000001109") == 2  # unauthorised spend: the drug's line
+    assert chosen(FundingSource.NONE, "3762411000001100") == 3  # else the first high-cost category
+    assert choose_line([LINES[5]], FundingSource.CDF, "3762011000001109") is None  # unallocated, not dropped

@@ -1,0 +1,240 @@
+"""Panels: meetings with members by role, their agendas and declared conflicts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+
+from casework.auth import Principal, Role, require_roles
+from casework.concurrency import require_version, stale_to_412
+from casework.deps import Runtime, Uow
+from casework.idempotency import IdempotentRequest
+from casework.pagination import Page, paginate
+from casework.problems import NotFound, field_problem
+from casework.uow import UnitOfWork
+from ifr_service.access import OFFICER_ROLES, visible_panels
+from ifr_service.case_actions import ActionContext, ConflictIn, ListIn, declare_conflicts, list_on_panel
+from ifr_service.db import panels as panel_queries
+from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel, PanelMember
+from ifr_service.domain.case import Action
+from ifr_service.domain.panel import MemberRole, PanelKind, unknown_members
+from ifr_service.workflow import ensure_allowed, get_case, today
+
+router = APIRouter(prefix="/ifr/panels", tags=["panels"])
+PANEL_READERS = (Role.IFR_OFFICER, Role.PANEL_MEMBER, Role.NATIONAL_ANALYST)
+Officer = Annotated[Principal, Depends(require_roles(*OFFICER_ROLES))]
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_id: str = Field(min_length=1, max_length=200, description="The member's user id (their token's sub)")
+    name: str = Field(min_length=1, max_length=200)
+    role: MemberRole
+    voting: bool = True
+
+
+class PanelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: PanelKind = PanelKind.IFR
+    name: str = Field(min_length=1, max_length=200)
+    meeting_date: date
+    members: list[MemberIn] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _members_once(self) -> PanelIn:
+        ids = [m.member_id for m in self.members]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a member is listed twice")
+        return self
+
+
+class AgendaEntryOut(BaseModel):
+    request_id: uuid.UUID
+    reference: str
+    state: str
+    purpose: str
+    conflicted_members: list[str]
+
+
+class PanelOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    name: str
+    meeting_date: date
+    members: list[MemberIn]
+    agenda: list[AgendaEntryOut]
+
+
+async def _panel_out(uow: UnitOfWork, panel: Panel) -> PanelOut:
+    members = (
+        await uow.session.scalars(select(PanelMember).where(PanelMember.panel_id == panel.id).order_by(PanelMember.id))
+    ).all()
+    items = (
+        await uow.session.execute(
+            select(AgendaItem, IfrRequest.reference, IfrRequest.state)
+            .join(IfrRequest, IfrRequest.id == AgendaItem.request_id)
+            .where(AgendaItem.panel_id == panel.id)
+            .order_by(AgendaItem.id)
+        )
+    ).all()
+    conflicts = (await uow.session.scalars(select(Conflict).where(Conflict.panel_id == panel.id))).all()
+    return PanelOut(
+        id=panel.id,
+        kind=panel.kind,
+        name=panel.name,
+        meeting_date=panel.meeting_date,
+        members=[
+            MemberIn(member_id=m.member_id, name=m.name, role=MemberRole(m.role), voting=m.voting) for m in members
+        ],
+        agenda=[
+            AgendaEntryOut(
+                request_id=item.request_id,
+                reference=reference,
+                state=state,
+                purpose=item.purpose,
+                conflicted_members=sorted(c.member_id for c in conflicts if c.request_id == item.request_id),
+            )
+            for item, reference, state in items
+        ],
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PanelOut)
+async def create_panel(body: PanelIn, request: Request, uow: Uow, principal: Officer) -> Any:
+    idempotent = IdempotentRequest(request, principal, body.model_dump(mode="json"))
+    if (previous := await idempotent.previous(uow)) is not None:
+        return previous
+    panel = Panel(
+        id=uuid.uuid4(), kind=body.kind, name=body.name, meeting_date=body.meeting_date, created_by=principal.sub
+    )
+    uow.session.add(panel)
+    await uow.session.flush()
+    for m in body.members:
+        uow.session.add(
+            PanelMember(panel_id=panel.id, member_id=m.member_id, name=m.name, role=m.role, voting=m.voting)
+        )
+    await uow.session.flush()
+    uow.audit(principal, "create", "ifr_panel", panel.id, detail={"kind": body.kind, "members": len(body.members)})
+    out = (await _panel_out(uow, panel)).model_dump(mode="json")
+    await idempotent.remember(uow, status.HTTP_201_CREATED, out)
+    await uow.commit()
+    return JSONResponse(out, status_code=201)
+
+
+@router.get("", response_model=Page[PanelOut])
+async def list_panels(
+    uow: Uow,
+    principal: Annotated[Principal, Depends(require_roles(*PANEL_READERS))],
+    kind: PanelKind | None = None,
+    meeting_from: date | None = None,
+    meeting_to: date | None = None,
+    member: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[PanelOut]:
+    """Panels by meeting date; a panel member sees only the panels they sit on."""
+    query = visible_panels(select(Panel), principal)
+    if kind:
+        query = query.where(Panel.kind == kind)
+    if meeting_from:
+        query = query.where(Panel.meeting_date >= meeting_from)
+    if meeting_to:
+        query = query.where(Panel.meeting_date <= meeting_to)
+    if member:
+        query = query.where(Panel.id.in_(select(PanelMember.panel_id).where(PanelMember.member_id == member)))
+    rows, next_cursor = await paginate(uow.session, query, (Panel.created_at, Panel.id), cursor, limit)
+    return Page[PanelOut](items=[await _panel_out(uow, p) for p in rows], next_cursor=next_cursor)
+
+
+async def _visible_panel(uow: UnitOfWork, panel_id: uuid.UUID, principal: Principal) -> Panel:
+    panel = await uow.session.scalar(visible_panels(select(Panel).where(Panel.id == panel_id), principal))
+    if panel is None:
+        raise NotFound(f"panel {panel_id} not found")
+    return panel
+
+
+@router.get("/{panel_id}", response_model=PanelOut)
+async def read_panel(
+    panel_id: uuid.UUID, uow: Uow, principal: Annotated[Principal, Depends(require_roles(*PANEL_READERS))]
+) -> PanelOut:
+    return await _panel_out(uow, await _visible_panel(uow, panel_id, principal))
+
+
+class AgendaCaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    request_id: uuid.UUID
+    version: int = Field(ge=1, description="The case's current version (its ETag): the If-Match of this listing")
+
+
+class AgendaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cases: list[AgendaCaseIn] = Field(min_length=1)
+    conflicts: list[ConflictInCase] = Field(default_factory=list)
+
+
+class ConflictInCase(ConflictIn):
+    request_id: uuid.UUID
+
+
+AgendaIn.model_rebuild()
+
+
+@router.post("/{panel_id}/agenda", response_model=PanelOut)
+async def add_to_agenda(
+    panel_id: uuid.UUID, body: AgendaIn, uow: Uow, runtime: Runtime, principal: Officer
+) -> PanelOut:
+    """List cases for this panel (each is the case's `list-for-panel` action, all or none)."""
+    panel = await _visible_panel(uow, panel_id, principal)
+    context = ActionContext(uow, runtime.settings, principal, today())  # type: ignore[arg-type]
+    listed = {c.request_id for c in body.cases}
+    stray = [str(c.request_id) for c in body.conflicts if c.request_id not in listed]
+    if stray:
+        raise field_problem("conflicts", f"cases not being listed: {', '.join(stray)}")
+    async with stale_to_412():
+        for entry in body.cases:
+            case = await get_case(uow, entry.request_id, principal)
+            require_version(f'"{entry.version}"', case.version)
+            ensure_allowed(case, Action.LIST_FOR_PANEL)
+            conflicts = [
+                ConflictIn(member_id=c.member_id, reason=c.reason) for c in body.conflicts if c.request_id == case.id
+            ]
+            with uow.session.no_autoflush:  # one UPDATE per case: its version moves by one
+                await list_on_panel(context, case, ListIn(panel_id=panel.id, conflicts=conflicts))
+            await uow.session.flush()
+        await uow.session.flush()
+        out = await _panel_out(uow, panel)
+        await uow.commit()
+    return out
+
+
+class ConflictDeclarationIn(ConflictIn):
+    request_id: uuid.UUID
+
+
+@router.post("/{panel_id}/conflicts", response_model=PanelOut)
+async def declare_conflict(
+    panel_id: uuid.UUID,
+    body: ConflictDeclarationIn,
+    uow: Uow,
+    principal: Annotated[Principal, Depends(require_roles(Role.IFR_OFFICER, Role.PANEL_MEMBER))],
+) -> PanelOut:
+    """A member declares a conflict of interest on a case: they step out of it."""
+    panel = await _visible_panel(uow, panel_id, principal)
+    members = await panel_queries.members_of(uow.session, panel.id)
+    if unknown_members(members, [body.member_id]):
+        raise field_problem("member_id", "is not a member of this panel")
+    if not principal.has_any([Role.IFR_OFFICER, Role.ADMIN]) and body.member_id != principal.sub:
+        raise field_problem("member_id", "a panel member declares their own conflicts")
+    if await panel_queries.agenda_purpose(uow.session, panel.id, body.request_id) is None:
+        raise field_problem("request_id", "is not on this panel's agenda")
+    await declare_conflicts(uow, panel.id, body.request_id, [body], principal)
+    await uow.session.flush()
+    out = await _panel_out(uow, panel)
+    await uow.commit()
+    return out

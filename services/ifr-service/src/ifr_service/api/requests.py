@@ -1,0 +1,227 @@
+"""IFR requests: drafts, the case, worklists and their CSV export, assignment."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Select, select
+
+from casework.auth import Principal, require_roles
+from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.csv_export import csv_response
+from casework.deps import Uow
+from casework.idempotency import IdempotentRequest
+from casework.pagination import Page, paginate
+from casework.problems import Conflict, Unprocessable
+from casework.uow import UnitOfWork
+from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, visible_cases
+from ifr_service.api.examples import APPLICATION_EXAMPLE
+from ifr_service.api.schemas import CaseOut, CaseSummaryOut, case_out, summary_fields, summary_out
+from ifr_service.db.models import IfrRequest
+from ifr_service.domain.application import Application, merge
+from ifr_service.domain.case import STAGE_OF, CaseState, Stage
+from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference, today
+
+router = APIRouter(prefix="/ifr/requests", tags=["requests"])
+Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag of the case you are changing")]
+
+
+async def respond(uow: UnitOfWork, case: IfrRequest, response: Response) -> CaseOut:
+    set_etag(response, case.version)
+    return case_out(case, await case_clocks(uow, case.id), today())
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
+async def create_draft(
+    body: Annotated[
+        Application,
+        Body(
+            openapi_examples={
+                "complete": {"summary": "a complete application", "value": APPLICATION_EXAMPLE},
+                "partial": {"summary": "a draft to finish later", "value": {"patient": {"name": "Alex Example"}}},
+            }
+        ),
+    ],
+    request: Request,
+    response: Response,
+    uow: Uow,
+    principal: Principal = Depends(require_roles(*APPLICANT_ROLES)),
+) -> Any:
+    """Open a draft request; any part of the form may be left for later (it is checked on submit)."""
+    idempotent = IdempotentRequest(request, principal, body.model_dump(mode="json"))
+    if (previous := await idempotent.previous(uow)) is not None:
+        return previous
+    check_trust(principal, body)
+    case = IfrRequest(
+        id=uuid.uuid4(),
+        reference=await new_reference(uow),
+        state=CaseState.DRAFT,
+        source="rest",
+        intake_problems=[],
+        created_by=principal.sub,
+        provider_ods=principal.org if principal.has_any(PROVIDER_ROLES) else None,
+    )
+    apply_application(case, body)
+    uow.session.add(case)
+    await uow.session.flush()
+    uow.audit(principal, "create", "ifr_request", case.id, detail={"reference": case.reference})
+    out = await respond(uow, case, response)
+    await idempotent.remember(uow, status.HTTP_201_CREATED, out.model_dump(mode="json"))
+    await uow.commit()
+    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers={"ETag": response.headers["ETag"]})
+
+
+@router.patch("/{request_id}", response_model=CaseOut)
+async def update_draft(
+    request_id: uuid.UUID,
+    changes: dict[str, Any],
+    response: Response,
+    uow: Uow,
+    if_match: IfMatch = None,
+    principal: Principal = Depends(require_roles(*APPLICANT_ROLES)),
+) -> CaseOut:
+    """Change parts of a draft (sections are merged field by field)."""
+    case = await get_case(uow, request_id, principal)
+    require_version(if_match, case.version)
+    if case.state != CaseState.DRAFT:
+        raise Conflict(
+            "only a draft can be edited; send new information with provide-information",
+            current_state=case.state,
+        )
+    try:
+        application = merge(Application.model_validate(case.application), changes)
+    except ValidationError as exc:
+        raise Unprocessable(
+            "the changes are not valid",
+            errors=[{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()],
+        ) from None
+    check_trust(principal, application)
+    async with stale_to_412():
+        apply_application(case, application)
+        uow.audit(principal, "update", "ifr_request", case.id, detail={"fields": sorted(changes)})
+        await uow.session.flush()
+        out = await respond(uow, case, response)
+        await uow.commit()
+    return out
+
+
+@router.get("/{request_id}", response_model=CaseOut)
+async def read_case(request_id: uuid.UUID, response: Response, uow: Uow, principal: Reader) -> CaseOut:
+    case = await get_case(uow, request_id, principal)
+    uow.audit(principal, "read", "ifr_request", case.id)
+    out = await respond(uow, case, response)
+    await uow.commit()
+    return out
+
+
+class Worklist(BaseModel):
+    state: list[CaseState] | None = None
+    stage: Stage | None = None
+    trust: str | None = None
+    urgency: str | None = Field(None, pattern="^(routine|urgent)$")
+    officer: str | None = None
+    due_before: date | None = None
+    overdue: bool | None = None
+
+
+def worklist_query(principal: Principal, f: Worklist) -> Select[Any]:
+    query = visible_cases(select(IfrRequest), principal)
+    states = [s.value for s in f.state or []]
+    if f.stage is not None:
+        in_stage = [s.value for s, stage in STAGE_OF.items() if stage == f.stage]
+        states = [s for s in states if s in in_stage] if states else in_stage
+    if states or f.state:
+        query = query.where(IfrRequest.state.in_(states))
+    if f.trust:
+        query = query.where(IfrRequest.provider_ods.startswith(f.trust.upper()))
+    if f.urgency:
+        query = query.where(IfrRequest.urgent.is_(f.urgency == "urgent"))
+    if f.officer:
+        query = query.where(IfrRequest.assigned_to == f.officer)
+    if f.due_before:
+        query = query.where(IfrRequest.next_due < f.due_before)
+    if f.overdue is True:
+        query = query.where(IfrRequest.next_due < today())
+    elif f.overdue is False:
+        query = query.where((IfrRequest.next_due.is_(None)) | (IfrRequest.next_due >= today()))
+    return query
+
+
+def worklist(
+    state: Annotated[list[CaseState] | None, Query()] = None,
+    stage: Stage | None = None,
+    trust: str | None = None,
+    urgency: Annotated[str | None, Query(pattern="^(routine|urgent)$")] = None,
+    officer: str | None = None,
+    due_before: date | None = None,
+    overdue: bool | None = None,
+) -> Worklist:
+    return Worklist(
+        state=state,
+        stage=stage,
+        trust=trust,
+        urgency=urgency,
+        officer=officer,
+        due_before=due_before,
+        overdue=overdue,
+    )
+
+
+@router.get("", response_model=Page[CaseSummaryOut])
+async def list_cases(
+    uow: Uow,
+    principal: Reader,
+    filters: Annotated[Worklist, Depends(worklist)],
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[CaseSummaryOut]:
+    """The worklist: filter by state, stage, trust, urgency, officer, due date; oldest first."""
+    rows, next_cursor = await paginate(
+        uow.session, worklist_query(principal, filters), (IfrRequest.created_at, IfrRequest.id), cursor, limit
+    )
+    on = today()
+    return Page[CaseSummaryOut](items=[summary_out(r, on) for r in rows], next_cursor=next_cursor)
+
+
+CSV_COLUMNS = tuple(CaseSummaryOut.model_fields)
+
+
+@router.get(".csv", include_in_schema=True, summary="Worklist as CSV")
+async def export_cases(uow: Uow, principal: Reader, filters: Annotated[Worklist, Depends(worklist)]) -> Response:
+    query = worklist_query(principal, filters).order_by(IfrRequest.created_at, IfrRequest.id)
+    rows = (await uow.session.scalars(query)).all()
+    on = today()
+    uow.audit(principal, "export", "ifr_requests", "worklist", detail={"rows": len(rows)})
+    await uow.commit()
+    return csv_response(CSV_COLUMNS, [summary_fields(r, on) for r in rows], "ifr-requests.csv")
+
+
+class AssignIn(BaseModel):
+    officer: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/{request_id}/assign", response_model=CaseOut)
+async def assign(
+    request_id: uuid.UUID,
+    body: AssignIn,
+    response: Response,
+    uow: Uow,
+    if_match: IfMatch = None,
+    principal: Principal = Depends(require_roles(*OFFICER_ROLES)),
+) -> CaseOut:
+    """Give the case to a case officer (their worklist filters by `officer`)."""
+    case = await get_case(uow, request_id, principal)
+    require_version(if_match, case.version)
+    async with stale_to_412():
+        previous, case.assigned_to = case.assigned_to, body.officer
+        uow.audit(principal, "assign", "ifr_request", case.id, detail={"from": previous, "to": body.officer})
+        await uow.session.flush()
+        out = await respond(uow, case, response)
+        await uow.commit()
+    return out

@@ -1,0 +1,111 @@
+"""Response shapes of the IFR API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from ifr_service.db.models import CaseClock, IfrRequest
+from ifr_service.domain.case import CASE, STAGE_OF, CaseState
+from ifr_service.domain.clocks import TEAM_CLOCKS, projected_due, status
+
+
+class ClockOut(BaseModel):
+    clock: str
+    started_on: date
+    working_days: int
+    paused_days: int
+    due_date: date
+    status: str
+    stopped_on: date | None
+    overdue: bool
+
+
+class CaseSummaryOut(BaseModel):
+    """A worklist row: no patient identifiers."""
+
+    id: uuid.UUID
+    reference: str
+    state: str
+    stage: str
+    urgent: bool
+    provider_ods: str | None
+    treatment_name: str | None
+    assigned_to: str | None
+    source: str
+    received_on: date | None
+    next_due: date | None
+    overdue: bool
+    outcome: str | None
+    version: int
+    created_at: datetime
+
+
+class CaseOut(CaseSummaryOut):
+    """The whole case: the application (patient data: every read is audited), its clocks and what may
+    be done next."""
+
+    application: dict[str, Any]
+    inbound_id: uuid.UUID | None
+    intake_problems: list[str]
+    submitted_at: datetime | None
+    current_panel_id: uuid.UUID | None
+    review_outcome: str | None
+    clocks: list[ClockOut]
+    allowed_actions: list[str]
+
+
+def clock_out(c: CaseClock, on: date) -> ClockOut:
+    due = projected_due(c, on)
+    state = status(c)
+    return ClockOut(
+        clock=c.clock,
+        started_on=c.started_on,
+        working_days=c.days,
+        paused_days=c.paused_days,
+        due_date=due,
+        status=state,
+        stopped_on=c.stopped_on,
+        overdue=state == "running" and c.clock in TEAM_CLOCKS and due < on,
+    )
+
+
+def summary_fields(case: IfrRequest, on: date) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "reference": case.reference,
+        "state": case.state,
+        "stage": STAGE_OF[CaseState(case.state)],
+        "urgent": case.urgent,
+        "provider_ods": case.provider_ods,
+        "treatment_name": case.treatment_name,
+        "assigned_to": case.assigned_to,
+        "source": case.source,
+        "received_on": case.received_on,
+        "next_due": case.next_due,
+        "overdue": case.next_due is not None and case.next_due < on,
+        "outcome": case.outcome,
+        "version": case.version,
+        "created_at": case.created_at,
+    }
+
+
+def summary_out(case: IfrRequest, on: date) -> CaseSummaryOut:
+    return CaseSummaryOut(**summary_fields(case, on))
+
+
+def case_out(case: IfrRequest, clocks: list[CaseClock], on: date) -> CaseOut:
+    return CaseOut(
+        **summary_fields(case, on),
+        application=case.application,
+        inbound_id=case.inbound_id,
+        intake_problems=case.intake_problems,
+        submitted_at=case.submitted_at,
+        current_panel_id=case.current_panel_id,
+        review_outcome=case.review_outcome,
+        clocks=[clock_out(c, on) for c in clocks],
+        allowed_actions=CASE.allowed(case.state),
+    )

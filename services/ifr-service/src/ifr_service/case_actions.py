@@ -1,0 +1,507 @@
+"""What each case action records: its body, its own rules, and the events it emits.
+
+The route layer (`api/actions.py`) has already checked role, visibility, If-Match and that the
+transition table allows the action; a handler checks the action's own facts (422), then calls
+`workflow.transition` and emits its event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from casework.auth import Principal
+from casework.identifiers import patient_ref
+from casework.problems import Conflict as ConflictProblem
+from casework.problems import Unprocessable, field_problem
+from casework.uow import UnitOfWork
+from ifr_service.access import PROVIDER_ROLES
+from ifr_service.db import panels
+from ifr_service.db.models import AgendaItem, Conflict, Decision, IfrRequest, Panel
+from ifr_service.domain.application import Application, merge, missing_for_submission
+from ifr_service.domain.case import (
+    Action,
+    CaseState,
+    GuardFailed,
+    Outcome,
+    ReviewOutcome,
+    check_review_follow_up,
+    panel_kind_for,
+)
+from ifr_service.domain.clocks import Clock, is_open, plan_for
+from ifr_service.domain.panel import not_independent, participating, quorum_shortfall, unknown_members
+from ifr_service.settings import IfrSettings
+from ifr_service.workflow import case_clocks, emit_case_event, now, transition
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+@dataclass
+class ActionContext:
+    uow: UnitOfWork
+    settings: IfrSettings
+    principal: Principal
+    today: date
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- bodies -------------------------------------------------------------------------------------------
+
+
+class SubmitIn(Body):
+    received_on: date | None = Field(
+        None, description="Case officers only: the day a paper or mail application arrived (clocks start then)"
+    )
+
+
+class InformationRequestIn(Body):
+    information_needed: Reason
+    respond_by: date | None = None
+
+
+class InformationIn(Body):
+    information: Reason = Field(description="What the clinician sends back (or the new clinical information)")
+    application: dict[str, Any] | None = Field(None, description="Form sections/fields to change")
+
+
+class RedirectReason(StrEnum):
+    COHORT = "cohort"
+    NOT_NHS_ENGLAND = "not_nhs_england_responsibility"
+
+
+REDIRECT_TEXT = {
+    RedirectReason.COHORT: "other patients are likely to be in the same situation: a cohort / service development "
+    "question for the policy process",
+    RedirectReason.NOT_NHS_ENGLAND: "the treatment is not NHS England's responsibility to commission",
+}
+
+
+class RedirectIn(Body):
+    reason: RedirectReason
+    detail: Reason | None = None
+    redirected_to: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+
+
+class ScreenOutReason(StrEnum):
+    INCOMPLETE = "incomplete"
+    COHORT = "cohort"
+    NOT_NHS_ENGLAND = "not_nhs_england_responsibility"
+    NO_PROSPECT = "no_prospect_of_exceptionality"
+
+
+SCREEN_OUT_TEXT = {
+    ScreenOutReason.INCOMPLETE: "the application is incomplete",
+    ScreenOutReason.COHORT: "other patients are likely to be in the same situation (cohort)",
+    ScreenOutReason.NOT_NHS_ENGLAND: "the treatment is not NHS England's responsibility",
+    ScreenOutReason.NO_PROSPECT: "there is no prospect of showing clinical exceptionality",
+}
+
+
+class ScreenOutIn(Body):
+    reasons: list[ScreenOutReason] = Field(min_length=1)
+    detail: Reason | None = None
+
+
+class ConflictIn(Body):
+    member_id: str = Field(min_length=1, max_length=200)
+    reason: Reason
+
+
+class ListIn(Body):
+    panel_id: uuid.UUID | None = Field(None, description="Required except for a reconsideration (same panel)")
+    conflicts: list[ConflictIn] = Field(default_factory=list, description="Conflicts members declared on this case")
+
+
+class DecisionReasonsIn(Body):
+    exceptionality: Reason
+    clinical_effectiveness: Reason
+    value_for_money: Reason
+
+
+class DecideIn(Body):
+    outcome: Outcome
+    reasons: DecisionReasonsIn
+    conditions: list[Reason] = Field(default_factory=list)
+    approved_cost: Money | None = Field(None, description="Defaults to the application's total cost when funded")
+    present: list[str] = Field(min_length=1, description="Member ids of those present")
+
+
+class ReconsiderIn(Body):
+    new_information: Reason
+
+
+class ReviewIn(Body):
+    grounds: Reason
+
+
+class ReviewDecisionIn(Body):
+    outcome: ReviewOutcome
+    reasons: Reason
+    present: list[str] = Field(min_length=1)
+
+
+class WithdrawIn(Body):
+    reason: Reason
+
+
+class CloseIn(Body):
+    reason: Reason | None = None
+
+
+class NoBody(Body):
+    pass
+
+
+# -- handlers -----------------------------------------------------------------------------------------
+
+
+async def submit(ctx: ActionContext, case: IfrRequest, body: SubmitIn) -> None:
+    application = Application.model_validate(case.application)
+    problems = missing_for_submission(application, tuple(ctx.settings.secure_email_domains))
+    if problems:
+        detail = "the application is incomplete: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise Unprocessable(detail, errors=problems)
+    received_on = body.received_on or ctx.today
+    if body.received_on is not None and ctx.principal.has_any(PROVIDER_ROLES):
+        raise field_problem("received_on", "only a case officer may record when a paper application arrived")
+    if received_on > ctx.today:
+        raise field_problem("received_on", "is in the future")
+    nhs_number = str(application.patient.nhs_number)
+    case.nhs_number = nhs_number
+    case.patient_ref = patient_ref(nhs_number, ctx.settings.patient_ref_key.get_secret_value())
+    case.received_on = received_on
+    case.submitted_at = now()
+    await transition(ctx.uow, case, Action.SUBMIT, ctx.principal, ctx.settings, plan_for(Action.SUBMIT), on=received_on)
+    emit_case_event(
+        ctx.uow,
+        case,
+        "ifr.request.submitted",
+        patient_ref=case.patient_ref,
+        treatment_name=case.treatment_name,
+        treatment_code=case.treatment_code,
+        submitted_at=case.submitted_at,
+    )
+
+
+async def _simple(ctx: ActionContext, case: IfrRequest, action: Action, detail: dict[str, Any] | None = None) -> list:
+    plan = plan_for(action, case.state, case.review_outcome)
+    return await transition(ctx.uow, case, action, ctx.principal, ctx.settings, plan, detail=detail)
+
+
+async def acknowledge(ctx: ActionContext, case: IfrRequest, body: NoBody) -> None:
+    clocks = await _simple(ctx, case, Action.ACKNOWLEDGE)
+    screening = [c.due_date for c in clocks if c.clock == Clock.SCREENING_OUTCOME and is_open(c)]
+    emit_case_event(ctx.uow, case, "ifr.request.acknowledged", screening_due=min(screening, default=None))
+
+
+async def screen(ctx: ActionContext, case: IfrRequest, body: NoBody) -> None:
+    await _simple(ctx, case, Action.SCREEN)
+
+
+async def request_information(ctx: ActionContext, case: IfrRequest, body: InformationRequestIn) -> None:
+    if body.respond_by is not None and body.respond_by < ctx.today:
+        raise field_problem("respond_by", "is in the past")
+    await _simple(ctx, case, Action.REQUEST_INFORMATION, {"information_needed": body.information_needed})
+    emit_case_event(
+        ctx.uow,
+        case,
+        "ifr.request.information_requested",
+        information_needed=body.information_needed,
+        respond_by=body.respond_by,
+    )
+
+
+async def provide_information(ctx: ActionContext, case: IfrRequest, body: InformationIn) -> None:
+    if body.application:
+        try:
+            application = merge(Application.model_validate(case.application), body.application)
+        except ValidationError as exc:
+            errors = [
+                {"field": "application." + ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()
+            ]
+            raise Unprocessable("the application changes are not valid", errors=errors) from None
+        problems = missing_for_submission(application, tuple(ctx.settings.secure_email_domains))
+        if problems:
+            raise Unprocessable("the application would be incomplete", errors=problems)
+        if application.clinician.trust_ods != case.provider_ods:
+            raise field_problem("application.clinician.trust_ods", "cannot change once submitted")
+        case.application = application.model_dump(mode="json")
+        case.treatment_name = application.treatment.name
+        case.treatment_code = application.treatment.dmd_code or application.treatment.opcs4_code
+    await _simple(ctx, case, Action.PROVIDE_INFORMATION, {"information": body.information})
+    emit_case_event(ctx.uow, case, "ifr.request.resubmitted")
+
+
+async def redirect(ctx: ActionContext, case: IfrRequest, body: RedirectIn) -> None:
+    text = REDIRECT_TEXT[body.reason] + (f": {body.detail}" if body.detail else "")
+    detail = {"reason": body.reason.value, "explanation": body.detail, "redirected_to": body.redirected_to}
+    await _simple(ctx, case, Action.REDIRECT, detail)
+    emit_case_event(ctx.uow, case, "ifr.request.redirected", redirect_reason=text, redirected_to=body.redirected_to)
+
+
+async def screen_out(ctx: ActionContext, case: IfrRequest, body: ScreenOutIn) -> None:
+    codes = list(dict.fromkeys(body.reasons))
+    await _simple(ctx, case, Action.SCREEN_OUT, {"reasons": [c.value for c in codes], "explanation": body.detail})
+    texts = [SCREEN_OUT_TEXT[c] for c in codes] + ([body.detail] if body.detail else [])
+    emit_case_event(ctx.uow, case, "ifr.request.screened_out", reasons=texts)
+
+
+async def _panel_for_listing(ctx: ActionContext, case: IfrRequest, body: ListIn) -> Panel:
+    panel_id = body.panel_id
+    if panel_id is None and case.state == CaseState.RECONSIDERATION:
+        deciding = await panels.deciding_panels(ctx.uow.session, case.id)
+        panel_id = deciding[-1] if deciding else None
+    if panel_id is None:
+        raise field_problem("panel_id", "is required")
+    panel = await panels.get_panel(ctx.uow.session, panel_id)
+    if panel is None:
+        raise field_problem("panel_id", "no such panel")
+    wanted = panel_kind_for(case.state)
+    if panel.kind != wanted:
+        raise field_problem("panel_id", f"this case must be heard by a panel of kind {wanted}, not {panel.kind}")
+    members = await panels.members_of(ctx.uow.session, panel.id)
+    if wanted == "review":
+        earlier = [
+            await panels.members_of(ctx.uow.session, p) for p in await panels.deciding_panels(ctx.uow.session, case.id)
+        ]
+        overlap = not_independent(members, earlier)
+        if overlap:
+            raise field_problem(
+                "panel_id",
+                f"a review must be heard by a different panel: {', '.join(overlap)} sat on the deciding panel",
+            )
+    strangers = unknown_members(members, [c.member_id for c in body.conflicts])
+    if strangers:
+        raise field_problem("conflicts", f"not members of this panel: {', '.join(strangers)}")
+    return panel
+
+
+async def list_on_panel(ctx: ActionContext, case: IfrRequest, body: ListIn) -> None:
+    if case.state == CaseState.REVIEW_DECIDED:
+        _guard(Action.LIST_FOR_PANEL, case.review_outcome)
+    panel = await _panel_for_listing(ctx, case, body)
+    purpose = {CaseState.REVIEW: "review", CaseState.RECONSIDERATION: "reconsideration"}.get(
+        CaseState(case.state), "decision"
+    )
+    from_state = case.state
+    plan = plan_for(Action.LIST_FOR_PANEL, from_state) if purpose != "review" else plan_for("none")
+    detail = {"panel_id": str(panel.id), "meeting_date": panel.meeting_date.isoformat(), "purpose": purpose}
+    await transition(
+        ctx.uow,
+        case,
+        Action.LIST_FOR_PANEL,
+        ctx.principal,
+        ctx.settings,
+        plan,
+        starts={Clock.DECISION_LETTER: panel.meeting_date},
+        detail=detail,
+    )
+    ctx.uow.session.add(AgendaItem(panel_id=panel.id, request_id=case.id, purpose=purpose, added_by=ctx.principal.sub))
+    await declare_conflicts(ctx.uow, panel.id, case.id, body.conflicts, ctx.principal)
+    case.current_panel_id = panel.id
+    emit_case_event(ctx.uow, case, "ifr.request.listed_for_panel", panel_id=panel.id, meeting_date=panel.meeting_date)
+
+
+async def declare_conflicts(
+    uow: UnitOfWork, panel_id: uuid.UUID, request_id: uuid.UUID, conflicts: list[ConflictIn], principal: Principal
+) -> None:
+    for c in conflicts:
+        await uow.session.execute(
+            pg_insert(Conflict)
+            .values(panel_id=panel_id, request_id=request_id, member_id=c.member_id, reason=c.reason)
+            .on_conflict_do_nothing()
+        )
+        uow.audit(
+            principal,
+            "conflict_declared",
+            "ifr_request",
+            request_id,
+            detail={"panel_id": str(panel_id), "member": c.member_id},
+        )
+
+
+async def _quorate_panel(ctx: ActionContext, case: IfrRequest, present: list[str]) -> tuple[Panel, list[str]]:
+    """The panel the case is listed on, checked for a quorum among those present and not conflicted."""
+    panel = await panels.get_panel(ctx.uow.session, case.current_panel_id) if case.current_panel_id else None
+    if panel is None:
+        raise ConflictProblem("the case is not on a panel's agenda", current_state=case.state)
+    if panel.meeting_date > ctx.today:
+        raise field_problem("present", f"the panel meets on {panel.meeting_date}: record the decision after it met")
+    members = await panels.members_of(ctx.uow.session, panel.id)
+    strangers = unknown_members(members, present)
+    if strangers:
+        raise field_problem("present", f"not members of this panel: {', '.join(strangers)}")
+    conflicted = await panels.conflicted(ctx.uow.session, panel.id, case.id)
+    shortfall = quorum_shortfall(participating(members, present, conflicted), ctx.settings.quorum_rule())
+    if shortfall:
+        raise Unprocessable(
+            "the panel is not quorate for this case: " + "; ".join(shortfall),
+            errors=[{"field": "present", "message": m} for m in shortfall],
+            quorum_missing=shortfall,
+        )
+    return panel, sorted(set(present) & set(conflicted))
+
+
+def _record_decision(
+    ctx: ActionContext,
+    case: IfrRequest,
+    panel: Panel,
+    kind: str,
+    outcome: str,
+    reasons: dict[str, Any],
+    present: list[str],
+    excluded: list[str],
+    conditions: list[str] | None = None,
+    cost: Decimal | None = None,
+) -> list[str]:
+    """Keep the decision with who was present and who stepped out; returns those present."""
+    attended = sorted(set(present))
+    ctx.uow.session.add(
+        Decision(
+            id=uuid.uuid4(),
+            request_id=case.id,
+            panel_id=panel.id,
+            kind=kind,
+            outcome=str(outcome),
+            reasons=reasons,
+            conditions=conditions or [],
+            approved_cost=cost,
+            present=attended,
+            excluded_for_conflict=excluded,
+            decided_on=ctx.today,
+            recorded_by=ctx.principal.sub,
+        )
+    )
+    return attended
+
+
+async def decide(ctx: ActionContext, case: IfrRequest, body: DecideIn) -> None:
+    if body.outcome == Outcome.APPROVED_WITH_CONDITIONS and not body.conditions:
+        raise field_problem("conditions", "an approval with conditions needs at least one condition")
+    if body.outcome == Outcome.DECLINED and (body.conditions or body.approved_cost is not None):
+        raise field_problem("approved_cost", "a declined request has no approved cost or conditions")
+    panel, excluded = await _quorate_panel(ctx, case, body.present)
+    total = Application.model_validate(case.application).treatment.total_cost
+    cost = (body.approved_cost if body.approved_cost is not None else total) if body.outcome.funds else None
+    purpose = await panels.agenda_purpose(ctx.uow.session, panel.id, case.id) or "decision"
+    reasons = body.reasons.model_dump()
+    present = _record_decision(
+        ctx, case, panel, purpose, body.outcome, reasons, body.present, excluded, list(body.conditions), cost
+    )
+    detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": present, "excluded": excluded}
+    await _simple(ctx, case, Action.DECIDE, detail)
+    case.outcome = body.outcome.value
+    emit_case_event(
+        ctx.uow,
+        case,
+        "ifr.decision.made",
+        outcome=body.outcome.value,
+        reasons=reasons,
+        conditions=list(body.conditions),
+        panel_id=panel.id,
+        patient_ref=case.patient_ref,
+        treatment_name=case.treatment_name,
+        treatment_code=case.treatment_code,
+        approved_cost=cost,
+        decided_on=ctx.today,
+    )
+
+
+async def request_reconsideration(ctx: ActionContext, case: IfrRequest, body: ReconsiderIn) -> None:
+    await _simple(ctx, case, Action.REQUEST_RECONSIDERATION, {"new_information": body.new_information})
+    case.current_panel_id = None
+    emit_case_event(ctx.uow, case, "ifr.request.reconsideration_requested", new_information=body.new_information)
+
+
+async def request_review(ctx: ActionContext, case: IfrRequest, body: ReviewIn) -> None:
+    windows = [c for c in await case_clocks(ctx.uow, case.id) if c.clock == Clock.REVIEW_WINDOW and is_open(c)]
+    if not windows or windows[-1].due_date < ctx.today:
+        closed = f" on {windows[-1].due_date}" if windows else ""
+        raise field_problem("grounds", f"the window to request a review closed{closed}")
+    await _simple(ctx, case, Action.REQUEST_REVIEW, {"grounds": body.grounds})
+    case.current_panel_id = None
+    emit_case_event(ctx.uow, case, "ifr.request.review_requested", grounds=body.grounds)
+
+
+async def decide_review(ctx: ActionContext, case: IfrRequest, body: ReviewDecisionIn) -> None:
+    panel, excluded = await _quorate_panel(ctx, case, body.present)
+    present = _record_decision(
+        ctx, case, panel, "review", body.outcome, {"review": body.reasons}, body.present, excluded
+    )
+    case.review_outcome = body.outcome.value
+    detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": present, "excluded": excluded}
+    await _simple(ctx, case, Action.DECIDE_REVIEW, detail)
+    case.current_panel_id = None
+    emit_case_event(ctx.uow, case, "ifr.request.review_decided", outcome=body.outcome.value, reasons=body.reasons)
+
+
+async def withdraw(ctx: ActionContext, case: IfrRequest, body: WithdrawIn) -> None:
+    await _simple(ctx, case, Action.WITHDRAW, {"reason": body.reason})
+    emit_case_event(ctx.uow, case, "ifr.request.withdrawn", reason=body.reason)
+
+
+async def close(ctx: ActionContext, case: IfrRequest, body: CloseIn) -> None:
+    if case.state == CaseState.REVIEW_DECIDED:
+        _guard(Action.CLOSE, case.review_outcome)
+    await _simple(ctx, case, Action.CLOSE, {"reason": body.reason} if body.reason else None)
+
+
+def _guard(action: Action, review_outcome: str | None) -> None:
+    try:
+        check_review_follow_up(action, review_outcome)
+    except GuardFailed as exc:
+        raise ConflictProblem(
+            str(exc), current_state=CaseState.REVIEW_DECIDED.value, review_outcome=review_outcome
+        ) from None
+
+
+# -- the catalogue the routes are built from -----------------------------------------------------------
+
+Handler = Callable[[ActionContext, IfrRequest, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    action: Action
+    body: type[BaseModel]
+    handler: Handler
+    summary: str
+
+    @property
+    def body_required(self) -> bool:
+        return any(f.is_required() for f in self.body.model_fields.values())
+
+
+A = Action
+ACTIONS: dict[Action, ActionSpec] = {
+    s.action: s
+    for s in (
+        ActionSpec(A.SUBMIT, SubmitIn, submit, "submit a complete application (every missing field is named)"),
+        ActionSpec(A.ACKNOWLEDGE, NoBody, acknowledge, "acknowledge receipt to the clinician"),
+        ActionSpec(A.SCREEN, NoBody, screen, "the completeness check passed: start screening"),
+        ActionSpec(A.REQUEST_INFORMATION, InformationRequestIn, request_information, "return for information"),
+        ActionSpec(A.PROVIDE_INFORMATION, InformationIn, provide_information, "send the information asked for"),
+        ActionSpec(A.REDIRECT, RedirectIn, redirect, "not an IFR: redirect it"),
+        ActionSpec(A.SCREEN_OUT, ScreenOutIn, screen_out, "screening found it cannot go to panel"),
+        ActionSpec(A.LIST_FOR_PANEL, ListIn, list_on_panel, "put the case on a panel's agenda"),
+        ActionSpec(A.DECIDE, DecideIn, decide, "record the panel's decision (quorum checked)"),
+        ActionSpec(A.REQUEST_RECONSIDERATION, ReconsiderIn, request_reconsideration, "new clinical information"),
+        ActionSpec(A.REQUEST_REVIEW, ReviewIn, request_review, "challenge the process (within the review window)"),
+        ActionSpec(A.DECIDE_REVIEW, ReviewDecisionIn, decide_review, "record the review panel's finding"),
+        ActionSpec(A.WITHDRAW, WithdrawIn, withdraw, "withdraw the request (before a decision)"),
+        ActionSpec(A.CLOSE, CloseIn, close, "close the case"),
+    )
+}
+PROVIDER_ACTIONS = frozenset({A.SUBMIT, A.PROVIDE_INFORMATION, A.WITHDRAW, A.REQUEST_RECONSIDERATION, A.REQUEST_REVIEW})

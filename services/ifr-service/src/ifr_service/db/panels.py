@@ -1,0 +1,47 @@
+"""Queries over panels: members, conflicts, agendas, and which panels decided a case."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ifr_service.db.models import AgendaItem, Conflict, Decision, Panel, PanelMember
+from ifr_service.domain.panel import Member
+
+
+async def members_of(session: AsyncSession, panel_id: uuid.UUID) -> list[Member]:
+    rows = await session.scalars(select(PanelMember).where(PanelMember.panel_id == panel_id).order_by(PanelMember.id))
+    return [Member(r.member_id, r.role, r.voting) for r in rows]
+
+
+async def conflicted(session: AsyncSession, panel_id: uuid.UUID, request_id: uuid.UUID) -> list[str]:
+    rows = await session.scalars(
+        select(Conflict.member_id).where(Conflict.panel_id == panel_id, Conflict.request_id == request_id)
+    )
+    return sorted(rows)
+
+
+async def deciding_panels(session: AsyncSession, request_id: uuid.UUID) -> list[uuid.UUID]:
+    """IFR panels that made a decision on the case (in order)."""
+    rows = await session.scalars(
+        select(Decision.panel_id)
+        .where(Decision.request_id == request_id, Decision.kind != "review")
+        .order_by(Decision.created_at)
+    )
+    return list(dict.fromkeys(rows))
+
+
+async def agenda_purpose(session: AsyncSession, panel_id: uuid.UUID, request_id: uuid.UUID) -> str | None:
+    """Why the case is on this panel's agenda (latest listing), or None when it is not."""
+    return await session.scalar(
+        select(AgendaItem.purpose)
+        .where(AgendaItem.panel_id == panel_id, AgendaItem.request_id == request_id)
+        .order_by(AgendaItem.id.desc())
+        .limit(1)
+    )
+
+
+async def get_panel(session: AsyncSession, panel_id: uuid.UUID) -> Panel | None:
+    return await session.get(Panel, panel_id)

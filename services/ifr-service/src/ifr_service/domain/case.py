@@ -1,0 +1,169 @@
+"""The IFR case as one explicit transition table: every state, every action, nothing implicit.
+
+Actions are the words of the API path (`POST /ifr/requests/{id}/{action}`). An action the table
+does not allow in the current state raises `IllegalTransition` (a 409 naming the state and the
+allowed actions). Rules that depend on more than the state (a review's outcome, the review window)
+are the guards below the table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from casework.state_machine import TransitionTable
+
+
+class CaseState(StrEnum):
+    DRAFT = "draft"
+    RECEIVED = "received"  # submitted: a complete application is with the team
+    ACKNOWLEDGED = "acknowledged"  # receipt acknowledged; completeness check / triage
+    SCREENING = "screening"
+    RETURNED_FOR_INFORMATION = "returned_for_information"  # clocks paused
+    RESUBMITTED = "resubmitted"  # the information came back; clocks running again
+    REDIRECTED = "redirected"  # not an IFR (cohort) or not NHS England's responsibility
+    SCREENED_OUT = "screened_out"
+    LISTED_FOR_PANEL = "listed_for_panel"
+    DECIDED = "decided"
+    RECONSIDERATION = "reconsideration"  # new clinical information: an IFR panel looks again
+    REVIEW = "review"  # procedural challenge: waits for a different (review) panel
+    LISTED_FOR_REVIEW = "listed_for_review"
+    REVIEW_DECIDED = "review_decided"  # upheld (close) or flawed (back to an IFR panel)
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    ACKNOWLEDGE = "acknowledge"
+    SCREEN = "screen"
+    REQUEST_INFORMATION = "request-information"
+    PROVIDE_INFORMATION = "provide-information"
+    REDIRECT = "redirect"
+    SCREEN_OUT = "screen-out"
+    LIST_FOR_PANEL = "list-for-panel"
+    DECIDE = "decide"
+    REQUEST_RECONSIDERATION = "request-reconsideration"
+    REQUEST_REVIEW = "request-review"
+    DECIDE_REVIEW = "decide-review"
+    WITHDRAW = "withdraw"
+    CLOSE = "close"
+
+
+S, A = CaseState, Action
+
+# Withdrawal is possible at any point before a decision.
+_BEFORE_DECISION = (
+    S.DRAFT,
+    S.RECEIVED,
+    S.ACKNOWLEDGED,
+    S.SCREENING,
+    S.RETURNED_FOR_INFORMATION,
+    S.RESUBMITTED,
+    S.LISTED_FOR_PANEL,
+)
+# Where a screening outcome can be reached (the officer may also go straight from a resubmission).
+_SCREENING_OUTCOMES = {
+    A.REQUEST_INFORMATION: S.RETURNED_FOR_INFORMATION,
+    A.REDIRECT: S.REDIRECTED,
+    A.SCREEN_OUT: S.SCREENED_OUT,
+    A.LIST_FOR_PANEL: S.LISTED_FOR_PANEL,
+}
+
+CASE = TransitionTable(
+    "ifr_request",
+    {
+        (S.DRAFT, A.SUBMIT): S.RECEIVED,
+        (S.RECEIVED, A.ACKNOWLEDGE): S.ACKNOWLEDGED,
+        # completeness check / triage
+        (S.ACKNOWLEDGED, A.SCREEN): S.SCREENING,
+        (S.ACKNOWLEDGED, A.REQUEST_INFORMATION): S.RETURNED_FOR_INFORMATION,
+        (S.ACKNOWLEDGED, A.REDIRECT): S.REDIRECTED,
+        # screening
+        **{(S.SCREENING, a): t for a, t in _SCREENING_OUTCOMES.items()},
+        (S.RETURNED_FOR_INFORMATION, A.PROVIDE_INFORMATION): S.RESUBMITTED,
+        (S.RESUBMITTED, A.SCREEN): S.SCREENING,
+        **{(S.RESUBMITTED, a): t for a, t in _SCREENING_OUTCOMES.items()},
+        # a screening outcome can only be challenged with new information
+        (S.SCREENED_OUT, A.PROVIDE_INFORMATION): S.RESUBMITTED,
+        (S.SCREENED_OUT, A.CLOSE): S.CLOSED,
+        (S.REDIRECTED, A.CLOSE): S.CLOSED,
+        # panel
+        (S.LISTED_FOR_PANEL, A.DECIDE): S.DECIDED,
+        (S.DECIDED, A.REQUEST_RECONSIDERATION): S.RECONSIDERATION,
+        (S.DECIDED, A.REQUEST_REVIEW): S.REVIEW,
+        (S.DECIDED, A.CLOSE): S.CLOSED,
+        (S.RECONSIDERATION, A.LIST_FOR_PANEL): S.LISTED_FOR_PANEL,
+        # review by a different panel
+        (S.REVIEW, A.LIST_FOR_PANEL): S.LISTED_FOR_REVIEW,
+        (S.LISTED_FOR_REVIEW, A.DECIDE_REVIEW): S.REVIEW_DECIDED,
+        (S.REVIEW_DECIDED, A.LIST_FOR_PANEL): S.LISTED_FOR_PANEL,  # only when the process was flawed
+        (S.REVIEW_DECIDED, A.CLOSE): S.CLOSED,  # only when the decision was upheld
+        **{(s, A.WITHDRAW): S.WITHDRAWN for s in _BEFORE_DECISION},
+    },
+)
+CASE.check_covers(CaseState)
+
+FINAL_STATES = frozenset({S.CLOSED, S.WITHDRAWN})
+
+
+class Stage(StrEnum):
+    """Coarse stages for worklists: where the case is in the process."""
+
+    INTAKE = "intake"
+    SCREENING = "screening"
+    PANEL = "panel"
+    DECIDED = "decided"
+    REVIEW = "review"
+    CLOSED = "closed"
+
+
+STAGE_OF: dict[CaseState, Stage] = {
+    S.DRAFT: Stage.INTAKE,
+    S.RECEIVED: Stage.INTAKE,
+    S.ACKNOWLEDGED: Stage.INTAKE,
+    S.SCREENING: Stage.SCREENING,
+    S.RETURNED_FOR_INFORMATION: Stage.SCREENING,
+    S.RESUBMITTED: Stage.SCREENING,
+    S.LISTED_FOR_PANEL: Stage.PANEL,
+    S.RECONSIDERATION: Stage.PANEL,
+    S.DECIDED: Stage.DECIDED,
+    S.REVIEW: Stage.REVIEW,
+    S.LISTED_FOR_REVIEW: Stage.REVIEW,
+    S.REVIEW_DECIDED: Stage.REVIEW,
+    S.REDIRECTED: Stage.CLOSED,
+    S.SCREENED_OUT: Stage.CLOSED,
+    S.CLOSED: Stage.CLOSED,
+    S.WITHDRAWN: Stage.CLOSED,
+}
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions"
+    DECLINED = "declined"
+
+    @property
+    def funds(self) -> bool:
+        return self is not Outcome.DECLINED
+
+
+class ReviewOutcome(StrEnum):
+    UPHELD = "upheld"  # the process was sound: the decision stands
+    FLAWED = "flawed"  # back to an IFR panel
+
+
+class GuardFailed(ValueError):
+    """A move the table allows but the case's facts do not (reported as a 409 naming the reason)."""
+
+
+def check_review_follow_up(action: str, review_outcome: str | None) -> None:
+    """After a review: a flawed process goes back to an IFR panel; an upheld decision is closed."""
+    if action == A.LIST_FOR_PANEL and review_outcome != ReviewOutcome.FLAWED:
+        raise GuardFailed("the review upheld the decision: the case can only be closed")
+    if action == A.CLOSE and review_outcome == ReviewOutcome.FLAWED:
+        raise GuardFailed("the review found the process flawed: the case must go back to an IFR panel")
+
+
+def panel_kind_for(state: str) -> str:
+    """Which kind of panel hears the case listed from `state`: a review is heard by a review panel."""
+    return "review" if state == S.REVIEW else "ifr"

@@ -1,0 +1,139 @@
+"""Every action the transition table does not allow in a state answers 409 problem+json naming the
+current state and the allowed actions, and changes nothing. Parametrised over the whole table."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from ifr_http import MEMBERS, REASONS, REVIEW_MEMBERS, Ifr
+
+from embedded_stack.testing import TestStack
+from ifr_service.domain.case import CASE, Action, CaseState
+
+# A body each action's schema accepts, so only the state can be the reason for refusing it.
+VALID_BODY: dict[Action, Any] = {
+    Action.SUBMIT: {},
+    Action.ACKNOWLEDGE: None,
+    Action.SCREEN: None,
+    Action.REQUEST_INFORMATION: {"information_needed": "the previous treatment outcomes"},
+    Action.PROVIDE_INFORMATION: {"information": "outcomes attached"},
+    Action.REDIRECT: {"reason": "cohort"},
+    Action.SCREEN_OUT: {"reasons": ["no_prospect_of_exceptionality"]},
+    Action.LIST_FOR_PANEL: {"panel_id": "00000000-0000-4000-8000-000000000000"},
+    Action.DECIDE: {"outcome": "declined", "reasons": REASONS, "present": ["chair-a"]},
+    Action.REQUEST_RECONSIDERATION: {"new_information": "a new scan"},
+    Action.REQUEST_REVIEW: {"grounds": "the evidence was not considered"},
+    Action.DECIDE_REVIEW: {"outcome": "upheld", "reasons": "the policy was followed", "present": ["chair-r"]},
+    Action.WITHDRAW: {"reason": "the patient moved away"},
+    Action.CLOSE: {},
+}
+EVERYONE = [m["member_id"] for m in MEMBERS]
+REVIEWERS = [m["member_id"] for m in REVIEW_MEMBERS]
+
+
+class CasesByState:
+    """Builds (once) a case in each state of the table, over HTTP."""
+
+    def __init__(self, ifr: Ifr) -> None:
+        self.ifr = ifr
+        self.cases: dict[CaseState, dict] = {}
+
+    async def get(self, state: CaseState) -> dict:
+        if state not in self.cases:
+            self.cases[state] = await self._make(state)
+        return self.cases[state]
+
+    async def _make(self, state: CaseState) -> dict:
+        ifr, S = self.ifr, CaseState
+        act = ifr.act
+        if state == S.DRAFT:
+            return await ifr.draft()
+        if state == S.WITHDRAWN:
+            return await act(await ifr.draft(), "withdraw", VALID_BODY[Action.WITHDRAW])
+        if state == S.RECEIVED:
+            return await ifr.submitted()
+        if state == S.ACKNOWLEDGED:
+            return await act(await ifr.submitted(), "acknowledge")
+        if state == S.SCREENING:
+            return await ifr.screening()
+        if state == S.RETURNED_FOR_INFORMATION:
+            return await act(await ifr.screening(), "request-information", VALID_BODY[Action.REQUEST_INFORMATION])
+        if state == S.RESUBMITTED:
+            returned = await act(await ifr.screening(), "request-information", VALID_BODY[Action.REQUEST_INFORMATION])
+            return await act(returned, "provide-information", VALID_BODY[Action.PROVIDE_INFORMATION])
+        if state == S.REDIRECTED:
+            return await act(await ifr.screening(), "redirect", VALID_BODY[Action.REDIRECT])
+        if state == S.SCREENED_OUT:
+            return await act(await ifr.screening(), "screen-out", VALID_BODY[Action.SCREEN_OUT])
+        if state == S.LISTED_FOR_PANEL:
+            return (await ifr.listed())[0]
+        if state == S.DECIDED:
+            return (await ifr.decided())[0]
+        if state == S.CLOSED:
+            return await act((await ifr.decided())[0], "close", {})
+        if state == S.RECONSIDERATION:
+            return await act((await ifr.decided())[0], "request-reconsideration", {"new_information": "new scan"})
+        review = await act((await ifr.decided())[0], "request-review", VALID_BODY[Action.REQUEST_REVIEW])
+        if state == S.REVIEW:
+            return review
+        listed = await act(review, "list-for-panel", {"panel_id": (await ifr.panel("review"))["id"]})
+        if state == S.LISTED_FOR_REVIEW:
+            return listed
+        assert state == S.REVIEW_DECIDED
+        return await act(listed, "decide-review", {"outcome": "flawed", "reasons": "x", "present": REVIEWERS})
+
+
+@pytest.fixture(scope="module")
+async def cases(stack: TestStack) -> AsyncIterator[CasesByState]:
+    async with stack.service("ifr", run_workers=False) as svc:
+        yield CasesByState(Ifr(svc.client, stack))
+
+
+ILLEGAL = [(s, a) for s in CaseState for a in Action if not CASE.can(s, a)]
+
+
+def test_the_table_has_illegal_moves_from_every_state() -> None:
+    assert len(ILLEGAL) == len(CaseState) * len(Action) - len({(s, a) for s in CaseState for a in CASE.allowed(s)})
+    assert {s for s, _ in ILLEGAL} == set(CaseState)
+
+
+@pytest.mark.parametrize(("state", "action"), ILLEGAL, ids=[f"{s.value}-{a.value}" for s, a in ILLEGAL])
+async def test_illegal_action_is_409_with_state_and_allowed_actions(
+    cases: CasesByState, state: CaseState, action: Action
+) -> None:
+    case = await cases.get(state)
+    assert case["state"] == state
+    response = await cases.ifr.client.post(
+        f"/api/v1/ifr/requests/{case['id']}/{action.value}",
+        json=VALID_BODY[action],
+        headers={**cases.ifr.officer, "If-Match": f'W/"{case["version"]}"'},
+    )
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["current_state"] == state.value
+    assert problem["action"] == action.value
+    assert problem["allowed_actions"] == case["allowed_actions"]
+    assert set(problem["allowed_actions"]) == {a.value for a in Action if CASE.can(state, a)}
+    after = (await cases.ifr.get(case)).json()
+    assert (after["state"], after["version"]) == (state.value, case["version"])
+
+
+async def test_after_a_review_the_outcome_decides_what_is_allowed(cases: CasesByState) -> None:
+    ifr = cases.ifr
+    flawed = await cases.get(CaseState.REVIEW_DECIDED)
+    refused = await ifr.act(flawed, "close", {}, expect=409)
+    assert refused["current_state"] == "review_decided" and refused["review_outcome"] == "flawed"
+    review = await ifr.act((await ifr.decided())[0], "request-review", VALID_BODY[Action.REQUEST_REVIEW])
+    listed = await ifr.act(review, "list-for-panel", {"panel_id": (await ifr.panel("review"))["id"]})
+    upheld = await ifr.act(listed, "decide-review", {"outcome": "upheld", "reasons": "sound", "present": REVIEWERS})
+    panel = await ifr.panel()
+    assert (await ifr.act(upheld, "list-for-panel", {"panel_id": panel["id"]}, expect=409))["review_outcome"] == (
+        "upheld"
+    )
+    assert (await ifr.act(upheld, "close", {}))["state"] == "closed"
+    # the flawed one goes back to an IFR panel and is decided again
+    again = await ifr.act(flawed, "list-for-panel", {"panel_id": panel["id"]})
+    redecided = await ifr.act(again, "decide", {"outcome": "approved", "reasons": REASONS, "present": EVERYONE})
+    assert redecided["state"] == "decided"
+    cases.cases.pop(CaseState.REVIEW_DECIDED)  # that case has moved on

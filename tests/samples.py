@@ -1,0 +1,45 @@
+"""Sample requests shared by the platform tests."""
+
+from datetime import date
+
+from cdf_service.list_loader import SEED_LIST
+
+CDF_LIST_CSV = SEED_LIST.read_bytes()  # the demo's national list (pembrolizumab at 5,260.00 x 8 cycles)
+
+CLINICIAN = {
+    "trust_ods": "RRV",
+    "gmc_number": "1234567",
+    "name": "Dr A Oncologist",
+    "email": "a.oncologist@nhs.net",
+    "specialty": "medical oncology",
+}
+
+APPLICATION = {
+    "nhs_number": "943 476 5919",
+    "date_of_birth": "1958-03-14",
+    "provider_ods": "RRV",
+    "entry_id": "CDF-PEMBRO-NSCLC-1L",
+    "clinician_gmc": "1234567",
+    "answers": {"C1": True, "C2": True, "C3": True, "C4": True, "C5": True, "C6": True, "C9": False},
+    "planned_start": str(date(2026, 12, 1)),
+    "consent_confirmed": True,
+}
+
+
+async def prepare_cdf(client, stack) -> None:  # type: ignore[no-untyped-def]
+    """The national list and a confirmed clinician at RRV: what an approval needs (safe to repeat)."""
+    loaded = await client.post(
+        "/api/v1/cdf/list/import",
+        content=CDF_LIST_CSV,
+        headers={**stack.auth("X24", "cdf_manager"), "Content-Type": "text/csv"},
+    )
+    assert loaded.status_code == 200, loaded.text
+    registered = await client.post("/api/v1/cdf/clinicians", json=CLINICIAN, headers=stack.auth("RRV", "clinician"))
+    if registered.status_code == 409:  # already registered in this database
+        return
+    assert registered.status_code == 201, registered.text
+    confirmed = await client.post(
+        f"/api/v1/cdf/clinicians/{registered.json()['id']}/confirm",
+        headers={**stack.auth("RRV", "trust_cdf_lead"), "If-Match": registered.headers["ETag"]},
+    )
+    assert confirmed.status_code == 200, confirmed.text
