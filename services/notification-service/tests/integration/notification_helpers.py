@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import email
 import ssl
 import uuid
 from collections import Counter
 from email.message import EmailMessage
-from email.policy import default as default_policy
-from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 from sqlalchemy import func, select
 
-from embedded_stack.mail_relay import read_messages
+from embedded_stack.mail_relay import delivery_counts, read_messages
 from embedded_stack.testing import RunningService, TestStack, envelope_for, eventually, publish
 from notification_service.db.models import Notification
 
@@ -88,14 +85,8 @@ def relay_mail(stack: TestStack, message_ids: set[str]) -> list[EmailMessage]:
 
 
 def relay_counts(stack: TestStack, message_ids: set[str]) -> Counter[str]:
-    """Deliveries per Message-ID, reading only the header block of each .eml (fast for thousands)."""
-    counts: Counter[str] = Counter()
-    for path in Path(stack.layout.mail).glob("*.eml"):
-        head = path.read_bytes().split(b"\r\n\r\n", 1)[0]
-        message_id = email.message_from_bytes(head, policy=default_policy)["Message-ID"]
-        if message_id in message_ids:
-            counts[message_id] += 1
-    return counts
+    """Deliveries at the dev relay per Message-ID, for these Message-IDs only."""
+    return Counter({k: v for k, v in delivery_counts(stack.layout.mail).items() if k in message_ids})
 
 
 def refused(stack: TestStack, message_id: str) -> int:
