@@ -33,6 +33,9 @@ class NotificationSettings(ServiceSettings):
 
     send_poll_interval_s: float = Field(0.2, description="How often queued notifications are picked up")
     send_batch_size: int = Field(50, ge=1, description="Notifications claimed at once and sent over one connection")
+    send_record_every: int = Field(
+        20, ge=1, description="Outcomes written per transaction (a crash resends at most these, same Message-IDs)"
+    )
     send_messages_per_connection: int = Field(100, ge=1, description="Reconnect to the relay after this many")
     send_lease_s: float = Field(
         120.0, gt=0, description="A claim's lease; a crashed sender's notifications are taken over after it"

@@ -29,7 +29,7 @@ from notification_service.domain.delivery import (
 )
 from notification_service.domain.message import build_message
 from notification_service.domain.templates import RenderedMail
-from notification_service.sending.claims import Claimed, claim, record, release
+from notification_service.sending.claims import Claimed, Outcome, claim, record, release
 from notification_service.sending.relay import RelayConnection, RelayUnavailable
 
 log = get_logger(__name__)
@@ -99,25 +99,36 @@ class Sender:
         # Stop well before the lease ends, so no other replica can take a row we are still sending.
         lease = self.settings.send_lease_s
         budget = max(lease - 3 * self.settings.smtp_timeout_s, lease / 2)
-        for index, claimed in enumerate(batch):
-            rest = batch[index:]
-            if time.monotonic() - started > budget:
-                await release(self.runtime, rest, "claim lease running short; sent in a later round")
-                return
-            if not await self.connect():
-                await release(self.runtime, rest, f"relay unavailable: {self.circuit.last_reason}")
-                return
-            await self.pace()
-            outcome = await self.relay.send(self.message(claimed), claimed.recipient)
-            if outcome.verdict is Verdict.relay_unavailable:
-                pause = self.circuit.failed(time.monotonic(), outcome.reason)
-                log.warning("relay failed mid-batch; sender paused", reason=outcome.reason, pause_s=round(pause, 2))
-                await release(self.runtime, rest, f"relay unavailable: {outcome.reason}")
-                return
-            attempts = claimed.attempts + 1
-            step = after_attempt(attempts, outcome, self.policy, self.rng)
-            if not await record(self.runtime, claimed, attempts, step):
-                log.error("claim lost before the outcome was written", notification_id=str(claimed.id))
+        pending: list[Outcome] = []
+        try:
+            for index, claimed in enumerate(batch):
+                rest = batch[index:]
+                if time.monotonic() - started > budget:
+                    await release(self.runtime, rest, "claim lease running short; sent in a later round")
+                    return
+                if not await self.connect():
+                    await release(self.runtime, rest, f"relay unavailable: {self.circuit.last_reason}")
+                    return
+                await self.pace()
+                outcome = await self.relay.send(self.message(claimed), claimed.recipient)
+                if outcome.verdict is Verdict.relay_unavailable:
+                    pause = self.circuit.failed(time.monotonic(), outcome.reason)
+                    log.warning("relay failed mid-batch; sender paused", reason=outcome.reason, pause_s=round(pause, 2))
+                    await release(self.runtime, rest, f"relay unavailable: {outcome.reason}")
+                    return
+                attempts = claimed.attempts + 1
+                step = after_attempt(attempts, outcome, self.policy, self.rng)
+                pending.append(Outcome(claimed, attempts, step, datetime.now(UTC)))
+                if len(pending) >= self.settings.send_record_every:
+                    await self.flush(pending)
+        finally:
+            await self.flush(pending)
+
+    async def flush(self, pending: list[Outcome]) -> None:
+        """Write what was sent so far (one transaction); the list is emptied."""
+        written, pending[:] = list(pending), []
+        for lost in await record(self.runtime, written):
+            log.error("claim lost before the outcome was written", notification_id=str(lost.claimed.id))
 
     async def pace(self) -> None:
         """Wait for the relay's token bucket: `take()` says exactly how long until a token is free."""
