@@ -65,8 +65,12 @@ async def gateway(stack: TestStack) -> AsyncIterator[RunningService]:
         yield svc
 
 
-def application_mail(sender: str, subject: str, attachments: bool = True, body: str = "Please see attached.") -> bytes:
+def application_mail(
+    sender: str, subject: str, attachments: bool = True, body: str = "Please see attached.", **headers: str
+) -> bytes:
     message = EmailMessage()
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
     message["From"] = f"Dr A Clinician <{sender}>"
     message["To"] = IFR_MAILBOX
     message["Subject"] = subject
@@ -233,3 +237,15 @@ async def test_a_body_form_is_extracted_and_its_problems_reported(stack: TestSta
     assert body["application_problems"] == ["patient_consent: required"] and body["attachments"] == []
     (ack,) = await eventually(lambda: replies_to(stack, original_id))
     assert "patient_consent: required" in str(ack.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+async def test_an_auto_reply_is_neither_stored_nor_answered(stack: TestStack, gateway: RunningService) -> None:
+    sender = f"out.of.office.{uuid.uuid4().hex[:8]}@nhs.net"
+    raw = application_mail(sender, "Automatic reply: away", attachments=False, Auto_Submitted="auto-replied")
+    await send_to_gateway(stack, raw, sender, [IFR_MAILBOX])
+    await asyncio.sleep(1.0)
+    assert await stored(gateway, sender) == 0
+    assert replies_to(stack, message_id_of(raw)) == []
+    assert await received_events(stack, sender) == []
+    metrics = (await gateway.client.get("/metrics")).text
+    assert 'notification_inbound_mail_total{outcome="ignore"}' in metrics

@@ -56,6 +56,7 @@ async def test_a_5xx_reply_fails_at_once_with_the_reason_and_is_not_retried(
     assert [(e["type"], e["data"]["error"], e["data"]["attempts"]) for e in outcome] == [
         ("notification.failed", "554 5.7.1 Message rejected by policy", 1)
     ]
+    assert 'notification_send_outcomes_total{verdict="permanent"}' in (await sender.client.get("/metrics")).text
 
 
 async def test_a_4xx_reply_is_retried_with_backoff_then_sent(stack: TestStack, sender: RunningService) -> None:

@@ -39,6 +39,7 @@ from notification_service.domain.inbound import (
     screen,
 )
 from notification_service.domain.templates import RenderedMail
+from notification_service.metrics import INBOUND_MAIL
 
 log = get_logger(__name__)
 GATEWAY_ACTOR = "system:inbound-gateway"
@@ -66,6 +67,7 @@ async def receive(runtime: ServiceRuntime, raw: bytes, mailbox: str, mail_from: 
     decision = screen(mail, config_of(runtime.settings).mail.secure, sender)
     inbound_id = inbound_id_for(mail.sha256, mailbox)
     if decision.outcome is GatewayOutcome.ignore:
+        INBOUND_MAIL.labels(GatewayOutcome.ignore.value).inc()
         log.info("inbound mail ignored", inbound_id=str(inbound_id), reason=decision.reason)
         return Intake(inbound_id, decision, stored=False)
     async with runtime.unit_of_work() as uow:
@@ -75,6 +77,8 @@ async def receive(runtime: ServiceRuntime, raw: bytes, mailbox: str, mail_from: 
         else:
             await _refuse(uow, mail, inbound_id, decision.reason or "not accepted")
         await uow.commit()
+    duplicate = decision.outcome is GatewayOutcome.accept and not stored
+    INBOUND_MAIL.labels("duplicate" if duplicate else decision.outcome.value).inc()
     log.info("inbound mail", inbound_id=str(inbound_id), outcome=decision.outcome.value, stored=stored)
     return Intake(inbound_id, decision, stored)
 
@@ -85,14 +89,14 @@ async def _accept(uow: UnitOfWork, mail: InboundMail, raw: bytes, inbound_id: uu
         return False  # the same message again: already stored, published and acknowledged
     uow.emit("mail.received", str(inbound_id), received_payload(mail, inbound_id, received_at))
     reply = acknowledgement_mail(mail, inbound_id, await _reply_settings(uow))
-    await _queue_reply(uow, mail, reply, Cause(inbound_id, "mail.received", inbound_reference(inbound_id)))
+    await _queue_reply(uow, mail, reply, inbound_id, "mail.received", inbound_reference(inbound_id))
     uow.audit(GATEWAY_ACTOR, "receive", "inbound_mail", inbound_id, detail={"mailbox": mail.mailbox})
     return True
 
 
 async def _refuse(uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str) -> None:
     reply = refusal_mail(mail, reason, await _reply_settings(uow))
-    await _queue_reply(uow, mail, reply, Cause(inbound_id, "mail.refused"))
+    await _queue_reply(uow, mail, reply, inbound_id, "mail.refused")
     uow.audit(GATEWAY_ACTOR, "refuse", "inbound_mail", inbound_id, reason=reason, detail={"mailbox": mail.mailbox})
 
 
@@ -156,12 +160,20 @@ async def _reply_settings(uow: UnitOfWork) -> ReplySettings:
     )
 
 
-async def _queue_reply(uow: UnitOfWork, mail: InboundMail, reply: RenderedMail, cause: Cause) -> None:
+async def _queue_reply(
+    uow: UnitOfWork,
+    mail: InboundMail,
+    reply: RenderedMail,
+    inbound_id: uuid.UUID,
+    source_type: str,
+    case_reference: str | None = None,
+) -> None:
+    """A threaded reply through the outbound queue; its Message-ID derives from the inbound id."""
     settings = notification_settings(uow.settings)
-    threaded = Cause(
-        event_id=cause.event_id,
-        event_type=cause.event_type,
-        case_reference=cause.case_reference,
+    cause = Cause(
+        event_id=inbound_id,
+        event_type=source_type,
+        case_reference=case_reference,
         link=settings.frontend_base_url.rstrip("/") + "/",
         in_reply_to=mail.message_id,
         references=mail.references,
@@ -171,7 +183,7 @@ async def _queue_reply(uow: UnitOfWork, mail: InboundMail, reply: RenderedMail, 
         uow.session,
         reply,
         mail.sender,
-        threaded,
+        cause,
         mail_identity(settings),
         config_of(settings).mail.secure,
         role="sender",

@@ -79,10 +79,11 @@ class RelayConnection:
         self._sent_here += 1
         try:
             _, reply = await self._smtp.send_message(message, sender=self._settings.mail_from, recipients=[recipient])
-        except SMTP_ERRORS as exc:
+        except Exception as exc:  # anything else (an address the client will not send to) is bounded by attempts
             outcome = classify_exception(exc)
+            if outcome.verdict is Verdict.relay_unavailable or not isinstance(exc, aiosmtplib.SMTPResponseException):
+                await self.close()  # the conversation may be half-way: start the next message afresh
             if outcome.verdict is Verdict.relay_unavailable:
-                await self.close()
                 return Classification(outcome.verdict, describe(exc))
             return outcome
         return Classification(Verdict.delivered, f"250 {reply}".strip())

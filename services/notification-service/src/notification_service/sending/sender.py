@@ -21,6 +21,7 @@ from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
 from notification_service.config import mail_identity, notification_settings, secure_domains
 from notification_service.domain.delivery import (
+    Classification,
     RelayCircuit,
     RelayRateLimits,
     RetryPolicy,
@@ -29,6 +30,7 @@ from notification_service.domain.delivery import (
 )
 from notification_service.domain.message import build_message
 from notification_service.domain.templates import RenderedMail
+from notification_service.metrics import RELAY_AVAILABLE, SEND_OUTCOMES
 from notification_service.sending.claims import Claimed, Outcome, claim, record, release
 from notification_service.sending.relay import RelayConnection, RelayUnavailable
 
@@ -86,12 +88,14 @@ class Sender:
         try:
             await self.relay.open()
         except RelayUnavailable as exc:
+            RELAY_AVAILABLE.set(0)
             pause = self.circuit.failed(time.monotonic(), str(exc))
             log.warning("relay unavailable; sender paused", reason=str(exc), pause_s=round(pause, 2))
             return False
         if self.circuit.is_open:
             log.info("relay reachable again; sending resumes", after_failures=self.circuit.failures)
         self.circuit.succeeded()
+        RELAY_AVAILABLE.set(1)
         return True
 
     async def send_batch(self, batch: list[Claimed]) -> None:
@@ -110,8 +114,10 @@ class Sender:
                     await release(self.runtime, rest, f"relay unavailable: {self.circuit.last_reason}")
                     return
                 await self.pace()
-                outcome = await self.relay.send(self.message(claimed), claimed.recipient)
+                outcome = await self.attempt(claimed)
+                SEND_OUTCOMES.labels(outcome.verdict.value).inc()
                 if outcome.verdict is Verdict.relay_unavailable:
+                    RELAY_AVAILABLE.set(0)
                     pause = self.circuit.failed(time.monotonic(), outcome.reason)
                     log.warning("relay failed mid-batch; sender paused", reason=outcome.reason, pause_s=round(pause, 2))
                     await release(self.runtime, rest, f"relay unavailable: {outcome.reason}")
@@ -123,6 +129,13 @@ class Sender:
                     await self.flush(pending)
         finally:
             await self.flush(pending)
+
+    async def attempt(self, claimed: Claimed) -> Classification:
+        try:
+            message = self.message(claimed)
+        except Exception as exc:  # a row that can never become a message must not block the queue
+            return Classification(Verdict.permanent, f"cannot build the message: {exc}")
+        return await self.relay.send(message, claimed.recipient)
 
     async def flush(self, pending: list[Outcome]) -> None:
         """Write what was sent so far (one transaction); the list is emptied."""
