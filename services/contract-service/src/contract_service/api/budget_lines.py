@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from casework.auth import Principal
-from casework.concurrency import set_etag
 from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import SnomedId
 from casework.pagination import Page, paginate
 from casework.problems import Conflict
 from contract_service.api.access import commissioner, reader
+from contract_service.api.common import created
 from contract_service.api.contracts import load_contract
 from contract_service.db.budgets import allocate_unallocated
 from contract_service.db.models import BudgetLine
@@ -88,10 +88,7 @@ async def add_budget_line(
     await evaluate_risk(uow, contract.provider_ods, contract.financial_year)
     uow.audit(principal, "create", "budget_line", line.id)
     out = BudgetLineOut.model_validate(line, from_attributes=True)
-    await idempotent.remember(uow, 201, out.model_dump(mode="json"))
-    await uow.commit()
-    set_etag(response, line.version)
-    return out
+    return await created(uow, idempotent, response, out, line.version)
 
 
 @router.get("/contracts/{contract_id}/budget-lines", response_model=Page[BudgetLineOut])

@@ -22,6 +22,7 @@ from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, field_problem
 from contract_service.api.access import commissioner, reader
+from contract_service.api.common import created
 from contract_service.db.models import BudgetLine, Commitment, Contract, ContractVariation, Derogation
 from contract_service.domain.commitments import CommitmentStatus
 from contract_service.domain.contracts import (
@@ -156,10 +157,7 @@ async def create_contract(
         ) from None
     out = contract_out(contract, [], None, uow.settings.cquin_rate_pct)  # type: ignore[union-attr]
     uow.audit(principal, "create", "contract", contract.id)
-    await idempotent.remember(uow, 201, out.model_dump(mode="json"))
-    await uow.commit()
-    set_etag(response, contract.version)
-    return out
+    return await created(uow, idempotent, response, out, contract.version)
 
 
 @router.get("/contracts", response_model=Page[ContractOut])
@@ -346,7 +344,4 @@ async def agree_variation(
     )
     uow.audit(principal, "vary", "contract", contract.id, detail={"sequence": sequence})
     out = VariationOut.model_validate(variation, from_attributes=True)
-    await idempotent.remember(uow, 201, out.model_dump(mode="json"))
-    await uow.commit()
-    set_etag(response, contract.version)
-    return out
+    return await created(uow, idempotent, response, out, contract.version)

@@ -17,6 +17,7 @@ from casework.idempotency import IdempotentRequest
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, field_problem
 from contract_service.api.access import commissioner, reader
+from contract_service.api.common import created
 from contract_service.api.contracts import load_contract
 from contract_service.db.models import Derogation
 from contract_service.domain.derogations import (
@@ -108,10 +109,7 @@ async def propose_derogation(
     await uow.session.flush()
     uow.audit(principal, "create", "derogation", derogation.id)
     out = _out(derogation)
-    await idempotent.remember(uow, 201, out.model_dump(mode="json"))
-    await uow.commit()
-    set_etag(response, derogation.version)
-    return out
+    return await created(uow, idempotent, response, out, derogation.version)
 
 
 @router.get("/contracts/{contract_id}/derogations", response_model=Page[DerogationOut])

@@ -22,6 +22,7 @@ from contract_service.api.access import commissioner, provider_user, reader
 from contract_service.api.drug_returns import ReturnLineOut
 from contract_service.db.models import DrugReturnLine, ValidationQuery
 from contract_service.db.outturn import evaluate_risk
+from contract_service.domain.contracts import pence
 from contract_service.domain.validation_queries import (
     FUNDED_OUTCOMES,
     OPEN,
@@ -290,10 +291,10 @@ async def challenged_value_report(
                     financial_year=fy,
                     period=period,
                     queries=values[0],
-                    challenged_value=values[1],
-                    open_value=values[2],
-                    not_funded_value=values[3],
-                    funded_on_resolution_value=values[4],
+                    challenged_value=pence(values[1]),
+                    open_value=pence(values[2]),
+                    not_funded_value=pence(values[3]),
+                    funded_on_resolution_value=pence(values[4]),
                 )
             )
     return sorted(rows, key=lambda r: (r.provider_ods, r.period is None, r.period or ""))

@@ -24,7 +24,7 @@ from casework.uow import UnitOfWork
 from contract_service.db.budgets import line_keys, lines_for
 from contract_service.db.models import Commitment, DrugReturn, DrugReturnLine, ValidationQuery
 from contract_service.db.outturn import evaluate_risk
-from contract_service.domain.budget_lines import choose_line
+from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.drug_returns import ReturnLine, period_bounds, submitted_value, validate_return
 from contract_service.domain.reconciliation import (
     Authority,
@@ -55,7 +55,7 @@ async def authorities_for(uow: UnitOfWork, patient_refs: set[str]) -> list[Autho
     return [
         Authority(
             id=c.id,
-            source=c.source,  # type: ignore[arg-type]
+            source=FundingSource(c.source),
             reference=c.source_reference,
             provider_ods=c.provider_ods,
             patient_ref=c.patient_ref,

@@ -49,6 +49,7 @@ def choose_line(lines: Sequence[LineKey], source: FundingSource, dmd_id: str | N
     2. else a category line (no drug) of the first allowed kind that has one; among several,
        the one whose category names the source ("cdf", "ifr"), else the first by category name.
     """
+    source = FundingSource(source)
     kinds = KINDS_FOR_SOURCE[source]
     if dmd_id:
         for kind in kinds:

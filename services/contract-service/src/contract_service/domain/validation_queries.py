@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from casework.state_machine import TransitionTable
 from casework.working_days import add_working_days
+from contract_service.domain.contracts import pence
 
 
 class QueryStatus(StrEnum):
@@ -69,7 +70,7 @@ def is_resolved(status: str) -> bool:
 
 def funded_adjustment(status: str, challenged_value: Decimal) -> Decimal:
     """The change to the funded amount when a query ends in `status` (withheld value released or not)."""
-    return challenged_value if status in FUNDED_OUTCOMES else Decimal(0)
+    return pence(challenged_value if status in FUNDED_OUTCOMES else Decimal(0))
 
 
 def line_funding_after(status: str) -> LineFunding:
