@@ -6,25 +6,30 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.financial_year import financial_year_of
 from casework.uow import UnitOfWork
 from contract_service.db.budgets import LineRow, contract_for, line_keys, line_rows, of_trust, set_at_risk
 from contract_service.db.models import CdfForecast, Commitment, DrugReturnLine
 from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.commitments import CommitmentStatus
 from contract_service.domain.contracts import pence
-from contract_service.domain.outturn import ZERO, LineOutturn, add_series, line_outturn, risk_step
+from contract_service.domain.outturn import (
+    ZERO,
+    LineOutturn,
+    Series,
+    add_series,
+    forecast_series,
+    line_outturn,
+    risk_step,
+)
 from contract_service.domain.reconciliation import trust_of
 from contract_service.domain.validation_queries import LineFunding
 
-Series = dict[int, tuple[Decimal, Decimal]]
 FUNDED = (LineFunding.FUNDED, LineFunding.FUNDED_ON_RESOLUTION)
 
 
@@ -50,13 +55,6 @@ class ProviderOutturn:
         actual = sum((x.figures.actual_to_date for x in self.lines), ZERO)
         outturn = sum((x.figures.forecast_outturn for x in self.lines), ZERO)
         return {"budget": budget, "actual_to_date": actual, "forecast_outturn": outturn, "variance": outturn - budget}
-
-
-def forecast_series(months: list[dict[str, Any]], as_of: date, actual: Decimal, outturn: Decimal) -> Series:
-    """A stored CDF forecast as (actual, forecast) per FY month; an unphased one sits in its as-of month."""
-    if months:
-        return {int(m["fy_month"]): (Decimal(str(m["actual"])), Decimal(str(m["forecast"]))) for m in months}
-    return {financial_year_of(as_of).month: (actual, outturn - actual)}
 
 
 @dataclass
