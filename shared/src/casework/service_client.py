@@ -39,7 +39,7 @@ class ServiceClient:
             ttl_s=300,
         )
 
-    async def get_json(self, path: str, **params: Any) -> Any:
+    async def _get(self, path: str, params: dict[str, Any]) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._bearer()}"}
         try:
             async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout) as client:
@@ -48,4 +48,12 @@ class ServiceClient:
             raise ServiceCallFailed(f"GET {self._base_url}{path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:
             raise ServiceCallFailed(f"GET {self._base_url}{path}: {response.status_code} {response.text[:300]}")
-        return response.json()
+        return response
+
+    async def get_json(self, path: str, **params: Any) -> Any:
+        return (await self._get(path, params)).json()
+
+    async def get_bytes(self, path: str, **params: Any) -> tuple[bytes, str]:
+        """Raw content (an attachment, a document) and its content type."""
+        response = await self._get(path, params)
+        return response.content, response.headers.get("content-type", "application/octet-stream")

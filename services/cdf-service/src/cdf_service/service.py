@@ -8,10 +8,14 @@ from casework.periodic import every
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from cdf_service.api.applications import router as applications_router
 from cdf_service.api.clinicians import router as clinicians_router
+from cdf_service.api.forecasts import router as forecasts_router
 from cdf_service.api.national_list import router as list_router
+from cdf_service.api.sact import router as sact_router
 from cdf_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from cdf_service.db.base import Base, platform_tables
+from cdf_service.forecaster import forecaster
 from cdf_service.lapse import lapse_sweep
+from cdf_service.sact.worker import sact_worker
 from cdf_service.settings import CdfSettings
 
 
@@ -28,6 +32,6 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=platform_tables,
     migrations=Path(__file__).parent / "migrations" / "versions",
-    routers=[list_router, clinicians_router, applications_router],
-    background=[every(_sweep_interval, lapse_sweep, "cdf-lapse-sweep")],
+    routers=[list_router, clinicians_router, applications_router, sact_router, forecasts_router],
+    background=[every(_sweep_interval, lapse_sweep, "cdf-lapse-sweep"), sact_worker, forecaster],
 )

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.periodic import every
 from casework.runtime import BackgroundTask, ServiceRuntime
 from ifr_service.db.models import CaseClock, DeadlineAlert, IfrRequest
-from ifr_service.domain.clocks import TEAM_CLOCKS, alert_due
+from ifr_service.domain.clocks import TEAM_CLOCKS, Alert, alert_due
 from ifr_service.workflow import emit_case_event, today
 
 ACTOR = "system:ifr-deadlines"
@@ -38,13 +38,27 @@ async def sweep_deadlines(runtime: ServiceRuntime, on: date | None = None) -> in
                     CaseClock.paused_since.is_(None),
                     CaseClock.clock.in_([str(c) for c in TEAM_CLOCKS]),
                     CaseClock.due_date <= horizon,
+                    ~exists(  # a breached clock has nothing more to say
+                        select(DeadlineAlert.id).where(
+                            DeadlineAlert.clock_id == CaseClock.id, DeadlineAlert.alert == Alert.BREACHED.value
+                        )
+                    ),
                 )
                 .order_by(CaseClock.due_date)
             )
         ).all()
+        raised_before = set(
+            (
+                await uow.session.execute(
+                    select(DeadlineAlert.clock_id, DeadlineAlert.alert).where(
+                        DeadlineAlert.clock_id.in_([clock.id for clock, _ in rows])
+                    )
+                )
+            ).all()
+        )
         for clock, case in rows:
             alert = alert_due(clock, on, warning)
-            if alert is None:
+            if alert is None or (clock.id, alert.value) in raised_before:
                 continue
             claimed = await uow.session.scalar(
                 pg_insert(DeadlineAlert)

@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 
-from ifr_http import MEMBERS, REASONS, Ifr, application
+from ifr_http import MEMBERS, REASONS, REVIEW_MEMBERS, Ifr, application
 
 from embedded_stack.testing import TestStack
 
@@ -42,7 +42,7 @@ async def test_draft_partial_then_submit_names_every_missing_field(stack: TestSt
 async def test_malformed_values_are_refused_with_the_field_named(stack: TestStack) -> None:
     async with stack.service("ifr", run_workers=False) as svc:
         ifr = Ifr(svc.client, stack)
-        bad = application(patient={"nhs_number": "9434765918"}, treatment={"dmd_code": "3762811000001104"})
+        bad = application(patient={"nhs_number": "9990000019"}, treatment={"dmd_code": "3762811000001104"})
         response = await svc.client.post("/api/v1/ifr/requests", json=bad, headers=ifr.clinician)
         assert response.status_code == 422
         assert {e["field"] for e in response.json()["errors"]} == {"patient.nhs_number", "treatment.dmd_code"}
@@ -122,8 +122,85 @@ async def test_decision_records_who_was_present_and_keeps_letter_copies(stack: T
         decision = letters[-1]
         assert REASONS["exceptionality"] in decision["body"] and "stop on progression" in decision["body"]
         assert decision["recipient"] == "sam.consultant@nhs.net"
-        assert "9434765919" not in decision["subject"]
+        assert "9990000018" not in decision["subject"]
         history = (await svc.client.get(f"/api/v1/ifr/requests/{case['id']}/history", headers=ifr.officer)).json()
         decided = next(h for h in history if h["action"] == "transition:decide")
         assert decided["detail"]["present"] == sorted(m["member_id"] for m in MEMBERS)
         assert decided["detail"]["panel_id"] == panel["id"]
+
+
+async def test_a_review_is_heard_by_a_different_panel(stack: TestStack) -> None:
+    async with stack.service("ifr", run_workers=False) as svc:
+        ifr = Ifr(svc.client, stack)
+        case, ifr_panel = await ifr.decided("declined")
+        case = await ifr.act(
+            case, "request-review", {"grounds": "the evidence was not considered"}, headers=ifr.clinician
+        )
+        assert case["state"] == "review"
+        # an IFR panel cannot hear a review, and a review panel with a member of the deciding panel cannot either
+        wrong_kind = await ifr.act(case, "list-for-panel", {"panel_id": ifr_panel["id"]}, expect=422)
+        assert "review" in wrong_kind["detail"]
+        overlapping = await ifr.panel("review", members=[*REVIEW_MEMBERS[:3], MEMBERS[1]])
+        refused = await ifr.act(case, "list-for-panel", {"panel_id": overlapping["id"]}, expect=422)
+        assert refused["errors"][0]["field"] == "panel_id" and MEMBERS[1]["member_id"] in refused["detail"]
+        independent = await ifr.panel("review")
+        listed = await ifr.act(case, "list-for-panel", {"panel_id": independent["id"]})
+        assert listed["state"] == "listed_for_review"
+        reviewers = [m["member_id"] for m in REVIEW_MEMBERS]
+        found = await ifr.act(
+            listed, "decide-review", {"outcome": "flawed", "reasons": "evidence missed", "present": reviewers}
+        )
+        assert (found["state"], found["review_outcome"]) == ("review_decided", "flawed")
+        # back to an IFR panel, with a fresh panel-decision clock
+        running = [c for c in found["clocks"] if c["status"] == "running"]
+        assert [c["clock"] for c in running] == ["panel_decision"]
+
+
+async def test_reconsideration_goes_back_to_the_same_panel(stack: TestStack) -> None:
+    async with stack.service("ifr", run_workers=False) as svc:
+        ifr = Ifr(svc.client, stack)
+        case, panel = await ifr.decided("declined")
+        case = await ifr.act(case, "request-reconsideration", {"new_information": "new scan"}, headers=ifr.clinician)
+        relisted = await ifr.act(case, "list-for-panel", {})
+        assert relisted["current_panel_id"] == panel["id"]
+        again = await ifr.act(
+            relisted,
+            "decide",
+            {"outcome": "approved", "reasons": REASONS, "present": [m["member_id"] for m in MEMBERS]},
+        )
+        assert again["outcome"] == "approved"
+        panel_view = (await svc.client.get(f"/api/v1/ifr/panels/{panel['id']}", headers=ifr.officer)).json()
+        assert [a["purpose"] for a in panel_view["agenda"]] == ["decision", "reconsideration"]
+
+
+async def test_information_round_trip_pauses_the_clocks(stack: TestStack) -> None:
+    async with stack.service("ifr", run_workers=False) as svc:
+        ifr = Ifr(svc.client, stack)
+        returned = await ifr.act(await ifr.screening(), "request-information", {"information_needed": "the scan"})
+        statuses = {c["clock"]: c["status"] for c in returned["clocks"]}
+        assert statuses == {
+            "acknowledge": "met",
+            "triage": "met",
+            "screening_outcome": "paused",
+            "panel_decision": "paused",
+        }
+        assert returned["next_due"] is None and returned["overdue"] is False
+        letters = (await svc.client.get(f"/api/v1/ifr/requests/{returned['id']}/letters", headers=ifr.clinician)).json()
+        assert letters[-1]["kind"] == "request_for_information" and "the scan" in letters[-1]["body"]
+        changed = await ifr.act(
+            returned,
+            "provide-information",
+            {"information": "scan attached", "application": {"clinical": {"stage": "stage 3"}}},
+            headers=ifr.clinician,
+        )
+        assert changed["state"] == "resubmitted" and changed["application"]["clinical"]["stage"] == "stage 3"
+        assert {c["clock"]: c["status"] for c in changed["clocks"]}["screening_outcome"] == "running"
+        invalid = await ifr.act(changed, "request-information", {"information_needed": "x"})
+        bad = await ifr.act(
+            invalid,
+            "provide-information",
+            {"information": "x", "application": {"patient": {"nhs_number": "9990000019"}}},
+            headers=ifr.clinician,
+            expect=422,
+        )
+        assert bad["errors"][0]["field"] == "application.patient.nhs_number"

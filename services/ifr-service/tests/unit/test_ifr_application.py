@@ -23,7 +23,7 @@ def test_an_empty_draft_names_every_required_field() -> None:
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        (("patient", "nhs_number"), "9434765918"),  # Modulus 11 fails
+        (("patient", "nhs_number"), "9990000019"),  # Modulus 11 fails
         (("treatment", "dmd_code"), "3762811000001104"),  # Verhoeff fails
         (("treatment", "opcs4_code"), "X7"),
         (("clinical", "diagnosis_icd10"), "U07.1"),
@@ -68,13 +68,13 @@ def test_a_procedure_needs_no_drug_fields() -> None:
 
 def test_merge_keeps_fields_not_given() -> None:
     draft = Application.model_validate({"patient": {"name": "Alex Example"}})
-    merged = merge(draft, {"patient": {"nhs_number": "9434765919"}, "urgency": "urgent"})
-    assert (merged.patient.name, merged.patient.nhs_number, merged.urgency) == ("Alex Example", "9434765919", "urgent")
+    merged = merge(draft, {"patient": {"nhs_number": "9990000018"}, "urgency": "urgent"})
+    assert (merged.patient.name, merged.patient.nhs_number, merged.urgency) == ("Alex Example", "9990000018", "urgent")
 
 
 def test_mail_fields_map_to_the_form_and_bad_values_become_problems() -> None:
     fields = {
-        "nhs_number": "943 476 5919",
+        "nhs_number": "999 000 0018",
         "patient_name": "Alex Example",
         "date_of_birth": "01/02/1970",
         "sex": "F",
@@ -88,7 +88,7 @@ def test_mail_fields_map_to_the_form_and_bad_values_become_problems() -> None:
         "unknown_key": "ignored",
     }
     application, problems = from_mail(fields)
-    assert application.patient.nhs_number == "9434765919"
+    assert application.patient.nhs_number == "9990000018"
     assert str(application.patient.date_of_birth) == "1970-02-01"
     assert application.patient.sex == "female"
     assert application.clinician.trust_ods == "RRV"

@@ -110,6 +110,8 @@ def test_listed_trust_overrides_pattern_and_site_falls_back_to_trust(config: Rou
     assert directory.provider_mailbox(RecipientRole.trust_cdf_mailbox, "RRV03") == "rrv.cancerdrugsfund@nhs.net"
     # Only the CDF mailbox is listed for RRV: the pharmacy still comes from the pattern.
     assert directory.provider_mailbox(RecipientRole.trust_pharmacy_mailbox, "rrv") == "rrv.pharmacy@nhs.net"
+    # A site of an unlisted trust: the pattern gives the trust's mailbox, not a per-site one.
+    assert directory.provider_mailbox(RecipientRole.provider_contract_lead, "RGT03") == "rgt.contracts@nhs.net"
 
 
 def test_central_roles(config: RoutingConfig) -> None:

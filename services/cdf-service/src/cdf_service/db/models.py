@@ -115,7 +115,7 @@ class Application(Base):
             unique=True,
             postgresql_where=text("status IN ('approved', 'treatment_started')"),
         ),
-        Index("ix_applications_match", "provider_ods", "patient_ref", "drug_key"),
+        Index("ix_applications_match", "patient_ref", "drug_key"),
         Index("ix_applications_lapse", "lapse_due", postgresql_where=text("status = 'approved'")),
         Index("ix_applications_list", "created_at", "id"),
     )

@@ -1,4 +1,4 @@
-"""Spend forecast for one trust x list entry over a financial year (see README_DOMAIN_FORECAST.md).
+"""Spend forecast for one trust x list entry over a financial year (the model and a worked example: the service README).
 
 Three parts, month by month (M1 = April ... M12 = March):
 - actual: cycles SACT reports as given x cost per cycle, for months up to the as-of month;

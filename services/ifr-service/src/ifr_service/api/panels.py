@@ -204,7 +204,9 @@ async def add_to_agenda(
             conflicts = [
                 ConflictIn(member_id=c.member_id, reason=c.reason) for c in body.conflicts if c.request_id == case.id
             ]
-            await list_on_panel(context, case, ListIn(panel_id=panel.id, conflicts=conflicts))
+            with uow.session.no_autoflush:  # one UPDATE per case: its version moves by one
+                await list_on_panel(context, case, ListIn(panel_id=panel.id, conflicts=conflicts))
+            await uow.session.flush()
         await uow.session.flush()
         out = await _panel_out(uow, panel)
         await uow.commit()

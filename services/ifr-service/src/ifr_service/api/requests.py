@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Select, select
@@ -20,6 +20,7 @@ from casework.pagination import Page, paginate
 from casework.problems import Conflict, Unprocessable
 from casework.uow import UnitOfWork
 from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, visible_cases
+from ifr_service.api.examples import APPLICATION_EXAMPLE
 from ifr_service.api.schemas import CaseOut, CaseSummaryOut, case_out, summary_fields, summary_out
 from ifr_service.db.models import IfrRequest
 from ifr_service.domain.application import Application, merge
@@ -38,7 +39,15 @@ async def respond(uow: UnitOfWork, case: IfrRequest, response: Response) -> Case
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
 async def create_draft(
-    body: Application,
+    body: Annotated[
+        Application,
+        Body(
+            openapi_examples={
+                "complete": {"summary": "a complete application", "value": APPLICATION_EXAMPLE},
+                "partial": {"summary": "a draft to finish later", "value": {"patient": {"name": "Alex Example"}}},
+            }
+        ),
+    ],
     request: Request,
     response: Response,
     uow: Uow,

@@ -139,7 +139,8 @@ class Directory(BaseModel):
             entry = self.providers.get(key)
             if entry is not None and (address := entry.get(role)) is not None:
                 return address
-        return getattr(self.pattern, role.value).replace("{ods}", code.lower())  # type: ignore[no-any-return]
+        # The pattern names trust mailboxes too: a site's mail goes to its trust's mailbox.
+        return getattr(self.pattern, role.value).replace("{ods}", code[:3].lower())  # type: ignore[no-any-return]
 
     def central_mailbox(self, role: RecipientRole) -> str:
         return getattr(self, role.value)  # type: ignore[no-any-return]

@@ -288,13 +288,12 @@ def check_source(source: TemplateSource, sample: Mapping[str, Any]) -> list[str]
 def _part_problems(source: TemplateSource, part: TemplatePart, sample: Mapping[str, Any]) -> list[str]:
     env = _HTML if part is TemplatePart.html else _PLAIN
     try:
-        used = meta.find_undeclared_variables(env.parse(source.part(part)))
+        named = sorted(meta.find_undeclared_variables(env.parse(source.part(part))) & IDENTIFIER_KEYS)
+        if part is TemplatePart.subject and named:
+            return [f"uses the patient identifier field(s) {', '.join(named)}; subjects carry no patient identifiers"]
         env.from_string(source.part(part)).render(sample)
     except TemplateError as exc:
         return [f"{type(exc).__name__}: {exc}"]
-    named = sorted(used & IDENTIFIER_KEYS)
-    if part is TemplatePart.subject and named:
-        return [f"uses the patient identifier field(s) {', '.join(named)}; subjects carry no patient identifiers"]
     return []
 
 

@@ -248,7 +248,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'approved'"),
     )
     op.create_index("ix_applications_list", "applications", ["created_at", "id"], unique=False)
-    op.create_index("ix_applications_match", "applications", ["provider_ods", "patient_ref", "drug_key"], unique=False)
+    op.create_index("ix_applications_match", "applications", ["patient_ref", "drug_key"], unique=False)
     op.create_index(
         "uq_applications_live_patient_entry",
         "applications",
@@ -269,6 +269,9 @@ def upgrade() -> None:
     )
     # Upload pieces are already compact CSV: store them as they are rather than compress each one.
     op.execute("ALTER TABLE sact_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
+    # Pieces live only until processed: no WAL for them. A database crash empties the table; the
+    # submissions caught mid-way then fail and the trust sends the file again.
+    op.execute("ALTER TABLE sact_chunks SET UNLOGGED")
 
 
 def downgrade() -> None:

@@ -1,0 +1,335 @@
+"""SACT submissions: upload (CSV streamed, or a JSON batch), progress and the row-by-row report."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from casework.auth import Principal, Role, ensure_visible, require_roles
+from casework.csv_export import csv_response
+from casework.deps import Runtime, Uow
+from casework.identifiers import OdsCode
+from casework.pagination import Page, paginate
+from casework.problems import NotFound, Problem, Unprocessable
+from casework.runtime import ServiceRuntime
+from cdf_service.api.common import from_row
+from cdf_service.db.models import SactProblem, SactSubmission
+from cdf_service.domain.sact_rows import HeaderError
+from cdf_service.sact import intake
+from cdf_service.sact_schema import FIELDS
+
+router = APIRouter(prefix="/sact/submissions", tags=["SACT"])
+SUBMITTER_ROLES = (Role.PROVIDER_SYSTEM, Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST)
+READER_ROLES = (*SUBMITTER_ROLES, Role.CDF_MANAGER, Role.NATIONAL_ANALYST)
+REPORT_PREVIEW = 100
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class SubmissionKey(BaseModel):
+    provider_ods: OdsCode
+    period: str = Field(pattern=PERIOD.pattern, description="the month the data covers, YYYY-MM")
+    submission_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+
+
+class SactBatch(SubmissionKey):
+    """A JSON batch: records keyed by the national SACT field names (missing keys are empty)."""
+
+    records: list[dict[str, str | int | float | None]] = Field(min_length=1)
+
+    @field_validator("records")
+    @classmethod
+    def _national_names(cls, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        unknown = sorted({k for r in records for k in r} - set(FIELDS))
+        if unknown:
+            raise ValueError(f"not SACT data items: {', '.join(unknown[:20])}")
+        return records
+
+
+class RowProblemOut(BaseModel):
+    row: int
+    field: str
+    reason: str
+
+
+class SubmissionOut(BaseModel):
+    id: uuid.UUID
+    provider_ods: str
+    period: str
+    submission_id: str
+    source_format: str
+    status: str
+    bytes_received: int
+    chunks_total: int
+    chunks_done: int
+    rows_total: int
+    rows_accepted: int
+    rows_rejected: int
+    matched: dict[str, int]
+    error: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    report: list[RowProblemOut] = Field(description=f"the first {REPORT_PREVIEW} problems; all at /report")
+    report_total: int
+
+
+async def submission_out(uow: Any, row: SactSubmission) -> SubmissionOut:
+    preview = (
+        await uow.session.scalars(
+            select(SactProblem)
+            .where(SactProblem.submission_id == row.id)
+            .order_by(SactProblem.row_no, SactProblem.id)
+            .limit(REPORT_PREVIEW)
+        )
+    ).all()
+    total = await uow.session.scalar(select(func.count()).where(SactProblem.submission_id == row.id))
+    return from_row(
+        SubmissionOut,
+        row,
+        submission_id=row.submission_ref,
+        report=[RowProblemOut(row=p.row_no, field=p.field, reason=p.reason) for p in preview],
+        report_total=total or 0,
+    )
+
+
+def _key_from_query(provider_ods: str | None, period: str | None, submission_id: str | None) -> SubmissionKey:
+    try:
+        return SubmissionKey(provider_ods=provider_ods, period=period, submission_id=submission_id)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> Unprocessable:
+    errors = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in exc.errors()]
+    return Unprocessable("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SubmissionOut,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "text/csv": {"schema": {"type": "string", "description": "header of national SACT field names"}},
+                "application/json": {"schema": SactBatch.model_json_schema()},
+            }
+        }
+    },
+)
+async def submit(
+    request: Request,
+    response: Response,
+    uow: Uow,
+    runtime: Runtime,
+    provider_ods: Annotated[str | None, Query(description="CSV uploads: the submitting trust")] = None,
+    period: Annotated[str | None, Query(description="CSV uploads: YYYY-MM")] = None,
+    submission_id: Annotated[str | None, Query(description="CSV uploads: the trust's id for this file")] = None,
+    principal: Principal = Depends(require_roles(*SUBMITTER_ROLES)),
+) -> Any:
+    """202 with the submission; processing runs in the background (poll GET /sact/submissions/{id}).
+    The same trust + period + submission id again returns the first submission (200), unless it failed."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    batch: SactBatch | None = None
+    if content_type == "application/json":
+        batch = await _json_batch(request, runtime)
+        key: SubmissionKey = batch
+    elif content_type in ("text/csv", "application/csv", "text/plain", "application/octet-stream"):
+        key = _key_from_query(provider_ods, period, submission_id)
+    else:
+        raise Problem("send text/csv or application/json", status=415, title="Unsupported media type")
+    ensure_visible(principal, key.provider_ods, "provider", key.provider_ods)
+    existing = await _existing(uow, key)
+    if existing is not None and existing.status != "failed":
+        return JSONResponse((await submission_out(uow, existing)).model_dump(mode="json"), status_code=200)
+    submission = await _open(uow, runtime, key, existing, "json" if batch else "csv", principal)
+    try:
+        settings: Any = runtime.settings
+        if batch is not None:
+            await intake.store_records(runtime, submission.id, batch.records, settings.sact_chunk_bytes)
+        else:
+            await intake.store_csv(runtime, submission.id, request.stream(), settings.sact_chunk_bytes)
+    except HeaderError as exc:
+        await intake.discard(runtime, submission.id, keep_row=False)
+        errors = [{"field": p.field, "message": p.reason} for p in exc.problems]
+        raise Unprocessable(f"the file's header is not a SACT header: {exc}", errors=errors) from None
+    except BaseException:
+        await intake.discard(runtime, submission.id, keep_row=False)
+        raise
+    worker = runtime.extras.get("sact_worker")
+    if worker is not None:
+        worker.wake()  # type: ignore[attr-defined]
+    async with runtime.unit_of_work() as fresh:
+        stored = await fresh.session.get(SactSubmission, submission.id)
+        assert stored is not None
+        out = await submission_out(fresh, stored)
+    response.headers["Location"] = f"/api/v1/sact/submissions/{submission.id}"
+    return out
+
+
+async def _json_batch(request: Request, runtime: ServiceRuntime) -> SactBatch:
+    body = await request.body()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise Unprocessable("the body is not JSON", errors=[{"field": "body", "message": "not JSON"}]) from None
+    limit = runtime.settings.sact_json_max_records  # type: ignore[attr-defined]
+    if isinstance(data, dict) and isinstance(data.get("records"), list) and len(data["records"]) > limit:
+        message = f"at most {limit} records per JSON batch; send larger submissions as CSV"
+        raise Unprocessable(message, errors=[{"field": "records", "message": message}])
+    try:
+        return SactBatch.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+async def _existing(uow: Any, key: SubmissionKey) -> SactSubmission | None:
+    query = select(SactSubmission).where(
+        SactSubmission.provider_ods == key.provider_ods,
+        SactSubmission.period == key.period,
+        SactSubmission.submission_ref == key.submission_id,
+    )
+    return await uow.session.scalar(query)
+
+
+async def _open(
+    uow: Any,
+    runtime: ServiceRuntime,
+    key: SubmissionKey,
+    failed: SactSubmission | None,
+    source_format: str,
+    principal: Principal,
+) -> SactSubmission:
+    """A new status row (committed, so progress is readable at once), or the failed one reset."""
+    if failed is not None:
+        await intake.discard(runtime, failed.id, keep_row=True)
+        submission = failed
+        for name in ("chunks_total", "chunks_done", "rows_total", "rows_accepted", "rows_rejected", "bytes_received"):
+            setattr(submission, name, 0)
+        submission.matched, submission.error, submission.finished_at, submission.started_at = {}, None, None, None
+    else:
+        submission = SactSubmission(
+            id=uuid.uuid4(),
+            provider_ods=key.provider_ods,
+            period=key.period,
+            submission_ref=key.submission_id,
+            columns=[],
+            matched={},
+            bytes_received=0,
+            chunks_total=0,
+            chunks_done=0,
+            rows_total=0,
+            rows_accepted=0,
+            rows_rejected=0,
+            created_by=principal.sub,
+        )
+        uow.session.add(submission)
+    submission.status, submission.source_format = "receiving", source_format
+    try:
+        await uow.session.flush()
+    except IntegrityError:
+        raise Problem("this submission is being uploaded right now; retry to see it", status=409) from None
+    uow.audit(principal, "submit", "sact_submission", submission.id, detail=key.model_dump())
+    await uow.commit()
+    return submission
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+async def _visible(uow: Any, principal: Principal, submission_id: uuid.UUID) -> SactSubmission:
+    row = await uow.session.get(SactSubmission, submission_id)
+    if row is None:
+        raise NotFound(f"SACT submission {submission_id} not found")
+    ensure_visible(principal, row.provider_ods, "SACT submission", submission_id)
+    return row
+
+
+@router.get("", response_model=Page[SubmissionOut])
+async def list_submissions(
+    uow: Uow,
+    provider: Annotated[str | None, Query(max_length=5)] = None,
+    period: Annotated[str | None, Query(pattern=PERIOD.pattern)] = None,
+    status_: Annotated[str | None, Query(alias="status", max_length=12)] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> Page[SubmissionOut]:
+    query = select(SactSubmission)
+    if (own := principal.org_filter()) is not None:
+        query = query.where(SactSubmission.provider_ods.startswith(own))
+    if provider:
+        query = query.where(SactSubmission.provider_ods == provider.upper())
+    if period:
+        query = query.where(SactSubmission.period == period)
+    if status_:
+        query = query.where(SactSubmission.status == status_)
+    keys = (SactSubmission.created_at, SactSubmission.id)
+    rows, next_cursor = await paginate(uow.session, query, keys, cursor, limit)
+    items = [await submission_out(uow, r) for r in rows]
+    return Page[SubmissionOut](items=items, next_cursor=next_cursor)
+
+
+@router.get("/{submission_id}", response_model=SubmissionOut)
+async def read_submission(
+    submission_id: uuid.UUID, uow: Uow, principal: Principal = Depends(require_roles(*READER_ROLES))
+) -> SubmissionOut:
+    """Progress (pieces and rows so far) and the first problems, readable while processing runs."""
+    row = await _visible(uow, principal, submission_id)
+    out = await submission_out(uow, row)
+    uow.audit(principal, "read", "sact_submission", row.id)
+    await uow.commit()
+    return out
+
+
+@router.get("/{submission_id}/report", response_model=Page[RowProblemOut])
+async def report(
+    submission_id: uuid.UUID,
+    uow: Uow,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> Page[RowProblemOut]:
+    await _visible(uow, principal, submission_id)
+    query = select(SactProblem).where(SactProblem.submission_id == submission_id)
+    rows, next_cursor = await paginate(uow.session, query, (SactProblem.row_no, SactProblem.id), cursor, limit)
+    items = [RowProblemOut(row=p.row_no, field=p.field, reason=p.reason) for p in rows]
+    return Page[RowProblemOut](items=items, next_cursor=next_cursor)
+
+
+@router.get("/{submission_id}/report.csv", response_class=StreamingResponse)
+async def report_csv(
+    submission_id: uuid.UUID,
+    uow: Uow,
+    runtime: Runtime,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> StreamingResponse:
+    await _visible(uow, principal, submission_id)
+    return csv_response(
+        ("row", "field", "reason"), _all_problems(runtime, submission_id), f"sact-report-{submission_id}.csv"
+    )
+
+
+async def _all_problems(runtime: ServiceRuntime, submission_id: uuid.UUID) -> AsyncIterator[dict[str, Any]]:
+    """Every problem, a page at a time in its own session (the response streams after the request's ends)."""
+    cursor: str | None = None
+    while True:
+        async with runtime.unit_of_work() as uow:
+            query = select(SactProblem).where(SactProblem.submission_id == submission_id)
+            keys = (SactProblem.row_no, SactProblem.id)
+            rows, cursor = await paginate(uow.session, query, keys, cursor, 500)
+            lines = [{"row": p.row_no, "field": p.field, "reason": p.reason} for p in rows]
+        for line in lines:
+            yield line
+        if cursor is None:
+            return

@@ -1,0 +1,114 @@
+"""Matching SACT administrations of one patient and one listed drug at one trust to that patient's approvals.
+
+A regimen (SACT's START_DATE_OF_REGIMEN) is the unit of treatment. An approval claims the earliest
+unclaimed regimen whose first administration falls in its start window: from `early_days` before the
+planned start to the lapse due date (an administration before the planned start counts: treatment
+simply began early; one after the lapse due date does not revive the approval). An approval that has
+already started keeps the regimen it started with. Every regimen no approval claims is unapproved use.
+
+The result is a description; the caller applies it once (state transitions and unique keys in the
+database make a second application of the same data a no-op).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+CLAIMING_STATES = frozenset({"approved", "treatment_started", "treatment_stopped", "withdrawn"})
+
+
+@dataclass(frozen=True)
+class ApprovalView:
+    approval_id: str
+    status: str
+    planned_start: date
+    lapse_due: date
+    first_administration: date | None  # set once SACT showed the start
+
+
+@dataclass(frozen=True)
+class Given:
+    """One distinct administration of the drug, as SACT reported it."""
+
+    regimen_start: date
+    cycle_number: int
+    cycle_start: date
+    administration_date: date
+    final_treatment_date: date | None
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class Regimen:
+    start: date
+    first_administration: date
+    cycles: tuple[tuple[int, date], ...]  # (cycle number, cycle start), by cycle number
+    final_treatment_date: date | None
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """What SACT says about the treatment under one approval."""
+
+    approval_id: str
+    regimen: Regimen
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    treatments: tuple[Treatment, ...]
+    unapproved: tuple[Regimen, ...]
+
+
+def regimens(given: Iterable[Given]) -> list[Regimen]:
+    """Administrations grouped by regimen, earliest first; duplicates across submissions collapse."""
+    by_start: dict[date, list[Given]] = {}
+    for g in given:
+        by_start.setdefault(g.regimen_start, []).append(g)
+    return sorted((_regimen(start, items) for start, items in by_start.items()), key=lambda r: r.first_administration)
+
+
+def _regimen(start: date, items: Sequence[Given]) -> Regimen:
+    cycles: dict[int, date] = {}
+    for g in items:
+        known = cycles.get(g.cycle_number)
+        cycles[g.cycle_number] = g.cycle_start if known is None else min(known, g.cycle_start)
+    finals = [(g.final_treatment_date, g.outcome or "") for g in items if g.final_treatment_date is not None]
+    final, outcome = max(finals) if finals else (None, "")
+    return Regimen(
+        start=start,
+        first_administration=min(g.administration_date for g in items),
+        cycles=tuple(sorted(cycles.items())),
+        final_treatment_date=final,
+        outcome=outcome or None,
+    )
+
+
+def start_window(approval: ApprovalView, early_days: int) -> tuple[date, date]:
+    return approval.planned_start - timedelta(days=early_days), approval.lapse_due
+
+
+def match(approvals: Iterable[ApprovalView], given: Iterable[Given], early_days: int) -> MatchResult:
+    pending = regimens(given)
+    treatments: list[Treatment] = []
+    ordered = sorted(approvals, key=lambda a: (a.first_administration is None, a.planned_start, a.approval_id))
+    for approval in ordered:
+        if approval.status not in CLAIMING_STATES:
+            continue
+        regimen = _claim(approval, pending, early_days)
+        if regimen is not None:
+            pending.remove(regimen)
+            treatments.append(Treatment(approval.approval_id, regimen))
+    return MatchResult(tuple(treatments), tuple(pending))
+
+
+def _claim(approval: ApprovalView, pending: Sequence[Regimen], early_days: int) -> Regimen | None:
+    if approval.first_administration is not None:  # started before: keep that regimen
+        return next((r for r in pending if r.first_administration == approval.first_administration), None)
+    if approval.status != "approved":  # withdrawn before starting: claims nothing
+        return None
+    opens, due = start_window(approval, early_days)
+    return next((r for r in pending if opens <= r.first_administration <= due), None)

@@ -1,0 +1,1 @@
+"""SACT intake: streamed upload, background processing in chunks, matching to approvals."""

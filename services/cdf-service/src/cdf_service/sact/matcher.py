@@ -1,0 +1,212 @@
+"""Applying SACT to approvals: starts, stops, cycle counts and unapproved use, each exactly once.
+
+For every (patient, listed drug) a submission touched, the whole SACT history of that pair at the
+trust (every submission) is matched again by the pure rules in domain.matching; then only what is new
+is written. Once-only comes from the database, not from memory: a start or stop is a state transition
+of a row locked FOR UPDATE (a second one is not allowed), cycles and unapproved regimens have primary
+keys (ON CONFLICT DO NOTHING ... RETURNING tells what is new).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text, tuple_
+
+from casework.events.catalogue.cdf import UnapprovedUseDetected
+from casework.runtime import ServiceRuntime
+from casework.uow import UnitOfWork
+from cdf_service.db.forecast_repo import mark_dirty
+from cdf_service.db.models import Application
+from cdf_service.domain.matching import ApprovalView, Given, Regimen, Treatment, match
+from cdf_service.domain.prior_approval import TRANSITIONS, ApplicationAction, ApplicationState
+from cdf_service.events import emit_started, emit_stopped
+from cdf_service.sact_schema import OUTCOME_TEXT, RegimenOutcome
+
+KEYS_PER_BATCH = 500
+ACTOR = "system:cdf-sact-matcher"
+
+_KEYS = text("SELECT DISTINCT patient_ref, drug_key FROM sact_rows WHERE submission_id = :sid AND listed ORDER BY 1, 2")
+_GIVEN = text(
+    """
+    SELECT DISTINCT r.patient_ref, r.drug_key, r.regimen_start, r.cycle_number, r.cycle_start,
+           r.administration_date, r.final_treatment_date, r.outcome
+    FROM sact_rows r
+    JOIN unnest(CAST(:refs AS text[]), CAST(:drugs AS text[])) AS k(patient_ref, drug_key)
+      ON r.patient_ref = k.patient_ref AND r.drug_key = k.drug_key
+    WHERE r.listed AND r.provider_ods = :trust
+    """
+)
+_CYCLES = text(
+    """
+    INSERT INTO treatment_cycles (application_id, regimen_start, cycle_number, cycle_start)
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:starts AS date[]), CAST(:numbers AS smallint[]),
+                         CAST(:cycle_starts AS date[]))
+    ON CONFLICT DO NOTHING
+    """
+)
+_UNAPPROVED = text(
+    """
+    INSERT INTO unapproved_uses (provider_ods, patient_ref, drug_key, regimen_start, first_administration,
+                                 cycles, submission_id)
+    VALUES (:trust, :patient_ref, :drug_key, :regimen_start, :first_administration, :cycles, :sid)
+    ON CONFLICT DO NOTHING
+    RETURNING patient_ref
+    """
+)
+
+
+@dataclass(frozen=True)
+class ListedDrug:
+    name: str
+    dmd_id: str
+
+
+async def match_submission(
+    runtime: ServiceRuntime, submission_id: uuid.UUID, trust: str, listed: dict[str, ListedDrug]
+) -> Counter[str]:
+    """Match every listed (patient, drug) pair the submission touched; returns what happened."""
+    counts: Counter[str] = Counter()
+    async with runtime.unit_of_work() as uow:
+        keys = [(r[0], r[1]) for r in await uow.session.execute(_KEYS, {"sid": submission_id})]
+    for start in range(0, len(keys), KEYS_PER_BATCH):
+        async with runtime.unit_of_work() as uow:
+            await _match_batch(uow, keys[start : start + KEYS_PER_BATCH], submission_id, trust, listed, counts)
+            await uow.commit()
+    counts["pairs"] = len(keys)
+    return counts
+
+
+async def _match_batch(
+    uow: UnitOfWork,
+    keys: Sequence[tuple[str, str]],
+    submission_id: uuid.UUID,
+    trust: str,
+    listed: dict[str, ListedDrug],
+    counts: Counter[str],
+) -> None:
+    params = {"refs": [k[0] for k in keys], "drugs": [k[1] for k in keys], "trust": trust}
+    given: dict[tuple[str, str], list[Given]] = defaultdict(list)
+    for row in await uow.session.execute(_GIVEN, params):
+        given[(row.patient_ref, row.drug_key)].append(Given(*row[2:]))
+    approvals: dict[tuple[str, str], list[Application]] = defaultdict(list)
+    for app in await _locked_approvals(uow, keys, trust):
+        approvals[(app.patient_ref, app.drug_key)].append(app)
+    early = runtime_early_days(uow)
+    for key in keys:
+        by_id = {str(a.id): a for a in approvals.get(key, [])}
+        result = match([_view(a) for a in by_id.values()], given.get(key, []), early)
+        for treatment in result.treatments:
+            await _apply_treatment(uow, by_id[treatment.approval_id], treatment, counts)
+        for regimen in result.unapproved:
+            await _record_unapproved(uow, key, regimen, submission_id, trust, listed, counts)
+
+
+def runtime_early_days(uow: UnitOfWork) -> int:
+    return int(getattr(uow.settings, "early_start_days", 28))
+
+
+async def _locked_approvals(uow: UnitOfWork, keys: Sequence[tuple[str, str]], trust: str) -> list[Application]:
+    query = (
+        select(Application)
+        .where(
+            tuple_(Application.patient_ref, Application.drug_key).in_(keys),
+            func.left(Application.provider_ods, 3) == trust,
+            Application.status != ApplicationState.REJECTED.value,
+        )
+        .order_by(Application.id)
+        .with_for_update()
+    )
+    return list((await uow.session.scalars(query)).all())
+
+
+def _view(app: Application) -> ApprovalView:
+    return ApprovalView(str(app.id), app.status, app.planned_start, app.lapse_due, app.first_administration)
+
+
+async def _apply_treatment(uow: UnitOfWork, app: Application, treatment: Treatment, counts: Counter[str]) -> None:
+    regimen = treatment.regimen
+    changed = await _record_cycles(uow, app, regimen)
+    if app.status == ApplicationState.APPROVED:
+        app.status = TRANSITIONS.next_state(app.status, ApplicationAction.START_TREATMENT)
+        app.first_administration = regimen.first_administration
+        emit_started(uow, app)
+        uow.audit(ACTOR, "start_treatment", "cdf_application", app.id)
+        counts["started"] += 1
+        changed = True
+    if regimen.final_treatment_date is not None and app.status == ApplicationState.TREATMENT_STARTED:
+        app.status = TRANSITIONS.next_state(app.status, ApplicationAction.STOP_TREATMENT)
+        app.final_treatment_date = regimen.final_treatment_date
+        app.stop_reason = _reason(regimen.outcome)
+        emit_stopped(uow, app)
+        uow.audit(ACTOR, "stop_treatment", "cdf_application", app.id, reason=app.stop_reason)
+        counts["stopped"] += 1
+        changed = True
+    if changed:
+        await uow.session.flush()
+        await mark_dirty(uow.session, [(app.provider_ods, app.entry_id)])
+
+
+async def _record_cycles(uow: UnitOfWork, app: Application, regimen: Regimen) -> bool:
+    if len(regimen.cycles) == app.cycles_given:
+        return False
+    await uow.session.execute(
+        _CYCLES,
+        {
+            "ids": [app.id] * len(regimen.cycles),
+            "starts": [regimen.start] * len(regimen.cycles),
+            "numbers": [n for n, _ in regimen.cycles],
+            "cycle_starts": [d for _, d in regimen.cycles],
+        },
+    )
+    app.cycles_given = len(regimen.cycles)
+    return True
+
+
+def _reason(outcome: str | None) -> str:
+    try:
+        return OUTCOME_TEXT[RegimenOutcome(outcome or "9")]
+    except ValueError:
+        return OUTCOME_TEXT[RegimenOutcome.OTHER]
+
+
+async def _record_unapproved(
+    uow: UnitOfWork,
+    key: tuple[str, str],
+    regimen: Regimen,
+    submission_id: uuid.UUID,
+    trust: str,
+    listed: dict[str, ListedDrug],
+    counts: Counter[str],
+) -> None:
+    patient, drug_key = key
+    inserted = await uow.session.scalar(
+        _UNAPPROVED,
+        {
+            "trust": trust,
+            "patient_ref": patient,
+            "drug_key": drug_key,
+            "regimen_start": regimen.start,
+            "first_administration": regimen.first_administration,
+            "cycles": len(regimen.cycles),
+            "sid": submission_id,
+        },
+    )
+    if inserted is None:
+        return  # already detected from an earlier submission
+    drug = listed[drug_key]
+    payload = UnapprovedUseDetected(
+        provider_ods=trust,
+        dmd_id=drug.dmd_id,
+        drug_name=drug.name,
+        patient_ref=patient,
+        first_administration=regimen.first_administration,
+        cycles=len(regimen.cycles),
+        submission_id=submission_id,
+    )
+    uow.emit("cdf.unapproved_use.detected", f"{trust}:{patient[:16]}:{drug_key}", payload)
+    uow.audit(ACTOR, "detect_unapproved_use", "cdf_unapproved_use", f"{trust}/{drug_key}/{regimen.start}")
+    counts["unapproved"] += 1

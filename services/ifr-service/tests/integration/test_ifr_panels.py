@@ -1,0 +1,103 @@
+"""Panels: members by role, the agenda (all cases or none, each at its version), declared conflicts."""
+
+import uuid
+from datetime import date
+
+from ifr_http import MEMBERS, REASONS, Ifr
+
+from embedded_stack.testing import TestStack
+
+
+async def test_agenda_lists_cases_all_or_none_with_conflicts(stack: TestStack) -> None:
+    async with stack.service("ifr", run_workers=False) as svc:
+        ifr = Ifr(svc.client, stack)
+        panel = await ifr.panel()
+        first, second = await ifr.screening(), await ifr.screening()
+        url = f"/api/v1/ifr/panels/{panel['id']}/agenda"
+        stale = await svc.client.post(
+            url,
+            json={
+                "cases": [
+                    {"request_id": first["id"], "version": first["version"]},
+                    {"request_id": second["id"], "version": second["version"] - 1},
+                ]
+            },
+            headers=ifr.officer,
+        )
+        assert stale.status_code == 412
+        assert (await ifr.get(first)).json()["state"] == "screening"  # nothing listed
+        body = {
+            "cases": [
+                {"request_id": first["id"], "version": first["version"]},
+                {"request_id": second["id"], "version": second["version"]},
+            ],
+            "conflicts": [{"request_id": second["id"], "member_id": "doc-a", "reason": "treated the patient"}],
+        }
+        listed = await svc.client.post(url, json=body, headers=ifr.officer)
+        assert listed.status_code == 200, listed.text
+        agenda = {a["request_id"]: a for a in listed.json()["agenda"]}
+        assert set(agenda) == {first["id"], second["id"]}
+        assert (
+            agenda[second["id"]]["conflicted_members"] == ["doc-a"] and agenda[first["id"]]["conflicted_members"] == []
+        )
+        assert {agenda[i]["state"] for i in agenda} == {"listed_for_panel"}
+        # listing again is an illegal move for the case now
+        again = await svc.client.post(
+            url, json={"cases": [{"request_id": first["id"], "version": first["version"] + 1}]}, headers=ifr.officer
+        )
+        assert again.status_code == 409 and again.json()["current_state"] == "listed_for_panel"
+        # a member declares a conflict on the first case themselves; it then lacks a clinician
+        member = stack.auth("X24", "panel_member", sub="ph-a")
+        declared = await svc.client.post(
+            f"/api/v1/ifr/panels/{panel['id']}/conflicts",
+            json={"request_id": first["id"], "member_id": "ph-a", "reason": "relative"},
+            headers=member,
+        )
+        assert declared.status_code == 200, declared.text
+        for_someone_else = await svc.client.post(
+            f"/api/v1/ifr/panels/{panel['id']}/conflicts",
+            json={"request_id": first["id"], "member_id": "lay-a", "reason": "x"},
+            headers=member,
+        )
+        assert for_someone_else.status_code == 422
+        case = (await ifr.get(first)).json()
+        present = [m["member_id"] for m in MEMBERS]
+        refused = await ifr.act(
+            case, "decide", {"outcome": "declined", "reasons": REASONS, "present": present}, expect=422
+        )
+        assert refused["quorum_missing"][0].startswith("public_health")
+        history = (await svc.client.get(f"/api/v1/ifr/requests/{first['id']}/history", headers=ifr.officer)).json()
+        assert any(h["action"] == "conflict_declared" and h["detail"]["member"] == "ph-a" for h in history)
+
+
+async def test_panel_creation_rules_and_idempotency(stack: TestStack) -> None:
+    async with stack.service("ifr", run_workers=False) as svc:
+        ifr = Ifr(svc.client, stack)
+        body = {"kind": "ifr", "name": "March panel", "meeting_date": date.today().isoformat(), "members": MEMBERS}
+        key = {"Idempotency-Key": f"panel-{uuid.uuid4()}"}
+        first = await svc.client.post("/api/v1/ifr/panels", json=body, headers={**ifr.officer, **key})
+        again = await svc.client.post("/api/v1/ifr/panels", json=body, headers={**ifr.officer, **key})
+        assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+        twice = await svc.client.post(
+            "/api/v1/ifr/panels", json={**body, "members": [*MEMBERS, MEMBERS[0]]}, headers=ifr.officer
+        )
+        assert twice.status_code == 422
+        bad_role = await svc.client.post(
+            "/api/v1/ifr/panels",
+            json={**body, "members": [{**MEMBERS[0], "role": "wizard"}]},
+            headers=ifr.officer,
+        )
+        assert bad_role.status_code == 422 and bad_role.json()["errors"][0]["field"].startswith("members")
+        assert (await svc.client.post("/api/v1/ifr/panels", json=body, headers=ifr.clinician)).status_code == 403
+        # a future meeting cannot have decided yet
+        future = await ifr.panel(meeting=date(2999, 1, 1))
+        case, _ = await ifr.listed(future)
+        present = [m["member_id"] for m in MEMBERS]
+        early = await ifr.act(
+            case, "decide", {"outcome": "approved", "reasons": REASONS, "present": present}, expect=422
+        )
+        assert "2999-01-01" in early["detail"]
+        listed = (
+            await svc.client.get("/api/v1/ifr/panels", params={"member": "chair-a", "kind": "ifr"}, headers=ifr.officer)
+        ).json()
+        assert future["id"] in {p["id"] for p in listed["items"]}
