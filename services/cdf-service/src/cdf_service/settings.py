@@ -18,6 +18,9 @@ class CdfSettings(ServiceSettings):
     clinician_email_domains: list[str] = Field(
         default_factory=lambda: ["nhs.net"], description="Mail domains a registered clinician's address may use"
     )
+    list_cache_ttl_s: float = Field(
+        2.0, description="How long a process may use its copy of the national list before reloading; 0: always read"
+    )
     lapse_sweep_interval_s: float = Field(
         3600.0, description="How often approvals past their lapse window are lapsed; 0 turns the sweep off"
     )
@@ -33,7 +36,7 @@ class CdfSettings(ServiceSettings):
         300.0, description="A submission whose worker has been silent this long is taken over by another"
     )
     forecast_interval_s: float = Field(
-        1.0, description="How often the forecaster recomputes changed trust x entry pairs"
+        5.0, description="How often the forecaster recomputes changed trust x entry pairs"
     )
     forecast_min_history: int = Field(
         20, description="Fewest treatments for a Kaplan-Meier curve (else expected duration)"

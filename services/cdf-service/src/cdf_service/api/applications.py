@@ -23,8 +23,9 @@ from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, Unprocessable, field_problem
 from casework.uow import UnitOfWork
 from cdf_service.api.common import from_row
-from cdf_service.db import application_repo, list_repo
+from cdf_service.db import application_repo
 from cdf_service.db.forecast_repo import mark_dirty
+from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import Application
 from cdf_service.domain.clinicians import may_apply_problem
 from cdf_service.domain.national_list import ListEntry
@@ -125,15 +126,23 @@ async def apply(
     if (previous := await idem.previous(uow)) is not None:
         return previous
     ensure_visible(principal, body.provider_ods, "provider", body.provider_ods)  # not for another trust
-    entry, in_force = await _entry_for(uow, body.entry_id, body.planned_start)
-    clinician = await application_repo.clinician_at(uow.session, body.provider_ods, body.clinician_gmc)
+    settings: Any = runtime.settings
+    found = await list_cache(runtime).entry_for(
+        uow.session, body.entry_id, body.planned_start, settings.list_cache_ttl_s
+    )
+    if found is None:
+        raise field_problem("entry_id", f"{body.entry_id} is not an entry of the national CDF list")
+    entry, in_force = found
+    ref = patient_ref(body.nhs_number, settings.patient_ref_key.get_secret_value())
+    clinician, existing = await application_repo.applicant_and_live_approval(
+        uow.session, body.provider_ods, body.clinician_gmc, ref, entry.entry_id
+    )
     if clinician is None:
         raise field_problem("clinician_gmc", may_apply_problem(None, body.provider_ods) or "")
     if problem := may_apply_problem(clinician.status, body.provider_ods):
         raise Forbidden(f"clinician {body.clinician_gmc} may not apply: {problem}", field="clinician_gmc")
     _check_answers(entry, body.answers)
-    ref = patient_ref(body.nhs_number, runtime.settings.patient_ref_key.get_secret_value())
-    if (existing := await application_repo.live_approval_id(uow.session, ref, entry.entry_id)) is not None:
+    if existing is not None:
         raise _duplicate(existing, entry.entry_id)
     decision = decide_application(entry, body.answers, body.planned_start, body.consent_confirmed)
     reasons = list(decision.reasons)
@@ -186,17 +195,6 @@ async def apply(
     await uow.commit()
     set_etag(response, app.version)
     return out
-
-
-async def _entry_for(uow: UnitOfWork, entry_id: str, planned_start: date) -> tuple[ListEntry, bool]:
-    """The entry version in force on the planned start (and True), or its latest version (and False)."""
-    row = await list_repo.entry_on(uow.session, entry_id, planned_start)
-    if row is not None:
-        return list_repo.to_domain(row), True
-    latest = await list_repo.latest_version(uow.session, entry_id)
-    if latest is None:
-        raise field_problem("entry_id", f"{entry_id} is not an entry of the national CDF list")
-    return list_repo.to_domain(latest), False
 
 
 def _check_answers(entry: ListEntry, answers: dict[str, bool]) -> None:

@@ -14,13 +14,15 @@ from pydantic import BaseModel, Field
 from casework.auth import Principal, Role, current_principal, require_roles
 from casework.concurrency import require_version, set_etag
 from casework.csv_export import csv_response
-from casework.deps import Uow
+from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import SnomedId
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, Unprocessable
+from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db import list_repo
+from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import ListEntryVersion
 from cdf_service.domain.list_csv import LIST_COLUMNS, entry_to_row
 from cdf_service.domain.national_list import (
@@ -220,6 +222,7 @@ async def create_entry(
     request: Request,
     response: Response,
     uow: Uow,
+    runtime: Runtime,
     principal: Principal = Depends(require_roles(*ADMIN_ROLES)),
 ) -> Any:
     idem = IdempotentRequest(request, principal, body)
@@ -236,6 +239,7 @@ async def create_entry(
     uow.audit(principal, "create", "cdf_list_entry", f"{row.entry_id}/v1", reason=body.change_note)
     await idem.remember(uow, status.HTTP_201_CREATED, out)
     await uow.commit()
+    list_cache(runtime).invalidate()
     set_etag(response, row.version)
     return out
 
@@ -273,14 +277,14 @@ async def close_entry(
 
 async def _new_version(
     uow: UnitOfWork,
+    runtime: ServiceRuntime,
     principal: Principal,
     response: Response,
     entry_id: str,
     if_match: str | None,
-    changes: dict[str, Any],
-    effective_from: date,
-    note: str | None,
+    change: tuple[dict[str, Any], date, str | None],
 ) -> EntryOut:
+    changes, effective_from, note = change
     current = await list_repo.latest_version(uow.session, entry_id, lock=True)
     if current is None:
         raise NotFound(f"list entry {entry_id} not found")
@@ -293,13 +297,14 @@ async def _new_version(
         raise _invalid(exc) from None
     uow.audit(principal, "version", "cdf_list_entry", f"{entry_id}/v{row.version}", reason=note)
     await uow.commit()
+    list_cache(runtime).invalidate()
     set_etag(response, row.version)
     return entry_out(row, row.effective_from)
 
 
 @router.post("/import", response_model=ListLoadResult)
 async def import_list(
-    request: Request, uow: Uow, principal: Principal = Depends(require_roles(*ADMIN_ROLES))
+    request: Request, uow: Uow, runtime: Runtime, principal: Principal = Depends(require_roles(*ADMIN_ROLES))
 ) -> ListLoadResult:
     """Bulk load (text/csv, one row per entry version). All rows load or none: a 422 lists every
     (row, field, reason). Reloading the same file changes nothing."""
@@ -315,4 +320,5 @@ async def import_list(
         raise Unprocessable(f"{len(errors)} problem(s) in the list file; nothing was loaded", errors=errors) from None
     uow.audit(principal, "import", "cdf_list", "bulk", detail=dataclasses.asdict(outcome))
     await uow.commit()
+    list_cache(runtime).invalidate()
     return ListLoadResult(**dataclasses.asdict(outcome))

@@ -32,3 +32,19 @@ async def lock_applications(session: AsyncSession, ids: Sequence[uuid.UUID]) -> 
         return []
     query = select(Application).where(Application.id.in_(ids)).order_by(Application.id).with_for_update()
     return list((await session.scalars(query)).all())
+
+
+async def applicant_and_live_approval(
+    session: AsyncSession, trust_ods: str, gmc: str, patient_ref: str, entry_id: str
+) -> tuple[Clinician | None, uuid.UUID | None]:
+    """The applying clinician's registration and any live approval for the patient and entry, in one
+    round trip (the application hot path)."""
+    live = (
+        select(Application.id)
+        .where(Application.patient_ref == patient_ref, Application.entry_id == entry_id, Application.status.in_(LIVE))
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = select(Clinician, live).where(Clinician.trust_ods == trust_ods, Clinician.gmc_number == gmc)
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row is not None else (None, None)

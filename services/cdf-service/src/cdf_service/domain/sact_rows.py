@@ -121,6 +121,23 @@ class RowValidator:
             for name in sorted(DATE_FIELDS - {"DATE_OF_BIRTH", "START_DATE_OF_REGIMEN", "ADMINISTRATION_DATE"})
             if name in self.index
         )
+        index = self.index
+        self._at = tuple(
+            index[name]
+            for name in (
+                "NHS_NUMBER",
+                "ORGANISATION_CODE_OF_PROVIDER",
+                "DATE_OF_BIRTH",
+                "START_DATE_OF_REGIMEN",
+                "ADMINISTRATION_DATE",
+                "CYCLE_NUMBER",
+                "REGIMEN",
+            )
+        )
+        self._cycle_start_at = index.get("START_DATE_OF_CYCLE")
+        self._final_at = index.get("DATE_OF_FINAL_TREATMENT")
+        self._date_positions = tuple(i for _, i in self._other_dates)
+        self._gender_at = index.get("GENDER_CURRENT")
 
     # -- cached conversions ---------------------------------------------------------------------
 
@@ -154,6 +171,70 @@ class RowValidator:
     # -- the row --------------------------------------------------------------------------------
 
     def validate(self, cells: Sequence[str]) -> Administration | list[Problem]:
+        """The row's record, or every problem with it."""
+        return self._accept(cells) or self._check(cells)
+
+    def _accept(self, c: Sequence[str]) -> Administration | None:
+        """The common case with the least work: the record of a row every rule accepts, else None so that
+        `_check` names the problems. Accepts exactly what `_check` accepts (a unit test holds them together).
+        """
+        if len(c) != self.width:
+            return None
+        nhs_at, provider_at, born_at, start_at, given_at, cycle_at, regimen_at = self._at
+        patient = self._refs.get(c[nhs_at]) or self.patient_ref(c[nhs_at])
+        provider = c[provider_at].strip().upper()
+        if patient is None or not provider.startswith(self.trust) or len(provider) not in (3, 5):
+            return None
+        code = c[self._code_at].strip() if self._code_at is not None else ""
+        drug = self.drugs.by_code.get(code) if code else self.drugs.by_name.get(c[self._drug_at].strip().lower())
+        raw_cycle = c[cycle_at]
+        if drug is None or not _whole(raw_cycle) or int(raw_cycle) > MAX_CYCLE or not c[regimen_at].strip():
+            return None
+        to_date = self.to_date
+        born, regimen_start, given = to_date(c[born_at]), to_date(c[start_at]), to_date(c[given_at])
+        if born is None or regimen_start is None or given is None:
+            return None
+        for i in self._date_positions:
+            if c[i] and to_date(c[i]) is None:
+                return None
+        if not self._codes_ok(c):
+            return None
+        cycle_start = (to_date(c[self._cycle_start_at]) if self._cycle_start_at is not None else None) or given
+        final = to_date(c[self._final_at]) if self._final_at is not None and c[self._final_at] else None
+        if (
+            given > self.today
+            or regimen_start < born
+            or given < regimen_start
+            or cycle_start < regimen_start
+            or (final is not None and final < regimen_start)
+        ):
+            return None
+        outcome = (c[self._outcome_at].strip() or None) if self._outcome_at is not None else None
+        return Administration(
+            provider[:3],
+            patient,
+            drug.key,
+            drug.listed,
+            regimen_start,
+            int(raw_cycle),
+            cycle_start,
+            given,
+            final,
+            outcome,
+        )
+
+    def _codes_ok(self, c: Sequence[str]) -> bool:
+        if self._diagnosis_at is not None and (raw := c[self._diagnosis_at]):
+            valid = self._icd10.get(raw)
+            if valid is None:
+                valid = self._icd10[raw] = is_valid_icd10_code(raw.strip().upper())
+            if not valid:
+                return False
+        if self._outcome_at is not None and (raw := c[self._outcome_at].strip()) and raw not in _OUTCOMES:
+            return False
+        return not (self._gender_at is not None and (raw := c[self._gender_at].strip()) and raw not in GENDER_CODES)
+
+    def _check(self, cells: Sequence[str]) -> Administration | list[Problem]:
         if len(cells) != self.width:
             return [Problem("row", f"has {len(cells)} fields, the header has {self.width}")]
         problems: list[Problem] = []
@@ -228,7 +309,7 @@ class RowValidator:
         return found
 
     def _cycle_number(self, raw: str, problems: list[Problem]) -> int | None:
-        if raw.isdigit() and 0 <= int(raw) <= MAX_CYCLE:
+        if _whole(raw) and int(raw) <= MAX_CYCLE:
             return int(raw)
         problems.append(Problem("CYCLE_NUMBER", "is required" if not raw else f"must be a whole number 0-{MAX_CYCLE}"))
         return None
@@ -246,6 +327,10 @@ class RowValidator:
             raw = cells[i].strip()
             if raw and raw not in GENDER_CODES:
                 problems.append(Problem(name, f"must be one of {', '.join(sorted(GENDER_CODES))}"))
+
+
+def _whole(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit()  # not str.isdigit alone: '²' is a digit int() refuses
 
 
 def _chronology(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import func, select, text, tuple_
 
@@ -52,9 +53,11 @@ _UNAPPROVED = text(
     """
     INSERT INTO unapproved_uses (provider_ods, patient_ref, drug_key, regimen_start, first_administration,
                                  cycles, submission_id)
-    VALUES (:trust, :patient_ref, :drug_key, :regimen_start, :first_administration, :cycles, :sid)
+    SELECT :trust, u.*, :sid
+    FROM unnest(CAST(:refs AS text[]), CAST(:drugs AS text[]), CAST(:starts AS date[]), CAST(:firsts AS date[]),
+                CAST(:cycles AS int[])) AS u
     ON CONFLICT DO NOTHING
-    RETURNING patient_ref
+    RETURNING patient_ref, drug_key, regimen_start
     """
 )
 
@@ -96,13 +99,40 @@ async def _match_batch(
     for app in await _locked_approvals(uow, keys, trust):
         approvals[(app.patient_ref, app.drug_key)].append(app)
     early = runtime_early_days(uow)
+    writes = _Writes()
     for key in keys:
         by_id = {str(a.id): a for a in approvals.get(key, [])}
         result = match([_view(a) for a in by_id.values()], given.get(key, []), early)
         for treatment in result.treatments:
-            await _apply_treatment(uow, by_id[treatment.approval_id], treatment, counts)
-        for regimen in result.unapproved:
-            await _record_unapproved(uow, key, regimen, submission_id, trust, listed, counts)
+            _apply_treatment(uow, by_id[treatment.approval_id], treatment, writes, counts)
+        writes.unapproved += [(key, regimen) for regimen in result.unapproved]
+    await writes.flush(uow, submission_id, trust, listed, counts)
+
+
+@dataclass
+class _Writes:
+    """What one batch of pairs writes, gathered so each table gets one statement per batch."""
+
+    cycles: list[tuple[uuid.UUID, date, int, date]] = field(default_factory=list)
+    unapproved: list[tuple[tuple[str, str], Regimen]] = field(default_factory=list)
+    dirty: set[tuple[str, str]] = field(default_factory=set)
+
+    async def flush(
+        self,
+        uow: UnitOfWork,
+        submission_id: uuid.UUID,
+        trust: str,
+        listed: dict[str, ListedDrug],
+        counts: Counter[str],
+    ) -> None:
+        await uow.session.flush()
+        if self.cycles:
+            ids, starts, numbers, cycle_starts = (list(column) for column in zip(*self.cycles, strict=True))
+            params = {"ids": ids, "starts": starts, "numbers": numbers, "cycle_starts": cycle_starts}
+            await uow.session.execute(_CYCLES, params)
+        if self.unapproved:
+            await _record_unapproved(uow, self.unapproved, submission_id, trust, listed, counts)
+        await mark_dirty(uow.session, self.dirty)
 
 
 def runtime_early_days(uow: UnitOfWork) -> int:
@@ -127,9 +157,14 @@ def _view(app: Application) -> ApprovalView:
     return ApprovalView(str(app.id), app.status, app.planned_start, app.lapse_due, app.first_administration)
 
 
-async def _apply_treatment(uow: UnitOfWork, app: Application, treatment: Treatment, counts: Counter[str]) -> None:
+def _apply_treatment(
+    uow: UnitOfWork, app: Application, treatment: Treatment, writes: _Writes, counts: Counter[str]
+) -> None:
     regimen = treatment.regimen
-    changed = await _record_cycles(uow, app, regimen)
+    changed = len(regimen.cycles) != app.cycles_given
+    if changed:
+        writes.cycles += [(app.id, regimen.start, number, start) for number, start in regimen.cycles]
+        app.cycles_given = len(regimen.cycles)
     if app.status == ApplicationState.APPROVED:
         app.status = TRANSITIONS.next_state(app.status, ApplicationAction.START_TREATMENT)
         app.first_administration = regimen.first_administration
@@ -146,24 +181,7 @@ async def _apply_treatment(uow: UnitOfWork, app: Application, treatment: Treatme
         counts["stopped"] += 1
         changed = True
     if changed:
-        await uow.session.flush()
-        await mark_dirty(uow.session, [(app.provider_ods, app.entry_id)])
-
-
-async def _record_cycles(uow: UnitOfWork, app: Application, regimen: Regimen) -> bool:
-    if len(regimen.cycles) == app.cycles_given:
-        return False
-    await uow.session.execute(
-        _CYCLES,
-        {
-            "ids": [app.id] * len(regimen.cycles),
-            "starts": [regimen.start] * len(regimen.cycles),
-            "numbers": [n for n, _ in regimen.cycles],
-            "cycle_starts": [d for _, d in regimen.cycles],
-        },
-    )
-    app.cycles_given = len(regimen.cycles)
-    return True
+        writes.dirty.add((app.provider_ods, app.entry_id))
 
 
 def _reason(outcome: str | None) -> str:
@@ -175,38 +193,36 @@ def _reason(outcome: str | None) -> str:
 
 async def _record_unapproved(
     uow: UnitOfWork,
-    key: tuple[str, str],
-    regimen: Regimen,
+    found: Sequence[tuple[tuple[str, str], Regimen]],
     submission_id: uuid.UUID,
     trust: str,
     listed: dict[str, ListedDrug],
     counts: Counter[str],
 ) -> None:
-    patient, drug_key = key
-    inserted = await uow.session.scalar(
-        _UNAPPROVED,
-        {
-            "trust": trust,
-            "patient_ref": patient,
-            "drug_key": drug_key,
-            "regimen_start": regimen.start,
-            "first_administration": regimen.first_administration,
-            "cycles": len(regimen.cycles),
-            "sid": submission_id,
-        },
-    )
-    if inserted is None:
-        return  # already detected from an earlier submission
-    drug = listed[drug_key]
-    payload = UnapprovedUseDetected(
-        provider_ods=trust,
-        dmd_id=drug.dmd_id,
-        drug_name=drug.name,
-        patient_ref=patient,
-        first_administration=regimen.first_administration,
-        cycles=len(regimen.cycles),
-        submission_id=submission_id,
-    )
-    uow.emit("cdf.unapproved_use.detected", f"{trust}:{patient[:16]}:{drug_key}", payload)
-    uow.audit(ACTOR, "detect_unapproved_use", "cdf_unapproved_use", f"{trust}/{drug_key}/{regimen.start}")
-    counts["unapproved"] += 1
+    """Insert the unapproved regimens; only those the database did not know yet raise an event."""
+    params = {
+        "trust": trust,
+        "refs": [key[0] for key, _ in found],
+        "drugs": [key[1] for key, _ in found],
+        "starts": [r.start for _, r in found],
+        "firsts": [r.first_administration for _, r in found],
+        "cycles": [len(r.cycles) for _, r in found],
+        "sid": submission_id,
+    }
+    new = {(r.patient_ref, r.drug_key, r.regimen_start) for r in await uow.session.execute(_UNAPPROVED, params)}
+    for (patient, drug_key), regimen in found:
+        if (patient, drug_key, regimen.start) not in new:
+            continue  # already detected from an earlier submission
+        drug = listed[drug_key]
+        payload = UnapprovedUseDetected(
+            provider_ods=trust,
+            dmd_id=drug.dmd_id,
+            drug_name=drug.name,
+            patient_ref=patient,
+            first_administration=regimen.first_administration,
+            cycles=len(regimen.cycles),
+            submission_id=submission_id,
+        )
+        uow.emit("cdf.unapproved_use.detected", f"{trust}:{patient[:16]}:{drug_key}", payload)
+        uow.audit(ACTOR, "detect_unapproved_use", "cdf_unapproved_use", f"{trust}/{drug_key}/{regimen.start}")
+        counts["unapproved"] += 1

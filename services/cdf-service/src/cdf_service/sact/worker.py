@@ -13,6 +13,7 @@ goes out.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -108,6 +109,7 @@ class SactWorker:
                 assert submission is not None
                 columns, trust = submission.columns, submission.provider_ods[:3]
                 pending = range(submission.chunks_done, submission.chunks_total)
+                first_row = submission.rows_total
                 listed = await list_repo.drug_names(uow.session)
             validator = RowValidator(
                 columns,
@@ -116,23 +118,44 @@ class SactWorker:
                 self.settings.patient_ref_key.get_secret_value(),
                 today,
             )
-            for seq in pending:
-                await self._piece(submission_id, seq, validator)
-            await self._finish(submission_id, trust, listed, today)
+            started = time.perf_counter()
+            await self._pieces(submission_id, pending, first_row, validator)
+            timings = {"ms_rows": round((time.perf_counter() - started) * 1000)}
+            await self._finish(submission_id, trust, listed, today, timings)
         except Exception as exc:
             log.exception("sact submission failed", submission_id=str(submission_id))
             await self._fail(submission_id, f"{type(exc).__name__}: {exc}")
 
-    async def _piece(self, submission_id: uuid.UUID, seq: int, validator: RowValidator) -> None:
+    async def _pieces(self, submission_id: uuid.UUID, pending: range, first_row: int, validator: RowValidator) -> None:
+        """Validate piece n+1 while piece n is written: Python checks rows while PostgreSQL takes the COPY."""
+        if not pending:
+            return
+        prepared = asyncio.create_task(_prepare(self.runtime, submission_id, pending[0], first_row, validator))
+        try:
+            for position, seq in enumerate(pending):
+                records, problems, rows = await prepared
+                first_row += rows
+                if position + 1 < len(pending):
+                    prepared = asyncio.create_task(
+                        _prepare(self.runtime, submission_id, pending[position + 1], first_row, validator)
+                    )
+                await self._write(submission_id, seq, records, problems, rows)
+        finally:
+            if not prepared.done():
+                prepared.cancel()
+
+    async def _write(
+        self,
+        submission_id: uuid.UUID,
+        seq: int,
+        records: list[tuple[Any, ...]],
+        problems: list[tuple[Any, ...]],
+        rows: int,
+    ) -> None:
+        """One piece's rows, problems and progress in one transaction; the piece is dropped with it."""
         async with self.runtime.unit_of_work() as uow:
             submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True)
             assert submission is not None
-            data = await uow.session.scalar(
-                select(SactChunk.data).where(SactChunk.submission_id == submission_id, SactChunk.seq == seq)
-            )
-            if data is None:  # pieces are unlogged: a database crash loses them
-                raise RuntimeError(f"piece {seq} of the stored file is gone (database restart?); send the file again")
-            records, problems, rows = await _validate(submission_id, submission.rows_total, data, validator)
             raw = await (await uow.session.connection()).get_raw_connection()
             driver: Any = raw.driver_connection
             if records:
@@ -151,8 +174,14 @@ class SactWorker:
             await uow.commit()
 
     async def _finish(
-        self, submission_id: uuid.UUID, trust: str, listed: dict[str, tuple[str, ...]], today: date
+        self,
+        submission_id: uuid.UUID,
+        trust: str,
+        listed: dict[str, tuple[str, ...]],
+        today: date,
+        timings: dict[str, int],
     ) -> None:
+        started = time.perf_counter()
         async with self.runtime.unit_of_work() as uow:
             duplicates = (await uow.session.execute(_DUPLICATES, {"sid": submission_id})).rowcount or 0
             await uow.session.execute(
@@ -166,9 +195,13 @@ class SactWorker:
                 )
             )
             await uow.commit()
+        timings["ms_duplicates"] = round((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
         drugs = {name.strip().lower(): ListedDrug(name, ids[0]) for name, ids in listed.items() if ids}
         counts: Counter[str] = await match_submission(self.runtime, submission_id, trust, drugs)
         counts["lapsed"] = await lapse_overdue(self.runtime, today, provider_ods=trust)
+        timings["ms_matching"] = round((time.perf_counter() - started) * 1000)
+        counts.update(timings)
         await self._processed(submission_id, counts)
 
     async def _processed(self, submission_id: uuid.UUID, counts: Counter[str]) -> None:
@@ -204,6 +237,19 @@ class SactWorker:
             await uow.commit()
 
 
+async def _prepare(
+    runtime: ServiceRuntime, submission_id: uuid.UUID, seq: int, first_row: int, validator: RowValidator
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+    """One stored piece read and validated: its accepted rows, its problems and how many rows it had."""
+    async with runtime.unit_of_work() as uow:
+        data = await uow.session.scalar(
+            select(SactChunk.data).where(SactChunk.submission_id == submission_id, SactChunk.seq == seq)
+        )
+    if data is None:  # pieces are unlogged: a database crash loses them
+        raise RuntimeError(f"piece {seq} of the stored file is gone (database restart?); send the file again")
+    return await _validate(submission_id, first_row, data, validator)
+
+
 async def _validate(
     submission_id: uuid.UUID, first_row: int, data: bytes, validator: RowValidator
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
@@ -211,14 +257,15 @@ async def _validate(
     records: list[tuple[Any, ...]] = []
     problems: list[tuple[Any, ...]] = []
     row_no = first_row
+    validate = validator.validate
     for cells in rows_of(data):
         row_no += 1
-        result = validator.validate(cells)
-        if isinstance(result, Administration):
+        result = validate(cells)
+        if type(result) is Administration:
             records.append((submission_id, row_no, *result))
         else:
             problems.extend((submission_id, row_no, p.field, p.reason) for p in result)
-        if row_no % YIELD_EVERY == 0:
+        if not row_no % YIELD_EVERY:
             await asyncio.sleep(0)
     return records, problems, row_no - first_row
 

@@ -1,0 +1,132 @@
+"""CDF applications over HTTP: the real service vs a bare FastAPI + asyncpg INSERT, same client load.
+
+Both are served by uvicorn in their own process (same defaults) against the same PostgreSQL; the same
+client (httpx, CONCURRENCY connections kept alive) drives each for DURATION seconds after a warm-up.
+The service does what an application really costs: JWT, validation, list entry in force, clinician
+check, duplicate check, decision, insert, outbox event, audit row, forecast mark, Idempotency-Key; its
+outbox relay and forecaster run in the same process while it is measured.
+
+    .venv/bin/python bench/cdf_applications.py [--concurrency 16] [--duration 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.cdf_common import Auth, bare_service, cdf_service, seed
+from bench.harness import Latencies, infrastructure, print_table
+from cdf_service.synthetic.people import gmc_number, nhs_number_for
+
+TRUSTS = ("RRV", "RGT", "RTH", "RM1", "RWE")
+PLANNED = date.today() + timedelta(days=14)
+Request = Callable[[int], tuple[str, dict[str, Any], dict[str, str]]]
+
+
+async def drive(base: str, make: Request, concurrency: int, duration: float, first: int) -> Latencies:
+    samples: list[float] = []
+    errors: dict[int, int] = {}
+    counter = iter(range(first, first + 10_000_000))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        end = time.perf_counter() + duration
+
+        async def worker() -> None:
+            while time.perf_counter() < end:
+                path, body, headers = make(next(counter))
+                started = time.perf_counter()
+                response = await client.post(path, json=body, headers=headers)
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code == 201:
+                    samples.append(elapsed)
+                else:
+                    errors[response.status_code] = errors.get(response.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        took = time.perf_counter() - started
+    if errors:
+        print(f"  non-201 answers from {base}: {errors}")
+    return Latencies(base, samples, took)
+
+
+def applications(entries: list[dict[str, Any]], clinicians: dict[str, list[str]], auth: Auth) -> Request:
+    headers = {t: auth(t, "clinician", sub=f"bench-{t}") for t in TRUSTS}
+
+    def make(i: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        trust = TRUSTS[i % len(TRUSTS)]
+        entry = entries[i % len(entries)]
+        body = {
+            "nhs_number": nhs_number_for(i),
+            "date_of_birth": "1962-05-17",
+            "provider_ods": trust,
+            "entry_id": entry["entry_id"],
+            "clinician_gmc": clinicians[trust][i % 2],
+            "answers": {c["code"]: True for c in entry["criteria"]},
+            "planned_start": PLANNED.isoformat(),
+            "consent_confirmed": True,
+        }
+        return "/api/v1/cdf/applications", body, {**headers[trust], "Idempotency-Key": f"bench-{i}"}
+
+    return make
+
+
+def bare(make: Request) -> Request:
+    def make_bare(i: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        _, body, _ = make(i)
+        return "/insert", body, {}
+
+    return make_bare
+
+
+async def main(concurrency: int, duration: float) -> None:
+    rng = random.Random(5)
+    async with infrastructure() as stack:
+        auth = Auth(stack)
+        clinicians = {t: [gmc_number(rng), gmc_number(rng)] for t in TRUSTS}
+        people = [
+            {"trust": t, "gmc": g, "name": f"Dr {g}", "email": f"dr.{g}@nhs.net"}
+            for t, gs in clinicians.items()
+            for g in gs
+        ]
+        with cdf_service(stack) as (cdf_url, _):
+            seed(cdf_url, auth, people)
+            listed = httpx.get(
+                f"{cdf_url}/api/v1/cdf/list",
+                params={"on": PLANNED.isoformat(), "open_only": "true", "limit": 500},
+                headers=auth("RRV", "clinician"),
+            ).json()["items"]
+            make = applications(listed, clinicians, auth)
+            await drive(cdf_url, make, concurrency, 5, first=0)  # warm-up
+            service = await drive(cdf_url, make, concurrency, duration, first=20_000)
+        with bare_service(stack) as bare_url:
+            await drive(bare_url, bare(make), concurrency, 5, first=0)
+            baseline = await drive(bare_url, bare(make), concurrency, duration, first=20_000)
+    service.name, baseline.name = "cdf-service POST /cdf/applications", "bare FastAPI + asyncpg INSERT"
+    print_table(
+        f"CDF applications, {concurrency} concurrent clients, {duration:.0f} s each", [service.row(), baseline.row()]
+    )
+    rate_ratio = service.rate / baseline.rate
+    p99 = service.row()["p99_ms"], baseline.row()["p99_ms"]
+    p99_ratio = float(p99[0]) / float(p99[1])
+    print(f"\nrate ratio {rate_ratio:.0%} (target >= 60%): {'met' if rate_ratio >= 0.6 else 'MISSED'}")
+    print(f"p99 ratio {p99_ratio:.2f}x (target <= 2x): {'met' if p99_ratio <= 2 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=20)
+    args = parser.parse_args()
+    asyncio.run(main(args.concurrency, args.duration))

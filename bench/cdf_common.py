@@ -1,0 +1,112 @@
+"""What the CDF benchmarks share: the service (or the bare baseline) as a real uvicorn process, seeding, RSS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from casework.auth import mint_token
+from casework.services import load_definition
+from casework.settings import ServiceSettings
+from cdf_service.list_loader import SEED_LIST
+from embedded_stack.testing import TestStack, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process; yields once it answers HTTP on `port`; stopped on exit."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"server did not start; see {log}") from None
+                    time.sleep(0.1)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def cdf_service(stack: TestStack, **settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The CDF service migrated and served by uvicorn in its own process (`casework serve cdf`)."""
+    stack.migrate(load_definition("cdf"))
+    port = free_port()
+    env = {
+        **stack.layout.service_env("cdf"),
+        "PORT": str(port),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "WARNING",
+        "LAPSE_SWEEP_INTERVAL_S": "0",
+        **settings,
+    }
+    with process(
+        [sys.executable, "-m", "casework", "serve", "cdf"], env, port, stack.layout.logs / "cdf-bench.log"
+    ) as p:
+        yield f"http://127.0.0.1:{port}", p
+
+
+@contextmanager
+def bare_service(stack: TestStack) -> Iterator[str]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from casework.migrations import ensure_database_sync
+
+    url = stack.database_url("bare")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # it runs its own event loop
+        pool.submit(ensure_database_sync, url).result()
+    port = free_port()
+    env = {"BARE_DSN": url.replace("postgresql+asyncpg://", "postgresql://"), "BARE_PORT": str(port)}
+    with process([sys.executable, str(ROOT / "bench" / "bare_insert.py")], env, port, stack.layout.logs / "bare.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set size (VmHWM) in MiB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+class Auth:
+    def __init__(self, stack: TestStack) -> None:
+        self.settings = ServiceSettings(jwt_secret=stack.layout.secrets()["jwt_secret"])
+
+    def __call__(self, org: str, role: str, sub: str = "bench") -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(self.settings, sub, org, [role], ttl_s=4 * 3600)}"}
+
+
+def seed(base: str, auth: Auth, clinicians: list[dict[str, str]]) -> None:
+    """The national list and confirmed clinicians (each dict: trust, gmc, name, email)."""
+    with httpx.Client(base_url=f"{base}/api/v1/cdf", timeout=60) as http:
+        loaded = http.post(
+            "/list/import",
+            content=SEED_LIST.read_bytes(),
+            headers={**auth("X24", "cdf_manager"), "Content-Type": "text/csv"},
+        )
+        loaded.raise_for_status()
+        for c in clinicians:
+            body = {"trust_ods": c["trust"], "gmc_number": c["gmc"], "name": c["name"], "email": c["email"]}
+            made = http.post("/clinicians", json=body, headers=auth(c["trust"], "clinician"))
+            made.raise_for_status()
+            lead = {**auth(c["trust"], "trust_cdf_lead"), "If-Match": made.headers["ETag"]}
+            http.post(f"/clinicians/{made.json()['id']}/confirm", headers=lead).raise_for_status()

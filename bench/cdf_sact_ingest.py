@@ -1,0 +1,184 @@
+"""SACT ingest of a ~1,000,000-row national-format CSV: the service vs a plain PostgreSQL COPY of the same file.
+
+The file is generated (seeded synthetic trust, with injected bad rows) on disk. Baseline: asyncpg
+`COPY ... FROM STDIN (FORMAT csv, HEADER)` of the file into a table of 45 text columns on the same
+server. Service: `casework serve cdf` under uvicorn in its own process; the file is streamed to
+POST /api/v1/sact/submissions and the clock stops when GET /sact/submissions/{id} says `processed`
+(upload, validation, COPY of accepted rows, duplicate rejection, matching to the trust's approvals,
+lapses, events). Peak RSS is the service process's VmHWM from /proc (whole life of the process).
+
+    .venv/bin/python bench/cdf_sact_ingest.py [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.cdf_common import Auth, cdf_service, peak_rss_mb, seed
+from bench.harness import infrastructure, print_table
+from cdf_service.sact_schema import FIELDS
+from cdf_service.synthetic.national import Injected, TrustPlan, build_trust, write_sact_csv
+from embedded_stack.testing import TestStack
+
+TRUST = "RRV"
+BAD = {"bad_nhs_number": 5, "unknown_drug": 5, "stop_before_start": 5, "duplicate_cycle": 5}
+
+
+def generate(path: Path, rows: int) -> tuple[int, list[Injected], list[dict[str, str]], list[dict[str, object]]]:
+    rng = random.Random(2026)
+    cdf = max(rows // 500, 20)  # about 2% of the courses are CDF (as in a real trust's SACT file)
+    plan = TrustPlan(cdf_patients=cdf, routine_patients=int(rows / 8.3) - cdf)
+    synthetic = build_trust(TRUST, plan, rng)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        written, injected = write_sact_csv(handle, synthetic.courses, plan.as_of, rng, BAD)
+    people = [{"trust": c.trust, "gmc": c.gmc, "name": c.name, "email": c.email} for c in synthetic.clinicians]
+    return written, injected, people, synthetic.applications()
+
+
+async def plain_copy(stack: TestStack, path: Path) -> float:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from casework.migrations import ensure_database_sync
+
+    url = stack.database_url("copybench")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(ensure_database_sync, url).result()
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        columns = ", ".join(f'"{name.lower()}" text' for name in FIELDS)
+        await conn.execute(f"DROP TABLE IF EXISTS sact_copy; CREATE TABLE sact_copy ({columns})")
+        started = time.perf_counter()
+        await conn.copy_to_table("sact_copy", source=path, format="csv", header=True)
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+async def file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+async def ingest(base: str, auth: Auth, path: Path) -> tuple[float, dict[str, object], float]:
+    headers = {**auth(TRUST, "provider_system"), "Content-Type": "text/csv"}
+    params = {"provider_ods": TRUST, "period": "2026-10", "submission_id": f"bench-{time.time_ns()}"}
+    async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=600) as client:
+        started = time.perf_counter()
+        posted = await client.post("/sact/submissions", params=params, content=file_chunks(path), headers=headers)
+        posted.raise_for_status()
+        uploaded = time.perf_counter() - started
+        while True:
+            status = (await client.get(f"/sact/submissions/{posted.json()['id']}", headers=headers)).json()
+            if status["status"] in ("processed", "failed"):
+                return time.perf_counter() - started, status, uploaded
+            await asyncio.sleep(0.25)
+
+
+async def report(base: str, auth: Auth, submission_id: str) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    cursor = None
+    async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=60) as client:
+        while True:
+            params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = (
+                await client.get(
+                    f"/sact/submissions/{submission_id}/report", params=params, headers=auth("X24", "cdf_manager")
+                )
+            ).json()
+            found += [(p["row"], p["field"]) for p in page["items"]]
+            if (cursor := page["next_cursor"]) is None:
+                return found
+
+
+async def approve(base: str, auth: Auth, applications: list[dict[str, object]]) -> None:
+    headers = auth(TRUST, "clinician")
+    async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=60) as client:
+        queue = list(applications)
+
+        async def worker() -> None:
+            while queue:
+                body = queue.pop()
+                (await client.post("/cdf/applications", json=body, headers=headers)).raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(8)))
+
+
+def _profile(pid: int, output: str | None) -> subprocess.Popen[bytes] | None:
+    """py-spy on the service while it ingests (optional: --profile FILE, raw collapsed stacks)."""
+    if output is None:
+        return None
+    spy = Path(sys.executable).parent / "py-spy"
+    return subprocess.Popen(
+        [str(spy), "record", "-p", str(pid), "-r", "100", "-f", "raw", "-o", output, "--nonblocking"]
+    )
+
+
+async def main(rows: int, profile: str | None) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="sact-bench-"))
+    path = folder / "sact.csv"
+    started = time.perf_counter()
+    written, injected, people, applications = generate(path, rows)
+    size_mb = path.stat().st_size / 1e6
+    print(
+        f"generated {written:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.0f} s; {len(injected)} bad rows"
+    )
+    async with infrastructure() as stack:
+        copy_s = await plain_copy(stack, path)
+        auth = Auth(stack)
+        with cdf_service(stack) as (base, proc):
+            seed(base, auth, people)
+            await approve(base, auth, applications)
+            spy = _profile(proc.pid, profile)
+            service_s, status, upload_s = await ingest(base, auth, path)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+                spy.wait()
+            rss = peak_rss_mb(proc.pid)
+            problems = await report(base, auth, str(status["id"]))
+    assert status["status"] == "processed", status
+    exact = sorted(problems) == sorted((i.row, i.field) for i in injected)
+    rows_table = [
+        {
+            "path": "plain COPY (45 text columns)",
+            "rows": written,
+            "seconds": round(copy_s, 1),
+            "rows_per_s": round(written / copy_s),
+        },
+        {
+            "path": "cdf-service SACT ingest",
+            "rows": written,
+            "seconds": round(service_s, 1),
+            "rows_per_s": round(written / service_s),
+        },
+    ]
+    print_table(f"SACT ingest of {written:,} rows ({size_mb:.0f} MB)", rows_table)
+    ratio = copy_s / service_s
+    print(f"\nupload (streamed and stored) took {upload_s:.1f} s of the service's {service_s:.1f} s")
+    print(f"approvals matched: {status['matched']}")
+    print(f"rows accepted {status['rows_accepted']:,}, rejected {status['rows_rejected']}")
+    print(f"report lists exactly the {len(injected)} injected bad rows: {exact}")
+    print(f"ratio {ratio:.0%} of COPY's rows/s (target >= 25%): {'met' if ratio >= 0.25 else 'MISSED'}")
+    print(f"service peak RSS (VmHWM) {rss:.0f} MB (target <= 512 MB): {'met' if rss <= 512 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--profile", help="write py-spy raw stacks of the service here (needs py-spy)")
+    args = parser.parse_args()
+    asyncio.run(main(args.rows, args.profile))

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cdf_service.sact.records import pieces, record_boundary, rows_of
+
+
+def test_boundary_skips_newlines_inside_quotes() -> None:
+    data = b'a,b\n1,"two\nlines"\n3,x'
+    assert record_boundary(data) == len(b'a,b\n1,"two\nlines"\n')
+    assert record_boundary(b'1,"open\n') == 0
+    assert record_boundary(data, limit=8) == len(b"a,b\n")
+
+
+async def _stream(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def _cut(data: bytes, read: int, piece: int) -> tuple[list[str] | None, list[bytes]]:
+    header, parts = None, []
+    async for head, part in pieces(_stream(data, read), piece):
+        if head is not None:
+            header = head
+        else:
+            parts.append(part)
+    return header, parts
+
+
+cells = st.text(alphabet=st.sampled_from('ab,"\n 1'), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.lists(cells, min_size=2, max_size=2), max_size=40),
+    read=st.integers(1, 50),
+    piece=st.integers(1, 80),
+)
+async def test_pieces_hold_whole_records_and_lose_nothing(rows: list[list[str]], read: int, piece: int) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["NHS_NUMBER", "drug_name"])
+    writer.writerows(rows)
+    header, parts = await _cut(out.getvalue().encode(), read, piece)
+    assert header == ["NHS_NUMBER", "DRUG_NAME"]
+    got = [cells for part in parts for cells in csv.reader(io.StringIO(part.decode()))]
+    expected = [row for row in csv.reader(io.StringIO(out.getvalue())) if row][1:]
+    assert got == [row for row in expected if row]
+
+
+def test_rows_fast_path_matches_the_csv_module() -> None:
+    plain = b"1,a,\r\n2,b,c\r\n\r\n3,,d\n"
+    assert list(rows_of(plain)) == [["1", "a", ""], ["2", "b", "c"], ["3", "", "d"]]
+    quoted = b'1,"a,b",c\n'
+    assert list(rows_of(quoted)) == [["1", "a,b", "c"]]
