@@ -173,3 +173,15 @@ def test_long_date_and_money_filters() -> None:
     s = source("IFR {{ reference }}", text="{{ d | long_date }} {{ m | money }} {{ link }}")
     rendered = TemplateSet([s]).render("custom", {"reference": "R", "link": "l", "d": "2026-06-01", "m": "1234.5"})
     assert "1 June 2026 £1,234.50" in rendered.text
+
+
+def test_a_reference_whose_digits_run_to_ten_is_not_an_nhs_number() -> None:
+    # cdf-service references are CDF-<10 hex>: about 1 in 100 is all digits
+    payload = {"reference": "CDF-9434765919"}
+    assert subject_problems("CDF application CDF-9434765919: approved", payload) == []
+    rendered = TEMPLATES.render("cdf_application_approved", TEMPLATES.sample("cdf_application_approved") | payload)
+    assert "CDF-9434765919" in rendered.subject
+    # the same digits anywhere else, or a "reference" that is only a number, are still refused
+    assert subject_problems("CDF-9434765919 for 9434765919", payload)
+    assert subject_problems("Case 9434765919", {"reference": "9434765919"})
+    assert subject_problems("Case XY-1 9434765919", {"reference": "XY-1"})

@@ -38,7 +38,7 @@ class Filters:
 
     def __init__(
         self,
-        case_reference: Annotated[str | None, Query(max_length=80)] = None,
+        case_reference: Annotated[str | None, Query(max_length=200)] = None,
         recipient: Annotated[str | None, Query(max_length=254, description="exact address, any case")] = None,
         status: NotificationStatus | None = None,
         template: Annotated[str | None, Query(max_length=120)] = None,

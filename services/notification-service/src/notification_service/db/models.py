@@ -46,10 +46,10 @@ class Notification(Base):
     template_version: Mapped[int] = mapped_column(Integer, default=1)
     recipient: Mapped[str] = mapped_column(String(254), index=True)
     recipient_role: Mapped[str | None] = mapped_column(String(40))
-    case_reference: Mapped[str | None] = mapped_column(String(80), index=True)
+    case_reference: Mapped[str | None] = mapped_column(String(200), index=True)
     provider_ods: Mapped[str | None] = mapped_column(String(10), index=True)
     link: Mapped[str | None] = mapped_column(Text)
-    subject: Mapped[str] = mapped_column(String(300))  # as sent, `[secure]` prefix included
+    subject: Mapped[str] = mapped_column(Text)  # as sent, `[secure]` prefix included
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)

@@ -150,10 +150,26 @@ def _iso_date(text: str) -> date | None:
         return None
 
 
+# A case reference our services issue: a letter prefix joined to the rest (CDF-1A2B3C4D5E, IFR-2026-000456).
+_OWN_REFERENCE = re.compile(r"^[A-Za-z]{2,}[-/][A-Za-z0-9/-]+$")
+REFERENCE_KEYS = ("case_reference", "reference")
+
+
+def _without_own_references(subject: str, payload: Mapping[str, Any]) -> str:
+    """The subject with the case's own reference taken out, so a reference whose digits happen to
+    form ten in a row (CDF-1234567890) is not mistaken for an NHS number; a bare number is never
+    treated as a reference."""
+    for key in REFERENCE_KEYS:
+        value = payload.get(key)
+        if isinstance(value, str) and _OWN_REFERENCE.match(value):
+            subject = subject.replace(value, " ")
+    return subject
+
+
 def subject_problems(subject: str, payload: Mapping[str, Any]) -> list[str]:
     """Why a subject may not be sent; empty when it is clean. Problems never quote the value."""
     problems = []
-    if _TEN_DIGITS.search(subject):
+    if _TEN_DIGITS.search(_without_own_references(subject, payload)):
         problems.append("subject contains a ten-digit number (possible NHS number)")
     if _DATE.search(subject):
         problems.append("subject contains a date (possible date of birth)")

@@ -92,8 +92,15 @@ def upgrade() -> None:
         "notifications",
         "case_reference",
         existing_type=sa.VARCHAR(length=40),
-        type_=sa.String(length=80),
+        type_=sa.String(length=200),
         existing_nullable=True,
+    )
+    op.alter_column(
+        "notifications",
+        "subject",
+        existing_type=sa.VARCHAR(length=300),
+        type_=sa.Text(),
+        existing_nullable=False,
     )
     op.create_index("ix_notifications_created_at_id", "notifications", ["created_at", "id"], unique=False)
     op.create_index(
@@ -119,9 +126,16 @@ def downgrade() -> None:
     op.alter_column(
         "notifications",
         "case_reference",
-        existing_type=sa.String(length=80),
+        existing_type=sa.String(length=200),
         type_=sa.VARCHAR(length=40),
         existing_nullable=True,
+    )
+    op.alter_column(
+        "notifications",
+        "subject",
+        existing_type=sa.Text(),
+        type_=sa.VARCHAR(length=300),
+        existing_nullable=False,
     )
     op.drop_column("notifications", "version")
     op.drop_column("notifications", "updated_at")
