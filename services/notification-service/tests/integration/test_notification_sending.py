@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import pytest
 from notification_helpers import (
@@ -19,9 +20,13 @@ from notification_helpers import (
     relay_counts,
     rows,
 )
+from sqlalchemy import func, update
 
 from embedded_stack.testing import RunningService, TestStack, eventually, read_topic
 from notification_service.db.models import Notification
+from notification_service.domain.delivery import Classification
+from notification_service.sending.claims import Claimed
+from notification_service.sending.sender import Sender
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +109,53 @@ async def test_resend_puts_a_failed_notification_back_with_the_same_message_id(
     again = await sender.client.post(f"{path}/resend", headers={**staff, "If-Match": f'W/"{sent.version}"'})
     assert again.status_code == 409
     assert again.json()["current_state"] == "sent" and again.json()["allowed_actions"] == []
+
+
+async def test_two_senders_on_one_queue_send_each_notification_once(stack: TestStack, sender: RunningService) -> None:
+    """SELECT ... FOR UPDATE SKIP LOCKED claims: a second replica's sender never takes the same row."""
+    run = uuid.uuid4().hex[:8]
+    second = Sender(sender.runtime)
+    sent_by_second: list[uuid.UUID] = []
+    attempt = second.attempt
+
+    async def counted(claimed: Claimed) -> Classification:
+        sent_by_second.append(claimed.id)
+        return await attempt(claimed)
+
+    second.attempt = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(second.run())
+    try:
+        await publish_events(stack, [budget_event(run, i) for i in range(200)])
+        ours = Notification.case_reference.startswith(f"BUDGET-RRV-{run}-")
+
+        async def all_sent() -> list[Notification]:
+            found = await rows(sender, ours, Notification.status == "sent")
+            return found if len(found) == 200 else []
+
+        delivered = await eventually(all_sent, within=60)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    counts = relay_counts(stack, {n.message_id for n in delivered})
+    assert len(counts) == 200 and set(counts.values()) == {1}
+    assert {n.attempts for n in delivered} == {1}
+    assert 0 < len(set(sent_by_second) & {n.id for n in delivered}) < 200  # both senders took a share
+
+
+async def test_a_crashed_senders_claim_is_taken_over_after_its_lease(stack: TestStack, sender: RunningService) -> None:
+    run = uuid.uuid4().hex[:8]
+    (event_id,) = await publish_events(stack, [budget_event(run)])
+    queued = await one_notification(sender, event_id, "sent")
+    # as if a sender claimed it and died before sending: `sending`, someone else's token, lease over
+    async with sender.runtime.sessions() as session, session.begin():
+        await session.execute(
+            update(Notification)
+            .where(Notification.id == queued.id)
+            .values(
+                status="sending", sent_at=None, claim_token=uuid.uuid4(), lease_until=func.now() - timedelta(seconds=1)
+            )
+        )
+    resent = await one_notification(sender, event_id, "sent")
+    assert resent.sent_at is not None and resent.claim_token is None
+    # the message went out again, with the same Message-ID: recipients can tell it is the same mail
+    assert relay_counts(stack, {queued.message_id}) == {queued.message_id: 2}
