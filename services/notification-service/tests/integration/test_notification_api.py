@@ -149,7 +149,8 @@ async def test_csv_export(stack: TestStack, seeded: tuple[RunningService, str]) 
     )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     table = [r for r in csv.DictReader(io.StringIO(response.text)) if r["case_reference"].startswith(f"IFR-{run}-")]
-    assert [(r["case_reference"], r["status"], r["provider_ods"]) for r in table] == [
+    # oldest first; events of different cases may be handled in either order (different partitions)
+    assert sorted((r["case_reference"], r["status"], r["provider_ods"]) for r in table) == [
         (f"IFR-{run}-4", "sent", "RGT"),
         (f"IFR-{run}-5", "sent", "RGT"),
     ]

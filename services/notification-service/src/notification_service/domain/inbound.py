@@ -1,7 +1,7 @@
 """Inbound mail gateway rules: who may send, what a raw message contains, and the replies.
 
 Applications arrive by mail as a JSON attachment or as a `Label: value` form in the body (the field
-list is `FORM_FIELDS`, documented in README_DOMAIN.md). Problems are reported per field and never
+list is `FORM_FIELDS`, documented in the service README). Problems are reported per field and never
 quote the value, because they travel in replies and on the bus.
 """
 

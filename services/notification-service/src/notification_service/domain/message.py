@@ -27,7 +27,7 @@ class MailIdentity:
 
 
 def message_id_for(event_id: uuid.UUID, template: str, recipient: str, domain: str) -> str:
-    """`<uuid5(event_id, template|recipient)@domain>`; same formula as the queueing handler uses."""
+    """`<uuid5(event_id, template|recipient)@domain>`: what the queue stores and every send reuses."""
     return f"<{uuid.uuid5(event_id, f'{template}|{recipient.lower()}')}@{domain}>"
 
 
