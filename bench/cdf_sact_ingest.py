@@ -134,9 +134,8 @@ async def main(rows: int, profile: str | None) -> None:
     started = time.perf_counter()
     written, injected, people, applications = generate(path, rows)
     size_mb = path.stat().st_size / 1e6
-    print(
-        f"generated {written:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.0f} s; {len(injected)} bad rows"
-    )
+    took = time.perf_counter() - started
+    print(f"generated {written:,} rows ({size_mb:.0f} MB) in {took:.0f} s; {len(injected)} bad rows")
     async with infrastructure() as stack:
         copy_s = await plain_copy(stack, path)
         auth = Auth(stack)

@@ -183,6 +183,8 @@ class SactWorker:
     ) -> None:
         started = time.perf_counter()
         async with self.runtime.unit_of_work() as uow:
+            # One sort of the whole submission: give it memory so it does not spill to disk.
+            await uow.session.execute(text("SET LOCAL work_mem = '256MB'"))
             duplicates = (await uow.session.execute(_DUPLICATES, {"sid": submission_id})).rowcount or 0
             await uow.session.execute(
                 update(SactSubmission)
