@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+import xml.etree.ElementTree as ET
+from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contract_service.api.chart import ChartMonth, render_chart
 from contract_service.domain.budget_lines import BudgetKind, FundingSource, LineKey, choose_line
-from contract_service.domain.outturn import add_series, is_over_margin, line_outturn, risk_step
+from contract_service.domain.outturn import add_series, forecast_series, is_over_margin, line_outturn, risk_step
 
 D = Decimal
 
@@ -82,3 +86,24 @@ def test_money_lands_on_the_most_specific_line() -> None:
     assert chosen(FundingSource.NONE, "3762011000001109") == 2  # unauthorised spend: the drug's line
     assert chosen(FundingSource.NONE, "3762411000001100") == 3  # else the first high-cost category
     assert choose_line([LINES[5]], FundingSource.CDF, "3762011000001109") is None  # unallocated, not dropped
+
+
+def test_forecast_series_from_months_or_unphased() -> None:
+    months = [{"month": "2026-04", "fy_month": 1, "actual": "10.5", "forecast": "0"}]
+    assert forecast_series(months, date(2026, 6, 30), D(0), D(0)) == {1: (D("10.5"), D(0))}
+    # no months published: the whole forecast sits in the as-of month (June = M3)
+    assert forecast_series([], date(2026, 6, 30), D(100), D(250)) == {3: (D(100), D(150))}
+
+
+def test_chart_draws_stacked_months_against_the_budget_profile() -> None:
+    months = [ChartMonth(f"M{m}", D(100 * m) if m <= 3 else D(0), D(0) if m <= 3 else D(50)) for m in range(1, 13)]
+    svg = ET.fromstring(render_chart("RRV <2026/27>", months, D(1200), D(1050)))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    actual = {r.get("data-month"): float(r.get("height")) for r in svg.findall("s:rect[@class='actual']", ns)}
+    forecast = {r.get("data-month"): float(r.get("height")) for r in svg.findall("s:rect[@class='forecast']", ns)}
+    assert actual["M3"] == pytest.approx(3 * actual["M1"], abs=0.2) and actual["M1"] > 0 and actual["M4"] == 0
+    assert forecast["M4"] == pytest.approx(actual["M1"] / 2, abs=0.2) and forecast["M1"] == 0
+    budget_y = float(svg.find("s:line[@class='budget']", ns).get("y1"))  # type: ignore[union-attr]
+    m1_top = float(svg.find("s:rect[@class='actual'][@data-month='M1']", ns).get("y"))  # type: ignore[union-attr]
+    assert budget_y == pytest.approx(m1_top, abs=0.1)  # the monthly budget profile is 100 here, M1's actual too
+    assert svg.find("s:title", ns).text == "RRV <2026/27>"  # type: ignore[union-attr]  # escaped, still parses

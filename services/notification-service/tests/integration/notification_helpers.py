@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import email
 import ssl
 import uuid
 from collections import Counter
 from email.message import EmailMessage
-from email.policy import default as default_policy
-from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 from sqlalchemy import func, select
 
-from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import RunningService, TestStack, envelope_for, publish
+from embedded_stack.mail_relay import delivery_counts, read_messages
+from embedded_stack.testing import RunningService, TestStack, envelope_for, eventually, publish
 from notification_service.db.models import Notification
 
 # Seconds, not minutes: the tests wait for retries and relay probes.
@@ -53,20 +50,43 @@ async def count(service: RunningService, *where: Any) -> int:
         return int(await session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0)
 
 
+async def one_notification(svc: RunningService, event_id: uuid.UUID, *statuses: str) -> Notification:
+    """The (single) notification an event caused, once it reaches one of `statuses`."""
+
+    async def reached() -> Notification | None:
+        found = await rows(svc, Notification.source_event_id == event_id)
+        return found[0] if found and found[0].status in statuses else None
+
+    return await eventually(reached)
+
+
+def budget_event(run: str, n: int = 0) -> tuple[str, str, dict[str, object]]:
+    """One event, one recipient (the central finance mailbox)."""
+    line = str(uuid.uuid4())
+    return (
+        "contract.budget.at_risk",
+        line,
+        {
+            "provider_ods": "RRV",
+            "financial_year": f"{run}-{n:04d}",
+            "budget_line_id": line,
+            "line_name": "CDF drugs",
+            "budget": "1000.00",
+            "forecast_outturn": "1200.00",
+            "variance": "200.00",
+            "margin_pct": "5",
+        },
+    )
+
+
 def relay_mail(stack: TestStack, message_ids: set[str]) -> list[EmailMessage]:
     """What the dev relay received with one of these Message-IDs (each delivery is one .eml)."""
     return [m for m in read_messages(stack.layout.mail) if m["Message-ID"] in message_ids]
 
 
 def relay_counts(stack: TestStack, message_ids: set[str]) -> Counter[str]:
-    """Deliveries per Message-ID, reading only the header block of each .eml (fast for thousands)."""
-    counts: Counter[str] = Counter()
-    for path in Path(stack.layout.mail).glob("*.eml"):
-        head = path.read_bytes().split(b"\r\n\r\n", 1)[0]
-        message_id = email.message_from_bytes(head, policy=default_policy)["Message-ID"]
-        if message_id in message_ids:
-            counts[message_id] += 1
-    return counts
+    """Deliveries at the dev relay per Message-ID, for these Message-IDs only."""
+    return Counter({k: v for k, v in delivery_counts(stack.layout.mail).items() if k in message_ids})
 
 
 def refused(stack: TestStack, message_id: str) -> int:

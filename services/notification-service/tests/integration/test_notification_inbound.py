@@ -59,7 +59,7 @@ Dr A Clinician
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def gateway(stack: TestStack) -> AsyncIterator[RunningService]:
     async with stack.service("notification", database=database("inbound"), **FAST) as svc:
         yield svc

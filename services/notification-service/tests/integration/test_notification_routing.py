@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import tomllib
 import uuid
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from html import escape
 from importlib import resources
 from typing import Any
 
+import pytest
 from notification_helpers import FAST, STAFF, database, publish_events, relay_mail, rows
 
-from embedded_stack.testing import TestStack, envelope_for, eventually, publish
+from embedded_stack.testing import RunningService, TestStack, envelope_for, eventually, publish
 from notification_service.db.models import Notification
 
 CLINICIAN = "dr.route@nhs.net"
@@ -50,6 +52,12 @@ def payload(event_type: str, provider: str, run: str) -> dict[str, Any]:
     return data | {"provider_ods": provider}
 
 
+@pytest.fixture(scope="module")
+async def svc(stack: TestStack) -> AsyncIterator[RunningService]:
+    async with stack.service("notification", database=database("routing"), frontend_base_url=FRONTEND, **FAST) as s:
+        yield s
+
+
 def text_and_html(mail: EmailMessage) -> tuple[str, str]:
     text = mail.get_body(("plain",))
     html = mail.get_body(("html",))
@@ -57,71 +65,68 @@ def text_and_html(mail: EmailMessage) -> tuple[str, str]:
     return str(text.get_content()), str(html.get_content())
 
 
-async def test_every_routed_event_family_reaches_its_recipients(stack: TestStack) -> None:
+async def test_every_routed_event_family_reaches_its_recipients(stack: TestStack, svc: RunningService) -> None:
     run = uuid.uuid4().hex[:6].upper()
     events = [(t, str(uuid.uuid4()), payload(t, provider, run)) for t, (provider, _) in EXPECTED.items()]
-    async with stack.service("notification", database=database("routing"), frontend_base_url=FRONTEND, **FAST) as svc:
-        ids = await publish_events(stack, events)
-        expected_count = sum(len(recipients) for _, recipients in EXPECTED.values())
+    ids = await publish_events(stack, events)
+    expected_count = sum(len(recipients) for _, recipients in EXPECTED.values())
 
-        async def all_sent() -> list[Notification]:
-            found = await rows(svc, Notification.source_event_id.in_(ids))
-            return found if len(found) == expected_count and all(n.status == "sent" for n in found) else []
+    async def all_sent() -> list[Notification]:
+        found = await rows(svc, Notification.source_event_id.in_(ids))
+        return found if len(found) == expected_count and all(n.status == "sent" for n in found) else []
 
-        sent = await eventually(all_sent, within=60)
-        by_event = {event_id: [n for n in sent if n.source_event_id == event_id] for event_id in ids}
-        mails = {m["Message-ID"]: m for m in relay_mail(stack, {n.message_id for n in sent})}
-        for (event_type, _, data), event_id in zip(events, ids, strict=True):
-            provider, recipients = EXPECTED[event_type]
-            queued = by_event[event_id]
-            assert {n.recipient for n in queued} == recipients, event_type
-            assert {n.template for n in queued} == {event_type.replace(".", "_")}
-            assert {n.provider_ods for n in queued} == {provider}
-            for n in queued:
-                assert n.source_event_type == event_type and n.attempts == 1 and n.sent_at is not None
-                assert n.link is not None and n.link.startswith(FRONTEND + "/")
-                mail = mails[n.message_id]
-                assert mail["To"] == n.recipient and mail["Subject"] == n.subject
-                assert mail["Message-ID"].endswith("@casework.nhs.uk>")
-                assert mail["Auto-Submitted"] == "auto-generated"
-                text, html = text_and_html(mail)
-                assert n.link in text and escape(n.link) in html  # bodies carry the link ...
-                if n.case_reference:
-                    assert n.case_reference in text  # ... and the case reference
-                assert data.get("patient_ref", "no patient_ref") not in mail.as_string()
-        # a case reference staff can search by: the event's reference, or the route's own pattern
-        approved = next(e for e in events if e[0] == "cdf.application.approved")
-        listed = await svc.client.get(
-            "/api/v1/notifications", params={"case_reference": approved[2]["reference"]}, headers=stack.auth(*STAFF)
-        )
-        assert len(listed.json()["items"]) == 2
-        breach = by_event[ids[list(EXPECTED).index("cdf.unapproved_use.detected")]]
-        assert {n.case_reference for n in breach} == {f"SACT-RRV-{events[3][2]['submission_id']}"}
+    sent = await eventually(all_sent, within=60)
+    by_event = {event_id: [n for n in sent if n.source_event_id == event_id] for event_id in ids}
+    mails = {m["Message-ID"]: m for m in relay_mail(stack, {n.message_id for n in sent})}
+    for (event_type, _, data), event_id in zip(events, ids, strict=True):
+        provider, recipients = EXPECTED[event_type]
+        queued = by_event[event_id]
+        assert {n.recipient for n in queued} == recipients, event_type
+        assert {n.template for n in queued} == {event_type.replace(".", "_")}
+        assert {n.provider_ods for n in queued} == {provider}
+        for n in queued:
+            assert n.source_event_type == event_type and n.attempts == 1 and n.sent_at is not None
+            assert n.link is not None and n.link.startswith(FRONTEND + "/")
+            mail = mails[n.message_id]
+            assert mail["To"] == n.recipient and mail["Subject"] == n.subject
+            assert mail["Message-ID"].endswith("@casework.nhs.uk>")
+            assert mail["Auto-Submitted"] == "auto-generated"
+            text, html = text_and_html(mail)
+            assert n.link in text and escape(n.link) in html  # bodies carry the link ...
+            if n.case_reference:
+                assert n.case_reference in text  # ... and the case reference
+            assert data.get("patient_ref", "no patient_ref") not in mail.as_string()
+    # a case reference staff can search by: the event's reference, or the route's own pattern
+    approved = next(e for e in events if e[0] == "cdf.application.approved")
+    listed = await svc.client.get(
+        "/api/v1/notifications", params={"case_reference": approved[2]["reference"]}, headers=stack.auth(*STAFF)
+    )
+    assert len(listed.json()["items"]) == 2
+    breach = by_event[ids[list(EXPECTED).index("cdf.unapproved_use.detected")]]
+    assert {n.case_reference for n in breach} == {f"SACT-RRV-{events[3][2]['submission_id']}"}
 
 
-async def test_a_role_the_payload_cannot_fill_does_not_stop_the_others(stack: TestStack) -> None:
+async def test_a_role_the_payload_cannot_fill_does_not_stop_the_others(stack: TestStack, svc: RunningService) -> None:
     run = uuid.uuid4().hex[:6].upper()
     data = payload("ifr.decision.made", "RRV", run) | {"clinician_email": None}
-    async with stack.service("notification", database=database("routing"), **FAST) as svc:
-        (event_id,) = await publish_events(stack, [("ifr.decision.made", data["request_id"], data)])
+    (event_id,) = await publish_events(stack, [("ifr.decision.made", data["request_id"], data)])
 
-        async def sent() -> list[Notification]:
-            found = await rows(svc, Notification.source_event_id == event_id)
-            return found if found and all(n.status == "sent" for n in found) else []
+    async def sent() -> list[Notification]:
+        found = await rows(svc, Notification.source_event_id == event_id)
+        return found if found and all(n.status == "sent" for n in found) else []
 
-        assert [n.recipient for n in await eventually(sent)] == ["rrv.pharmacy@nhs.net"]
+    assert [n.recipient for n in await eventually(sent)] == ["rrv.pharmacy@nhs.net"]
 
 
-async def test_a_redelivered_event_queues_nothing_twice(stack: TestStack) -> None:
+async def test_a_redelivered_event_queues_nothing_twice(stack: TestStack, svc: RunningService) -> None:
     run = uuid.uuid4().hex[:6].upper()
     data = payload("ifr.request.acknowledged", "RRV", run)
     envelope = envelope_for("ifr.request.acknowledged", data["request_id"], data)
-    async with stack.service("notification", database=database("routing"), **FAST) as svc:
-        await publish(stack.bootstrap_servers, [envelope, envelope])  # the same event id twice
+    await publish(stack.bootstrap_servers, [envelope, envelope])  # the same event id twice
 
-        async def sent() -> list[Notification]:
-            found = await rows(svc, Notification.source_event_id == envelope.id)
-            return found if found and all(n.status == "sent" for n in found) else []
+    async def sent() -> list[Notification]:
+        found = await rows(svc, Notification.source_event_id == envelope.id)
+        return found if found and all(n.status == "sent" for n in found) else []
 
-        (notification,) = await eventually(sent)
-        assert len(relay_mail(stack, {notification.message_id})) == 1
+    (notification,) = await eventually(sent)
+    assert len(relay_mail(stack, {notification.message_id})) == 1

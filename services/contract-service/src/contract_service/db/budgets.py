@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contract_service.db.models import BudgetLine, Commitment, Contract, DrugReturnLine
@@ -20,21 +23,54 @@ async def contract_for(session: AsyncSession, provider_ods: str, financial_year:
     )
 
 
-async def lines_for(
-    session: AsyncSession, provider_ods: str, financial_year: str, *, lock: bool = False
-) -> list[BudgetLine]:
-    """The budget lines of the provider's contract for the year; `lock` serialises risk evaluation."""
-    query = (
-        select(BudgetLine)
-        .where(BudgetLine.provider_ods == trust_of(provider_ods), BudgetLine.financial_year == financial_year)
-        .order_by(BudgetLine.created_at, BudgetLine.id)
+async def lines_for(session: AsyncSession, provider_ods: str, financial_year: str) -> list[LineRow]:
+    """The budget lines of the provider's contract for the year."""
+    return await line_rows(session, provider_ods, financial_year, lock=False)
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """What outturn and risk need of a budget line, read without the ORM (it is read on every event)."""
+
+    id: uuid.UUID
+    kind: str
+    dmd_id: str | None
+    category: str | None
+    line_name: str
+    budget: Decimal
+    at_risk: bool
+
+
+# Built once: these run for every forecast event (construction and ORM execution cost CPU).
+_LINES = (
+    select(*(BudgetLine.__table__.c[f.name] for f in fields(LineRow)))
+    .where(
+        BudgetLine.__table__.c.provider_ods == bindparam("trust"),
+        BudgetLine.__table__.c.financial_year == bindparam("fy"),
     )
-    if lock:
-        query = query.with_for_update()
-    return list((await session.scalars(query)).all())
+    .order_by(BudgetLine.__table__.c.created_at, BudgetLine.__table__.c.id)
+)
+_LINES_LOCKED = _LINES.with_for_update()
 
 
-def line_keys(lines: Sequence[BudgetLine]) -> list[LineKey]:
+async def line_rows(session: AsyncSession, provider_ods: str, financial_year: str, *, lock: bool) -> list[LineRow]:
+    """`lock` (FOR UPDATE) serialises risk evaluation of one provider's lines."""
+    connection = await session.connection()
+    rows = await connection.execute(
+        _LINES_LOCKED if lock else _LINES, {"trust": trust_of(provider_ods), "fy": financial_year}
+    )
+    return [LineRow(*row) for row in rows]
+
+
+async def set_at_risk(session: AsyncSession, line_id: uuid.UUID, at_risk: bool) -> None:
+    await session.execute(
+        update(BudgetLine)
+        .where(BudgetLine.id == line_id)
+        .values(at_risk=at_risk, at_risk_changed_at=func.now(), version=BudgetLine.version + 1)
+    )
+
+
+def line_keys(lines: Sequence[BudgetLine | LineRow]) -> list[LineKey]:
     return [LineKey(line.id, BudgetKind(line.kind), line.dmd_id, line.category) for line in lines]
 
 

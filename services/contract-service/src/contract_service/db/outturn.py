@@ -6,31 +6,36 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.financial_year import financial_year_of
 from casework.uow import UnitOfWork
-from contract_service.db.budgets import contract_for, line_keys, lines_for, of_trust
-from contract_service.db.models import BudgetLine, CdfForecast, Commitment, DrugReturn, DrugReturnLine
+from contract_service.db.budgets import LineRow, contract_for, line_keys, line_rows, of_trust, set_at_risk
+from contract_service.db.models import CdfForecast, Commitment, DrugReturnLine
 from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.commitments import CommitmentStatus
 from contract_service.domain.contracts import pence
-from contract_service.domain.outturn import ZERO, LineOutturn, add_series, line_outturn, risk_step
+from contract_service.domain.outturn import (
+    ZERO,
+    LineOutturn,
+    Series,
+    add_series,
+    forecast_series,
+    line_outturn,
+    risk_step,
+)
 from contract_service.domain.reconciliation import trust_of
 from contract_service.domain.validation_queries import LineFunding
 
-Series = dict[int, tuple[Decimal, Decimal]]
 FUNDED = (LineFunding.FUNDED, LineFunding.FUNDED_ON_RESOLUTION)
 
 
 @dataclass
 class LineFigures:
-    line: BudgetLine
+    line: LineRow
     figures: LineOutturn
     committed: Decimal
 
@@ -52,53 +57,65 @@ class ProviderOutturn:
         return {"budget": budget, "actual_to_date": actual, "forecast_outturn": outturn, "variance": outturn - budget}
 
 
-def forecast_series(row: CdfForecast) -> Series:
-    """A stored CDF forecast as (actual, forecast) per FY month; an unphased one sits in its as-of month."""
-    if row.months:
-        return {int(m["fy_month"]): (Decimal(str(m["actual"])), Decimal(str(m["forecast"]))) for m in row.months}
-    month = financial_year_of(row.as_of).month
-    return {month: (row.actual_to_date, row.forecast_outturn - row.actual_to_date)}
+@dataclass
+class _Sources:
+    """The stored CDF forecasts and the funded drug-return spend of one provider-year."""
+
+    forecasts: list[tuple[Any, ...]] = field(default_factory=list)  # dmd_id, months, as_of, actual, outturn
+    returned: dict[Any, dict[int, Decimal]] = field(default_factory=lambda: defaultdict(dict))  # line -> month
+    returned_months: set[int] = field(default_factory=set)  # a stored return always has a line in its month
 
 
-async def _cdf_series_by_line(
-    session: AsyncSession, provider: str, fy: str, keys: list[Any]
-) -> tuple[dict[uuid.UUID, Series], Decimal]:
-    rows = await session.scalars(
-        select(CdfForecast).where(of_trust(CdfForecast.provider_ods, provider), CdfForecast.financial_year == fy)
+def _sources_statement() -> Any:
+    forecast, spend = CdfForecast.__table__.c, DrugReturnLine.__table__.c
+    funded = func.coalesce(func.sum(spend.cost).filter(spend.funding.in_([str(f) for f in FUNDED])), 0)
+    forecasts = select(
+        literal("f").label("source"),
+        forecast.dmd_id,
+        forecast.months,
+        forecast.as_of,
+        forecast.actual_to_date,
+        forecast.forecast_outturn,
+        null().label("budget_line_id"),
+        null().label("fy_month"),
+    ).where(forecast.provider_ods.startswith(bindparam("trust")), forecast.financial_year == bindparam("fy"))
+    returned = (
+        select(literal("r"), null(), null(), null(), funded, null(), spend.budget_line_id, spend.fy_month)
+        .where(spend.provider_ods.startswith(bindparam("trust")), spend.financial_year == bindparam("fy"))
+        .group_by(spend.budget_line_id, spend.fy_month)
     )
+    return union_all(forecasts, returned)
+
+
+_SOURCES = _sources_statement()  # built once: it runs for every forecast event
+
+
+async def _sources(session: AsyncSession, provider: str, fy: str) -> _Sources:
+    """Forecasts and funded return spend in one round trip."""
+    found = _Sources()
+    connection = await session.connection()
+    for source, dmd_id, months, as_of, amount, outturn, line_id, month in await connection.execute(
+        _SOURCES, {"trust": trust_of(provider), "fy": fy}
+    ):
+        if source == "f":
+            found.forecasts.append((dmd_id, months, as_of, amount, outturn))
+        else:
+            found.returned[line_id][month] = Decimal(amount)
+            found.returned_months.add(month)
+    return found
+
+
+def _cdf_series_by_line(forecasts: list[tuple[Any, ...]], keys: list[Any]) -> tuple[dict[uuid.UUID, Series], Decimal]:
     by_line: dict[uuid.UUID, Series] = {}
     unallocated = ZERO
-    for row in rows:
-        line_id = choose_line(keys, FundingSource.CDF, row.dmd_id)
-        series = forecast_series(row)
+    for dmd_id, *stored in forecasts:
+        line_id = choose_line(keys, FundingSource.CDF, dmd_id)
+        series = forecast_series(*stored)
         if line_id is None:
             unallocated += sum((a + f for a, f in series.values()), ZERO)
         else:
             by_line[line_id] = add_series(by_line.get(line_id, {}), series)
     return by_line, unallocated
-
-
-async def _returned(session: AsyncSession, provider: str, fy: str) -> tuple[dict[Any, dict[int, Decimal]], set[int]]:
-    """Funded return spend per budget line (None: unallocated) per FY month, and the months returned."""
-    spend = await session.execute(
-        select(DrugReturnLine.budget_line_id, DrugReturnLine.fy_month, func.sum(DrugReturnLine.cost))
-        .where(
-            of_trust(DrugReturnLine.provider_ods, provider),
-            DrugReturnLine.financial_year == fy,
-            DrugReturnLine.funding.in_(FUNDED),
-        )
-        .group_by(DrugReturnLine.budget_line_id, DrugReturnLine.fy_month)
-    )
-    by_line: dict[Any, dict[int, Decimal]] = defaultdict(dict)
-    for line_id, month, total in spend:
-        by_line[line_id][month] = total
-    periods = await session.scalars(
-        select(DrugReturn.period)
-        .distinct()
-        .where(of_trust(DrugReturn.provider_ods, provider), DrugReturn.financial_year == fy)
-    )
-    months = {financial_year_of(datetime.strptime(p, "%Y-%m").date()).month for p in periods}
-    return by_line, months
 
 
 async def _committed(session: AsyncSession, provider: str, fy: str) -> dict[Any, Decimal]:
@@ -114,60 +131,69 @@ async def _committed(session: AsyncSession, provider: str, fy: str) -> dict[Any,
     return {line_id: total for line_id, total in rows}
 
 
-async def provider_outturn(session: AsyncSession, provider_ods: str, fy: str, *, lock: bool = False) -> ProviderOutturn:
+@dataclass
+class _Figures:
+    lines: list[LineRow]
+    by_line: dict[uuid.UUID, LineOutturn]
+    cdf_unallocated: Decimal
+    returned_unallocated: Decimal
+
+
+async def _figures(session: AsyncSession, provider: str, fy: str, *, lock: bool) -> _Figures:
+    lines = await line_rows(session, provider, fy, lock=lock)
+    sources = await _sources(session, provider, fy)
+    cdf, cdf_unallocated = _cdf_series_by_line(sources.forecasts, line_keys(lines))
+    returned, months = sources.returned, sources.returned_months
+    by_line = {
+        line.id: line_outturn(line.budget, cdf.get(line.id), returned.get(line.id, {}), months) for line in lines
+    }
+    return _Figures(lines, by_line, cdf_unallocated, sum(returned.get(None, {}).values(), ZERO))
+
+
+async def provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -> ProviderOutturn:
     provider = trust_of(provider_ods)
     contract = await contract_for(session, provider, fy)
-    lines = await lines_for(session, provider, fy, lock=lock)
-    keys = line_keys(lines)
-    cdf, cdf_unallocated = await _cdf_series_by_line(session, provider, fy, keys)
-    returned, returned_months = await _returned(session, provider, fy)
+    figures = await _figures(session, provider, fy, lock=False)
     committed = await _committed(session, provider, fy)
-    figures = [
-        LineFigures(
-            line,
-            line_outturn(line.budget, cdf.get(line.id), returned.get(line.id, {}), returned_months),
-            committed.get(line.id, ZERO),
-        )
-        for line in lines
-    ]
-    unallocated = {
-        "cdf_forecast_outturn": pence(cdf_unallocated),
-        "returned_actual": pence(sum(returned.get(None, {}).values(), ZERO)),
-        "committed": pence(committed.get(None, ZERO)),
-    }
     return ProviderOutturn(
         provider,
         fy,
         contract.id if contract else None,
         contract.contract_lead_email if contract else None,
-        figures,
-        unallocated,
+        [LineFigures(line, figures.by_line[line.id], committed.get(line.id, ZERO)) for line in figures.lines],
+        {
+            "cdf_forecast_outturn": pence(figures.cdf_unallocated),
+            "returned_actual": pence(figures.returned_unallocated),
+            "committed": pence(committed.get(None, ZERO)),
+        },
     )
 
 
-async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str) -> ProviderOutturn:
-    """Step every line's at-risk state; publish contract.budget.at_risk on a crossing (in this unit of work)."""
+async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str) -> None:
+    """Step every line's at-risk state; publish contract.budget.at_risk on a crossing (in this unit of work).
+    The lines are locked, so two evaluations of one provider cannot both see the crossing."""
     margin: Decimal = uow.settings.budget_at_risk_margin_pct  # type: ignore[union-attr]
-    outturn = await provider_outturn(uow.session, provider_ods, fy, lock=True)
-    for item in outturn.lines:
-        line, figures = item.line, item.figures
-        step = risk_step(line.at_risk, figures.budget, figures.forecast_outturn, margin)
+    provider = trust_of(provider_ods)
+    figures = await _figures(uow.session, provider, fy, lock=True)
+    for line in figures.lines:
+        outturn = figures.by_line[line.id]
+        step = risk_step(line.at_risk, outturn.budget, outturn.forecast_outturn, margin)
         if step.at_risk != line.at_risk:
-            line.at_risk, line.at_risk_changed_at = step.at_risk, datetime.now(UTC)
+            await set_at_risk(uow.session, line.id, step.at_risk)
         if step.alert:
+            contract = await contract_for(uow.session, provider, fy)
             uow.emit(
                 "contract.budget.at_risk",
                 subject=str(line.id),
                 payload={
-                    "provider_ods": outturn.provider_ods,
+                    "provider_ods": provider,
                     "financial_year": fy,
                     "budget_line_id": line.id,
                     "line_name": line.line_name,
-                    "budget": figures.budget,
-                    "forecast_outturn": figures.forecast_outturn,
-                    "variance": figures.variance,
+                    "budget": outturn.budget,
+                    "forecast_outturn": outturn.forecast_outturn,
+                    "variance": outturn.variance,
                     "margin_pct": margin,
-                    "contract_lead_email": outturn.contract_lead_email,
+                    "contract_lead_email": contract.contract_lead_email if contract else None,
                 },
             )
-    return outturn

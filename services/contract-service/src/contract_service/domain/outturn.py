@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from casework.financial_year import financial_year_of
 from contract_service.domain.contracts import pence
 
 ZERO = Decimal(0)
@@ -52,15 +55,24 @@ class LineOutturn:
         return None if self.budget == 0 else pence(self.variance / self.budget * 100)
 
 
-def add_series(
-    into: dict[int, tuple[Decimal, Decimal]], months: Mapping[int, tuple[Decimal, Decimal]]
-) -> dict[int, tuple[Decimal, Decimal]]:
+Series = dict[int, tuple[Decimal, Decimal]]  # FY month -> (actual, forecast)
+
+
+def add_series(into: Series, months: Mapping[int, tuple[Decimal, Decimal]]) -> Series:
     """Sum (actual, forecast) month series, e.g. several CDF entries falling on one line."""
     out = dict(into)
     for month, (actual, forecast) in months.items():
         a, f = out.get(month, (ZERO, ZERO))
         out[month] = (a + actual, f + forecast)
     return out
+
+
+def forecast_series(months: list[dict[str, Any]], as_of: date, actual: Decimal, outturn: Decimal) -> Series:
+    """A CDF forecast (its `months` as published) as (actual, forecast) per FY month; a forecast
+    published without months is placed whole in its as-of month."""
+    if months:
+        return {int(m["fy_month"]): (Decimal(str(m["actual"])), Decimal(str(m["forecast"]))) for m in months}
+    return {financial_year_of(as_of).month: (actual, outturn - actual)}
 
 
 def line_outturn(

@@ -4,6 +4,10 @@ forecasts update the outturn of the provider's CDF budget lines."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, func, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.events.catalogue.cdf import (
     ApplicationApproved,
@@ -69,29 +73,45 @@ async def release_stopped(uow: UnitOfWork, event: ReceivedEvent) -> None:
     )
 
 
+def _upsert_statement() -> Any:
+    """Insert or replace the forecast of a provider x entry x year unless the stored one is newer."""
+    table = CdfForecast.__table__
+    columns = ("provider_ods", "entry_id", "financial_year", "dmd_id", "as_of", "event_time")
+    columns += ("actual_to_date", "forecast_outturn", "months")
+    insert = pg_insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+    newer = tuple_(table.c.as_of, table.c.event_time) <= tuple_(insert.excluded.as_of, insert.excluded.event_time)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.provider_ods, table.c.entry_id, table.c.financial_year],
+        set_={c: insert.excluded[c] for c in columns} | {"updated_at": func.now()},
+        where=newer,
+    ).returning(table.c.entry_id)
+
+
+_UPSERT = _upsert_statement()  # built once: it runs for every forecast event
+
+
 async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
-    """Keep the latest forecast per provider x entry x year (an older event arriving late is ignored)."""
+    """Keep the latest forecast per provider x entry x year (one upsert; an older event arriving late
+    changes nothing), then re-evaluate the provider's lines against their budgets."""
     forecast = event.payload
     assert isinstance(forecast, ForecastUpdated)
-    key = (forecast.provider_ods, forecast.entry_id, forecast.financial_year)
-    row = await uow.session.get(CdfForecast, key, with_for_update=True)
-    if row is not None and (row.as_of, row.event_time) > (forecast.as_of, event.envelope.time):
-        return
-    values = {
-        "dmd_id": forecast.dmd_id,
-        "as_of": forecast.as_of,
-        "event_time": event.envelope.time,
-        "actual_to_date": forecast.actual_to_date,
-        "forecast_outturn": forecast.forecast_outturn,
-        "months": [m.model_dump(mode="json") for m in forecast.months],
-    }
-    if row is None:
-        uow.session.add(CdfForecast(provider_ods=key[0], entry_id=key[1], financial_year=key[2], **values))
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-    await uow.session.flush()
-    await evaluate_risk(uow, forecast.provider_ods, forecast.financial_year)
+    connection = await uow.session.connection()
+    changed = await connection.scalar(
+        _UPSERT,
+        {
+            "provider_ods": forecast.provider_ods,
+            "entry_id": forecast.entry_id,
+            "financial_year": forecast.financial_year,
+            "dmd_id": forecast.dmd_id,
+            "as_of": forecast.as_of,
+            "event_time": event.envelope.time,
+            "actual_to_date": forecast.actual_to_date,
+            "forecast_outturn": forecast.forecast_outturn,
+            "months": [m.model_dump(mode="json") for m in forecast.months],
+        },
+    )
+    if changed is not None:
+        await evaluate_risk(uow, forecast.provider_ods, forecast.financial_year)
 
 
 HANDLERS = {
