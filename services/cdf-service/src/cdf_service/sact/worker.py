@@ -52,15 +52,19 @@ _CLAIM = text(
     """
 )
 _DUPLICATES = text(
+    # Group, not sort: a hash aggregate finds the few repeated keys in one pass; only their rows are
+    # then touched (the first occurrence stays, the others become problems).
     """
-    WITH ranked AS (
-        SELECT row_no, min(row_no) OVER (
-                   PARTITION BY patient_ref, drug_key, regimen_start, cycle_number, administration_date
-               ) AS first_row
+    WITH repeated AS (
+        SELECT patient_ref, drug_key, regimen_start, cycle_number, administration_date, min(row_no) AS first_row
         FROM sact_rows WHERE submission_id = :sid
+        GROUP BY patient_ref, drug_key, regimen_start, cycle_number, administration_date
+        HAVING count(*) > 1
     ), removed AS (
-        DELETE FROM sact_rows r USING ranked d
-        WHERE r.submission_id = :sid AND r.row_no = d.row_no AND d.row_no <> d.first_row
+        DELETE FROM sact_rows r USING repeated d
+        WHERE r.submission_id = :sid AND r.patient_ref = d.patient_ref AND r.drug_key = d.drug_key
+          AND r.regimen_start = d.regimen_start AND r.cycle_number = d.cycle_number
+          AND r.administration_date = d.administration_date AND r.row_no <> d.first_row
         RETURNING r.row_no, d.first_row
     )
     INSERT INTO sact_problems (submission_id, row_no, field, reason)
@@ -212,7 +216,7 @@ class SactWorker:
     ) -> None:
         started = time.perf_counter()
         async with self.runtime.unit_of_work() as uow:
-            # One sort of the whole submission: give it memory so it does not spill to disk.
+            # One hash aggregate over the whole submission: give it memory so it does not spill to disk.
             await uow.session.execute(text("SET LOCAL work_mem = '256MB'"))
             duplicates = (await uow.session.execute(_DUPLICATES, {"sid": submission_id})).rowcount or 0
             await uow.session.execute(
