@@ -102,11 +102,14 @@ async def main(concurrency: int, duration: float) -> None:
         ]
         with cdf_service(stack) as (cdf_url, _):
             seed(cdf_url, auth, people)
-            listed = httpx.get(
-                f"{cdf_url}/api/v1/cdf/list",
-                params={"on": PLANNED.isoformat(), "open_only": "true", "limit": 500},
-                headers=auth("RRV", "clinician"),
-            ).json()["items"]
+            async with httpx.AsyncClient() as client:
+                listed = (
+                    await client.get(
+                        f"{cdf_url}/api/v1/cdf/list",
+                        params={"on": PLANNED.isoformat(), "open_only": "true", "limit": 500},
+                        headers=auth("RRV", "clinician"),
+                    )
+                ).json()["items"]
             make = applications(listed, clinicians, auth)
             await drive(cdf_url, make, concurrency, 5, first=0)  # warm-up
             service = await drive(cdf_url, make, concurrency, duration, first=20_000)

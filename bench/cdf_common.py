@@ -87,6 +87,14 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
+def children(pid: int) -> list[int]:
+    """Child processes (the service's SACT validation process and multiprocessing's resource tracker)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 class Auth:
     def __init__(self, stack: TestStack) -> None:
         self.settings = ServiceSettings(jwt_secret=stack.layout.secrets()["jwt_secret"])

@@ -1,3 +1,4 @@
 from casework.cli import app
 
-app()
+if __name__ == "__main__":  # a spawned worker process imports this module again: it must not start the CLI
+    app()

@@ -7,6 +7,7 @@ from pathlib import Path
 from casework.periodic import every
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from cdf_service.api.applications import router as applications_router
+from cdf_service.api.applications import treatments_router
 from cdf_service.api.clinicians import router as clinicians_router
 from cdf_service.api.forecasts import router as forecasts_router
 from cdf_service.api.national_list import router as list_router
@@ -32,6 +33,13 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=platform_tables,
     migrations=Path(__file__).parent / "migrations" / "versions",
-    routers=[list_router, clinicians_router, applications_router, sact_router, forecasts_router],
+    routers=[
+        list_router,
+        clinicians_router,
+        applications_router,
+        treatments_router,
+        sact_router,
+        forecasts_router,
+    ],
     background=[every(_sweep_interval, lapse_sweep, "cdf-lapse-sweep"), sact_worker, forecaster],
 )

@@ -30,6 +30,9 @@ class CdfSettings(ServiceSettings):
     sact_chunk_bytes: int = Field(
         4 * 1024 * 1024, description="Size of the pieces an uploaded SACT file is stored and processed in"
     )
+    sact_validation_processes: int = Field(
+        1, description="Processes that parse and validate SACT pieces beside the service; 0: a thread in it"
+    )
     sact_json_max_records: int = Field(50_000, description="Most records a JSON SACT batch may carry")
     sact_poll_interval_s: float = Field(1.0, description="How often the SACT worker looks for unclaimed submissions")
     sact_stale_after_s: float = Field(

@@ -179,6 +179,15 @@ async def test_sact_file_report_matching_and_events_once(stack: TestStack) -> No
         stopped = [a for a in listed.json()["items"] if a["provider_ods"] == TRUST]
         assert len(stopped) == expected["cdf.treatment.stopped"]
         assert all(a["cycles_given"] >= 1 and a["stop_reason"] and a["final_treatment_date"] for a in stopped)
+        treatments = await svc.client.get(
+            "/api/v1/cdf/treatments",
+            params={"provider": TRUST, "limit": 500},
+            headers=stack.auth(TRUST, "trust_cdf_lead"),
+        )
+        items = treatments.json()["items"]
+        assert len(items) == expected["cdf.treatment.started"]
+        assert sum(t["final_treatment_date"] is None for t in items) == len(items) - expected["cdf.treatment.stopped"]
+        assert all(t["cost_to_date"] != "0.00" and "nhs_number" not in t for t in items)
 
 
 async def test_json_batch_and_a_bad_header(stack: TestStack) -> None:

@@ -1,4 +1,5 @@
-"""Prior-approval applications: decided in the same request, withdrawn by the trust, listed and audited."""
+"""Prior-approval applications: decided in the same request, withdrawn by the trust, listed and audited;
+and the treatments SACT showed under them."""
 
 from __future__ import annotations
 
@@ -342,3 +343,55 @@ async def withdraw(
     await uow.commit()
     set_etag(response, app.version)
     return application_out(app)
+
+
+# --- treatments ------------------------------------------------------------------------------------
+
+treatments_router = APIRouter(prefix="/cdf/treatments", tags=["treatments"])
+
+
+class TreatmentOut(BaseModel):
+    application_id: uuid.UUID
+    reference: str
+    status: ApplicationState
+    provider_ods: str
+    patient_ref: str
+    entry_id: str
+    drug_name: str
+    planned_start: date
+    first_administration: date
+    final_treatment_date: date | None
+    stop_reason: str | None
+    cycles_given: int
+    cost_to_date: Decimal
+
+
+@treatments_router.get("", response_model=Page[TreatmentOut])
+async def list_treatments(
+    uow: Uow,
+    provider: OdsCode | None = None,
+    entry_id: Annotated[str | None, Query(max_length=40)] = None,
+    running: Annotated[bool | None, Query(description="true: still on treatment; false: stopped")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> Page[TreatmentOut]:
+    """Approved treatments SACT has shown starting: first administration, cycles, stop date and reason."""
+    query = select(Application).where(Application.first_administration.is_not(None))
+    if (own := principal.org_filter()) is not None:
+        query = query.where(Application.provider_ods.startswith(own))
+    if provider:
+        query = query.where(Application.provider_ods == provider)
+    if entry_id:
+        query = query.where(Application.entry_id == entry_id)
+    if running is not None:
+        query = query.where(
+            Application.final_treatment_date.is_(None) if running else Application.final_treatment_date.is_not(None)
+        )
+    rows, next_cursor = await paginate(uow.session, query, (Application.created_at, Application.id), cursor, limit)
+    uow.audit(principal, "list", "cdf_treatment", "*", detail={"ids": [str(r.id) for r in rows]})
+    await uow.commit()
+    items = [
+        from_row(TreatmentOut, r, application_id=r.id, cost_to_date=r.cost_per_cycle * r.cycles_given) for r in rows
+    ]
+    return Page[TreatmentOut](items=items, next_cursor=next_cursor)

@@ -13,9 +13,12 @@ goes out.
 from __future__ import annotations
 
 import asyncio
+import io
+import multiprocessing
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,16 +28,14 @@ from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
 from cdf_service.db import list_repo
 from cdf_service.db.models import SactChunk, SactSubmission
-from cdf_service.domain.sact_rows import Administration, DrugDictionary, RowValidator
+from cdf_service.domain.sact_rows import DrugDictionary, RowValidator
 from cdf_service.lapse import lapse_overdue
 from cdf_service.sact.matcher import ListedDrug, match_submission
-from cdf_service.sact.records import rows_of
+from cdf_service.sact.pieces import COPY_COLUMNS, PieceResult, ValidatorSpec, validate_piece
 from cdf_service.sact_drugs import reference_drugs
 
 log = get_logger(__name__)
-ROW_COLUMNS = ("submission_id", "row_no", *Administration._fields)
 PROBLEM_COLUMNS = ("submission_id", "row_no", "field", "reason")
-YIELD_EVERY = 4096  # rows between yields to the event loop, so the API stays responsive
 
 _CLAIM = text(
     """
@@ -51,15 +52,19 @@ _CLAIM = text(
     """
 )
 _DUPLICATES = text(
+    # Group, not sort: a hash aggregate finds the few repeated keys in one pass; only their rows are
+    # then touched (the first occurrence stays, the others become problems).
     """
-    WITH ranked AS (
-        SELECT row_no, min(row_no) OVER (
-                   PARTITION BY patient_ref, drug_key, regimen_start, cycle_number, administration_date
-               ) AS first_row
+    WITH repeated AS (
+        SELECT patient_ref, drug_key, regimen_start, cycle_number, administration_date, min(row_no) AS first_row
         FROM sact_rows WHERE submission_id = :sid
+        GROUP BY patient_ref, drug_key, regimen_start, cycle_number, administration_date
+        HAVING count(*) > 1
     ), removed AS (
-        DELETE FROM sact_rows r USING ranked d
-        WHERE r.submission_id = :sid AND r.row_no = d.row_no AND d.row_no <> d.first_row
+        DELETE FROM sact_rows r USING repeated d
+        WHERE r.submission_id = :sid AND r.patient_ref = d.patient_ref AND r.drug_key = d.drug_key
+          AND r.regimen_start = d.regimen_start AND r.cycle_number = d.cycle_number
+          AND r.administration_date = d.administration_date AND r.row_no <> d.first_row
         RETURNING r.row_no, d.first_row
     )
     INSERT INTO sact_problems (submission_id, row_no, field, reason)
@@ -75,6 +80,8 @@ class SactWorker:
         self.runtime = runtime
         self.settings: Any = runtime.settings
         self._wake = asyncio.Event()
+        self._pool: ProcessPoolExecutor | None = None
+        self._key = self.settings.patient_ref_key.get_secret_value().encode()
 
     def wake(self) -> None:
         self._wake.set()
@@ -111,57 +118,83 @@ class SactWorker:
                 pending = range(submission.chunks_done, submission.chunks_total)
                 first_row = submission.rows_total
                 listed = await list_repo.drug_names(uow.session)
-            validator = RowValidator(
-                columns,
-                trust,
-                DrugDictionary.build(reference_drugs(), listed),
-                self.settings.patient_ref_key.get_secret_value(),
-                today,
-            )
+            drugs = DrugDictionary.build(reference_drugs(), listed)
+            spec = ValidatorSpec(str(submission_id), tuple(columns), trust, drugs, self._key, today)
+            RowValidator(spec.columns, trust, drugs, self._key, today)  # a bad header fails here, not in a child
             started = time.perf_counter()
-            await self._pieces(submission_id, pending, first_row, validator)
-            timings = {"ms_rows": round((time.perf_counter() - started) * 1000)}
+            timings = await self._pieces(submission_id, pending, first_row, spec)
+            timings["ms_rows"] = round((time.perf_counter() - started) * 1000)
             await self._finish(submission_id, trust, listed, today, timings)
         except Exception as exc:
             log.exception("sact submission failed", submission_id=str(submission_id))
             await self._fail(submission_id, f"{type(exc).__name__}: {exc}")
 
-    async def _pieces(self, submission_id: uuid.UUID, pending: range, first_row: int, validator: RowValidator) -> None:
-        """Validate piece n+1 while piece n is written: Python checks rows while PostgreSQL takes the COPY."""
+    async def _pieces(
+        self, submission_id: uuid.UUID, pending: range, first_row: int, spec: ValidatorSpec
+    ) -> dict[str, int]:
+        """Validate piece n+1 while piece n is written: Python checks rows while PostgreSQL takes the COPY.
+        Returns the time spent waiting for validation and for writing (they overlap)."""
+        waited = {"ms_waiting_for_validation": 0.0, "ms_writing": 0.0}
         if not pending:
-            return
-        prepared = asyncio.create_task(_prepare(self.runtime, submission_id, pending[0], first_row, validator))
+            return {}
+        prepared = asyncio.create_task(self._prepare(spec, pending[0], first_row))
         try:
             for position, seq in enumerate(pending):
-                records, problems, rows = await prepared
-                first_row += rows
+                started = time.perf_counter()
+                piece = await prepared
+                waited["ms_waiting_for_validation"] += time.perf_counter() - started
+                first_row += piece.rows
                 if position + 1 < len(pending):
-                    prepared = asyncio.create_task(
-                        _prepare(self.runtime, submission_id, pending[position + 1], first_row, validator)
-                    )
-                await self._write(submission_id, seq, records, problems, rows)
+                    prepared = asyncio.create_task(self._prepare(spec, pending[position + 1], first_row))
+                started = time.perf_counter()
+                await self._write(submission_id, seq, piece)
+                waited["ms_writing"] += time.perf_counter() - started
         finally:
             if not prepared.done():
                 prepared.cancel()
+        return {name: round(seconds * 1000) for name, seconds in waited.items()}
 
-    async def _write(
-        self,
-        submission_id: uuid.UUID,
-        seq: int,
-        records: list[tuple[Any, ...]],
-        problems: list[tuple[Any, ...]],
-        rows: int,
-    ) -> None:
+    async def _prepare(self, spec: ValidatorSpec, seq: int, first_row: int) -> PieceResult:
+        """One stored piece read and validated (in the validation process, or a thread without one)."""
+        async with self.runtime.unit_of_work() as uow:
+            data = await uow.session.scalar(
+                select(SactChunk.data).where(
+                    SactChunk.submission_id == uuid.UUID(spec.submission_id), SactChunk.seq == seq
+                )
+            )
+        if data is None:  # pieces are unlogged: a database crash loses them
+            raise RuntimeError(f"piece {seq} of the stored file is gone (database restart?); send the file again")
+        pool = self._validation_pool()
+        if pool is None:
+            return await asyncio.to_thread(validate_piece, spec, first_row, data)
+        return await asyncio.get_running_loop().run_in_executor(pool, validate_piece, spec, first_row, data)
+
+    def _validation_pool(self) -> ProcessPoolExecutor | None:
+        processes = self.settings.sact_validation_processes
+        if processes > 0 and self._pool is None:
+            # spawn, not fork: the service process runs an event loop, threads and open connections
+            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def _write(self, submission_id: uuid.UUID, seq: int, piece: PieceResult) -> None:
         """One piece's rows, problems and progress in one transaction; the piece is dropped with it."""
         async with self.runtime.unit_of_work() as uow:
             submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True)
             assert submission is not None
             raw = await (await uow.session.connection()).get_raw_connection()
             driver: Any = raw.driver_connection
-            if records:
-                await driver.copy_records_to_table("sact_rows", records=records, columns=ROW_COLUMNS)
+            if piece.csv:
+                source = io.BytesIO(piece.csv)
+                await driver.copy_to_table("sact_rows", source=source, columns=COPY_COLUMNS, format="csv")
+            problems = [(submission_id, row, field, reason) for row, field, reason in piece.problems]
             if problems:
                 await driver.copy_records_to_table("sact_problems", records=problems, columns=PROBLEM_COLUMNS)
+            rows = piece.rows
             rejected = len({p[1] for p in problems})
             submission.rows_total += rows
             submission.rows_accepted += rows - rejected
@@ -183,6 +216,8 @@ class SactWorker:
     ) -> None:
         started = time.perf_counter()
         async with self.runtime.unit_of_work() as uow:
+            # One hash aggregate over the whole submission: give it memory so it does not spill to disk.
+            await uow.session.execute(text("SET LOCAL work_mem = '256MB'"))
             duplicates = (await uow.session.execute(_DUPLICATES, {"sid": submission_id})).rowcount or 0
             await uow.session.execute(
                 update(SactSubmission)
@@ -237,41 +272,11 @@ class SactWorker:
             await uow.commit()
 
 
-async def _prepare(
-    runtime: ServiceRuntime, submission_id: uuid.UUID, seq: int, first_row: int, validator: RowValidator
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
-    """One stored piece read and validated: its accepted rows, its problems and how many rows it had."""
-    async with runtime.unit_of_work() as uow:
-        data = await uow.session.scalar(
-            select(SactChunk.data).where(SactChunk.submission_id == submission_id, SactChunk.seq == seq)
-        )
-    if data is None:  # pieces are unlogged: a database crash loses them
-        raise RuntimeError(f"piece {seq} of the stored file is gone (database restart?); send the file again")
-    return await _validate(submission_id, first_row, data, validator)
-
-
-async def _validate(
-    submission_id: uuid.UUID, first_row: int, data: bytes, validator: RowValidator
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
-    """Accepted rows and problems of one piece, numbered on from `first_row`; yields to the loop now and then."""
-    records: list[tuple[Any, ...]] = []
-    problems: list[tuple[Any, ...]] = []
-    row_no = first_row
-    validate = validator.validate
-    for cells in rows_of(data):
-        row_no += 1
-        result = validate(cells)
-        if type(result) is Administration:
-            records.append((submission_id, row_no, *result))
-        else:
-            problems.extend((submission_id, row_no, p.field, p.reason) for p in result)
-        if not row_no % YIELD_EVERY:
-            await asyncio.sleep(0)
-    return records, problems, row_no - first_row
-
-
 async def sact_worker(runtime: ServiceRuntime) -> None:
     """The background task: one worker per process, reachable for the upload route to wake it."""
     worker = SactWorker(runtime)
     runtime.extras["sact_worker"] = worker
-    await worker.run()
+    try:
+        await worker.run()
+    finally:
+        worker.close()
