@@ -141,7 +141,7 @@ async def approvals_to_start(
     stack: TestStack, cdf: ServiceProcess, trusts: list[str], entries: list[ListEntry], count: int
 ) -> list[Course]:
     """The national list, a confirmed clinician per trust and `count` approvals planned for today,
-    rotating over trust x entry; each returned course starts (first cycle) yesterday."""
+    rotating over trust x entry (trust-major); each returned course starts (first cycle) yesterday."""
     rng = random.Random(7)
     today = date.today()
     loaded = await cdf.client.post(
@@ -151,7 +151,7 @@ async def approvals_to_start(
     )
     assert loaded.status_code == 200, loaded.text
     gmc = {trust: await _confirmed_clinician(stack, cdf, trust, rng) for trust in trusts}
-    pairs = [(t, e) for e in entries for t in trusts]
+    pairs = [(t, e) for t in trusts for e in entries]  # trust-major: consecutive starts share a trust
     courses = []
     for i in range(count):
         trust, entry = pairs[i % len(pairs)]

@@ -175,28 +175,40 @@ async def sact_start_variant(
         period = date.today().strftime("%Y-%m")
         posts: list[asyncio.Task[Any]] = []
 
-        trust_of_post = [courses[i].trust for i in range(0, warmup + count, per_post)]
+        plan = posts_of(courses, per_post)
 
         async def post(n: int, starts: list[int]) -> None:
+            trust = courses[starts[0]].trust
             response = await cdf.client.post(
                 "/api/v1/sact/submissions",
-                params={"provider_ods": trust_of_post[n], "period": period, "submission_id": f"bench-{n}"},
+                params={"provider_ods": trust, "period": period, "submission_id": f"bench-{n}"},
                 content=sact_csv([courses[i] for i in starts]),
-                headers={**stack.auth(trust_of_post[n], "provider_system"), "Content-Type": "text/csv"},
+                headers={**stack.auth(trust, "provider_system"), "Content-Type": "text/csv"},
             )
             assert response.status_code == 202, response.text
 
         async def fire(n: int) -> None:
-            starts = list(range(n * per_post, min((n + 1) * per_post, warmup + count)))
+            starts = plan[n]
             for i in starts:
                 clock.send(i, (courses[i].trust, courses[i].entry_id))  # type: ignore[arg-type]
             posts.append(asyncio.create_task(post(n, starts)))  # the pace does not wait for the upload
 
         async with forecast_commits(contract.database_url, clock.committed):
-            await paced(rate / per_post, len(trust_of_post), fire)
+            await paced(rate * len(plan) / len(courses), len(plan), fire)
             await asyncio.gather(*posts)
             await asyncio.wait_for(clock.done.wait(), timeout=600)
     return clock.result(f"SACT start -> outturn changed ({per_post}/post)")[0]
+
+
+def posts_of(courses: list[Any], per_post: int) -> list[list[int]]:
+    """Start indices grouped into submissions: up to `per_post` consecutive starts of one trust."""
+    plan: list[list[int]] = []
+    for i, course in enumerate(courses):
+        if plan and len(plan[-1]) < per_post and courses[plan[-1][0]].trust == course.trust:
+            plan[-1].append(i)
+        else:
+            plan.append([i])
+    return plan
 
 
 async def quiet(contract: ServiceProcess, for_s: float = 2.0) -> None:
@@ -246,8 +258,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="events per second")
     parser.add_argument("--count", type=int, default=1000, help="forecast events measured (and the broker baseline)")
     parser.add_argument("--warmup", type=int, default=300, help="forecast events sent first and not measured")
-    parser.add_argument("--sact-count", type=int, default=500, help="SACT starts measured")
-    parser.add_argument("--sact-warmup", type=int, default=100, help="SACT starts posted first and not measured")
+    parser.add_argument("--sact-count", type=int, default=200, help="SACT starts measured")
+    parser.add_argument("--sact-warmup", type=int, default=20, help="SACT starts posted first and not measured")
     parser.add_argument("--starts-per-post", type=int, default=1, help="SACT starts in one submission")
     parser.add_argument(
         "--cdf-interval-s", type=float, default=0.02, help="cdf-service's worker and forecaster interval"
