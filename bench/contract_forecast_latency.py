@@ -1,16 +1,17 @@
-"""Forecast update -> forecast outturn changed in contract-service, at a paced rate, beside the broker.
+"""Contract forecast latency: until the forecast outturn changes in contract-service, at a paced rate,
+printed beside the raw broker produce -> consume round trip measured in the same run.
 
-What it measures (variant printed with the figures):
-- contract-service runs in its own process (`casework serve contract`), as deployed.
-- `forecast-event`: a `cdf.forecast.updated` envelope is produced to `cdf.events` (as cdf-service's
-  outbox relay would) and the clock stops when contract-service has committed the new forecast of
-  that provider x entry, the row GET /forecast-outturn computes from (its at-risk evaluation commits
-  in the same transaction). The commit is seen through a PostgreSQL NOTIFY raised by a trigger the
-  bench adds to its own throwaway database (delivered when the transaction commits, no polling).
-- The SACT-start variant (a SACT submission posted to cdf-service until the outturn moves) needs
-  cdf-service's SACT intake and forecast publication, which are not on main yet.
-Beside it, the raw broker produce -> consume round trip at the same rate, measured in the same run
-(`bench.harness.broker_round_trip`), is the floor the flow sits on.
+Two variants, both with the services in their own processes (`casework serve`), as deployed:
+- `sact-start`: a SACT submission holding one patient's first administration (a treatment start for
+  an approval) is posted to cdf-service; cdf-service matches it, re-forecasts that trust x list entry
+  and publishes `cdf.forecast.updated`; the clock stops when contract-service commits the new forecast.
+  cdf-service runs with SACT_POLL_INTERVAL_S and FORECAST_INTERVAL_S as given (`--cdf-interval-s`):
+  its forecaster recomputes on that interval, so the interval is part of what is measured.
+- `forecast-event`: a `cdf.forecast.updated` envelope is produced straight to `cdf.events` (as
+  cdf-service's outbox relay would): contract-service's own share of the flow.
+"The outturn changed" is the commit of the new forecast in contract-service's database, the data
+GET /forecast-outturn reads (its at-risk evaluation commits in the same transaction), seen through a
+PostgreSQL NOTIFY from a trigger the bench adds to its own throwaway database (no polling).
 
     .venv/bin/python -m bench.contract_forecast_latency --rate 100 --count 1000
 """
@@ -19,40 +20,79 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from datetime import date
 from decimal import Decimal
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import asyncpg
-import httpx
 from aiokafka import AIOKafkaProducer
 
+from bench.contract_bench_setup import (
+    FY,
+    ServiceProcess,
+    approvals_to_start,
+    contracts_with_cdf_lines,
+    cpu_seconds,
+    forecast_commits,
+    open_entries,
+    sact_csv,
+    service_process,
+)
 from bench.harness import Latencies, broker_round_trip, infrastructure, print_table
 from casework.bus import ensure_topics
-from casework.services import load_definition
 from embedded_stack.testing import TestStack, envelope_for
-
-FY = "2026/27"
-
-
-@dataclass
-class ServiceProcess:
-    client: httpx.AsyncClient
-    database_url: str
-    pid: int
-
 
 DRUG = "37620001110000107"
 TARGET_P95_MS = 100.0
 BASE_VALUE = 1_000_000
+
+
+class Clock:
+    """Send times of paced events and the commit that each one's forecast pair saw first after it."""
+
+    def __init__(self, warmup: int, total: int, cpu_pid: int) -> None:
+        self.warmup, self.total, self.cpu_pid = warmup, total, cpu_pid
+        self.sent: dict[int, float] = {}
+        self.seen: dict[int, float] = {}
+        self.waiting: dict[tuple[str, str], deque[int]] = defaultdict(deque)
+        self.done = asyncio.Event()
+        self.cpu = {"start": cpu_seconds(cpu_pid)}
+
+    def send(self, i: int, pair: tuple[str, str]) -> None:
+        self.sent[i] = time.perf_counter()
+        self.waiting[pair].append(i)
+
+    def committed(self, provider: str, entry: str, _outturn: int) -> None:
+        """A commit for a pair ends the wait of every event of that pair sent before it."""
+        now = time.perf_counter()
+        queue = self.waiting.get((provider, entry))
+        while queue and self.sent[queue[0]] < now:
+            i = queue.popleft()
+            self.seen[i] = now
+            if i == self.warmup - 1:
+                self.cpu["start"] = cpu_seconds(self.cpu_pid)
+        if len(self.seen) == self.total and not self.done.is_set():
+            self.cpu["end"] = cpu_seconds(self.cpu_pid)
+            self.done.set()
+
+    def result(self, name: str) -> tuple[Latencies, float]:
+        measured = range(self.warmup, self.total)
+        elapsed = max(self.seen[i] for i in measured) - self.sent[self.warmup]
+        samples = [(self.seen[i] - self.sent[i]) * 1000 for i in measured]
+        return Latencies(name, samples, elapsed), (self.cpu["end"] - self.cpu["start"]) * 1000 / len(measured)
+
+
+async def paced(rate: float, total: int, fire: Callable[[int], Awaitable[None]]) -> None:
+    started = time.perf_counter()
+    for i in range(total):
+        await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+        await fire(i)
+
+
+# --- forecast-event ------------------------------------------------------------------------------
 
 
 def forecast(provider: str, entry: str, value: int) -> Any:
@@ -77,138 +117,37 @@ def forecast(provider: str, entry: str, value: int) -> Any:
     return envelope_for("cdf.forecast.updated", f"{provider}:{entry}", data, source="cdf")
 
 
-def _serve(stack: TestStack, database_url: str, log: IO[bytes]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **stack.layout.service_env("contract"), "DATABASE_URL": database_url, "LOG_LEVEL": "ERROR"}
-    return subprocess.Popen([sys.executable, "-m", "casework", "serve", "contract"], env=env, stdout=log, stderr=log)
+async def forecast_event_variant(stack: TestStack, rate: float, count: int, warmup: int) -> tuple[Latencies, float]:
+    providers = [f"B{i:02d}" for i in range(20)]
+    pairs = [(p, f"CDF-B{e}") for e in range(5) for p in providers]
+    async with service_process(stack, "contract") as contract:
+        await contracts_with_cdf_lines(stack, contract, providers)
+        await asyncio.sleep(1.0)  # the consumer joins its group before the clock starts
+        clock = Clock(warmup, warmup + count, contract.pid)
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, acks="all")
+        await producer.start()
+
+        async def fire(i: int) -> None:
+            pair = pairs[i % len(pairs)]
+            envelope = forecast(*pair, BASE_VALUE + i)
+            clock.send(i, pair)
+            await producer.send(envelope.topic, envelope.to_bytes(), key=envelope.subject.encode())
+
+        try:
+            async with forecast_commits(contract.database_url, clock.committed):
+                await paced(rate, warmup + count, fire)
+                await asyncio.wait_for(clock.done.wait(), timeout=180)
+        finally:
+            await producer.stop()
+        await check_through_api(stack, contract, pairs, warmup + count)
+    return clock.result("cdf.forecast.updated -> outturn changed")
 
 
-@asynccontextmanager
-async def contract_process(stack: TestStack) -> AsyncIterator[ServiceProcess]:
-    """contract-service in its own process, as deployed (`casework serve contract`), on the stack."""
-    definition = load_definition("contract")
-    database_url = stack.migrate(definition)
-    log = (stack.layout.root / "contract-bench.log").open("ab")
-    process = _serve(stack, database_url, log)
-    base_url = stack.layout.service_url("contract")
-    try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-            for _ in range(300):
-                if process.poll() is not None:
-                    raise RuntimeError(f"contract-service exited; see {log.name}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/health/ready")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            yield ServiceProcess(client, database_url, process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-
-
-async def set_up_providers(stack: TestStack, contract: ServiceProcess, count: int) -> list[str]:
-    """Providers with a contract and a CDF line, so each update runs the full at-risk evaluation."""
-    headers = stack.auth("X24", "contract_manager")
-    terms = {
-        "schedules": [{"hub": "NW", "hub_name": "North West"}],
-        "service_lines": [
-            {"code": "S1", "hub": "NW", "description": "service", "price": "100.00", "activity_plan": ["1"] * 12}
-        ],
-    }
-    providers = [f"B{i:02d}" for i in range(count)]
-    for ods in providers:
-        created = await contract.client.post(
-            "/api/v1/contracts",
-            json={"provider_ods": ods, "financial_year": FY, "title": "bench", "terms": terms},
-            headers=headers,
-        )
-        assert created.status_code == 201, created.text
-        line = await contract.client.post(
-            f"/api/v1/contracts/{created.json()['id']}/budget-lines",
-            json={"kind": "cdf", "category": "cdf", "line_name": "CDF drugs", "budget": str(BASE_VALUE * 5)},
-            headers=headers,
-        )
-        assert line.status_code == 201, line.text
-    return providers
-
-
-NOTIFY_SQL = """
-CREATE OR REPLACE FUNCTION bench_forecast_committed() RETURNS trigger AS $$
-BEGIN
-  PERFORM pg_notify('bench_forecast', NEW.provider_ods || '|' || NEW.entry_id || '|' || NEW.forecast_outturn::bigint);
-  RETURN NEW;
-END $$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS bench_forecast_committed ON cdf_forecasts;
-CREATE TRIGGER bench_forecast_committed AFTER INSERT OR UPDATE ON cdf_forecasts
-  FOR EACH ROW EXECUTE FUNCTION bench_forecast_committed();
-"""
-
-
-async def watch_commits(database_url: str) -> asyncpg.Connection:
-    """PostgreSQL delivers a NOTIFY when the transaction that raised it commits: the moment the new
-    forecast becomes what GET /forecast-outturn reads. (The trigger exists only in the bench's database.)"""
-    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    await conn.execute(NOTIFY_SQL)
-    return conn
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-async def forecast_to_outturn(
-    stack: TestStack, contract: ServiceProcess, providers: list[str], rate: float, count: int, warmup: int
-) -> tuple[Latencies, float]:
-    """Latencies of the measured events, and contract-service's CPU milliseconds per measured event."""
-    keys = [(p, f"CDF-B{e}") for e in range(5) for p in providers]
-    plan = [(keys[i % len(keys)], BASE_VALUE + i) for i in range(warmup + count)]
-    index = {f"{p}|{e}|{value}": i for i, ((p, e), value) in enumerate(plan)}
-    sent: dict[int, float] = {}
-    seen: dict[int, float] = {}
-    everything = asyncio.Event()
-    cpu_at = {"start": cpu_seconds(contract.pid)}  # moved on when the warm-up is through
-
-    def committed(_conn: object, _pid: int, _channel: str, payload: str) -> None:
-        now = time.perf_counter()
-        if (i := index.get(payload)) is not None:
-            seen.setdefault(i, now)
-            if i == warmup - 1:
-                cpu_at["start"] = cpu_seconds(contract.pid)
-            if len(seen) == len(plan):
-                cpu_at["end"] = cpu_seconds(contract.pid)
-                everything.set()
-
-    listener = await watch_commits(contract.database_url)
-    await listener.add_listener("bench_forecast", committed)
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, acks="all")
-    await producer.start()
-    started = time.perf_counter()
-    for i, ((provider, entry), value) in enumerate(plan):
-        await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
-        envelope = forecast(provider, entry, value)
-        sent[i] = time.perf_counter()
-        await producer.send(envelope.topic, envelope.to_bytes(), key=envelope.subject.encode())
-    await producer.flush()
-    await asyncio.wait_for(everything.wait(), timeout=120)
-    elapsed = max(seen.values()) - sent[warmup]  # the measured events only
-    await producer.stop()
-    await listener.close()
-    await check_through_api(stack, contract, plan)
-    measured = range(warmup, len(plan))
-    latencies = Latencies(
-        "cdf.forecast.updated -> outturn changed", [(seen[i] - sent[i]) * 1000 for i in measured], elapsed
-    )
-    return latencies, (cpu_at["end"] - cpu_at["start"]) * 1000 / count
-
-
-async def check_through_api(stack: TestStack, contract: ServiceProcess, plan: list[Any]) -> None:
-    """The API shows what the watcher saw: each provider's outturn is the sum of its entries' last values."""
-    last: dict[tuple[str, str], int] = {}
-    for key, value in plan:
-        last[key] = value
+async def check_through_api(stack: TestStack, contract: ServiceProcess, pairs: list[Any], total: int) -> None:
+    """The API shows what the watch saw: each provider's outturn is the sum of its entries' last values."""
+    last = {pairs[i % len(pairs)]: BASE_VALUE + i for i in range(total)}
     headers = stack.auth("X24", "finance_lead")
-    for provider in sorted({k[0] for k in last}):
+    for provider in sorted({p for p, _ in last}):
         response = await contract.client.get(
             "/api/v1/forecast-outturn", params={"provider": provider, "fy": FY}, headers=headers
         )
@@ -216,40 +155,116 @@ async def check_through_api(stack: TestStack, contract: ServiceProcess, plan: li
         assert Decimal(response.json()["totals"]["forecast_outturn"]) == expected, (provider, response.text)
 
 
-async def run(rate: float, count: int, warmup: int, providers: int) -> None:
+# --- sact-start ----------------------------------------------------------------------------------
+
+
+async def sact_start_variant(
+    stack: TestStack, rate: float, count: int, warmup: int, cdf_interval_s: float, per_post: int
+) -> Latencies:
+    """`per_post` starts travel in one submission (a trust's system sending what it has), posted at
+    rate / per_post submissions a second, so starts still arrive at `rate` a second."""
+    trusts = [f"C{i:02d}" for i in range(10)]
+    entries = open_entries(date.today(), 10)
+    interval = str(cdf_interval_s)
+    cdf_settings = {"SACT_POLL_INTERVAL_S": interval, "FORECAST_INTERVAL_S": interval, "LAPSE_SWEEP_INTERVAL_S": "0"}
+    async with service_process(stack, "contract") as contract, service_process(stack, "cdf", **cdf_settings) as cdf:
+        await contracts_with_cdf_lines(stack, contract, trusts)
+        courses = await approvals_to_start(stack, cdf, trusts, entries, warmup + count)
+        await quiet(contract)  # the approvals' own forecasts have gone through
+        clock = Clock(warmup, warmup + count, contract.pid)
+        period = date.today().strftime("%Y-%m")
+        posts: list[asyncio.Task[Any]] = []
+
+        plan = posts_of(courses, per_post)
+
+        async def post(n: int, starts: list[int]) -> None:
+            trust = courses[starts[0]].trust
+            response = await cdf.client.post(
+                "/api/v1/sact/submissions",
+                params={"provider_ods": trust, "period": period, "submission_id": f"bench-{n}"},
+                content=sact_csv([courses[i] for i in starts]),
+                headers={**stack.auth(trust, "provider_system"), "Content-Type": "text/csv"},
+            )
+            assert response.status_code == 202, response.text
+
+        async def fire(n: int) -> None:
+            starts = plan[n]
+            for i in starts:
+                clock.send(i, (courses[i].trust, courses[i].entry_id))  # type: ignore[arg-type]
+            posts.append(asyncio.create_task(post(n, starts)))  # the pace does not wait for the upload
+
+        async with forecast_commits(contract.database_url, clock.committed):
+            await paced(rate * len(plan) / len(courses), len(plan), fire)
+            await asyncio.gather(*posts)
+            await asyncio.wait_for(clock.done.wait(), timeout=600)
+    return clock.result(f"SACT start -> outturn changed ({per_post}/post)")[0]
+
+
+def posts_of(courses: list[Any], per_post: int) -> list[list[int]]:
+    """Start indices grouped into submissions: up to `per_post` consecutive starts of one trust."""
+    plan: list[list[int]] = []
+    for i, course in enumerate(courses):
+        if plan and len(plan[-1]) < per_post and courses[plan[-1][0]].trust == course.trust:
+            plan[-1].append(i)
+        else:
+            plan.append([i])
+    return plan
+
+
+async def quiet(contract: ServiceProcess, for_s: float = 2.0) -> None:
+    """Wait until contract-service has committed no forecast for `for_s` seconds."""
+    commit = asyncio.Event()
+    async with forecast_commits(contract.database_url, lambda *_: commit.set()):
+        while True:
+            commit.clear()
+            try:
+                await asyncio.wait_for(commit.wait(), timeout=for_s)
+            except TimeoutError:
+                return
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> None:
+    rows, notes = [], []
     async with infrastructure() as stack:
         await ensure_topics(stack.bootstrap_servers, ["cdf.events", "contract.events"], partitions=3)
-        baseline = await broker_round_trip(stack.bootstrap_servers, rate, count)
-        async with contract_process(stack) as contract:
-            names = await set_up_providers(stack, contract, providers)
-            await asyncio.sleep(1.0)  # let the consumer join its group before the clock starts
-            flow, cpu_ms = await forecast_to_outturn(stack, contract, names, rate, count, warmup)
-            load = [f"{x:.2f}" for x in os.getloadavg()]
-    print_table(
-        f"contract forecast latency at {rate:g} events/s (variant: forecast-event; SACT-start variant waits for "
-        "cdf's SACT intake)",
-        [baseline.row(), flow.row()],
-    )
-    p95 = flow.row()["p95_ms"]
-    verdict = "meets" if float(p95) <= TARGET_P95_MS else "MISSES"
-    print(f"\ntarget p95 <= {TARGET_P95_MS:g} ms: {verdict} ({p95} ms)")
-    print(f"contract-service CPU per event (its process, user + system): {cpu_ms:.2f} ms")
-    print("load average during the run (2-core machine shared with other work): " + ", ".join(load))
+        baseline = await broker_round_trip(stack.bootstrap_servers, args.rate, args.count)
+        rows.append(baseline.row())
+        if args.variant in ("both", "sact-start"):
+            flow = await sact_start_variant(
+                stack, args.rate, args.sact_count, args.sact_warmup, args.cdf_interval_s, args.starts_per_post
+            )
+            rows.append(flow.row())
+            notes.append(f"sact-start: cdf-service SACT_POLL_INTERVAL_S = FORECAST_INTERVAL_S = {args.cdf_interval_s}")
+        if args.variant in ("both", "forecast-event"):
+            flow, cpu_ms = await forecast_event_variant(stack, args.rate, args.count, args.warmup)
+            rows.append(flow.row())
+            notes.append(f"forecast-event: contract-service CPU per event {cpu_ms:.2f} ms")
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print_table(f"contract forecast latency at {args.rate:g} events/s", rows)
+    for row in rows[1:]:
+        verdict = "meets" if float(row["p95_ms"]) <= TARGET_P95_MS else "MISSES"
+        print(f"target p95 <= {TARGET_P95_MS:g} ms, {row['name']}: {verdict} ({row['p95_ms']} ms)")
+    for note in notes:
+        print(note)
+    print(f"load average at the end (2-core machine shared with other work): {load}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variant", choices=("both", "sact-start", "forecast-event"), default="both")
     parser.add_argument("--rate", type=float, default=100.0, help="events per second")
-    parser.add_argument("--count", type=int, default=1000, help="events measured")
+    parser.add_argument("--count", type=int, default=1000, help="forecast events measured (and the broker baseline)")
+    parser.add_argument("--warmup", type=int, default=300, help="forecast events sent first and not measured")
+    parser.add_argument("--sact-count", type=int, default=200, help="SACT starts measured")
+    parser.add_argument("--sact-warmup", type=int, default=20, help="SACT starts posted first and not measured")
+    parser.add_argument("--starts-per-post", type=int, default=1, help="SACT starts in one submission")
     parser.add_argument(
-        "--warmup",
-        type=int,
-        default=300,
-        help="events sent first and not measured (pool connections prepare their statements)",
+        "--cdf-interval-s", type=float, default=0.02, help="cdf-service's worker and forecaster interval"
     )
-    parser.add_argument("--providers", type=int, default=20, help="providers (x 5 list entries) the events rotate over")
-    args = parser.parse_args()
-    asyncio.run(run(args.rate, args.count, args.warmup, args.providers))
+    asyncio.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":
