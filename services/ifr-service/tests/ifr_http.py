@@ -29,6 +29,8 @@ REASONS = {
     "value_for_money": "cost proportionate to the expected benefit",
 }
 
+URGENT = {"urgency": "urgent", "urgency_reason": "rapid deterioration: treatment needed within a week"}
+
 
 def application(**sections: dict[str, Any]) -> dict[str, Any]:
     """The complete sample application with some fields changed: application(treatment={"name": "X"})."""
@@ -107,6 +109,12 @@ class Ifr:
         case, panel = await self.listed()
         body = {"outcome": outcome, "reasons": REASONS, "present": [m["member_id"] for m in MEMBERS], **extra}
         return await self.act(case, "decide", body), panel
+
+    async def by_chairs_action(self, outcome: str = "approved", **extra: Any) -> tuple[dict, dict]:
+        """An urgent case listed for a panel and decided by its chair's action (awaiting ratification)."""
+        case, panel = await self.listed(data=application(**URGENT))
+        body = {"outcome": outcome, "reasons": REASONS, "urgent_reason": "cannot wait for the panel", **extra}
+        return await self.act(case, "chairs-action", {"chair": "chair-a", **body}), panel
 
     async def get(self, case: dict, headers: dict[str, str] | None = None) -> httpx.Response:
         return await self.client.get(f"/api/v1/ifr/requests/{case['id']}", headers=headers or self.officer)

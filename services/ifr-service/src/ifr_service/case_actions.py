@@ -11,11 +11,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.auth import Principal
@@ -24,37 +23,36 @@ from casework.problems import Conflict as ConflictProblem
 from casework.problems import Unprocessable, field_problem
 from casework.uow import UnitOfWork
 from ifr_service.access import PROVIDER_ROLES
+from ifr_service.action_base import ActionContext, Body, NoBody, Reason, simple_transition
 from ifr_service.db import panels
-from ifr_service.db.models import AgendaItem, Conflict, Decision, IfrRequest, Panel
+from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel
+from ifr_service.decisions import (
+    ChairsActionIn,
+    DecideIn,
+    RatifyIn,
+    ReviewDecisionIn,
+    chairs_action,
+    chairs_action_awaiting,
+    decide,
+    decide_review,
+    overturn,
+    ratify,
+)
 from ifr_service.domain.application import Application, merge, missing_for_submission
 from ifr_service.domain.case import (
+    RATIFICATION_STATES,
     Action,
     CaseState,
     GuardFailed,
-    Outcome,
-    ReviewOutcome,
+    check_ratification_meeting,
     check_review_follow_up,
     panel_kind_for,
 )
 from ifr_service.domain.clocks import Clock, is_open, plan_for
-from ifr_service.domain.panel import not_independent, participating, quorum_shortfall, unknown_members
-from ifr_service.settings import IfrSettings
+from ifr_service.domain.panel import not_independent, unknown_members
 from ifr_service.workflow import case_clocks, emit_case_event, now, transition
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
-
-
-@dataclass
-class ActionContext:
-    uow: UnitOfWork
-    settings: IfrSettings
-    principal: Principal
-    today: date
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+__all__ = ["ACTIONS", "PROVIDER_ACTIONS", "ActionContext", "ActionSpec", "ConflictIn", "ListIn", "list_on_panel"]
 
 
 # -- bodies -------------------------------------------------------------------------------------------
@@ -124,20 +122,6 @@ class ListIn(Body):
     conflicts: list[ConflictIn] = Field(default_factory=list, description="Conflicts members declared on this case")
 
 
-class DecisionReasonsIn(Body):
-    exceptionality: Reason
-    clinical_effectiveness: Reason
-    value_for_money: Reason
-
-
-class DecideIn(Body):
-    outcome: Outcome
-    reasons: DecisionReasonsIn
-    conditions: list[Reason] = Field(default_factory=list)
-    approved_cost: Money | None = Field(None, description="Defaults to the application's total cost when funded")
-    present: list[str] = Field(min_length=1, description="Member ids of those present")
-
-
 class ReconsiderIn(Body):
     new_information: Reason
 
@@ -146,22 +130,12 @@ class ReviewIn(Body):
     grounds: Reason
 
 
-class ReviewDecisionIn(Body):
-    outcome: ReviewOutcome
-    reasons: Reason
-    present: list[str] = Field(min_length=1)
-
-
 class WithdrawIn(Body):
     reason: Reason
 
 
 class CloseIn(Body):
     reason: Reason | None = None
-
-
-class NoBody(Body):
-    pass
 
 
 # -- handlers -----------------------------------------------------------------------------------------
@@ -195,25 +169,20 @@ async def submit(ctx: ActionContext, case: IfrRequest, body: SubmitIn) -> None:
     )
 
 
-async def _simple(ctx: ActionContext, case: IfrRequest, action: Action, detail: dict[str, Any] | None = None) -> list:
-    plan = plan_for(action, case.state, case.review_outcome)
-    return await transition(ctx.uow, case, action, ctx.principal, ctx.settings, plan, detail=detail)
-
-
 async def acknowledge(ctx: ActionContext, case: IfrRequest, body: NoBody) -> None:
-    clocks = await _simple(ctx, case, Action.ACKNOWLEDGE)
+    clocks = await simple_transition(ctx, case, Action.ACKNOWLEDGE)
     screening = [c.due_date for c in clocks if c.clock == Clock.SCREENING_OUTCOME and is_open(c)]
     emit_case_event(ctx.uow, case, "ifr.request.acknowledged", screening_due=min(screening, default=None))
 
 
 async def screen(ctx: ActionContext, case: IfrRequest, body: NoBody) -> None:
-    await _simple(ctx, case, Action.SCREEN)
+    await simple_transition(ctx, case, Action.SCREEN)
 
 
 async def request_information(ctx: ActionContext, case: IfrRequest, body: InformationRequestIn) -> None:
     if body.respond_by is not None and body.respond_by < ctx.today:
         raise field_problem("respond_by", "is in the past")
-    await _simple(ctx, case, Action.REQUEST_INFORMATION, {"information_needed": body.information_needed})
+    await simple_transition(ctx, case, Action.REQUEST_INFORMATION, {"information_needed": body.information_needed})
     emit_case_event(
         ctx.uow,
         case,
@@ -240,20 +209,22 @@ async def provide_information(ctx: ActionContext, case: IfrRequest, body: Inform
         case.application = application.model_dump(mode="json")
         case.treatment_name = application.treatment.name
         case.treatment_code = application.treatment.dmd_code or application.treatment.opcs4_code
-    await _simple(ctx, case, Action.PROVIDE_INFORMATION, {"information": body.information})
+    await simple_transition(ctx, case, Action.PROVIDE_INFORMATION, {"information": body.information})
     emit_case_event(ctx.uow, case, "ifr.request.resubmitted")
 
 
 async def redirect(ctx: ActionContext, case: IfrRequest, body: RedirectIn) -> None:
     text = REDIRECT_TEXT[body.reason] + (f": {body.detail}" if body.detail else "")
     detail = {"reason": body.reason.value, "explanation": body.detail, "redirected_to": body.redirected_to}
-    await _simple(ctx, case, Action.REDIRECT, detail)
+    await simple_transition(ctx, case, Action.REDIRECT, detail)
     emit_case_event(ctx.uow, case, "ifr.request.redirected", redirect_reason=text, redirected_to=body.redirected_to)
 
 
 async def screen_out(ctx: ActionContext, case: IfrRequest, body: ScreenOutIn) -> None:
     codes = list(dict.fromkeys(body.reasons))
-    await _simple(ctx, case, Action.SCREEN_OUT, {"reasons": [c.value for c in codes], "explanation": body.detail})
+    await simple_transition(
+        ctx, case, Action.SCREEN_OUT, {"reasons": [c.value for c in codes], "explanation": body.detail}
+    )
     texts = [SCREEN_OUT_TEXT[c] for c in codes] + ([body.detail] if body.detail else [])
     emit_case_event(ctx.uow, case, "ifr.request.screened_out", reasons=texts)
 
@@ -295,6 +266,9 @@ async def list_on_panel(ctx: ActionContext, case: IfrRequest, body: ListIn) -> N
     purpose = {CaseState.REVIEW: "review", CaseState.RECONSIDERATION: "reconsideration"}.get(
         CaseState(case.state), "decision"
     )
+    if case.state in RATIFICATION_STATES:
+        purpose = "ratification"
+        await _check_ratification_meeting(ctx, case, panel)
     from_state = case.state
     plan = plan_for(Action.LIST_FOR_PANEL, from_state) if purpose != "review" else plan_for("none")
     detail = {"panel_id": str(panel.id), "meeting_date": panel.meeting_date.isoformat(), "purpose": purpose}
@@ -312,6 +286,14 @@ async def list_on_panel(ctx: ActionContext, case: IfrRequest, body: ListIn) -> N
     await declare_conflicts(ctx.uow, panel.id, case.id, body.conflicts, ctx.principal)
     case.current_panel_id = panel.id
     emit_case_event(ctx.uow, case, "ifr.request.listed_for_panel", panel_id=panel.id, meeting_date=panel.meeting_date)
+
+
+async def _check_ratification_meeting(ctx: ActionContext, case: IfrRequest, panel: Panel) -> None:
+    chairs, _ = await chairs_action_awaiting(ctx, case)
+    try:
+        check_ratification_meeting(panel.meeting_date, chairs.decided_on)
+    except GuardFailed as exc:
+        raise field_problem("panel_id", str(exc)) from None
 
 
 async def declare_conflicts(
@@ -332,95 +314,8 @@ async def declare_conflicts(
         )
 
 
-async def _quorate_panel(ctx: ActionContext, case: IfrRequest, present: list[str]) -> tuple[Panel, list[str]]:
-    """The panel the case is listed on, checked for a quorum among those present and not conflicted."""
-    panel = await panels.get_panel(ctx.uow.session, case.current_panel_id) if case.current_panel_id else None
-    if panel is None:
-        raise ConflictProblem("the case is not on a panel's agenda", current_state=case.state)
-    if panel.meeting_date > ctx.today:
-        raise field_problem("present", f"the panel meets on {panel.meeting_date}: record the decision after it met")
-    members = await panels.members_of(ctx.uow.session, panel.id)
-    strangers = unknown_members(members, present)
-    if strangers:
-        raise field_problem("present", f"not members of this panel: {', '.join(strangers)}")
-    conflicted = await panels.conflicted(ctx.uow.session, panel.id, case.id)
-    shortfall = quorum_shortfall(participating(members, present, conflicted), ctx.settings.quorum_rule())
-    if shortfall:
-        raise Unprocessable(
-            "the panel is not quorate for this case: " + "; ".join(shortfall),
-            errors=[{"field": "present", "message": m} for m in shortfall],
-            quorum_missing=shortfall,
-        )
-    return panel, sorted(set(present) & set(conflicted))
-
-
-def _record_decision(
-    ctx: ActionContext,
-    case: IfrRequest,
-    panel: Panel,
-    kind: str,
-    outcome: str,
-    reasons: dict[str, Any],
-    present: list[str],
-    excluded: list[str],
-    conditions: list[str] | None = None,
-    cost: Decimal | None = None,
-) -> list[str]:
-    """Keep the decision with who was present and who stepped out; returns those present."""
-    attended = sorted(set(present))
-    ctx.uow.session.add(
-        Decision(
-            id=uuid.uuid4(),
-            request_id=case.id,
-            panel_id=panel.id,
-            kind=kind,
-            outcome=str(outcome),
-            reasons=reasons,
-            conditions=conditions or [],
-            approved_cost=cost,
-            present=attended,
-            excluded_for_conflict=excluded,
-            decided_on=ctx.today,
-            recorded_by=ctx.principal.sub,
-        )
-    )
-    return attended
-
-
-async def decide(ctx: ActionContext, case: IfrRequest, body: DecideIn) -> None:
-    if body.outcome == Outcome.APPROVED_WITH_CONDITIONS and not body.conditions:
-        raise field_problem("conditions", "an approval with conditions needs at least one condition")
-    if body.outcome == Outcome.DECLINED and (body.conditions or body.approved_cost is not None):
-        raise field_problem("approved_cost", "a declined request has no approved cost or conditions")
-    panel, excluded = await _quorate_panel(ctx, case, body.present)
-    total = Application.model_validate(case.application).treatment.total_cost
-    cost = (body.approved_cost if body.approved_cost is not None else total) if body.outcome.funds else None
-    purpose = await panels.agenda_purpose(ctx.uow.session, panel.id, case.id) or "decision"
-    reasons = body.reasons.model_dump()
-    present = _record_decision(
-        ctx, case, panel, purpose, body.outcome, reasons, body.present, excluded, list(body.conditions), cost
-    )
-    detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": present, "excluded": excluded}
-    await _simple(ctx, case, Action.DECIDE, detail)
-    case.outcome = body.outcome.value
-    emit_case_event(
-        ctx.uow,
-        case,
-        "ifr.decision.made",
-        outcome=body.outcome.value,
-        reasons=reasons,
-        conditions=list(body.conditions),
-        panel_id=panel.id,
-        patient_ref=case.patient_ref,
-        treatment_name=case.treatment_name,
-        treatment_code=case.treatment_code,
-        approved_cost=cost,
-        decided_on=ctx.today,
-    )
-
-
 async def request_reconsideration(ctx: ActionContext, case: IfrRequest, body: ReconsiderIn) -> None:
-    await _simple(ctx, case, Action.REQUEST_RECONSIDERATION, {"new_information": body.new_information})
+    await simple_transition(ctx, case, Action.REQUEST_RECONSIDERATION, {"new_information": body.new_information})
     case.current_panel_id = None
     emit_case_event(ctx.uow, case, "ifr.request.reconsideration_requested", new_information=body.new_information)
 
@@ -430,32 +325,20 @@ async def request_review(ctx: ActionContext, case: IfrRequest, body: ReviewIn) -
     if not windows or windows[-1].due_date < ctx.today:
         closed = f" on {windows[-1].due_date}" if windows else ""
         raise field_problem("grounds", f"the window to request a review closed{closed}")
-    await _simple(ctx, case, Action.REQUEST_REVIEW, {"grounds": body.grounds})
+    await simple_transition(ctx, case, Action.REQUEST_REVIEW, {"grounds": body.grounds})
     case.current_panel_id = None
     emit_case_event(ctx.uow, case, "ifr.request.review_requested", grounds=body.grounds)
 
 
-async def decide_review(ctx: ActionContext, case: IfrRequest, body: ReviewDecisionIn) -> None:
-    panel, excluded = await _quorate_panel(ctx, case, body.present)
-    present = _record_decision(
-        ctx, case, panel, "review", body.outcome, {"review": body.reasons}, body.present, excluded
-    )
-    case.review_outcome = body.outcome.value
-    detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": present, "excluded": excluded}
-    await _simple(ctx, case, Action.DECIDE_REVIEW, detail)
-    case.current_panel_id = None
-    emit_case_event(ctx.uow, case, "ifr.request.review_decided", outcome=body.outcome.value, reasons=body.reasons)
-
-
 async def withdraw(ctx: ActionContext, case: IfrRequest, body: WithdrawIn) -> None:
-    await _simple(ctx, case, Action.WITHDRAW, {"reason": body.reason})
+    await simple_transition(ctx, case, Action.WITHDRAW, {"reason": body.reason})
     emit_case_event(ctx.uow, case, "ifr.request.withdrawn", reason=body.reason)
 
 
 async def close(ctx: ActionContext, case: IfrRequest, body: CloseIn) -> None:
     if case.state == CaseState.REVIEW_DECIDED:
         _guard(Action.CLOSE, case.review_outcome)
-    await _simple(ctx, case, Action.CLOSE, {"reason": body.reason} if body.reason else None)
+    await simple_transition(ctx, case, Action.CLOSE, {"reason": body.reason} if body.reason else None)
 
 
 def _guard(action: Action, review_outcome: str | None) -> None:
@@ -500,8 +383,12 @@ ACTIONS: dict[Action, ActionSpec] = {
         ActionSpec(A.REQUEST_RECONSIDERATION, ReconsiderIn, request_reconsideration, "new clinical information"),
         ActionSpec(A.REQUEST_REVIEW, ReviewIn, request_review, "challenge the process (within the review window)"),
         ActionSpec(A.DECIDE_REVIEW, ReviewDecisionIn, decide_review, "record the review panel's finding"),
+        ActionSpec(A.CHAIRS_ACTION, ChairsActionIn, chairs_action, "urgent only: the chair decides without a quorum"),
+        ActionSpec(A.RATIFY, RatifyIn, ratify, "the quorate panel confirms the chair's action"),
+        ActionSpec(A.OVERTURN, DecideIn, overturn, "the quorate panel replaces the chair's action with its decision"),
         ActionSpec(A.WITHDRAW, WithdrawIn, withdraw, "withdraw the request (before a decision)"),
         ActionSpec(A.CLOSE, CloseIn, close, "close the case"),
     )
 }
 PROVIDER_ACTIONS = frozenset({A.SUBMIT, A.PROVIDE_INFORMATION, A.WITHDRAW, A.REQUEST_RECONSIDERATION, A.REQUEST_REVIEW})
+CHAIR_ACTIONS = frozenset({A.CHAIRS_ACTION})  # the chair records it, or a case officer for them

@@ -40,6 +40,9 @@ class IfrSettings(ServiceSettings):
     review_window_days_urgent: int = Field(_D[Clock.REVIEW_WINDOW].urgent, ge=0)
     review_decision_days_routine: int = Field(_D[Clock.REVIEW_DECISION].routine, ge=0)
     review_decision_days_urgent: int = Field(_D[Clock.REVIEW_DECISION].urgent, ge=0)
+    ratification_days: int = Field(
+        _D[Clock.RATIFICATION].urgent, ge=0, description="Working days for the panel to ratify a chair's action"
+    )
     deadline_warning_days: int = Field(2, ge=0, description="Working days before a due date to warn")
     deadline_sweep_interval_s: float = Field(300.0, gt=0, description="How often the deadline sweep runs")
 
@@ -51,10 +54,13 @@ class IfrSettings(ServiceSettings):
     quorum_min_voting: int = Field(DEFAULT_QUORUM.min_voting, ge=1, description="Voting members needed")
 
     def clock_days(self) -> dict[Clock, ClockDays]:
-        return {
+        days = {
             c: ClockDays(getattr(self, f"{c.value}_days_routine"), getattr(self, f"{c.value}_days_urgent"))
             for c in Clock
+            if c != Clock.RATIFICATION
         }
+        # chair's action is for urgent cases only: one setting
+        return {**days, Clock.RATIFICATION: ClockDays(self.ratification_days, self.ratification_days)}
 
     def quorum_rule(self) -> QuorumRule:
         return QuorumRule(required_roles=dict(self.quorum_required_roles), min_voting=self.quorum_min_voting)

@@ -21,7 +21,7 @@ from casework.uow import UnitOfWork
 from ifr_service.access import PROVIDER_ROLES, not_found, visible_cases
 from ifr_service.db.models import REFERENCE_SEQUENCE, CaseClock, IfrRequest, Letter, Transition
 from ifr_service.domain.application import Application
-from ifr_service.domain.case import CASE
+from ifr_service.domain.case import CASE, allowed_actions
 from ifr_service.domain.clocks import ClockPlan, apply_plan, new_clocks, next_due
 from ifr_service.domain.letters import render
 from ifr_service.settings import IfrSettings
@@ -118,7 +118,7 @@ async def transition(
 def ensure_allowed(case: IfrRequest, action: str) -> None:
     """Raise the 409 before any other check, so a client learns first what it may do next."""
     if not CASE.can(case.state, action):
-        raise IllegalTransition(CASE.machine, case.state, action, CASE.allowed(case.state))
+        raise IllegalTransition(CASE.machine, case.state, action, allowed_actions(case.state, case.urgent))
 
 
 def emit_case_event(uow: UnitOfWork, case: IfrRequest, event_type: str, **fields: Any) -> None:

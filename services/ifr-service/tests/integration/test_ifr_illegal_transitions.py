@@ -24,6 +24,9 @@ VALID_BODY: dict[Action, Any] = {
     Action.REQUEST_RECONSIDERATION: {"new_information": "a new scan"},
     Action.REQUEST_REVIEW: {"grounds": "the evidence was not considered"},
     Action.DECIDE_REVIEW: {"outcome": "upheld", "reasons": "the policy was followed", "present": ["chair-r"]},
+    Action.CHAIRS_ACTION: {"outcome": "declined", "reasons": REASONS, "urgent_reason": "x", "chair": "chair-a"},
+    Action.RATIFY: {"present": ["chair-a"]},
+    Action.OVERTURN: {"outcome": "declined", "reasons": REASONS, "present": ["chair-a"]},
     Action.WITHDRAW: {"reason": "the patient moved away"},
     Action.CLOSE: {},
 }
@@ -71,6 +74,11 @@ class CasesByState:
             return (await ifr.decided())[0]
         if state == S.CLOSED:
             return await act((await ifr.decided())[0], "close", {})
+        if state == S.AWAITING_RATIFICATION:
+            return (await ifr.by_chairs_action())[0]
+        if state == S.LISTED_FOR_RATIFICATION:
+            awaiting = (await ifr.by_chairs_action())[0]
+            return await act(awaiting, "list-for-panel", {"panel_id": (await ifr.panel())["id"]})
         if state == S.RECONSIDERATION:
             return await act((await ifr.decided())[0], "request-reconsideration", {"new_information": "new scan"})
         review = await act((await ifr.decided())[0], "request-review", VALID_BODY[Action.REQUEST_REVIEW])
@@ -114,7 +122,10 @@ async def test_illegal_action_is_409_with_state_and_allowed_actions(
     assert problem["current_state"] == state.value
     assert problem["action"] == action.value
     assert problem["allowed_actions"] == case["allowed_actions"]
-    assert set(problem["allowed_actions"]) == {a.value for a in Action if CASE.can(state, a)}
+    # the table's actions, less chair's action for a routine case
+    assert set(problem["allowed_actions"]) == {
+        a.value for a in Action if CASE.can(state, a) and (case["urgent"] or a != Action.CHAIRS_ACTION)
+    }
     after = (await cases.ifr.get(case)).json()
     assert (after["state"], after["version"]) == (state.value, case["version"])
 

@@ -10,7 +10,7 @@ import io
 from collections import Counter
 from datetime import date, timedelta
 
-from ifr_http import MEMBERS, REASONS, REVIEW_MEMBERS, Ifr, application
+from ifr_http import MEMBERS, REASONS, REVIEW_MEMBERS, URGENT, Ifr, application
 
 from embedded_stack.testing import TestStack
 from ifr_service.workflow import today
@@ -34,6 +34,8 @@ SCENARIOS = [
     ("RGT", "Drug A", "review_flawed"),  # declined, review finds the process flawed
     ("RRV", "Drug B", "withdrawn"),
     ("RRV", "Drug A", "old_approved"),
+    ("RRV", "Drug A", "chairs_action_ratified"),  # urgent: approved by chair's action, ratified
+    ("RGT", "Drug B", "chairs_action_overturned"),  # urgent: approved by chair's action, the panel declines
 ]
 
 # What each scenario adds to the return's counters (worked out by hand from the process).
@@ -56,6 +58,15 @@ CONTRIBUTES = {
     "review_flawed": {"received": 1, "heard_by_panel": 1, "declined": 1, "reviews_requested": 1, "reviews_flawed": 1},
     "withdrawn": {"received": 1, "withdrawn": 1},
     "old_approved": {"heard_by_panel": 1, "approved": 1},
+    "chairs_action_ratified": {"received": 1, "decided_by_chairs_action": 1, "approved": 1, "ratified": 1},
+    "chairs_action_overturned": {
+        "received": 1,
+        "decided_by_chairs_action": 1,
+        "approved": 1,
+        "overturned": 1,
+        "heard_by_panel": 1,
+        "declined": 1,
+    },
 }
 
 
@@ -78,8 +89,16 @@ async def seed(ifr: Ifr, quarter_start: date) -> None:
         listed = await ifr.act(requested, "list-for-panel", {"panel_id": review_panel["id"]})
         return await ifr.act(listed, "decide-review", {"outcome": outcome, "reasons": "x", "present": REVIEWERS})
 
+    async def by_chairs_action(case: dict, then: str) -> None:
+        chair = {"outcome": "approved", "reasons": REASONS, "urgent_reason": "rapid deterioration", "chair": "chair-a"}
+        case = await ifr.act(case, "chairs-action", {**chair, "panel_id": panel["id"]})
+        case = await ifr.act(case, "list-for-panel", {"panel_id": panel["id"]})
+        body = {"present": EVERYONE} if then == "ratify" else {"outcome": "declined", "reasons": REASONS}
+        await ifr.act(case, then, {**body, "present": EVERYONE})
+
     for trust, treatment, what in SCENARIOS:
-        data = application(clinician={"trust_ods": trust}, treatment={"name": treatment})
+        urgency = URGENT if what.startswith("chairs_action") else {}
+        data = application(clinician={"trust_ods": trust}, treatment={"name": treatment}, **urgency)
         ifr.clinician = ifr.stack.auth(trust, "clinician")
         if what == "old_approved":
             case = await ifr.submitted(data, received_on=quarter_start - timedelta(days=45))
@@ -109,6 +128,8 @@ async def seed(ifr: Ifr, quarter_start: date) -> None:
             await review(await decide(case, "approved"), "upheld")
         elif what == "review_flawed":
             await review(await decide(case, "declined"), "flawed")
+        elif what.startswith("chairs_action"):
+            await by_chairs_action(case, "ratify" if what.endswith("ratified") else "overturn")
 
 
 def expected_counts(rows: list[tuple[str, str, str]]) -> Counter:
@@ -137,17 +158,23 @@ async def test_quarterly_return_matches_independent_counts(stack: TestStack) -> 
             assert {g: {k: v for k, v in c.items() if v} for g, c in report[section].items()} == expected
 
         # timeliness: everything this quarter was done on the day, except the case received last quarter
-        decisions = sum(CONTRIBUTES[s[2]].get("heard_by_panel", 0) for s in SCENARIOS)
+        # a decision letter clock runs from each listing for a decision; an overturned chair's action
+        # was listed for ratification only (its letter goes with the overturn)
+        decisions = sum(
+            CONTRIBUTES[s[2]].get("heard_by_panel", 0) - CONTRIBUTES[s[2]].get("overturned", 0) for s in SCENARIOS
+        )
         timely = {
             clock: (row["met"], row["missed"], row["open_overdue"]) for clock, row in report["timeliness"].items()
         }
         assert timely == {
-            "acknowledge": (10, 1, 0),  # all acknowledged but the two only received; the old one late
-            "triage": (9, 1, 0),  # the withdrawn one's triage was cancelled
-            "screening_outcome": (9, 1, 0),
-            "panel_decision": (7, 1, 0),  # first hearings + the reconsideration's own clock; flawed one reopens
+            "acknowledge": (12, 1, 0),  # all acknowledged but the two only received; the old one late
+            "triage": (11, 1, 0),  # the withdrawn one's triage was cancelled
+            "screening_outcome": (11, 1, 0),
+            # first hearings + the reconsideration's own clock + the chair's actions; flawed one reopens
+            "panel_decision": (9, 1, 0),
             "decision_letter": (decisions, 0, 0),
             "review_decision": (2, 0, 0),
+            "ratification": (2, 0, 0),
         }
 
         as_csv = await svc.client.get(

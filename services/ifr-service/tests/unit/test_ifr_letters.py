@@ -36,3 +36,19 @@ def test_screening_letters_and_events_without_letters() -> None:
     redirected = render("ifr.request.redirected", {"reference": "IFR-1", "redirect_reason": "local ICB"})
     assert redirected is not None and "local ICB" in redirected.body
     assert render("ifr.request.submitted", {"reference": "IFR-1"}) is None
+
+
+def test_a_chairs_action_letter_says_so_and_when_the_panel_ratifies() -> None:
+    data = {
+        "reference": "IFR-2026-000002",
+        "treatment_name": "Examplimab",
+        "outcome": "approved",
+        "decided_on": "2026-11-20",
+        "reasons": {"exceptionality": "a", "clinical_effectiveness": "b", "value_for_money": "c"},
+        "approved_cost": "15000.00",
+    }
+    chair = render("ifr.decision.made", {**data, "basis": "chairs_action", "ratification_due": "2026-12-18"})
+    assert chair is not None and "by chair's action" in chair.body and "by 2026-12-18" in chair.body
+    panel = render("ifr.decision.made", {**data, "outcome": "declined", "supersedes": "d-1"})
+    assert panel is not None and "The IFR panel has considered" in panel.body
+    assert "replaces the earlier decision" in panel.body and "chair's action" not in panel.body

@@ -17,10 +17,10 @@ from pydantic import BaseModel
 from casework.auth import Principal, require_roles
 from casework.concurrency import require_version, stale_to_412
 from casework.deps import Runtime, Uow
-from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES
+from ifr_service.access import APPLICANT_ROLES, CHAIRS_ACTION_ROLES, OFFICER_ROLES
 from ifr_service.api.requests import respond
 from ifr_service.api.schemas import CaseOut
-from ifr_service.case_actions import ACTIONS, PROVIDER_ACTIONS, ActionContext, ActionSpec
+from ifr_service.case_actions import ACTIONS, CHAIR_ACTIONS, PROVIDER_ACTIONS, ActionContext, ActionSpec
 from ifr_service.domain.case import Action
 from ifr_service.workflow import ensure_allowed, get_case, today
 
@@ -55,6 +55,8 @@ async def _run(
 def _route(spec: ActionSpec) -> None:
     model = spec.body
     roles = APPLICANT_ROLES if spec.action in PROVIDER_ACTIONS else OFFICER_ROLES
+    if spec.action in CHAIR_ACTIONS:
+        roles = CHAIRS_ACTION_ROLES
     Caller = Annotated[Principal, Depends(require_roles(*roles))]
 
     if spec.body_required:
@@ -84,6 +86,8 @@ def _route(spec: ActionSpec) -> None:
             return await _run(spec, request_id, body or model(), response, uow, runtime, if_match, principal)
 
     who = "the requesting trust or a case officer" if spec.action in PROVIDER_ACTIONS else "a case officer"
+    if spec.action in CHAIR_ACTIONS:
+        who = "the panel's chair or deputy chair, or a case officer for them"
     router.add_api_route(
         f"/{{request_id}}/{spec.action.value}",
         endpoint,

@@ -41,6 +41,9 @@ MILESTONE_OF = {
     Action.REQUEST_REVIEW: Milestone.REVIEW_REQUESTED,
     Action.DECIDE_REVIEW: Milestone.REVIEW_DECIDED,
     Action.WITHDRAW: Milestone.WITHDRAWN,
+    Action.CHAIRS_ACTION: Milestone.CHAIRS_ACTION,
+    Action.RATIFY: Milestone.RATIFIED,
+    Action.OVERTURN: Milestone.OVERTURNED,
 }
 
 

@@ -24,7 +24,7 @@ from ifr_service.api.examples import APPLICATION_EXAMPLE
 from ifr_service.api.schemas import CaseOut, CaseSummaryOut, case_out, summary_fields, summary_out
 from ifr_service.db.models import IfrRequest
 from ifr_service.domain.application import Application, merge
-from ifr_service.domain.case import STAGE_OF, CaseState, Stage
+from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
 from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference, today
 
 router = APIRouter(prefix="/ifr/requests", tags=["requests"])
@@ -128,6 +128,7 @@ class Worklist(BaseModel):
     officer: str | None = None
     due_before: date | None = None
     overdue: bool | None = None
+    awaiting_ratification: bool | None = None
 
 
 def worklist_query(principal: Principal, f: Worklist) -> Select[Any]:
@@ -150,6 +151,9 @@ def worklist_query(principal: Principal, f: Worklist) -> Select[Any]:
         query = query.where(IfrRequest.next_due < today())
     elif f.overdue is False:
         query = query.where((IfrRequest.next_due.is_(None)) | (IfrRequest.next_due >= today()))
+    if f.awaiting_ratification is not None:
+        waiting = IfrRequest.state.in_([str(s) for s in RATIFICATION_STATES])
+        query = query.where(waiting if f.awaiting_ratification else ~waiting)
     return query
 
 
@@ -161,6 +165,9 @@ def worklist(
     officer: str | None = None,
     due_before: date | None = None,
     overdue: bool | None = None,
+    awaiting_ratification: Annotated[
+        bool | None, Query(description="chair's actions the panel has not yet ratified or overturned")
+    ] = None,
 ) -> Worklist:
     return Worklist(
         state=state,
@@ -170,6 +177,7 @@ def worklist(
         officer=officer,
         due_before=due_before,
         overdue=overdue,
+        awaiting_ratification=awaiting_ratification,
     )
 
 
@@ -181,7 +189,8 @@ async def list_cases(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[CaseSummaryOut]:
-    """The worklist: filter by state, stage, trust, urgency, officer, due date; oldest first."""
+    """The worklist: filter by state, stage, trust, urgency, officer, due date, awaiting ratification;
+    oldest first."""
     rows, next_cursor = await paginate(
         uow.session, worklist_query(principal, filters), (IfrRequest.created_at, IfrRequest.id), cursor, limit
     )

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ifr_service.db.models import CaseClock, IfrRequest
-from ifr_service.domain.case import CASE, STAGE_OF, CaseState
+from ifr_service.domain.case import STAGE_OF, CaseState, allowed_actions
 from ifr_service.domain.clocks import TEAM_CLOCKS, projected_due, status
 
 
@@ -40,6 +40,7 @@ class CaseSummaryOut(BaseModel):
     next_due: date | None
     overdue: bool
     outcome: str | None
+    ratification_due: date | None
     version: int
     created_at: datetime
 
@@ -88,6 +89,7 @@ def summary_fields(case: IfrRequest, on: date) -> dict[str, Any]:
         "next_due": case.next_due,
         "overdue": case.next_due is not None and case.next_due < on,
         "outcome": case.outcome,
+        "ratification_due": case.ratification_due,
         "version": case.version,
         "created_at": case.created_at,
     }
@@ -107,5 +109,5 @@ def case_out(case: IfrRequest, clocks: list[CaseClock], on: date) -> CaseOut:
         current_panel_id=case.current_panel_id,
         review_outcome=case.review_outcome,
         clocks=[clock_out(c, on) for c in clocks],
-        allowed_actions=CASE.allowed(case.state),
+        allowed_actions=allowed_actions(case.state, case.urgent),
     )

@@ -74,6 +74,8 @@ class IfrRequest(Base):
     current_panel_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     outcome: Mapped[str | None] = mapped_column(String(30))
     review_outcome: Mapped[str | None] = mapped_column(String(20))
+    # set while a chair's action waits for the panel to ratify or overturn it
+    ratification_due: Mapped[date | None] = mapped_column(Date, index=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
@@ -222,14 +224,22 @@ class Conflict(Base):
 
 
 class Decision(Base):
-    """A panel decision (or a review panel's finding), with who was present."""
+    """A panel decision (or a review panel's finding), with who was present; or an urgent decision by
+    chair's action, with who took it and why it could not wait. The latest decision of any kind but
+    `review` is the one that stands; `supersedes_id` names the decision it replaced."""
 
     __tablename__ = "ifr_decisions"
 
     id: Mapped[uuid.UUID] = _id()
     request_id: Mapped[uuid.UUID] = _case_fk()
     panel_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ifr_panels.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # decision | reconsideration | review
+    kind: Mapped[str] = mapped_column(String(20))  # decision | reconsideration | review | ratification
+    basis: Mapped[str] = mapped_column(String(20), default="panel", server_default="panel")  # or chairs_action
+    acting_chair: Mapped[str | None] = mapped_column(String(200))  # chair's action: the chair or deputy
+    urgent_reason: Mapped[str | None] = mapped_column(Text)  # chair's action: why it could not wait
+    ratification_due: Mapped[date | None] = mapped_column(Date)
+    ratification: Mapped[str | None] = mapped_column(String(20))  # chair's action: ratified | overturned
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("ifr_decisions.id"))
     outcome: Mapped[str] = mapped_column(String(30))
     reasons: Mapped[dict[str, Any]] = mapped_column(JSONB)
     conditions: Mapped[list[str]] = mapped_column(JSONB, default=list)

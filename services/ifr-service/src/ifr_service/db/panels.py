@@ -45,3 +45,13 @@ async def agenda_purpose(session: AsyncSession, panel_id: uuid.UUID, request_id:
 
 async def get_panel(session: AsyncSession, panel_id: uuid.UUID) -> Panel | None:
     return await session.get(Panel, panel_id)
+
+
+async def decisions_of(session: AsyncSession, request_id: uuid.UUID) -> list[Decision]:
+    """The case's decisions, oldest first, review findings left out: the last one is the one that stands."""
+    rows = await session.scalars(
+        select(Decision)
+        .where(Decision.request_id == request_id, Decision.kind != "review")
+        .order_by(Decision.created_at, Decision.id)
+    )
+    return list(rows)

@@ -8,6 +8,9 @@ are the guards below the table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from casework.state_machine import TransitionTable
@@ -28,6 +31,10 @@ class CaseState(StrEnum):
     REVIEW = "review"  # procedural challenge: waits for a different (review) panel
     LISTED_FOR_REVIEW = "listed_for_review"
     REVIEW_DECIDED = "review_decided"  # upheld (close) or flawed (back to an IFR panel)
+    # urgent only: the chair decided between meetings; the decision is in effect and waits for the next
+    # quorate panel to ratify or overturn it
+    AWAITING_RATIFICATION = "awaiting_ratification"
+    LISTED_FOR_RATIFICATION = "listed_for_ratification"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
 
@@ -45,6 +52,9 @@ class Action(StrEnum):
     REQUEST_RECONSIDERATION = "request-reconsideration"
     REQUEST_REVIEW = "request-review"
     DECIDE_REVIEW = "decide-review"
+    CHAIRS_ACTION = "chairs-action"  # an urgent decision by the chair (or deputy) without a quorum
+    RATIFY = "ratify"  # the panel confirms a chair's action
+    OVERTURN = "overturn"  # the panel replaces a chair's action with its own decision
     WITHDRAW = "withdraw"
     CLOSE = "close"
 
@@ -68,6 +78,9 @@ _SCREENING_OUTCOMES = {
     A.SCREEN_OUT: S.SCREENED_OUT,
     A.LIST_FOR_PANEL: S.LISTED_FOR_PANEL,
 }
+# Where an IFR panel would decide next, an urgent case can instead be decided by chair's action.
+_AWAITING_A_DECISION = (S.SCREENING, S.RESUBMITTED, S.LISTED_FOR_PANEL, S.RECONSIDERATION)
+RATIFICATION_STATES = frozenset({S.AWAITING_RATIFICATION, S.LISTED_FOR_RATIFICATION})
 
 CASE = TransitionTable(
     "ifr_request",
@@ -99,6 +112,12 @@ CASE = TransitionTable(
         (S.REVIEW_DECIDED, A.LIST_FOR_PANEL): S.LISTED_FOR_PANEL,  # only when the process was flawed
         (S.REVIEW_DECIDED, A.CLOSE): S.CLOSED,  # only when the decision was upheld
         **{(s, A.WITHDRAW): S.WITHDRAWN for s in _BEFORE_DECISION},
+        # urgent: chair's action now, ratified (or overturned) at the next quorate panel meeting
+        **{(s, A.CHAIRS_ACTION): S.AWAITING_RATIFICATION for s in _AWAITING_A_DECISION},
+        (S.AWAITING_RATIFICATION, A.LIST_FOR_PANEL): S.LISTED_FOR_RATIFICATION,
+        (S.LISTED_FOR_RATIFICATION, A.LIST_FOR_PANEL): S.LISTED_FOR_RATIFICATION,  # that meeting was not quorate
+        (S.LISTED_FOR_RATIFICATION, A.RATIFY): S.DECIDED,
+        (S.LISTED_FOR_RATIFICATION, A.OVERTURN): S.DECIDED,
     },
 )
 CASE.check_covers(CaseState)
@@ -126,6 +145,8 @@ STAGE_OF: dict[CaseState, Stage] = {
     S.RESUBMITTED: Stage.SCREENING,
     S.LISTED_FOR_PANEL: Stage.PANEL,
     S.RECONSIDERATION: Stage.PANEL,
+    S.AWAITING_RATIFICATION: Stage.PANEL,
+    S.LISTED_FOR_RATIFICATION: Stage.PANEL,
     S.DECIDED: Stage.DECIDED,
     S.REVIEW: Stage.REVIEW,
     S.LISTED_FOR_REVIEW: Stage.REVIEW,
@@ -162,6 +183,44 @@ def check_review_follow_up(action: str, review_outcome: str | None) -> None:
         raise GuardFailed("the review upheld the decision: the case can only be closed")
     if action == A.CLOSE and review_outcome == ReviewOutcome.FLAWED:
         raise GuardFailed("the review found the process flawed: the case must go back to an IFR panel")
+
+
+def allowed_actions(state: str, urgent: bool) -> list[str]:
+    """What may be done next with this case: the table's actions, less chair's action for a routine case."""
+    return [a for a in CASE.allowed(state) if urgent or a != A.CHAIRS_ACTION]
+
+
+def check_chairs_action(urgent: bool) -> None:
+    """Chair's action is for urgent requests only: a routine request waits for a quorate panel."""
+    if not urgent:
+        raise GuardFailed(
+            "chair's action is only for urgent requests: this request is routine, so a quorate panel must decide it"
+        )
+
+
+def check_ratification_meeting(meeting_date: date, chairs_action_on: date) -> None:
+    """A chair's action is ratified at a panel meeting held on or after the day of the action."""
+    if meeting_date < chairs_action_on:
+        raise GuardFailed(
+            f"the panel met on {meeting_date}, before the chair's action on {chairs_action_on}: "
+            "list it for a later meeting"
+        )
+
+
+@dataclass(frozen=True)
+class DecisionTerms:
+    """What a decision says, for comparing the panel's decision with the chair's action."""
+
+    outcome: str
+    conditions: tuple[str, ...] = ()
+    approved_cost: Decimal | None = None
+
+
+def check_overturn(chairs_action: DecisionTerms, panel: DecisionTerms) -> None:
+    """Overturning must change the decision (its outcome, conditions or approved cost); the same
+    decision is a ratification."""
+    if chairs_action == panel:
+        raise GuardFailed("the panel's decision is the same as the chair's action: ratify it instead")
 
 
 def panel_kind_for(state: str) -> str:

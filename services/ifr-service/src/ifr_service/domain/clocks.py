@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from casework.working_days import add_working_days, working_days_between
-from ifr_service.domain.case import Action, CaseState, ReviewOutcome
+from ifr_service.domain.case import RATIFICATION_STATES, Action, CaseState, ReviewOutcome
 
 
 class Clock(StrEnum):
@@ -27,6 +27,7 @@ class Clock(StrEnum):
     DECISION_LETTER = "decision_letter"  # after the panel met
     REVIEW_WINDOW = "review_window"  # the clinician's window to ask for a review after the letter
     REVIEW_DECISION = "review_decision"  # from the review request
+    RATIFICATION = "ratification"  # a chair's action, until the next quorate panel ratifies or overturns it
 
 
 # The clinician's window is not the team's deadline: the sweep does not warn about it.
@@ -51,6 +52,8 @@ DEFAULT_DAYS: Mapping[Clock, ClockDays] = {
     Clock.DECISION_LETTER: ClockDays(5, 1),
     Clock.REVIEW_WINDOW: ClockDays(30, 10),
     Clock.REVIEW_DECISION: ClockDays(20, 5),
+    # only urgent cases are decided by chair's action; one length serves both (panels meet about monthly)
+    Clock.RATIFICATION: ClockDays(20, 20),
 }
 
 
@@ -186,6 +189,16 @@ _PLANS: Mapping[str, ClockPlan] = {
     Action.REQUEST_RECONSIDERATION: ClockPlan(cancel=(_C.REVIEW_WINDOW,), start=(_C.PANEL_DECISION,)),
     Action.REQUEST_REVIEW: ClockPlan(stop=(_C.REVIEW_WINDOW,), start=(_C.REVIEW_DECISION,)),
     Action.DECIDE_REVIEW: ClockPlan(stop=(_C.REVIEW_DECISION,)),
+    # the chair decided: screening and the panel decision are done; the listed meeting's letter clock
+    # will not run (the letter goes with this decision); the ratification clock starts
+    Action.CHAIRS_ACTION: ClockPlan(
+        stop=(_C.TRIAGE, _C.SCREENING_OUTCOME, _C.PANEL_DECISION),
+        cancel=(_C.DECISION_LETTER,),
+        start=(_C.RATIFICATION,),
+    ),
+    # the clinician's review window runs from the decision that stands after ratification
+    Action.RATIFY: ClockPlan(stop=(_C.RATIFICATION,), start=(_C.REVIEW_WINDOW,)),
+    Action.OVERTURN: ClockPlan(stop=(_C.RATIFICATION,), start=(_C.REVIEW_WINDOW,)),
     Action.WITHDRAW: ClockPlan(cancel_rest=True),
     Action.CLOSE: ClockPlan(cancel_rest=True),
 }
@@ -193,6 +206,8 @@ _PLANS: Mapping[str, ClockPlan] = {
 
 def plan_for(action: str, from_state: str | None = None, review_outcome: str | None = None) -> ClockPlan:
     plan = _PLANS.get(action, ClockPlan())
+    if action == Action.LIST_FOR_PANEL and from_state in RATIFICATION_STATES:
+        return ClockPlan()  # the decision and its letter are out: only the ratification clock runs
     if action == Action.PROVIDE_INFORMATION and from_state == CaseState.SCREENED_OUT:
         # new information reopens a screened-out request: screening starts again from today
         return ClockPlan(start=(_C.SCREENING_OUTCOME, _C.PANEL_DECISION))

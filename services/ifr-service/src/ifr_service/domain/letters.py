@@ -66,8 +66,11 @@ def _screening(d: Mapping[str, Any]) -> str:
 
 def _decision(d: Mapping[str, Any]) -> str:
     reasons = d["reasons"]
+    who = "The IFR panel has considered"
+    if d.get("basis") == "chairs_action":
+        who = "Because the request is urgent, the chair of the IFR panel has, by chair's action, considered"
     text = (
-        f"The IFR panel has considered request {d['reference']} ({d['treatment_name']}) and the funding "
+        f"{who} request {d['reference']} ({d['treatment_name']}) and the funding "
         f"request is {_OUTCOME_WORDS.get(d['outcome'], d['outcome'])} (decided on {d['decided_on']}).\n\n"
         f"Exceptionality: {reasons['exceptionality']}\n"
         f"Clinical effectiveness: {reasons['clinical_effectiveness']}\n"
@@ -77,6 +80,13 @@ def _decision(d: Mapping[str, Any]) -> str:
         text += f"\nConditions of funding:\n{_bullets(list(d['conditions']))}\n"
     if d.get("approved_cost") is not None:
         text += f"\nApproved cost: £{d['approved_cost']}\n"
+    if d.get("ratification_due"):
+        text += (
+            "\nThis decision takes effect now. The IFR panel will ratify it, or replace it with its own decision, "
+            f"by {d['ratification_due']}; we will write again if it changes.\n"
+        )
+    if d.get("supersedes"):
+        text += "\nThis decision replaces the earlier decision on this request.\n"
     return text + (
         "\nIf there is significant new clinical information you may ask the panel to reconsider. "
         "If you believe the process was not followed you may ask for a review."

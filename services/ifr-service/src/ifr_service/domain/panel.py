@@ -89,3 +89,21 @@ def not_independent(review_panel: Iterable[Member], original_panels: Iterable[It
     a different panel)."""
     earlier = {m.member_id for panel in original_panels for m in panel}
     return sorted({m.member_id for m in review_panel} & earlier)
+
+
+CHAIR_ROLES = frozenset({MemberRole.CHAIR, MemberRole.DEPUTY_CHAIR})
+
+
+def chairs_action_refusal(kind: str, members: Iterable[Member], chair: str, conflicted: Iterable[str]) -> str | None:
+    """Why `chair` may not decide this case by chair's action for this panel (None when they may):
+    only the chair or deputy chair of an IFR panel, and not one who declared a conflict on the case."""
+    if kind != PanelKind.IFR:
+        return "chair's action is taken by the chair of an IFR panel, not of a review panel"
+    member = next((m for m in members if m.member_id == chair), None)
+    if member is None:
+        return f"{chair} is not a member of this panel"
+    if member.role not in CHAIR_ROLES:
+        return f"{chair} is the panel's {member.role}: only its chair or deputy chair may take chair's action"
+    if chair in set(conflicted):
+        return f"{chair} has declared a conflict of interest on this case"
+    return None

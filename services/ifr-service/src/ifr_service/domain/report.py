@@ -27,6 +27,9 @@ class Milestone:
     REVIEW_REQUESTED = "review_requested"
     REVIEW_DECIDED = "review_decided"
     WITHDRAWN = "withdrawn"
+    CHAIRS_ACTION = "chairs_action"  # an urgent decision by the chair, in effect at once
+    RATIFIED = "ratified"  # a panel confirmed a chair's action
+    OVERTURNED = "overturned"  # a panel replaced a chair's action with its own decision
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ COUNTERS = (
     "reviews_upheld",
     "reviews_flawed",
     "withdrawn",
+    "decided_by_chairs_action",
+    "ratified",
+    "overturned",
 )
 
 
@@ -116,6 +122,15 @@ def _counts(cases: Iterable[CaseSummary], start: date, end: date) -> tuple[Count
                 counts[f"reviews_{e.outcome}"] += 1
             elif e.kind == Milestone.WITHDRAWN:
                 counts["withdrawn"] += 1
+            elif e.kind == Milestone.CHAIRS_ACTION:  # a decision in effect, not a panel hearing
+                counts["decided_by_chairs_action"] += 1
+                counts[str(e.outcome)] += 1
+            elif e.kind == Milestone.RATIFIED:
+                counts["ratified"] += 1
+            elif e.kind == Milestone.OVERTURNED:  # the panel's own decision replaces the chair's
+                counts["overturned"] += 1
+                counts["heard_by_panel"] += 1
+                counts[str(e.outcome)] += 1
     return counts, reasons
 
 

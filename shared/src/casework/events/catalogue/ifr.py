@@ -88,7 +88,15 @@ class DecisionReasons(BaseModel):
 
 @registry.register("ifr.decision.made")
 class DecisionMade(IfrCaseEvent):
-    """The panel decided (approved, approved with conditions, declined) with reasons on each test."""
+    """The panel decided (approved, approved with conditions, declined) with reasons on each test; or,
+    for an urgent request, the chair decided by chair's action (`basis` "chairs_action", in effect at
+    once, to be ratified by `ratification_due`).
+
+    A request can be decided more than once (a chair's action overturned at ratification, a
+    reconsideration, a decision after a flawed review): each later decision has a higher
+    `decision_number` and names in `supersedes` the decision it replaces. Consumers replace the earlier
+    decision's effect (one commitment per request), never add to it, and ignore a decision whose number
+    is lower than one already applied."""
 
     outcome: str
     reasons: DecisionReasons
@@ -99,6 +107,22 @@ class DecisionMade(IfrCaseEvent):
     treatment_code: str | None
     approved_cost: Decimal | None
     decided_on: date
+    decision_id: UUID | None = None
+    decision_number: int | None = None  # 1, 2, ... on this request: the highest is the one that stands
+    basis: str = "panel"  # panel | chairs_action
+    supersedes: UUID | None = None  # the decision this one replaces
+    ratification_due: date | None = None  # chair's action: when the panel must have ratified it
+
+
+@registry.register("ifr.decision.ratified")
+class DecisionRatified(IfrCaseEvent):
+    """A quorate panel ratified a chair's action: the decision (already in effect) stands unchanged.
+    (An overturned chair's action is a new `ifr.decision.made` that supersedes it.)"""
+
+    decision_id: UUID
+    outcome: str
+    panel_id: UUID
+    ratified_on: date
 
 
 @registry.register("ifr.request.reconsideration_requested")
