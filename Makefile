@@ -6,7 +6,7 @@ TOOLING := .local/tooling
 UV := $(TOOLING)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 
-.PHONY: up down status test lint format sync clean token migration
+.PHONY: up down status demo test lint format sync clean token migration
 
 $(UV):
 	python3 -m venv $(TOOLING)
@@ -23,6 +23,10 @@ down: $(UV)
 
 status: $(UV)
 	$(UV) run --frozen embedded-stack status
+
+# Demo data through the public APIs of a running stack (`make up` in another terminal first).
+demo: $(UV)
+	$(UV) run --frozen embedded-stack demo
 
 test: sync
 	$(UV) run --frozen ruff check .

@@ -71,6 +71,29 @@ def status() -> None:
 
 
 @app.command()
+def demo(
+    trusts: Annotated[int, typer.Option(min=1, max=10, help="how many demo trusts (RRV first)")] = 3,
+) -> None:
+    """Fill the running stack with demo data through the public APIs: contracts and budget lines,
+    the CDF list, clinicians, approvals and a SACT month per trust, IFR requests at every stage."""
+    import json
+
+    from embedded_stack.demo import load_demo, wait_ready
+
+    layout = StackLayout(project_root())
+    urls = {name: layout.service_url(name) for name in layout.ports.services}
+    wait_ready(urls)
+    made = load_demo(urls, layout.secrets()["jwt_secret"], trusts=trusts, echo=typer.echo)
+    typer.echo(json.dumps(made, indent=1, default=str))
+    typer.echo(
+        "\nLook around (token: make token ORG=X24 ROLES=contract_manager):"
+        f"\n  forecast outturn  {urls['contract']}/api/v1/forecast-outturn?provider=RRV"
+        f"\n  IFR worklist      {urls['ifr']}/api/v1/ifr/requests (ROLES=ifr_officer)"
+        f"\n  mail sent         {layout.mail}"
+    )
+
+
+@app.command()
 def revision(
     service: str, message: Annotated[str, typer.Option("-m", "--message", help="what the migration does")]
 ) -> None:
