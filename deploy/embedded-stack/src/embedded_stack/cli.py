@@ -78,11 +78,14 @@ def demo(
     the CDF list, clinicians, approvals and a SACT month per trust, IFR requests at every stage."""
     import json
 
-    from embedded_stack.demo import load_demo, wait_ready
+    from embedded_stack.demo import load_demo
 
     layout = StackLayout(project_root())
     urls = {name: layout.service_url(name) for name in layout.ports.services}
-    wait_ready(urls)
+    try:
+        EmbeddedStack(layout).wait_ready(timeout=30)
+    except TimeoutError as not_ready:
+        raise typer.BadParameter(f"{not_ready}: start the platform first (make up)") from None
     made = load_demo(urls, layout.secrets()["jwt_secret"], trusts=trusts, echo=typer.echo)
     typer.echo(json.dumps(made, indent=1, default=str))
     typer.echo(

@@ -11,7 +11,6 @@ applications, and IFR requests are only made while the demo's own ones are missi
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -210,17 +209,3 @@ def _test_nhs_number(index: int) -> str:
     while (check := nhs_number_check_digit(f"999{candidate:06d}")) is None:
         candidate += 1
     return f"999{candidate:06d}{check}"
-
-
-def wait_ready(urls: dict[str, str], within_s: float = 60) -> None:
-    deadline = time.monotonic() + within_s
-    for name, url in urls.items():
-        while True:
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=3).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} is not ready at {url}: is the stack up (make up)?")
-            time.sleep(0.5)
