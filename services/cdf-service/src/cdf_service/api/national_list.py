@@ -250,13 +250,13 @@ async def add_version(
     body: EntryChange,
     response: Response,
     uow: Uow,
+    runtime: Runtime,
     if_match: Annotated[str | None, Header()] = None,
     principal: Principal = Depends(require_roles(*ADMIN_ROLES)),
 ) -> EntryOut:
     changes = _domain_values(body, {"effective_from", "change_note"})
-    return await _new_version(
-        uow, principal, response, entry_id, if_match, changes, body.effective_from, body.change_note
-    )
+    change = (changes, body.effective_from, body.change_note)
+    return await _new_version(uow, runtime, principal, response, entry_id, if_match, change)
 
 
 @router.post("/{entry_id}/close", status_code=status.HTTP_201_CREATED, response_model=EntryOut)
@@ -265,14 +265,13 @@ async def close_entry(
     body: EntryClose,
     response: Response,
     uow: Uow,
+    runtime: Runtime,
     if_match: Annotated[str | None, Header()] = None,
     principal: Principal = Depends(require_roles(*ADMIN_ROLES)),
 ) -> EntryOut:
     """Close to new applications from a day (patients already approved keep treatment)."""
-    changes = {"status": EntryStatus.CLOSED}
-    return await _new_version(
-        uow, principal, response, entry_id, if_match, changes, body.effective_from, body.change_note
-    )
+    change = ({"status": EntryStatus.CLOSED}, body.effective_from, body.change_note)
+    return await _new_version(uow, runtime, principal, response, entry_id, if_match, change)
 
 
 async def _new_version(
