@@ -1,10 +1,19 @@
 """The NHS financial year calendar."""
 
+import re
 from datetime import date
 
 import pytest
 
-from casework.financial_year import financial_year_of, fy_end, fy_start, fy_start_year, month_start, month_starts
+from casework.financial_year import (
+    MONTH_PATTERN,
+    financial_year_of,
+    fy_end,
+    fy_start,
+    fy_start_year,
+    month_start,
+    month_starts,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,3 +51,18 @@ def test_year_bounds_and_month_start() -> None:
     for day in (date(2026, 4, 1), date(2026, 11, 23), date(2027, 3, 31)):
         fy = financial_year_of(day).financial_year
         assert fy_start(fy) <= day <= fy_end(fy)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("2026-05", True),
+        ("1999-12", True),
+        ("0000-01", False),
+        ("9999-12", False),
+        ("2026-13", False),
+        ("2026-5", False),
+    ],
+)
+def test_reporting_month_pattern_keeps_to_months_that_become_dates(text: str, ok: bool) -> None:
+    assert bool(re.match(MONTH_PATTERN, text)) is ok

@@ -19,6 +19,7 @@ from casework.platform_routes import admin, router
 from casework.problems import install_problem_handlers
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from casework.settings import ServiceSettings
+from casework.storable_text import StorableTextGuard
 
 log = get_logger(__name__)
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -64,6 +65,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         version=definition.version,
         lifespan=lifespan,
     )
+    app.add_middleware(StorableTextGuard)
     app.add_middleware(CorrelationAndMetrics)
     install_problem_handlers(app)
     app.include_router(router)

@@ -19,6 +19,12 @@ class FinancialMonth:
         return f"M{self.month}"
 
 
+# A reporting month "YYYY-MM" (SACT periods, drug returns, completeness reports). The years are held
+# to 1900-2099 so a month can always be turned into dates (year 0 or 9999-12's next month cannot).
+MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
+QUARTER_PATTERN = r"^(19|20)\d{2}-Q[1-4]$"
+
+
 def financial_year_of(day: date) -> FinancialMonth:
     start_year = day.year if day.month >= 4 else day.year - 1
     return FinancialMonth(financial_year=fy_label(start_year), month=(day.month - 4) % 12 + 1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -107,7 +107,7 @@ async def dead_letters(
 
 
 @admin.post("/dead-letters/{letter_id}/replay", summary="Handle a dead letter again, once")
-async def replay(letter_id: int, runtime: Runtime) -> dict[str, Any]:
+async def replay(letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], runtime: Runtime) -> dict[str, Any]:
     if runtime.consumer is None:
         raise NotFound(f"dead letter {letter_id} not found")
     try:

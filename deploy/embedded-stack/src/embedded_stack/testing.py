@@ -8,11 +8,15 @@ their workers (outbox relay, consumers) on the test's event loop; tests talk HTT
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,12 +139,56 @@ class TestStack:
             async with httpx.AsyncClient(transport=transport, base_url=settings.public_base_url) as client:
                 yield RunningService(app, client, settings)
 
+    @contextmanager
+    def served(self, name: str, database: str | None = None, **env: str) -> Iterator[str]:
+        """Run a service as deployed, in its own process (`casework serve`), against this stack;
+        yields its base URL once it is ready. For tests that drive it from synchronous code."""
+        definition = load_definition(name)
+        port = free_port()
+        environment = {
+            **os.environ,
+            **self.layout.service_env(name),
+            "DATABASE_URL": self.migrate(definition, database),
+            "PORT": str(port),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        log_path = self.layout.logs / f"{name}-{port}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "casework", "serve", name], env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+            try:
+                _wait_ready(f"http://127.0.0.1:{port}", process, log_path)
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
     def token(self, sub: str, org: str, *roles: str, ttl_s: int = 3600) -> str:
         settings = ServiceSettings(jwt_secret=self.layout.secrets()["jwt_secret"])
         return mint_token(settings, sub=sub, org=org, roles=roles, ttl_s=ttl_s)
 
     def auth(self, org: str, *roles: str, sub: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub or f'user-{uuid.uuid4().hex[:6]}', org, *roles)}"}
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path, within_s: float = 60) -> None:
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            if httpx.get(f"{base_url}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{base_url} did not become ready; see {log}")
+        time.sleep(0.1)
 
 
 @asynccontextmanager

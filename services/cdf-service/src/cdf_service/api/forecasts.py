@@ -14,7 +14,7 @@ from sqlalchemy import Date, and_, cast, func, or_, select
 from casework.auth import Principal, Role, require_roles
 from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
-from casework.financial_year import financial_year_of, fy_start_year
+from casework.financial_year import MONTH_PATTERN, financial_year_of, fy_start_year
 from casework.pagination import Page, paginate
 from casework.problems import field_problem
 from cdf_service.api.common import from_row
@@ -33,7 +33,7 @@ READER_ROLES = (
     Role.SERVICE,
 )
 FY = r"^\d{4}/\d{2}$"
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = MONTH_PATTERN
 
 
 class ForecastMonthOut(BaseModel):

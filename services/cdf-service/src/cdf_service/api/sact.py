@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from casework.auth import Principal, Role, ensure_visible, require_roles
 from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
+from casework.financial_year import MONTH_PATTERN
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, Unprocessable
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/sact/submissions", tags=["SACT"])
 SUBMITTER_ROLES = (Role.PROVIDER_SYSTEM, Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST)
 READER_ROLES = (*SUBMITTER_ROLES, Role.CDF_MANAGER, Role.NATIONAL_ANALYST)
 REPORT_PREVIEW = 100
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(MONTH_PATTERN)
 
 
 class SubmissionKey(BaseModel):

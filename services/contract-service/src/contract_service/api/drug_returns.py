@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from casework.auth import Principal, ensure_visible
 from casework.deps import Uow
+from casework.financial_year import MONTH_PATTERN
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, field_problem
@@ -26,7 +27,7 @@ from contract_service.settings import ContractSettings
 
 router = APIRouter(tags=["drug returns"])
 
-_PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+_PERIOD = MONTH_PATTERN
 _SUBMISSION = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
 
 

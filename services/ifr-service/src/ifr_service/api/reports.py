@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from casework.auth import Principal, Role, require_roles
 from casework.csv_export import csv_response
 from casework.deps import Uow
+from casework.financial_year import QUARTER_PATTERN
 from casework.problems import field_problem
 from casework.uow import UnitOfWork
 from ifr_service.db.models import CaseClock, IfrRequest, Transition
@@ -97,7 +98,7 @@ async def case_summaries(uow: UnitOfWork, start: date, end: date) -> list[CaseSu
 async def quarterly(
     uow: Uow,
     principal: Annotated[Principal, Depends(require_roles(Role.IFR_OFFICER, Role.NATIONAL_ANALYST))],
-    quarter: Annotated[str, Query(pattern=r"^\d{4}-Q[1-4]$", examples=["2026-Q3"])],
+    quarter: Annotated[str, Query(pattern=QUARTER_PATTERN, examples=["2026-Q3"])],
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response:
     """Received, screened out by reason, redirected, heard by panel, approved, declined,

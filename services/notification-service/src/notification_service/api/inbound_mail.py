@@ -109,7 +109,7 @@ async def get_inbound_mail(inbound_id: uuid.UUID, uow: Uow, principal: Reader) -
     responses={200: {"content": {"application/octet-stream": {}}, "description": "the attachment's bytes"}},
 )
 async def get_inbound_attachment(
-    inbound_id: uuid.UUID, index: Annotated[int, Path(ge=0)], uow: Uow, principal: Reader
+    inbound_id: uuid.UUID, index: Annotated[int, Path(ge=0, le=1000)], uow: Uow, principal: Reader
 ) -> Response:
     attachment = await uow.session.get(InboundAttachment, (inbound_id, index))
     if attachment is None:
