@@ -3,8 +3,9 @@ service's own OpenAPI document (valid and invalid bodies, odd path and query val
 stale headers) must never get a 5xx. A client's mistake is a 4xx problem+json, never a server error.
 
 Each service runs as deployed (`casework serve`, its own process and database) with its workers off,
-so nothing the fuzzing makes reaches the broker and the other tests. The caller is an NHS England
-user holding every role, so requests get past authentication to the validation and rules behind it.
+so nothing the fuzzing makes reaches the broker and the other tests. The callers hold every role, so
+requests get past authentication to the validation and rules behind it: once as NHS England, once as
+a trust.
 FUZZ_EXAMPLES sets how many requests per operation (default 12; raise it for a deeper local run).
 """
 
@@ -32,9 +33,14 @@ FUZZ = settings(
 )
 
 
+# Who calls: NHS England (sees every organisation) and a trust (its own records only, other code paths).
+CALLERS = {"commissioner": "X24", "provider": "RRV"}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("service", ["ifr", "cdf", "contract", "notification"])
-def test_no_request_gets_a_server_error(stack: TestStack, service: str) -> None:
-    token = stack.token("fuzz-user", "X24", *[role.value for role in Role])
+def test_no_request_gets_a_server_error(stack: TestStack, service: str, caller: str) -> None:
+    token = stack.token(f"fuzz-{caller}", CALLERS[caller], *[role.value for role in Role])
     failures: list[str] = []
     with stack.served(service, f"fuzz_{service}", RUN_WORKERS="false") as base_url:
         schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
