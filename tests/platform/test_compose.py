@@ -1,14 +1,49 @@
 """docker-compose.yml cannot run here (no Docker engine); check it agrees with the code instead."""
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from casework.services import SERVICE_NAMES, load_definition
+from embedded_stack.layout import StackLayout
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+# Tunings the embedded run needs for Tansu (and its faster outbox poll); Apache Kafka uses the defaults.
+EMBEDDED_ONLY = {
+    "KAFKA_FETCH_MAX_WAIT_MS",
+    "KAFKA_SESSION_TIMEOUT_MS",
+    "KAFKA_HEARTBEAT_INTERVAL_MS",
+    "KAFKA_REBALANCE_TIMEOUT_MS",
+    "OUTBOX_POLL_INTERVAL_S",
+    "SERVICE_NAME",  # the image names the service (CASEWORK_SERVICE); the settings class has it
+}
+# Ports published beside each service's HTTP port.
+EXTRA_PORTS = {"notification": ["2526:2526"]}
+DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+
+def default_of(value: str) -> str:
+    """`${NAME:-default}` -> `default` (what compose uses when NAME is unset); other values as they are."""
+    match = re.fullmatch(r"\$\{[A-Z_]+:-(.*)\}", value)
+    return match.group(1) if match else value
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> volume name of a service's named-volume mounts."""
+    found = {}
+    for entry in service.get("volumes", []):
+        source, target, *_ = entry.split(":")
+        found[target] = source
+    return found
+
+
+def volume_holding(service: dict[str, Any], path: str) -> str | None:
+    return next((source for target, source in mounts(service).items() if path.startswith(target + "/")), None)
 
 
 def test_infrastructure_services_present() -> None:
@@ -38,8 +73,30 @@ def test_service_matches_its_settings(name: str) -> None:
 
     port = int(environment["PORT"])
     assert port == defaults.port, "compose and the settings default disagree on the port"
-    assert service["ports"] == [f"{port}:{port}"]
+    assert service["ports"] == [f"{port}:{port}", *EXTRA_PORTS.get(name, [])]
     assert {"postgres", "kafka"} <= set(service["depends_on"])
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_service_gets_what_the_embedded_run_gives_it(name: str, tmp_path: Path) -> None:
+    """Every setting `make up` sets for the service is set in compose too (Tansu tunings aside), so a
+    container is not left on a default that only works on 127.0.0.1."""
+    fields = load_definition(name).settings_class.model_fields
+    embedded = {key for key in StackLayout(tmp_path).service_env(name) if key.lower() in fields}
+    missing = embedded - EMBEDDED_ONLY - set(COMPOSE["services"][name]["environment"])
+    assert not missing, f"{name}: set by the embedded run, not by compose: {sorted(missing)}"
+
+
+def test_compose_references_resolve() -> None:
+    """What `docker compose config` would refuse: a dependency on an unknown service or with an unknown
+    condition, a named volume that is not declared."""
+    services, volumes = COMPOSE["services"], set(COMPOSE["volumes"])
+    for name, service in services.items():
+        for dependency, spec in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            assert spec["condition"] in DEPENDENCY_CONDITIONS, f"{name} -> {dependency}"
+        for source in mounts(service).values():
+            assert source.startswith(("./", "/")) or source in volumes, f"{name}: undeclared volume {source}"
 
 
 def test_notification_relay_uses_starttls_and_auth() -> None:
@@ -47,3 +104,37 @@ def test_notification_relay_uses_starttls_and_auth() -> None:
     assert environment["SMTP_STARTTLS"] == "true" and environment["SMTP_USERNAME"]
     relay = COMPOSE["services"]["mail-relay"]["environment"]
     assert relay["MP_SMTP_REQUIRE_STARTTLS"] == "true"
+
+
+def test_notification_verifies_the_relay_with_the_certificate_the_relay_serves() -> None:
+    services = COMPOSE["services"]
+    notification, relay, certs = services["notification"], services["mail-relay"], services["mail-certs"]
+    ca_file = notification["environment"]["SMTP_CA_FILE"]
+    served = relay["environment"]["MP_SMTP_TLS_CERT"]
+    # the same file of the same volume in both containers
+    volume = volume_holding(notification, ca_file)
+    assert volume is not None and volume == volume_holding(relay, served) == volume_holding(certs, "/certs/x")
+    assert Path(ca_file).name == Path(served).name
+    assert Path(relay["environment"]["MP_SMTP_TLS_KEY"]).parent == Path(served).parent
+    # made for the name the service connects to, so hostname verification passes
+    script = certs["command"][-1]
+    host = notification["environment"]["SMTP_HOST"]
+    assert f"subjectAltName=DNS:{host}" in script and f"-out {Path(served).name}" in script
+    assert {"mail-certs", "mail-relay"} <= set(notification["depends_on"])
+    assert notification["depends_on"]["mail-certs"]["condition"] == "service_completed_successfully"
+
+
+def test_notification_inbound_gateway_is_reachable_with_starttls() -> None:
+    notification = COMPOSE["services"]["notification"]
+    environment = notification["environment"]
+    defaults = load_definition("notification").settings_class()
+    port = int(environment["INBOUND_PORT"])
+    assert port == defaults.inbound_port == 2526
+    assert f"{port}:{port}" in notification["ports"]
+    assert environment["INBOUND_HOST"] == "0.0.0.0"  # the default (127.0.0.1) is unreachable from outside
+    cert, key = environment["INBOUND_CERT_FILE"], environment["INBOUND_KEY_FILE"]
+    assert volume_holding(notification, cert) and volume_holding(notification, key)  # no certificate, no gateway
+    script = COMPOSE["services"]["mail-certs"]["command"][-1]
+    assert f"-keyout {Path(key).name} -out {Path(cert).name}" in script
+    mailboxes = json.loads(default_of(environment["INBOUND_MAILBOXES"]))
+    assert mailboxes and all(re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", m) for m in mailboxes)

@@ -1,5 +1,6 @@
 """The READMEs document every setting the code reads."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,28 @@ def test_service_readme_lists_its_own_settings(name: str) -> None:
     readme = (ROOT / "services" / f"{name}-service" / "README.md").read_text()
     missing = [f.upper() for f in own if f"`{f.upper()}`" not in readme]
     assert not missing, f"{name}-service README lacks {missing}"
+
+
+def test_doc_links_resolve() -> None:
+    """Relative links in docs/ reach a file, and a `#section` reaches a heading of it (GitHub's slugs)."""
+    broken = []
+    for page in (ROOT / "docs").glob("*.md"):
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http:", "https:", "mailto:")):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.name}: {target}")
+            elif anchor and anchor not in {_slug(h) for h in re.findall(r"^#+ (.+)$", file.read_text(), re.M)}:
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken, broken
+
+
+def _slug(heading: str) -> str:
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_architecture_links_the_mail_page() -> None:
+    assert "(mail.md)" in (ROOT / "docs" / "architecture.md").read_text()

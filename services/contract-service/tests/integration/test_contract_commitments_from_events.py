@@ -19,7 +19,9 @@ from contract_fixtures import (
     contract_events,
     create_contract,
     ifr_decision,
+    new_nhs_number,
     new_provider,
+    ref_of,
     send,
 )
 
@@ -30,6 +32,12 @@ from embedded_stack.testing import RunningService, TestStack, envelope_for, even
 async def contract(stack: TestStack) -> AsyncIterator[RunningService]:
     async with stack.service("contract") as service:
         yield service
+
+
+def new_patient(contract: RunningService) -> str:
+    """A real patient_ref (HMAC of a test NHS number), as cdf and ifr put on the bus: a made-up short
+    one such as "p-x" can occur in ordinary mail text, and notification-service rightly refuses to mail it."""
+    return ref_of(contract, new_nhs_number())
 
 
 async def commitments(contract: RunningService, stack: TestStack, **params: str) -> list[dict]:
@@ -45,10 +53,10 @@ async def test_cdf_and_ifr_approvals_land_on_the_right_lines(stack: TestStack, c
     drug_line = await add_line(contract.client, stack, cid, "high_cost_drug", "90000", dmd_id=DRUG_B)
     ifr_line = await add_line(contract.client, stack, cid, "high_cost_drug", "40000", category="IFR")
 
-    approved = cdf_approved(cdf_ref(provider, "p-1", DRUG_A), "42000.00")
-    ifr_for_drug = ifr_decision(provider, "p-2", "approved_with_conditions", "12500.00", DRUG_B)
-    ifr_procedure = ifr_decision(provider, "p-3", "approved", "8000.00", "X72.1")  # OPCS: no drug line
-    declined = ifr_decision(provider, "p-4", "declined", None, DRUG_B)
+    approved = cdf_approved(cdf_ref(provider, new_patient(contract), DRUG_A), "42000.00")
+    ifr_for_drug = ifr_decision(provider, new_patient(contract), "approved_with_conditions", "12500.00", DRUG_B)
+    ifr_procedure = ifr_decision(provider, new_patient(contract), "approved", "8000.00", "X72.1")  # OPCS: no drug line
+    declined = ifr_decision(provider, new_patient(contract), "declined", None, DRUG_B)
     await send(stack, approved, ifr_for_drug, ifr_procedure, declined)
     # the same event again, and another event with the same approval reference: still one commitment
     await send(stack, approved, cdf_approved(approved.data, "42000.00"))
@@ -66,7 +74,7 @@ async def test_cdf_and_ifr_approvals_land_on_the_right_lines(stack: TestStack, c
         lambda: contract_events(stack, "contract.commitment.recorded", source_reference=approved.data["reference"])
     )
     assert len(recorded) == 1 and recorded[0]["data"]["budget_line_id"] == cdf_line["id"]
-    assert recorded[0]["data"]["patient_ref"] == "p-1"
+    assert recorded[0]["data"]["patient_ref"] == approved.data["patient_ref"]
 
 
 async def _at_least(contract: RunningService, stack: TestStack, count: int, **params: str) -> list[dict] | None:
@@ -78,7 +86,7 @@ async def test_unallocated_commitment_is_recorded_then_placed_when_a_line_exists
     stack: TestStack, contract: RunningService
 ) -> None:
     provider = new_provider()
-    decision = ifr_decision(provider, "p-9", "approved", "7000.00", DRUG_C)
+    decision = ifr_decision(provider, new_patient(contract), "approved", "7000.00", DRUG_C)
     await send(stack, decision)  # no contract, no line: recorded as unallocated, never dropped
     [row] = await eventually(lambda: commitments(contract, stack, source_reference=decision.data["reference"]))
     assert row["budget_line_id"] is None and row["amount"] == "7000.00"
@@ -97,7 +105,7 @@ async def test_lapsed_stopped_and_withdrawn_release_what_was_not_spent(
     provider = new_provider()
     cid = (await create_contract(contract.client, stack, provider))["id"]
     await add_line(contract.client, stack, cid, "cdf", "500000", category="cdf")
-    lapsing, stopping, withdrawing = (cdf_ref(provider, f"p-{i}", DRUG_A) for i in range(3))
+    lapsing, stopping, withdrawing = (cdf_ref(provider, new_patient(contract), DRUG_A) for _ in range(3))
     await send(stack, *(cdf_approved(ref, "30000.00") for ref in (lapsing, stopping, withdrawing)))
     await eventually(lambda: _at_least(contract, stack, 3, provider=provider))
     now = datetime.now(UTC).isoformat()
@@ -152,7 +160,7 @@ async def test_lapsed_stopped_and_withdrawn_release_what_was_not_spent(
 
 async def test_a_release_arriving_before_its_approval_is_kept(stack: TestStack, contract: RunningService) -> None:
     provider = new_provider()
-    ref = cdf_ref(provider, "p-x", DRUG_A)
+    ref = cdf_ref(provider, new_patient(contract), DRUG_A)
     stopped = envelope_for(
         "cdf.treatment.stopped",
         str(uuid.uuid4()),

@@ -30,9 +30,11 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "ifr.request.redirected": ("RRV", {CLINICIAN}),
     "ifr.request.screened_out": ("RRV", {CLINICIAN}),
     "ifr.decision.made": ("RGT03", {CLINICIAN, "rgt.pharmacy@nhs.net"}),
+    "ifr.decision.ratified": ("RGT03", {CLINICIAN, "rgt.pharmacy@nhs.net"}),
     "ifr.request.review_decided": ("RRV", {CLINICIAN}),
     "ifr.request.deadline_breached": ("RRV", {"england.ifr-casework@nhs.net"}),
     "contract.validation_query.raised": ("RGT03", {"rgt.contracts@nhs.net", "rgt.pharmacy@nhs.net"}),
+    "contract.validation_query.resolved": ("RRV", {"rrv.contracts@nhs.net", "rrv.pharmacy@nhs.net"}),
     "contract.budget.at_risk": ("RRV", {"england.specialised-finance@nhs.net"}),
 }
 ID_FIELDS = ("application_id", "request_id", "query_id", "submission_id", "budget_line_id")
@@ -130,3 +132,67 @@ async def test_a_redelivered_event_queues_nothing_twice(stack: TestStack, svc: R
 
     (notification,) = await eventually(sent)
     assert len(relay_mail(stack, {notification.message_id})) == 1
+
+
+async def test_an_urgent_decision_is_followed_by_its_ratification_or_its_overturn(
+    stack: TestStack, svc: RunningService
+) -> None:
+    """Two urgent cases decided by chair's action: a panel ratifies one and overturns the other. The
+    clinician and the trust pharmacy hear each step, and every mail says which step it is."""
+    run = uuid.uuid4().hex[:6].upper()
+    kept, replaced = (payload("ifr.decision.made", "RRV", f"{run}{n}") for n in (1, 2))
+    chairs = {"basis": "chairs_action", "urgent": True, "ratification_due": "2026-07-08", "decision_number": 1}
+    kept |= chairs | {"decision_id": str(uuid.uuid4())}
+    replaced |= chairs | {"decision_id": str(uuid.uuid4())}
+    case = ("request_id", "reference", "provider_ods", "clinician_email", "urgent", "outcome")
+    ratified = payload("ifr.decision.ratified", "RRV", run) | {k: kept[k] for k in case}
+    ratified |= {"decision_id": kept["decision_id"], "state": "decided"}
+    overturn = replaced | {
+        "basis": "panel",
+        "ratification_due": None,
+        "decision_id": str(uuid.uuid4()),
+        "decision_number": 2,
+        "supersedes": replaced["decision_id"],
+        "outcome": "declined",
+        "conditions": [],
+        "approved_cost": None,
+    }
+    events = [
+        ("ifr.decision.made", kept["request_id"], kept),
+        ("ifr.decision.made", replaced["request_id"], replaced),
+        ("ifr.decision.ratified", kept["request_id"], ratified),
+        ("ifr.decision.made", replaced["request_id"], overturn),
+    ]
+    ids = await publish_events(stack, events)
+
+    async def all_sent() -> list[Notification]:
+        found = await rows(svc, Notification.source_event_id.in_(ids))
+        return found if len(found) == 8 and all(n.status == "sent" for n in found) else []
+
+    sent = await eventually(all_sent, within=60)
+    mails = {m["Message-ID"]: m for m in relay_mail(stack, {n.message_id for n in sent})}
+    assert len(mails) == 8  # four events, two recipients each, one Message-ID each
+
+    def clinician_mail(event_id: uuid.UUID) -> tuple[str, str, str]:
+        (n,) = [n for n in sent if n.source_event_id == event_id and n.recipient == CLINICIAN]
+        assert {x.recipient for x in sent if x.source_event_id == event_id} == {CLINICIAN, "rrv.pharmacy@nhs.net"}
+        text, html = text_and_html(mails[n.message_id])
+        return str(mails[n.message_id]["Subject"]), " ".join(text.split()), html
+
+    for event_id in ids[:2]:
+        subject, text, html = clinician_mail(event_id)
+        assert subject.endswith(": decision made")
+        assert "by chair's action" in text and "by 8 July 2026" in text and "by chair's action" in html
+    subject, text, html = clinician_mail(ids[2])
+    assert subject == f"IFR {kept['reference']}: urgent decision ratified"
+    assert "has ratified the urgent decision" in text and "stands unchanged" in text
+    assert kept["reference"] in text and f"{FRONTEND}/ifr/requests/{kept['request_id']}" in text
+    assert "has ratified the urgent decision" in html
+    subject, text, html = clinician_mail(ids[3])
+    assert subject == f"IFR {replaced['reference']}: decision made"
+    assert "replaces the earlier decision" in text and "overturned" in text and ": declined." in text
+    assert "chair of the IFR panel has decided" not in text
+    for n in sent:  # nothing clinical and no patient identifier, in any of the eight
+        mail = mails[n.message_id].as_string()
+        assert kept["patient_ref"] not in mail and kept["treatment_name"] not in mail
+        assert kept["reasons"]["exceptionality"] not in mail

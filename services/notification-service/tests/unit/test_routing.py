@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+import casework.events.catalogue  # noqa: F401  (registers every event type)
+from casework.events.registry import registry
 from notification_service.domain.routing import (
     Directory,
     RecipientRole,
@@ -24,11 +28,35 @@ ROUTED_EVENTS = {
     "ifr.request.redirected",
     "ifr.request.screened_out",
     "ifr.decision.made",
+    "ifr.decision.ratified",
     "ifr.request.review_decided",
     "ifr.request.deadline_breached",
     "contract.validation_query.raised",
+    "contract.validation_query.resolved",
     "contract.budget.at_risk",
 }
+# Event types that deliberately send no mail; each is named, with its reason, in the README.
+NOT_ROUTED = {
+    "ifr.request.submitted",  # the acknowledgement follows
+    "ifr.request.resubmitted",  # the clinician's own action
+    "ifr.request.listed_for_panel",  # scheduling; the decision is mailed
+    "ifr.request.withdrawn",  # the trust's (or, on its behalf, the team's) own action
+    "ifr.request.deadline_approaching",  # the team's worklist; a breach is mailed
+    "ifr.request.reconsideration_requested",  # the clinician's own action; the outcome is mailed
+    "ifr.request.review_requested",  # the clinician's own action; the outcome is mailed
+    "cdf.application.withdrawn",  # the trust's own action
+    "cdf.treatment.started",  # from the trust's own SACT data
+    "cdf.treatment.stopped",  # from the trust's own SACT data
+    "cdf.forecast.updated",  # for contract-service; an at-risk budget is mailed
+    "cdf.sact_submission.processed",  # the result is on the API; unapproved use is mailed
+    "contract.commitment.recorded",  # finance bookkeeping
+    "contract.commitment.released",  # finance bookkeeping
+    "contract.variation.agreed",  # agreed by both parties
+    "mail.received",  # the gateway replies itself, threaded
+    "notification.sent",  # our own outcome
+    "notification.failed",  # our own outcome: mailing about a failed mail could loop
+}
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 MINIMAL = """
 [[route]]
@@ -72,6 +100,17 @@ def test_packaged_config_routes_every_event_of_the_brief(config: RoutingConfig) 
     assert {r.event for r in config.table.routes} == ROUTED_EVENTS
 
 
+def test_every_registered_event_type_is_routed_or_deliberately_not() -> None:
+    registered = {t.name for t in registry}
+    assert ROUTED_EVENTS | NOT_ROUTED == registered
+    assert not ROUTED_EVENTS & NOT_ROUTED
+
+
+def test_readme_names_every_event_type_that_sends_no_mail() -> None:
+    section = README.read_text(encoding="utf-8").split("**Not routed**", 1)[1].split("\n* ", 1)[0]
+    assert set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)`", section)) == NOT_ROUTED
+
+
 def test_every_routed_template_exists(config: RoutingConfig, templates: TemplateSet) -> None:
     assert config.table.template_names() <= templates.names()
 
@@ -112,6 +151,16 @@ def test_listed_trust_overrides_pattern_and_site_falls_back_to_trust(config: Rou
     assert directory.provider_mailbox(RecipientRole.trust_pharmacy_mailbox, "rrv") == "rrv.pharmacy@nhs.net"
     # A site of an unlisted trust: the pattern gives the trust's mailbox, not a per-site one.
     assert directory.provider_mailbox(RecipientRole.provider_contract_lead, "RGT03") == "rgt.contracts@nhs.net"
+
+
+def test_ratification_goes_where_the_decision_went(config: RoutingConfig) -> None:
+    payload = {"request_id": "r1", "reference": "IFR-1", "provider_ods": "RGT03", "clinician_email": "c@nhs.net"}
+    (decision,) = config.table.resolve("ifr.decision.made", payload, config.directory)
+    (ratified,) = config.table.resolve("ifr.decision.ratified", payload, config.directory)
+    assert ratified.template == "ifr_decision_ratified"
+    assert ratified.recipients == decision.recipients
+    assert [r.address for r in ratified.recipients] == ["c@nhs.net", "rgt.pharmacy@nhs.net"]
+    assert ratified.link_path == "/ifr/requests/r1" and ratified.case_reference == "IFR-1"
 
 
 def test_central_roles(config: RoutingConfig) -> None:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casework.events.registry import registry
 from notification_service.domain.routing import packaged_routing_config
 from notification_service.domain.secure_domains import SecureDomains
 from notification_service.domain.templates import (
@@ -185,3 +187,86 @@ def test_a_reference_whose_digits_run_to_ten_is_not_an_nhs_number() -> None:
     assert subject_problems("CDF-9434765919 for 9434765919", payload)
     assert subject_problems("Case 9434765919", {"reference": "9434765919"})
     assert subject_problems("Case XY-1 9434765919", {"reference": "XY-1"})
+
+
+@pytest.mark.parametrize("route", packaged_routing_config().table.routes, ids=lambda r: r.event)
+def test_every_routed_sample_is_a_valid_payload_of_its_event(route: Any) -> None:
+    sample = {k: v for k, v in TEMPLATES.sample(route.template).items() if k not in ("link", "case_reference")}
+    registry.get(route.event).payload.model_validate(sample)
+
+
+def decision(**changes: Any) -> str:
+    """The decision mail's text and HTML, whitespace folded (text is wrapped), joined by ` | `."""
+    rendered = TEMPLATES.render("ifr_decision_made", TEMPLATES.sample("ifr_decision_made") | changes)
+    return " ".join(rendered.text.split()) + " | " + " ".join(rendered.html.split())
+
+
+def test_a_chairs_action_says_so_and_when_the_panel_will_ratify_it() -> None:
+    mail = decision(basis="chairs_action", urgent=True, ratification_due=date(2026, 7, 8))
+    text, html = mail.split(" | ")
+    for part in (text, html):
+        assert "chair of the IFR panel has decided" in part and "by chair's action" in part
+        assert "ratify it or replace it with its own decision by 8 July 2026" in part
+        assert "The IFR panel has decided" not in part and "replaces the earlier decision" not in part
+
+
+def test_a_decision_replacing_another_says_it_now_stands() -> None:
+    mail = decision(basis="panel", urgent=True, supersedes="4c5d6e7f-8a9b-4c0d-9e1f-2a3b4c5d6e7f")
+    text, html = mail.split(" | ")
+    for part in (text, html):
+        assert "The IFR panel has decided" in part
+        assert "replaces the earlier decision on this request" in part and "overturned" in part
+        assert "by chair's action:" not in part
+
+
+@pytest.mark.parametrize("changes", [{}, {"basis": "panel", "supersedes": None, "ratification_due": None}])
+def test_a_first_panel_decision_mentions_neither(changes: dict[str, Any]) -> None:
+    # an event from before chair's actions existed carries none of the new fields: it still renders
+    sample = TEMPLATES.sample("ifr_decision_made")
+    old = {k: v for k, v in sample.items() if k not in ("basis", "decision_id", "decision_number")}
+    rendered = TEMPLATES.render("ifr_decision_made", old | changes)
+    assert "The IFR panel has decided" in rendered.text
+    assert "chair's action" not in rendered.text and "replaces" not in rendered.text
+
+
+def test_ratification_mail_names_the_case_and_the_ratification_not_the_clinical_detail() -> None:
+    sample = TEMPLATES.sample("ifr_decision_ratified")
+    rendered = TEMPLATES.preview("ifr_decision_ratified")
+    assert rendered.subject == f"IFR {sample['reference']}: urgent decision ratified"
+    text = " ".join(rendered.text.split())
+    assert "has ratified the urgent decision" in text and "stands unchanged" in text
+    assert sample["case_reference"] in text and sample["link"] in text
+    assert sample["link"] in rendered.html and "has ratified the urgent decision" in rendered.html
+    assert subject_problems(rendered.subject, sample) == []
+
+
+@pytest.mark.parametrize(
+    ("outcome", "adjustment", "says"),
+    [
+        ("accepted", "0.00", "you accepted the challenge. The challenged lines are not funded."),
+        ("upheld", "0.00", "upheld the challenge after your dispute. The challenged lines are not funded."),
+        ("evidence_accepted", "18420.75", "accepted your evidence. The challenged lines are funded: £18,420.75"),
+        ("withdrawn", "120.00", "withdrew the challenge. The challenged lines are funded: £120.00"),
+    ],
+)
+def test_validation_query_resolution_says_what_is_funded(outcome: str, adjustment: str, says: str) -> None:
+    sample = TEMPLATES.sample("contract_validation_query_resolved") | {
+        "outcome": outcome,
+        "funded_adjustment": adjustment,
+    }
+    rendered = TEMPLATES.render("contract_validation_query_resolved", sample)
+    assert says in " ".join(rendered.text.split())
+    assert says in " ".join(re.sub(r"<[^>]+>", " ", rendered.html).split())
+
+
+@settings(max_examples=30)
+@given(st.from_regex(r"\A[0-9a-f]{64}\Z"))
+def test_a_real_patient_ref_never_trips_the_body_guard(ref: str) -> None:
+    # patient_ref is an HMAC-SHA256 in hex: 64 characters cannot occur in a mail by chance. A made-up
+    # short one can ("p-x" is in the HTML's "16px"): the guard refuses that mail, and that is right.
+    for name in ROUTED:
+        TEMPLATES.render(name, TEMPLATES.sample(name) | {"patient_ref": ref})
+    with pytest.raises(PatientIdentifierInMail):
+        TEMPLATES.render(
+            "cdf_application_approved", TEMPLATES.sample("cdf_application_approved") | {"patient_ref": "p-x"}
+        )
