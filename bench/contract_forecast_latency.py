@@ -57,19 +57,30 @@ class Clock:
         self.warmup, self.total, self.cpu_pid = warmup, total, cpu_pid
         self.sent: dict[int, float] = {}
         self.seen: dict[int, float] = {}
+        self.outturn: dict[int, int] = {}
         self.waiting: dict[tuple[str, str], deque[int]] = defaultdict(deque)
         self.done = asyncio.Event()
         self.cpu = {"start": cpu_seconds(cpu_pid)}
 
-    def send(self, i: int, pair: tuple[str, str]) -> None:
+    def send(self, i: int, pair: tuple[str, str], outturn: int | None = None) -> None:
+        """`outturn`: the forecast the event carries, when known (rising per pair): then only the commit
+        of that forecast, or a later one, ends its wait, never the commit of an earlier event's."""
         self.sent[i] = time.perf_counter()
+        if outturn is not None:
+            self.outturn[i] = outturn
         self.waiting[pair].append(i)
 
-    def committed(self, provider: str, entry: str, _outturn: int) -> None:
-        """A commit for a pair ends the wait of every event of that pair sent before it."""
+    def _ended_by(self, i: int, now: float, outturn: int) -> bool:
+        known = self.outturn.get(i)
+        return self.sent[i] < now if known is None else known <= outturn
+
+    def committed(self, provider: str, entry: str, outturn: int) -> None:
+        """A commit for a pair ends the wait of every event of that pair it covers: those sent before it
+        (SACT starts: what cdf-service forecasts from them is not known here) or, when the event's
+        forecast is known, those whose forecast it is or precedes."""
         now = time.perf_counter()
         queue = self.waiting.get((provider, entry))
-        while queue and self.sent[queue[0]] < now:
+        while queue and self._ended_by(queue[0], now, outturn):
             i = queue.popleft()
             self.seen[i] = now
             if i == self.warmup - 1:
@@ -130,7 +141,7 @@ async def forecast_event_variant(stack: TestStack, rate: float, count: int, warm
         async def fire(i: int) -> None:
             pair = pairs[i % len(pairs)]
             envelope = forecast(*pair, BASE_VALUE + i)
-            clock.send(i, pair)
+            clock.send(i, pair, BASE_VALUE + i)
             await producer.send(envelope.topic, envelope.to_bytes(), key=envelope.subject.encode())
 
         try:

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from effects_service import effects, effects_definition
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from embedded_stack.testing import TestStack, envelope_for, eventually, publish
 
@@ -89,3 +89,28 @@ async def _settle() -> None:
     import asyncio
 
     await asyncio.sleep(1.0)  # any redelivery still in flight would show up as an extra row
+
+
+async def test_consumer_outlives_its_database_connections_being_cut(stack: TestStack) -> None:
+    """The consumer's pool has no checkout ping: a connection the server dropped fails one attempt,
+    the pool is invalidated and the retry handles the event on a fresh connection, once."""
+    tag = uuid.uuid4().hex[:8]
+    async with stack.service(effects_definition("effects-cut"), database="effects_cut") as svc:
+        before = envelope_for("cdf.sact_submission.processed", "sub-c", submission(f"cut-{tag}-0"))
+        await publish(stack.bootstrap_servers, [before])
+        await eventually(lambda: _at_least(count_effects(svc.runtime, f"cut-{tag}-0"), 1), within=40)
+        async with svc.runtime.sessions() as session:
+            cut = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = 'effects_cut' AND pid <> pg_backend_pid()"
+                )
+            )
+        assert cut >= 1  # at least the consumer's pooled connection
+        after = [envelope_for("cdf.sact_submission.processed", "sub-c", submission(f"cut-{tag}-{i}")) for i in (1, 2)]
+        await publish(stack.bootstrap_servers, after)
+        await eventually(lambda: _at_least(count_effects(svc.runtime, f"cut-{tag}-2"), 1), within=40)
+        assert await count_effects(svc.runtime, f"cut-{tag}-") == (3, 3)
+        letters = svc.runtime.tables.dead_letters
+        async with svc.runtime.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(letters)) == 0

@@ -132,8 +132,8 @@ class PlatformTables:
         return cls(outbox, inbox, dead_letters, audit, idempotency)
 
 
-def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+def create_engine(database_url: str, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+    return create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -168,7 +168,7 @@ class EventConsumer:
         correlation_token = correlation_id.set(envelope.correlation_id)
         causation_token = causation_id.set(str(envelope.id))
         try:
-            async with self._runtime.unit_of_work() as uow:
+            async with self._runtime.unit_of_work(self._runtime.consumer_sessions) as uow:
                 claimed = await uow.session.scalar(
                     pg_insert(inbox)
                     .values(

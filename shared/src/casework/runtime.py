@@ -68,14 +68,20 @@ class ServiceRuntime:
         self.tables = definition.tables
         self.engine: AsyncEngine = create_engine(settings.database_url, settings.database_pool_size)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        # The consumer's own small pool, without the checkout ping: on asyncpg a ping is three round
+        # trips (BEGIN, ";", ROLLBACK) for every event handled, a third of a small handler's. The
+        # consumer needs none: a handler that meets a dead connection fails, SQLAlchemy invalidates
+        # the pool's older connections, and the retry (CONSUMER_MAX_RETRIES) runs on a fresh one.
+        self.consumer_engine: AsyncEngine = create_engine(settings.database_url, 2, pre_ping=False)
+        self.consumer_sessions: async_sessionmaker[AsyncSession] = session_factory(self.consumer_engine)
         self.relay = OutboxRelay(self.sessions, self.tables, settings, definition.topics)
         self.consumer = EventConsumer(self, definition.handlers) if definition.handlers else None
         self._tasks: list[asyncio.Task[None]] = []
         self.extras: dict[str, object] = {}  # service-specific long-lived objects (SMTP client, ...)
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self, sessions: async_sessionmaker[AsyncSession] | None = None) -> UnitOfWork:
         return UnitOfWork(
-            self.sessions,
+            sessions or self.sessions,
             self.tables,
             self.registry,
             self.settings.service_name,
@@ -110,4 +116,5 @@ class ServiceRuntime:
         await self.relay.close()
         if self.consumer is not None:
             await self.consumer.close()
+        await self.consumer_engine.dispose()
         await self.engine.dispose()

@@ -155,6 +155,27 @@ def ifr_decision(
     return envelope_for("ifr.decision.made", request_id, data)
 
 
+def later_decision(earlier: Any, number: int, outcome: str, cost: str | None, **fields: Any) -> Any:
+    """A further decision on the same IFR request (`number` on it, superseding `earlier`'s decision);
+    `fields` may set basis, ratification_due, decided_on, decision_id, supersedes."""
+    data = dict(earlier.data) | {"outcome": outcome, "approved_cost": cost, "decision_number": number}
+    data |= {"decision_id": str(uuid.uuid4()), "supersedes": earlier.data.get("decision_id"), "basis": "panel"}
+    data["ratification_due"] = None
+    return envelope_for("ifr.decision.made", data["request_id"], data | fields)
+
+
+def ifr_ratified(decision: Any, ratified_on: str = "2026-05-09") -> Any:
+    data = {k: decision.data[k] for k in ("request_id", "reference", "provider_ods", "urgent", "clinician_email")}
+    data |= {
+        "state": "decided",
+        "decision_id": decision.data["decision_id"],
+        "outcome": decision.data["outcome"],
+        "panel_id": str(uuid.uuid4()),
+        "ratified_on": ratified_on,
+    }
+    return envelope_for("ifr.decision.ratified", data["request_id"], data)
+
+
 def forecast_event(provider: str, entry: str, drug: str, monthly: list[str], as_of: str = "2026-06-30") -> Any:
     """A cdf.forecast.updated with actuals for M1-M3 and forecasts after; outturn = their sum."""
     months = [

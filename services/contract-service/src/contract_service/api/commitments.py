@@ -33,6 +33,12 @@ class CommitmentOut(BaseModel):
     status: str
     valid_from: date | None
     valid_until: date | None
+    # IFR: the decision it rests on; a chair's action shows its ratification due date until ratified
+    decision_id: uuid.UUID | None = None
+    decision_number: int | None = None
+    decision_basis: str | None = None
+    ratification_due: date | None = None
+    ratified_on: date | None = None
     recorded_at: datetime
 
 

@@ -22,6 +22,7 @@ from contract_service.db.models import Commitment, DrugReturnLine
 from contract_service.db.outturn import FUNDED
 from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.commitments import CommitmentStatus, release
+from contract_service.domain.contracts import pence
 
 SYSTEM = "system:contract"
 
@@ -52,11 +53,11 @@ async def _line_for(uow: UnitOfWork, approval: Approval, fy: str) -> uuid.UUID |
 
 
 async def record_commitment(uow: UnitOfWork, approval: Approval, event_id: object) -> Commitment:
+    """Commit an approval once; a repeated approval changes nothing (a superseding IFR decision goes
+    through `change_commitment`)."""
     fy = financial_year_of(approval.financial_year_date).financial_year
     existing = await find(uow, approval.source, approval.reference)
     if existing is not None and existing.approved:
-        if _recommitted(existing, approval.amount):
-            uow.audit(SYSTEM, "update", "commitment", existing.id, reason=f"decision changed, event {event_id}")
         return existing
     if existing is not None:  # released before its approval arrived: keep the release, record the approval
         existing.approved, existing.original_amount, existing.valid_from = True, approval.amount, approval.valid_from
@@ -82,32 +83,60 @@ async def record_commitment(uow: UnitOfWork, approval: Approval, event_id: objec
     )
     uow.session.add(commitment)
     await uow.session.flush()
+    _emit_recorded(uow, commitment, None)
+    uow.audit(SYSTEM, "create", "commitment", commitment.id, reason=f"event {event_id}")
+    return commitment
+
+
+def _emit_recorded(uow: UnitOfWork, commitment: Commitment, previous: Decimal | None) -> None:
     uow.emit(
         "contract.commitment.recorded",
         subject=str(commitment.id),
         payload={
             "commitment_id": commitment.id,
             "provider_ods": commitment.provider_ods,
-            "financial_year": fy,
+            "financial_year": commitment.financial_year,
             "budget_line_id": commitment.budget_line_id,
-            "source": approval.source.value,
-            "source_reference": approval.reference,
-            "patient_ref": approval.patient_ref,
-            "amount": approval.amount,
+            "source": commitment.source,
+            "source_reference": commitment.source_reference,
+            "patient_ref": commitment.patient_ref,
+            "amount": pence(commitment.amount),
+            "previous_amount": None if previous is None else pence(previous),
         },
     )
-    uow.audit(SYSTEM, "create", "commitment", commitment.id, reason=f"event {event_id}")
-    return commitment
 
 
-def _recommitted(existing: Commitment, amount: Decimal) -> bool:
-    """A reconsidered or reviewed IFR decision: the same commitment with the newly approved cost."""
-    if existing.status == CommitmentStatus.DECLINED:
-        existing.status, existing.valid_until = CommitmentStatus.COMMITTED, None
-    elif existing.status != CommitmentStatus.COMMITTED or existing.original_amount == amount:
-        return False
-    existing.original_amount = existing.amount = amount
-    return True
+def _emit_released(uow: UnitOfWork, commitment: Commitment, reason: str, released: Decimal) -> None:
+    uow.emit(
+        "contract.commitment.released",
+        subject=str(commitment.id),
+        payload={
+            "commitment_id": commitment.id,
+            "provider_ods": commitment.provider_ods,
+            "financial_year": commitment.financial_year,
+            "budget_line_id": commitment.budget_line_id,
+            "source": commitment.source,
+            "source_reference": commitment.source_reference,
+            "reason": reason,
+            "released_amount": pence(released),
+            "remaining_amount": pence(commitment.amount),
+        },
+    )
+
+
+async def change_commitment(uow: UnitOfWork, commitment: Commitment, amount: Decimal, event_id: object) -> None:
+    """A superseding IFR decision funds `amount`: raise or reduce the commitment to it, or fund it again
+    after a decline (the row is the same; its events say what moved)."""
+    previous = commitment.amount if commitment.status == CommitmentStatus.COMMITTED else Decimal(0)
+    if commitment.status == CommitmentStatus.DECLINED:
+        commitment.status, commitment.valid_until = CommitmentStatus.COMMITTED, None
+    commitment.original_amount = commitment.amount = amount
+    if amount < previous:
+        commitment.released_amount += previous - amount
+        _emit_released(uow, commitment, "reduced", previous - amount)
+    else:
+        _emit_recorded(uow, commitment, previous)
+    uow.audit(SYSTEM, "update", "commitment", commitment.id, reason=f"decision superseded, event {event_id}")
 
 
 async def spent_against(uow: UnitOfWork, commitment_id: uuid.UUID) -> Decimal:
@@ -141,20 +170,6 @@ async def release_commitment(
     commitment.status, commitment.amount = result.status, result.amount
     commitment.released_amount += result.released
     commitment.valid_until = ended_on
-    uow.emit(
-        "contract.commitment.released",
-        subject=str(commitment.id),
-        payload={
-            "commitment_id": commitment.id,
-            "provider_ods": commitment.provider_ods,
-            "financial_year": commitment.financial_year,
-            "budget_line_id": commitment.budget_line_id,
-            "source": commitment.source,
-            "source_reference": commitment.source_reference,
-            "reason": status.value,
-            "released_amount": result.released,
-            "remaining_amount": result.amount,
-        },
-    )
+    _emit_released(uow, commitment, status.value, result.released)
     uow.audit(SYSTEM, "release", "commitment", commitment.id, reason=f"{status.value}, event {event_id}")
     return commitment

@@ -153,7 +153,37 @@ class Commitment(Base):
     )  # False: known only from its release so far
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
+    # IFR: the decision the commitment now rests on (a chair's action until ratified or overturned).
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    decision_number: Mapped[int | None] = mapped_column(Integer)
+    decision_basis: Mapped[str | None] = mapped_column(String(20))
+    ratification_due: Mapped[date | None] = mapped_column(Date)
+    ratified_on: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class IfrDecisionState(Base):
+    """Per IFR request, the decision last applied here, whether or not it funded anything.
+
+    A declined request has no commitment, yet a late approval it superseded must still be known to
+    be stale: the highest applied `decision_number` lives here. A ratification that arrives before
+    its decision waits here too.
+    """
+
+    __tablename__ = "ifr_decision_states"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    decision_number: Mapped[int | None] = mapped_column(Integer)  # None: only unnumbered decisions so far
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    basis: Mapped[str | None] = mapped_column(String(20))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    ratified_decision_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    ratified_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -13,7 +13,9 @@ from casework.events.registry import registry
 
 @registry.register("contract.commitment.recorded")
 class CommitmentRecorded(BaseModel):
-    """A CDF approval or IFR decision became a funded commitment on a budget line."""
+    """A CDF approval or IFR decision became a funded commitment on a budget line; or a superseding
+    IFR decision raised it or funded it again after a decline (same `commitment_id`, `amount` is the
+    commitment now, `previous_amount` what was committed just before: 0 after a decline)."""
 
     commitment_id: UUID
     provider_ods: str
@@ -23,6 +25,7 @@ class CommitmentRecorded(BaseModel):
     source_reference: str
     patient_ref: str
     amount: Decimal
+    previous_amount: Decimal | None = None  # None: a new commitment
 
 
 @registry.register("contract.budget.at_risk")
@@ -81,7 +84,8 @@ class VariationAgreed(BaseModel):
 
 @registry.register("contract.commitment.released")
 class CommitmentReleased(BaseModel):
-    """What a lapsed, withdrawn, stopped or declined approval did not spend went back to its budget line."""
+    """What a lapsed, withdrawn, stopped or declined approval did not spend went back to its budget line;
+    or a superseding IFR decision approved less (`reduced`)."""
 
     commitment_id: UUID
     provider_ods: str
@@ -89,6 +93,6 @@ class CommitmentReleased(BaseModel):
     budget_line_id: UUID | None
     source: str  # cdf | ifr
     source_reference: str
-    reason: str  # lapsed | withdrawn | stopped | declined
+    reason: str  # lapsed | withdrawn | stopped | declined | reduced
     released_amount: Decimal
     remaining_amount: Decimal

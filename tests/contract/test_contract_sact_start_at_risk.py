@@ -1,0 +1,135 @@
+"""A SACT start posted to cdf-service moves the forecast outturn in contract-service and, past the
+margin, raises one at-risk alert that notification-service mails to finance (over the embedded stack).
+
+Before the start, cdf-service forecasts the approval as pipeline (a share of approvals start); the
+first administration in SACT makes it an active treatment, so the forecast rises by more than the
+5% margin over a budget set at the pipeline forecast.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from contract_fixtures import add_line, commissioner, create_contract, new_nhs_number, new_provider, settled_events
+
+from casework.financial_year import financial_year_of
+from cdf_service.domain.national_list import EntryStatus
+from cdf_service.list_loader import SEED_LIST
+from cdf_service.sact_schema import RegimenOutcome
+from cdf_service.synthetic.national import Course, application_for, seed_entries, write_sact_csv
+from embedded_stack.mail_relay import read_messages
+from embedded_stack.testing import RunningService, TestStack, eventually
+
+FAST = {"forecast_interval_s": 0.2, "sact_poll_interval_s": 0.2}
+GMC = "7000142"
+
+
+async def approved_course(stack: TestStack, cdf: RunningService, trust: str) -> Course:
+    """The national list, a confirmed clinician at the trust, and one approval planned for today whose
+    first cycle SACT will show as given yesterday."""
+    today = date.today()
+    loaded = await cdf.client.post(
+        "/api/v1/cdf/list/import",
+        content=SEED_LIST.read_bytes(),
+        headers={**stack.auth("X24", "cdf_manager"), "Content-Type": "text/csv"},
+    )
+    assert loaded.status_code == 200, loaded.text
+    clinician = {"trust_ods": trust, "gmc_number": GMC, "name": "Dr S Start", "email": "s.start@nhs.net"}
+    registered = await cdf.client.post("/api/v1/cdf/clinicians", json=clinician, headers=stack.auth(trust, "clinician"))
+    assert registered.status_code == 201, registered.text
+    confirmed = await cdf.client.post(
+        f"/api/v1/cdf/clinicians/{registered.json()['id']}/confirm",
+        headers={**stack.auth(trust, "trust_cdf_lead"), "If-Match": registered.headers["ETag"]},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    entry = min(
+        (e for e in seed_entries().values() if e.status == EntryStatus.OPEN and e.managed_access_end is None),
+        key=lambda e: e.entry_id,
+    )
+    course = Course(
+        trust=trust,
+        nhs_number=new_nhs_number(),
+        born=date(1960, 1, 1),
+        sex="2",
+        gmc=GMC,
+        diagnosis="C34.9",
+        drugs=(entry.drug_name,),
+        cycle_days=entry.cycle_length_days,
+        cycles=entry.expected_cycles,
+        regimen_start=today - timedelta(days=1),
+        outcome=RegimenOutcome.COMPLETED,
+        entry_id=entry.entry_id,
+        approved=True,
+        planned_start=today,
+    )
+    made = await cdf.client.post(
+        "/api/v1/cdf/applications", json=application_for(course, entry), headers=stack.auth(trust, "clinician")
+    )
+    assert made.status_code == 201 and made.json()["status"] == "approved", made.text
+    return course
+
+
+def sact_csv(course: Course) -> bytes:
+    buffer = io.StringIO()
+    write_sact_csv(buffer, [course], date.today(), random.Random(1))
+    return buffer.getvalue().encode()
+
+
+async def test_sact_start_moves_the_outturn_and_alerts_once(stack: TestStack) -> None:
+    trust = new_provider()
+    fy = financial_year_of(date.today()).financial_year
+    async with (
+        stack.service("cdf", **FAST) as cdf,
+        stack.service("contract") as contract,
+        stack.service("notification"),
+    ):
+        contract_id = (await create_contract(contract.client, stack, trust, fy))["id"]
+        course = await approved_course(stack, cdf, trust)
+
+        async def outturn() -> dict:
+            response = await contract.client.get(
+                "/api/v1/forecast-outturn", params={"provider": trust, "fy": fy}, headers=commissioner(stack)
+            )
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        async def pipeline_forecast() -> Decimal:
+            return Decimal((await outturn())["unallocated"]["cdf_forecast_outturn"])
+
+        before = await eventually(pipeline_forecast)  # the approval's forecast, with no line to hold it yet
+        line = await add_line(
+            contract.client, stack, contract_id, "cdf", str(before), category="cdf", line_name="CDF drugs"
+        )
+        [held] = (await outturn())["lines"]
+        assert (Decimal(held["forecast_outturn"]), held["at_risk"]) == (before, False)
+
+        submitted = await cdf.client.post(
+            "/api/v1/sact/submissions",
+            params={"provider_ods": trust, "period": date.today().strftime("%Y-%m"), "submission_id": "start-1"},
+            content=sact_csv(course),
+            headers={**stack.auth(trust, "provider_system"), "Content-Type": "text/csv"},
+        )
+        assert submitted.status_code == 202, submitted.text
+
+        async def moved() -> dict | None:
+            [current] = (await outturn())["lines"]
+            return current if Decimal(current["forecast_outturn"]) != before else None
+
+        after = await eventually(moved)
+        assert Decimal(after["forecast_outturn"]) > before * Decimal("1.05") and after["at_risk"] is True
+
+        alerts = await settled_events(stack, contract, "contract.budget.at_risk", budget_line_id=line["id"])
+        assert [a["data"]["forecast_outturn"] for a in alerts] == [after["forecast_outturn"]]
+
+        def at_risk_mails() -> list:
+            return [
+                m
+                for m in read_messages(stack.layout.mail)
+                if f"Budget at risk: {line['line_name']} at {trust}" in m["Subject"]
+            ]
+
+        [mail] = await eventually(at_risk_mails)
+        assert mail["To"] == "england.specialised-finance@nhs.net"
