@@ -10,7 +10,6 @@ Offsets are committed only after the batch is handled, so a killed consumer lose
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,6 +27,7 @@ from casework.correlation import causation_id, correlation_id
 from casework.events.envelope import EventEnvelope, dead_letter_topic
 from casework.logs import get_logger
 from casework.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from casework.shutdown import finish_within
 from casework.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -112,18 +112,14 @@ class EventConsumer:
             await consumer.start()
         except BaseException:
             # Joining a group can take a session timeout; a shutdown must not wait for it.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(consumer.stop(), timeout=1)
+            await finish_within(consumer.stop(), 1, f"{self.name} consumer stop")
             raise
         self._consumer = consumer
 
     async def _stop_consumer(self) -> None:
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
-            try:
-                await asyncio.wait_for(consumer.stop(), timeout=3)
-            except Exception as exc:
-                log.debug("consumer stop failed", error=repr(exc))
+            await finish_within(consumer.stop(), 3, f"{self.name} consumer stop")
 
     async def close(self) -> None:
         await self._stop_consumer()

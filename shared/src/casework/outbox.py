@@ -24,6 +24,7 @@ from casework.events.envelope import EventEnvelope
 from casework.logs import get_logger
 from casework.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from casework.settings import ServiceSettings
+from casework.shutdown import finish_within
 
 log = get_logger(__name__)
 
@@ -104,10 +105,7 @@ class OutboxRelay:
     async def _drop_producer(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            try:
-                await asyncio.wait_for(producer.stop(), timeout=5)
-            except Exception as exc:
-                log.debug("producer stop failed", error=repr(exc))
+            await finish_within(producer.stop(), 5, "outbox producer stop")
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows went out. Raises when the broker fails."""

@@ -22,6 +22,7 @@ from casework.inbox import EventConsumer, Handler
 from casework.logs import get_logger
 from casework.outbox import OutboxRelay
 from casework.settings import ServiceSettings
+from casework.shutdown import cancel_within
 from casework.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -109,9 +110,7 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(guarded(), name=f"{self.settings.service_name}:{name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_within(self._tasks, 10)
         self._tasks.clear()
         await self.relay.close()
         if self.consumer is not None:
