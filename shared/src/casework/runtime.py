@@ -66,7 +66,9 @@ class ServiceRuntime:
         self.settings = settings
         self.registry: EventRegistry = registry
         self.tables = definition.tables
-        self.engine: AsyncEngine = create_engine(settings.database_url, settings.database_pool_size)
+        self.engine: AsyncEngine = create_engine(
+            settings.database_url, settings.database_pool_size, settings.database_ping_after_idle_s
+        )
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.relay = OutboxRelay(self.sessions, self.tables, settings, definition.topics)
         self.consumer = EventConsumer(self, definition.handlers) if definition.handlers else None
