@@ -179,3 +179,9 @@ def _ping_idle_connections(engine: AsyncEngine, idle_s: float) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def violated_constraint(error: Exception) -> str | None:
+    """The name of the constraint an IntegrityError broke (asyncpg reports it), if known."""
+    driver_error = getattr(getattr(error, "orig", None), "__cause__", None)
+    return getattr(driver_error, "constraint_name", None)
