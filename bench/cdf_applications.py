@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.cdf_common import Auth, bare_service, cdf_service, seed
+from bench.cdf_common import Auth, CpuMeter, bare_service, cdf_service, seed
 from bench.harness import Latencies, infrastructure, print_table
 from cdf_service.synthetic.people import gmc_number, nhs_number_for
 
@@ -36,7 +39,7 @@ Request = Callable[[int], tuple[str, dict[str, Any], dict[str, str]]]
 
 async def drive(base: str, make: Request, concurrency: int, duration: float, first: int) -> Latencies:
     samples: list[float] = []
-    errors: dict[int, int] = {}
+    errors: dict[int | str, int] = {}
     counter = iter(range(first, first + 10_000_000))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -46,7 +49,11 @@ async def drive(base: str, make: Request, concurrency: int, duration: float, fir
             while time.perf_counter() < end:
                 path, body, headers = make(next(counter))
                 started = time.perf_counter()
-                response = await client.post(path, json=body, headers=headers)
+                try:
+                    response = await client.post(path, json=body, headers=headers)
+                except httpx.TransportError as exc:  # counted, not fatal: the run goes on
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    continue
                 elapsed = (time.perf_counter() - started) * 1000
                 if response.status_code == 201:
                     samples.append(elapsed)
@@ -82,6 +89,35 @@ def applications(entries: list[dict[str, Any]], clinicians: dict[str, list[str]]
     return make
 
 
+def _profile(pid: int, output: str | None) -> subprocess.Popen[bytes] | None:
+    """py-spy on a server while it is measured (optional: --profile FILE, raw collapsed stacks; PYSPY_ARGS
+    replaces --nonblocking, e.g. "--native" to see inside asyncpg's and pydantic's compiled code)."""
+    if output is None:
+        return None
+    spy = Path(sys.executable).parent / "py-spy"
+    return subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "-p",
+            str(pid),
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            output,
+            *os.environ.get("PYSPY_ARGS", "--nonblocking").split(),
+        ]
+    )
+
+
+def _stop(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        spy.wait()
+
+
 def bare(make: Request) -> Request:
     def make_bare(i: int) -> tuple[str, dict[str, Any], dict[str, str]]:
         _, body, _ = make(i)
@@ -90,7 +126,7 @@ def bare(make: Request) -> Request:
     return make_bare
 
 
-async def main(concurrency: int, duration: float) -> None:
+async def main(concurrency: int, duration: float, profile: str | None) -> None:
     rng = random.Random(5)
     async with infrastructure() as stack:
         auth = Auth(stack)
@@ -100,7 +136,7 @@ async def main(concurrency: int, duration: float) -> None:
             for t, gs in clinicians.items()
             for g in gs
         ]
-        with cdf_service(stack) as (cdf_url, _):
+        with cdf_service(stack) as (cdf_url, proc):
             seed(cdf_url, auth, people)
             async with httpx.AsyncClient() as client:
                 listed = (
@@ -112,14 +148,30 @@ async def main(concurrency: int, duration: float) -> None:
                 ).json()["items"]
             make = applications(listed, clinicians, auth)
             await drive(cdf_url, make, concurrency, 5, first=0)  # warm-up
+            spy, meter = _profile(proc.pid, profile), CpuMeter(stack, proc.pid)
+            meter.start()
             service = await drive(cdf_url, make, concurrency, duration, first=20_000)
-        with bare_service(stack) as bare_url:
+            service_cpu = meter.stop()
+            _stop(spy)
+        with bare_service(stack) as (bare_url, bare_proc):
             await drive(bare_url, bare(make), concurrency, 5, first=0)
+            spy, meter = _profile(bare_proc.pid, f"{profile}.bare" if profile else None), CpuMeter(stack, bare_proc.pid)
+            meter.start()
             baseline = await drive(bare_url, bare(make), concurrency, duration, first=20_000)
+            baseline_cpu = meter.stop()
+            _stop(spy)
     service.name, baseline.name = "cdf-service POST /cdf/applications", "bare FastAPI + asyncpg INSERT"
     print_table(
         f"CDF applications, {concurrency} concurrent clients, {duration:.0f} s each", [service.row(), baseline.row()]
     )
+    print_table(
+        "CPU milliseconds per request (server process, its system part, PostgreSQL, this benchmark's client)",
+        [
+            {"name": run.name, **{k: round(1000 * v / max(1, len(run.samples_ms)), 2) for k, v in cpu.items()}}
+            for run, cpu in ((service, service_cpu), (baseline, baseline_cpu))
+        ],
+    )
+    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     rate_ratio = service.rate / baseline.rate
     p99 = service.row()["p99_ms"], baseline.row()["p99_ms"]
     p99_ratio = float(p99[0]) / float(p99[1])
@@ -131,5 +183,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--profile", help="write py-spy raw stacks of both servers here (and to FILE.bare)")
     args = parser.parse_args()
-    asyncio.run(main(args.concurrency, args.duration))
+    asyncio.run(main(args.concurrency, args.duration, args.profile))

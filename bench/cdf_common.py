@@ -65,7 +65,7 @@ def cdf_service(stack: TestStack, **settings: str) -> Iterator[tuple[str, subpro
 
 
 @contextmanager
-def bare_service(stack: TestStack) -> Iterator[str]:
+def bare_service(stack: TestStack) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     from concurrent.futures import ThreadPoolExecutor
 
     from casework.migrations import ensure_database_sync
@@ -75,8 +75,10 @@ def bare_service(stack: TestStack) -> Iterator[str]:
         pool.submit(ensure_database_sync, url).result()
     port = free_port()
     env = {"BARE_DSN": url.replace("postgresql+asyncpg://", "postgresql://"), "BARE_PORT": str(port)}
-    with process([sys.executable, str(ROOT / "bench" / "bare_insert.py")], env, port, stack.layout.logs / "bare.log"):
-        yield f"http://127.0.0.1:{port}"
+    with process(
+        [sys.executable, str(ROOT / "bench" / "bare_insert.py")], env, port, stack.layout.logs / "bare.log"
+    ) as p:
+        yield f"http://127.0.0.1:{port}", p
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -93,6 +95,48 @@ def children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
     return found
+
+
+def _cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of one process (all its threads), zeros if it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def _cpu_seconds(pid: int) -> float:
+    return sum(_cpu_times(pid))
+
+
+class CpuMeter:
+    """CPU seconds used by the server process, PostgreSQL (postmaster and every backend) and this
+    process between start() and stop(): what a request costs each side, whatever else loads the machine."""
+
+    def __init__(self, stack: TestStack, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.postmaster = int((stack.layout.pgdata / "postmaster.pid").read_text().split()[0])
+
+    def _postgres(self) -> dict[int, float]:
+        pids = [self.postmaster, *children(self.postmaster)]
+        return {pid: _cpu_seconds(pid) for pid in pids}
+
+    def start(self) -> None:
+        self._server = _cpu_times(self.server_pid)
+        self._pg = self._postgres()
+        self._client = sum(os.times()[:2])
+
+    def stop(self) -> dict[str, float]:
+        pg_now = self._postgres()
+        user, system = _cpu_times(self.server_pid)
+        return {
+            "server": user + system - sum(self._server),
+            "server_sys": system - self._server[1],
+            "postgres": sum(now - self._pg.get(pid, 0.0) for pid, now in pg_now.items()),
+            "client": sum(os.times()[:2]) - self._client,
+        }
 
 
 class Auth:

@@ -7,7 +7,9 @@ metadata by `PlatformTables`, so one Alembic history per service creates them be
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +21,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
+    exc,
     func,
     text,
 )
@@ -132,9 +136,52 @@ class PlatformTables:
         return cls(outbox, inbox, dead_letters, audit, idempotency)
 
 
-def create_engine(database_url: str, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
-    return create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
+def create_engine(database_url: str, pool_size: int = 10, ping_after_idle_s: float = 5.0) -> AsyncEngine:
+    """The service's engine. A pooled connection is checked before use when it has been idle longer
+    than `ping_after_idle_s` (0: every time, like `pool_pre_ping`), or whenever its socket is seen
+    closed; see `_ping_idle_connections`."""
+    engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_idle_connections(engine, ping_after_idle_s)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine, idle_s: float) -> None:
+    """Pessimistic disconnect handling without a ping on every checkout.
+
+    SQLAlchemy's `pool_pre_ping` costs three round trips per checkout with asyncpg (BEGIN, `;`,
+    ROLLBACK), more than most requests' own statements. A connection given back moments ago has just
+    proved itself, and one the server closed (restart, terminated backend) shows as closed on our side
+    without asking; the ping is kept for connections idle long enough to have gone stale silently
+    (idle timeouts, dropped NAT or firewall state, failover). A failed check invalidates the pool as
+    pre-ping does and the checkout retries on a new connection.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def connected(dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def returned(dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise exc.InvalidatePoolError("connection closed by the server")
+        idle = time.monotonic() - record.info.get("returned_at", float("-inf"))
+        if idle <= idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.InvalidatePoolError(f"ping failed: {error!r}") from error
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def violated_constraint(error: Exception) -> str | None:
+    """The name of the constraint an IntegrityError broke (asyncpg reports it), if known."""
+    driver_error = getattr(getattr(error, "orig", None), "__cause__", None)
+    return getattr(driver_error, "constraint_name", None)

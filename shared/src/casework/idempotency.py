@@ -3,29 +3,64 @@
 The key is scoped to the caller (`sub`). The stored response is written in the same transaction as
 the record it describes, so either both exist or neither. The same key with a different body is a
 client error (422), as the IETF draft on the header recommends.
+
+A hot path may fold the lookup into its own first query (`stored` gives the SELECT, `replay` reads
+its row) instead of calling `previous`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from pydantic import BaseModel
+from sqlalchemy import Select, Table, bindparam, select
 
 from casework.auth import Principal
+from casework.db import PlatformTables
+from casework.prepared import row_insert, row_params
 from casework.problems import Conflict, field_problem
 from casework.uow import UnitOfWork
 
 HEADER = "Idempotency-Key"
 
 
+class StoredResponse(Protocol):
+    request_hash: str | None
+    path: str | None
+    status_code: int | None
+    response: Any
+
+
+@dataclass(frozen=True)
+class StoredLookup:
+    query: Select[Any]
+    params: dict[str, Any]
+
+
+@functools.cache
+def _lookup(table: Table) -> Select[Any]:
+    return select(table.c.request_hash, table.c.path, table.c.status_code, table.c.response).where(
+        table.c.principal == bindparam("idem_principal"), table.c.key == bindparam("idem_key")
+    )
+
+
+def as_json(body: Any) -> Any:
+    """`jsonable_encoder(body)`, straight from pydantic for a model (what the encoder ends up doing
+    for one, without walking the result again in Python)."""
+    if isinstance(body, BaseModel):
+        return body.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(body)
+
+
 def fingerprint(body: Any) -> str:
-    return hashlib.sha256(json.dumps(jsonable_encoder(body), sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(as_json(body), sort_keys=True).encode()).hexdigest()
 
 
 class IdempotentRequest:
@@ -39,40 +74,48 @@ class IdempotentRequest:
         self.path = request.url.path
         self.hash = fingerprint(body)
 
-    async def previous(self, uow: UnitOfWork) -> JSONResponse | None:
-        """The stored response of an earlier request with this key, if any."""
+    def stored(self, tables: PlatformTables) -> StoredLookup | None:
+        """The lookup of an earlier request's stored response (columns request_hash, path,
+        status_code, response), or None when the request carries no key."""
         if self.key is None:
             return None
-        table = uow.tables.idempotency
-        row = (
-            await uow.session.execute(
-                select(table).where(table.c.principal == self.principal.sub, table.c.key == self.key)
-            )
-        ).one_or_none()
-        if row is None:
+        return StoredLookup(_lookup(tables.idempotency), {"idem_principal": self.principal.sub, "idem_key": self.key})
+
+    def replay(self, row: StoredResponse | None) -> JSONResponse | None:
+        """The stored response again (a row of `stored`, None or all-NULL if there is none); the
+        same key with a different request is a 422."""
+        if row is None or row.request_hash is None:
             return None
         if row.request_hash != self.hash or row.path != self.path:
             raise field_problem(HEADER, "was already used for a different request")
         return JSONResponse(row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"})
 
+    async def previous(self, uow: UnitOfWork) -> JSONResponse | None:
+        """The stored response of an earlier request with this key, if any."""
+        lookup = self.stored(uow.tables)
+        if lookup is None:
+            return None
+        return self.replay((await uow.session.execute(lookup.query, lookup.params)).one_or_none())
+
     async def remember(self, uow: UnitOfWork, status_code: int, body: Any) -> None:
-        """Store the response in the current transaction; a concurrent twin loses on the primary key."""
+        """Store the response with the unit of work's next write (`UnitOfWork.stage`, so in the same
+        round trip as its events and audit rows); a concurrent twin loses on the primary key and its
+        commit raises 409."""
         if self.key is None:
             return
         table = uow.tables.idempotency
-        inserted = await uow.session.scalar(
-            pg_insert(table)
-            .values(
-                principal=self.principal.sub,
-                key=self.key,
-                method=self.method,
-                path=self.path,
-                request_hash=self.hash,
-                status_code=status_code,
-                response=jsonable_encoder(body),
-            )
-            .on_conflict_do_nothing()
-            .returning(table.c.key)
-        )
-        if inserted is None:
-            raise Conflict("a request with this Idempotency-Key is being processed; retry to get its result")
+        row = {
+            "principal": self.principal.sub,
+            "key": self.key,
+            "method": self.method,
+            "path": self.path,
+            "request_hash": self.hash,
+            "status_code": status_code,
+            "response": as_json(body),
+        }
+        uow.stage(row_insert(table, tuple(row), skip_conflicts=True), row_params(table, row), check=_stored_once)
+
+
+def _stored_once(inserted: int) -> None:
+    if inserted == 0:
+        raise Conflict("a request with this Idempotency-Key is being processed; retry to get its result")

@@ -67,13 +67,13 @@ class ServiceRuntime:
         self.settings = settings
         self.registry: EventRegistry = registry
         self.tables = definition.tables
-        self.engine: AsyncEngine = create_engine(settings.database_url, settings.database_pool_size)
+        self.engine: AsyncEngine = create_engine(
+            settings.database_url, settings.database_pool_size, settings.database_ping_after_idle_s
+        )
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
-        # The consumer's own small pool, without the checkout ping: on asyncpg a ping is three round
-        # trips (BEGIN, ";", ROLLBACK) for every event handled, a third of a small handler's. The
-        # consumer needs none: a handler that meets a dead connection fails, SQLAlchemy invalidates
-        # the pool's older connections, and the retry (CONSUMER_MAX_RETRIES) runs on a fresh one.
-        self.consumer_engine: AsyncEngine = create_engine(settings.database_url, 2, pre_ping=False)
+        # The consumer's own small pool, so handling events never waits behind API requests for a
+        # connection; like the API's, it pings a connection only after it has been idle a while.
+        self.consumer_engine: AsyncEngine = create_engine(settings.database_url, 2, settings.database_ping_after_idle_s)
         self.consumer_sessions: async_sessionmaker[AsyncSession] = session_factory(self.consumer_engine)
         self.relay = OutboxRelay(self.sessions, self.tables, settings, definition.topics)
         self.consumer = EventConsumer(self, definition.handlers) if definition.handlers else None

@@ -24,6 +24,9 @@ class ServiceSettings(BaseSettings):
         description="SQLAlchemy async URL of this service's own database",
     )
     database_pool_size: int = Field(10, description="Connections kept in the pool")
+    database_ping_after_idle_s: float = Field(
+        5.0, ge=0, description="A pooled connection idle longer than this is pinged before use (0: always)"
+    )
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap address(es)")
     kafka_fetch_max_wait_ms: int = Field(

@@ -7,11 +7,13 @@ transaction" is the only way to write. After commit the outbox relay is woken to
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
 
 from casework.correlation import causation_id, current_or_new
 from casework.db import PlatformTables
@@ -19,10 +21,18 @@ from casework.events.envelope import EventEnvelope
 from casework.events.registry import EventRegistry
 from casework.outbox import outbox_row
 from casework.patient_data import assert_no_nhs_number
+from casework.prepared import combined, row_insert, row_params
 from casework.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from casework.auth import Principal
+
+
+@dataclass(frozen=True)
+class StagedWrite:
+    statement: UpdateBase
+    params: dict[str, Any]
+    check: Callable[[int], None] | None = None
 
 
 class UnitOfWork:
@@ -43,6 +53,8 @@ class UnitOfWork:
         self.settings = settings  # the service's own settings, for handlers that need configuration
         self._rows: list[dict[str, Any]] = []
         self._audit: list[dict[str, Any]] = []
+        self._staged: list[StagedWrite] = []
+        self._bulk: list[tuple[Table, list[dict[str, Any]]]] = []
         self.emitted: list[EventEnvelope] = []
 
     async def __aenter__(self) -> Self:
@@ -101,13 +113,36 @@ class UnitOfWork:
             }
         )
 
+    def stage(
+        self, statement: UpdateBase, params: dict[str, Any] | None = None, check: Callable[[int], None] | None = None
+    ) -> None:
+        """Write `statement` (an INSERT, UPDATE or DELETE) with `params` at the next flush or commit,
+        in one statement with the other staged writes, the events and the audit rows: a request's
+        writes cost one round trip.
+
+        Staged writes run as data-modifying CTEs of one statement: they all see the snapshot from
+        before it and must not depend on each other's rows. `check`, if given, receives how many rows
+        the statement's RETURNING gave and may raise (the transaction is then rolled back). Pass a
+        statement built once with named bind parameters (`casework.prepared`), distinct from the
+        other staged writes' names."""
+        self._staged.append(StagedWrite(statement, params or {}, check))
+
+    def stage_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert `rows` at the next flush or commit: one row joins the combined statement, more go
+        by executemany just before it."""
+        if len(rows) == 1:
+            self.stage(row_insert(table, tuple(rows[0])), row_params(table, rows[0]))
+        elif rows:
+            self._bulk.append((table, rows))
+
     async def flush_messages(self) -> None:
-        if self._rows:
-            await self.session.execute(insert(self.tables.outbox), self._rows)
-            self._rows = []
-        if self._audit:
-            await self.session.execute(insert(self.tables.audit), self._audit)
-            self._audit = []
+        self.stage_rows(self.tables.outbox, self._rows)
+        self.stage_rows(self.tables.audit, self._audit)
+        writes, bulk = self._staged, self._bulk
+        self._rows, self._audit, self._staged, self._bulk = [], [], [], []
+        for table, rows in bulk:
+            await self.session.execute(insert(table), rows)
+        await _write_together(self.session, writes)
 
     async def commit(self) -> None:
         await self.flush_messages()
@@ -116,5 +151,23 @@ class UnitOfWork:
             self._on_commit()
 
     async def rollback(self) -> None:
-        self._rows, self._audit, self.emitted = [], [], []
+        self._rows, self._audit, self._staged, self._bulk, self.emitted = [], [], [], [], []
         await self.session.rollback()
+
+
+async def _write_together(session: AsyncSession, writes: list[StagedWrite]) -> None:
+    """The staged writes as one statement (`casework.prepared.combined`), their checks on its counts."""
+    if not writes:
+        return
+    if len({id(w.statement) for w in writes}) < len(writes):  # one statement twice: its names would clash
+        for w in writes:
+            await _write_together(session, [w])
+        return
+    if len(writes) == 1 and writes[0].check is None:
+        await session.execute(writes[0].statement, writes[0].params)
+        return
+    query = combined([w.statement for w in writes], [w.check is not None for w in writes])
+    params = {name: value for w in writes for name, value in w.params.items()}
+    row = (await session.execute(query, params)).one()
+    for check, count in zip((w.check for w in writes if w.check is not None), row, strict=False):
+        check(count)

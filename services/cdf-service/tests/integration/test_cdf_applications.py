@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from datetime import date, timedelta
 
 import pytest
 from cdf_helpers import PLANNED, application_body, confirmed_clinician, entry, load_seed_list, next_patient_index
-from sqlalchemy import select, text
+from sqlalchemy import insert, literal, select, text
 
+from casework.identifiers import patient_ref
 from cdf_service.db.models import Application
 from cdf_service.lapse import lapse_overdue
 from cdf_service.synthetic.people import nhs_number_for
-from embedded_stack.testing import TestStack
+from embedded_stack.testing import TestStack, eventually
 
 pytestmark = pytest.mark.integration
 TRUST = "RGT"
@@ -109,6 +112,143 @@ async def test_duplicate_live_approval_is_409_with_the_existing_id(stack: TestSt
         )
         assert third.status_code == 201 and third.json()["status"] == "approved"
         assert await _events(svc, first.json()["id"]) == ["cdf.application.approved", "cdf.application.withdrawn"]
+
+
+async def test_approval_is_written_with_its_event_audit_row_forecast_mark_and_idempotency_record(
+    stack: TestStack,
+) -> None:
+    async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
+        await load_seed_list(svc.client, stack)
+        gmc = await confirmed_clinician(svc.client, stack, TRUST)
+        listed = await entry(svc.client, stack, PEMBRO)
+        body = application_body(listed, nhs_number_for(next_patient_index()), TRUST, gmc)
+        sub, key = f"dr-{uuid.uuid4().hex[:8]}", f"key-{uuid.uuid4().hex[:8]}"
+        headers = {**stack.auth(TRUST, "clinician", sub=sub), "Idempotency-Key": key}
+        created = await svc.client.post("/api/v1/cdf/applications", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        app_id = created.json()["id"]
+        async with svc.runtime.unit_of_work() as uow:
+            audit = (
+                await uow.session.execute(
+                    text("SELECT actor, action, detail FROM audit_events WHERE entity_id = :id"), {"id": app_id}
+                )
+            ).all()
+            stored = (
+                await uow.session.execute(
+                    text("SELECT status_code, response FROM idempotency_keys WHERE principal = :p AND key = :k"),
+                    {"p": sub, "k": key},
+                )
+            ).one()
+            marks = await uow.session.scalar(
+                text("SELECT count(*) FROM forecast_dirty WHERE provider_ods = :t AND entry_id = :e"),
+                {"t": TRUST, "e": PEMBRO},
+            )
+        assert [(a.actor, a.action, a.detail) for a in audit] == [(sub, "create", {"status": "approved"})]
+        assert stored.status_code == 201 and stored.response == created.json()
+        assert marks >= 1
+        assert await _events(svc, app_id) == ["cdf.application.approved"]
+
+
+async def _blocked_on_a_lock(svc) -> bool:
+    async with svc.runtime.unit_of_work() as uow:
+        waiting = await uow.session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
+
+
+async def _writes_for_patient(svc, ref: str) -> tuple[int, int]:
+    async with svc.runtime.unit_of_work() as uow:
+        apps = await uow.session.scalar(
+            select(text("count(*)")).select_from(Application).where(Application.patient_ref == ref)
+        )
+        events = await uow.session.scalar(
+            text("SELECT count(*) FROM outbox_events WHERE envelope -> 'data' ->> 'patient_ref' = :r"), {"r": ref}
+        )
+    return int(apps or 0), int(events or 0)
+
+
+async def test_twin_approved_while_the_request_decides_is_a_409_and_nothing_is_written(stack: TestStack) -> None:
+    """The request reads no live approval, then a twin commits first: the unique index turns the
+    request's write into a 409 naming the twin, with no row, event or audit of its own."""
+    async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
+        await load_seed_list(svc.client, stack)
+        gmc = await confirmed_clinician(svc.client, stack, TRUST)
+        listed = await entry(svc.client, stack, PEMBRO)
+        clinician = stack.auth(TRUST, "clinician")
+        template = await svc.client.post(
+            "/api/v1/cdf/applications",
+            json=application_body(listed, nhs_number_for(next_patient_index()), TRUST, gmc),
+            headers=clinician,
+        )
+        nhs = nhs_number_for(next_patient_index())
+        ref = patient_ref(nhs, svc.runtime.settings.patient_ref_key.get_secret_value())
+        twin_id = uuid.uuid4()
+        table = Application.__table__
+        copied = {"id": twin_id, "reference": f"CDF-T{twin_id.hex[:9].upper()}", "patient_ref": ref, "nhs_number": nhs}
+        columns = [c.key for c in table.columns]
+        twin = insert(table).from_select(
+            columns,
+            select(*[literal(copied[c], table.c[c].type) if c in copied else table.c[c] for c in columns]).where(
+                table.c.id == template.json()["id"]
+            ),
+        )
+        async with svc.runtime.engine.connect() as held:
+            await held.execute(twin)  # not committed yet: the request cannot see it
+            sub = f"dr-{uuid.uuid4().hex[:8]}"
+            request = asyncio.create_task(
+                svc.client.post(
+                    "/api/v1/cdf/applications",
+                    json=application_body(listed, nhs, TRUST, gmc),
+                    headers=stack.auth(TRUST, "clinician", sub=sub),
+                )
+            )
+            await eventually(lambda: _blocked_on_a_lock(svc), within=10)
+            await held.commit()
+        answer = await request
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["existing_id"] == str(twin_id)
+        assert await _writes_for_patient(svc, ref) == (1, 0)  # the twin only (inserted without an event)
+        async with svc.runtime.unit_of_work() as uow:
+            audited = await uow.session.scalar(text("SELECT count(*) FROM audit_events WHERE actor = :s"), {"s": sub})
+        assert audited == 0
+
+
+async def test_same_idempotency_key_in_flight_is_a_409_and_nothing_is_written(stack: TestStack) -> None:
+    async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
+        await load_seed_list(svc.client, stack)
+        gmc = await confirmed_clinician(svc.client, stack, TRUST)
+        listed = await entry(svc.client, stack, PEMBRO)
+        nhs = nhs_number_for(next_patient_index())
+        ref = patient_ref(nhs, svc.runtime.settings.patient_ref_key.get_secret_value())
+        sub, key = f"dr-{uuid.uuid4().hex[:8]}", f"key-{uuid.uuid4().hex[:8]}"
+        keys = svc.runtime.tables.idempotency
+        first = {
+            "principal": sub,
+            "key": key,
+            "method": "POST",
+            "path": "/api/v1/cdf/applications",
+            "request_hash": "0" * 64,
+            "status_code": 201,
+            "response": {},
+        }
+        async with svc.runtime.engine.connect() as held:
+            await held.execute(insert(keys).values(first))  # the first request with this key, still deciding
+            request = asyncio.create_task(
+                svc.client.post(
+                    "/api/v1/cdf/applications",
+                    json=application_body(listed, nhs, TRUST, gmc),
+                    headers={**stack.auth(TRUST, "clinician", sub=sub), "Idempotency-Key": key},
+                )
+            )
+            await eventually(lambda: _blocked_on_a_lock(svc), within=10)
+            await held.commit()
+        answer = await request
+        assert answer.status_code == 409, answer.text
+        assert "Idempotency-Key" in answer.json()["detail"]
+        assert await _writes_for_patient(svc, ref) == (0, 0)
 
 
 async def test_only_confirmed_clinicians_may_apply(stack: TestStack) -> None:

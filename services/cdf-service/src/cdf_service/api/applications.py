@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from casework.auth import Forbidden, Principal, Role, ensure_visible, require_roles
 from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
+from casework.db import violated_constraint
 from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import NhsNumber, OdsCode, patient_ref
@@ -25,7 +26,7 @@ from casework.problems import Conflict, NotFound, Unprocessable, field_problem
 from casework.uow import UnitOfWork
 from cdf_service.api.common import from_row
 from cdf_service.db import application_repo
-from cdf_service.db.forecast_repo import mark_dirty
+from cdf_service.db.forecast_repo import mark_dirty, stage_dirty
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import Application
 from cdf_service.domain.clinicians import may_apply_problem
@@ -46,6 +47,7 @@ APPLICANT_ROLES = (Role.CLINICIAN, Role.PROVIDER_SYSTEM)
 WITHDRAW_ROLES = (*APPLICANT_ROLES, Role.TRUST_CDF_LEAD, Role.CDF_MANAGER)
 READER_ROLES = (*WITHDRAW_ROLES, Role.TRUST_PHARMACIST, Role.NATIONAL_ANALYST)
 ENTITY = "cdf_application"
+LIVE_APPROVAL_CONSTRAINT = "uq_applications_live_patient_entry"  # one live approval per patient and entry
 
 
 class ApplicationIn(BaseModel):
@@ -122,29 +124,33 @@ async def apply(
     principal: Principal = Depends(require_roles(*APPLICANT_ROLES)),
 ) -> Any:
     """Approved at once when the entry is open on the planned start, every mandatory criterion is
-    met and consent is confirmed; otherwise rejected naming every reason. Both are 201."""
+    met and consent is confirmed; otherwise rejected naming every reason. Both are 201.
+
+    The hot path: one read (Idempotency-Key, clinician, live approval), the list entry from the
+    process's copy, and one write (application, event, forecast mark, audit row, idempotency record)."""
+    settings: Any = runtime.settings
     idem = IdempotentRequest(request, principal, body)
-    if (previous := await idem.previous(uow)) is not None:
+    ref = patient_ref(body.nhs_number, settings.patient_ref_key.get_secret_value())
+    context = await application_repo.application_context(
+        uow.session, body.provider_ods, body.clinician_gmc, ref, body.entry_id, idem.stored(uow.tables)
+    )
+    if (previous := idem.replay(context.stored)) is not None:
         return previous
     ensure_visible(principal, body.provider_ods, "provider", body.provider_ods)  # not for another trust
-    settings: Any = runtime.settings
     found = await list_cache(runtime).entry_for(
         uow.session, body.entry_id, body.planned_start, settings.list_cache_ttl_s
     )
     if found is None:
         raise field_problem("entry_id", f"{body.entry_id} is not an entry of the national CDF list")
     entry, in_force = found
-    ref = patient_ref(body.nhs_number, settings.patient_ref_key.get_secret_value())
-    clinician, existing = await application_repo.applicant_and_live_approval(
-        uow.session, body.provider_ods, body.clinician_gmc, ref, entry.entry_id
-    )
+    clinician = context.applicant
     if clinician is None:
         raise field_problem("clinician_gmc", may_apply_problem(None, body.provider_ods) or "")
     if problem := may_apply_problem(clinician.status, body.provider_ods):
         raise Forbidden(f"clinician {body.clinician_gmc} may not apply: {problem}", field="clinician_gmc")
     _check_answers(entry, body.answers)
-    if existing is not None:
-        raise _duplicate(existing, entry.entry_id)
+    if context.live_approval is not None:
+        raise _duplicate(context.live_approval, entry.entry_id)
     decision = decide_application(entry, body.answers, body.planned_start, body.consent_confirmed)
     reasons = list(decision.reasons)
     if not in_force:
@@ -180,20 +186,21 @@ async def apply(
         created_by=principal.sub,
         created_at=datetime.now(UTC),
     )
-    uow.session.add(app)
-    try:
-        await uow.session.flush()
-    except IntegrityError:  # a concurrent twin approved first
-        await uow.rollback()
-        existing = await application_repo.live_approval_id(uow.session, ref, entry.entry_id)
-        raise _duplicate(existing, entry.entry_id) from None
+    application_repo.stage_insert(uow, app)
     emit_decision(uow, app)
     if app.status == ApplicationState.APPROVED:
-        await mark_dirty(uow.session, [(app.provider_ods, app.entry_id)])
+        stage_dirty(uow, [(app.provider_ods, app.entry_id)])
     uow.audit(principal, "create", ENTITY, app.id, detail={"status": app.status})
     out = application_out(app)
     await idem.remember(uow, status.HTTP_201_CREATED, out)
-    await uow.commit()
+    try:
+        await uow.commit()
+    except IntegrityError as exc:
+        if violated_constraint(exc) != LIVE_APPROVAL_CONSTRAINT:
+            raise
+        await uow.rollback()  # a concurrent twin approved first
+        existing = await application_repo.live_approval_id(uow.session, ref, entry.entry_id)
+        raise _duplicate(existing, entry.entry_id) from None
     set_etag(response, app.version)
     return out
 
