@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -88,17 +89,24 @@ async def record_commitment(uow: UnitOfWork, approval: Approval, event_id: objec
     return commitment
 
 
+def _which_commitment(commitment: Commitment) -> dict[str, Any]:
+    """What every commitment event says about the commitment it is about."""
+    return {
+        "commitment_id": commitment.id,
+        "provider_ods": commitment.provider_ods,
+        "financial_year": commitment.financial_year,
+        "budget_line_id": commitment.budget_line_id,
+        "source": commitment.source,
+        "source_reference": commitment.source_reference,
+    }
+
+
 def _emit_recorded(uow: UnitOfWork, commitment: Commitment, previous: Decimal | None) -> None:
     uow.emit(
         "contract.commitment.recorded",
         subject=str(commitment.id),
         payload={
-            "commitment_id": commitment.id,
-            "provider_ods": commitment.provider_ods,
-            "financial_year": commitment.financial_year,
-            "budget_line_id": commitment.budget_line_id,
-            "source": commitment.source,
-            "source_reference": commitment.source_reference,
+            **_which_commitment(commitment),
             "patient_ref": commitment.patient_ref,
             "amount": pence(commitment.amount),
             "previous_amount": None if previous is None else pence(previous),
@@ -111,12 +119,7 @@ def _emit_released(uow: UnitOfWork, commitment: Commitment, reason: str, release
         "contract.commitment.released",
         subject=str(commitment.id),
         payload={
-            "commitment_id": commitment.id,
-            "provider_ods": commitment.provider_ods,
-            "financial_year": commitment.financial_year,
-            "budget_line_id": commitment.budget_line_id,
-            "source": commitment.source,
-            "source_reference": commitment.source_reference,
+            **_which_commitment(commitment),
             "reason": reason,
             "released_amount": pence(released),
             "remaining_amount": pence(commitment.amount),
