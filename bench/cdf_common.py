@@ -107,8 +107,16 @@ def _cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-def _cpu_seconds(pid: int) -> float:
-    return sum(_cpu_times(pid))
+def _cpu_seconds(pid: int, reaped: bool = False) -> float:
+    """utime + stime, and with `reaped` the children's that have exited and been waited for."""
+    user, system = _cpu_times(pid)
+    if not reaped:
+        return user + system
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return user + system
+    return user + system + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
@@ -120,8 +128,10 @@ class CpuMeter:
         self.postmaster = int((stack.layout.pgdata / "postmaster.pid").read_text().split()[0])
 
     def _postgres(self) -> dict[int, float]:
-        pids = [self.postmaster, *children(self.postmaster)]
-        return {pid: _cpu_seconds(pid) for pid in pids}
+        # backends that ended (a pool's overflow connections) are in the postmaster's reaped times
+        return {self.postmaster: _cpu_seconds(self.postmaster, reaped=True)} | {
+            pid: _cpu_seconds(pid) for pid in children(self.postmaster)
+        }
 
     def start(self) -> None:
         self._server = _cpu_times(self.server_pid)

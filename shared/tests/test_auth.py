@@ -30,3 +30,20 @@ def test_expired_forged_and_incomplete_tokens_are_refused() -> None:
     no_org = jwt.encode(claims, "a-test-secret-of-at-least-32-bytes!!", algorithm="HS256")
     with pytest.raises(Unauthorised, match="org"):
         decode_token(SETTINGS, no_org)
+
+
+def test_a_token_seen_before_still_expires_and_other_settings_check_it_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = mint_token(SETTINGS, "u3", "RRV", ["clinician"], ttl_s=60)
+    assert decode_token(SETTINGS, token).sub == "u3"
+    assert decode_token(SETTINGS, token).sub == "u3"  # remembered
+    other = ServiceSettings(jwt_secret="another-secret-of-at-least-32-bytes!")
+    with pytest.raises(Unauthorised, match="invalid"):
+        decode_token(other, token)  # a service with another key does not reuse the verdict
+    with pytest.raises(Unauthorised, match="invalid"):
+        decode_token(ServiceSettings(jwt_secret=SETTINGS.jwt_secret, jwt_audience="ifr"), token)
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthorised, match="expired"):
+        decode_token(SETTINGS, token)

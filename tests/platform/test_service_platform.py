@@ -30,6 +30,18 @@ async def test_platform_routes(stack: TestStack, name: str) -> None:
         assert "/health/ready" in openapi["paths"]
         correlation = await svc.client.get("/health/live", headers={"X-Correlation-ID": "abc-123"})
         assert correlation.headers["x-correlation-id"] == "abc-123"
+        assert len(correlation.headers.get_list("x-correlation-id")) == 1
+        fresh = await svc.client.get("/health/live")
+        assert len(fresh.headers["x-correlation-id"]) == 36  # a new uuid when the caller sent none
+        missing = await svc.client.get("/no-such-path")
+        assert missing.status_code == 404 and missing.headers["x-correlation-id"]
+        counted = (await svc.client.get("/metrics")).text
+        service = svc.runtime.settings.service_name
+        assert (
+            f'casework_http_requests_total{{method="GET",route="/health/live",service="{service}",status="200"}}'
+            in counted
+        )
+        assert f'route="unmatched",service="{service}",status="404"' in counted
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)

@@ -7,8 +7,9 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casework.bus import ensure_topics, with_dead_letter_topics
 from casework.correlation import correlation_id
@@ -25,21 +26,39 @@ log = get_logger(__name__)
 CORRELATION_HEADER = "X-Correlation-ID"
 
 
-class CorrelationAndMetrics(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        cid = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
-        token = correlation_id.set(cid[:64])
+class CorrelationAndMetrics:
+    """Correlation id for the request (taken from X-Correlation-ID or new, echoed in the answer) and the
+    request count and latency metrics by route. Plain ASGI: Starlette's BaseHTTPMiddleware runs the
+    app in a task of its own and streams the answer through memory channels on every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = (Headers(scope=scope).get(CORRELATION_HEADER) or str(uuid.uuid4()))[:64]
+        echoed = (CORRELATION_HEADER.lower().encode(), cid.encode("latin-1", "replace"))
+        status = [500]
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != echoed[0]]
+                message = {**message, "headers": [*headers, echoed]}
+            await send(message)
+
+        token = correlation_id.set(cid)
         started = time.perf_counter()
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_header)
         finally:
             correlation_id.reset(token)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        service = request.app.state.runtime.settings.service_name
-        HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
-        HTTP_LATENCY.labels(service, request.method, route).observe(time.perf_counter() - started)
-        response.headers[CORRELATION_HEADER] = cid[:64]
-        return response
+        route = getattr(scope.get("route"), "path", "unmatched")
+        service = scope["app"].state.runtime.settings.service_name
+        HTTP_REQUESTS.labels(service, scope["method"], route, status[0]).inc()
+        HTTP_LATENCY.labels(service, scope["method"], route).observe(time.perf_counter() - started)
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:

@@ -8,6 +8,7 @@ everyone else sees only records of their own organisation. A record of another o
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -91,13 +92,28 @@ def decode_token(settings: ServiceSettings, token: str) -> Principal:
         if settings.jwt_public_key
         else (settings.jwt_secret.get_secret_value(), "HS256")
     )
+    principal, expires = _verified(
+        token, key, algorithm, settings.jwt_audience, frozenset(o.upper() for o in settings.commissioner_orgs)
+    )
+    if expires <= time.time():  # a token seen before is still checked for expiry on every use
+        raise Unauthorised("token expired")
+    return principal
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(
+    token: str, key: str, algorithm: str, audience: str | None, commissioner_orgs: frozenset[str]
+) -> tuple[Principal, float]:
+    """The principal a token names and when it expires. Remembered per token (a client sends the
+    same token for many requests; the signature and claims cannot change without changing the token
+    string); a token that fails is never remembered, expiry is checked by the caller every time."""
     try:
         claims = jwt.decode(
             token,
             key,
             algorithms=[algorithm],
-            audience=settings.jwt_audience,
-            options={"require": ["sub", "exp"], "verify_aud": settings.jwt_audience is not None},
+            audience=audience,
+            options={"require": ["sub", "exp"], "verify_aud": audience is not None},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorised("token expired") from None
@@ -107,12 +123,13 @@ def decode_token(settings: ServiceSettings, token: str) -> Principal:
     if not isinstance(org, str) or not org or not isinstance(roles, list):
         raise Unauthorised("token must carry `org` (ODS code) and a `roles` list")
     org = org.upper()
-    return Principal(
+    principal = Principal(
         sub=str(claims["sub"]),
         org=org,
         roles=frozenset(str(r) for r in roles),
-        is_commissioner=org in {o.upper() for o in settings.commissioner_orgs},
+        is_commissioner=org in commissioner_orgs,
     )
+    return principal, float(claims["exp"])
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -12,7 +12,8 @@ from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hand-off on every request
     return request.app.state.runtime
 
 

@@ -23,6 +23,7 @@ from casework.db import PlatformTables
 from casework.events.envelope import EventEnvelope
 from casework.logs import get_logger
 from casework.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from casework.periodic import wait_for_wake
 from casework.settings import ServiceSettings
 from casework.shutdown import finish_within
 
@@ -78,11 +79,7 @@ class OutboxRelay:
                 await self._wait_for_work()
 
     async def _wait_for_work(self) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_interval_s)
-        except TimeoutError:
-            pass
-        self._wake.clear()
+        await wait_for_wake(self._wake, self._settings.outbox_poll_interval_s)
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

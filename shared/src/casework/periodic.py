@@ -36,3 +36,17 @@ def every(
 
     loop.__name__ = name
     return loop
+
+
+async def wait_for_wake(event: asyncio.Event, timeout_s: float) -> None:
+    """Wait until `event` is set or `timeout_s` passes, then clear it (a worker's poll).
+
+    `asyncio.timeout`, not `asyncio.wait_for`: on Python 3.11 wait_for can swallow a cancellation that
+    arrives as the event is set (the worker was woken by a commit just as the service stops), and the
+    service's stop then waits forever for a worker that carries on polling."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    except TimeoutError:
+        pass
+    event.clear()

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 
 from casework.logs import get_logger
+from casework.periodic import wait_for_wake
 from casework.runtime import ServiceRuntime
 from cdf_service.db import list_repo
 from cdf_service.db.models import SactChunk, SactSubmission
@@ -96,11 +97,7 @@ class SactWorker:
             if submission_id is not None:
                 await self.process(submission_id)
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.sact_poll_interval_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await wait_for_wake(self._wake, self.settings.sact_poll_interval_s)
 
     async def claim(self) -> uuid.UUID | None:
         async with self.runtime.unit_of_work() as uow:
