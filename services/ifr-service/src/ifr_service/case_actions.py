@@ -19,7 +19,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.auth import Principal
 from casework.identifiers import patient_ref
-from casework.problems import Conflict as ConflictProblem
 from casework.problems import Unprocessable, field_problem
 from casework.uow import UnitOfWork
 from ifr_service.access import PROVIDER_ROLES
@@ -45,12 +44,11 @@ from ifr_service.domain.case import (
     CaseState,
     GuardFailed,
     check_ratification_meeting,
-    check_review_follow_up,
     panel_kind_for,
 )
 from ifr_service.domain.clocks import Clock, is_open, plan_for
 from ifr_service.domain.panel import not_independent, unknown_members
-from ifr_service.workflow import case_clocks, emit_case_event, now, transition
+from ifr_service.workflow import case_clocks, emit_case_event, ensure_allowed, now, transition
 
 __all__ = ["ACTIONS", "PROVIDER_ACTIONS", "ActionContext", "ActionSpec", "ConflictIn", "ListIn", "list_on_panel"]
 
@@ -260,8 +258,7 @@ async def _panel_for_listing(ctx: ActionContext, case: IfrRequest, body: ListIn)
 
 
 async def list_on_panel(ctx: ActionContext, case: IfrRequest, body: ListIn) -> None:
-    if case.state == CaseState.REVIEW_DECIDED:
-        _guard(Action.LIST_FOR_PANEL, case.review_outcome)
+    ensure_allowed(case, Action.LIST_FOR_PANEL)  # the routes checked; the agenda and any caller alike
     panel = await _panel_for_listing(ctx, case, body)
     purpose = {CaseState.REVIEW: "review", CaseState.RECONSIDERATION: "reconsideration"}.get(
         CaseState(case.state), "decision"
@@ -336,18 +333,8 @@ async def withdraw(ctx: ActionContext, case: IfrRequest, body: WithdrawIn) -> No
 
 
 async def close(ctx: ActionContext, case: IfrRequest, body: CloseIn) -> None:
-    if case.state == CaseState.REVIEW_DECIDED:
-        _guard(Action.CLOSE, case.review_outcome)
+    ensure_allowed(case, Action.CLOSE)  # after a review, only an upheld decision is closed
     await simple_transition(ctx, case, Action.CLOSE, {"reason": body.reason} if body.reason else None)
-
-
-def _guard(action: Action, review_outcome: str | None) -> None:
-    try:
-        check_review_follow_up(action, review_outcome)
-    except GuardFailed as exc:
-        raise ConflictProblem(
-            str(exc), current_state=CaseState.REVIEW_DECIDED.value, review_outcome=review_outcome
-        ) from None
 
 
 # -- the catalogue the routes are built from -----------------------------------------------------------

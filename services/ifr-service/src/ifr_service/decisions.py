@@ -28,12 +28,11 @@ from ifr_service.domain.case import (
     GuardFailed,
     Outcome,
     ReviewOutcome,
-    check_chairs_action,
     check_overturn,
 )
 from ifr_service.domain.clocks import Clock, is_open
 from ifr_service.domain.panel import chairs_action_refusal, participating, quorum_shortfall, unknown_members
-from ifr_service.workflow import emit_case_event
+from ifr_service.workflow import emit_case_event, ensure_allowed
 
 # -- bodies -------------------------------------------------------------------------------------------
 
@@ -227,10 +226,7 @@ async def _chairs_panel(ctx: ActionContext, case: IfrRequest, body: ChairsAction
 
 
 async def chairs_action(ctx: ActionContext, case: IfrRequest, body: ChairsActionIn) -> None:
-    try:
-        check_chairs_action(case.urgent)
-    except GuardFailed as exc:
-        raise field_problem("urgency", str(exc)) from None
+    ensure_allowed(case, Action.CHAIRS_ACTION)  # a routine case: 409, a quorate panel must decide it
     cost = _funded_cost(case, body)
     panel, chair = await _chairs_panel(ctx, case, body)
     kind = "reconsideration" if case.state == CaseState.RECONSIDERATION else "decision"

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from casework.auth import Principal
-from casework.problems import field_problem
+from casework.problems import Conflict, field_problem
 from casework.state_machine import IllegalTransition
 from casework.uow import UnitOfWork
 from ifr_service.access import PROVIDER_ROLES, not_found, visible_cases
 from ifr_service.db.models import REFERENCE_SEQUENCE, CaseClock, IfrRequest, Letter, Transition
 from ifr_service.domain.application import Application
-from ifr_service.domain.case import CASE, allowed_actions
+from ifr_service.domain.case import CASE, CaseState, allowed_actions, refusal
 from ifr_service.domain.clocks import ClockPlan, apply_plan, new_clocks, next_due
 from ifr_service.domain.letters import render
 from ifr_service.settings import IfrSettings
@@ -116,9 +116,27 @@ async def transition(
 
 
 def ensure_allowed(case: IfrRequest, action: str) -> None:
-    """Raise the 409 before any other check, so a client learns first what it may do next."""
+    """Raise the 409 before any other check, so a client learns first what it may do next.
+
+    An action is allowed when it is in the case's `allowed_actions` (what every case response lists):
+    the table's moves from the state, less those the case's facts rule out (a routine case's chair's
+    action; after a review, the follow-up its outcome does not allow). Either way the 409 names the
+    current state and the allowed actions."""
+    allowed = allowed_actions(case.state, case.urgent, case.review_outcome)
+    if action in allowed:
+        return
     if not CASE.can(case.state, action):
-        raise IllegalTransition(CASE.machine, case.state, action, allowed_actions(case.state, case.urgent))
+        raise IllegalTransition(CASE.machine, case.state, action, allowed)
+    reason = refusal(case.state, action, case.urgent, case.review_outcome)
+    extra = {"review_outcome": case.review_outcome} if case.state == CaseState.REVIEW_DECIDED else {}
+    raise Conflict(
+        f"{CASE.machine}: cannot {action} in state {case.state}: {reason}; allowed: {', '.join(allowed) or 'none'}",
+        title="Action not allowed in this state",
+        current_state=case.state,
+        action=str(action),
+        allowed_actions=allowed,
+        **extra,
+    )
 
 
 def emit_case_event(uow: UnitOfWork, case: IfrRequest, event_type: str, **fields: Any) -> None:

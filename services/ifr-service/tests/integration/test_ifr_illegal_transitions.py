@@ -1,5 +1,7 @@
-"""Every action the transition table does not allow in a state answers 409 problem+json naming the
-current state and the allowed actions, and changes nothing. Parametrised over the whole table."""
+"""Every action a case does not offer answers 409 problem+json naming the current state and the
+allowed actions, and changes nothing. Parametrised over the whole table: the moves the table does not
+have, and those it has but the case's facts rule out (chair's action on a routine case; after a review,
+the follow-up its outcome does not allow)."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -8,7 +10,7 @@ import pytest
 from ifr_http import MEMBERS, REASONS, REVIEW_MEMBERS, Ifr
 
 from embedded_stack.testing import TestStack
-from ifr_service.domain.case import CASE, Action, CaseState
+from ifr_service.domain.case import CASE, RATIFICATION_STATES, Action, CaseState
 
 # A body each action's schema accepts, so only the state can be the reason for refusing it.
 VALID_BODY: dict[Action, Any] = {
@@ -97,12 +99,32 @@ async def cases(stack: TestStack) -> AsyncIterator[CasesByState]:
         yield CasesByState(Ifr(svc.client, stack))
 
 
-ILLEGAL = [(s, a) for s in CaseState for a in Action if not CASE.can(s, a)]
+def offered(state: CaseState) -> set[Action]:
+    """What the case `CasesByState` builds in this state may do next, worked out here from the table:
+    only the ratification states' cases are urgent (chair's action is for urgent cases only), and the
+    review_decided case's review found the process flawed (it goes back to a panel, it is not closed)."""
+    actions = {a for a in Action if CASE.can(state, a)}
+    if state not in RATIFICATION_STATES:
+        actions.discard(Action.CHAIRS_ACTION)
+    if state == CaseState.REVIEW_DECIDED:
+        actions.discard(Action.CLOSE)
+    return actions
+
+
+ILLEGAL = [(s, a) for s in CaseState for a in Action if a not in offered(s)]
 
 
 def test_the_table_has_illegal_moves_from_every_state() -> None:
-    assert len(ILLEGAL) == len(CaseState) * len(Action) - len({(s, a) for s in CaseState for a in CASE.allowed(s)})
     assert {s for s, _ in ILLEGAL} == set(CaseState)
+    # beyond the table: chair's action where a routine case's panel would decide, closing a flawed review
+    ruled_out = {(s, a) for s, a in ILLEGAL if CASE.can(s, a)}
+    assert ruled_out == {
+        (CaseState.SCREENING, Action.CHAIRS_ACTION),
+        (CaseState.RESUBMITTED, Action.CHAIRS_ACTION),
+        (CaseState.LISTED_FOR_PANEL, Action.CHAIRS_ACTION),
+        (CaseState.RECONSIDERATION, Action.CHAIRS_ACTION),
+        (CaseState.REVIEW_DECIDED, Action.CLOSE),
+    }
 
 
 @pytest.mark.parametrize(("state", "action"), ILLEGAL, ids=[f"{s.value}-{a.value}" for s, a in ILLEGAL])
@@ -122,10 +144,8 @@ async def test_illegal_action_is_409_with_state_and_allowed_actions(
     assert problem["current_state"] == state.value
     assert problem["action"] == action.value
     assert problem["allowed_actions"] == case["allowed_actions"]
-    # the table's actions, less chair's action for a routine case
-    assert set(problem["allowed_actions"]) == {
-        a.value for a in Action if CASE.can(state, a) and (case["urgent"] or a != Action.CHAIRS_ACTION)
-    }
+    assert set(problem["allowed_actions"]) == {a.value for a in offered(state)}
+    assert case["urgent"] is (state in RATIFICATION_STATES)
     after = (await cases.ifr.get(case)).json()
     assert (after["state"], after["version"]) == (state.value, case["version"])
 
@@ -133,15 +153,25 @@ async def test_illegal_action_is_409_with_state_and_allowed_actions(
 async def test_after_a_review_the_outcome_decides_what_is_allowed(cases: CasesByState) -> None:
     ifr = cases.ifr
     flawed = await cases.get(CaseState.REVIEW_DECIDED)
+    assert flawed["allowed_actions"] == ["list-for-panel"]
     refused = await ifr.act(flawed, "close", {}, expect=409)
     assert refused["current_state"] == "review_decided" and refused["review_outcome"] == "flawed"
+    assert refused["allowed_actions"] == ["list-for-panel"] and "flawed" in refused["detail"]
     review = await ifr.act((await ifr.decided())[0], "request-review", VALID_BODY[Action.REQUEST_REVIEW])
     listed = await ifr.act(review, "list-for-panel", {"panel_id": (await ifr.panel("review"))["id"]})
     upheld = await ifr.act(listed, "decide-review", {"outcome": "upheld", "reasons": "sound", "present": REVIEWERS})
     panel = await ifr.panel()
-    assert (await ifr.act(upheld, "list-for-panel", {"panel_id": panel["id"]}, expect=409))["review_outcome"] == (
-        "upheld"
+    assert upheld["allowed_actions"] == ["close"]
+    refused = await ifr.act(upheld, "list-for-panel", {"panel_id": panel["id"]}, expect=409)
+    assert (refused["review_outcome"], refused["allowed_actions"]) == ("upheld", ["close"])
+    # listing on an agenda is the same move, refused the same way, and lists nothing
+    agenda = await ifr.client.post(
+        f"/api/v1/ifr/panels/{panel['id']}/agenda",
+        json={"cases": [{"request_id": upheld["id"], "version": upheld["version"]}]},
+        headers=ifr.officer,
     )
+    assert agenda.status_code == 409 and agenda.json()["allowed_actions"] == ["close"]
+    assert (await ifr.get(upheld)).json()["version"] == upheld["version"]
     assert (await ifr.act(upheld, "close", {}))["state"] == "closed"
     # the flawed one goes back to an IFR panel and is decided again
     again = await ifr.act(flawed, "list-for-panel", {"panel_id": panel["id"]})

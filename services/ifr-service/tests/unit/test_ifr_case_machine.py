@@ -10,8 +10,10 @@ from ifr_service.domain.case import (
     Action,
     CaseState,
     GuardFailed,
+    allowed_actions,
     check_review_follow_up,
     panel_kind_for,
+    refusal,
 )
 
 S, A = CaseState, Action
@@ -87,6 +89,18 @@ def test_after_review_upheld_closes_and_flawed_goes_back_to_panel() -> None:
         check_review_follow_up(A.LIST_FOR_PANEL, "upheld")
     with pytest.raises(GuardFailed):
         check_review_follow_up(A.CLOSE, "flawed")
+
+
+def test_allowed_actions_after_a_review_follow_its_outcome() -> None:
+    assert CASE.allowed(S.REVIEW_DECIDED) == ["close", "list-for-panel"]  # the table has both ways on
+    assert allowed_actions(S.REVIEW_DECIDED, urgent=False, review_outcome="flawed") == ["list-for-panel"]
+    assert allowed_actions(S.REVIEW_DECIDED, urgent=True, review_outcome="upheld") == ["close"]
+    assert "flawed" in (refusal(S.REVIEW_DECIDED, A.CLOSE, False, "flawed") or "")
+    assert "upheld" in (refusal(S.REVIEW_DECIDED, A.LIST_FOR_PANEL, False, "upheld") or "")
+    assert refusal(S.REVIEW_DECIDED, A.CLOSE, False, "upheld") is None
+    # the outcome of an earlier review does not limit a later state
+    assert allowed_actions(S.DECIDED, urgent=False, review_outcome="flawed") == CASE.allowed(S.DECIDED)
+    assert "routine" in (refusal(S.SCREENING, A.CHAIRS_ACTION, False) or "")
 
 
 def test_a_review_is_heard_by_a_review_panel() -> None:

@@ -109,5 +109,5 @@ def case_out(case: IfrRequest, clocks: list[CaseClock], on: date) -> CaseOut:
         current_panel_id=case.current_panel_id,
         review_outcome=case.review_outcome,
         clocks=[clock_out(c, on) for c in clocks],
-        allowed_actions=allowed_actions(case.state, case.urgent),
+        allowed_actions=allowed_actions(case.state, case.urgent, case.review_outcome),
     )

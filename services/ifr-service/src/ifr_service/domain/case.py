@@ -174,7 +174,7 @@ class ReviewOutcome(StrEnum):
 
 
 class GuardFailed(ValueError):
-    """A move the table allows but the case's facts do not (reported as a 409 naming the reason)."""
+    """A move the table allows but the case's facts do not (a 409 naming the reason and the allowed actions)."""
 
 
 def check_review_follow_up(action: str, review_outcome: str | None) -> None:
@@ -185,9 +185,25 @@ def check_review_follow_up(action: str, review_outcome: str | None) -> None:
         raise GuardFailed("the review found the process flawed: the case must go back to an IFR panel")
 
 
-def allowed_actions(state: str, urgent: bool) -> list[str]:
-    """What may be done next with this case: the table's actions, less chair's action for a routine case."""
-    return [a for a in CASE.allowed(state) if urgent or a != A.CHAIRS_ACTION]
+def refusal(state: str, action: str, urgent: bool, review_outcome: str | None = None) -> str | None:
+    """Why the case's own facts rule out an action the table allows from its state (None: they do not).
+
+    Chair's action is for urgent requests only; after a review its outcome decides the one way on."""
+    try:
+        if action == A.CHAIRS_ACTION:
+            check_chairs_action(urgent)
+        if state == S.REVIEW_DECIDED:
+            check_review_follow_up(action, review_outcome)
+    except GuardFailed as exc:
+        return str(exc)
+    return None
+
+
+def allowed_actions(state: str, urgent: bool, review_outcome: str | None = None) -> list[str]:
+    """What may be done next with this case: the table's actions from its state, less those its facts
+    rule out (`refusal`): chair's action for a routine case, and after a review the follow-up its outcome
+    does not allow. Every other action is answered with a 409 naming these."""
+    return [a for a in CASE.allowed(state) if refusal(state, a, urgent, review_outcome) is None]
 
 
 def check_chairs_action(urgent: bool) -> None:
