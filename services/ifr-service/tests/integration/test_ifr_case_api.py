@@ -3,9 +3,12 @@
 import asyncio
 import uuid
 
+import pytest
 from ifr_http import MEMBERS, REASONS, REVIEW_MEMBERS, Ifr, application
+from sqlalchemy import func, select, text
 
 from embedded_stack.testing import TestStack
+from ifr_service.api import actions as actions_api
 
 
 async def test_draft_partial_then_submit_names_every_missing_field(stack: TestStack) -> None:
@@ -85,6 +88,60 @@ async def test_state_changes_need_if_match_and_a_stale_one_gets_412(stack: TestS
         assert stale.status_code == 412
         decided = (await ifr.get(case)).json()
         assert decided["state"] == "decided" and decided["version"] == case["version"] + 1
+
+
+async def test_two_officers_who_both_read_the_version_one_decides_the_other_gets_412(
+    stack: TestStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race itself, not one request after the other: both requests load the case at the same version
+    and pass the If-Match check before either writes, so only the database's version guard can refuse
+    the second. It must be a 412 with nothing of the loser's decision kept (no 500, no second decision)."""
+    async with stack.service("ifr", run_workers=False) as svc:
+        ifr = Ifr(svc.client, stack)
+        case, _ = await ifr.listed()
+        url = f"/api/v1/ifr/requests/{case['id']}/decide"
+        body = {"outcome": "approved", "reasons": REASONS, "present": [m["member_id"] for m in MEMBERS]}
+        etag = {"If-Match": f'W/"{case["version"]}"'}
+        both_loaded = asyncio.Barrier(2)
+        loaded_versions: list[int] = []
+        load = actions_api.get_case
+
+        async def load_then_wait(uow, request_id, principal):  # type: ignore[no-untyped-def]
+            loaded = await load(uow, request_id, principal)
+            loaded_versions.append(loaded.version)
+            await asyncio.wait_for(both_loaded.wait(), timeout=10)
+            return loaded
+
+        monkeypatch.setattr(actions_api, "get_case", load_then_wait)
+        officer_b = stack.auth("X24", "ifr_officer", sub="officer-2")
+        results = await asyncio.gather(
+            svc.client.post(url, json=body, headers={**ifr.officer, **etag}),
+            svc.client.post(url, json={**body, "outcome": "declined"}, headers={**officer_b, **etag}),
+        )
+        monkeypatch.undo()
+        assert loaded_versions == [case["version"], case["version"]]  # both passed If-Match on the same version
+        assert sorted(r.status_code for r in results) == [200, 412], [r.text for r in results]
+        lost = next(r for r in results if r.status_code == 412)
+        assert lost.headers["content-type"].startswith("application/problem+json")
+        won = next(r for r in results if r.status_code == 200).json()
+        decided = (await ifr.get(case)).json()
+        assert (decided["state"], decided["version"]) == ("decided", case["version"] + 1)
+        assert decided["outcome"] == won["outcome"]
+        outbox = svc.runtime.tables.outbox
+        async with svc.runtime.sessions() as session:
+            decisions = (
+                await session.execute(
+                    text("SELECT outcome FROM ifr_decisions WHERE request_id = :id"), {"id": uuid.UUID(case["id"])}
+                )
+            ).all()
+            made = await session.scalar(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.message_key == case["id"], outbox.c.event_type == "ifr.decision.made")
+            )
+        assert [d.outcome for d in decisions] == [won["outcome"]] and made == 1
+        history = (await svc.client.get(f"/api/v1/ifr/requests/{case['id']}/history", headers=ifr.officer)).json()
+        assert [h["action"] for h in history].count("transition:decide") == 1
 
 
 async def test_quorum_and_conflicts_are_checked_before_a_decision(stack: TestStack) -> None:
