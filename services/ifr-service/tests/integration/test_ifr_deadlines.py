@@ -1,12 +1,16 @@
-"""Due dates on every case (fixed examples across Christmas/New Year, from configuration), and the
-sweep that raises deadline_approaching / deadline_breached once per clock."""
+"""Due dates on every case (fixed examples across Christmas/New Year, from configuration, across an
+information pause), and the sweep that raises deadline_approaching / deadline_breached once per clock."""
 
 from datetime import date, timedelta
 
+import pytest
 from ifr_http import Ifr, application
 from sqlalchemy import select
 
 from embedded_stack.testing import TestStack
+from ifr_service import workflow
+from ifr_service.api import actions as actions_api
+from ifr_service.api import requests as requests_api
 from ifr_service.deadlines import sweep_deadlines
 
 CHRISTMAS_2025 = date(2025, 12, 23)  # Tuesday; 25, 26 Dec and 1 Jan are bank holidays
@@ -96,3 +100,62 @@ async def test_sweep_raises_each_alert_once_per_clock(stack: TestStack) -> None:
             "screening_outcome",
             "panel_decision",
         ]
+
+
+async def test_an_information_pause_over_christmas_moves_the_due_dates(
+    stack: TestStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP, with the service's calendar set to fixed days (the clocks live in the database).
+
+    Received Mon 15 Dec 2025 (routine); information asked for on Thu 18 Dec, back on Mon 5 Jan 2026.
+    The team waited the 9 working days after 18 Dec up to 5 Jan: 19, 22, 23, 24, 29, 30, 31 Dec, 2 and
+    5 Jan (25, 26 Dec and 1 Jan are bank holidays). Screening outcome: 10 working days from 15 Dec is
+    Wed 31 Dec, + 9 = Wed 14 Jan. Panel decision: 20 is Thu 15 Jan, + 9 = Wed 28 Jan."""
+    calendar = {"today": date(2025, 12, 15)}
+    for module in (workflow, actions_api, requests_api):
+        monkeypatch.setattr(module, "today", lambda: calendar["today"])
+    async with stack.service("ifr", database="ifr_pause", run_workers=False) as svc:
+        ifr = Ifr(svc.client, stack)
+        case = await ifr.submitted()  # by the clinician: received today
+        assert due(case) == {
+            "acknowledge": "2025-12-17",
+            "triage": "2025-12-22",
+            "screening_outcome": "2025-12-31",
+            "panel_decision": "2026-01-15",
+        }
+        calendar["today"] = date(2025, 12, 16)
+        case = await ifr.act(await ifr.act(case, "acknowledge"), "screen")
+        calendar["today"] = date(2025, 12, 18)
+        case = await ifr.act(case, "request-information", {"information_needed": "the latest scan"})
+        paused = {c["clock"]: (c["status"], c["due_date"]) for c in case["clocks"]}
+        assert paused["screening_outcome"] == ("paused", "2025-12-31")
+        assert paused["panel_decision"] == ("paused", "2026-01-15")
+        assert case["next_due"] is None and case["overdue"] is False  # nothing runs while the team waits
+
+        # while paused, the case shows the due dates it would have if the information came today
+        calendar["today"] = date(2026, 1, 2)  # 8 working days waited: 19, 22, 23, 24, 29, 30, 31 Dec, 2 Jan
+        waiting = (await ifr.get(case)).json()
+        assert {c["clock"]: c["due_date"] for c in waiting["clocks"] if c["status"] == "paused"} == {
+            "screening_outcome": "2026-01-13",
+            "panel_decision": "2026-01-27",
+        }
+        # a paused case is not overdue, though its screening clock's first due date (31 Dec) has passed
+        overdue = await svc.client.get("/api/v1/ifr/requests", params={"overdue": True}, headers=ifr.officer)
+        assert case["id"] not in {c["id"] for c in overdue.json()["items"]}
+
+        calendar["today"] = date(2026, 1, 5)
+        resumed = await ifr.act(case, "provide-information", {"information": "scan attached"}, headers=ifr.clinician)
+        clocks = {c["clock"]: c for c in resumed["clocks"]}
+        assert {k: (c["status"], c["paused_days"], c["due_date"]) for k, c in clocks.items()} == {
+            "acknowledge": ("met", 0, "2025-12-17"),
+            "triage": ("met", 0, "2025-12-22"),
+            "screening_outcome": ("running", 9, "2026-01-14"),
+            "panel_decision": ("running", 9, "2026-01-28"),
+        }
+        assert resumed["next_due"] == "2026-01-14" and resumed["overdue"] is False
+        # and the sweep counts from the moved dates: a warning on 13 Jan, no breach before 15 Jan
+        await sweep_deadlines(svc.runtime, on=date(2026, 1, 13))
+        await sweep_deadlines(svc.runtime, on=date(2026, 1, 14))
+        assert await deadline_events(svc, case) == [("ifr.request.deadline_approaching", "screening_outcome")]
+        await sweep_deadlines(svc.runtime, on=date(2026, 1, 15))
+        assert ("ifr.request.deadline_breached", "screening_outcome") in await deadline_events(svc, case)
