@@ -105,6 +105,18 @@ async def stored(svc: RunningService, sender: str) -> int:
         return int(await session.scalar(query) or 0)
 
 
+async def published(svc: RunningService, sender: str) -> int:
+    """`mail.received` events the gateway wrote to its outbox for this sender (published or not yet)."""
+    outbox = svc.runtime.tables.outbox
+    async with svc.runtime.sessions() as session:
+        query = (
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.event_type == "mail.received", outbox.c.envelope["data"]["sender"].astext == sender)
+        )
+        return int(await session.scalar(query) or 0)
+
+
 async def test_mail_for_an_unknown_mailbox_is_refused_at_rcpt(stack: TestStack, gateway: RunningService) -> None:
     raw = application_mail("a.clinician@nhs.net", "IFR application")
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
@@ -135,6 +147,7 @@ async def test_mail_from_outside_the_secure_domains_is_refused_with_a_reply_and_
     assert "the sender's domain is not an accredited secure email domain" in text
     assert await stored(gateway, sender) == 0
     assert await received_events(stack, sender) == []
+    assert await published(gateway, sender) == 0
     async with gateway.runtime.sessions() as session:
         (queued,) = (await session.scalars(select(Notification).where(Notification.recipient == sender))).all()
     assert (queued.source_event_type, queued.template, queued.in_reply_to) == (
@@ -142,6 +155,21 @@ async def test_mail_from_outside_the_secure_domains_is_refused_with_a_reply_and_
         "mail_refusal",
         original_id,
     )
+
+
+async def test_a_secure_from_header_sent_from_outside_is_refused_and_nothing_published(
+    stack: TestStack, gateway: RunningService
+) -> None:
+    """A From header on nhs.net does not make a mail secure: the envelope sender (MAIL FROM) is outside."""
+    sender = f"dr.{uuid.uuid4().hex[:8]}@nhs.net"
+    raw = application_mail(sender, "IFR application")
+    await send_to_gateway(stack, raw, f"bulk.{uuid.uuid4().hex[:8]}@example.com", [IFR_MAILBOX])
+    (reply,) = await eventually(lambda: replies_to(stack, message_id_of(raw)))
+    text = " ".join(str(reply.get_body(("plain",)).get_content()).split())  # type: ignore[union-attr]
+    assert "not sent through an accredited secure email domain" in text
+    assert await stored(gateway, sender) == 0
+    assert await received_events(stack, sender) == []
+    assert await published(gateway, sender) == 0
 
 
 async def test_an_application_mail_is_stored_acknowledged_published_and_served(
@@ -220,6 +248,7 @@ async def test_an_application_mail_is_stored_acknowledged_published_and_served(
     await asyncio.sleep(1.0)
     assert await stored(gateway, sender) == 1
     assert len(await received_events(stack, sender)) == 1
+    assert await published(gateway, sender) == 1
     assert len(replies_to(stack, original_id)) == 1
 
 

@@ -18,6 +18,7 @@ from notification_helpers import (
     publish_events,
     refused,
     relay_counts,
+    relay_mail,
     rows,
 )
 from sqlalchemy import func, update
@@ -25,6 +26,7 @@ from sqlalchemy import func, update
 from embedded_stack.testing import RunningService, TestStack, eventually, read_topic
 from notification_service.db.models import Notification
 from notification_service.domain.delivery import Classification
+from notification_service.domain.message import message_id_for
 from notification_service.sending.claims import Claimed
 from notification_service.sending.sender import Sender
 
@@ -75,6 +77,19 @@ async def test_a_4xx_reply_is_retried_with_backoff_then_sent(stack: TestStack, s
     assert sent.attempts == tries + 1  # every 451 was one attempt, then the delivery
     assert sent.last_error is None and sent.sent_at is not None
     assert relay_counts(stack, {sent.message_id}) == {sent.message_id: 1}
+    # every try carried the Message-ID derived from the event id, and the relay saw our login after STARTTLS
+    expected_id = message_id_for(event_id, sent.template, sent.recipient, sender.settings.message_id_domain)
+    assert sent.message_id == expected_id
+    assert {mid for mid, _ in stack.relay.handler.refused if mid == expected_id} == {expected_id}
+    (mail,) = relay_mail(stack, {expected_id})
+    assert mail["X-Relay-Auth-User"] == sender.settings.smtp_username
+    # and notification.sent says so, once, with the attempts it took
+    events = [json.loads(r.value) for r in await read_topic(stack.bootstrap_servers, "notification.events", 0.3)]
+    outcome = [e for e in events if e["subject"] == str(sent.id)]
+    assert [(e["type"], e["data"]["attempts"], e["data"]["message_id"]) for e in outcome] == [
+        ("notification.sent", sent.attempts, expected_id)
+    ]
+    assert outcome[0]["data"]["source_event_id"] == str(event_id) and outcome[0]["data"]["sent_at"]
 
 
 async def test_resend_puts_a_failed_notification_back_with_the_same_message_id(
