@@ -81,7 +81,12 @@ async def test_panel_creation_rules_and_idempotency(stack: TestStack) -> None:
         twice = await svc.client.post(
             "/api/v1/ifr/panels", json={**body, "members": [*MEMBERS, MEMBERS[0]]}, headers=ifr.officer
         )
-        assert twice.status_code == 422
+        assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "members"
+        # a meeting date the clocks cannot count from is the client's mistake, not a server error on listing
+        for meeting in ("9999-12-30", "0001-01-01"):
+            odd_body = {**body, "meeting_date": meeting}
+            odd = await svc.client.post("/api/v1/ifr/panels", json=odd_body, headers=ifr.officer)
+            assert odd.status_code == 422 and odd.json()["errors"][0]["field"] == "meeting_date", odd.text
         bad_role = await svc.client.post(
             "/api/v1/ifr/panels",
             json={**body, "members": [{**MEMBERS[0], "role": "wizard"}]},
@@ -90,13 +95,23 @@ async def test_panel_creation_rules_and_idempotency(stack: TestStack) -> None:
         assert bad_role.status_code == 422 and bad_role.json()["errors"][0]["field"].startswith("members")
         assert (await svc.client.post("/api/v1/ifr/panels", json=body, headers=ifr.clinician)).status_code == 403
         # a future meeting cannot have decided yet
-        future = await ifr.panel(meeting=date(2999, 1, 1))
+        future = await ifr.panel(meeting=date(2099, 12, 31))
         case, _ = await ifr.listed(future)
+        assert {c["clock"]: c["due_date"] for c in case["clocks"]}["decision_letter"] == "2100-01-08"
         present = [m["member_id"] for m in MEMBERS]
         early = await ifr.act(
             case, "decide", {"outcome": "approved", "reasons": REASONS, "present": present}, expect=422
         )
-        assert "2999-01-01" in early["detail"]
+        assert "2099-12-31" in early["detail"]
+        # one case twice in one agenda is named as such (not a stale version)
+        other = await ifr.screening()
+        twice_listed = await svc.client.post(
+            f"/api/v1/ifr/panels/{first.json()['id']}/agenda",
+            json={"cases": [{"request_id": other["id"], "version": other["version"]}] * 2},
+            headers=ifr.officer,
+        )
+        assert twice_listed.status_code == 422 and twice_listed.json()["errors"][0]["field"] == "cases"
+        assert (await ifr.get(other)).json()["state"] == "screening"
         listed = (
             await svc.client.get("/api/v1/ifr/panels", params={"member": "chair-a", "kind": "ifr"}, headers=ifr.officer)
         ).json()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from casework.auth import Principal, Role, require_roles
@@ -39,19 +39,25 @@ class MemberIn(BaseModel):
     voting: bool = True
 
 
+# The decision-letter clock counts working days on from the meeting date, so a meeting must be a date
+# the calendar can count from (9999-12-30 could not): the platform's years, as for months and quarters.
+EARLIEST_MEETING, LATEST_MEETING = date(1900, 1, 1), date(2099, 12, 31)
+
+
 class PanelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: PanelKind = PanelKind.IFR
     name: str = Field(min_length=1, max_length=200)
-    meeting_date: date
+    meeting_date: date = Field(ge=EARLIEST_MEETING, le=LATEST_MEETING, description="Between 1900 and 2099")
     members: list[MemberIn] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _members_once(self) -> PanelIn:
-        ids = [m.member_id for m in self.members]
+    @field_validator("members")
+    @classmethod
+    def _members_once(cls, members: list[MemberIn]) -> list[MemberIn]:
+        ids = [m.member_id for m in members]
         if len(ids) != len(set(ids)):
             raise ValueError("a member is listed twice")
-        return self
+        return members
 
 
 class AgendaEntryOut(BaseModel):
@@ -176,6 +182,14 @@ class AgendaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cases: list[AgendaCaseIn] = Field(min_length=1)
     conflicts: list[ConflictInCase] = Field(default_factory=list)
+
+    @field_validator("cases")
+    @classmethod
+    def _cases_once(cls, cases: list[AgendaCaseIn]) -> list[AgendaCaseIn]:
+        ids = [c.request_id for c in cases]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a case is listed twice")
+        return cases
 
 
 class ConflictInCase(ConflictIn):
