@@ -77,11 +77,23 @@ async def test_history_is_the_audit_timeline_with_notes_for_staff(stack: TestSta
             f"/api/v1/ifr/requests/{case['id']}/notes", json={"text": "called the consultant"}, headers=ifr.officer
         )
         assert note.status_code == 201
+        documents = f"/api/v1/ifr/requests/{case['id']}/documents"
+        upload = await svc.client.post(documents, files={"file": ("letter.pdf", PDF)}, headers=ifr.clinician)
+        assert upload.status_code == 201
+        document = upload.json()
+        assert (await svc.client.get(f"{documents}/{document['id']}", headers=ifr.officer)).status_code == 200
         assert (await ifr.get(case, ifr.clinician)).status_code == 200  # a read of patient data
         history = (await svc.client.get(f"/api/v1/ifr/requests/{case['id']}/history", headers=ifr.officer)).json()
         actions = [h["action"] for h in history]
         assert actions[:3] == ["create", "transition:submit", "transition:acknowledge"]
         assert "letter" in actions and "note" in actions and "read" in actions
+        # the document, who added it with its checksum, and who opened it
+        uploaded = next(h for h in history if h["action"] == "document.upload")
+        assert uploaded["detail"] == {"document": document["id"], "sha256": hashlib.sha256(PDF).hexdigest()}
+        assert uploaded["actor_org"] == "RRV"
+        opened = next(h for h in history if h["action"] == "document.read")
+        assert opened["detail"] == {"document": document["id"]} and opened["actor"] == "officer-1"
+        assert actions.index("document.upload") < actions.index("document.read") < actions.index("read")
         assert next(h for h in history if h["action"] == "note")["detail"]["text"] == "called the consultant"
         submit = next(h for h in history if h["action"] == "transition:submit")
         assert (submit["detail"]["from"], submit["detail"]["to"]) == ("draft", "received")
@@ -94,9 +106,10 @@ async def test_history_is_the_audit_timeline_with_notes_for_staff(stack: TestSta
         )
         assert refused.status_code == 403
         # the audit trail is append-only
-        async with svc.runtime.engine.connect() as conn:
-            with pytest.raises(DBAPIError):
-                await conn.execute(text("DELETE FROM audit_events WHERE entity_id = :id"), {"id": case["id"]})
+        for change in ("DELETE FROM audit_events", "UPDATE audit_events SET actor = 'someone else'"):
+            async with svc.runtime.engine.connect() as conn:
+                with pytest.raises(DBAPIError):
+                    await conn.execute(text(f"{change} WHERE entity_id = :id"), {"id": case["id"]})
 
 
 async def test_worklist_filters_pagination_csv_and_assignment(stack: TestStack) -> None:
