@@ -139,6 +139,9 @@ async def test_worklist_filters_pagination_csv_and_assignment(stack: TestStack) 
         assert await ids(trust="RGT") == set()
         everyone = await ids()
         assert len(everyone) == 5
+        assert await ids(trust="rrv") == everyone  # the trust's sites too; any case
+        assert await ids(state=["received", "screening"], urgency="routine") == {c["id"] for c in [*routine, screening]}
+        assert await ids(overdue=False) == everyone  # all were received today
         soonest = min(c["next_due"] for c in [*routine, urgent])
         assert await ids(due_before=soonest) == set()
         assert urgent["id"] in await ids(due_before="2999-01-01")
