@@ -133,8 +133,12 @@ class CpuMeter:
             pid: _cpu_seconds(pid) for pid in children(self.postmaster)
         }
 
+    def _children(self) -> dict[int, float]:
+        return {pid: _cpu_seconds(pid) for pid in children(self.server_pid)}
+
     def start(self) -> None:
         self._server = _cpu_times(self.server_pid)
+        self._kids = self._children()
         self._pg = self._postgres()
         self._client = sum(os.times()[:2])
 
@@ -144,6 +148,7 @@ class CpuMeter:
         return {
             "server": user + system - sum(self._server),
             "server_sys": system - self._server[1],
+            "server_children": sum(now - self._kids.get(pid, 0.0) for pid, now in self._children().items()),
             "postgres": sum(now - self._pg.get(pid, 0.0) for pid, now in pg_now.items()),
             "client": sum(os.times()[:2]) - self._client,
         }

@@ -29,7 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.cdf_common import Auth, cdf_service, children, peak_rss_mb, seed
+from bench.cdf_common import Auth, CpuMeter, cdf_service, children, peak_rss_mb, seed
 from bench.harness import infrastructure, print_table
 from cdf_service.sact_schema import FIELDS
 from cdf_service.synthetic.national import Injected, TrustPlan, build_trust, write_sact_csv
@@ -156,7 +156,10 @@ async def main(rows: int, profile: str | None, processes: int) -> None:
             await approve(base, auth, applications)
             await warm_up(base, auth, folder)
             spy = _profile(proc.pid, profile)
+            meter = CpuMeter(stack, proc.pid)
+            meter.start()
             service_s, status, upload_s = await ingest(base, auth, path)
+            cpu = meter.stop()
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
                 spy.wait()
@@ -188,6 +191,11 @@ async def main(rows: int, profile: str | None, processes: int) -> None:
     ratio = copy_s / service_s  # against the mean of the two COPY timings
     print(f"\nupload (streamed and stored) took {upload_s:.1f} s of the service's {service_s:.1f} s")
     print(f"approvals matched: {status['matched']}")
+    print(
+        f"CPU seconds during the ingest: service {cpu['server']:.1f}, its validation processes "
+        f"{cpu['server_children']:.1f}, PostgreSQL {cpu['postgres']:.1f}, this client {cpu['client']:.1f} "
+        f"(2 cores x {service_s:.1f} s = {2 * service_s:.1f})"
+    )
     print(f"rows accepted {status['rows_accepted']:,}, rejected {status['rows_rejected']}")
     print(f"report lists exactly the {len(injected)} injected bad rows: {exact}")
     print(f"ratio {ratio:.0%} of COPY's rows/s (target >= 25%): {'met' if ratio >= 0.25 else 'MISSED'}")
@@ -201,6 +209,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--profile", help="write py-spy raw stacks of the service here (needs py-spy)")
-    parser.add_argument("--validation-processes", type=int, default=1, help="SACT_VALIDATION_PROCESSES")
+    parser.add_argument("--validation-processes", type=int, default=2, help="SACT_VALIDATION_PROCESSES")
     args = parser.parse_args()
     asyncio.run(main(args.rows, args.profile, args.validation_processes))

@@ -79,6 +79,12 @@ class ServiceRuntime:
         self.consumer = EventConsumer(self, definition.handlers) if definition.handlers else None
         self._tasks: list[asyncio.Task[None]] = []
         self.extras: dict[str, object] = {}  # service-specific long-lived objects (SMTP client, ...)
+        self._signals: dict[str, asyncio.Event] = {}
+
+    def wake_signal(self, worker: str) -> asyncio.Event:
+        """The event a background worker waits on between polls; a unit of work sets it after a commit
+        that gave the worker something to do (`UnitOfWork.wake_after_commit`)."""
+        return self._signals.setdefault(worker, asyncio.Event())
 
     def unit_of_work(self, sessions: async_sessionmaker[AsyncSession] | None = None) -> UnitOfWork:
         return UnitOfWork(
@@ -88,6 +94,7 @@ class ServiceRuntime:
             self.settings.service_name,
             self.relay.wake,
             self.settings,
+            self._signals,
         )
 
     def start_workers(self) -> None:

@@ -6,7 +6,8 @@ transaction" is the only way to write. After commit the outbox relay is woken to
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -44,6 +45,7 @@ class UnitOfWork:
         source: str,
         on_commit: Callable[[], None] | None = None,
         settings: ServiceSettings | None = None,
+        signals: Mapping[str, asyncio.Event] | None = None,
     ) -> None:
         self._sessions = sessions
         self.tables = tables
@@ -51,6 +53,8 @@ class UnitOfWork:
         self._source = source
         self._on_commit = on_commit
         self.settings = settings  # the service's own settings, for handlers that need configuration
+        self._signals = signals or {}
+        self._wake: set[str] = set()
         self._rows: list[dict[str, Any]] = []
         self._audit: list[dict[str, Any]] = []
         self._staged: list[StagedWrite] = []
@@ -135,6 +139,11 @@ class UnitOfWork:
         elif rows:
             self._bulk.append((table, rows))
 
+    def wake_after_commit(self, worker: str) -> None:
+        """Wake the named background worker of this process (`ServiceRuntime.wake_signal`) once this unit
+        of work commits: it has work now, not at its next poll. Nothing happens on rollback."""
+        self._wake.add(worker)
+
     async def flush_messages(self) -> None:
         self.stage_rows(self.tables.outbox, self._rows)
         self.stage_rows(self.tables.audit, self._audit)
@@ -149,9 +158,14 @@ class UnitOfWork:
         await self.session.commit()
         if self.emitted and self._on_commit is not None:
             self._on_commit()
+        for worker in self._wake:
+            if (signal := self._signals.get(worker)) is not None:
+                signal.set()
+        self._wake.clear()
 
     async def rollback(self) -> None:
         self._rows, self._audit, self._staged, self._bulk, self.emitted = [], [], [], [], []
+        self._wake.clear()
         await self.session.rollback()
 
 

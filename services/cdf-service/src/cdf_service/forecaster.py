@@ -21,9 +21,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from casework.events.catalogue.cdf import ForecastMonth, ForecastUpdated
 from casework.financial_year import financial_year_of, month_start
 from casework.logs import get_logger
+from casework.periodic import wait_for_wake
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db import list_repo
+from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.db.models import Application, Forecast, ForecastDirty, TreatmentCycle
 from cdf_service.domain.forecast import (
     ForecastOutturn,
@@ -61,8 +63,9 @@ async def forecast_round(runtime: ServiceRuntime, as_of: date | None = None) -> 
 
 
 async def forecaster(runtime: ServiceRuntime) -> None:
-    """Background task: drain the dirty pairs, then wait FORECAST_INTERVAL_S."""
+    """Background task: drain the dirty pairs, then wait until a commit marks more (or FORECAST_INTERVAL_S)."""
     settings: Any = runtime.settings
+    wake = runtime.wake_signal(FORECASTER)
     while True:
         try:
             while await forecast_round(runtime) == PAIRS_PER_ROUND:
@@ -71,7 +74,7 @@ async def forecaster(runtime: ServiceRuntime) -> None:
             raise
         except Exception as exc:
             log.warning("forecast round failed", error=repr(exc))
-        await asyncio.sleep(settings.forecast_interval_s)
+        await wait_for_wake(wake, settings.forecast_interval_s)
 
 
 async def recompute(uow: UnitOfWork, provider: str, entry_id: str, as_of: date) -> ForecastOutturn | None:

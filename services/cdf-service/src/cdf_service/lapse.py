@@ -60,7 +60,7 @@ async def lapse_batch(uow: UnitOfWork, today: date, provider_ods: str | None = N
         emit_lapsed(uow, app)
         uow.audit(ACTOR, "lapse", "cdf_application", app.id, reason=app.close_reason)
     await uow.session.flush()
-    await mark_dirty(uow.session, [(a.provider_ods, a.entry_id) for a in apps])
+    await mark_dirty(uow, [(a.provider_ods, a.entry_id) for a in apps])
     return len(apps)
 
 

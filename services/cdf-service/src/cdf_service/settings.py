@@ -31,15 +31,27 @@ class CdfSettings(ServiceSettings):
         4 * 1024 * 1024, description="Size of the pieces an uploaded SACT file is stored and processed in"
     )
     sact_validation_processes: int = Field(
-        1, description="Processes that parse and validate SACT pieces beside the service; 0: a thread in it"
+        2, description="Processes that parse and validate pieces of a large SACT file side by side; 0: a thread"
+    )
+    sact_workers: int = Field(4, description="SACT submissions one process works on at the same time")
+    sact_inline_max_bytes: int = Field(
+        256 * 1024,
+        description="A SACT upload of at most this size (one piece) is processed in one transaction, "
+        "validated in the worker itself",
     )
     sact_json_max_records: int = Field(50_000, description="Most records a JSON SACT batch may carry")
-    sact_poll_interval_s: float = Field(1.0, description="How often the SACT worker looks for unclaimed submissions")
+    sact_poll_interval_s: float = Field(
+        1.0,
+        description="How often the SACT worker looks for submissions stored by other replicas "
+        "(an upload to this process wakes it at once)",
+    )
     sact_stale_after_s: float = Field(
         300.0, description="A submission whose worker has been silent this long is taken over by another"
     )
     forecast_interval_s: float = Field(
-        5.0, description="How often the forecaster recomputes changed trust x entry pairs"
+        5.0,
+        description="How often the forecaster looks for changed trust x entry pairs marked by other replicas "
+        "(this process's own changes wake it at once)",
     )
     forecast_min_history: int = Field(
         20, description="Fewest treatments for a Kaplan-Meier curve (else expected duration)"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdf_service.sact.records import pieces, record_boundary, rows_of
+from cdf_service.sact.records import count_rows, pieces, record_boundary, rows_of
 
 
 def test_boundary_skips_newlines_inside_quotes() -> None:
@@ -58,3 +58,22 @@ def test_rows_fast_path_matches_the_csv_module() -> None:
     assert list(rows_of(plain)) == [["1", "a", ""], ["2", "b", "c"], ["3", "", "d"]]
     quoted = b'1,"a,b",c\n'
     assert list(rows_of(quoted)) == [["1", "a,b", "c"]]
+
+
+lines_and_quotes = st.text(alphabet=st.sampled_from('a,\n\r"'), max_size=40).map(str.encode)
+
+
+@settings(max_examples=400, deadline=None)
+@given(piece=lines_and_quotes | lines_and_quotes.map(lambda b: b.replace(b'"', b"")))
+def test_row_count_without_parsing_is_exact_or_declines(piece: bytes) -> None:
+    counted = count_rows(piece)
+    assert counted is None or counted == len(list(rows_of(piece)))
+
+
+def test_row_count_of_usual_extracts() -> None:
+    lf = b"".join(b"9990000018,RRV,2026-01-0%d\n" % d for d in range(1, 8))
+    assert count_rows(lf) == 7 and count_rows(lf.replace(b"\n", b"\r\n")) == 7
+    assert count_rows(lf[:-1]) == 7  # the last line of a file may lack its newline
+    assert count_rows(b"1,a\n\n2,b\n") is None  # a blank line: only parsing says it is skipped
+    assert count_rows(b'1,"a\nb"\n') is None  # a quoted newline
+    assert count_rows(b"") == 0

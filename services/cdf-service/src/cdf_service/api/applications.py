@@ -345,7 +345,7 @@ async def withdraw(
     async with stale_to_412():
         await uow.session.flush()
     emit_withdrawn(uow, app)
-    await mark_dirty(uow.session, [(app.provider_ods, app.entry_id)])
+    await mark_dirty(uow, [(app.provider_ods, app.entry_id)])
     uow.audit(principal, "withdraw", ENTITY, app.id, reason=body.reason)
     await uow.commit()
     set_etag(response, app.version)

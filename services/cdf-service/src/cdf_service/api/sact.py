@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from casework.auth import Principal, Role, ensure_visible, require_roles
 from casework.csv_export import csv_response
@@ -154,28 +153,23 @@ async def submit(
     if existing is not None and existing.status != "failed":
         return JSONResponse((await submission_out(uow, existing)).model_dump(mode="json"), status_code=200)
     submission = await _open(uow, runtime, key, existing, "json" if batch else "csv", principal)
+    piece_bytes = runtime.settings.sact_chunk_bytes  # type: ignore[attr-defined]
+    if batch is not None:
+        source = intake.record_pieces(batch.records, piece_bytes)
+    else:
+        source = intake.csv_pieces(request.stream(), piece_bytes)
     try:
-        settings: Any = runtime.settings
-        if batch is not None:
-            await intake.store_records(runtime, submission.id, batch.records, settings.sact_chunk_bytes)
-        else:
-            await intake.store_csv(runtime, submission.id, request.stream(), settings.sact_chunk_bytes)
+        whole = await intake.receive(uow, runtime, submission, source)
     except HeaderError as exc:
-        await intake.discard(runtime, submission.id, keep_row=False)
         errors = [{"field": p.field, "message": p.reason} for p in exc.problems]
         raise Unprocessable(f"the file's header is not a SACT header: {exc}", errors=errors) from None
-    except BaseException:
-        await intake.discard(runtime, submission.id, keep_row=False)
-        raise
-    worker = runtime.extras.get("sact_worker")
-    if worker is not None:
-        worker.wake()  # type: ignore[attr-defined]
+    response.headers["Location"] = f"/api/v1/sact/submissions/{submission.id}"
+    if whole:  # stored with its status row just now: nothing processed yet, no problems to report
+        return from_row(SubmissionOut, submission, submission_id=submission.submission_ref, report=[], report_total=0)
     async with runtime.unit_of_work() as fresh:
         stored = await fresh.session.get(SactSubmission, submission.id)
         assert stored is not None
-        out = await submission_out(fresh, stored)
-    response.headers["Location"] = f"/api/v1/sact/submissions/{submission.id}"
-    return out
+        return await submission_out(fresh, stored)
 
 
 async def _json_batch(request: Request, runtime: ServiceRuntime) -> SactBatch:
@@ -211,7 +205,7 @@ async def _open(
     source_format: str,
     principal: Principal,
 ) -> SactSubmission:
-    """A new status row (committed, so progress is readable at once), or the failed one reset."""
+    """A new status row (written by `intake.receive` with the upload), or the failed one reset."""
     if failed is not None:
         await intake.discard(runtime, failed.id, keep_row=True)
         submission = failed
@@ -235,13 +229,8 @@ async def _open(
             created_by=principal.sub,
         )
         uow.session.add(submission)
-    submission.status, submission.source_format = "receiving", source_format
-    try:
-        await uow.session.flush()
-    except IntegrityError:
-        raise Problem("this submission is being uploaded right now; retry to see it", status=409) from None
+    submission.source_format = source_format
     uow.audit(principal, "submit", "sact_submission", submission.id, detail=key.model_dump())
-    await uow.commit()
     return submission
 
 

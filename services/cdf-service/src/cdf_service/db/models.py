@@ -199,6 +199,8 @@ class SactSubmission(Base):
     submission_ref: Mapped[str] = mapped_column(String(100))
     source_format: Mapped[str] = mapped_column(String(10))  # csv | json
     status: Mapped[str] = mapped_column(String(12), index=True)
+    # False while the file is still arriving; a worker may already be processing its first pieces.
+    upload_complete: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     columns: Mapped[list[str]] = mapped_column(ARRAY(Text))
     bytes_received: Mapped[int] = mapped_column(BigInteger, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,8 +1,10 @@
 """Storing an upload: the request body is streamed into pieces in the database, never held whole.
 
-Each piece is committed on its own, so memory stays at about one piece however large the file, and
-the status row shows the bytes received while the upload runs. Nothing is processed here: the SACT
-worker picks the submission up once it is `received`.
+An upload that fits in one piece (a trust's system sending the day's few administrations) is stored
+with its status row in one transaction and handed to the worker at once. A larger one is stored a
+piece per transaction, so memory stays at about one piece however large the file and the status row
+shows the bytes received while the upload runs; every stored piece wakes the worker, which takes the
+file up before its end arrives (sact.worker). Nothing is processed here.
 """
 
 from __future__ import annotations
@@ -13,86 +15,137 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
+from casework.problems import Problem
 from casework.runtime import ServiceRuntime
+from casework.uow import UnitOfWork
 from cdf_service.db.models import SactChunk, SactProblem, SactRow, SactSubmission
 from cdf_service.domain.sact_rows import HeaderError, check_header
 from cdf_service.sact.records import pieces
+from cdf_service.sact.worker import SACT_WORKER
 from cdf_service.sact_schema import FIELDS
 
+Pieces = AsyncIterator[tuple[list[str] | None, bytes]]  # (header, b"") once, then (None, piece) ...
 
-async def store_csv(
-    runtime: ServiceRuntime, submission_id: uuid.UUID, body: AsyncIterator[bytes], piece_bytes: int
-) -> None:
-    """Stream a CSV body into pieces; raise HeaderError (nothing kept) if the header is not SACT's."""
-    seq = received = 0
-    async for header, piece in pieces(body, piece_bytes):
-        if header is not None:
-            if problems := check_header(header):
-                raise HeaderError(problems)
-            await _set(runtime, submission_id, columns=header)
-            continue
-        received += len(piece)
-        await _store_piece(runtime, submission_id, seq, piece, received)
-        seq += 1
-    if seq == 0 and received == 0:
-        await _require_header(runtime, submission_id)
-    await _set(runtime, submission_id, status="received", chunks_total=seq)
+_UPLOADED = text(
+    # The worker may have taken the file up already (status processing): only a waiting one is `received`.
+    """
+    UPDATE sact_submissions
+    SET upload_complete = true, chunks_total = :chunks, bytes_received = :bytes,
+        status = CASE WHEN status = 'receiving' THEN 'received' ELSE status END
+    WHERE id = :sid
+    """
+)
 
 
-async def store_records(
-    runtime: ServiceRuntime, submission_id: uuid.UUID, records: Iterable[Mapping[str, Any]], piece_bytes: int
-) -> None:
-    """A JSON batch becomes CSV pieces in the national field order, then takes the same path."""
-    await _set(runtime, submission_id, columns=list(FIELDS))
-    seq = received = 0
+def csv_pieces(body: AsyncIterator[bytes], piece_bytes: int) -> Pieces:
+    return pieces(body, piece_bytes)
+
+
+async def record_pieces(records: Iterable[Mapping[str, Any]], piece_bytes: int) -> Pieces:
+    """A JSON batch as CSV pieces in the national field order: it then takes the same path as a file."""
+    yield list(FIELDS), b""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for record in records:
         writer.writerow(["" if record.get(name) is None else str(record[name]) for name in FIELDS])
         if buffer.tell() >= piece_bytes:
-            received += await _flush(runtime, submission_id, seq, buffer, received)
-            seq += 1
+            yield None, _drain(buffer)
     if buffer.tell():
-        received += await _flush(runtime, submission_id, seq, buffer, received)
-        seq += 1
-    await _set(runtime, submission_id, status="received", chunks_total=seq)
+        yield None, _drain(buffer)
 
 
-async def _flush(runtime: ServiceRuntime, submission_id: uuid.UUID, seq: int, buffer: io.StringIO, before: int) -> int:
+def _drain(buffer: io.StringIO) -> bytes:
     piece = buffer.getvalue().encode()
     buffer.seek(0)
     buffer.truncate()
-    await _store_piece(runtime, submission_id, seq, piece, before + len(piece))
-    return len(piece)
+    return piece
+
+
+async def receive(uow: UnitOfWork, runtime: ServiceRuntime, submission: SactSubmission, source: Pieces) -> bool:
+    """Store the upload for `submission` (added to `uow`, not yet flushed). Returns True when it was
+    stored whole in `uow`'s one transaction, False when it was streamed piece by piece.
+
+    Raises HeaderError, with nothing stored, if the header is not SACT's."""
+    header = await _header(source)
+    first = await anext(source, None)
+    second = await anext(source, None) if first is not None else None
+    submission.columns = header
+    if second is None:
+        data = first[1] if first is not None else b""
+        submission.status, submission.upload_complete = "received", True
+        submission.chunks_total, submission.bytes_received = (1 if data else 0), len(data)
+        await _flush_new(uow)
+        if data:
+            uow.stage_rows(SactChunk.__table__, [{"submission_id": submission.id, "seq": 0, "data": data}])
+        uow.wake_after_commit(SACT_WORKER)
+        await uow.commit()
+        return True
+    submission.status, submission.upload_complete = "receiving", False
+    await _flush_new(uow)
+    await uow.commit()  # the status row, readable while the file arrives
+    try:
+        await _stream(runtime, submission.id, first[1], second[1], source)
+    except BaseException:
+        await discard(runtime, submission.id, keep_row=False)
+        raise
+    return False
+
+
+async def _header(source: Pieces) -> list[str]:
+    item = await anext(source, None)
+    header = item[0] if item is not None else None
+    if problems := check_header(header or []):
+        raise HeaderError(problems)
+    assert header is not None
+    return header
+
+
+async def _flush_new(uow: UnitOfWork) -> None:
+    try:
+        await uow.session.flush()
+    except IntegrityError:
+        raise Problem("this submission is being uploaded right now; retry to see it", status=409) from None
+
+
+async def _stream(runtime: ServiceRuntime, submission_id: uuid.UUID, first: bytes, second: bytes, rest: Pieces) -> None:
+    seq = received = 0
+    for piece in (first, second):
+        received += len(piece)
+        await _store_piece(runtime, submission_id, seq, piece, received)
+        seq += 1
+    async for _, piece in rest:
+        received += len(piece)
+        await _store_piece(runtime, submission_id, seq, piece, received)
+        seq += 1
+    async with runtime.unit_of_work() as uow:
+        await uow.session.execute(_UPLOADED, {"sid": submission_id, "chunks": seq, "bytes": received})
+        uow.wake_after_commit(SACT_WORKER)
+        await uow.commit()
 
 
 async def _store_piece(runtime: ServiceRuntime, submission_id: uuid.UUID, seq: int, piece: bytes, total: int) -> None:
     async with runtime.unit_of_work() as uow:
         await uow.session.execute(insert(SactChunk).values(submission_id=submission_id, seq=seq, data=piece))
         await uow.session.execute(
-            update(SactSubmission).where(SactSubmission.id == submission_id).values(bytes_received=total)
+            update(SactSubmission)
+            .where(SactSubmission.id == submission_id)
+            .values(bytes_received=total, chunks_total=seq + 1)
         )
+        uow.wake_after_commit(SACT_WORKER)  # a worker may take the file up from its first piece
         await uow.commit()
-
-
-async def _set(runtime: ServiceRuntime, submission_id: uuid.UUID, **values: Any) -> None:
-    async with runtime.unit_of_work() as uow:
-        await uow.session.execute(update(SactSubmission).where(SactSubmission.id == submission_id).values(**values))
-        await uow.commit()
-
-
-async def _require_header(runtime: ServiceRuntime, submission_id: uuid.UUID) -> None:
-    async with runtime.unit_of_work() as uow:
-        submission = await uow.session.get(SactSubmission, submission_id)
-        if submission is None or not submission.columns:
-            raise HeaderError(check_header([]))
 
 
 async def discard(runtime: ServiceRuntime, submission_id: uuid.UUID, keep_row: bool) -> None:
-    """Remove what a submission stored (a refused upload, or a failed one being sent again)."""
+    """Remove what a submission stored (a refused upload, or a failed one being sent again).
+
+    The status row is locked first: a worker writing a piece holds that lock, so its piece is either
+    committed before this removes it or finds the submission gone."""
     async with runtime.unit_of_work() as uow:
+        locked = select(SactSubmission.id).where(SactSubmission.id == submission_id).with_for_update()
+        await uow.session.execute(locked)
         for table in (SactChunk, SactRow, SactProblem):
             await uow.session.execute(delete(table).where(table.submission_id == submission_id))
         if not keep_row:

@@ -31,6 +31,7 @@ KEYS_PER_BATCH = 500
 ACTOR = "system:cdf-sact-matcher"
 
 _KEYS = text("SELECT DISTINCT patient_ref, drug_key FROM sact_rows WHERE submission_id = :sid AND listed ORDER BY 1, 2")
+_TRUST_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 _GIVEN = text(
     """
     SELECT DISTINCT r.patient_ref, r.drug_key, r.regimen_start, r.cycle_number, r.cycle_start,
@@ -71,19 +72,25 @@ class ListedDrug:
 async def match_submission(
     runtime: ServiceRuntime, submission_id: uuid.UUID, trust: str, listed: dict[str, ListedDrug]
 ) -> Counter[str]:
-    """Match every listed (patient, drug) pair the submission touched; returns what happened."""
+    """Match every listed (patient, drug) pair the submission touched, a batch of pairs per transaction;
+    returns what happened."""
     counts: Counter[str] = Counter()
     async with runtime.unit_of_work() as uow:
-        keys = [(r[0], r[1]) for r in await uow.session.execute(_KEYS, {"sid": submission_id})]
+        keys = await submission_keys(uow, submission_id)
     for start in range(0, len(keys), KEYS_PER_BATCH):
         async with runtime.unit_of_work() as uow:
-            await _match_batch(uow, keys[start : start + KEYS_PER_BATCH], submission_id, trust, listed, counts)
+            await match_pairs(uow, keys[start : start + KEYS_PER_BATCH], submission_id, trust, listed, counts)
             await uow.commit()
     counts["pairs"] = len(keys)
     return counts
 
 
-async def _match_batch(
+async def submission_keys(uow: UnitOfWork, submission_id: uuid.UUID) -> list[tuple[str, str]]:
+    """The listed (patient_ref, drug) pairs a submission touched, in one order for every caller."""
+    return [(r[0], r[1]) for r in await uow.session.execute(_KEYS, {"sid": submission_id})]
+
+
+async def match_pairs(
     uow: UnitOfWork,
     keys: Sequence[tuple[str, str]],
     submission_id: uuid.UUID,
@@ -91,6 +98,14 @@ async def _match_batch(
     listed: dict[str, ListedDrug],
     counts: Counter[str],
 ) -> None:
+    """Match `keys` inside the caller's unit of work.
+
+    One trust's pairs are matched by one transaction at a time (a transaction-scoped advisory lock),
+    so a submission processed beside another of the same trust reads that one's rows once it has
+    committed, never a history with the other's cycles missing."""
+    if not keys:
+        return
+    await uow.session.execute(_TRUST_LOCK, {"key": f"cdf-sact-match:{trust}"})
     params = {"refs": [k[0] for k in keys], "drugs": [k[1] for k in keys], "trust": trust}
     given: dict[tuple[str, str], list[Given]] = defaultdict(list)
     for row in await uow.session.execute(_GIVEN, params):
@@ -132,7 +147,7 @@ class _Writes:
             await uow.session.execute(_CYCLES, params)
         if self.unapproved:
             await _record_unapproved(uow, self.unapproved, submission_id, trust, listed, counts)
-        await mark_dirty(uow.session, self.dirty)
+        await mark_dirty(uow, self.dirty)
 
 
 def runtime_early_days(uow: UnitOfWork) -> int:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Iterator
 
 QUOTE = b'"'
+_BLANK_LINE = re.compile(rb"(?:\A|\n)\r*(?:\n|\Z)")  # a line of nothing but carriage returns
 
 
 def record_boundary(buffer: bytes | bytearray, limit: int | None = None) -> int:
@@ -79,3 +81,19 @@ def rows_of(piece: bytes) -> Iterator[list[str]]:
     for cells in csv.reader(io.StringIO(text)):
         if cells:
             yield cells
+
+
+def count_rows(piece: bytes) -> int | None:
+    """How many rows `rows_of(piece)` yields, found without parsing: the line count of a piece with no
+    quote character and no blank line (the usual SACT extract); None when only parsing can tell."""
+    if QUOTE in piece:
+        return None
+    body = piece[:-1] if piece.endswith(b"\n") else piece  # nothing follows a final newline
+    if not body:
+        return 0
+    if b"\r" in body:
+        if _BLANK_LINE.search(body):
+            return None
+    elif b"\n\n" in body or body.startswith(b"\n") or body.endswith(b"\n"):
+        return None
+    return body.count(b"\n") + 1

@@ -1,42 +1,61 @@
-"""The SACT worker: processes stored submissions in the background, one piece per transaction.
+"""The SACT worker: processes stored submissions in the background.
 
-Claiming uses FOR UPDATE SKIP LOCKED, so replicas share submissions; a submission whose worker went
-silent for SACT_STALE_AFTER_S is taken over and resumes after its last committed piece. Per piece:
-parse and validate every row, COPY the accepted rows into sact_rows and the problems into
-sact_problems, update the progress counters and drop the piece, all in one transaction (a row applies
-whole or not at all, and a crash repeats only the piece in flight). Memory is bounded by one piece.
-After the last piece: duplicate administrations are rejected (set-based, in the database), the rows
-are matched to approvals, overdue approvals of the trust lapse, and `cdf.sact_submission.processed`
-goes out.
+Claiming uses FOR UPDATE SKIP LOCKED, so the worker's loops and replicas share submissions; a
+submission whose worker went silent for SACT_STALE_AFTER_S is taken over and resumes after its last
+committed piece. Two ways through (the steps are in sact.processing):
+
+- **At once**: a small upload (one piece, at most SACT_INLINE_MAX_BYTES) is validated in the worker
+  and written, checked for duplicates, matched, lapsed and marked processed in one transaction: a
+  trust's system sending a few rows sees the effects, and the forecast move, within milliseconds.
+- **In pieces**: a large file is taken up while it is still being uploaded. Pieces are validated in
+  SACT_VALIDATION_PROCESSES processes side by side (the Python work of a million rows), each written in
+  its own transaction in file order (rows, problems, progress, the piece dropped: a row applies whole
+  or not at all, and a crash repeats only the piece in flight). Memory is bounded by the pieces in
+  flight. After the last piece, duplicates are rejected (set-based, in the database), the rows are
+  matched to approvals in batches, overdue approvals of the trust lapse, and
+  `cdf.sact_submission.processed` goes out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import multiprocessing
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
 from casework.runtime import ServiceRuntime
+from casework.uow import UnitOfWork
 from cdf_service.db import list_repo
-from cdf_service.db.models import SactChunk, SactSubmission
+from cdf_service.db.models import SactSubmission
 from cdf_service.domain.sact_rows import DrugDictionary, RowValidator
-from cdf_service.lapse import lapse_overdue
-from cdf_service.sact.matcher import ListedDrug, match_submission
-from cdf_service.sact.pieces import COPY_COLUMNS, PieceResult, ValidatorSpec, validate_piece
+from cdf_service.lapse import BATCH as LAPSE_BATCH
+from cdf_service.lapse import lapse_batch, lapse_overdue
+from cdf_service.sact.matcher import match_pairs, match_submission, submission_keys
+from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece
+from cdf_service.sact.processing import (
+    SubmissionGone,
+    listed_drugs,
+    read_piece,
+    record_processed,
+    reject_duplicates,
+    write_piece,
+)
+from cdf_service.sact.records import count_rows
 from cdf_service.sact_drugs import reference_drugs
 
 log = get_logger(__name__)
-PROBLEM_COLUMNS = ("submission_id", "row_no", "field", "reason")
+SACT_WORKER = "cdf-sact-worker"  # wake signal: a submission (or a piece of one) was stored
+UPLOAD_POLL_S = 0.05  # how often a worker ahead of an upload looks for its next piece
+HEARTBEAT_EVERY_S = 5.0
 
 _CLAIM = text(
     """
@@ -45,126 +64,186 @@ _CLAIM = text(
     WHERE id = (
         SELECT id FROM sact_submissions
         WHERE status = 'received'
-           OR (status = 'processing' AND heartbeat_at < now() - make_interval(secs => :stale))
+           OR (status = 'receiving' AND chunks_total > 0)
+           OR (status IN ('processing', 'matching') AND heartbeat_at < now() - make_interval(secs => :stale))
         ORDER BY created_at
         FOR UPDATE SKIP LOCKED
         LIMIT 1)
-    RETURNING id
+    RETURNING id, upload_complete, chunks_total, bytes_received
     """
 )
-_DUPLICATES = text(
-    # Group, not sort: a hash aggregate finds the few repeated keys in one pass; only their rows are
-    # then touched (the first occurrence stays, the others become problems).
-    """
-    WITH repeated AS (
-        SELECT patient_ref, drug_key, regimen_start, cycle_number, administration_date, min(row_no) AS first_row
-        FROM sact_rows WHERE submission_id = :sid
-        GROUP BY patient_ref, drug_key, regimen_start, cycle_number, administration_date
-        HAVING count(*) > 1
-    ), removed AS (
-        DELETE FROM sact_rows r USING repeated d
-        WHERE r.submission_id = :sid AND r.patient_ref = d.patient_ref AND r.drug_key = d.drug_key
-          AND r.regimen_start = d.regimen_start AND r.cycle_number = d.cycle_number
-          AND r.administration_date = d.administration_date AND r.row_no <> d.first_row
-        RETURNING r.row_no, d.first_row
-    )
-    INSERT INTO sact_problems (submission_id, row_no, field, reason)
-    SELECT :sid, row_no, 'CYCLE_NUMBER',
-           'duplicate cycle: this administration of the cycle is already in row ' || first_row
-    FROM removed
-    """
-)
+
+
+class Claimed(NamedTuple):
+    id: uuid.UUID
+    upload_complete: bool
+    chunks_total: int
+    bytes_received: int
+
+
+class UploadStalled(Exception):
+    pass
+
+
+@dataclass
+class _InFlight:
+    seq: int
+    first_row: int
+    result: asyncio.Future[PieceResult]
 
 
 class SactWorker:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
         self.settings: Any = runtime.settings
-        self._wake = asyncio.Event()
+        self._wake = runtime.wake_signal(SACT_WORKER)
         self._pool: ProcessPoolExecutor | None = None
         self._key = self.settings.patient_ref_key.get_secret_value().encode()
-
-    def wake(self) -> None:
-        self._wake.set()
+        self._dictionary: tuple[dict[str, tuple[str, ...]], DrugDictionary] | None = None
 
     async def run(self) -> None:
         while True:
             try:
-                submission_id = await self.claim()
+                claimed = await self.claim()
             except Exception as exc:  # database away: try again at the next poll
                 log.warning("sact claim failed", error=repr(exc))
-                submission_id = None
-            if submission_id is not None:
-                await self.process(submission_id)
+                claimed = None
+            if claimed is not None:
+                await self.process(claimed)
                 continue
             await wait_for_wake(self._wake, self.settings.sact_poll_interval_s)
 
-    async def claim(self) -> uuid.UUID | None:
+    async def claim(self) -> Claimed | None:
         async with self.runtime.unit_of_work() as uow:
-            claimed = await uow.session.scalar(_CLAIM, {"stale": self.settings.sact_stale_after_s})
+            row = (await uow.session.execute(_CLAIM, {"stale": self.settings.sact_stale_after_s})).first()
             await uow.commit()
-        return claimed
+        return Claimed(*row) if row is not None else None
 
-    async def process(self, submission_id: uuid.UUID, today: date | None = None) -> None:
+    async def process(self, claimed: Claimed, today: date | None = None) -> None:
         today = today or date.today()
+        small = (
+            claimed.upload_complete
+            and claimed.chunks_total <= 1
+            and claimed.bytes_received <= self.settings.sact_inline_max_bytes
+        )
         try:
-            async with self.runtime.unit_of_work() as uow:
-                submission = await uow.session.get(SactSubmission, submission_id)
-                assert submission is not None
-                columns, trust = submission.columns, submission.provider_ods[:3]
-                pending = range(submission.chunks_done, submission.chunks_total)
-                first_row = submission.rows_total
-                listed = await list_repo.drug_names(uow.session)
-            drugs = DrugDictionary.build(reference_drugs(), listed)
-            spec = ValidatorSpec(str(submission_id), tuple(columns), trust, drugs, self._key, today)
-            RowValidator(spec.columns, trust, drugs, self._key, today)  # a bad header fails here, not in a child
-            started = time.perf_counter()
-            timings = await self._pieces(submission_id, pending, first_row, spec)
-            timings["ms_rows"] = round((time.perf_counter() - started) * 1000)
-            await self._finish(submission_id, trust, listed, today, timings)
+            if small:
+                await self._at_once(claimed.id, today)
+            else:
+                await self._in_pieces(claimed.id, today)
+        except SubmissionGone:
+            log.info("sact submission removed while processing (its upload failed)", submission_id=str(claimed.id))
         except Exception as exc:
-            log.exception("sact submission failed", submission_id=str(submission_id))
-            await self._fail(submission_id, f"{type(exc).__name__}: {exc}")
+            log.exception("sact submission failed", submission_id=str(claimed.id))
+            await self._fail(claimed.id, f"{type(exc).__name__}: {exc}")
 
-    async def _pieces(
-        self, submission_id: uuid.UUID, pending: range, first_row: int, spec: ValidatorSpec
-    ) -> dict[str, int]:
-        """Validate piece n+1 while piece n is written: Python checks rows while PostgreSQL takes the COPY.
-        Returns the time spent waiting for validation and for writing (they overlap)."""
-        waited = {"ms_waiting_for_validation": 0.0, "ms_writing": 0.0}
-        if not pending:
-            return {}
-        prepared = asyncio.create_task(self._prepare(spec, pending[0], first_row))
+    # -- at once ----------------------------------------------------------------------------------
+
+    async def _at_once(self, submission_id: uuid.UUID, today: date) -> None:
+        async with self.runtime.unit_of_work() as uow:
+            submission = await _locked(uow, submission_id)
+            listed = await list_repo.drug_names(uow.session)
+            spec = self._spec(submission, listed, today)
+            for seq in range(submission.chunks_done, submission.chunks_total):
+                data = await read_piece(uow, submission_id, seq)
+                await write_piece(uow, submission_id, seq, validate_piece(spec, submission.rows_total, data))
+            await uow.session.refresh(submission)
+            await reject_duplicates(uow, submission)
+            keys = await submission_keys(uow, submission_id)
+            counts: Counter[str] = Counter(pairs=len(keys))
+            await match_pairs(uow, keys, submission_id, spec.trust, listed_drugs(listed), counts)
+            counts["lapsed"] = await lapse_batch(uow, today, spec.trust)
+            record_processed(uow, submission, counts)
+            await uow.commit()
+        if counts["lapsed"] == LAPSE_BATCH:  # more than one batch overdue: the rest in their own transactions
+            await lapse_overdue(self.runtime, today, provider_ods=spec.trust)
+
+    # -- in pieces --------------------------------------------------------------------------------
+
+    async def _in_pieces(self, submission_id: uuid.UUID, today: date) -> None:
+        async with self.runtime.unit_of_work() as uow:
+            submission = await _locked(uow, submission_id)
+            listed = await list_repo.drug_names(uow.session)
+            spec = self._spec(submission, listed, today)
+            progress = (submission.chunks_done, submission.rows_total)
+        started = time.perf_counter()
+        timings = await self._rows(submission_id, spec, *progress)
+        timings["ms_rows"] = round((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        async with self.runtime.unit_of_work() as uow:
+            submission = await _locked(uow, submission_id)
+            await reject_duplicates(uow, submission)
+            submission.status, submission.heartbeat_at = "matching", datetime.now(UTC)
+            await uow.commit()
+        timings["ms_duplicates"] = round((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        counts = await match_submission(self.runtime, submission_id, spec.trust, listed_drugs(listed))
+        counts["lapsed"] = await lapse_overdue(self.runtime, today, provider_ods=spec.trust)
+        timings["ms_matching"] = round((time.perf_counter() - started) * 1000)
+        counts.update(timings)
+        async with self.runtime.unit_of_work() as uow:
+            record_processed(uow, await _locked(uow, submission_id), counts)
+            await uow.commit()
+        log.info("sact submission processed", submission_id=str(submission_id), **counts)
+
+    async def _rows(self, submission_id: uuid.UUID, spec: ValidatorSpec, seq: int, first_row: int) -> dict[str, int]:
+        """Validate pieces side by side, write them in file order, until the upload's last piece is written.
+
+        A piece's first row number must be known before it is validated. It is, without parsing, when
+        the piece before it has no quotes or blank lines (`count_rows`); otherwise the next piece
+        waits for that one's validation."""
+        waited = {"ms_waiting_for_validation": 0.0, "ms_writing": 0.0, "ms_waiting_for_upload": 0.0}
+        depth = max(self.settings.sact_validation_processes, 1) + 1
+        flight: deque[_InFlight] = deque()
+        upload = _UploadProgress(self, submission_id)
+        next_row: int | None = first_row
         try:
-            for position, seq in enumerate(pending):
+            while True:
+                while len(flight) < depth and next_row is not None and seq < upload.chunks_total:
+                    async with self.runtime.unit_of_work() as uow:
+                        data = await read_piece(uow, submission_id, seq)
+                    flight.append(_InFlight(seq, next_row, self._validate(spec, next_row, data)))
+                    rows = count_rows(data)
+                    next_row = next_row + rows if rows is not None else None
+                    seq += 1
+                if not flight:
+                    if upload.complete and seq >= upload.chunks_total:
+                        break
+                    started = time.perf_counter()
+                    await upload.wait_for_more(seq)
+                    waited["ms_waiting_for_upload"] += time.perf_counter() - started
+                    continue
                 started = time.perf_counter()
-                piece = await prepared
+                done = flight.popleft()
+                piece = await done.result
                 waited["ms_waiting_for_validation"] += time.perf_counter() - started
-                first_row += piece.rows
-                if position + 1 < len(pending):
-                    prepared = asyncio.create_task(self._prepare(spec, pending[position + 1], first_row))
+                if next_row is None and not flight:  # its row count is now known: the next piece can go
+                    next_row = done.first_row + piece.rows
                 started = time.perf_counter()
-                await self._write(submission_id, seq, piece)
+                async with self.runtime.unit_of_work() as uow:
+                    await write_piece(uow, submission_id, done.seq, piece)
+                    await uow.commit()
                 waited["ms_writing"] += time.perf_counter() - started
+                await upload.refresh()
         finally:
-            if not prepared.done():
-                prepared.cancel()
+            for pending in flight:
+                pending.result.cancel()
         return {name: round(seconds * 1000) for name, seconds in waited.items()}
 
-    async def _prepare(self, spec: ValidatorSpec, seq: int, first_row: int) -> PieceResult:
-        """One stored piece read and validated (in the validation process, or a thread without one)."""
-        async with self.runtime.unit_of_work() as uow:
-            data = await uow.session.scalar(
-                select(SactChunk.data).where(
-                    SactChunk.submission_id == uuid.UUID(spec.submission_id), SactChunk.seq == seq
-                )
-            )
-        if data is None:  # pieces are unlogged: a database crash loses them
-            raise RuntimeError(f"piece {seq} of the stored file is gone (database restart?); send the file again")
-        pool = self._validation_pool()
-        if pool is None:
-            return await asyncio.to_thread(validate_piece, spec, first_row, data)
-        return await asyncio.get_running_loop().run_in_executor(pool, validate_piece, spec, first_row, data)
+    def _validate(self, spec: ValidatorSpec, first_row: int, data: bytes) -> asyncio.Future[PieceResult]:
+        """One piece validated in a validation process (or a thread without one)."""
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._validation_pool(), validate_piece, spec, first_row, data)
+
+    def _spec(self, submission: SactSubmission, listed: dict[str, tuple[str, ...]], today: date) -> ValidatorSpec:
+        if self._dictionary is None or self._dictionary[0] != listed:
+            self._dictionary = (listed, DrugDictionary.build(reference_drugs(), listed))
+        trust, drugs = submission.provider_ods[:3], self._dictionary[1]
+        spec = ValidatorSpec(str(submission.id), tuple(submission.columns), trust, drugs, self._key, today)
+        RowValidator(spec.columns, trust, spec.drugs, self._key, today)  # a bad header fails here, not in a child
+        return spec
 
     def _validation_pool(self) -> ProcessPoolExecutor | None:
         processes = self.settings.sact_validation_processes
@@ -178,87 +257,6 @@ class SactWorker:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    async def _write(self, submission_id: uuid.UUID, seq: int, piece: PieceResult) -> None:
-        """One piece's rows, problems and progress in one transaction; the piece is dropped with it."""
-        async with self.runtime.unit_of_work() as uow:
-            submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True)
-            assert submission is not None
-            raw = await (await uow.session.connection()).get_raw_connection()
-            driver: Any = raw.driver_connection
-            if piece.csv:
-                source = io.BytesIO(piece.csv)
-                await driver.copy_to_table("sact_rows", source=source, columns=COPY_COLUMNS, format="csv")
-            problems = [(submission_id, row, field, reason) for row, field, reason in piece.problems]
-            if problems:
-                await driver.copy_records_to_table("sact_problems", records=problems, columns=PROBLEM_COLUMNS)
-            rows = piece.rows
-            rejected = len({p[1] for p in problems})
-            submission.rows_total += rows
-            submission.rows_accepted += rows - rejected
-            submission.rows_rejected += rejected
-            submission.chunks_done = seq + 1
-            submission.heartbeat_at = datetime.now(UTC)
-            await uow.session.execute(
-                SactChunk.__table__.delete().where(SactChunk.submission_id == submission_id, SactChunk.seq == seq)
-            )
-            await uow.commit()
-
-    async def _finish(
-        self,
-        submission_id: uuid.UUID,
-        trust: str,
-        listed: dict[str, tuple[str, ...]],
-        today: date,
-        timings: dict[str, int],
-    ) -> None:
-        started = time.perf_counter()
-        async with self.runtime.unit_of_work() as uow:
-            # One hash aggregate over the whole submission: give it memory so it does not spill to disk.
-            await uow.session.execute(text("SET LOCAL work_mem = '256MB'"))
-            duplicates = (await uow.session.execute(_DUPLICATES, {"sid": submission_id})).rowcount or 0
-            await uow.session.execute(
-                update(SactSubmission)
-                .where(SactSubmission.id == submission_id)
-                .values(
-                    rows_accepted=SactSubmission.rows_accepted - duplicates,
-                    rows_rejected=SactSubmission.rows_rejected + duplicates,
-                    status="matching",
-                    heartbeat_at=datetime.now(UTC),
-                )
-            )
-            await uow.commit()
-        timings["ms_duplicates"] = round((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        drugs = {name.strip().lower(): ListedDrug(name, ids[0]) for name, ids in listed.items() if ids}
-        counts: Counter[str] = await match_submission(self.runtime, submission_id, trust, drugs)
-        counts["lapsed"] = await lapse_overdue(self.runtime, today, provider_ods=trust)
-        timings["ms_matching"] = round((time.perf_counter() - started) * 1000)
-        counts.update(timings)
-        await self._processed(submission_id, counts)
-
-    async def _processed(self, submission_id: uuid.UUID, counts: Counter[str]) -> None:
-        async with self.runtime.unit_of_work() as uow:
-            submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True)
-            assert submission is not None
-            submission.status = "processed"
-            submission.finished_at = datetime.now(UTC)
-            submission.matched = dict(counts)
-            uow.emit(
-                "cdf.sact_submission.processed",
-                str(submission.id),
-                {
-                    "submission_id": submission.id,
-                    "provider_ods": submission.provider_ods,
-                    "period": submission.period,
-                    "rows_total": submission.rows_total,
-                    "rows_accepted": submission.rows_accepted,
-                    "rows_rejected": submission.rows_rejected,
-                },
-            )
-            uow.audit("system:cdf-sact-worker", "process", "sact_submission", submission.id, detail=dict(counts))
-            await uow.commit()
-        log.info("sact submission processed", submission_id=str(submission_id), **counts)
-
     async def _fail(self, submission_id: uuid.UUID, error: str) -> None:
         async with self.runtime.unit_of_work() as uow:
             await uow.session.execute(
@@ -269,11 +267,55 @@ class SactWorker:
             await uow.commit()
 
 
+class _UploadProgress:
+    """How far the upload of a submission being processed has got; the worker's heartbeat while it waits."""
+
+    def __init__(self, worker: SactWorker, submission_id: uuid.UUID) -> None:
+        self.worker, self.submission_id = worker, submission_id
+        self.chunks_total, self.complete = 0, False
+        self._moved_at = self._beat_at = time.monotonic()
+
+    async def refresh(self, beat: bool = False) -> None:
+        query = text(
+            "UPDATE sact_submissions SET heartbeat_at = CASE WHEN :beat THEN now() ELSE heartbeat_at END "
+            "WHERE id = :sid RETURNING chunks_total, upload_complete"
+        )
+        async with self.worker.runtime.unit_of_work() as uow:
+            row = (await uow.session.execute(query, {"sid": self.submission_id, "beat": beat})).first()
+            await uow.commit()
+        if row is None:
+            raise SubmissionGone(str(self.submission_id))
+        if row.chunks_total != self.chunks_total:
+            self._moved_at = time.monotonic()
+        self.chunks_total, self.complete = row.chunks_total, row.upload_complete
+
+    async def wait_for_more(self, seq: int) -> None:
+        """Until a piece beyond `seq` is stored or the upload completes; fails an upload that stopped."""
+        stale_after = self.worker.settings.sact_stale_after_s
+        while True:
+            beat = time.monotonic() - self._beat_at >= HEARTBEAT_EVERY_S
+            await self.refresh(beat)
+            if beat:
+                self._beat_at = time.monotonic()
+            if self.complete or self.chunks_total > seq:
+                return
+            if time.monotonic() - self._moved_at > stale_after:
+                raise UploadStalled(f"no piece of the file arrived for {stale_after:g} s; send the file again")
+            await asyncio.sleep(UPLOAD_POLL_S)
+
+
+async def _locked(uow: UnitOfWork, submission_id: uuid.UUID) -> SactSubmission:
+    submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True)
+    if submission is None:
+        raise SubmissionGone(str(submission_id))
+    return submission
+
+
 async def sact_worker(runtime: ServiceRuntime) -> None:
-    """The background task: one worker per process, reachable for the upload route to wake it."""
+    """The background task: SACT_WORKERS loops in this process sharing one worker (and its validation
+    processes); the upload route wakes them through the runtime's wake signal."""
     worker = SactWorker(runtime)
-    runtime.extras["sact_worker"] = worker
     try:
-        await worker.run()
+        await asyncio.gather(*(worker.run() for _ in range(max(runtime.settings.sact_workers, 1))))  # type: ignore[attr-defined]
     finally:
         worker.close()
