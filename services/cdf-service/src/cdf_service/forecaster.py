@@ -3,30 +3,38 @@
 Writers append (trust, entry) to `forecast_dirty` in the transaction of their change. This background
 job takes a batch of those rows (FOR UPDATE SKIP LOCKED, so replicas share them), recomputes each pair
 for the financial year of today with the pure model in domain.forecast, stores the result and emits
-`cdf.forecast.updated` when it differs from the stored one, then deletes the rows it took, all in one
-transaction: a crash leaves them for the next round, and a change committed meanwhile has its own row.
+`cdf.forecast.updated` when its months differ from the stored ones, and deletes the rows it took, all
+in one transaction: a crash leaves them for the next round, and a change committed meanwhile has its
+own row.
+
+A round costs the same few statements whatever its number of pairs (up to PAIRS_PER_ROUND): one takes
+and deletes the rows and reads every application of the round's entries with the pairs' cycle counts
+(`_ROUND`); the list entries come from the process's copy of the national list (`list_cache`); each
+entry's Kaplan–Meier curve and start rate are computed once; one statement upserts every forecast and
+answers which ones changed (`_STORE`); the events go to the outbox at commit. Plain SQL built once,
+executed on the Core connection (no ORM objects).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 
-from casework.events.catalogue.cdf import ForecastMonth, ForecastUpdated
-from casework.financial_year import financial_year_of, month_start
+from casework.financial_year import financial_year_of
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
-from cdf_service.db import list_repo
 from cdf_service.db.forecast_repo import FORECASTER
-from cdf_service.db.models import Application, Forecast, ForecastDirty, TreatmentCycle
+from cdf_service.db.list_cache import list_cache
 from cdf_service.domain.forecast import (
     ForecastOutturn,
     PendingApproval,
@@ -35,14 +43,97 @@ from cdf_service.domain.forecast import (
     historical_start_rate,
     run_rate_outturn,
 )
-from cdf_service.domain.time_on_treatment import observation_from_treatment, time_on_treatment_curve
+from cdf_service.domain.national_list import ListEntry
+from cdf_service.domain.time_on_treatment import (
+    KaplanMeierCurve,
+    observation_from_treatment,
+    time_on_treatment_curve,
+)
 
 log = get_logger(__name__)
 PAIRS_PER_ROUND = 100
+ROWS_PER_ROUND = PAIRS_PER_ROUND * 20  # dirty rows looked at per round (a pair is often marked many times)
+HISTORY_STATES = frozenset({"treatment_started", "treatment_stopped", "lapsed", "withdrawn"})
 
-_TAKE = text(
+# One statement takes the round and reads everything it needs:
+# - `taken`: the oldest unlocked dirty rows; `chosen`: their first PAIRS_PER_ROUND distinct pairs in
+#   code-point order (as Python sorts them); `gone`: every taken row of those pairs, deleted (`taken`
+#   is materialised, so the rows locked are the rows deleted);
+# - one 'pair' row per pair of the round;
+# - the applications of the round's entries: 'own' when it belongs to a pair of the round (any but a
+#   rejected one: its approvals and treatments, with cycles given per month for a started one), else
+#   'other' when in HISTORY_STATES (the rest of the entry's history, for its curve and start rate).
+_ROUND = text(
     """
-    SELECT id, provider_ods, entry_id FROM forecast_dirty ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED
+    WITH taken AS MATERIALIZED (
+        SELECT id, provider_ods, entry_id FROM forecast_dirty ORDER BY id LIMIT :rows FOR UPDATE SKIP LOCKED
+    ), chosen AS (
+        SELECT DISTINCT provider_ods COLLATE "C" AS provider_ods, entry_id COLLATE "C" AS entry_id
+        FROM taken ORDER BY 1, 2 LIMIT :pairs
+    ), gone AS (
+        DELETE FROM forecast_dirty d
+        USING taken t JOIN chosen c ON c.provider_ods = t.provider_ods AND c.entry_id = t.entry_id
+        WHERE d.id = t.id
+        RETURNING d.provider_ods, d.entry_id
+    ), pairs AS (
+        SELECT DISTINCT provider_ods, entry_id FROM gone
+    ), apps AS (
+        SELECT a.id, a.provider_ods, a.entry_id, a.status, a.planned_start, a.first_administration,
+            a.final_treatment_date, a.closed_at, p.entry_id IS NOT NULL AS own
+        FROM applications a
+        LEFT JOIN pairs p ON p.provider_ods = a.provider_ods AND p.entry_id = a.entry_id
+        WHERE a.entry_id IN (SELECT entry_id FROM pairs) AND a.status <> 'rejected'
+            AND (p.entry_id IS NOT NULL OR a.status = ANY(CAST(:history AS text[])))
+    )
+    SELECT 'pair' AS kind, provider_ods, entry_id, NULL::uuid AS id, NULL AS status, NULL::date AS planned_start,
+        NULL::date AS first_administration, NULL::date AS final_treatment_date,
+        NULL::timestamptz AS closed_at, NULL::date[] AS months, NULL::bigint[] AS cycles
+    FROM pairs
+    UNION ALL
+    SELECT CASE WHEN a.own THEN 'own' ELSE 'other' END, a.provider_ods, a.entry_id, a.id, a.status,
+        a.planned_start, a.first_administration, a.final_treatment_date, a.closed_at, given.months, given.cycles
+    FROM apps a
+    LEFT JOIN LATERAL (
+        SELECT array_agg(month) AS months, array_agg(cycles) AS cycles
+        FROM (
+            SELECT CAST(date_trunc('month', c.cycle_start) AS date) AS month, count(*) AS cycles
+            FROM treatment_cycles c
+            WHERE a.own AND a.first_administration IS NOT NULL AND c.application_id = a.id
+            GROUP BY 1
+        ) per_month
+    ) given ON true
+    """
+)
+
+# Upserts every forecast of the round and answers the pairs whose months differ from the stored ones:
+# the final SELECT reads `forecasts` as it was before the statement (one snapshot for all its parts).
+_STORE = text(
+    """
+    WITH computed AS MATERIALIZED (
+        SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+            provider_ods text, entry_id text, financial_year text, entry_version integer, as_of date, basis text,
+            start_rate numeric, actual_to_date numeric, active_projection numeric, pipeline numeric,
+            outturn numeric, lower numeric, upper numeric, run_rate_outturn numeric, months jsonb
+        )
+    ), stored AS (
+        INSERT INTO forecasts AS f (
+            provider_ods, entry_id, financial_year, entry_version, as_of, basis, start_rate, actual_to_date,
+            active_projection, pipeline, outturn, lower, upper, run_rate_outturn, months
+        )
+        SELECT provider_ods, entry_id, financial_year, entry_version, as_of, basis, start_rate, actual_to_date,
+            active_projection, pipeline, outturn, lower, upper, run_rate_outturn, months
+        FROM computed
+        ON CONFLICT (provider_ods, entry_id, financial_year) DO UPDATE SET
+            entry_version = excluded.entry_version, as_of = excluded.as_of, basis = excluded.basis,
+            start_rate = excluded.start_rate, actual_to_date = excluded.actual_to_date,
+            active_projection = excluded.active_projection, pipeline = excluded.pipeline,
+            outturn = excluded.outturn, lower = excluded.lower, upper = excluded.upper,
+            run_rate_outturn = excluded.run_rate_outturn, months = excluded.months, computed_at = now()
+    )
+    SELECT c.provider_ods, c.entry_id FROM computed c
+    LEFT JOIN forecasts f
+        ON f.provider_ods = c.provider_ods AND f.entry_id = c.entry_id AND f.financial_year = c.financial_year
+    WHERE f.months IS DISTINCT FROM c.months
     """
 )
 
@@ -50,14 +141,23 @@ _TAKE = text(
 async def forecast_round(runtime: ServiceRuntime, as_of: date | None = None) -> int:
     """Recompute the pairs marked dirty (one batch); returns how many pairs were recomputed."""
     as_of = as_of or date.today()
+    settings: Any = runtime.settings
     async with runtime.unit_of_work() as uow:
-        taken = (await uow.session.execute(_TAKE, {"n": PAIRS_PER_ROUND * 20})).all()
-        pairs = sorted({(r.provider_ods, r.entry_id) for r in taken})[:PAIRS_PER_ROUND]
-        ids = [r.id for r in taken if (r.provider_ods, r.entry_id) in set(pairs)]
-        for provider, entry_id in pairs:
-            await recompute(uow, provider, entry_id, as_of)
-        if ids:
-            await uow.session.execute(delete(ForecastDirty).where(ForecastDirty.id.in_(ids)))
+        connection = await uow.session.connection()
+        rows = (
+            await connection.execute(
+                _ROUND, {"rows": ROWS_PER_ROUND, "pairs": PAIRS_PER_ROUND, "history": sorted(HISTORY_STATES)}
+            )
+        ).all()
+        pairs = sorted((r.provider_ods, r.entry_id) for r in rows if r.kind == "pair")
+        if pairs:
+            cache, entries = list_cache(runtime), {}
+            for entry_id in sorted({e for _, e in pairs}):  # the process's copy: no query within its TTL
+                found = await cache.entry_for(uow.session, entry_id, as_of, settings.list_cache_ttl_s)
+                if found is not None:
+                    entries[entry_id] = found[0]  # in force on as_of, else the latest version
+            results = forecast_pairs(pairs, rows, entries, as_of, settings)
+            await _store(uow, results, entries)
         await uow.commit()
     return len(pairs)
 
@@ -77,59 +177,63 @@ async def forecaster(runtime: ServiceRuntime) -> None:
         await wait_for_wake(wake, settings.forecast_interval_s)
 
 
-async def recompute(uow: UnitOfWork, provider: str, entry_id: str, as_of: date) -> ForecastOutturn | None:
-    row = await list_repo.entry_on(uow.session, entry_id, as_of) or await list_repo.latest_version(
-        uow.session, entry_id
-    )
-    if row is None:
-        return None
-    entry = list_repo.to_domain(row)
-    settings: Any = uow.settings
-    treatments, pending = await _trust_inputs(uow, provider, entry_id)
-    curve, start_rate = await _entry_history(uow, entry_id, entry.cycle_length_days, as_of, settings)
-    result = forecast_entry(
-        trust_ods=provider,
-        entry=entry,
-        treatments=treatments,
-        pending=pending,
-        curve=curve,
-        as_of=as_of,
-        start_rate=start_rate,
-    )
-    await _store(uow, result, entry.dmd_id)
-    return result
-
-
-async def _trust_inputs(uow: UnitOfWork, provider: str, entry_id: str) -> tuple[list[Treatment], list[PendingApproval]]:
-    apps = (
-        await uow.session.execute(
-            select(
-                Application.id,
-                Application.status,
-                Application.planned_start,
-                Application.first_administration,
-                Application.final_treatment_date,
-                Application.closed_at,
-            ).where(
-                Application.provider_ods == provider, Application.entry_id == entry_id, Application.status != "rejected"
+def forecast_pairs(
+    pairs: Sequence[tuple[str, str]],
+    applications: Iterable[Any],
+    entries: Mapping[str, ListEntry],
+    as_of: date,
+    settings: Any,
+) -> list[ForecastOutturn]:
+    """The forecast of each (trust, entry) pair, in `pairs`' order, from the rows `_ROUND` read; each
+    entry's curve and start rate are computed once. A pair whose entry is not in `entries` is left out."""
+    own: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    history: dict[str, list[Any]] = defaultdict(list)
+    for row in applications:
+        if row.kind == "pair":
+            continue
+        if row.status in HISTORY_STATES:
+            history[row.entry_id].append(row)
+        if row.kind == "own":
+            own[(row.provider_ods, row.entry_id)].append(row)
+    bases = {
+        entry_id: entry_basis(
+            history[entry_id],
+            entries[entry_id].cycle_length_days,
+            as_of,
+            settings.forecast_min_history,
+            settings.forecast_default_start_rate,
+        )
+        for entry_id in {e for _, e in pairs if e in entries}
+    }
+    results = []
+    for provider, entry_id in pairs:
+        if entry_id not in entries:
+            continue
+        treatments, pending = trust_inputs(own[(provider, entry_id)])
+        basis = bases[entry_id]
+        results.append(
+            forecast_entry(
+                trust_ods=provider,
+                entry=entries[entry_id],
+                treatments=treatments,
+                pending=pending,
+                curve=basis.curve,
+                as_of=as_of,
+                start_rate=basis.start_rate,
             )
         )
-    ).all()
-    started = [a for a in apps if a.first_administration is not None]
-    cycles: dict[Any, dict[date, int]] = defaultdict(dict)
-    if started:
-        month = func.date_trunc("month", TreatmentCycle.cycle_start)
-        counted = await uow.session.execute(
-            select(TreatmentCycle.application_id, month, func.count())
-            .where(TreatmentCycle.application_id.in_([a.id for a in started]))
-            .group_by(TreatmentCycle.application_id, month)
-        )
-        for app_id, month_at, count in counted:
-            cycles[app_id][month_start(month_at.date())] = count
-    treatments = [
-        Treatment(start=a.first_administration, stop=_stop(a), cycles_by_month=cycles.get(a.id, {})) for a in started
-    ]
-    pending = [PendingApproval(a.planned_start) for a in apps if a.status == "approved"]
+    return results
+
+
+def trust_inputs(applications: Iterable[Any]) -> tuple[list[Treatment], list[PendingApproval]]:
+    """A pair's treatments (started applications, with their cycles per month) and pending approvals."""
+    treatments, pending = [], []
+    for a in applications:
+        if a.first_administration is not None:
+            given = dict(zip(a.months, a.cycles, strict=True)) if a.months else {}
+            treatments.append(Treatment(start=a.first_administration, stop=_stop(a), cycles_by_month=given))
+        if a.status == "approved":
+            pending.append(PendingApproval(a.planned_start))
     return treatments, pending
 
 
@@ -140,49 +244,50 @@ def _stop(app: Any) -> date | None:
     return app.closed_at.date() if app.status == "withdrawn" and app.closed_at else None
 
 
-async def _entry_history(
-    uow: UnitOfWork, entry_id: str, cycle_days: int, as_of: date, settings: Any
-) -> tuple[Any, float]:
-    """Kaplan–Meier curve and start rate for the entry from every trust's history."""
-    rows = (
-        await uow.session.execute(
-            select(
-                Application.status,
-                Application.first_administration,
-                Application.final_treatment_date,
-                Application.closed_at,
-            ).where(
-                Application.entry_id == entry_id,
-                Application.status.in_(("treatment_started", "treatment_stopped", "lapsed", "withdrawn")),
-            )
-        )
-    ).all()
+@dataclass(frozen=True)
+class EntryBasis:
+    curve: KaplanMeierCurve | None  # None: the entry's expected duration
+    start_rate: float
+
+
+def entry_basis(
+    history: Iterable[Any], cycle_days: int, as_of: date, min_history: int, default_start_rate: float
+) -> EntryBasis:
+    """Kaplan–Meier curve and start rate of an entry from every trust's history of it (applications
+    started, stopped, lapsed or withdrawn)."""
     observations = []
-    for r in rows:
+    resolved = started = 0
+    for r in history:
+        resolved += 1
         if r.first_administration is None:
             continue
+        started += 1
         obs = observation_from_treatment(r.first_administration, _stop(r), as_of, cycle_days)
         if obs is not None:
             observations.append(obs)
-    started = sum(1 for r in rows if r.first_administration is not None)
-    curve = time_on_treatment_curve(observations, settings.forecast_min_history)
-    return curve, historical_start_rate(started, len(rows), settings.forecast_default_start_rate)
+    curve = time_on_treatment_curve(observations, min_history)
+    return EntryBasis(curve, historical_start_rate(started, resolved, default_start_rate))
 
 
-async def _store(uow: UnitOfWork, result: ForecastOutturn, dmd_id: str) -> None:
-    months = [
-        {
-            "month": m.month_start.strftime("%Y-%m"),
-            "fy_month": m.month,
-            "actual": str(m.actual),
-            "active": str(m.active),
-            "pipeline": str(m.pipeline),
-            "total": str(m.total),
-        }
-        for m in result.months
-    ]
+async def _store(uow: UnitOfWork, results: Sequence[ForecastOutturn], entries: Mapping[str, ListEntry]) -> None:
+    """Upsert every result; publish `cdf.forecast.updated` for those whose months changed."""
+    stored = [_stored_values(result) for result in results]
+    connection = await uow.session.connection()
+    written = await connection.execute(_STORE, {"rows": json.dumps(stored, default=str)})
+    changed = {(r.provider_ods, r.entry_id) for r in written}
+    for result, values in zip(results, stored, strict=True):
+        if (result.trust_ods, result.entry_id) in changed:
+            uow.emit(
+                "cdf.forecast.updated",
+                f"{result.trust_ods}:{result.entry_id}:{result.financial_year}",
+                payload_of(result, entries[result.entry_id].dmd_id, values["run_rate_outturn"]),
+            )
+
+
+def _stored_values(result: ForecastOutturn) -> dict[str, Any]:
+    """A row of `forecasts` (amounts as Decimal, written to JSON as their exact text)."""
     elapsed = financial_year_of(result.as_of).month
-    values = {
+    return {
         "provider_ods": result.trust_ods,
         "entry_id": result.entry_id,
         "financial_year": result.financial_year,
@@ -197,48 +302,41 @@ async def _store(uow: UnitOfWork, result: ForecastOutturn, dmd_id: str) -> None:
         "lower": result.lower,
         "upper": result.upper,
         "run_rate_outturn": run_rate_outturn(result.actual_to_date, elapsed),
-        "months": months,
-    }
-    key = (
-        Forecast.provider_ods == result.trust_ods,
-        Forecast.entry_id == result.entry_id,
-        Forecast.financial_year == result.financial_year,
-    )
-    before = await uow.session.scalar(select(Forecast.months).where(*key))
-    changed = before != months
-    statement = pg_insert(Forecast).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Forecast.provider_ods, Forecast.entry_id, Forecast.financial_year],
-        set_={
-            **{k: statement.excluded[k] for k in values if k not in ("provider_ods", "entry_id", "financial_year")},
-            "computed_at": func.now(),
-        },
-    )
-    await uow.session.execute(statement)
-    if changed:
-        uow.emit(
-            "cdf.forecast.updated",
-            f"{result.trust_ods}:{result.entry_id}:{result.financial_year}",
-            _payload(result, dmd_id, values["run_rate_outturn"]),
-        )
-
-
-def _payload(result: ForecastOutturn, dmd_id: str, run_rate: Decimal) -> ForecastUpdated:
-    return ForecastUpdated(
-        provider_ods=result.trust_ods,
-        entry_id=result.entry_id,
-        dmd_id=dmd_id,
-        financial_year=result.financial_year,
-        as_of=result.as_of,
-        actual_to_date=result.actual_to_date,
-        forecast_outturn=result.outturn,
-        lower=result.lower,
-        upper=result.upper,
-        run_rate_outturn=run_rate,
-        months=[
-            ForecastMonth(
-                month=m.month_start.strftime("%Y-%m"), fy_month=m.month, actual=m.actual, forecast=m.active + m.pipeline
-            )
+        "months": [
+            {
+                "month": m.month_start.strftime("%Y-%m"),
+                "fy_month": m.month,
+                "actual": str(m.actual),
+                "active": str(m.active),
+                "pipeline": str(m.pipeline),
+                "total": str(m.total),
+            }
             for m in result.months
         ],
-    )
+    }
+
+
+def payload_of(result: ForecastOutturn, dmd_id: str, run_rate: Decimal) -> dict[str, Any]:
+    """The `cdf.forecast.updated` payload (validated by `uow.emit` against ForecastUpdated); each month's
+    `forecast` is its projected part, active + pipeline."""
+    return {
+        "provider_ods": result.trust_ods,
+        "entry_id": result.entry_id,
+        "dmd_id": dmd_id,
+        "financial_year": result.financial_year,
+        "as_of": result.as_of,
+        "actual_to_date": result.actual_to_date,
+        "forecast_outturn": result.outturn,
+        "lower": result.lower,
+        "upper": result.upper,
+        "run_rate_outturn": run_rate,
+        "months": [
+            {
+                "month": m.month_start.strftime("%Y-%m"),
+                "fy_month": m.month,
+                "actual": m.actual,
+                "forecast": m.active + m.pipeline,
+            }
+            for m in result.months
+        ],
+    }

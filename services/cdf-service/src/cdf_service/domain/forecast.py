@@ -140,15 +140,18 @@ def _project(
     """
     by_month: dict[date, float] = {}
     mean = second = 0.0
-    k, j = first_cycle, 1
-    while (day := start + timedelta(days=k * cycle_days)) <= until:
-        p = survival(k * cycle_days) / given
+    j = 1
+    offset = first_cycle * cycle_days  # cycle k is given on start + k x L
+    day, step = start + timedelta(days=offset), timedelta(days=cycle_days)
+    while day <= until:
+        p = survival(offset) / given
         if p <= 0.0:
             break  # survival never rises again
-        by_month[month_start(day)] = by_month.get(month_start(day), 0.0) + p
+        month = month_start(day)
+        by_month[month] = by_month.get(month, 0.0) + p
         mean += p
         second += (2 * j - 1) * p
-        k, j = k + 1, j + 1
+        j, offset, day = j + 1, offset + cycle_days, day + step
     return _Projection(by_month, mean, second)
 
 
@@ -207,6 +210,8 @@ def forecast_entry(
 
 
 def _money(cycles: float, cost_per_cycle: Decimal) -> Decimal:
+    if cycles == 0 and math.copysign(1.0, cycles) > 0:
+        return _pence(cost_per_cycle * 0)  # most months: the same value without the float's text
     # Round the float to 9 places first so binary noise cannot tip a half-penny.
     return _pence(Decimal(repr(round(cycles, 9))) * cost_per_cycle)
 
