@@ -77,13 +77,14 @@ _ROUND = text(
         RETURNING d.provider_ods, d.entry_id
     ), pairs AS (
         SELECT DISTINCT provider_ods, entry_id FROM gone
-    ), apps AS (
+    ), entry_apps AS (
         SELECT a.id, a.provider_ods, a.entry_id, a.status, a.planned_start, a.first_administration,
-            a.final_treatment_date, a.closed_at, p.entry_id IS NOT NULL AS own
+            a.final_treatment_date, a.closed_at,
+            (a.provider_ods, a.entry_id) IN (SELECT provider_ods, entry_id FROM pairs) AS own  -- a hashed subplan
         FROM applications a
-        LEFT JOIN pairs p ON p.provider_ods = a.provider_ods AND p.entry_id = a.entry_id
         WHERE a.entry_id IN (SELECT entry_id FROM pairs) AND a.status <> 'rejected'
-            AND (p.entry_id IS NOT NULL OR a.status = ANY(CAST(:history AS text[])))
+    ), apps AS (
+        SELECT * FROM entry_apps WHERE own OR status = ANY(CAST(:history AS text[]))
     )
     SELECT 'pair' AS kind, provider_ods, entry_id, NULL::uuid AS id, NULL AS status, NULL::date AS planned_start,
         NULL::date AS first_administration, NULL::date AS final_treatment_date,

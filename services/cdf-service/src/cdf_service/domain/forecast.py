@@ -221,8 +221,8 @@ def _actual_cycles(treatments: Iterable[Treatment], as_of: date) -> dict[date, i
     totals: dict[date, int] = {}
     for treatment in treatments:
         for day, cycles in treatment.cycles_by_month.items():
-            if month_start(day) <= known_until:
-                totals[month_start(day)] = totals.get(month_start(day), 0) + cycles
+            if (month := month_start(day)) <= known_until:
+                totals[month] = totals.get(month, 0) + cycles
     return totals
 
 
