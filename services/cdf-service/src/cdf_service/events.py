@@ -5,7 +5,9 @@ Payload models live in casework.events.catalogue.cdf; contract- and notification
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Protocol
 
 from casework.events.catalogue.cdf import (
     ApplicationApproved,
@@ -19,7 +21,26 @@ from casework.uow import UnitOfWork
 from cdf_service.db.models import Application
 
 
-def _ref(app: Application) -> dict[str, object]:
+class ApplicationKey(Protocol):
+    """What every application event names (an Application row, or the SACT matcher's locked copy)."""
+
+    id: object
+    reference: str
+    provider_ods: str
+    entry_id: str
+    dmd_id: str
+    patient_ref: str
+
+
+class TreatmentFacts(ApplicationKey, Protocol):
+    first_administration: date | None
+    final_treatment_date: date | None
+    stop_reason: str | None
+    cycles_given: int
+    cost_per_cycle: Decimal
+
+
+def _ref(app: ApplicationKey) -> dict[str, object]:
     return {
         "application_id": app.id,
         "reference": app.reference,
@@ -74,7 +95,7 @@ def emit_lapsed(uow: UnitOfWork, app: Application) -> None:
     uow.emit("cdf.approval.lapsed", str(app.id), payload)
 
 
-def emit_started(uow: UnitOfWork, app: Application) -> None:
+def emit_started(uow: UnitOfWork, app: TreatmentFacts) -> None:
     assert app.first_administration is not None
     payload = TreatmentStarted(
         **_ref(app), first_administration=app.first_administration, cycles_to_date=app.cycles_given
@@ -82,7 +103,7 @@ def emit_started(uow: UnitOfWork, app: Application) -> None:
     uow.emit("cdf.treatment.started", str(app.id), payload)
 
 
-def emit_stopped(uow: UnitOfWork, app: Application) -> None:
+def emit_stopped(uow: UnitOfWork, app: TreatmentFacts) -> None:
     assert app.final_treatment_date is not None
     payload = TreatmentStopped(
         **_ref(app),

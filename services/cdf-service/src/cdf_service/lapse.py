@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
@@ -39,18 +39,26 @@ async def lapse_overdue(runtime: ServiceRuntime, today: date | None = None, prov
     return total
 
 
+_OVERDUE = (
+    select(Application)
+    .where(Application.status == ApplicationState.APPROVED.value, Application.lapse_due < bindparam("today"))
+    .order_by(Application.lapse_due, Application.id)
+    .limit(BATCH)
+    .with_for_update(skip_locked=True)
+)
+# Built once (casework.prepared): the SACT worker asks after every submission, mostly finding none.
+_OVERDUE_AT = _OVERDUE.where(Application.provider_ods == bindparam("provider_ods"))
+
+
 async def lapse_batch(uow: UnitOfWork, today: date, provider_ods: str | None = None) -> int:
     """One batch inside the caller's unit of work (the SACT matcher calls it after applying a file)."""
-    query = (
-        select(Application)
-        .where(Application.status == ApplicationState.APPROVED.value, Application.lapse_due < today)
-        .order_by(Application.lapse_due, Application.id)
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)
-    )
-    if provider_ods is not None:
-        query = query.where(Application.provider_ods == provider_ods)
-    apps = (await uow.session.scalars(query)).all()
+    if provider_ods is None:
+        found = await uow.session.scalars(_OVERDUE, {"today": today})
+    else:
+        found = await uow.session.scalars(_OVERDUE_AT, {"today": today, "provider_ods": provider_ods})
+    apps = found.all()
+    if not apps:
+        return 0
     for app in apps:
         if not has_lapsed(app, today, app.first_administration):
             continue

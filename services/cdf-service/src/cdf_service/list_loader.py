@@ -54,7 +54,10 @@ async def _apply(session: AsyncSession, row: ListRow, created_by: str, outcome: 
     entry = row.entry
     latest = await list_repo.latest_version(session, entry.entry_id, lock=True)
     if latest is None:
-        await list_repo.add_first_version(session, entry, created_by, row.change_note)
+        try:
+            await list_repo.add_first_version(session, entry, created_by, row.change_note)
+        except InvalidListEntry as exc:
+            return RowProblem(row.row, "entry", str(exc))
         outcome.created.append(f"{entry.entry_id}/v1")
         return None
     then = await list_repo.entry_on(session, entry.entry_id, entry.effective_from)

@@ -117,7 +117,8 @@ async def test_duplicate_live_approval_is_409_with_the_existing_id(stack: TestSt
 async def test_approval_is_written_with_its_event_audit_row_forecast_mark_and_idempotency_record(
     stack: TestStack,
 ) -> None:
-    async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
+    # workers off: the forecaster, woken by the commit, would otherwise take the mark at once
+    async with stack.service("cdf", lapse_sweep_interval_s=0, run_workers=False) as svc:
         await load_seed_list(svc.client, stack)
         gmc = await confirmed_clinician(svc.client, stack, TRUST)
         listed = await entry(svc.client, stack, PEMBRO)

@@ -7,8 +7,9 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from cdf_helpers import application_body, confirmed_clinician, next_patient_index
+from cdf_helpers import application_body, confirmed_clinician, load_seed_list, next_patient_index
 
+from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.people import nhs_number_for
 from embedded_stack.testing import TestStack
 
@@ -21,7 +22,7 @@ def new_entry() -> dict:
     return {
         "entry_id": f"CDF-TEST-{uuid.uuid4().hex[:8].upper()}",
         "drug_name": "Examplimab",
-        "dmd_id": "155722341000001108",
+        "dmd_id": "4242421000001106",
         "indication": "Relapsed example carcinoma after one prior line",
         "regimen": "Examplimab 200 mg IV every 21 days",
         "criteria": [{"code": "C1", "text": "Relapsed after one prior line"}],
@@ -37,10 +38,29 @@ def new_entry() -> dict:
 async def test_versions_and_closure_through_the_api(stack: TestStack) -> None:
     admin = stack.auth("X24", "cdf_manager")
     async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
+        await load_seed_list(svc.client, stack)
         made = await svc.client.post("/api/v1/cdf/list", json=new_entry(), headers=admin)
         assert made.status_code == 201, made.text
         entry_id, path = made.json()["entry_id"], f"/api/v1/cdf/list/{made.json()['entry_id']}"
         assert made.headers["ETag"] == 'W/"1"'
+        # a dm+d id names one drug: SACT rows are resolved to their drug by it
+        clash = {**new_entry(), "drug_name": "Otherumab"}
+        other_name = await svc.client.post("/api/v1/cdf/list", json=clash, headers=admin)
+        assert other_name.status_code == 422 and other_name.json()["errors"][0]["field"] == "dmd_id", other_name.text
+        borrowed = await svc.client.post(
+            f"{path}/versions",
+            json={"effective_from": str(TODAY + timedelta(days=5)), "other_dmd_ids": ["155722341000001108"]},
+            headers={**admin, "If-Match": 'W/"1"'},
+        )
+        assert borrowed.status_code == 422 and borrowed.json()["errors"][0]["field"] == "other_dmd_ids", borrowed.text
+        header, pembro = SEED_LIST.read_text(encoding="utf-8").splitlines()[:2]
+        renamed = pembro.replace("CDF-PEMBRO-NSCLC-1L,Pembrolizumab,", "CDF-OTHER-1,Otherumab,", 1)
+        imported = await svc.client.post(
+            "/api/v1/cdf/list/import",
+            content=f"{header}\n{renamed}\n".encode(),
+            headers={**admin, "Content-Type": "text/csv"},
+        )
+        assert imported.status_code == 422 and "Pembrolizumab" in imported.text, imported.text
 
         price_rise = {"effective_from": str(TODAY + timedelta(days=10)), "cost_per_cycle": "1100.00"}
         unversioned = await svc.client.post(f"{path}/versions", json=price_rise, headers=admin)

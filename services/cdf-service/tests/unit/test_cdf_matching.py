@@ -82,3 +82,22 @@ def test_regimens_take_the_earliest_cycle_start_and_latest_final_date() -> None:
     [regimen] = regimens(rows)
     assert regimen.cycles == ((1, PLANNED), (2, PLANNED + timedelta(days=21)))
     assert (regimen.final_treatment_date, regimen.outcome) == (PLANNED + timedelta(days=21), "1")
+
+
+def test_an_earlier_cycle_arriving_later_stays_with_the_started_approval() -> None:
+    # cycle 2 reached SACT first and started the approval; cycle 1 comes in a later submission
+    rows = course(PLANNED, 2)
+    started = match([approval()], rows[1:], 28)
+    [first] = started.treatments
+    assert first.regimen.first_administration == PLANNED + timedelta(days=21)
+    later = match([approval(status="treatment_started", first=PLANNED + timedelta(days=21))], rows, 28)
+    [treatment] = later.treatments
+    assert later.unapproved == () and [n for n, _ in treatment.regimen.cycles] == [1, 2]
+    assert treatment.regimen.first_administration == PLANNED  # the caller corrects the recorded start
+
+
+def test_a_started_approval_does_not_claim_a_regimen_that_began_after_its_start() -> None:
+    restarted = course(PLANNED, 2) + course(PLANNED + timedelta(days=120), 1)
+    result = match([approval(status="treatment_started", first=PLANNED)], restarted, 28)
+    assert [t.regimen.start for t in result.treatments] == [PLANNED]
+    assert [r.start for r in result.unapproved] == [PLANNED + timedelta(days=120)]

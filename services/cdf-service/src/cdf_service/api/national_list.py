@@ -232,9 +232,9 @@ async def create_entry(
         raise Conflict(f"list entry {body.entry_id} exists; add a version instead", entry_id=body.entry_id)
     try:
         entry = ListEntry(version=1, **_domain_values(body, {"change_note"}))
+        row = await list_repo.add_first_version(uow.session, entry, principal.sub, body.change_note)
     except InvalidListEntry as exc:
         raise _invalid(exc) from None
-    row = await list_repo.add_first_version(uow.session, entry, principal.sub, body.change_note)
     out = entry_out(row, row.effective_from)
     uow.audit(principal, "create", "cdf_list_entry", f"{row.entry_id}/v1", reason=body.change_note)
     await idem.remember(uow, status.HTTP_201_CREATED, out)

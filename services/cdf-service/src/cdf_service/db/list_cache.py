@@ -43,6 +43,18 @@ class ListCache:
         in_force = entry_as_of(versions, day)
         return (in_force, True) if in_force is not None else (versions[-1], False)
 
+    async def drug_names(self, session: AsyncSession, ttl_s: float) -> dict[str, tuple[str, ...]]:
+        """Every listed drug (any version) with all its dm+d ids: `list_repo.drug_names` from the copy."""
+        if ttl_s <= 0:
+            return await list_repo.drug_names(session)
+        if time.monotonic() - self._loaded_at > ttl_s:
+            await self._load(session)
+        ids: dict[str, set[str]] = defaultdict(set)
+        for versions in self._versions.values():
+            for version in versions:
+                ids[version.drug_name].update((version.dmd_id, *version.other_dmd_ids))
+        return {name: tuple(sorted(found)) for name, found in ids.items()}
+
     async def _load(self, session: AsyncSession) -> None:
         rows = (await session.scalars(select(ListEntryVersion).order_by(ListEntryVersion.version))).all()
         versions: dict[str, list[ListEntry]] = defaultdict(list)

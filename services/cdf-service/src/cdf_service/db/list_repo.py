@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cdf_service.db.models import ListEntryVersion
-from cdf_service.domain.national_list import Criterion, EntryStatus, ListEntry, next_version
+from cdf_service.domain.national_list import Criterion, EntryStatus, InvalidListEntry, ListEntry, next_version
 
 CONTENT_FIELDS = tuple(
     f.name
@@ -103,9 +103,33 @@ async def history(session: AsyncSession, entry_id: str) -> Sequence[ListEntryVer
     return (await session.scalars(query)).all()
 
 
+async def ensure_one_drug_per_dmd_id(session: AsyncSession, entry: ListEntry) -> None:
+    """A dm+d id names one drug across the whole list (every version), else raise InvalidListEntry.
+
+    SACT rows are resolved to a listed drug by dm+d id; an id under two drug names would send one
+    drug's administrations to the other's approvals (and decide which by the order of a dictionary)."""
+    ids = [entry.dmd_id, *entry.other_dmd_ids]
+    clash = (
+        await session.execute(
+            select(ListEntryVersion.entry_id, ListEntryVersion.drug_name, ListEntryVersion.dmd_id)
+            .where(
+                func.lower(func.trim(ListEntryVersion.drug_name)) != entry.drug_name.strip().lower(),
+                or_(ListEntryVersion.dmd_id.in_(ids), ListEntryVersion.other_dmd_ids.overlap(ids)),
+            )
+            .limit(1)
+        )
+    ).first()
+    if clash is not None:
+        field = "dmd_id" if entry.dmd_id == clash.dmd_id else "other_dmd_ids"
+        raise InvalidListEntry(
+            [f"{field}: a dm+d id here already names {clash.drug_name} on the list (entry {clash.entry_id})"]
+        )
+
+
 async def add_first_version(
     session: AsyncSession, entry: ListEntry, created_by: str, change_note: str | None
 ) -> ListEntryVersion:
+    await ensure_one_drug_per_dmd_id(session, entry)
     row = from_domain(dataclasses.replace(entry, version=1, effective_to=None), created_by, change_note)
     session.add(row)
     await session.flush()
@@ -122,6 +146,7 @@ async def add_next_version(
 ) -> ListEntryVersion:
     """Close `current_row` at `effective_from` and add the next version (domain rules decide)."""
     closed, new = next_version(to_domain(current_row), changes, effective_from)
+    await ensure_one_drug_per_dmd_id(session, new)
     current_row.effective_to = closed.effective_to
     row = from_domain(new, created_by, change_note)
     session.add(row)

@@ -4,7 +4,10 @@ A regimen (SACT's START_DATE_OF_REGIMEN) is the unit of treatment. An approval c
 unclaimed regimen whose first administration falls in its start window: from `early_days` before the
 planned start to the lapse due date (an administration before the planned start counts: treatment
 simply began early; one after the lapse due date does not revive the approval). An approval that has
-already started keeps the regimen it started with. Every regimen no approval claims is unapproved use.
+already started keeps the regimen its recorded first administration belongs to (the latest regimen
+started on or before that day), even when an earlier cycle of it arrives in a later submission: the
+regimen's first administration is then earlier than the recorded one, and the caller corrects it.
+Every regimen no approval claims is unapproved use.
 
 The result is a description; the caller applies it once (state transitions and unique keys in the
 database make a second application of the same data a no-op).
@@ -107,8 +110,14 @@ def match(approvals: Iterable[ApprovalView], given: Iterable[Given], early_days:
 
 def _claim(approval: ApprovalView, pending: Sequence[Regimen], early_days: int) -> Regimen | None:
     if approval.first_administration is not None:  # started before: keep that regimen
-        return next((r for r in pending if r.first_administration == approval.first_administration), None)
+        return regimen_of(approval.first_administration, pending)
     if approval.status != "approved":  # withdrawn before starting: claims nothing
         return None
     opens, due = start_window(approval, early_days)
     return next((r for r in pending if opens <= r.first_administration <= due), None)
+
+
+def regimen_of(day: date, pending: Sequence[Regimen]) -> Regimen | None:
+    """The regimen an administration on `day` belongs to: the latest one started on or before it
+    (SACT rows give each administration its regimen's start, never after the administration)."""
+    return max((r for r in pending if r.start <= day), key=lambda r: r.start, default=None)

@@ -14,14 +14,14 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import text
 
 from casework.events.catalogue.cdf import UnapprovedUseDetected
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
-from cdf_service.db.forecast_repo import mark_dirty
-from cdf_service.db.models import Application
+from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.domain.matching import ApprovalView, Given, Regimen, Treatment, match
 from cdf_service.domain.prior_approval import TRANSITIONS, ApplicationAction, ApplicationState
 from cdf_service.events import emit_started, emit_stopped
@@ -42,14 +42,6 @@ _GIVEN = text(
     WHERE r.listed AND r.provider_ods = :trust
     """
 )
-_CYCLES = text(
-    """
-    INSERT INTO treatment_cycles (application_id, regimen_start, cycle_number, cycle_start)
-    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:starts AS date[]), CAST(:numbers AS smallint[]),
-                         CAST(:cycle_starts AS date[]))
-    ON CONFLICT DO NOTHING
-    """
-)
 _UNAPPROVED = text(
     """
     INSERT INTO unapproved_uses (provider_ods, patient_ref, drug_key, regimen_start, first_administration,
@@ -63,10 +55,75 @@ _UNAPPROVED = text(
 )
 
 
+_APPROVALS = text(
+    """
+    SELECT a.id, a.reference, a.provider_ods, a.entry_id, a.dmd_id, a.patient_ref, a.drug_key, a.status,
+           a.planned_start, a.lapse_due, a.first_administration, a.final_treatment_date, a.stop_reason,
+           a.cycles_given, a.cost_per_cycle
+    FROM applications a
+    JOIN unnest(CAST(:refs AS text[]), CAST(:drugs AS text[])) AS k(patient_ref, drug_key)
+      ON a.patient_ref = k.patient_ref AND a.drug_key = k.drug_key
+    WHERE left(a.provider_ods, 3) = :trust AND a.status <> 'rejected'
+    ORDER BY a.id
+    FOR UPDATE OF a
+    """
+)
+# What a batch changes, in one round trip: the approvals (a version bump, as the ORM's version counter
+# would), their new cycles, and the trust x entry pairs the forecaster must recompute.
+_APPLY = text(
+    """
+    WITH moved AS (
+        UPDATE applications a
+        SET status = u.status, first_administration = u.first_administration,
+            final_treatment_date = u.final_treatment_date, stop_reason = u.stop_reason,
+            cycles_given = u.cycles_given, version = a.version + 1
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:firsts AS date[]),
+                    CAST(:finals AS date[]), CAST(:reasons AS text[]), CAST(:cycle_counts AS int[]))
+             AS u(id, status, first_administration, final_treatment_date, stop_reason, cycles_given)
+        WHERE a.id = u.id
+        RETURNING 1
+    ), cycles AS (
+        INSERT INTO treatment_cycles (application_id, regimen_start, cycle_number, cycle_start)
+        SELECT * FROM unnest(CAST(:cycle_apps AS uuid[]), CAST(:starts AS date[]), CAST(:numbers AS smallint[]),
+                             CAST(:cycle_starts AS date[]))
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+    ), dirty AS (
+        INSERT INTO forecast_dirty (provider_ods, entry_id)
+        SELECT * FROM unnest(CAST(:dirty_providers AS text[]), CAST(:dirty_entries AS text[]))
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM cycles), (SELECT count(*) FROM dirty)
+    """
+)
+
+
 @dataclass(frozen=True)
 class ListedDrug:
     name: str
     dmd_id: str
+
+
+@dataclass
+class LockedApproval:
+    """An approval row locked for matching: what the rules read, the events carry and a match changes."""
+
+    id: uuid.UUID
+    reference: str
+    provider_ods: str
+    entry_id: str
+    dmd_id: str
+    patient_ref: str
+    drug_key: str
+    status: str
+    planned_start: date
+    lapse_due: date
+    first_administration: date | None
+    final_treatment_date: date | None
+    stop_reason: str | None
+    cycles_given: int
+    cost_per_cycle: Decimal
+    changed: bool = False
 
 
 async def match_submission(
@@ -106,12 +163,12 @@ async def match_pairs(
     if not keys:
         return
     await uow.session.execute(_TRUST_LOCK, {"key": f"cdf-sact-match:{trust}"})
-    params = {"refs": [k[0] for k in keys], "drugs": [k[1] for k in keys], "trust": trust}
+    params: dict[str, object] = {"refs": [k[0] for k in keys], "drugs": [k[1] for k in keys], "trust": trust}
     given: dict[tuple[str, str], list[Given]] = defaultdict(list)
     for row in await uow.session.execute(_GIVEN, params):
         given[(row.patient_ref, row.drug_key)].append(Given(*row[2:]))
-    approvals: dict[tuple[str, str], list[Application]] = defaultdict(list)
-    for app in await _locked_approvals(uow, keys, trust):
+    approvals: dict[tuple[str, str], list[LockedApproval]] = defaultdict(list)
+    for app in await _locked_approvals(uow, params):
         approvals[(app.patient_ref, app.drug_key)].append(app)
     early = runtime_early_days(uow)
     writes = _Writes()
@@ -121,13 +178,15 @@ async def match_pairs(
         for treatment in result.treatments:
             _apply_treatment(uow, by_id[treatment.approval_id], treatment, writes, counts)
         writes.unapproved += [(key, regimen) for regimen in result.unapproved]
+        writes.approvals += [a for a in by_id.values() if a.changed]
     await writes.flush(uow, submission_id, trust, listed, counts)
 
 
 @dataclass
 class _Writes:
-    """What one batch of pairs writes, gathered so each table gets one statement per batch."""
+    """What one batch of pairs writes, gathered so the batch writes in one statement (plus unapproved use)."""
 
+    approvals: list[LockedApproval] = field(default_factory=list)
     cycles: list[tuple[uuid.UUID, date, int, date]] = field(default_factory=list)
     unapproved: list[tuple[tuple[str, str], Regimen]] = field(default_factory=list)
     dirty: set[tuple[str, str]] = field(default_factory=set)
@@ -140,53 +199,64 @@ class _Writes:
         listed: dict[str, ListedDrug],
         counts: Counter[str],
     ) -> None:
-        await uow.session.flush()
-        if self.cycles:
-            ids, starts, numbers, cycle_starts = (list(column) for column in zip(*self.cycles, strict=True))
-            params = {"ids": ids, "starts": starts, "numbers": numbers, "cycle_starts": cycle_starts}
-            await uow.session.execute(_CYCLES, params)
+        if self.approvals or self.cycles or self.dirty:
+            await uow.session.execute(_APPLY, self._params())
+        if self.dirty:
+            uow.wake_after_commit(FORECASTER)
         if self.unapproved:
             await _record_unapproved(uow, self.unapproved, submission_id, trust, listed, counts)
-        await mark_dirty(uow, self.dirty)
+
+    def _params(self) -> dict[str, list[object]]:
+        apps, cycles, dirty = self.approvals, self.cycles, sorted(self.dirty)
+        return {
+            "ids": [a.id for a in apps],
+            "statuses": [a.status for a in apps],
+            "firsts": [a.first_administration for a in apps],
+            "finals": [a.final_treatment_date for a in apps],
+            "reasons": [a.stop_reason for a in apps],
+            "cycle_counts": [a.cycles_given for a in apps],
+            "cycle_apps": [c[0] for c in cycles],
+            "starts": [c[1] for c in cycles],
+            "numbers": [c[2] for c in cycles],
+            "cycle_starts": [c[3] for c in cycles],
+            "dirty_providers": [p for p, _ in dirty],
+            "dirty_entries": [e for _, e in dirty],
+        }
 
 
 def runtime_early_days(uow: UnitOfWork) -> int:
     return int(getattr(uow.settings, "early_start_days", 28))
 
 
-async def _locked_approvals(uow: UnitOfWork, keys: Sequence[tuple[str, str]], trust: str) -> list[Application]:
-    query = (
-        select(Application)
-        .where(
-            tuple_(Application.patient_ref, Application.drug_key).in_(keys),
-            func.left(Application.provider_ods, 3) == trust,
-            Application.status != ApplicationState.REJECTED.value,
-        )
-        .order_by(Application.id)
-        .with_for_update()
-    )
-    return list((await uow.session.scalars(query)).all())
+async def _locked_approvals(uow: UnitOfWork, params: dict[str, object]) -> list[LockedApproval]:
+    return [LockedApproval(*row) for row in await uow.session.execute(_APPROVALS, params)]
 
 
-def _view(app: Application) -> ApprovalView:
+def _view(app: LockedApproval) -> ApprovalView:
     return ApprovalView(str(app.id), app.status, app.planned_start, app.lapse_due, app.first_administration)
 
 
 def _apply_treatment(
-    uow: UnitOfWork, app: Application, treatment: Treatment, writes: _Writes, counts: Counter[str]
+    uow: UnitOfWork, app: LockedApproval, treatment: Treatment, writes: _Writes, counts: Counter[str]
 ) -> None:
     regimen = treatment.regimen
-    changed = len(regimen.cycles) != app.cycles_given
-    if changed:
+    if len(regimen.cycles) != app.cycles_given:
         writes.cycles += [(app.id, regimen.start, number, start) for number, start in regimen.cycles]
         app.cycles_given = len(regimen.cycles)
+        app.changed = True
+    if app.first_administration is not None and regimen.first_administration < app.first_administration:
+        # an earlier cycle of the started regimen came in a later submission: the start moves back, no
+        # second start event (the treatment started once)
+        app.first_administration = regimen.first_administration
+        uow.audit(ACTOR, "correct_first_administration", "cdf_application", app.id)
+        app.changed = True
     if app.status == ApplicationState.APPROVED:
         app.status = TRANSITIONS.next_state(app.status, ApplicationAction.START_TREATMENT)
         app.first_administration = regimen.first_administration
         emit_started(uow, app)
         uow.audit(ACTOR, "start_treatment", "cdf_application", app.id)
         counts["started"] += 1
-        changed = True
+        app.changed = True
     if regimen.final_treatment_date is not None and app.status == ApplicationState.TREATMENT_STARTED:
         app.status = TRANSITIONS.next_state(app.status, ApplicationAction.STOP_TREATMENT)
         app.final_treatment_date = regimen.final_treatment_date
@@ -194,8 +264,8 @@ def _apply_treatment(
         emit_stopped(uow, app)
         uow.audit(ACTOR, "stop_treatment", "cdf_application", app.id, reason=app.stop_reason)
         counts["stopped"] += 1
-        changed = True
-    if changed:
+        app.changed = True
+    if app.changed:
         writes.dirty.add((app.provider_ods, app.entry_id))
 
 

@@ -35,6 +35,11 @@ class PieceResult:
     csv: bytes  # accepted rows, COPY_COLUMNS, CSV without header
     problems: list[tuple[int, str, str]]  # (row, field, reason)
     rows: int
+    listed: frozenset[tuple[str, str]] = frozenset()  # (patient_ref, drug key) of accepted CDF-listed rows
+
+    @property
+    def rejected(self) -> int:
+        return len({row for row, _, _ in self.problems})
 
 
 _validators: dict[str, RowValidator] = {}  # per process: keeps the NHS number and date caches warm
@@ -55,16 +60,19 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
     prefix = f"{spec.submission_id},"
     lines: list[str] = []
     problems: list[tuple[int, str, str]] = []
+    listed: set[tuple[str, str]] = set()
     row_no = first_row
     for cells in rows_of(data):
         row_no += 1
         result = validate(cells)
         if type(result) is Administration:
             lines.append(prefix + _line(row_no, result))
+            if result.listed:  # a few in a hundred rows: the pairs the matcher looks at
+                listed.add((result.patient_ref, result.drug_key))
         else:
             problems.extend((row_no, p.field, p.reason) for p in result)
     text = "\n".join(lines)
-    return PieceResult((text + "\n").encode() if lines else b"", problems, row_no - first_row)
+    return PieceResult((text + "\n").encode() if lines else b"", problems, row_no - first_row, frozenset(listed))
 
 
 def _line(row_no: int, a: Administration) -> str:

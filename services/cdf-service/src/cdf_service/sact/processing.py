@@ -13,7 +13,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, delete, func, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 
 from casework.uow import UnitOfWork
 from cdf_service.db.models import SactChunk, SactSubmission
@@ -76,19 +77,24 @@ _PIECE_WRITTEN = text(
 )
 
 
-async def write_piece(uow: UnitOfWork, submission_id: uuid.UUID, seq: int, piece: PieceResult) -> None:
-    """A validated piece's rows and problems, the progress counters, and the stored piece dropped.
-
-    Raises SubmissionGone when the submission was removed (its upload failed): nothing is written."""
+async def copy_piece(uow: UnitOfWork, submission_id: uuid.UUID, piece: PieceResult) -> None:
+    """A validated piece's accepted rows into sact_rows and its problems into sact_problems (COPY)."""
     raw = await (await uow.session.connection()).get_raw_connection()
     driver: Any = raw.driver_connection
     if piece.csv:
         source = io.BytesIO(piece.csv)
         await driver.copy_to_table("sact_rows", source=source, columns=COPY_COLUMNS, format="csv")
-    problems = [(submission_id, row, field, reason) for row, field, reason in piece.problems]
-    if problems:
+    if piece.problems:
+        problems = [(submission_id, row, field, reason) for row, field, reason in piece.problems]
         await driver.copy_records_to_table("sact_problems", records=problems, columns=PROBLEM_COLUMNS)
-    counts = {"sid": submission_id, "seq": seq, "rows": piece.rows, "rejected": len({p[1] for p in problems})}
+
+
+async def write_piece(uow: UnitOfWork, submission_id: uuid.UUID, seq: int, piece: PieceResult) -> None:
+    """A piece of a large file: its rows and problems, the progress counters, and the stored piece dropped.
+
+    Raises SubmissionGone when the submission was removed (its upload failed): nothing is written."""
+    await copy_piece(uow, submission_id, piece)
+    counts = {"sid": submission_id, "seq": seq, "rows": piece.rows, "rejected": piece.rejected}
     if (await uow.session.execute(_PIECE_WRITTEN, counts)).first() is None:
         raise SubmissionGone(str(submission_id))
     await uow.session.execute(
@@ -96,14 +102,12 @@ async def write_piece(uow: UnitOfWork, submission_id: uuid.UUID, seq: int, piece
     )
 
 
-async def reject_duplicates(uow: UnitOfWork, submission: SactSubmission) -> int:
-    """Every repeat of an administration already in an earlier row becomes a problem; returns how many."""
-    # One hash aggregate over the whole submission: give it memory so it does not spill to disk.
-    await uow.session.execute(text("SET LOCAL work_mem = '256MB'"))
-    duplicates = (await uow.session.execute(_DUPLICATES, {"sid": submission.id})).rowcount or 0
-    submission.rows_accepted -= duplicates
-    submission.rows_rejected += duplicates
-    return duplicates
+async def reject_duplicates(uow: UnitOfWork, submission_id: uuid.UUID, large: bool = True) -> int:
+    """Every repeat of an administration already in an earlier row becomes a problem; returns how many
+    (the caller moves them from accepted to rejected)."""
+    if large:  # one hash aggregate over the whole submission: give it memory so it does not spill to disk
+        await uow.session.execute(text("SET LOCAL work_mem = '256MB'"))
+    return (await uow.session.execute(_DUPLICATES, {"sid": submission_id})).rowcount or 0
 
 
 def listed_drugs(listed: dict[str, tuple[str, ...]]) -> dict[str, ListedDrug]:
@@ -112,20 +116,64 @@ def listed_drugs(listed: dict[str, tuple[str, ...]]) -> dict[str, ListedDrug]:
 
 
 def record_processed(uow: UnitOfWork, submission: SactSubmission, counts: Counter[str]) -> None:
-    """The submission is done: its status, counts, `cdf.sact_submission.processed` and the audit row."""
+    """The submission is done: its status and counts (on the locked row), the event and the audit row."""
     submission.status = "processed"
     submission.finished_at = datetime.now(UTC)
     submission.matched = dict(counts)
+    totals = (submission.rows_total, submission.rows_accepted, submission.rows_rejected)
+    announce_processed(uow, submission.id, submission.provider_ods, submission.period, totals, counts)
+
+
+def announce_processed(
+    uow: UnitOfWork,
+    submission_id: uuid.UUID,
+    provider_ods: str,
+    period: str,
+    totals: tuple[int, int, int],
+    counts: Counter[str],
+) -> None:
+    """`cdf.sact_submission.processed` and the audit row of a finished submission."""
+    rows_total, rows_accepted, rows_rejected = totals
     uow.emit(
         "cdf.sact_submission.processed",
-        str(submission.id),
+        str(submission_id),
         {
-            "submission_id": submission.id,
-            "provider_ods": submission.provider_ods,
-            "period": submission.period,
-            "rows_total": submission.rows_total,
-            "rows_accepted": submission.rows_accepted,
-            "rows_rejected": submission.rows_rejected,
+            "submission_id": submission_id,
+            "provider_ods": provider_ods,
+            "period": period,
+            "rows_total": rows_total,
+            "rows_accepted": rows_accepted,
+            "rows_rejected": rows_rejected,
         },
     )
-    uow.audit(ACTOR, "process", "sact_submission", submission.id, detail=dict(counts))
+    uow.audit(ACTOR, "process", "sact_submission", submission_id, detail=dict(counts))
+
+
+# A small submission is finished by statements built once, written with the event and audit rows in
+# the unit of work's one closing statement (casework.prepared).
+_FINISHED = (
+    update(SactSubmission.__table__)
+    .where(SactSubmission.__table__.c.id == bindparam("done_sid"))
+    .values(
+        status="processed",
+        rows_total=bindparam("done_total"),
+        rows_accepted=bindparam("done_accepted"),
+        rows_rejected=bindparam("done_rejected"),
+        chunks_done=bindparam("done_chunks"),
+        matched=bindparam("done_matched", type_=JSONB),
+        finished_at=func.now(),
+        heartbeat_at=func.now(),
+    )
+)
+_PIECES_DROPPED = delete(SactChunk.__table__).where(SactChunk.__table__.c.submission_id == bindparam("drop_sid"))
+
+
+def stage_small_finished(
+    uow: UnitOfWork, submission_id: uuid.UUID, chunks: int, totals: tuple[int, int, int], counts: Counter[str]
+) -> None:
+    """The status row of a submission processed at once, and its stored piece dropped, at the commit."""
+    total, accepted, rejected = totals
+    values = {"done_sid": submission_id, "done_total": total, "done_accepted": accepted}
+    values |= {"done_rejected": rejected, "done_chunks": chunks, "done_matched": dict(counts)}
+    uow.stage(_FINISHED, values)
+    uow.stage(_PIECES_DROPPED, {"drop_sid": submission_id})

@@ -34,19 +34,22 @@ from casework.logs import get_logger
 from casework.periodic import wait_for_wake
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
-from cdf_service.db import list_repo
+from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import SactSubmission
 from cdf_service.domain.sact_rows import DrugDictionary, RowValidator
 from cdf_service.lapse import BATCH as LAPSE_BATCH
 from cdf_service.lapse import lapse_batch, lapse_overdue
-from cdf_service.sact.matcher import match_pairs, match_submission, submission_keys
+from cdf_service.sact.matcher import match_pairs, match_submission
 from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece
 from cdf_service.sact.processing import (
     SubmissionGone,
+    announce_processed,
+    copy_piece,
     listed_drugs,
     read_piece,
     record_processed,
     reject_duplicates,
+    stage_small_finished,
     write_piece,
 )
 from cdf_service.sact.records import count_rows
@@ -70,6 +73,16 @@ _CLAIM = text(
         FOR UPDATE SKIP LOCKED
         LIMIT 1)
     RETURNING id, upload_complete, chunks_total, bytes_received
+    """
+)
+
+
+_LOAD_SMALL = text(
+    """
+    SELECT s.provider_ods, s.period, s.columns, s.chunks_total, c.data
+    FROM sact_submissions s LEFT JOIN sact_chunks c ON c.submission_id = s.id AND c.seq = 0
+    WHERE s.id = :sid
+    FOR UPDATE OF s
     """
 )
 
@@ -102,16 +115,35 @@ class SactWorker:
         self._dictionary: tuple[dict[str, tuple[str, ...]], DrugDictionary] | None = None
 
     async def run(self) -> None:
-        while True:
-            try:
-                claimed = await self.claim()
-            except Exception as exc:  # database away: try again at the next poll
-                log.warning("sact claim failed", error=repr(exc))
-                claimed = None
-            if claimed is not None:
-                await self.process(claimed)
-                continue
-            await wait_for_wake(self._wake, self.settings.sact_poll_interval_s)
+        """One claimer; each claimed submission is processed in a task of its own, SACT_WORKERS at once.
+        (One claimer rather than a loop per slot: a wake-up then costs one claim query, not one each.)"""
+        slots = asyncio.Semaphore(max(self.settings.sact_workers, 1))
+        working: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await slots.acquire()
+                try:
+                    claimed = await self.claim()
+                except Exception as exc:  # database away: try again at the next poll
+                    log.warning("sact claim failed", error=repr(exc))
+                    claimed = None
+                if claimed is None:
+                    slots.release()
+                    await wait_for_wake(self._wake, self.settings.sact_poll_interval_s)
+                    continue
+                task = asyncio.create_task(self._process_in_slot(claimed, slots))
+                working.add(task)
+                task.add_done_callback(working.discard)
+        finally:
+            for task in working:
+                task.cancel()
+            await asyncio.gather(*working, return_exceptions=True)
+
+    async def _process_in_slot(self, claimed: Claimed, slots: asyncio.Semaphore) -> None:
+        try:
+            await self.process(claimed)
+        finally:
+            slots.release()
 
     async def claim(self) -> Claimed | None:
         async with self.runtime.unit_of_work() as uow:
@@ -141,30 +173,34 @@ class SactWorker:
 
     async def _at_once(self, submission_id: uuid.UUID, today: date) -> None:
         async with self.runtime.unit_of_work() as uow:
-            submission = await _locked(uow, submission_id)
-            listed = await list_repo.drug_names(uow.session)
-            spec = self._spec(submission, listed, today)
-            for seq in range(submission.chunks_done, submission.chunks_total):
-                data = await read_piece(uow, submission_id, seq)
-                await write_piece(uow, submission_id, seq, validate_piece(spec, submission.rows_total, data))
-            await uow.session.refresh(submission)
-            await reject_duplicates(uow, submission)
-            keys = await submission_keys(uow, submission_id)
+            loaded = (await uow.session.execute(_LOAD_SMALL, {"sid": submission_id})).first()
+            if loaded is None:
+                raise SubmissionGone(str(submission_id))
+            trust = loaded.provider_ods[:3]
+            listed = await self._listed(uow)
+            spec = self._spec(submission_id, trust, loaded.columns, listed, today)
+            piece = validate_piece(spec, 0, loaded.data) if loaded.data is not None else PieceResult(b"", [], 0)
+            await copy_piece(uow, submission_id, piece)
+            duplicates = await reject_duplicates(uow, submission_id, large=False) if piece.rows > 1 else 0
+            keys = sorted(piece.listed)
             counts: Counter[str] = Counter(pairs=len(keys))
-            await match_pairs(uow, keys, submission_id, spec.trust, listed_drugs(listed), counts)
-            counts["lapsed"] = await lapse_batch(uow, today, spec.trust)
-            record_processed(uow, submission, counts)
+            await match_pairs(uow, keys, submission_id, trust, listed_drugs(listed), counts)
+            counts["lapsed"] = await lapse_batch(uow, today, trust)
+            totals = (piece.rows, piece.rows - piece.rejected - duplicates, piece.rejected + duplicates)
+            stage_small_finished(uow, submission_id, loaded.chunks_total, totals, counts)
+            announce_processed(uow, submission_id, loaded.provider_ods, loaded.period, totals, counts)
             await uow.commit()
         if counts["lapsed"] == LAPSE_BATCH:  # more than one batch overdue: the rest in their own transactions
-            await lapse_overdue(self.runtime, today, provider_ods=spec.trust)
+            await lapse_overdue(self.runtime, today, provider_ods=trust)
 
     # -- in pieces --------------------------------------------------------------------------------
 
     async def _in_pieces(self, submission_id: uuid.UUID, today: date) -> None:
         async with self.runtime.unit_of_work() as uow:
             submission = await _locked(uow, submission_id)
-            listed = await list_repo.drug_names(uow.session)
-            spec = self._spec(submission, listed, today)
+            listed = await self._listed(uow)
+            trust = submission.provider_ods[:3]
+            spec = self._spec(submission_id, trust, submission.columns, listed, today)
             progress = (submission.chunks_done, submission.rows_total)
         started = time.perf_counter()
         timings = await self._rows(submission_id, spec, *progress)
@@ -173,7 +209,9 @@ class SactWorker:
         started = time.perf_counter()
         async with self.runtime.unit_of_work() as uow:
             submission = await _locked(uow, submission_id)
-            await reject_duplicates(uow, submission)
+            duplicates = await reject_duplicates(uow, submission_id)
+            submission.rows_accepted -= duplicates
+            submission.rows_rejected += duplicates
             submission.status, submission.heartbeat_at = "matching", datetime.now(UTC)
             await uow.commit()
         timings["ms_duplicates"] = round((time.perf_counter() - started) * 1000)
@@ -237,11 +275,15 @@ class SactWorker:
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._validation_pool(), validate_piece, spec, first_row, data)
 
-    def _spec(self, submission: SactSubmission, listed: dict[str, tuple[str, ...]], today: date) -> ValidatorSpec:
+    async def _listed(self, uow: UnitOfWork) -> dict[str, tuple[str, ...]]:
+        return await list_cache(self.runtime).drug_names(uow.session, self.settings.list_cache_ttl_s)
+
+    def _spec(
+        self, submission_id: uuid.UUID, trust: str, columns: list[str], listed: dict[str, tuple[str, ...]], today: date
+    ) -> ValidatorSpec:
         if self._dictionary is None or self._dictionary[0] != listed:
             self._dictionary = (listed, DrugDictionary.build(reference_drugs(), listed))
-        trust, drugs = submission.provider_ods[:3], self._dictionary[1]
-        spec = ValidatorSpec(str(submission.id), tuple(submission.columns), trust, drugs, self._key, today)
+        spec = ValidatorSpec(str(submission_id), tuple(columns), trust, self._dictionary[1], self._key, today)
         RowValidator(spec.columns, trust, spec.drugs, self._key, today)  # a bad header fails here, not in a child
         return spec
 
@@ -312,10 +354,9 @@ async def _locked(uow: UnitOfWork, submission_id: uuid.UUID) -> SactSubmission:
 
 
 async def sact_worker(runtime: ServiceRuntime) -> None:
-    """The background task: SACT_WORKERS loops in this process sharing one worker (and its validation
-    processes); the upload route wakes them through the runtime's wake signal."""
+    """The background task; the upload route wakes it through the runtime's wake signal."""
     worker = SactWorker(runtime)
     try:
-        await asyncio.gather(*(worker.run() for _ in range(max(runtime.settings.sact_workers, 1))))  # type: ignore[attr-defined]
+        await worker.run()
     finally:
         worker.close()

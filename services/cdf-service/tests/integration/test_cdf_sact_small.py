@@ -1,0 +1,150 @@
+"""Small SACT uploads (a trust's system sending a few administrations): stored and processed at once,
+one transaction each, and two of one trust processed side by side never lose each other's cycles."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from cdf_helpers import confirmed_clinician, load_seed_list, next_patient_index
+from sqlalchemy import text
+
+from cdf_service.db import list_repo
+from cdf_service.db.list_cache import list_cache
+from cdf_service.domain.national_list import EntryStatus
+from cdf_service.sact_schema import RegimenOutcome
+from cdf_service.synthetic.national import Course, application_for, seed_entries, write_sact_csv
+from cdf_service.synthetic.people import nhs_number_for
+from embedded_stack.testing import RunningService, TestStack, eventually
+
+pytestmark = pytest.mark.integration
+TRUST = "RQ3"
+
+
+def two_cycle_course(gmc: str) -> tuple[Course, Any]:
+    """An approved course of an open entry whose first two cycles have been given by yesterday."""
+    today = date.today()
+    entry = next(e for e in sorted(seed_entries().values(), key=lambda e: e.entry_id) if e.status == EntryStatus.OPEN)
+    start = today - timedelta(days=entry.cycle_length_days + 1)
+    course = Course(
+        trust=TRUST,
+        nhs_number=nhs_number_for(next_patient_index()),
+        born=date(1958, 3, 1),
+        sex="1",
+        gmc=gmc,
+        diagnosis="C34.9",
+        drugs=(entry.drug_name,),
+        cycle_days=entry.cycle_length_days,
+        cycles=6,
+        regimen_start=start,
+        outcome=RegimenOutcome.COMPLETED,
+        entry_id=entry.entry_id,
+        approved=True,
+        planned_start=start,
+    )
+    return course, entry
+
+
+def sact_lines(course: Course) -> tuple[str, list[str]]:
+    buffer = io.StringIO()
+    write_sact_csv(buffer, [course], date.today() - timedelta(days=1), random.Random(3))
+    header, *rows = buffer.getvalue().splitlines()
+    return header, rows
+
+
+async def post(svc: RunningService, stack: TestStack, submission_id: str, lines: list[str]) -> dict[str, Any]:
+    response = await svc.client.post(
+        "/api/v1/sact/submissions",
+        params={"provider_ods": TRUST, "period": date.today().strftime("%Y-%m"), "submission_id": submission_id},
+        content=("\n".join(lines) + "\n").encode(),
+        headers={**stack.auth(TRUST, "provider_system"), "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+async def processed(svc: RunningService, stack: TestStack, submission_id: str) -> dict[str, Any]:
+    async def done() -> dict[str, Any] | None:
+        path = f"/api/v1/sact/submissions/{submission_id}"
+        got = await svc.client.get(path, headers=stack.auth(TRUST, "cdf_manager"))
+        body = got.json()
+        assert body["status"] != "failed", body
+        return body if body["status"] == "processed" else None
+
+    return await eventually(done, within=30, interval=0.05)
+
+
+async def approval(svc: RunningService, stack: TestStack, application_id: str) -> dict[str, Any]:
+    got = await svc.client.get(f"/api/v1/cdf/applications/{application_id}", headers=stack.auth(TRUST, "cdf_manager"))
+    return got.json()
+
+
+async def test_small_uploads_are_processed_at_once_and_side_by_side(stack: TestStack) -> None:
+    async with stack.service("cdf", lapse_sweep_interval_s=0, sact_workers=4) as svc:
+        await load_seed_list(svc.client, stack)
+        async with svc.runtime.unit_of_work() as uow:  # the worker's copy of the list names what the list does
+            cached = await list_cache(svc.runtime).drug_names(uow.session, ttl_s=60)
+            assert cached == await list_repo.drug_names(uow.session) and cached
+
+        gmc = await confirmed_clinician(svc.client, stack, TRUST)
+        first, entry = two_cycle_course(gmc)
+        second, _ = two_cycle_course(gmc)
+        ids = []
+        for course in (first, second):
+            made = await svc.client.post(
+                "/api/v1/cdf/applications", json=application_for(course, entry), headers=stack.auth(TRUST, "clinician")
+            )
+            assert made.status_code == 201 and made.json()["status"] == "approved", made.text
+            ids.append(made.json()["id"])
+
+        # one row: stored with its status row, answered before processing, then processed whole
+        header, rows = sact_lines(first)
+        assert len(rows) == 2
+        accepted = await post(svc, stack, "one-row", [header, rows[0]])
+        assert (accepted["status"], accepted["chunks_total"], accepted["report_total"]) == ("received", 1, 0)
+        done = await processed(svc, stack, accepted["id"])
+        assert (done["rows_total"], done["rows_accepted"], done["rows_rejected"]) == (1, 1, 0)
+        assert done["matched"]["started"] == 1 and done["chunks_done"] == 1
+        started = await approval(svc, stack, ids[0])
+        assert (started["status"], started["cycles_given"]) == ("treatment_started", 1)
+
+        # a repeated row in a small upload is a duplicate cycle, as in a large file
+        repeated = await processed(svc, stack, (await post(svc, stack, "repeat", [header, rows[1], rows[1]]))["id"])
+        assert (repeated["rows_accepted"], repeated["rows_rejected"]) == (1, 1)
+        assert [(p["row"], p["field"]) for p in repeated["report"]] == [(2, "CYCLE_NUMBER")]
+        assert (await approval(svc, stack, ids[0]))["cycles_given"] == 2
+
+        # the other patient's two cycles in two uploads at the same moment: whichever matches second
+        # sees the first's rows, so the approval ends with both cycles, the first cycle's date as its
+        # start (in either order) and one start event
+        header, rows = sact_lines(second)
+        uploads = await asyncio.gather(*(post(svc, stack, f"side-{i}", [header, row]) for i, row in enumerate(rows)))
+        for upload in uploads:
+            await processed(svc, stack, upload["id"])
+        both = await approval(svc, stack, ids[1])
+        assert (both["status"], both["cycles_given"]) == ("treatment_started", 2)
+        assert both["first_administration"] == second.regimen_start.isoformat()
+
+        async with svc.runtime.unit_of_work() as uow:
+            starts = await uow.session.scalar(
+                text(
+                    "SELECT count(*) FROM outbox_events WHERE event_type = 'cdf.treatment.started' "
+                    "AND envelope->'data'->>'provider_ods' = :trust"
+                ),
+                {"trust": TRUST},
+            )
+            pieces_left = await uow.session.scalar(
+                text(
+                    "SELECT count(*) FROM sact_chunks c JOIN sact_submissions s ON s.id = c.submission_id "
+                    "WHERE s.provider_ods = :trust"
+                ),
+                {"trust": TRUST},
+            )
+            unapproved = await uow.session.scalar(
+                text("SELECT count(*) FROM unapproved_uses WHERE provider_ods = :trust"), {"trust": TRUST}
+            )
+        assert (starts, pieces_left, unapproved) == (2, 0, 0)
