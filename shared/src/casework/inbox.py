@@ -4,23 +4,40 @@ The handler's effect and the row recording the event id in `inbox_events` commit
 so a redelivered event (after a crash, a rebalance or an outbox replay) finds its id and does nothing.
 A failing handler is retried with backoff; after `consumer_max_retries` the event is dead-lettered:
 kept in `dead_letters` (admin list and replay) and published to `<topic>.dlq` through the outbox.
-Offsets are committed only after the batch is handled, so a killed consumer loses nothing.
+
+Records fetched together are handled together: up to `batch_size` wanted events share one
+transaction that first claims all their inbox rows in one statement (an id already there is a
+duplicate and its handler does not run), then runs each handler in turn. If a handler fails, that
+transaction rolls back; the events before the failing one are handled together again, the failing
+one alone with its retries (the failed try counts as its first attempt), then the rest. Any other
+failure (the claim, the commit, a lost connection) sends each event of the batch down the single
+path. Events no handler wants cost a parse of the envelope and nothing else: no transaction, no
+inbox row (they have no effect to guard).
+
+Offsets are committed only for records already handled, so a killed consumer loses nothing; they
+are committed at most every `commit_interval_s` (and when partitions are revoked, after a dead
+letter and at close), not after every fetch: a record handled but not yet committed comes again
+after a crash and the inbox drops it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, Integer, String, Table, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import func
+from sqlalchemy.sql.dml import Insert
 
 from casework.backoff import backoff_delay
 from casework.correlation import causation_id, correlation_id
@@ -56,7 +73,79 @@ class Delivery:
     raw: bytes
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """A delivery whose envelope was read and that a handler wants."""
+
+    delivery: Delivery
+    envelope: EventEnvelope
+    handler: Handler
+
+
+class _HandlerFailed(Exception):
+    def __init__(self, index: int, error: str) -> None:
+        super().__init__(error)
+        self.index, self.error = index, error
+
+
+@functools.cache
+def claim_statement(inbox: Table) -> Insert:
+    """INSERT of inbox rows for any number of events (one array parameter per column), skipping ids
+    already there, RETURNING the ids claimed now: one round trip, built once per table."""
+    rows = (
+        func.unnest(
+            bindparam("event_ids", type_=ARRAY(UUID(as_uuid=True))),
+            bindparam("event_types", type_=ARRAY(String)),
+            bindparam("topics", type_=ARRAY(String)),
+            bindparam("partitions", type_=ARRAY(Integer)),
+            bindparam("offsets", type_=ARRAY(BigInteger)),
+        )
+        .table_valued("event_id", "event_type", "topic", "partition", "offset")
+        .render_derived()
+    )
+    source = select(
+        bindparam("consumer", type_=String),
+        rows.c.event_id,
+        rows.c.event_type,
+        rows.c.topic,
+        rows.c.partition,
+        rows.c.offset,
+    )
+    columns = ["consumer", "event_id", "event_type", "topic", "partition", "offset"]
+    return pg_insert(inbox).from_select(columns, source).on_conflict_do_nothing().returning(inbox.c.event_id)
+
+
+def claim_params(consumer: str, events: Sequence[tuple[EventEnvelope, Delivery]]) -> dict[str, Any]:
+    return {
+        "consumer": consumer,
+        "event_ids": [e.id for e, _ in events],
+        "event_types": [e.type for e, _ in events],
+        "topics": [d.topic for _, d in events],
+        "partitions": [d.partition for _, d in events],
+        "offsets": [d.offset for _, d in events],
+    }
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    """Commits what was handled on partitions about to be taken away, so their next owner starts there."""
+
+    def __init__(self, owner: EventConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        try:
+            await self._owner.commit_handled(only=revoked)
+        except Exception as exc:  # the next owner re-reads those records; the inbox drops them
+            log.warning("offset commit before rebalance failed", error=repr(exc))
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        self._owner.reset_offsets()
+
+
 class EventConsumer:
+    batch_size = 100  # wanted events handled in one transaction, at most
+    commit_interval_s = 1.0  # offsets of handled records are committed at most this often
+
     def __init__(
         self,
         runtime: Any,  # casework.runtime.ServiceRuntime (import cycle otherwise)
@@ -69,6 +158,10 @@ class EventConsumer:
         self.name = consumer_name or f"{self._settings.service_name}-service"
         self.topics = sorted({runtime.registry.get(t).topic for t in self._handlers})
         self._consumer: AIOKafkaConsumer | None = None
+        self._handled: dict[TopicPartition, int] = {}  # next offset to read, per partition, once handled
+        self._committed: dict[TopicPartition, int] = {}
+        self._last_commit = time.monotonic()
+        self._assignments = 0  # counts rebalances: a batch fetched before one does not move offsets
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -78,11 +171,19 @@ class EventConsumer:
             try:
                 await self._ensure_started()
                 batch = await self._consumer.getmany(timeout_ms=1000, max_records=500)  # type: ignore[union-attr]
-                for records in batch.values():
-                    for record in records:
-                        await self.deliver(Delivery(record.topic, record.partition, record.offset, record.value))
-                if batch:
-                    await self._consumer.commit()  # type: ignore[union-attr]
+                assignments = self._assignments
+                deliveries = [
+                    Delivery(record.topic, record.partition, record.offset, record.value)
+                    for records in batch.values()
+                    for record in records
+                ]
+                outcomes = await self.deliver_many(deliveries) if deliveries else []
+                if assignments == self._assignments:
+                    for tp, records in batch.items():
+                        if records:
+                            self._handled[tp] = records[-1].offset + 1
+                if "dead_lettered" in outcomes or time.monotonic() - self._last_commit >= self.commit_interval_s:
+                    await self.commit_handled()
                 failures = 0
             except asyncio.CancelledError:
                 raise
@@ -93,11 +194,32 @@ class EventConsumer:
                 await self._stop_consumer()
                 await asyncio.sleep(delay)
 
+    async def commit_handled(self, only: Collection[TopicPartition] | None = None) -> None:
+        """Commit the offsets of handled records not committed yet (of the partitions `only`, if given)."""
+        self._last_commit = time.monotonic()
+        consumer = self._consumer
+        if consumer is None:
+            return
+        assigned = consumer.assignment()
+        offsets = {
+            tp: offset
+            for tp, offset in self._handled.items()
+            if tp in assigned and (only is None or tp in only) and self._committed.get(tp) != offset
+        }
+        if offsets:
+            await consumer.commit(offsets)
+            self._committed.update(offsets)
+
+    def reset_offsets(self) -> None:
+        """After a rebalance: positions restart from the group's committed offsets."""
+        self._assignments += 1
+        self._handled.clear()
+        self._committed.clear()
+
     async def _ensure_started(self) -> None:
         if self._consumer is not None:
             return
         consumer = AIOKafkaConsumer(
-            *self.topics,
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
             group_id=self.name,
             client_id=self.name,
@@ -108,6 +230,8 @@ class EventConsumer:
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
             rebalance_timeout_ms=self._settings.kafka_rebalance_timeout_ms,
         )
+        consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+        self.reset_offsets()
         try:
             await consumer.start()
         except BaseException:
@@ -122,9 +246,32 @@ class EventConsumer:
             await finish_within(consumer.stop(), 3, f"{self.name} consumer stop")
 
     async def close(self) -> None:
+        # A commit that fails or hangs only means the next consumer re-reads those records.
+        await finish_within(self.commit_handled(), 3, f"{self.name} offset commit")
         await self._stop_consumer()
 
-    # -- one event ------------------------------------------------------------------------------
+    # -- events -----------------------------------------------------------------------------------
+
+    async def deliver_many(self, deliveries: Sequence[Delivery]) -> list[str]:
+        """Handle records fetched together (in partition order); one outcome per delivery:
+        processed | duplicate | ignored | dead_lettered."""
+        outcomes = ["ignored"] * len(deliveries)
+        wanted: list[tuple[int, _Wanted]] = []
+        for index, delivery in enumerate(deliveries):
+            try:
+                envelope = EventEnvelope.from_bytes(delivery.raw)
+            except ValidationError as exc:
+                await self._dead_letter(delivery, None, f"unreadable envelope: {exc}", attempts=0)
+                outcomes[index] = "dead_lettered"
+                continue
+            handler = self._handlers.get(envelope.type)
+            if handler is not None:
+                wanted.append((index, _Wanted(delivery, envelope, handler)))
+        for start in range(0, len(wanted), self.batch_size):
+            chunk = wanted[start : start + self.batch_size]
+            for (index, _), outcome in zip(chunk, await self._handle_together([w for _, w in chunk]), strict=True):
+                outcomes[index] = outcome
+        return outcomes
 
     async def deliver(self, delivery: Delivery) -> str:
         """Handle one delivery with retries; returns processed | duplicate | ignored | dead_lettered."""
@@ -136,56 +283,98 @@ class EventConsumer:
         handler = self._handlers.get(envelope.type)
         if handler is None:
             return "ignored"
+        return await self._deliver_alone(_Wanted(delivery, envelope, handler))
+
+    async def _handle_together(self, events: Sequence[_Wanted]) -> list[str]:
+        if not events:
+            return []
+        if len(events) == 1:
+            return [await self._deliver_alone(events[0])]
+        try:
+            outcomes = await self._in_one_transaction(events)
+        except _HandlerFailed as failed:
+            event = events[failed.index]
+            self._log_failure(event.envelope, 1, failed.error)
+            before = await self._handle_together(events[: failed.index])
+            alone = await self._deliver_alone(event, failed_attempts=1, error=failed.error)
+            return [*before, alone, *await self._handle_together(events[failed.index + 1 :])]
+        except Exception as exc:  # nothing to blame on one event: each goes the single way
+            log.warning("batch transaction failed; handling its events one by one", error=repr(exc))
+            return [await self._deliver_alone(event) for event in events]
+        for event, outcome in zip(events, outcomes, strict=True):
+            EVENTS_CONSUMED.labels(self._settings.service_name, event.envelope.type, outcome).inc()
+        return outcomes
+
+    async def _in_one_transaction(self, events: Sequence[_Wanted]) -> list[str]:
+        """Claim every event's inbox row in one statement, run the handlers of those claimed now, commit
+        once. A handler's exception becomes _HandlerFailed naming its event (nothing is committed)."""
+        async with self._runtime.unit_of_work(self._runtime.consumer_sessions) as uow:
+            connection = await uow.session.connection()
+            claimed = set(
+                await connection.scalars(
+                    claim_statement(self._runtime.tables.inbox),
+                    claim_params(self.name, [(e.envelope, e.delivery) for e in events]),
+                )
+            )
+            outcomes = []
+            for index, event in enumerate(events):
+                if event.envelope.id not in claimed:  # handled before, or earlier in this batch
+                    outcomes.append("duplicate")
+                    continue
+                claimed.discard(event.envelope.id)
+                try:
+                    await self._run_handler(uow, event)
+                    await uow.flush_messages()  # the next handler sees this one's staged writes
+                except Exception as exc:
+                    raise _HandlerFailed(index, f"{type(exc).__name__}: {exc}") from exc
+                outcomes.append("processed")
+            await uow.commit()
+        return outcomes
+
+    async def _run_handler(self, uow: UnitOfWork, event: _Wanted) -> None:
+        payload = self._runtime.registry.parse(event.envelope)
+        correlation_token = correlation_id.set(event.envelope.correlation_id)
+        causation_token = causation_id.set(str(event.envelope.id))
+        try:
+            await event.handler(uow, ReceivedEvent(event.envelope, payload))
+        finally:
+            correlation_id.reset(correlation_token)
+            causation_id.reset(causation_token)
+
+    async def _deliver_alone(self, event: _Wanted, failed_attempts: int = 0, error: str = "") -> str:
+        """One event in its own transaction, retried with backoff, then dead-lettered."""
+        envelope = event.envelope
         attempts = self._settings.consumer_max_retries
-        error = ""
-        for attempt in range(attempts):
+        for attempt in range(failed_attempts, attempts):
+            if attempt:
+                await asyncio.sleep(backoff_delay(attempt - 1, self._settings.consumer_retry_base_s, cap=2.0))
             try:
-                outcome = await self.handle_once(envelope, handler, delivery)
+                outcome = await self.handle_once(envelope, event.handler, event.delivery)
                 EVENTS_CONSUMED.labels(self._settings.service_name, envelope.type, outcome).inc()
                 return outcome
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "handler failed",
-                    event_id=str(envelope.id),
-                    event_type=envelope.type,
-                    attempt=attempt + 1,
-                    error=error,
-                )
-                if attempt + 1 < attempts:
-                    await asyncio.sleep(backoff_delay(attempt, self._settings.consumer_retry_base_s, cap=2.0))
-        await self._dead_letter(delivery, envelope, error, attempts=attempts)
+                self._log_failure(envelope, attempt + 1, error)
+        await self._dead_letter(event.delivery, envelope, error, attempts=attempts)
         EVENTS_CONSUMED.labels(self._settings.service_name, envelope.type, "dead_lettered").inc()
         return "dead_lettered"
 
+    @staticmethod
+    def _log_failure(envelope: EventEnvelope, attempt: int, error: str) -> None:
+        log.warning("handler failed", event_id=str(envelope.id), event_type=envelope.type, attempt=attempt, error=error)
+
     async def handle_once(self, envelope: EventEnvelope, handler: Handler, delivery: Delivery) -> str:
-        inbox = self._runtime.tables.inbox
-        payload = self._runtime.registry.parse(envelope)
-        correlation_token = correlation_id.set(envelope.correlation_id)
-        causation_token = causation_id.set(str(envelope.id))
-        try:
-            async with self._runtime.unit_of_work(self._runtime.consumer_sessions) as uow:
-                claimed = await uow.session.scalar(
-                    pg_insert(inbox)
-                    .values(
-                        consumer=self.name,
-                        event_id=envelope.id,
-                        event_type=envelope.type,
-                        topic=delivery.topic,
-                        partition=delivery.partition,
-                        offset=delivery.offset,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(inbox.c.event_id)
-                )
-                if claimed is None:
-                    return "duplicate"
-                await handler(uow, ReceivedEvent(envelope, payload))
-                await uow.commit()
-                return "processed"
-        finally:
-            correlation_id.reset(correlation_token)
-            causation_id.reset(causation_token)
+        """One attempt in one transaction: claim the inbox row, run the handler, commit."""
+        async with self._runtime.unit_of_work(self._runtime.consumer_sessions) as uow:
+            connection = await uow.session.connection()
+            claimed = await connection.scalar(
+                claim_statement(self._runtime.tables.inbox), claim_params(self.name, [(envelope, delivery)])
+            )
+            if claimed is None:
+                return "duplicate"
+            await self._run_handler(uow, _Wanted(delivery, envelope, handler))
+            await uow.commit()
+            return "processed"
 
     async def _dead_letter(self, delivery: Delivery, envelope: EventEnvelope | None, error: str, attempts: int) -> None:
         letters = self._runtime.tables.dead_letters
