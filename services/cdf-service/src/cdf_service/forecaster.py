@@ -8,11 +8,13 @@ in one transaction: a crash leaves them for the next round, and a change committ
 own row.
 
 A round costs the same few statements whatever its number of pairs (up to PAIRS_PER_ROUND): one takes
-and deletes the rows and reads every application of the round's entries with the pairs' cycle counts
-(`_ROUND`); the list entries come from the process's copy of the national list (`list_cache`); each
-entry's Kaplan–Meier curve and start rate are computed once; one statement upserts every forecast and
-answers which ones changed (`_STORE`); the events go to the outbox at commit. Plain SQL built once,
-executed on the Core connection (no ORM objects).
+and deletes the rows (`_TAKE`), one takes the trusts' locks, one reads every application of the
+round's entries with the pairs' cycle counts (`_INPUTS`); the list entries come from the process's
+copy of the national list (`list_cache`); each entry's Kaplan–Meier curve and start rate are computed
+once; one statement upserts every forecast and answers which ones changed (`_STORE`); the events go to
+the outbox at commit. Plain SQL built once,
+executed on the Core connection (no ORM objects). A small SACT upload recomputes the pairs it changed
+in its own transaction with the same code (`recompute_pairs`), without marking them.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.db.list_cache import list_cache
+from cdf_service.db.trust_locks import lock_trusts
 from cdf_service.domain.forecast import (
     ForecastOutturn,
     PendingApproval,
@@ -55,15 +58,10 @@ PAIRS_PER_ROUND = 100
 ROWS_PER_ROUND = PAIRS_PER_ROUND * 20  # dirty rows looked at per round (a pair is often marked many times)
 HISTORY_STATES = frozenset({"treatment_started", "treatment_stopped", "lapsed", "withdrawn"})
 
-# One statement takes the round and reads everything it needs:
-# - `taken`: the oldest unlocked dirty rows; `chosen`: their first PAIRS_PER_ROUND distinct pairs in
-#   code-point order (as Python sorts them); `gone`: every taken row of those pairs, deleted (`taken`
-#   is materialised, so the rows locked are the rows deleted);
-# - one 'pair' row per pair of the round;
-# - the applications of the round's entries: 'own' when it belongs to a pair of the round (any but a
-#   rejected one: its approvals and treatments, with cycles given per month for a started one), else
-#   'other' when in HISTORY_STATES (the rest of the entry's history, for its curve and start rate).
-_ROUND = text(
+# Taking a round: the oldest unlocked dirty rows (`taken`), their first PAIRS_PER_ROUND distinct pairs
+# in code-point order (as Python sorts them: `chosen`), and every taken row of those pairs deleted
+# (`taken` is materialised, so the rows locked are the rows deleted). Answers the round's pairs.
+_TAKE = text(
     """
     WITH taken AS MATERIALIZED (
         SELECT id, provider_ods, entry_id FROM forecast_dirty ORDER BY id LIMIT :rows FOR UPDATE SKIP LOCKED
@@ -75,8 +73,18 @@ _ROUND = text(
         USING taken t JOIN chosen c ON c.provider_ods = t.provider_ods AND c.entry_id = t.entry_id
         WHERE d.id = t.id
         RETURNING d.provider_ods, d.entry_id
-    ), pairs AS (
-        SELECT DISTINCT provider_ods, entry_id FROM gone
+    )
+    SELECT DISTINCT provider_ods, entry_id FROM gone
+    """
+)
+# Everything the given pairs' forecasts need: the applications of their entries, 'own' when it belongs
+# to one of the pairs (any but a rejected one: its approvals and treatments, with cycles given per month
+# for a started one), else 'other' when in HISTORY_STATES (the rest of the entry's history, for its
+# curve and start rate).
+_INPUTS = text(
+    """
+    WITH pairs AS (
+        SELECT * FROM unnest(CAST(:providers AS text[]), CAST(:entries AS text[])) AS p(provider_ods, entry_id)
     ), entry_apps AS (
         SELECT a.id, a.provider_ods, a.entry_id, a.status, a.planned_start, a.first_administration,
             a.final_treatment_date, a.closed_at,
@@ -86,12 +94,7 @@ _ROUND = text(
     ), apps AS (
         SELECT * FROM entry_apps WHERE own OR status = ANY(CAST(:history AS text[]))
     )
-    SELECT 'pair' AS kind, provider_ods, entry_id, NULL::uuid AS id, NULL AS status, NULL::date AS planned_start,
-        NULL::date AS first_administration, NULL::date AS final_treatment_date,
-        NULL::timestamptz AS closed_at, NULL::date[] AS months, NULL::bigint[] AS cycles
-    FROM pairs
-    UNION ALL
-    SELECT CASE WHEN a.own THEN 'own' ELSE 'other' END, a.provider_ods, a.entry_id, a.id, a.status,
+    SELECT CASE WHEN a.own THEN 'own' ELSE 'other' END AS kind, a.provider_ods, a.entry_id, a.id, a.status,
         a.planned_start, a.first_administration, a.final_treatment_date, a.closed_at, given.months, given.cycles
     FROM apps a
     LEFT JOIN LATERAL (
@@ -141,26 +144,32 @@ _STORE = text(
 
 async def forecast_round(runtime: ServiceRuntime, as_of: date | None = None) -> int:
     """Recompute the pairs marked dirty (one batch); returns how many pairs were recomputed."""
-    as_of = as_of or date.today()
-    settings: Any = runtime.settings
     async with runtime.unit_of_work() as uow:
         connection = await uow.session.connection()
-        rows = (
-            await connection.execute(
-                _ROUND, {"rows": ROWS_PER_ROUND, "pairs": PAIRS_PER_ROUND, "history": sorted(HISTORY_STATES)}
-            )
-        ).all()
-        pairs = sorted((r.provider_ods, r.entry_id) for r in rows if r.kind == "pair")
+        taken = await connection.execute(_TAKE, {"rows": ROWS_PER_ROUND, "pairs": PAIRS_PER_ROUND})
+        pairs = sorted((r.provider_ods, r.entry_id) for r in taken)
         if pairs:
-            cache, entries = list_cache(runtime), {}
-            for entry_id in sorted({e for _, e in pairs}):  # the process's copy: no query within its TTL
-                found = await cache.entry_for(uow.session, entry_id, as_of, settings.list_cache_ttl_s)
-                if found is not None:
-                    entries[entry_id] = found[0]  # in force on as_of, else the latest version
-            results = forecast_pairs(pairs, rows, entries, as_of, settings)
-            await _store(uow, results, entries)
+            await lock_trusts(uow.session, (p[:3] for p, _ in pairs))  # as the SACT matcher does
+            await recompute_pairs(uow, runtime, pairs, as_of or date.today())
         await uow.commit()
     return len(pairs)
+
+
+async def recompute_pairs(
+    uow: UnitOfWork, runtime: ServiceRuntime, pairs: Sequence[tuple[str, str]], as_of: date
+) -> None:
+    """Recompute and store the forecasts of `pairs` in the caller's unit of work (which holds their
+    trusts' locks); `cdf.forecast.updated` for each whose months changed."""
+    settings: Any = runtime.settings
+    connection = await uow.session.connection()
+    params = {"providers": [p for p, _ in pairs], "entries": [e for _, e in pairs], "history": sorted(HISTORY_STATES)}
+    rows = (await connection.execute(_INPUTS, params)).all()
+    cache, entries = list_cache(runtime), {}
+    for entry_id in sorted({e for _, e in pairs}):  # the process's copy: no query within its TTL
+        found = await cache.entry_for(uow.session, entry_id, as_of, settings.list_cache_ttl_s)
+        if found is not None:
+            entries[entry_id] = found[0]  # in force on as_of, else the latest version
+    await _store(uow, forecast_pairs(pairs, rows, entries, as_of, settings), entries)
 
 
 async def forecaster(runtime: ServiceRuntime) -> None:
@@ -185,13 +194,11 @@ def forecast_pairs(
     as_of: date,
     settings: Any,
 ) -> list[ForecastOutturn]:
-    """The forecast of each (trust, entry) pair, in `pairs`' order, from the rows `_ROUND` read; each
+    """The forecast of each (trust, entry) pair, in `pairs`' order, from the rows `_INPUTS` read; each
     entry's curve and start rate are computed once. A pair whose entry is not in `entries` is left out."""
     own: dict[tuple[str, str], list[Any]] = defaultdict(list)
     history: dict[str, list[Any]] = defaultdict(list)
     for row in applications:
-        if row.kind == "pair":
-            continue
         if row.status in HISTORY_STATES:
             history[row.entry_id].append(row)
         if row.kind == "own":

@@ -101,6 +101,12 @@ async def test_small_uploads_are_processed_at_once_and_side_by_side(stack: TestS
             assert made.status_code == 201 and made.json()["status"] == "approved", made.text
             ids.append(made.json()["id"])
 
+        async def marks_taken() -> bool:  # the approvals' forecasts are done before the uploads
+            async with svc.runtime.unit_of_work() as uow:
+                return not await uow.session.scalar(text("SELECT count(*) FROM forecast_dirty"))
+
+        await eventually(marks_taken, within=30, interval=0.05)
+
         # one row: stored with its status row, answered before processing, then processed whole
         header, rows = sact_lines(first)
         assert len(rows) == 2
@@ -111,6 +117,15 @@ async def test_small_uploads_are_processed_at_once_and_side_by_side(stack: TestS
         assert done["matched"]["started"] == 1 and done["chunks_done"] == 1
         started = await approval(svc, stack, ids[0])
         assert (started["status"], started["cycles_given"]) == ("treatment_started", 1)
+        async with svc.runtime.unit_of_work() as uow:  # re-forecast in the upload's own transaction
+            same_transaction = await uow.session.scalar(
+                text(
+                    "SELECT f.computed_at = s.finished_at FROM forecasts f, sact_submissions s "
+                    "WHERE f.provider_ods = :trust AND f.entry_id = :entry AND s.id = :sid"
+                ),
+                {"trust": TRUST, "entry": entry.entry_id, "sid": accepted["id"]},
+            )
+        assert same_transaction is True
 
         # a repeated row in a small upload is a duplicate cycle, as in a large file
         repeated = await processed(svc, stack, (await post(svc, stack, "repeat", [header, rows[1], rows[1]]))["id"])

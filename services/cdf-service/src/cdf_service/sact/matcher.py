@@ -22,6 +22,7 @@ from casework.events.catalogue.cdf import UnapprovedUseDetected
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db.forecast_repo import FORECASTER
+from cdf_service.db.trust_locks import lock_trusts
 from cdf_service.domain.matching import ApprovalView, Given, Regimen, Treatment, match
 from cdf_service.domain.prior_approval import TRANSITIONS, ApplicationAction, ApplicationState
 from cdf_service.events import emit_started, emit_stopped
@@ -31,7 +32,6 @@ KEYS_PER_BATCH = 500
 ACTOR = "system:cdf-sact-matcher"
 
 _KEYS = text("SELECT DISTINCT patient_ref, drug_key FROM sact_rows WHERE submission_id = :sid AND listed ORDER BY 1, 2")
-_TRUST_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 _GIVEN = text(
     """
     SELECT DISTINCT r.patient_ref, r.drug_key, r.regimen_start, r.cycle_number, r.cycle_start,
@@ -154,15 +154,16 @@ async def match_pairs(
     trust: str,
     listed: dict[str, ListedDrug],
     counts: Counter[str],
-) -> None:
-    """Match `keys` inside the caller's unit of work.
+    mark: bool = True,
+) -> set[tuple[str, str]]:
+    """Match `keys` inside the caller's unit of work, holding the trust's lock (db.trust_locks): a
+    submission processed beside another of the same trust reads that one's rows once it has committed.
 
-    One trust's pairs are matched by one transaction at a time (a transaction-scoped advisory lock),
-    so a submission processed beside another of the same trust reads that one's rows once it has
-    committed, never a history with the other's cycles missing."""
+    Returns the (provider, entry) pairs whose forecast the match changed; with `mark` they are also
+    queued for the forecaster, without it the caller recomputes them itself."""
     if not keys:
-        return
-    await uow.session.execute(_TRUST_LOCK, {"key": f"cdf-sact-match:{trust}"})
+        return set()
+    await lock_trusts(uow.session, [trust])
     params: dict[str, object] = {"refs": [k[0] for k in keys], "drugs": [k[1] for k in keys], "trust": trust}
     given: dict[tuple[str, str], list[Given]] = defaultdict(list)
     for row in await uow.session.execute(_GIVEN, params):
@@ -171,7 +172,7 @@ async def match_pairs(
     for app in await _locked_approvals(uow, params):
         approvals[(app.patient_ref, app.drug_key)].append(app)
     early = runtime_early_days(uow)
-    writes = _Writes()
+    writes = _Writes(mark=mark)
     for key in keys:
         by_id = {str(a.id): a for a in approvals.get(key, [])}
         result = match([_view(a) for a in by_id.values()], given.get(key, []), early)
@@ -180,12 +181,14 @@ async def match_pairs(
         writes.unapproved += [(key, regimen) for regimen in result.unapproved]
         writes.approvals += [a for a in by_id.values() if a.changed]
     await writes.flush(uow, submission_id, trust, listed, counts)
+    return writes.dirty
 
 
 @dataclass
 class _Writes:
     """What one batch of pairs writes, gathered so the batch writes in one statement (plus unapproved use)."""
 
+    mark: bool = True  # queue the changed pairs for the forecaster
     approvals: list[LockedApproval] = field(default_factory=list)
     cycles: list[tuple[uuid.UUID, date, int, date]] = field(default_factory=list)
     unapproved: list[tuple[tuple[str, str], Regimen]] = field(default_factory=list)
@@ -199,15 +202,16 @@ class _Writes:
         listed: dict[str, ListedDrug],
         counts: Counter[str],
     ) -> None:
-        if self.approvals or self.cycles or self.dirty:
-            await uow.session.execute(_APPLY, self._params())
-        if self.dirty:
+        marked = self.dirty if self.mark else set()
+        if self.approvals or self.cycles or marked:
+            await uow.session.execute(_APPLY, self._params(sorted(marked)))
+        if marked:
             uow.wake_after_commit(FORECASTER)
         if self.unapproved:
             await _record_unapproved(uow, self.unapproved, submission_id, trust, listed, counts)
 
-    def _params(self) -> dict[str, list[object]]:
-        apps, cycles, dirty = self.approvals, self.cycles, sorted(self.dirty)
+    def _params(self, dirty: list[tuple[str, str]]) -> dict[str, list[object]]:
+        apps, cycles = self.approvals, self.cycles
         return {
             "ids": [a.id for a in apps],
             "statuses": [a.status for a in apps],

@@ -37,6 +37,7 @@ from casework.uow import UnitOfWork
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import SactSubmission
 from cdf_service.domain.sact_rows import DrugDictionary, RowValidator
+from cdf_service.forecaster import recompute_pairs
 from cdf_service.lapse import BATCH as LAPSE_BATCH
 from cdf_service.lapse import lapse_batch, lapse_overdue
 from cdf_service.sact.matcher import match_pairs, match_submission
@@ -184,7 +185,9 @@ class SactWorker:
             duplicates = await reject_duplicates(uow, submission_id, large=False) if piece.rows > 1 else 0
             keys = sorted(piece.listed)
             counts: Counter[str] = Counter(pairs=len(keys))
-            await match_pairs(uow, keys, submission_id, trust, listed_drugs(listed), counts)
+            changed = await match_pairs(uow, keys, submission_id, trust, listed_drugs(listed), counts, mark=False)
+            if changed:  # re-forecast here, under the trust's lock the matcher holds: no forecaster round
+                await recompute_pairs(uow, self.runtime, sorted(changed), today)
             counts["lapsed"] = await lapse_batch(uow, today, trust)
             totals = (piece.rows, piece.rows - piece.rejected - duplicates, piece.rejected + duplicates)
             stage_small_finished(uow, submission_id, loaded.chunks_total, totals, counts)
