@@ -8,7 +8,10 @@ Two variants, both with the services in their own processes (`casework serve`), 
   cdf-service runs with SACT_POLL_INTERVAL_S and FORECAST_INTERVAL_S as given (`--cdf-interval-s`):
   its forecaster recomputes on that interval, so the interval is part of what is measured.
 - `forecast-event`: a `cdf.forecast.updated` envelope is produced straight to `cdf.events` (as
-  cdf-service's outbox relay would): contract-service's own share of the flow.
+  cdf-service's outbox relay would): contract-service's own share of the flow. With
+  `--unwanted-per-event N`, N events contract-service has no handler for go with each one
+  (`cdf.treatment.started` before it, `cdf.sact_submission.processed` after, as a SACT start
+  publishes them), so the CPU figure includes what those cost.
 "The outturn changed" is the commit of the new forecast in contract-service's database, the data
 GET /forecast-outturn reads (its at-risk evaluation commits in the same transaction), seen through a
 PostgreSQL NOTIFY from a trigger the bench adds to its own throwaway database (no polling).
@@ -22,6 +25,7 @@ import argparse
 import asyncio
 import os
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -128,7 +132,34 @@ def forecast(provider: str, entry: str, value: int) -> Any:
     return envelope_for("cdf.forecast.updated", f"{provider}:{entry}", data, source="cdf")
 
 
-async def forecast_event_variant(stack: TestStack, rate: float, count: int, warmup: int) -> tuple[Latencies, float]:
+def unwanted(provider: str, entry: str, n: int) -> Any:
+    """An event on cdf.events that contract-service has no handler for (what a SACT start also puts there)."""
+    if n % 2 == 0:
+        started = {
+            "application_id": str(uuid.uuid4()),
+            "reference": f"CDF-{n}",
+            "provider_ods": provider,
+            "patient_ref": "0" * 64,
+            "dmd_id": DRUG,
+            "entry_id": entry,
+            "first_administration": "2026-06-01",
+            "cycles_to_date": 1,
+        }
+        return envelope_for("cdf.treatment.started", started["application_id"], started, source="cdf")
+    processed = {
+        "submission_id": str(uuid.uuid4()),
+        "provider_ods": provider,
+        "period": "2026-06",
+        "rows_total": 1,
+        "rows_accepted": 1,
+        "rows_rejected": 0,
+    }
+    return envelope_for("cdf.sact_submission.processed", processed["submission_id"], processed, source="cdf")
+
+
+async def forecast_event_variant(
+    stack: TestStack, rate: float, count: int, warmup: int, unwanted_per_event: int = 0
+) -> tuple[Latencies, float]:
     providers = [f"B{i:02d}" for i in range(20)]
     pairs = [(p, f"CDF-B{e}") for e in range(5) for p in providers]
     async with service_process(stack, "contract") as contract:
@@ -141,8 +172,14 @@ async def forecast_event_variant(stack: TestStack, rate: float, count: int, warm
         async def fire(i: int) -> None:
             pair = pairs[i % len(pairs)]
             envelope = forecast(*pair, BASE_VALUE + i)
+            others = [unwanted(*pair, n) for n in range(unwanted_per_event)]
+            before, after = others[: (len(others) + 1) // 2], others[(len(others) + 1) // 2 :]
+            for other in before:
+                await producer.send(other.topic, other.to_bytes(), key=other.subject.encode())
             clock.send(i, pair, BASE_VALUE + i)
             await producer.send(envelope.topic, envelope.to_bytes(), key=envelope.subject.encode())
+            for other in after:
+                await producer.send(other.topic, other.to_bytes(), key=other.subject.encode())
 
         try:
             async with forecast_commits(contract.database_url, clock.committed):
@@ -187,13 +224,14 @@ async def sact_start_variant(
         posts: list[asyncio.Task[Any]] = []
 
         plan = posts_of(courses, per_post)
+        bodies = [sact_csv([courses[i] for i in starts]) for starts in plan]  # made before the clock runs
 
         async def post(n: int, starts: list[int]) -> None:
             trust = courses[starts[0]].trust
             response = await cdf.client.post(
                 "/api/v1/sact/submissions",
                 params={"provider_ods": trust, "period": period, "submission_id": f"bench-{n}"},
-                content=sact_csv([courses[i] for i in starts]),
+                content=bodies[n],
                 headers={**stack.auth(trust, "provider_system"), "Content-Type": "text/csv"},
             )
             assert response.status_code == 202, response.text
@@ -250,9 +288,12 @@ async def run(args: argparse.Namespace) -> None:
             rows.append(flow.row())
             notes.append(f"sact-start: cdf-service SACT_POLL_INTERVAL_S = FORECAST_INTERVAL_S = {args.cdf_interval_s}")
         if args.variant in ("both", "forecast-event"):
-            flow, cpu_ms = await forecast_event_variant(stack, args.rate, args.count, args.warmup)
+            flow, cpu_ms = await forecast_event_variant(
+                stack, args.rate, args.count, args.warmup, args.unwanted_per_event
+            )
             rows.append(flow.row())
-            notes.append(f"forecast-event: contract-service CPU per event {cpu_ms:.2f} ms")
+            with_unwanted = f" (with {args.unwanted_per_event} unwanted events each)" if args.unwanted_per_event else ""
+            notes.append(f"forecast-event: contract-service CPU per event {cpu_ms:.2f} ms{with_unwanted}")
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print_table(f"contract forecast latency at {args.rate:g} events/s", rows)
     for row in rows[1:]:
@@ -269,6 +310,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="events per second")
     parser.add_argument("--count", type=int, default=1000, help="forecast events measured (and the broker baseline)")
     parser.add_argument("--warmup", type=int, default=300, help="forecast events sent first and not measured")
+    parser.add_argument(
+        "--unwanted-per-event",
+        type=int,
+        default=0,
+        help="forecast-event: events contract-service has no handler for, sent with each forecast event",
+    )
     parser.add_argument("--sact-count", type=int, default=200, help="SACT starts measured")
     parser.add_argument("--sact-warmup", type=int, default=20, help="SACT starts posted first and not measured")
     parser.add_argument("--starts-per-post", type=int, default=1, help="SACT starts in one submission")
