@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casework.backoff import backoff_delay
@@ -56,6 +56,24 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._failures = 0
+        # Built once (casework.prepared): the relay runs these for every batch.
+        outbox = tables.outbox
+        self._take = (
+            select(
+                outbox.c.id,
+                outbox.c.topic,
+                outbox.c.message_key,
+                cast(outbox.c.envelope, Text).label("envelope"),
+                outbox.c.headers,
+            )
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(bindparam("batch"))
+            .with_for_update(skip_locked=True)
+        )
+        self._published = (
+            update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True))).values(published_at=func.now())
+        )
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows, so they go out without waiting a poll."""
@@ -106,31 +124,16 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows went out. Raises when the broker fails."""
-        outbox = self._tables.outbox
         batch_ids: list[int] = []
         try:
             async with self._sessions() as session, session.begin():
-                rows = (
-                    await session.execute(
-                        select(
-                            outbox.c.id,
-                            outbox.c.topic,
-                            outbox.c.message_key,
-                            outbox.c.envelope,
-                            outbox.c.headers,
-                        )
-                        .where(outbox.c.published_at.is_(None))
-                        .order_by(outbox.c.id)
-                        .limit(self._settings.outbox_batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
+                rows = (await session.execute(self._take, {"batch": self._settings.outbox_batch_size})).all()
                 if not rows:
                     OUTBOX_BACKLOG.labels(self._settings.service_name).set(0)
                     return 0
                 batch_ids = [r.id for r in rows]
                 await self._send_all(rows)
-                await session.execute(update(outbox).where(outbox.c.id.in_(batch_ids)).values(published_at=func.now()))
+                await session.execute(self._published, {"ids": batch_ids})
         except Exception as exc:
             if batch_ids:  # the batch transaction has rolled back and released its row locks
                 await self._record_failure(batch_ids, exc)
@@ -143,7 +146,7 @@ class OutboxRelay:
         sends = [
             await producer.send(
                 row.topic,
-                value=json.dumps(row.envelope).encode(),
+                value=row.envelope.encode(),  # the stored JSON as it is: no decode and encode again
                 key=row.message_key.encode(),
                 headers=[(k, str(v).encode()) for k, v in row.headers.items()],
             )
