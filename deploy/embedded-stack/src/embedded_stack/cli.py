@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import date
 from types import FrameType
 from typing import Annotated
 
@@ -78,6 +79,7 @@ def demo(
     the CDF list, clinicians, approvals and a SACT month per trust, IFR requests at every stage."""
     import json
 
+    from casework.financial_year import financial_year_of
     from embedded_stack.demo import load_demo
 
     layout = StackLayout(project_root())
@@ -87,10 +89,11 @@ def demo(
     except TimeoutError as not_ready:
         raise typer.BadParameter(f"{not_ready}: start the platform first (make up)") from None
     made = load_demo(urls, layout.secrets()["jwt_secret"], trusts=trusts, echo=typer.echo)
+    year = financial_year_of(date.today()).financial_year  # the demo's contracts are this year's
     typer.echo(json.dumps(made, indent=1, default=str))
     typer.echo(
         "\nLook around (token: make token ORG=X24 ROLES=contract_manager):"
-        f"\n  forecast outturn  {urls['contract']}/api/v1/forecast-outturn?provider=RRV"
+        f"\n  forecast outturn  {urls['contract']}/api/v1/forecast-outturn?provider=RRV&fy={year}"
         f"\n  IFR worklist      {urls['ifr']}/api/v1/ifr/requests (ROLES=ifr_officer)"
         f"\n  mail sent         {layout.mail}"
     )
