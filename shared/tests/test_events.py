@@ -83,6 +83,8 @@ def test_guard_finds_nhs_numbers_in_free_text() -> None:
     assert not contains_nhs_number({"amount": "9434765919.00"})
     assert not contains_nhs_number({"reference": "CDF-9434765919"})  # part of a reference token
     assert contains_nhs_number({"note": "NHS no: 943-476-5919."})
+    assert not contains_nhs_number({"a": "943", "b": ["476", "5919"]})  # never joined across values
+    assert contains_nhs_number({"deep": [[{"x": ("9434765919",)}]]})
     with pytest.raises(PatientIdentifierInEvent):
         assert_no_nhs_number("cdf.application.approved", {"reason": "see 9434765919"})
 

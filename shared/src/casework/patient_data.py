@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from casework.identifiers import is_valid_nhs_number
@@ -17,19 +16,26 @@ class PatientIdentifierInEvent(ValueError):
     pass
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON-like value (a loop, not recursion: every event payload passes here)."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return found
 
 
 def contains_nhs_number(value: Any) -> bool:
-    return any(is_valid_nhs_number("".join(m.groups())) for text in _strings(value) for m in _CANDIDATE.finditer(text))
+    # One pass over all the strings; a newline between them is neither a digit nor a separator the
+    # pattern accepts, so no number is made of the end of one string and the start of the next.
+    text = "\n".join(_strings(value))
+    return any(is_valid_nhs_number("".join(m.groups())) for m in _CANDIDATE.finditer(text))
 
 
 def assert_no_nhs_number(event_type: str, data: dict[str, Any]) -> None:
