@@ -3,11 +3,13 @@ once per crossing of the margin (counted on contract.events)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from contract_fixtures import (
@@ -21,7 +23,9 @@ from contract_fixtures import (
     send,
     settled_events,
 )
+from sqlalchemy import func, select
 
+from casework.inbox import Delivery
 from embedded_stack.testing import RunningService, TestStack, eventually
 
 
@@ -131,3 +135,52 @@ async def test_outturn_figures_csv_and_chart(stack: TestStack, contract: Running
     assert heights[11] > heights[4] > 0  # bars grow with the forecast
     assert svg.find("s:line[@class='budget']", ns) is not None
     assert "200,000" in chart.text
+
+
+async def handled(contract: RunningService, envelope: Any) -> bool:
+    inbox = contract.runtime.tables.inbox
+    async with contract.runtime.sessions() as session:
+        return bool(await session.scalar(select(func.count()).where(inbox.c.event_id == envelope.id)))
+
+
+async def test_an_older_forecast_arriving_late_changes_nothing(stack: TestStack, contract: RunningService) -> None:
+    provider = new_provider()
+    cid = (await create_contract(contract.client, stack, provider))["id"]
+    line = await add_line(contract.client, stack, cid, "cdf", "100000.00", category="cdf", line_name="CDF drugs")
+    newer = forecast_event(provider, "CDF-0042", DRUG_A, spread(110_000), as_of="2026-06-30")
+    older = forecast_event(provider, "CDF-0042", DRUG_A, spread(50_000), as_of="2026-05-31")
+    await send(stack, newer, older)
+    await eventually(lambda: handled(contract, older))
+    [held] = (await outturn(contract, stack, provider))["lines"]
+    assert (held["forecast_outturn"], held["at_risk"]) == ("110000.00", True)
+    alerts = await settled_events(stack, contract, "contract.budget.at_risk", budget_line_id=line["id"])
+    assert [a["data"]["forecast_outturn"] for a in alerts] == ["110000.00"]
+
+
+async def test_forecasts_handled_side_by_side_alert_once(stack: TestStack, contract: RunningService) -> None:
+    """Two entries' forecasts in two concurrent transactions: each alone stays under the margin, both
+    together cross it. The line lock, and the figures read after it, let exactly one of them see the
+    crossing, however the two interleave."""
+    provider = new_provider()
+    cid = (await create_contract(contract.client, stack, provider))["id"]
+    line = await add_line(contract.client, stack, cid, "cdf", "100000.00", category="cdf", line_name="CDF drugs")
+    consumer = contract.runtime.consumer
+    for round_ in range(3):
+        entries = [f"CDF-{round_}A", f"CDF-{round_}B"]
+        events = [forecast_event(provider, e, DRUG_A, spread(60_000 + round_)) for e in entries]
+        deliveries = [Delivery("cdf.events", 0, None, e.to_bytes()) for e in events]
+        assert await asyncio.gather(*(consumer.deliver(d) for d in deliveries)) == ["processed", "processed"]
+        [held] = (await outturn(contract, stack, provider))["lines"]
+        assert held["at_risk"] is True
+        # back under the margin for the next round: both entries' forecasts to nothing
+        for e in entries:
+            back = Delivery("cdf.events", 0, None, zeroed(provider, e).to_bytes())
+            assert await consumer.deliver(back) == "processed"
+        [held] = (await outturn(contract, stack, provider))["lines"]
+        assert held["at_risk"] is False
+    alerts = await settled_events(stack, contract, "contract.budget.at_risk", budget_line_id=line["id"])
+    assert len(alerts) == 3  # one per crossing
+
+
+def zeroed(provider: str, entry: str) -> Any:
+    return forecast_event(provider, entry, DRUG_A, ["0"] * 12, as_of="2026-07-31")

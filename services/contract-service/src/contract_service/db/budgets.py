@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contract_service.db.models import BudgetLine, Commitment, Contract, DrugReturnLine
@@ -41,16 +42,24 @@ class LineRow:
     at_risk: bool
 
 
-# Built once: these run for every forecast event (construction and ORM execution cost CPU).
-_LINES = (
-    select(*(BudgetLine.__table__.c[f.name] for f in fields(LineRow)))
-    .where(
-        BudgetLine.__table__.c.provider_ods == bindparam("trust"),
-        BudgetLine.__table__.c.financial_year == bindparam("fy"),
+def _lines_where(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """The LineRow columns of the lines of the trust (`trust`) and year (`fy`) parameters."""
+    lines = BudgetLine.__table__
+    return (
+        select(*(lines.c[f.name] for f in fields(LineRow)))
+        .where(lines.c.provider_ods == bindparam("trust"), lines.c.financial_year == bindparam("fy"), *conditions)
+        .order_by(lines.c.created_at, lines.c.id)
     )
-    .order_by(BudgetLine.__table__.c.created_at, BudgetLine.__table__.c.id)
-)
-_LINES_LOCKED = _LINES.with_for_update()
+
+
+def locked_lines_where(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """`line_rows(..., lock=True)` as a statement, with further conditions (a caller's own CTEs)."""
+    return _lines_where(*conditions).with_for_update(of=BudgetLine.__table__)
+
+
+# Built once: these run for every forecast event (construction and ORM execution cost CPU).
+_LINES = _lines_where()
+_LINES_LOCKED = locked_lines_where()
 
 
 async def line_rows(session: AsyncSession, provider_ods: str, financial_year: str, *, lock: bool) -> list[LineRow]:

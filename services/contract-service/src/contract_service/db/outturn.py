@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, null, select, union_all
+from sqlalchemy import String, any_, bindparam, func, literal, null, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework.direct import DirectStatement, fetch
 from casework.uow import UnitOfWork
 from contract_service.db.budgets import LineRow, contract_for, line_keys, line_rows, of_trust, set_at_risk
 from contract_service.db.models import CdfForecast, Commitment, DrugReturnLine
@@ -68,7 +70,8 @@ class _Sources:
 
 def _sources_statement() -> Any:
     forecast, spend = CdfForecast.__table__.c, DrugReturnLine.__table__.c
-    funded = func.coalesce(func.sum(spend.cost).filter(spend.funding.in_([str(f) for f in FUNDED])), 0)
+    funded_values = bindparam("funded", [str(f) for f in FUNDED], type_=ARRAY(String))  # not IN: compiled once
+    funded = func.coalesce(func.sum(spend.cost).filter(spend.funding == any_(funded_values)), 0)
     forecasts = select(
         literal("f").label("source"),
         forecast.dmd_id,
@@ -87,15 +90,14 @@ def _sources_statement() -> Any:
     return union_all(forecasts, returned)
 
 
-_SOURCES = _sources_statement()  # built once: it runs for every forecast event
+_SOURCES = DirectStatement(_sources_statement())  # built once and run on the driver: every forecast event reads it
 
 
 async def _sources(session: AsyncSession, provider: str, fy: str) -> _Sources:
     """Forecasts and funded return spend in one round trip."""
     found = _Sources()
-    connection = await session.connection()
-    for source, dmd_id, months, as_of, amount, outturn, line_id, month in await connection.execute(
-        _SOURCES, {"trust": trust_of(provider), "fy": fy}
+    for source, dmd_id, months, as_of, amount, outturn, line_id, month in await fetch(
+        session, _SOURCES, {"trust": trust_of(provider), "fy": fy}
     ):
         if source == "f":
             found.forecasts.append((dmd_id, months, as_of, amount, outturn))
@@ -139,8 +141,12 @@ class _Figures:
     returned_unallocated: Decimal
 
 
-async def _figures(session: AsyncSession, provider: str, fy: str, *, lock: bool) -> _Figures:
-    lines = await line_rows(session, provider, fy, lock=lock)
+async def _figures(
+    session: AsyncSession, provider: str, fy: str, *, lock: bool, lines: list[LineRow] | None = None
+) -> _Figures:
+    """`lines`: the provider's lines, already read (and locked, if `lock`) by the caller."""
+    if lines is None:
+        lines = await line_rows(session, provider, fy, lock=lock)
     sources = await _sources(session, provider, fy)
     cdf, cdf_unallocated = _cdf_series_by_line(sources.forecasts, line_keys(lines))
     returned, months = sources.returned, sources.returned_months
@@ -169,12 +175,14 @@ async def provider_outturn(session: AsyncSession, provider_ods: str, fy: str) ->
     )
 
 
-async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str) -> None:
+async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str, locked: list[LineRow] | None = None) -> None:
     """Step every line's at-risk state; publish contract.budget.at_risk on a crossing (in this unit of work).
-    The lines are locked, so two evaluations of one provider cannot both see the crossing."""
+    The lines are locked, so two evaluations of one provider cannot both see the crossing; `locked`:
+    the caller has read and locked them already (`budgets.locked_lines_where`), in an earlier statement
+    of this transaction than the figures, which must be read after the lock is held."""
     margin: Decimal = uow.settings.budget_at_risk_margin_pct  # type: ignore[union-attr]
     provider = trust_of(provider_ods)
-    figures = await _figures(uow.session, provider, fy, lock=True)
+    figures = await _figures(uow.session, provider, fy, lock=True, lines=locked)
     for line in figures.lines:
         outturn = figures.by_line[line.id]
         step = risk_step(line.at_risk, outturn.budget, outturn.forecast_outturn, margin)

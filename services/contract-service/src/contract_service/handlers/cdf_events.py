@@ -6,9 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, tuple_
+from sqlalchemy import bindparam, exists, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from casework.direct import DirectStatement, fetch
 from casework.events.catalogue.cdf import (
     ApplicationApproved,
     ApplicationWithdrawn,
@@ -19,11 +20,13 @@ from casework.events.catalogue.cdf import (
 )
 from casework.inbox import ReceivedEvent
 from casework.uow import UnitOfWork
+from contract_service.db.budgets import LineRow, locked_lines_where
 from contract_service.db.commitments import Approval, record_commitment, release_commitment
 from contract_service.db.models import CdfForecast
 from contract_service.db.outturn import evaluate_risk
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.commitments import CommitmentStatus
+from contract_service.domain.reconciliation import trust_of
 
 
 def _approval(ref: CdfApplicationRef, amount: Decimal, planned_start: object, valid_from: object) -> Approval:
@@ -87,17 +90,28 @@ def _upsert_statement() -> Any:
     ).returning(table.c.entry_id)
 
 
-_UPSERT = _upsert_statement()  # built once: it runs for every forecast event
+def _upsert_then_lock_statement() -> Any:
+    """The upsert, then, only if it changed the stored forecast, the provider's budget lines read and
+    locked for the risk evaluation: one round trip. The upsert is a data-modifying CTE that the lines
+    query tests once (a one-time filter PostgreSQL evaluates before it scans), so the forecast row is
+    written before any line is locked, the order the evaluation has always taken."""
+    upsert = _upsert_statement().cte("forecast_upsert")
+    return locked_lines_where(exists(select(upsert.c.entry_id)))
+
+
+_UPSERT_THEN_LOCK = DirectStatement(_upsert_then_lock_statement())  # built once, run on the driver: every event
 
 
 async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
-    """Keep the latest forecast per provider x entry x year (one upsert; an older event arriving late
-    changes nothing), then re-evaluate the provider's lines against their budgets."""
+    """Keep the latest forecast per provider x entry x year (an older event arriving late changes
+    nothing), then re-evaluate the provider's lines against their budgets: the upsert and the locked
+    lines in one statement, the figures in a second (read after the lock, so they include what an
+    evaluation that held it committed)."""
     forecast = event.payload
     assert isinstance(forecast, ForecastUpdated)
-    connection = await uow.session.connection()
-    changed = await connection.scalar(
-        _UPSERT,
+    rows = await fetch(
+        uow.session,
+        _UPSERT_THEN_LOCK,
         {
             "provider_ods": forecast.provider_ods,
             "entry_id": forecast.entry_id,
@@ -108,10 +122,13 @@ async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
             "actual_to_date": forecast.actual_to_date,
             "forecast_outturn": forecast.forecast_outturn,
             "months": [m.model_dump(mode="json") for m in forecast.months],
+            "trust": trust_of(forecast.provider_ods),
+            "fy": forecast.financial_year,
         },
     )
-    if changed is not None:
-        await evaluate_risk(uow, forecast.provider_ods, forecast.financial_year)
+    lines = [LineRow(*row) for row in rows]
+    if lines:  # none: an older forecast (nothing changed), or a provider-year without budget lines
+        await evaluate_risk(uow, forecast.provider_ods, forecast.financial_year, locked=lines)
 
 
 HANDLERS = {
