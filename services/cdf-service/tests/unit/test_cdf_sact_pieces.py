@@ -77,3 +77,21 @@ def test_row_count_of_usual_extracts() -> None:
     assert count_rows(b"1,a\n\n2,b\n") is None  # a blank line: only parsing says it is skipped
     assert count_rows(b'1,"a\nb"\n') is None  # a quoted newline
     assert count_rows(b"") == 0
+
+
+def test_a_copy_line_ends_with_the_duplicate_checksum_of_the_administration() -> None:
+    from datetime import date
+
+    from cdf_service.domain.sact_rows import Administration, duplicate_key
+    from cdf_service.sact.pieces import COPY_COLUMNS, _line
+
+    start, cycle, day = date(2026, 1, 5), date(2026, 1, 26), date(2026, 1, 27)
+    given = Administration("RRV", "f" * 64, 'odd, "name"', True, start, 2, cycle, day, None, None)
+    # the same administration reported again with other cycle-start, final-date and outcome values
+    again = given._replace(cycle_start=date(2026, 1, 27), final_treatment_date=date(2026, 2, 1), outcome="1")
+    other_cycle = given._replace(cycle_number=3)
+    fields = [next(csv.reader([_line(7, a)])) for a in (given, again, other_cycle)]
+    assert all(len(f) == len(COPY_COLUMNS) - 1 for f in fields)  # every column but the submission id
+    assert fields[0][3] == 'odd, "name"' and fields[0][0] == "7"
+    assert fields[0][-1] == fields[1][-1] != fields[2][-1]
+    assert int(fields[0][-1]) == duplicate_key("f" * 64, 'odd, "name"', "2026-01-05", 2, "2026-01-27")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -47,6 +48,14 @@ class Administration(NamedTuple):
     administration_date: date
     final_treatment_date: date | None
     outcome: str | None
+
+
+def duplicate_key(patient_ref: str, drug_key: str, regimen_start: str, cycle_number: int, administration: str) -> int:
+    """A 32-bit checksum of what makes two rows the same administration: the patient, drug, regimen start,
+    cycle and administration date (ISO text, as the caller has already formatted them). The duplicate-cycle
+    rule is applied in full by sact.processing among rows with equal checksums; rows with different
+    checksums are never duplicates."""
+    return zlib.crc32(f"{patient_ref}|{drug_key}|{regimen_start}|{cycle_number}|{administration}".encode())
 
 
 @dataclass(frozen=True)

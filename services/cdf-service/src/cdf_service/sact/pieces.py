@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from cdf_service.domain.sact_rows import Administration, DrugDictionary, RowValidator
+from cdf_service.domain.sact_rows import Administration, DrugDictionary, RowValidator, duplicate_key
 from cdf_service.sact.records import rows_of
 
-COPY_COLUMNS = ("submission_id", "row_no", *Administration._fields)
+COPY_COLUMNS = ("submission_id", "row_no", *Administration._fields, "duplicate_key")
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,39 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
 
 
 def _line(row_no: int, a: Administration) -> str:
-    final = a.final_treatment_date.isoformat() if a.final_treatment_date else ""
+    """The COPY line of an accepted row (a million a file: the few distinct dates and drug names are
+    formatted once each)."""
+    iso = _ISO
+    start = iso.get(a.regimen_start) or _iso(a.regimen_start)
+    given = iso.get(a.administration_date) or _iso(a.administration_date)
+    cycle_start = iso.get(a.cycle_start) or _iso(a.cycle_start)
+    final = (iso.get(a.final_treatment_date) or _iso(a.final_treatment_date)) if a.final_treatment_date else ""
+    drug = _DRUG_FIELDS.get(a.drug_key) or _drug_field(a.drug_key)
+    key = duplicate_key(a.patient_ref, a.drug_key, start, a.cycle_number, given)
     return (
-        f"{row_no},{a.provider_ods},{a.patient_ref},{_text(a.drug_key)},{'t' if a.listed else 'f'},"
-        f"{a.regimen_start.isoformat()},{a.cycle_number},{a.cycle_start.isoformat()},"
-        f"{a.administration_date.isoformat()},{final},{a.outcome or ''}"
+        f"{row_no},{a.provider_ods},{a.patient_ref},{drug},{'t' if a.listed else 'f'},"
+        f"{start},{a.cycle_number},{cycle_start},{given},{final},{a.outcome or ''},{key}"
     )
 
 
-def _text(value: str) -> str:
+_ISO: dict[date, str] = {}
+_DRUG_FIELDS: dict[str, str] = {}
+
+
+def _iso(day: date) -> str:
+    if len(_ISO) >= 100_000:  # bounded, like the validator's caches
+        _ISO.clear()
+    text = _ISO[day] = day.isoformat()
+    return text
+
+
+def _drug_field(value: str) -> str:
     """A drug name as a CSV field (names come from the list admins edit, so quote when needed)."""
     if any(c in value for c in ',"\n\r') or not value:
-        return '"' + value.replace('"', '""') + '"'
-    return value
+        field = '"' + value.replace('"', '""') + '"'
+    else:
+        field = value
+    if len(_DRUG_FIELDS) >= 10_000:
+        _DRUG_FIELDS.clear()
+    _DRUG_FIELDS[value] = field
+    return field
