@@ -199,12 +199,15 @@ class RowValidator:
         raw_cycle = c[cycle_at]
         if drug is None or not _whole(raw_cycle) or int(raw_cycle) > MAX_CYCLE or not c[regimen_at].strip():
             return None
-        to_date = self.to_date
-        born, regimen_start, given = to_date(c[born_at]), to_date(c[start_at]), to_date(c[given_at])
+        # the cache first (a date object is truthy); to_date parses, caches, and answers None if invalid
+        to_date, known = self.to_date, self._dates.get
+        born = known(c[born_at]) or to_date(c[born_at])
+        regimen_start = known(c[start_at]) or to_date(c[start_at])
+        given = known(c[given_at]) or to_date(c[given_at])
         if born is None or regimen_start is None or given is None:
             return None
         for i in self._date_positions:
-            if c[i] and to_date(c[i]) is None:
+            if (raw := c[i]) and not (known(raw) or to_date(raw)):
                 return None
         if not self._codes_ok(c):
             return None

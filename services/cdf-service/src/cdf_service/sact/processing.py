@@ -99,7 +99,12 @@ async def copy_piece(uow: UnitOfWork, submission_id: uuid.UUID, piece: PieceResu
 async def write_piece(uow: UnitOfWork, submission_id: uuid.UUID, seq: int, piece: PieceResult) -> None:
     """A piece of a large file: its rows and problems, the progress counters, and the stored piece dropped.
 
-    Raises SubmissionGone when the submission was removed (its upload failed): nothing is written."""
+    Raises SubmissionGone when the submission was removed (its upload failed): nothing is written.
+
+    The commit does not wait for the WAL to reach the disk: a piece's transaction emits no event, and a
+    database crash that loses its last pieces loses the stored upload with them (the pieces' table is
+    unlogged), so the submission fails whole and is sent again, never half applied."""
+    await uow.session.execute(text("SET LOCAL synchronous_commit = off"))
     await copy_piece(uow, submission_id, piece)
     counts = {"sid": submission_id, "seq": seq, "rows": piece.rows, "rejected": piece.rejected}
     if (await uow.session.execute(_PIECE_WRITTEN, counts)).first() is None:
