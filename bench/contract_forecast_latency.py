@@ -290,9 +290,8 @@ async def run(args: argparse.Namespace) -> None:
                 stack, args.rate, args.sact_count, args.sact_warmup, args.cdf_interval_s, args.starts_per_post
             )
             rows.append(flow.row())
-            notes.append(
-                f"sact-start: {args.starts_per_post} starts per post; cdf-service fallback polls {args.cdf_interval_s} s"
-            )
+            per_post, polls = args.starts_per_post, args.cdf_interval_s
+            notes.append(f"sact-start: {per_post} starts per post; cdf-service fallback polls {polls} s")
         if args.variant in ("both", "forecast-event"):
             flow, cpu_ms = await forecast_event_variant(
                 stack, args.rate, args.count, args.warmup, args.unwanted_per_event
