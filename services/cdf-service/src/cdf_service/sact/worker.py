@@ -240,15 +240,21 @@ class SactWorker:
         flight: deque[_InFlight] = deque()
         upload = _UploadProgress(self, submission_id)
         next_row: int | None = first_row
+
+        async def fill() -> None:
+            """Hand the validation processes the next stored pieces, up to `depth` in flight."""
+            nonlocal seq, next_row
+            while len(flight) < depth and next_row is not None and seq < upload.chunks_total:
+                async with self.runtime.unit_of_work() as uow:
+                    data = await read_piece(uow, submission_id, seq)
+                flight.append(_InFlight(seq, next_row, self._validate(spec, next_row, data)))
+                rows = count_rows(data)
+                next_row = next_row + rows if rows is not None else None
+                seq += 1
+
         try:
             while True:
-                while len(flight) < depth and next_row is not None and seq < upload.chunks_total:
-                    async with self.runtime.unit_of_work() as uow:
-                        data = await read_piece(uow, submission_id, seq)
-                    flight.append(_InFlight(seq, next_row, self._validate(spec, next_row, data)))
-                    rows = count_rows(data)
-                    next_row = next_row + rows if rows is not None else None
-                    seq += 1
+                await fill()
                 if not flight:
                     if upload.complete and seq >= upload.chunks_total:
                         break
@@ -262,6 +268,7 @@ class SactWorker:
                 waited["ms_waiting_for_validation"] += time.perf_counter() - started
                 if next_row is None and not flight:  # its row count is now known: the next piece can go
                     next_row = done.first_row + piece.rows
+                await fill()  # the processes work on the next pieces while this one is written
                 started = time.perf_counter()
                 async with self.runtime.unit_of_work() as uow:
                     await write_piece(uow, submission_id, done.seq, piece)
