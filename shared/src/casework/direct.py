@@ -73,8 +73,10 @@ class DirectStatement:
 async def fetch(session: AsyncSession, statement: DirectStatement, params: Mapping[str, Any]) -> Sequence[Any]:
     """The rows of `statement` run with `params` in the session's transaction (see the module)."""
     connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    if connection.dialect.driver != "asyncpg" or driver is None or not driver.is_in_transaction():
+    sync = connection.sync_connection  # checked out for the session's transaction: no I/O to reach the driver
+    usable = sync is not None and not sync.invalidated and connection.dialect.driver == "asyncpg"
+    driver = sync.connection.driver_connection if usable else None  # type: ignore[union-attr]
+    if driver is None or not driver.is_in_transaction():
         return (await connection.execute(statement.statement, dict(params))).all()
     compiled = statement.compiled_for(connection.dialect)
     return await driver.fetch(compiled.sql, *compiled.arguments(params))  # type: ignore[no-any-return]

@@ -26,6 +26,7 @@ from contract_fixtures import (
 from sqlalchemy import func, select
 
 from casework.inbox import Delivery
+from contract_service.db import outturn as outturn_module
 from embedded_stack.testing import RunningService, TestStack, eventually
 
 
@@ -184,3 +185,33 @@ async def test_forecasts_handled_side_by_side_alert_once(stack: TestStack, contr
 
 def zeroed(provider: str, entry: str) -> Any:
     return forecast_event(provider, entry, DRUG_A, ["0"] * 12, as_of="2026-07-31")
+
+
+async def test_the_outturn_read_is_one_snapshot(
+    stack: TestStack, contract: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forecast that crosses the margin commits between the outturn's read of the lines and its read
+    of the figures: the answer shows the state before it (figures and at-risk flag agreeing), never the
+    new outturn on a line not yet at risk. The next read shows the state after it."""
+    provider = new_provider()
+    cid = (await create_contract(contract.client, stack, provider))["id"]
+    await add_line(contract.client, stack, cid, "cdf", "100000.00", category="cdf", line_name="CDF drugs")
+    consumer = contract.runtime.consumer
+    first = forecast_event(provider, "CDF-0042", DRUG_A, spread(100_000), as_of="2026-06-30")
+    assert await consumer.deliver(Delivery("cdf.events", 0, None, first.to_bytes())) == "processed"
+    crossing = forecast_event(provider, "CDF-0042", DRUG_A, spread(120_000), as_of="2026-07-31")
+    real_sources = outturn_module._sources
+    committed: list[str] = []
+
+    async def sources_after_a_commit(*args: Any) -> Any:
+        if not committed:  # the outturn has read the lines; the crossing forecast commits now
+            committed.append("delivering")  # (its own evaluation reads figures through here too)
+            committed[0] = await consumer.deliver(Delivery("cdf.events", 0, None, crossing.to_bytes()))
+        return await real_sources(*args)
+
+    monkeypatch.setattr(outturn_module, "_sources", sources_after_a_commit)
+    [during] = (await outturn(contract, stack, provider))["lines"]
+    assert committed == ["processed"]
+    assert (during["forecast_outturn"], during["at_risk"]) == ("100000.00", False)
+    [after] = (await outturn(contract, stack, provider))["lines"]
+    assert (after["forecast_outturn"], after["at_risk"]) == ("120000.00", True)

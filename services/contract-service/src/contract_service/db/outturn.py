@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import String, any_, bindparam, func, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from casework.direct import DirectStatement, fetch
 from casework.uow import UnitOfWork
@@ -157,6 +157,19 @@ async def _figures(
 
 
 async def provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -> ProviderOutturn:
+    """The figures as one snapshot shows them, read on a connection of their own (REPEATABLE READ,
+    read only). They take several statements, and under the session's READ COMMITTED each sees what
+    committed before it: a forecast committed between the read of the lines and the read of the
+    figures showed its new outturn on a line still marked not at risk."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    async with engine.connect() as connection:
+        snapshot = await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        async with AsyncSession(bind=snapshot, expire_on_commit=False) as reader, reader.begin():
+            return await _provider_outturn(reader, provider_ods, fy)
+
+
+async def _provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -> ProviderOutturn:
     provider = trust_of(provider_ods)
     contract = await contract_for(session, provider, fy)
     figures = await _figures(session, provider, fy, lock=False)
