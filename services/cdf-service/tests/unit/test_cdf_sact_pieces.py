@@ -90,8 +90,39 @@ def test_a_copy_line_ends_with_the_duplicate_checksum_of_the_administration() ->
     # the same administration reported again with other cycle-start, final-date and outcome values
     again = given._replace(cycle_start=date(2026, 1, 27), final_treatment_date=date(2026, 2, 1), outcome="1")
     other_cycle = given._replace(cycle_number=3)
-    fields = [next(csv.reader([_line(7, a)])) for a in (given, again, other_cycle)]
+    lines = [_line(7, a) for a in (given, again, other_cycle)]
+    fields = [next(csv.reader([line])) for line, _ in lines]
+    assert [int(f[-1]) for f in fields] == [key for _, key in lines]
     assert all(len(f) == len(COPY_COLUMNS) - 1 for f in fields)  # every column but the submission id
     assert fields[0][3] == 'odd, "name"' and fields[0][0] == "7"
     assert fields[0][-1] == fields[1][-1] != fields[2][-1]
     assert int(fields[0][-1]) == duplicate_key("f" * 64, 'odd, "name"', "2026-01-05", 2, "2026-01-27")
+
+
+def test_repeated_checksums_across_and_within_pieces() -> None:
+    from cdf_service.domain.sact_rows import RepeatedChecksums
+
+    checksums = RepeatedChecksums()
+    checksums.add([1, 2, 3])
+    assert checksums.repeated == set()
+    checksums.add([4, 2, 5, 5])  # 2 seen in an earlier piece, 5 twice in this one
+    assert checksums.repeated == {2, 5}
+    resumed = RepeatedChecksums([1, 2, 3, 4, 2, 5, 5])  # a worker resuming from the written rows
+    assert resumed.repeated == {2, 5} and resumed.seen == {1, 2, 3, 4, 5}
+
+
+def test_repeated_administrations_name_the_first_row_and_ignore_checksum_collisions() -> None:
+    from datetime import date
+
+    from cdf_service.domain.sact_rows import AdministrationRow, repeated_administrations
+
+    day = date(2026, 1, 27)
+    rows = [
+        AdministrationRow(9, "a" * 64, "drug", date(2026, 1, 5), 2, day),
+        AdministrationRow(3, "a" * 64, "drug", date(2026, 1, 5), 2, day),
+        AdministrationRow(12, "a" * 64, "drug", date(2026, 1, 5), 2, day),
+        AdministrationRow(4, "a" * 64, "drug", date(2026, 1, 5), 3, day),  # another cycle: a collision only
+        AdministrationRow(5, "b" * 64, "drug", date(2026, 1, 5), 2, day),  # another patient
+    ]
+    assert repeated_administrations(rows) == {9: 3, 12: 3}
+    assert repeated_administrations(rows[3:]) == {}

@@ -2,8 +2,9 @@
 
 Pure and fast: the SACT worker calls `validate` a million times for one file, so it looks fields up by
 column index, keeps small bounded caches for values that repeat (NHS numbers, dates) and only does
-the work each rule needs. Duplicate administrations across rows are found afterwards in the database
-(see cdf_service.sact.processing), because one row cannot know about the others.
+the work each rule needs. Duplicate administrations across rows cannot be seen one row at a time:
+`RepeatedChecksums` narrows them down while the pieces are written and `repeated_administrations`
+applies the rule in full to the few rows it leaves (see cdf_service.sact.processing).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import zlib
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -52,10 +54,50 @@ class Administration(NamedTuple):
 
 def duplicate_key(patient_ref: str, drug_key: str, regimen_start: str, cycle_number: int, administration: str) -> int:
     """A 32-bit checksum of what makes two rows the same administration: the patient, drug, regimen start,
-    cycle and administration date (ISO text, as the caller has already formatted them). The duplicate-cycle
-    rule is applied in full by sact.processing among rows with equal checksums; rows with different
-    checksums are never duplicates."""
+    cycle and administration date (ISO text, as the caller has already formatted them). Rows with different
+    checksums are never duplicates; rows with equal ones are compared in full (`repeated_administrations`)."""
     return zlib.crc32(f"{patient_ref}|{drug_key}|{regimen_start}|{cycle_number}|{administration}".encode())
+
+
+class RepeatedChecksums:
+    """The duplicate-cycle rule's first pass over a submission: every administration checksum seen so far,
+    and those seen more than once. Only rows with one of those can repeat an earlier row, so the rule
+    is then applied in full to them alone, not to a million rows. Set operations keep it at C speed
+    (a million checksums: about 60 MB and a tenth of a second)."""
+
+    def __init__(self, seen: Iterable[int] = ()) -> None:
+        self.seen: set[int] = set()
+        self.repeated: set[int] = set()
+        self.add(list(seen))
+
+    def add(self, keys: Sequence[int]) -> None:
+        """The checksums of a piece's accepted rows (pieces in any order: a repeat is a repeat)."""
+        distinct = set(keys)
+        if len(distinct) < len(keys):  # repeated inside this piece
+            self.repeated.update(key for key, n in Counter(keys).items() if n > 1)
+        self.repeated.update(self.seen.intersection(distinct))
+        self.seen.update(distinct)
+
+
+class AdministrationRow(NamedTuple):
+    row_no: int
+    patient_ref: str
+    drug_key: str
+    regimen_start: date
+    cycle_number: int
+    administration_date: date
+
+
+def repeated_administrations(rows: Iterable[AdministrationRow]) -> dict[int, int]:
+    """The duplicate-cycle rule: a row giving the same patient, drug, regimen, cycle and administration
+    date as an earlier row is rejected. Returns {repeating row: the first row it repeats}."""
+    first: dict[tuple[str, str, date, int, date], int] = {}
+    repeats: dict[int, int] = {}
+    for row in sorted(rows):
+        administration = (row.patient_ref, row.drug_key, row.regimen_start, row.cycle_number, row.administration_date)
+        if (earlier := first.setdefault(administration, row.row_no)) != row.row_no:
+            repeats[row.row_no] = earlier
+    return repeats
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ a drug name from the dictionary, dates, numbers, an outcome code), so none needs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 from datetime import date
 
 from cdf_service.domain.sact_rows import Administration, DrugDictionary, RowValidator, duplicate_key
@@ -36,6 +37,7 @@ class PieceResult:
     problems: list[tuple[int, str, str]]  # (row, field, reason)
     rows: int
     listed: frozenset[tuple[str, str]] = frozenset()  # (patient_ref, drug key) of accepted CDF-listed rows
+    keys: array[int] = field(default_factory=lambda: array("L"))  # duplicate_key of each accepted row
 
     @property
     def rejected(self) -> int:
@@ -59,6 +61,7 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
     validate = _validator(spec).validate
     prefix = f"{spec.submission_id},"
     lines: list[str] = []
+    keys: array[int] = array("L")
     problems: list[tuple[int, str, str]] = []
     listed: set[tuple[str, str]] = set()
     row_no = first_row
@@ -66,18 +69,21 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
         row_no += 1
         result = validate(cells)
         if type(result) is Administration:
-            lines.append(prefix + _line(row_no, result))
+            line, key = _line(row_no, result)
+            lines.append(prefix + line)
+            keys.append(key)
             if result.listed:  # a few in a hundred rows: the pairs the matcher looks at
                 listed.add((result.patient_ref, result.drug_key))
         else:
             problems.extend((row_no, p.field, p.reason) for p in result)
     text = "\n".join(lines)
-    return PieceResult((text + "\n").encode() if lines else b"", problems, row_no - first_row, frozenset(listed))
+    csv = (text + "\n").encode() if lines else b""
+    return PieceResult(csv, problems, row_no - first_row, frozenset(listed), keys)
 
 
-def _line(row_no: int, a: Administration) -> str:
-    """The COPY line of an accepted row (a million a file: the few distinct dates and drug names are
-    formatted once each)."""
+def _line(row_no: int, a: Administration) -> tuple[str, int]:
+    """The COPY line of an accepted row and its duplicate checksum (a million a file: the few distinct
+    dates and drug names are formatted once each)."""
     iso = _ISO
     start = iso.get(a.regimen_start) or _iso(a.regimen_start)
     given = iso.get(a.administration_date) or _iso(a.administration_date)
@@ -85,10 +91,11 @@ def _line(row_no: int, a: Administration) -> str:
     final = (iso.get(a.final_treatment_date) or _iso(a.final_treatment_date)) if a.final_treatment_date else ""
     drug = _DRUG_FIELDS.get(a.drug_key) or _drug_field(a.drug_key)
     key = duplicate_key(a.patient_ref, a.drug_key, start, a.cycle_number, given)
-    return (
+    line = (
         f"{row_no},{a.provider_ods},{a.patient_ref},{drug},{'t' if a.listed else 'f'},"
         f"{start},{a.cycle_number},{cycle_start},{given},{final},{a.outcome or ''},{key}"
     )
+    return line, key
 
 
 _ISO: dict[date, str] = {}

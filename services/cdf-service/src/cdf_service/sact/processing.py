@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from casework.uow import UnitOfWork
 from cdf_service.db.models import SactChunk, SactSubmission
+from cdf_service.domain.sact_rows import AdministrationRow, RepeatedChecksums, repeated_administrations
 from cdf_service.sact.matcher import ListedDrug
 from cdf_service.sact.pieces import COPY_COLUMNS, PieceResult
 
@@ -30,35 +31,15 @@ class SubmissionGone(Exception):
 
 ACTOR = "system:cdf-sact-worker"
 
-_DUPLICATES = text(
-    # The duplicate-cycle rule: a second row of the same patient, drug, regimen, cycle and administration
-    # date is rejected, naming the first. Grouping a million rows on those five columns (one a 64-character
-    # patient_ref) was the slowest step after the last piece; grouping on their checksum first leaves
-    # the few rows sharing one to be compared in full (equal checksums, different rows: not duplicates).
+_CANDIDATE_ROWS = text(
+    # The rows whose checksum was seen more than once (RepeatedChecksums): a few hundred of a million,
+    # found in one scan of the submission's rows. ctid finds them again for the DELETE without a scan.
     """
-    WITH candidates AS (
-        SELECT duplicate_key FROM sact_rows WHERE submission_id = :sid
-        GROUP BY duplicate_key HAVING count(*) > 1
-    ), repeated AS (
-        SELECT r.patient_ref, r.drug_key, r.regimen_start, r.cycle_number, r.administration_date,
-               min(r.row_no) AS first_row
-        FROM sact_rows r JOIN candidates c ON c.duplicate_key = r.duplicate_key
-        WHERE r.submission_id = :sid
-        GROUP BY r.patient_ref, r.drug_key, r.regimen_start, r.cycle_number, r.administration_date
-        HAVING count(*) > 1
-    ), removed AS (
-        DELETE FROM sact_rows r USING repeated d
-        WHERE r.submission_id = :sid AND r.patient_ref = d.patient_ref AND r.drug_key = d.drug_key
-          AND r.regimen_start = d.regimen_start AND r.cycle_number = d.cycle_number
-          AND r.administration_date = d.administration_date AND r.row_no <> d.first_row
-        RETURNING r.row_no, d.first_row
-    )
-    INSERT INTO sact_problems (submission_id, row_no, field, reason)
-    SELECT :sid, row_no, 'CYCLE_NUMBER',
-           'duplicate cycle: this administration of the cycle is already in row ' || first_row
-    FROM removed
+    SELECT ctid::text AS ctid, row_no, patient_ref, drug_key, regimen_start, cycle_number, administration_date
+    FROM sact_rows WHERE submission_id = :sid AND duplicate_key = ANY(:keys)
     """
 )
+_DELETE_ROWS = text("DELETE FROM sact_rows WHERE ctid = ANY(CAST(CAST(:ctids AS text[]) AS tid[]))")
 
 
 async def read_piece(uow: UnitOfWork, submission_id: uuid.UUID, seq: int) -> bytes:
@@ -114,12 +95,27 @@ async def write_piece(uow: UnitOfWork, submission_id: uuid.UUID, seq: int, piece
     )
 
 
-async def reject_duplicates(uow: UnitOfWork, submission_id: uuid.UUID, large: bool = True) -> int:
-    """Every repeat of an administration already in an earlier row becomes a problem; returns how many
-    (the caller moves them from accepted to rejected)."""
-    if large:  # one hash aggregate over the whole submission: give it memory so it does not spill to disk
-        await uow.session.execute(text("SET LOCAL work_mem = '256MB'"))
-    return (await uow.session.execute(_DUPLICATES, {"sid": submission_id})).rowcount or 0
+async def reject_duplicates(uow: UnitOfWork, submission_id: uuid.UUID, checksums: RepeatedChecksums) -> int:
+    """Every repeat of an administration already in an earlier row becomes a problem naming that row;
+    returns how many (the caller moves them from accepted to rejected)."""
+    if not checksums.repeated:
+        return 0
+    params = {"sid": submission_id, "keys": list(checksums.repeated)}
+    candidates = (await uow.session.execute(_CANDIDATE_ROWS, params)).all()
+    repeats = repeated_administrations(AdministrationRow(*row[1:]) for row in candidates)
+    if not repeats:  # equal checksums of different administrations
+        return 0
+    await uow.session.execute(_DELETE_ROWS, {"ctids": [row.ctid for row in candidates if row.row_no in repeats]})
+    reason = "duplicate cycle: this administration of the cycle is already in row {}"
+    problems = [(row, "CYCLE_NUMBER", reason.format(first)) for row, first in sorted(repeats.items())]
+    await copy_piece(uow, submission_id, PieceResult(b"", problems, 0))
+    return len(repeats)
+
+
+async def written_checksums(uow: UnitOfWork, submission_id: uuid.UUID) -> list[int]:
+    """The duplicate checksums of the rows already written (a worker resuming a submission part done)."""
+    query = text("SELECT duplicate_key FROM sact_rows WHERE submission_id = :sid AND duplicate_key IS NOT NULL")
+    return list((await uow.session.execute(query, {"sid": submission_id})).scalars())
 
 
 def listed_drugs(listed: dict[str, tuple[str, ...]]) -> dict[str, ListedDrug]:

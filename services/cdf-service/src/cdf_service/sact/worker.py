@@ -36,7 +36,7 @@ from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import SactSubmission
-from cdf_service.domain.sact_rows import DrugDictionary, RowValidator
+from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums, RowValidator
 from cdf_service.forecaster import recompute_pairs
 from cdf_service.lapse import BATCH as LAPSE_BATCH
 from cdf_service.lapse import lapse_batch, lapse_overdue
@@ -52,6 +52,7 @@ from cdf_service.sact.processing import (
     reject_duplicates,
     stage_small_finished,
     write_piece,
+    written_checksums,
 )
 from cdf_service.sact.records import count_rows
 from cdf_service.sact_drugs import reference_drugs
@@ -182,7 +183,7 @@ class SactWorker:
             spec = self._spec(submission_id, trust, loaded.columns, listed, today)
             piece = validate_piece(spec, 0, loaded.data) if loaded.data is not None else PieceResult(b"", [], 0)
             await copy_piece(uow, submission_id, piece)
-            duplicates = await reject_duplicates(uow, submission_id, large=False) if piece.rows > 1 else 0
+            duplicates = await reject_duplicates(uow, submission_id, RepeatedChecksums(piece.keys))
             keys = sorted(piece.listed)
             counts: Counter[str] = Counter(pairs=len(keys))
             changed = await match_pairs(uow, keys, submission_id, trust, listed_drugs(listed), counts, mark=False)
@@ -205,14 +206,16 @@ class SactWorker:
             trust = submission.provider_ods[:3]
             spec = self._spec(submission_id, trust, submission.columns, listed, today)
             progress = (submission.chunks_done, submission.rows_total)
+            # resumed after a restart: the checksums of the pieces already written
+            checksums = RepeatedChecksums(await written_checksums(uow, submission_id) if progress[0] else ())
         started = time.perf_counter()
-        timings = await self._rows(submission_id, spec, *progress)
+        timings = await self._rows(submission_id, spec, checksums, *progress)
         timings["ms_rows"] = round((time.perf_counter() - started) * 1000)
 
         started = time.perf_counter()
         async with self.runtime.unit_of_work() as uow:
             submission = await _locked(uow, submission_id)
-            duplicates = await reject_duplicates(uow, submission_id)
+            duplicates = await reject_duplicates(uow, submission_id, checksums)
             submission.rows_accepted -= duplicates
             submission.rows_rejected += duplicates
             submission.status, submission.heartbeat_at = "matching", datetime.now(UTC)
@@ -229,8 +232,11 @@ class SactWorker:
             await uow.commit()
         log.info("sact submission processed", submission_id=str(submission_id), **counts)
 
-    async def _rows(self, submission_id: uuid.UUID, spec: ValidatorSpec, seq: int, first_row: int) -> dict[str, int]:
-        """Validate pieces side by side, write them in file order, until the upload's last piece is written.
+    async def _rows(
+        self, submission_id: uuid.UUID, spec: ValidatorSpec, checksums: RepeatedChecksums, seq: int, first_row: int
+    ) -> dict[str, int]:
+        """Validate pieces side by side, write them in file order, until the upload's last piece is written
+        (noting each written piece's duplicate checksums).
 
         A piece's first row number must be known before it is validated. It is, without parsing, when
         the piece before it has no quotes or blank lines (`count_rows`); otherwise the next piece
@@ -273,6 +279,7 @@ class SactWorker:
                 async with self.runtime.unit_of_work() as uow:
                     await write_piece(uow, submission_id, done.seq, piece)
                     await uow.commit()
+                checksums.add(piece.keys)
                 waited["ms_writing"] += time.perf_counter() - started
                 await upload.refresh()
         finally:
