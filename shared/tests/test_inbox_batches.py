@@ -5,6 +5,7 @@ handled records only, lazily and at close."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -49,6 +50,16 @@ async def record(uow: UnitOfWork, received: ReceivedEvent) -> None:
         uow.emit("contract.budget.at_risk", "line", at_risk_payload())
     else:
         await uow.session.execute(effects.insert().values(**row))
+    if period.startswith("summed-"):  # "summed-<tag>-<group>-<n>": one summary row per group per transaction
+        group = period.rsplit("-", 1)[0]
+        uow.before_commit(("summary", group), functools.partial(summarise, uow, group))
+
+
+async def summarise(uow: UnitOfWork, group: str) -> None:
+    """Counts the group's rows as the transaction sees them just before it commits."""
+    query = select(func.count()).select_from(effects).where(effects.c.period.startswith(f"{group}-"))
+    seen = int(await uow.session.scalar(query) or 0)
+    await uow.session.execute(effects.insert().values(event_id="-", period=f"{group}=summary-of-{seen}"))
 
 
 def at_risk_payload() -> dict[str, Any]:
@@ -300,3 +311,17 @@ async def test_a_rebalance_commits_what_was_handled_before_partitions_move(
 
 async def _committed_to(stack: TestStack, group: str, partition: int, offset: int) -> bool:
     return (await committed(stack, group)).get(partition) == offset
+
+
+async def test_a_step_before_commit_runs_once_per_key_after_every_handler(batches: Any) -> None:
+    tag = uuid.uuid4().hex[:8]
+    b, a = f"summed-{tag}-b", f"summed-{tag}-a"
+    envelopes = [submission(f"{b}-0"), submission(f"{a}-0"), submission(f"{b}-1"), submission(f"{b}-2")]
+    consumer = batches.runtime.consumer
+    assert await consumer.deliver_many(deliveries(envelopes)) == ["processed"] * 4
+    periods = await effect_periods(batches.runtime, f"summed-{tag}")
+    # the handlers' rows, then each group's summary once, in key order, counting every row of the batch
+    assert periods[4:] == [f"{a}=summary-of-1", f"{b}=summary-of-3"]
+    # alone, an event's step runs in its own transaction
+    assert await consumer.deliver(deliveries([submission(f"{a}-1")])[0]) == "processed"
+    assert (await effect_periods(batches.runtime, f"summed-{tag}"))[-1] == f"{a}=summary-of-2"

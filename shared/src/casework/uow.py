@@ -7,7 +7,7 @@ transaction" is the only way to write. After commit the outbox relay is woken to
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -55,6 +55,7 @@ class UnitOfWork:
         self.settings = settings  # the service's own settings, for handlers that need configuration
         self._signals = signals or {}
         self._wake: set[str] = set()
+        self._before_commit: dict[tuple[str, ...], Callable[[], Awaitable[None]]] = {}
         self._rows: list[dict[str, Any]] = []
         self._audit: list[dict[str, Any]] = []
         self._staged: list[StagedWrite] = []
@@ -144,6 +145,14 @@ class UnitOfWork:
         of work commits: it has work now, not at its next poll. Nothing happens on rollback."""
         self._wake.add(worker)
 
+    def before_commit(self, key: tuple[str, ...], step: Callable[[], Awaitable[None]]) -> None:
+        """Run `step` once, just before this unit of work commits, however many times it is asked for
+        under `key` in this unit of work (the first request's step is kept): work that depends on
+        everything the transaction changed, such as re-evaluating a provider's budget after a batch of
+        events changed several of its forecasts. Steps run in key order, so two units of work whose
+        steps take the same locks take them in the same order."""
+        self._before_commit.setdefault(key, step)
+
     async def flush_messages(self) -> None:
         self.stage_rows(self.tables.outbox, self._rows)
         self.stage_rows(self.tables.audit, self._audit)
@@ -154,6 +163,8 @@ class UnitOfWork:
         await _write_together(self.session, writes)
 
     async def commit(self) -> None:
+        while self._before_commit:  # a step may ask for another
+            await self._before_commit.pop(min(self._before_commit))()
         await self.flush_messages()
         await self.session.commit()
         if self.emitted and self._on_commit is not None:
@@ -166,6 +177,7 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._rows, self._audit, self._staged, self._bulk, self.emitted = [], [], [], [], []
         self._wake.clear()
+        self._before_commit.clear()
         await self.session.rollback()
 
 

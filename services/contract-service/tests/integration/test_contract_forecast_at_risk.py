@@ -183,6 +183,25 @@ async def test_forecasts_handled_side_by_side_alert_once(stack: TestStack, contr
     assert len(alerts) == 3  # one per crossing
 
 
+async def test_forecasts_fetched_together_are_evaluated_once(stack: TestStack, contract: RunningService) -> None:
+    """Records fetched together are handled in one transaction: the provider's lines are evaluated once,
+    at its end, against every forecast it changed (one alert naming the outturn they make together)."""
+    provider = new_provider()
+    cid = (await create_contract(contract.client, stack, provider))["id"]
+    line = await add_line(contract.client, stack, cid, "cdf", "100000.00", category="cdf", line_name="CDF drugs")
+    events = [
+        forecast_event(provider, "CDF-0042", DRUG_A, spread(60_000)),
+        forecast_event(provider, "CDF-0043", DRUG_A, spread(50_000)),  # 110,000 together: past the margin
+        forecast_event(provider, "CDF-0042", DRUG_A, spread(70_000), as_of="2026-07-31"),  # 120,000
+    ]
+    deliveries = [Delivery("cdf.events", 0, i, e.to_bytes()) for i, e in enumerate(events)]
+    assert await contract.runtime.consumer.deliver_many(deliveries) == ["processed"] * 3
+    [held] = (await outturn(contract, stack, provider))["lines"]
+    assert (held["forecast_outturn"], held["at_risk"]) == ("120000.00", True)
+    alerts = await settled_events(stack, contract, "contract.budget.at_risk", budget_line_id=line["id"])
+    assert [a["data"]["forecast_outturn"] for a in alerts] == ["120000.00"]
+
+
 def zeroed(provider: str, entry: str) -> Any:
     return forecast_event(provider, entry, DRUG_A, ["0"] * 12, as_of="2026-07-31")
 

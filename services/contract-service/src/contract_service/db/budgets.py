@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contract_service.db.models import BudgetLine, Commitment, Contract, DrugReturnLine
@@ -42,24 +42,19 @@ class LineRow:
     at_risk: bool
 
 
-def _lines_where(*conditions: ColumnElement[bool]) -> Select[Any]:
+def _lines_of_trust_year() -> Select[Any]:
     """The LineRow columns of the lines of the trust (`trust`) and year (`fy`) parameters."""
     lines = BudgetLine.__table__
     return (
         select(*(lines.c[f.name] for f in fields(LineRow)))
-        .where(lines.c.provider_ods == bindparam("trust"), lines.c.financial_year == bindparam("fy"), *conditions)
+        .where(lines.c.provider_ods == bindparam("trust"), lines.c.financial_year == bindparam("fy"))
         .order_by(lines.c.created_at, lines.c.id)
     )
 
 
-def locked_lines_where(*conditions: ColumnElement[bool]) -> Select[Any]:
-    """`line_rows(..., lock=True)` as a statement, with further conditions (a caller's own CTEs)."""
-    return _lines_where(*conditions).with_for_update(of=BudgetLine.__table__)
-
-
 # Built once: these run for every forecast event (construction and ORM execution cost CPU).
-_LINES = _lines_where()
-_LINES_LOCKED = locked_lines_where()
+_LINES = _lines_of_trust_year()
+_LINES_LOCKED = _lines_of_trust_year().with_for_update(of=BudgetLine.__table__)
 
 
 async def line_rows(session: AsyncSession, provider_ods: str, financial_year: str, *, lock: bool) -> list[LineRow]:

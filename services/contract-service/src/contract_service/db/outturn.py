@@ -188,14 +188,13 @@ async def _provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -
     )
 
 
-async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str, locked: list[LineRow] | None = None) -> None:
+async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str) -> None:
     """Step every line's at-risk state; publish contract.budget.at_risk on a crossing (in this unit of work).
-    The lines are locked, so two evaluations of one provider cannot both see the crossing; `locked`:
-    the caller has read and locked them already (`budgets.locked_lines_where`), in an earlier statement
-    of this transaction than the figures, which must be read after the lock is held."""
+    The lines are locked first, so two evaluations of one provider cannot both see the crossing, and the
+    figures are read in a later statement, so they include what an evaluation that held the lock committed."""
     margin: Decimal = uow.settings.budget_at_risk_margin_pct  # type: ignore[union-attr]
     provider = trust_of(provider_ods)
-    figures = await _figures(uow.session, provider, fy, lock=True, lines=locked)
+    figures = await _figures(uow.session, provider, fy, lock=True)
     for line in figures.lines:
         outturn = figures.by_line[line.id]
         step = risk_step(line.at_risk, outturn.budget, outturn.forecast_outturn, margin)

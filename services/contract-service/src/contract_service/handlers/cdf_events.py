@@ -4,9 +4,10 @@ forecasts update the outturn of the provider's CDF budget lines."""
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select, tuple_
+from sqlalchemy import bindparam, func, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.direct import DirectStatement, fetch
@@ -20,7 +21,6 @@ from casework.events.catalogue.cdf import (
 )
 from casework.inbox import ReceivedEvent
 from casework.uow import UnitOfWork
-from contract_service.db.budgets import LineRow, locked_lines_where
 from contract_service.db.commitments import Approval, record_commitment, release_commitment
 from contract_service.db.models import CdfForecast
 from contract_service.db.outturn import evaluate_risk
@@ -90,28 +90,19 @@ def _upsert_statement() -> Any:
     ).returning(table.c.entry_id)
 
 
-def _upsert_then_lock_statement() -> Any:
-    """The upsert, then, only if it changed the stored forecast, the provider's budget lines read and
-    locked for the risk evaluation: one round trip. The upsert is a data-modifying CTE that the lines
-    query tests once (a one-time filter PostgreSQL evaluates before it scans), so the forecast row is
-    written before any line is locked, the order the evaluation has always taken."""
-    upsert = _upsert_statement().cte("forecast_upsert")
-    return locked_lines_where(exists(select(upsert.c.entry_id)))
-
-
-_UPSERT_THEN_LOCK = DirectStatement(_upsert_then_lock_statement())  # built once, run on the driver: every event
+_UPSERT = DirectStatement(_upsert_statement())  # built once, run on the driver: every event
 
 
 async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
     """Keep the latest forecast per provider x entry x year (an older event arriving late changes
-    nothing), then re-evaluate the provider's lines against their budgets: the upsert and the locked
-    lines in one statement, the figures in a second (read after the lock, so they include what an
-    evaluation that held it committed)."""
+    nothing); when it changed, the provider's lines are re-evaluated against their budgets just before
+    the transaction commits, once however many of the provider's forecasts the transaction changed
+    (the events fetched together are handled in one transaction: a SACT submission moves several)."""
     forecast = event.payload
     assert isinstance(forecast, ForecastUpdated)
-    rows = await fetch(
+    changed = await fetch(
         uow.session,
-        _UPSERT_THEN_LOCK,
+        _UPSERT,
         {
             "provider_ods": forecast.provider_ods,
             "entry_id": forecast.entry_id,
@@ -122,13 +113,11 @@ async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
             "actual_to_date": forecast.actual_to_date,
             "forecast_outturn": forecast.forecast_outturn,
             "months": [m.model_dump(mode="json") for m in forecast.months],
-            "trust": trust_of(forecast.provider_ods),
-            "fy": forecast.financial_year,
         },
     )
-    lines = [LineRow(*row) for row in rows]
-    if lines:  # none: an older forecast (nothing changed), or a provider-year without budget lines
-        await evaluate_risk(uow, forecast.provider_ods, forecast.financial_year, locked=lines)
+    if changed:
+        trust, fy = trust_of(forecast.provider_ods), forecast.financial_year
+        uow.before_commit(("budget-risk", trust, fy), partial(evaluate_risk, uow, trust, fy))
 
 
 HANDLERS = {
