@@ -53,6 +53,11 @@ class CdfSettings(ServiceSettings):
         description="How often the forecaster looks for changed trust x entry pairs marked by other replicas "
         "(this process's own changes wake it at once)",
     )
+    forecast_round_gap_s: float = Field(
+        0.5,
+        description="Least time from the start of one forecaster round to the next: changes committed meanwhile "
+        "share the next round (a round costs about the same few statements for 1 pair or 100)",
+    )
     forecast_min_history: int = Field(
         20, description="Fewest treatments for a Kaplan-Meier curve (else expected duration)"
     )

@@ -218,6 +218,24 @@ def test_hand_computed_kaplan_meier_forecast() -> None:
     assert result.basis is ForecastBasis.KAPLAN_MEIER
 
 
+def test_patients_sharing_dates_each_count() -> None:
+    """Treatments started, or approvals planned, on one day are projected once and counted per patient:
+    three of each give three times the months and a spread sqrt(3) times as wide (independent patients)."""
+    one = forecast_entry(**km_trust())
+    inputs = km_trust()
+    inputs["treatments"] = inputs["treatments"] * 3
+    inputs["pending"] = inputs["pending"] * 3
+    three = forecast_entry(**inputs)
+    for single, tripled in zip(one.months, three.months, strict=True):
+        assert (tripled.actual, tripled.active, tripled.pipeline) == (
+            3 * single.actual,
+            3 * single.active,
+            3 * single.pipeline,
+        )
+    spread_one, spread_three = one.upper - one.outturn, three.upper - three.outturn
+    assert abs(spread_three - spread_one * Decimal(math.sqrt(3))) <= Decimal("0.02")
+
+
 def test_anything_after_as_of_is_unknown_so_backtests_can_pass_full_histories() -> None:
     inputs = fallback_trust()
     later = [

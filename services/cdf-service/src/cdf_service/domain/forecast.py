@@ -17,6 +17,7 @@ never goes below the actual spend to date.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -155,13 +156,14 @@ def _project(
     return _Projection(by_month, mean, second)
 
 
-def _project_active(treatment: Treatment, survival: Survival, cycle_days: int, as_of: date, until: date) -> _Projection:
-    elapsed = (as_of - treatment.start).days
+def _project_active(start: date, survival: Survival, cycle_days: int, as_of: date, until: date) -> _Projection:
+    """The rest of a treatment that started on `start` and is running on `as_of`."""
+    elapsed = (as_of - start).days
     given = survival(elapsed)
     if given <= 0.0:
         # Already longer than the curve allows: no projected cycles; any real ones show up as actuals.
         return _Projection({}, 0.0, 0.0)
-    return _project(treatment.start, elapsed // cycle_days + 1, survival, given, cycle_days, until)
+    return _project(start, elapsed // cycle_days + 1, survival, given, cycle_days, until)
 
 
 def expected_start(pending: PendingApproval, as_of: date) -> date:
@@ -229,16 +231,15 @@ def _actual_cycles(treatments: Iterable[Treatment], as_of: date) -> dict[date, i
 def _active_part(
     treatments: Iterable[Treatment], survival: Survival, entry: ListEntry, as_of: date, until: date
 ) -> tuple[dict[date, float], float]:
-    """Expected cycles per month of treatments running on `as_of`, and the variance of their count."""
+    """Expected cycles per month of treatments running on `as_of`, and the variance of their count.
+    Treatments that started on the same day have the same projection: it is made once per start date."""
+    running = Counter(t.start for t in treatments if t.start <= as_of and (t.stop is None or t.stop > as_of))
     by_month: dict[date, float] = {}
     variance = 0.0
-    for treatment in treatments:
-        running = treatment.start <= as_of and (treatment.stop is None or treatment.stop > as_of)
-        if not running:
-            continue
-        projection = _project_active(treatment, survival, entry.cycle_length_days, as_of, until)
-        _add(by_month, projection.cycles_by_month, 1.0)
-        variance += projection.second_moment - projection.mean**2
+    for start, patients in running.items():
+        projection = _project_active(start, survival, entry.cycle_length_days, as_of, until)
+        _add(by_month, projection.cycles_by_month, patients)
+        variance += patients * (projection.second_moment - projection.mean**2)
     return by_month, variance
 
 
@@ -250,17 +251,18 @@ def _pipeline_part(
     until: date,
     start_rate: float,
 ) -> tuple[dict[date, float], float]:
-    """Expected cycles per month of approvals not yet started (x start rate), and their variance."""
+    """Expected cycles per month of approvals not yet started (x start rate), and their variance.
+    Approvals planned for the same day have the same projection: it is made once per planned start."""
     by_month: dict[date, float] = {}
     variance = 0.0
-    for approval in pending:
-        if as_of > lapse_due_date(approval.planned_start, entry.lapse_window_days):
+    for planned, approvals in Counter(a.planned_start for a in pending).items():
+        if as_of > lapse_due_date(planned, entry.lapse_window_days):
             continue  # already past its window: it lapses and will cost nothing
-        start = expected_start(approval, as_of)
+        start = expected_start(PendingApproval(planned), as_of)
         projection = _project(start, 0, survival, 1.0, entry.cycle_length_days, until)
-        _add(by_month, projection.cycles_by_month, start_rate)
-        # Count = B x N with B ~ Bernoulli(p) independent of N: Var = p E[N^2] - p^2 E[N]^2.
-        variance += start_rate * projection.second_moment - (start_rate * projection.mean) ** 2
+        _add(by_month, projection.cycles_by_month, start_rate * approvals)
+        # Count = B x N with B ~ Bernoulli(p) independent of N: Var = p E[N^2] - p^2 E[N]^2 per approval.
+        variance += approvals * (start_rate * projection.second_moment - (start_rate * projection.mean) ** 2)
     return by_month, variance
 
 
