@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,6 +168,7 @@ async def main(rows: int, profile: str | None, processes: int) -> None:
             child_rss = {child: peak_rss_mb(child) for child in children(proc.pid)}
             problems = await report(base, auth, str(status["id"]))
         copy_after = await plain_copy(stack, path)  # the machine is shared: the baseline before and after
+    shutil.rmtree(folder, ignore_errors=True)  # the generated file: a quarter of a gigabyte
     copy_s = (copy_before + copy_after) / 2
     assert status["status"] == "processed", status
     exact = sorted(problems) == sorted((i.row, i.field) for i in injected)

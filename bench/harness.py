@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -26,12 +28,17 @@ from embedded_stack.testing import TestStack
 
 @asynccontextmanager
 async def infrastructure() -> AsyncIterator[TestStack]:
-    stack = TestStack(Path(tempfile.mkdtemp(prefix="bench-")))
+    """The stack in a temp folder, removed afterwards (a run leaves a database and broker data of hundreds
+    of MB) unless BENCH_KEEP_STACK is set, to read its logs."""
+    root = Path(tempfile.mkdtemp(prefix="bench-"))
+    stack = TestStack(root)
     stack.start()
     try:
         yield stack
     finally:
         stack.stop()
+        if not os.environ.get("BENCH_KEEP_STACK"):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def percentile(values: list[float], p: float) -> float:
