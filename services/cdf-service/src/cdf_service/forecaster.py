@@ -12,9 +12,9 @@ and deletes the rows (`_TAKE`), one takes the trusts' locks, one reads every app
 round's entries with the pairs' cycle counts (`_INPUTS`); the list entries come from the process's
 copy of the national list (`list_cache`); each entry's Kaplan–Meier curve and start rate are computed
 once; one statement upserts every forecast and answers which ones changed (`_STORE`); the events go to
-the outbox at commit. Plain SQL built once,
-executed on the Core connection (no ORM objects). A small SACT upload recomputes the pairs it changed
-in its own transaction with the same code (`recompute_pairs`), without marking them.
+the outbox at commit. Plain SQL built once, executed on the Core connection (no ORM objects). A small
+SACT upload recomputes the pairs it changed in its own transaction with the same code
+(`recompute_pairs`), without marking them.
 """
 
 from __future__ import annotations

@@ -279,8 +279,8 @@ class SactWorker:
                 async with self.runtime.unit_of_work() as uow:
                     await write_piece(uow, submission_id, done.seq, piece)
                     await uow.commit()
-                checksums.add(piece.keys)
                 waited["ms_writing"] += time.perf_counter() - started
+                checksums.add(piece.keys)
                 await upload.refresh()
         finally:
             for pending in flight:

@@ -6,9 +6,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contract_service.db.models import BudgetLine, Commitment, Contract, DrugReturnLine
@@ -42,19 +41,16 @@ class LineRow:
     at_risk: bool
 
 
-def _lines_of_trust_year() -> Select[Any]:
-    """The LineRow columns of the lines of the trust (`trust`) and year (`fy`) parameters."""
-    lines = BudgetLine.__table__
-    return (
-        select(*(lines.c[f.name] for f in fields(LineRow)))
-        .where(lines.c.provider_ods == bindparam("trust"), lines.c.financial_year == bindparam("fy"))
-        .order_by(lines.c.created_at, lines.c.id)
-    )
-
-
 # Built once: these run for every forecast event (construction and ORM execution cost CPU).
-_LINES = _lines_of_trust_year()
-_LINES_LOCKED = _lines_of_trust_year().with_for_update(of=BudgetLine.__table__)
+_LINES = (
+    select(*(BudgetLine.__table__.c[f.name] for f in fields(LineRow)))
+    .where(
+        BudgetLine.__table__.c.provider_ods == bindparam("trust"),
+        BudgetLine.__table__.c.financial_year == bindparam("fy"),
+    )
+    .order_by(BudgetLine.__table__.c.created_at, BudgetLine.__table__.c.id)
+)
+_LINES_LOCKED = _LINES.with_for_update()
 
 
 async def line_rows(session: AsyncSession, provider_ods: str, financial_year: str, *, lock: bool) -> list[LineRow]:

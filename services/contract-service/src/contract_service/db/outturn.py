@@ -141,12 +141,8 @@ class _Figures:
     returned_unallocated: Decimal
 
 
-async def _figures(
-    session: AsyncSession, provider: str, fy: str, *, lock: bool, lines: list[LineRow] | None = None
-) -> _Figures:
-    """`lines`: the provider's lines, already read (and locked, if `lock`) by the caller."""
-    if lines is None:
-        lines = await line_rows(session, provider, fy, lock=lock)
+async def _figures(session: AsyncSession, provider: str, fy: str, *, lock: bool) -> _Figures:
+    lines = await line_rows(session, provider, fy, lock=lock)
     sources = await _sources(session, provider, fy)
     cdf, cdf_unallocated = _cdf_series_by_line(sources.forecasts, line_keys(lines))
     returned, months = sources.returned, sources.returned_months
