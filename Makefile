@@ -6,14 +6,27 @@ TOOLING := .local/tooling
 UV := $(TOOLING)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 
-.PHONY: up down status demo test lint format sync clean token migration
+# Front-end packages (npm, pinned by each folder's package-lock.json): the NHS.UK design system and
+# axe-core for the console, and the OpenID provider the embedded run signs in with.
+NODE_LOCKS := services/web-console/node_modules/.package-lock.json deploy/embedded-stack/oidc-provider/node_modules/.package-lock.json
+
+.PHONY: up down status demo test lint format sync clean token migration browser
 
 $(UV):
 	python3 -m venv $(TOOLING)
 	$(TOOLING)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-sync: $(UV)
+%/node_modules/.package-lock.json: %/package-lock.json
+	npm ci --prefix $* --ignore-scripts --no-audit --no-fund
+
+sync: $(UV) $(NODE_LOCKS)
 	$(UV) sync --frozen --all-packages
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 up: sync
 	$(UV) run --frozen embedded-stack up
@@ -28,7 +41,7 @@ status: $(UV)
 demo: $(UV)
 	$(UV) run --frozen embedded-stack demo
 
-test: sync
+test: sync browser
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen pytest
@@ -42,11 +55,12 @@ format: sync
 
 
 clean:
-	rm -rf .venv $(TOOLING)
+	rm -rf .venv $(TOOLING) services/web-console/node_modules deploy/embedded-stack/oidc-provider/node_modules
 
-# make token ORG=RRV ROLES="clinician trust_cdf_lead"
+# make token ORG=RRV ROLES="clinician trust_cdf_lead"   (a dev token, signed with the stack's dev key)
+# make token PERSONA=rrv-clinician                      (a real token from the running OpenID provider)
 token: $(UV)
-	@$(UV) run --frozen embedded-stack token --org $(ORG) $(foreach r,$(ROLES),--role $(r))
+	@$(UV) run --frozen embedded-stack token $(if $(PERSONA),--persona $(PERSONA),--org $(ORG) $(foreach r,$(ROLES),--role $(r)))
 
 # make migration SERVICE=cdf MESSAGE="add sact tables"
 migration: sync

@@ -4,7 +4,7 @@ import jwt
 import pytest
 
 from casework.auth import Unauthorised, decode_token, mint_token
-from casework.settings import ServiceSettings
+from casework.settings import DEV_TOKEN_ISSUER, ServiceSettings
 
 SETTINGS = ServiceSettings(jwt_secret="a-test-secret-of-at-least-32-bytes!!", commissioner_orgs=["X24"])
 
@@ -26,7 +26,7 @@ def test_expired_forged_and_incomplete_tokens_are_refused() -> None:
     unsigned = jwt.encode({"sub": "u", "org": "RRV", "roles": [], "exp": time.time() + 60}, None, algorithm="none")
     with pytest.raises(Unauthorised):
         decode_token(SETTINGS, unsigned)
-    claims = {"sub": "u", "roles": [], "exp": time.time() + 60}
+    claims = {"sub": "u", "roles": [], "exp": time.time() + 60, "iss": DEV_TOKEN_ISSUER, "aud": SETTINGS.jwt_audience}
     no_org = jwt.encode(claims, "a-test-secret-of-at-least-32-bytes!!", algorithm="HS256")
     with pytest.raises(Unauthorised, match="org"):
         decode_token(SETTINGS, no_org)
@@ -47,3 +47,24 @@ def test_a_token_seen_before_still_expires_and_other_settings_check_it_afresh(
     monkeypatch.setattr(time, "time", lambda: later)
     with pytest.raises(Unauthorised, match="expired"):
         decode_token(SETTINGS, token)
+
+
+def test_a_dev_token_must_name_the_platform_audience_and_the_dev_issuer() -> None:
+    now = time.time()
+    base = {"sub": "u", "org": "RRV", "roles": ["clinician"], "exp": now + 60, "iss": DEV_TOKEN_ISSUER}
+    secret = SETTINGS.jwt_secret.get_secret_value()
+    for claims, problem in (
+        ({**base, "aud": "urn:another:api"}, "(?i)audience"),
+        ({**base, "aud": SETTINGS.jwt_audience, "iss": "someone-else"}, "(?i)issuer"),
+        (base, "aud"),
+    ):
+        with pytest.raises(Unauthorised, match=problem):
+            decode_token(SETTINGS, jwt.encode(claims, secret, algorithm="HS256"))
+
+
+def test_without_a_dev_key_dev_tokens_are_refused_and_production_refuses_one() -> None:
+    token = mint_token(SETTINGS, "u", "RRV", ["clinician"])
+    with pytest.raises(Unauthorised, match="not accepted"):
+        decode_token(ServiceSettings(), token)
+    with pytest.raises(ValueError, match="JWT_SECRET"):
+        ServiceSettings(environment="production", jwt_secret="a-test-secret-of-at-least-32-bytes!!")

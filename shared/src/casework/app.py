@@ -56,7 +56,7 @@ class CorrelationAndMetrics:
         finally:
             correlation_id.reset(token)
         route = getattr(scope.get("route"), "path", "unmatched")
-        service = scope["app"].state.runtime.settings.service_name
+        service = scope["app"].state.service_name
         HTTP_REQUESTS.labels(service, scope["method"], route, status[0]).inc()
         HTTP_LATENCY.labels(service, scope["method"], route).observe(time.perf_counter() - started)
 
@@ -84,6 +84,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         version=definition.version,
         lifespan=lifespan,
     )
+    app.state.service_name = settings.service_name
     app.add_middleware(StorableTextGuard)
     app.add_middleware(CorrelationAndMetrics)
     install_problem_handlers(app)

@@ -1,25 +1,33 @@
 """Bearer JWT authentication and the organisation rule.
 
-Tokens carry `sub` (user), `org` (ODS code of the user's organisation) and `roles`. Commissioners
-(users of an organisation in `commissioner_orgs`, NHS England by default) see every organisation;
-everyone else sees only records of their own organisation. A record of another organisation answers
+Tokens come from the OpenID provider (verified by its JWKS: `iss`, `aud`, expiry, signature) or, where
+a dev key is configured, are dev tokens signed with it. Either way they say who is calling: `sub`
+(user), and through the claim mapping (`casework.token_claims`) the ODS code of the user's
+organisation (`org`) and their `roles`. Commissioners (users of an organisation in
+`commissioner_orgs`, NHS England by default) see every organisation; everyone else sees only records of
+their own organisation. A record of another organisation answers
 404, never 403, so its existence is not disclosed.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from casework.oidc import ProviderKeys, ProviderUnavailable, UnknownSigningKey
 from casework.problems import NotFound, Problem
-from casework.settings import ServiceSettings
+from casework.settings import DEV_TOKEN_ISSUER, PlatformSettings
+from casework.token_claims import ClaimMapping, ClaimsRefused
 
 
 class Role(StrEnum):
@@ -70,66 +78,147 @@ class Principal:
 
 
 def mint_token(
-    settings: ServiceSettings, sub: str, org: str, roles: Iterable[str], ttl_s: int = 3600, **claims: object
+    settings: PlatformSettings, sub: str, org: str, roles: Iterable[str], ttl_s: int = 3600, **claims: object
 ) -> str:
+    """A dev token signed with the dev key (JWT_SECRET): for `casework token`, tests and the demo."""
+    if settings.jwt_secret is None:
+        raise RuntimeError("JWT_SECRET is not set: dev tokens cannot be minted (sign in through the provider)")
     now = int(time.time())
     payload = {
         "sub": sub,
         "org": org.upper(),
         "roles": sorted(str(r) for r in roles),
+        "iss": DEV_TOKEN_ISSUER,
+        "aud": settings.jwt_audience,
         "iat": now,
         "exp": now + ttl_s,
         **claims,
     }
-    if settings.jwt_audience:
-        payload.setdefault("aud", settings.jwt_audience)
     return jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
-def decode_token(settings: ServiceSettings, token: str) -> Principal:
-    key, algorithm = (
-        (settings.jwt_public_key, "RS256")
-        if settings.jwt_public_key
-        else (settings.jwt_secret.get_secret_value(), "HS256")
+DEV_KEY_MAPPING = ClaimMapping()  # the platform's own dev tokens carry `org` and `roles` as they are
+
+
+def decode_token(settings: PlatformSettings, token: str) -> Principal:
+    """The principal of a dev token (HS256, signed with JWT_SECRET); refused where no dev key is set."""
+    if settings.jwt_secret is None:
+        raise Unauthorised("dev tokens are not accepted here; sign in through the identity provider")
+    secret = settings.jwt_secret.get_secret_value()
+    return _principal(
+        token,
+        VerifyingKey(f"dev:{hashlib.sha256(secret.encode()).hexdigest()}", secret),
+        ("HS256",),
+        DEV_TOKEN_ISSUER,
+        settings.jwt_audience,
+        DEV_KEY_MAPPING,
+        frozenset(o.upper() for o in settings.commissioner_orgs),
     )
-    principal, expires = _verified(
-        token, key, algorithm, settings.jwt_audience, frozenset(o.upper() for o in settings.commissioner_orgs)
-    )
-    if expires <= time.time():  # a token seen before is still checked for expiry on every use
+
+
+@dataclass(frozen=True, eq=False)
+class VerifyingKey:
+    """A key with a stable identity, so a verdict remembered for a token is tied to the key that gave it."""
+
+    id: str
+    key: Any
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VerifyingKey) and other.id == self.id
+
+
+def _principal(
+    token: str,
+    key: VerifyingKey,
+    algorithms: tuple[str, ...],
+    issuer: str,
+    audience: str,
+    mapping: ClaimMapping,
+    commissioner_orgs: frozenset[str],
+) -> Principal:
+    claims = _verified_claims(token, key, algorithms, issuer, audience)
+    if claims["exp"] <= time.time():  # a token seen before is still checked for expiry on every use
         raise Unauthorised("token expired")
-    return principal
+    try:
+        org, roles = mapping.org_and_roles(claims)
+    except ClaimsRefused as exc:
+        raise Unauthorised(str(exc)) from None
+    return Principal(sub=str(claims["sub"]), org=org, roles=roles, is_commissioner=org in commissioner_orgs)
 
 
 @functools.lru_cache(maxsize=4096)
-def _verified(
-    token: str, key: str, algorithm: str, audience: str | None, commissioner_orgs: frozenset[str]
-) -> tuple[Principal, float]:
-    """The principal a token names and when it expires. Remembered per token (a client sends the
-    same token for many requests; the signature and claims cannot change without changing the token
-    string); a token that fails is never remembered, expiry is checked by the caller every time."""
+def _verified_claims(
+    token: str, key: VerifyingKey, algorithms: tuple[str, ...], issuer: str, audience: str
+) -> Mapping[str, Any]:
+    """The claims of a token whose signature, issuer and audience hold. Remembered per token and key
+    (a client sends the same token for many requests; the signature and claims cannot change without
+    changing the token string); a token that fails is never remembered, and the caller checks expiry
+    on every use."""
     try:
         claims = jwt.decode(
             token,
-            key,
-            algorithms=[algorithm],
+            key.key,
+            algorithms=list(algorithms),
             audience=audience,
-            options={"require": ["sub", "exp"], "verify_aud": audience is not None},
+            issuer=issuer,
+            options={"require": ["sub", "exp", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorised("token expired") from None
     except jwt.PyJWTError as exc:
         raise Unauthorised(f"invalid token: {exc}") from None
-    org, roles = claims.get("org"), claims.get("roles", [])
-    if not isinstance(org, str) or not org or not isinstance(roles, list):
-        raise Unauthorised("token must carry `org` (ODS code) and a `roles` list")
-    org = org.upper()
-    principal = Principal(
-        sub=str(claims["sub"]),
-        org=org,
-        roles=frozenset(str(r) for r in roles),
-        is_commissioner=org in commissioner_orgs,
-    )
-    return principal, float(claims["exp"])
+    return MappingProxyType(claims)
+
+
+class TokenVerifier:
+    """Bearer tokens of one process: the provider's (signature checked with its published keys) and,
+    where a dev key is configured, dev tokens. Both must name the platform's audience and their issuer."""
+
+    def __init__(self, settings: PlatformSettings) -> None:
+        self._settings = settings
+        self._keys = ProviderKeys(settings.oidc_issuer, settings.jwks_cache_s) if settings.oidc_issuer else None
+        self._mapping = ClaimMapping(
+            style=settings.oidc_claims_style,
+            org_claim=settings.oidc_org_claim,
+            roles_claim=settings.oidc_roles_claim,
+            role_map=settings.oidc_role_map,
+        )
+        self._commissioners = frozenset(o.upper() for o in settings.commissioner_orgs)
+
+    async def principal(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorised(f"invalid token: {exc}") from None
+        if header.get("alg") == "HS256":
+            return decode_token(self._settings, token)
+        if self._keys is None or header.get("alg") not in self._settings.jwt_algorithms:
+            raise Unauthorised(f"tokens signed with {header.get('alg')!r} are not accepted")
+        try:
+            key = await self._keys.key(header.get("kid"))
+        except UnknownSigningKey as exc:
+            raise Unauthorised(f"invalid token: {exc}") from None
+        except ProviderUnavailable as exc:
+            raise IdentityProviderUnavailable(f"the identity provider's keys could not be read: {exc}") from None
+        return _principal(
+            token,
+            VerifyingKey(f"{self._keys.issuer}#{header.get('kid')}", key.key),
+            tuple(self._settings.jwt_algorithms),
+            self._keys.issuer,
+            self._settings.jwt_audience,
+            self._mapping,
+            self._commissioners,
+        )
+
+
+class IdentityProviderUnavailable(Problem):
+    status, title = 503, "Identity provider unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -140,7 +229,7 @@ async def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorised("a bearer token is required")
-    principal = decode_token(request.app.state.runtime.settings, credentials.credentials)
+    principal = await request.app.state.runtime.tokens.principal(credentials.credentials)
     request.state.principal = principal
     return principal
 

@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
-
-from casework.runtime import ServiceDefinition
 
 ENV_DIR = Path(__file__).parent / "migration_env"
 
 
-def alembic_config(definition: ServiceDefinition, database_url: str) -> Config:
+class Migratable(Protocol):
+    """What Alembic needs of a process with its own database: a service definition, or the console's."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def metadata(self) -> MetaData: ...
+    @property
+    def migrations(self) -> Path: ...
+
+
+def alembic_config(definition: Migratable, database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(ENV_DIR))
     config.set_main_option("version_locations", str(definition.migrations))
@@ -30,11 +41,11 @@ def alembic_config(definition: ServiceDefinition, database_url: str) -> Config:
     return config
 
 
-def upgrade(definition: ServiceDefinition, database_url: str, revision: str = "head") -> None:
+def upgrade(definition: Migratable, database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(definition, database_url), revision)
 
 
-def make_revision(definition: ServiceDefinition, database_url: str, message: str) -> None:
+def make_revision(definition: Migratable, database_url: str, message: str) -> None:
     command.revision(alembic_config(definition, database_url), message=message, autogenerate=True)
 
 

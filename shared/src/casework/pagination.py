@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -30,6 +31,8 @@ class Page(BaseModel, Generic[T]):
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
     if isinstance(value, UUID):
         return {"uuid": str(value)}
     return value
@@ -38,6 +41,8 @@ def _plain(value: Any) -> Any:
 def _typed(value: Any) -> Any:
     if isinstance(value, dict) and "dt" in value:
         return datetime.fromisoformat(value["dt"])
+    if isinstance(value, dict) and "d" in value:
+        return date.fromisoformat(value["d"])
     if isinstance(value, dict) and "uuid" in value:
         return UUID(value["uuid"])
     return value
@@ -60,16 +65,20 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 async def paginate(
     session: AsyncSession,
     query: Select[Any],
-    keys: tuple[InstrumentedAttribute[Any], ...],
+    keys: Sequence[InstrumentedAttribute[Any] | ColumnElement[Any]],
     cursor: str | None,
     limit: int,
+    key_of: Callable[[Any], list[Any]] | None = None,
 ) -> tuple[list[Any], str | None]:
-    """Rows of `query` ordered by `keys` (ascending, unique together) after `cursor`, and the next cursor."""
+    """Rows of `query` ordered by `keys` (ascending, unique together) after `cursor`, and the next cursor.
+    Keys that are expressions rather than columns (a `coalesce`) need `key_of`: a row's values of them."""
     limit = max(1, min(limit, MAX_PAGE))
     if cursor:
         query = query.where(tuple_(*keys) > tuple_(*decode_cursor(cursor, len(keys))))
     rows = list((await session.scalars(query.order_by(*keys).limit(limit + 1))).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor([getattr(rows[-1], k.key) for k in keys]) if more and rows else None
-    return rows, next_cursor
+    if not (more and rows):
+        return rows, None
+    last = key_of(rows[-1]) if key_of is not None else [getattr(rows[-1], k.key) for k in keys]  # type: ignore[union-attr]
+    return rows, encode_cursor(last)

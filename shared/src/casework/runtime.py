@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from casework.auth import TokenVerifier
 from casework.db import PlatformTables, create_engine, session_factory
 from casework.events.registry import EventRegistry, registry
 from casework.inbox import EventConsumer, Handler
@@ -66,6 +67,7 @@ class ServiceRuntime:
         self.definition = definition
         self.settings = settings
         self.registry: EventRegistry = registry
+        self.tokens = TokenVerifier(settings)
         self.tables = definition.tables
         self.engine: AsyncEngine = create_engine(
             settings.database_url, settings.database_pool_size, settings.database_ping_after_idle_s

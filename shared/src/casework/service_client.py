@@ -1,9 +1,10 @@
 """Calls from one platform service to another over HTTP, for the rare synchronous read.
 
-The caller authenticates as itself: a short-lived token with the `service` role, signed with the
-platform's JWT key (HS256 in development; with RS256 deployments inject a token from the identity
-provider instead through `token`). Errors surface as `ServiceCallFailed` so a handler retries and,
-when the other service stays down, dead-letters the event rather than losing it.
+The caller authenticates as itself: with its own client at the OpenID provider (client credentials,
+`OIDC_CLIENT_ID` / `OIDC_CLIENT_SECRET`), whose token the provider maps to the `service` role; where
+no client is configured and a dev key is (tests), a short-lived dev token with the `service` role.
+Errors surface as `ServiceCallFailed` so a handler retries and, when the other service stays down,
+dead-letters the event rather than losing it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from typing import Any
 import httpx
 
 from casework.auth import Role, mint_token
-from casework.settings import ServiceSettings
+from casework.oidc import ClientCredentials, ProviderUnavailable
+from casework.settings import PlatformSettings
+
+# One token source per process and client: a token is fetched once and reused until it nearly expires.
+_credentials: dict[tuple[str, str], ClientCredentials] = {}
 
 
 class ServiceCallFailed(RuntimeError):
@@ -21,15 +26,31 @@ class ServiceCallFailed(RuntimeError):
 
 
 class ServiceClient:
-    def __init__(self, settings: ServiceSettings, base_url: str, token: str | None = None, timeout_s: float = 10.0):
+    def __init__(self, settings: PlatformSettings, base_url: str, token: str | None = None, timeout_s: float = 10.0):
         self._settings = settings
         self._base_url = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout_s
 
-    def _bearer(self) -> str:
+    async def _bearer(self) -> str:
         if self._token:
             return self._token
+        settings = self._settings
+        if settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret:
+            key = (settings.oidc_issuer, settings.oidc_client_id)
+            if key not in _credentials:
+                _credentials[key] = ClientCredentials(
+                    settings.oidc_issuer,
+                    settings.oidc_client_id,
+                    settings.oidc_client_secret.get_secret_value(),
+                    settings.jwt_audience,
+                )
+            try:
+                return await _credentials[key].token()
+            except ProviderUnavailable as exc:
+                raise ServiceCallFailed(str(exc)) from exc
+        if settings.jwt_secret is None:
+            raise ServiceCallFailed("no OIDC client (OIDC_CLIENT_ID/OIDC_CLIENT_SECRET) to authenticate with")
         commissioner = self._settings.commissioner_orgs[0] if self._settings.commissioner_orgs else "X24"
         return mint_token(
             self._settings,
@@ -40,7 +61,7 @@ class ServiceClient:
         )
 
     async def _get(self, path: str, params: dict[str, Any]) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._bearer()}"}
+        headers = {"Authorization": f"Bearer {await self._bearer()}"}
         try:
             async with httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout) as client:
                 response = await client.get(path, params=params or None, headers=headers)

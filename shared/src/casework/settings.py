@@ -1,16 +1,24 @@
-"""One settings object per service, all built on `ServiceSettings`.
+"""One settings object per process, all built on `PlatformSettings`.
 
 Everything comes from environment variables (12-factor): the embedded run, docker-compose and
 Kubernetes differ only in what they set. Field names are the variable names, upper-cased.
+`PlatformSettings` is what every process of the platform has (where it listens, its database, how it
+knows who is calling); `ServiceSettings` adds the event bus, which the four services use and the web
+console does not.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import json
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_TOKEN_ISSUER = "casework-dev"  # the `iss` of tokens signed with the dev key (JWT_SECRET)
 
 
-class ServiceSettings(BaseSettings):
+class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     service_name: str = Field("casework", description="Short name of the service (ifr, cdf, ...)")
@@ -27,6 +35,54 @@ class ServiceSettings(BaseSettings):
     database_ping_after_idle_s: float = Field(
         5.0, ge=0, description="A pooled connection idle longer than this is pinged before use (0: always)"
     )
+
+    # Who is calling: bearer tokens from the OpenID provider (NHS CIS2 in production, the embedded
+    # provider in development), verified by its published keys; dev tokens only where a dev key is set.
+    oidc_issuer: str | None = Field(
+        None, description="Issuer URL of the OpenID provider; its discovery document names the JWKS"
+    )
+    oidc_client_id: str | None = Field(None, description="This process's own client at the provider")
+    oidc_client_secret: SecretStr | None = Field(None, description="Its client secret")
+    jwt_audience: str = Field("urn:casework:api", description="The `aud` every accepted token must carry")
+    jwt_algorithms: list[str] = Field(
+        default_factory=lambda: ["RS256", "ES256"], description="Signature algorithms accepted from the provider"
+    )
+    jwks_cache_s: float = Field(600, gt=0, description="How long the provider's keys are kept before refetching")
+    oidc_claims_style: Literal["flat", "cis2"] = Field(
+        "flat",
+        description="flat: `org` and `roles` claims (names below); cis2: the selected role of nhsid_nrbac_roles",
+    )
+    oidc_org_claim: str = Field("org", description="flat style: the claim holding the ODS code")
+    oidc_roles_claim: str = Field("roles", description="flat style: the claim holding the roles")
+    oidc_role_map: Annotated[dict[str, list[str]], NoDecode] = Field(
+        default_factory=dict,
+        description="JSON: provider role (cis2 role_code or flat role) -> platform roles; empty: flat ones as they are",
+    )
+    jwt_secret: SecretStr | None = Field(
+        None, description="Dev key (HS256) for `casework token`, tests and the demo; never set in production"
+    )
+    commissioner_orgs: list[str] = Field(
+        default_factory=lambda: ["X24"],
+        description="ODS codes whose users are commissioners and see every organisation (X24 = NHS England)",
+    )
+
+    log_level: str = Field("INFO", description="Log level")
+    log_json: bool = Field(True, description="JSON logs (false: human-readable console)")
+
+    @field_validator("oidc_role_map", mode="before")
+    @classmethod
+    def _role_map_json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _no_dev_key_in_production(self) -> Self:
+        if self.environment == "production" and self.jwt_secret is not None:
+            raise ValueError("JWT_SECRET signs dev tokens: it must not be set when ENVIRONMENT=production")
+        return self
+
+
+class ServiceSettings(PlatformSettings):
+    """A platform service: the base plus the event bus, the outbox and the inbox."""
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap address(es)")
     kafka_fetch_max_wait_ms: int = Field(
@@ -46,18 +102,6 @@ class ServiceSettings(BaseSettings):
     consumer_retry_base_s: float = Field(0.05, description="First retry delay; doubles per attempt")
     run_workers: bool = Field(True, description="Run the outbox relay and consumers in the API process")
 
-    jwt_secret: SecretStr = Field(
-        SecretStr("dev-only-jwt-secret-change-me-in-every-deployment"), description="HS256 signing key"
-    )
-    jwt_public_key: str | None = Field(None, description="PEM public key; when set RS256 is used")
-    jwt_audience: str | None = Field(None, description="Expected `aud` claim, if any")
-    commissioner_orgs: list[str] = Field(
-        default_factory=lambda: ["X24"],
-        description="ODS codes whose users are commissioners and see every organisation (X24 = NHS England)",
-    )
-
     patient_ref_key: SecretStr = Field(
         SecretStr("dev-only-patient-ref-key-change-me-in-every-deployment"), description="HMAC key for patient_ref"
     )
-    log_level: str = Field("INFO", description="Log level")
-    log_json: bool = Field(True, description="JSON logs (false: human-readable console)")

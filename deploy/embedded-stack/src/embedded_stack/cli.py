@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from embedded_stack.layout import StackLayout
-from embedded_stack.stack import EmbeddedStack, project_root, stop_recorded
+from embedded_stack.stack import EmbeddedStack, persona_lines, project_root, stop_recorded
 
 app = typer.Typer(help="Run the casework platform on this machine", no_args_is_help=True)
 
@@ -38,7 +38,10 @@ def up() -> None:
         stack.wait_ready()
         typer.echo("\nThe casework platform is up:")
         for label, url in stack.urls():
-            typer.echo(f"  {label:<30} {url}")
+            typer.echo(f"  {label:<32} {url}")
+        typer.echo(f"\nSign in at {layout.console_url} as one of the dev personas (pick one on the sign-in page):")
+        for line in persona_lines():
+            typer.echo(f"  {line}")
         typer.echo(
             "\nA bearer token for trying the APIs: make token ORG=X24 ROLES=ifr_officer"
             "\nCtrl-C or `make down` stops everything."
@@ -63,7 +66,8 @@ def status() -> None:
     import httpx
 
     layout = StackLayout(project_root())
-    for name, port in layout.ports.services.items():
+    ports = {**layout.ports.services, "console": layout.ports.console}
+    for name, port in ports.items():
         try:
             code = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=3).status_code
             typer.echo(f"{name:<14} {'ready' if code == 200 else f'not ready ({code})'}")
@@ -127,14 +131,29 @@ def revision(
 
 @app.command()
 def token(
-    org: Annotated[str, typer.Option(help="ODS code (X24 = NHS England, commissioners)")],
-    role: Annotated[list[str], typer.Option(help="a role; repeat for several")],
-    sub: Annotated[str, typer.Option(help="user id")] = "dev-user",
-    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
+    org: Annotated[str | None, typer.Option(help="ODS code (X24 = NHS England, commissioners)")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="a role; repeat for several")] = None,
+    persona: Annotated[str | None, typer.Option(help="a dev persona: a real token from the OpenID provider")] = None,
+    sub: Annotated[str, typer.Option(help="user id (dev token)")] = "dev-user",
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds (dev token)")] = 8 * 3600,
 ) -> None:
-    """Mint a bearer token the running embedded stack accepts (signed with its dev secret)."""
+    """A bearer token the running stack accepts: a persona's, from the OpenID provider (RS256, verified by
+    its JWKS like the console's), or a dev token for any organisation and roles (signed with the dev key)."""
     from casework.auth import mint_token
     from casework.settings import ServiceSettings
+    from embedded_stack.oidc import API_AUDIENCE, SERVICES, OidcProvider, personas
 
-    secret = StackLayout(project_root()).secrets()["jwt_secret"]
-    typer.echo(mint_token(ServiceSettings(jwt_secret=secret), sub=sub, org=org, roles=role, ttl_s=ttl))
+    layout = StackLayout(project_root())
+    if persona is not None:
+        known = [p.id for p in personas()]
+        if persona not in known:
+            raise typer.BadParameter(f"unknown persona; one of: {', '.join(known)}")
+        provider = OidcProvider(
+            layout.oidc, layout.ports.oidc, layout.secrets(), [], SERVICES, layout.logs / "oidc.log"
+        )
+        typer.echo(provider.persona_token(persona))
+        return
+    if not org or not role:
+        raise typer.BadParameter("give --persona, or --org and at least one --role")
+    settings = ServiceSettings(jwt_secret=layout.secrets()["jwt_secret"], jwt_audience=API_AUDIENCE)
+    typer.echo(mint_token(settings, sub=sub, org=org, roles=role, ttl_s=ttl))

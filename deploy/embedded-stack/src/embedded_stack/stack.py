@@ -14,9 +14,11 @@ import httpx
 from casework.migrations import ensure_database_sync, upgrade
 from casework.services import load_definition
 from embedded_stack.broker import TansuBroker
-from embedded_stack.layout import RELAY_USER, SERVICES, StackLayout
+from embedded_stack.layout import CONSOLE, RELAY_USER, SERVICES, StackLayout
 from embedded_stack.mail_relay import DevMailRelay
+from embedded_stack.oidc import OidcProvider, personas
 from embedded_stack.postgres import PostgresServer
+from web_console.database import CONSOLE_DATABASE
 
 
 class EmbeddedStack:
@@ -26,6 +28,9 @@ class EmbeddedStack:
         self.postgres = PostgresServer(layout.pgdata, layout.ports.postgres)
         self.broker = TansuBroker(layout.ports.broker, layout.logs / "broker.log")
         self.relay: DevMailRelay | None = None
+        self.oidc = OidcProvider(
+            layout.oidc, layout.ports.oidc, layout.secrets(), [layout.console_url], SERVICES, layout.logs / "oidc.log"
+        )
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     # -- infrastructure -------------------------------------------------------------------------
@@ -42,33 +47,39 @@ class EmbeddedStack:
             self.layout.secrets()["relay_password"],
         )
         self.relay.start()
+        self.oidc.start()
 
     def migrate(self) -> None:
         for name in self.services:
             url = self.layout.database_url(name)
             ensure_database_sync(url)
             upgrade(load_definition(name), url)
+        console_url = self.layout.database_url(CONSOLE)
+        ensure_database_sync(console_url)
+        upgrade(CONSOLE_DATABASE, console_url)
 
     # -- services -------------------------------------------------------------------------------
 
     def start_services(self) -> None:
         for name in self.services:
-            env = {**os.environ, **self.layout.service_env(name)}
-            log = (self.layout.logs / f"{name}.log").open("ab")
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "casework", "serve", name],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self._spawn(name, [sys.executable, "-m", "casework", "serve", name], self.layout.service_env(name))
+        self._spawn(CONSOLE, [sys.executable, "-m", "web_console", "serve"], self.layout.console_env())
         self._write_pids()
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        log = (self.layout.logs / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def base_url(self, name: str) -> str:
+        return self.layout.console_url if name == CONSOLE else self.layout.service_url(name)
 
     def wait_ready(self, timeout: float = 90.0) -> dict[str, int]:
         deadline = time.monotonic() + timeout
         status: dict[str, int] = {}
         with httpx.Client(timeout=5) as client:
-            for name in self.services:
+            for name in (*self.services, CONSOLE):
                 while True:
                     process = self.processes.get(name)
                     if process is not None and process.poll() is not None:
@@ -76,7 +87,7 @@ class EmbeddedStack:
                             f"{name} exited with {process.returncode}; see {self.layout.logs}/{name}.log"
                         )
                     try:
-                        status[name] = client.get(f"{self.layout.service_url(name)}/health/ready").status_code
+                        status[name] = client.get(f"{self.base_url(name)}/health/ready").status_code
                         if status[name] == 200:
                             break
                     except httpx.HTTPError:
@@ -109,6 +120,7 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         self.stop_services()
+        self.oidc.stop()
         if self.relay is not None:
             self.relay.stop()
             self.relay = None
@@ -116,9 +128,11 @@ class EmbeddedStack:
         self.postgres.stop()
 
     def urls(self) -> list[tuple[str, str]]:
-        rows = [(f"{name} service", f"{self.layout.service_url(name)}/docs") for name in self.services]
+        rows = [("Web console (sign in here)", self.layout.console_url)]
+        rows += [(f"{name} service", f"{self.layout.service_url(name)}/docs") for name in self.services]
         ports = self.layout.ports
         rows += [
+            ("OpenID provider (dev personas)", self.oidc.issuer),
             ("PostgreSQL", self.layout.database_url("<service>").replace("+asyncpg", "")),
             ("Kafka broker (Tansu)", f"127.0.0.1:{ports.broker}"),
             ("SMTP relay (STARTTLS+AUTH)", f"127.0.0.1:{ports.relay}  user {RELAY_USER}"),
@@ -126,6 +140,11 @@ class EmbeddedStack:
             ("Logs", str(self.layout.logs)),
         ]
         return rows
+
+
+def persona_lines() -> list[str]:
+    """The dev personas `make up` prints: who to sign in as for each kind of work."""
+    return [f"{p.name:<22} {p.title}, {p.org_name} ({p.org})" for p in personas()]
 
 
 def stop_recorded(layout: StackLayout) -> list[str]:

@@ -38,6 +38,7 @@ from casework.settings import ServiceSettings
 from embedded_stack.broker import TansuBroker
 from embedded_stack.layout import RELAY_USER, StackLayout, StackPorts
 from embedded_stack.mail_relay import DevMailRelay
+from embedded_stack.oidc import API_AUDIENCE, OidcProvider
 from embedded_stack.postgres import PostgresServer
 
 
@@ -69,6 +70,8 @@ class TestStack:
             broker=free_port(),
             relay=free_port(),
             inbound=free_port(),
+            oidc=free_port(),
+            console=free_port(),
             services={name: free_port() for name in SERVICE_NAMES},
         )
         self.layout = StackLayout(root, ports)
@@ -77,14 +80,24 @@ class TestStack:
         self.relay = DevMailRelay(
             self.layout.mail, self.layout.certs, ports.relay, RELAY_USER, self.layout.secrets()["relay_password"]
         )
+        self.oidc = OidcProvider(
+            self.layout.oidc,
+            ports.oidc,
+            self.layout.secrets(),
+            [self.layout.console_url],
+            SERVICE_NAMES,
+            self.layout.logs / "oidc.log",
+        )
         self._migrated: set[str] = set()
 
     def start(self) -> None:
         self.postgres.start()
         self.broker.start()
         self.relay.start()
+        self.oidc.start()
 
     def stop(self) -> None:
+        self.oidc.stop()
         self.relay.stop()
         self.broker.stop()
         self.postgres.stop("immediate")
@@ -171,7 +184,8 @@ class TestStack:
                     process.kill()
 
     def token(self, sub: str, org: str, *roles: str, ttl_s: int = 3600) -> str:
-        settings = ServiceSettings(jwt_secret=self.layout.secrets()["jwt_secret"])
+        """A dev token (signed with the stack's dev key), for any sub, organisation and roles."""
+        settings = ServiceSettings(jwt_secret=self.layout.secrets()["jwt_secret"], jwt_audience=API_AUDIENCE)
         return mint_token(settings, sub=sub, org=org, roles=roles, ttl_s=ttl_s)
 
     def auth(self, org: str, *roles: str, sub: str | None = None) -> dict[str, str]:

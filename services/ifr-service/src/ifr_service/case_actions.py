@@ -17,11 +17,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from casework.auth import Principal
+from casework.auth import Principal, Role
 from casework.identifiers import patient_ref
 from casework.problems import Unprocessable, field_problem
 from casework.uow import UnitOfWork
-from ifr_service.access import PROVIDER_ROLES
+from ifr_service.access import APPLICANT_ROLES, CHAIRS_ACTION_ROLES, OFFICER_ROLES, PROVIDER_ROLES
 from ifr_service.action_base import ActionContext, Body, NoBody, Reason, simple_transition
 from ifr_service.db import panels
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel
@@ -379,3 +379,15 @@ ACTIONS: dict[Action, ActionSpec] = {
 }
 PROVIDER_ACTIONS = frozenset({A.SUBMIT, A.PROVIDE_INFORMATION, A.WITHDRAW, A.REQUEST_RECONSIDERATION, A.REQUEST_REVIEW})
 CHAIR_ACTIONS = frozenset({A.CHAIRS_ACTION})  # the chair records it, or a case officer for them
+
+
+def roles_for(action: str) -> tuple[str, ...]:
+    """Who may take an action (admins too): the route's role check and the case's `your_actions`."""
+    if action in CHAIR_ACTIONS:
+        return CHAIRS_ACTION_ROLES
+    return APPLICANT_ROLES if action in PROVIDER_ACTIONS else OFFICER_ROLES
+
+
+def actions_for(principal: Principal, allowed: list[str]) -> list[str]:
+    """Of the actions the case allows now, those this caller may take."""
+    return [a for a in allowed if principal.has_any([*roles_for(a), Role.ADMIN])]

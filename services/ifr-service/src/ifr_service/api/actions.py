@@ -17,10 +17,9 @@ from pydantic import BaseModel
 from casework.auth import Principal, require_roles
 from casework.concurrency import require_version, stale_to_412
 from casework.deps import Runtime, Uow
-from ifr_service.access import APPLICANT_ROLES, CHAIRS_ACTION_ROLES, OFFICER_ROLES
 from ifr_service.api.requests import respond
 from ifr_service.api.schemas import CaseOut
-from ifr_service.case_actions import ACTIONS, CHAIR_ACTIONS, PROVIDER_ACTIONS, ActionContext, ActionSpec
+from ifr_service.case_actions import ACTIONS, CHAIR_ACTIONS, PROVIDER_ACTIONS, ActionContext, ActionSpec, roles_for
 from ifr_service.domain.case import Action
 from ifr_service.workflow import ensure_allowed, get_case, today
 
@@ -47,17 +46,14 @@ async def _run(
         with uow.session.no_autoflush:
             await spec.handler(context, case, body)
         await uow.session.flush()
-        out = await respond(uow, case, response)
+        out = await respond(uow, case, response, principal)
         await uow.commit()
     return out
 
 
 def _route(spec: ActionSpec) -> None:
     model = spec.body
-    roles = APPLICANT_ROLES if spec.action in PROVIDER_ACTIONS else OFFICER_ROLES
-    if spec.action in CHAIR_ACTIONS:
-        roles = CHAIRS_ACTION_ROLES
-    Caller = Annotated[Principal, Depends(require_roles(*roles))]
+    Caller = Annotated[Principal, Depends(require_roles(*roles_for(spec.action)))]
 
     if spec.body_required:
 

@@ -23,7 +23,7 @@ from ifr_service.case_actions import ActionContext, ConflictIn, ListIn, declare_
 from ifr_service.db import panels as panel_queries
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel, PanelMember
 from ifr_service.domain.case import Action
-from ifr_service.domain.panel import MemberRole, PanelKind, unknown_members
+from ifr_service.domain.panel import Member, MemberRole, PanelKind, participating, quorum_shortfall, unknown_members
 from ifr_service.workflow import ensure_allowed, get_case, today
 
 router = APIRouter(prefix="/ifr/panels", tags=["panels"])
@@ -66,6 +66,9 @@ class AgendaEntryOut(BaseModel):
     state: str
     purpose: str
     conflicted_members: list[str]
+    quorum_shortfall: list[str] = Field(
+        description="What a quorum would lack for this case if every member not conflicted attends (empty: quorate)"
+    )
 
 
 class PanelOut(BaseModel):
@@ -90,6 +93,14 @@ async def _panel_out(uow: UnitOfWork, panel: Panel) -> PanelOut:
         )
     ).all()
     conflicts = (await uow.session.scalars(select(Conflict).where(Conflict.panel_id == panel.id))).all()
+    roster = [Member(m.member_id, m.role, m.voting) for m in members]
+    everyone = [m.member_id for m in members]
+    rule = uow.settings.quorum_rule()
+
+    def shortfall(request_id: uuid.UUID) -> list[str]:
+        stepped_out = [c.member_id for c in conflicts if c.request_id == request_id]
+        return quorum_shortfall(participating(roster, everyone, stepped_out), rule)
+
     return PanelOut(
         id=panel.id,
         kind=panel.kind,
@@ -105,6 +116,7 @@ async def _panel_out(uow: UnitOfWork, panel: Panel) -> PanelOut:
                 state=state,
                 purpose=item.purpose,
                 conflicted_members=sorted(c.member_id for c in conflicts if c.request_id == item.request_id),
+                quorum_shortfall=shortfall(item.request_id),
             )
             for item, reference, state in items
         ],
@@ -141,11 +153,15 @@ async def list_panels(
     meeting_from: date | None = None,
     meeting_to: date | None = None,
     member: str | None = None,
+    upcoming: Annotated[bool, Query(description="only meetings from today on, soonest first")] = False,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[PanelOut]:
-    """Panels by meeting date; a panel member sees only the panels they sit on."""
+    """Panels in the order they were set up, or (`upcoming`) the meetings to come, soonest first; a panel
+    member sees only the panels they sit on."""
     query = visible_panels(select(Panel), principal)
+    if upcoming:
+        query = query.where(Panel.meeting_date >= today())
     if kind:
         query = query.where(Panel.kind == kind)
     if meeting_from:
@@ -154,7 +170,8 @@ async def list_panels(
         query = query.where(Panel.meeting_date <= meeting_to)
     if member:
         query = query.where(Panel.id.in_(select(PanelMember.panel_id).where(PanelMember.member_id == member)))
-    rows, next_cursor = await paginate(uow.session, query, (Panel.created_at, Panel.id), cursor, limit)
+    keys = (Panel.meeting_date, Panel.id) if upcoming else (Panel.created_at, Panel.id)
+    rows, next_cursor = await paginate(uow.session, query, keys, cursor, limit)
     return Page[PanelOut](items=[await _panel_out(uow, p) for p in rows], next_cursor=next_cursor)
 
 

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Select, select
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Select, func, select
 
 from casework.auth import Principal, require_roles
 from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
+from casework.identifiers import NhsNumber
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, Unprocessable
 from casework.uow import UnitOfWork
+from casework.working_days import add_working_days
 from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, visible_cases
 from ifr_service.api.examples import APPLICATION_EXAMPLE
 from ifr_service.api.schemas import CaseOut, CaseSummaryOut, case_out, summary_fields, summary_out
+from ifr_service.case_actions import actions_for
 from ifr_service.db.models import IfrRequest
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
@@ -32,9 +35,11 @@ Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag of the case you are changing")]
 
 
-async def respond(uow: UnitOfWork, case: IfrRequest, response: Response) -> CaseOut:
+async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, principal: Principal) -> CaseOut:
     set_etag(response, case.version)
-    return case_out(case, await case_clocks(uow, case.id), today())
+    out = case_out(case, await case_clocks(uow, case.id), today(), uow.settings.deadline_warning_days)
+    out.your_actions = actions_for(principal, out.allowed_actions)
+    return out
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
@@ -71,7 +76,7 @@ async def create_draft(
     uow.session.add(case)
     await uow.session.flush()
     uow.audit(principal, "create", "ifr_request", case.id, detail={"reference": case.reference})
-    out = await respond(uow, case, response)
+    out = await respond(uow, case, response, principal)
     await idempotent.remember(uow, status.HTTP_201_CREATED, out.model_dump(mode="json"))
     await uow.commit()
     return JSONResponse(out.model_dump(mode="json"), status_code=201, headers={"ETag": response.headers["ETag"]})
@@ -106,17 +111,8 @@ async def update_draft(
         apply_application(case, application)
         uow.audit(principal, "update", "ifr_request", case.id, detail={"fields": sorted(changes)})
         await uow.session.flush()
-        out = await respond(uow, case, response)
+        out = await respond(uow, case, response, principal)
         await uow.commit()
-    return out
-
-
-@router.get("/{request_id}", response_model=CaseOut)
-async def read_case(request_id: uuid.UUID, response: Response, uow: Uow, principal: Reader) -> CaseOut:
-    case = await get_case(uow, request_id, principal)
-    uow.audit(principal, "read", "ifr_request", case.id)
-    out = await respond(uow, case, response)
-    await uow.commit()
     return out
 
 
@@ -181,6 +177,80 @@ def worklist(
     )
 
 
+class WorklistSummary(BaseModel):
+    total: int
+    by_stage: dict[str, int]
+    overdue: int
+    due_soon: int = Field(description="Running clocks due within the warning days (and not yet overdue)")
+    awaiting_information: int
+
+
+@router.get("/summary", response_model=WorklistSummary)
+async def summarise_cases(
+    uow: Uow, principal: Reader, filters: Annotated[Worklist, Depends(worklist)]
+) -> WorklistSummary:
+    """Counts for the worklist the same filters give: by stage, overdue, due soon, waiting for information."""
+    query = worklist_query(principal, filters).subquery()
+    on = today()
+    soon = add_working_days(on, uow.settings.deadline_warning_days)
+    rows = (
+        await uow.session.execute(
+            select(
+                query.c.state,
+                func.count().label("cases"),
+                func.count().filter(query.c.next_due < on).label("overdue"),
+                func.count().filter(query.c.next_due >= on, query.c.next_due <= soon).label("due_soon"),
+            ).group_by(query.c.state)
+        )
+    ).all()
+    by_stage: dict[str, int] = {str(stage): 0 for stage in Stage}
+    for row in rows:
+        by_stage[STAGE_OF[CaseState(row.state)]] += row.cases
+    return WorklistSummary(
+        total=sum(r.cases for r in rows),
+        by_stage=by_stage,
+        overdue=sum(r.overdue for r in rows),
+        due_soon=sum(r.due_soon for r in rows),
+        awaiting_information=sum(r.cases for r in rows if r.state == CaseState.RETURNED_FOR_INFORMATION),
+    )
+
+
+class CaseSearchIn(BaseModel):
+    """Find cases by the patient's NHS number or the case reference. The NHS number travels in the body,
+    never in a URL, so it is not written to access logs."""
+
+    model_config = ConfigDict(extra="forbid")
+    nhs_number: NhsNumber | None = None
+    reference: str | None = Field(None, min_length=3, max_length=40)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CaseSearchIn:
+        if (self.nhs_number is None) == (self.reference is None):
+            raise ValueError("give an NHS number or a case reference")
+        return self
+
+
+@router.post("/search", response_model=Page[CaseSummaryOut])
+async def search_cases(body: CaseSearchIn, uow: Uow, principal: Reader) -> Page[CaseSummaryOut]:
+    """The cases in the caller's view for one patient or one reference (at most 100), newest first."""
+    query = visible_cases(select(IfrRequest), principal)
+    if body.nhs_number is not None:
+        query = query.where(IfrRequest.nhs_number == body.nhs_number)
+    else:
+        query = query.where(func.upper(IfrRequest.reference) == body.reference.strip().upper())  # type: ignore[union-attr]
+    rows = (await uow.session.scalars(query.order_by(IfrRequest.created_at.desc()).limit(100))).all()
+    by = "nhs_number" if body.nhs_number is not None else "reference"
+    uow.audit(principal, "search", "ifr_requests", by, detail={"by": by, "found": len(rows)})
+    await uow.commit()
+    on = today()
+    return Page[CaseSummaryOut](items=[summary_out(r, on) for r in rows], next_cursor=None)
+
+
+# Cases with no running team clock sort after every due date.
+NO_DUE_DATE = date(9999, 12, 31)
+_DUE = func.coalesce(IfrRequest.next_due, NO_DUE_DATE)
+
+
 @router.get("", response_model=Page[CaseSummaryOut])
 async def list_cases(
     uow: Uow,
@@ -188,12 +258,19 @@ async def list_cases(
     filters: Annotated[Worklist, Depends(worklist)],
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    sort: Annotated[
+        Literal["created", "next_due"], Query(description="created: oldest first; next_due: nearest due date first")
+    ] = "created",
 ) -> Page[CaseSummaryOut]:
     """The worklist: filter by state, stage, trust, urgency, officer, due date, awaiting ratification;
-    oldest first."""
-    rows, next_cursor = await paginate(
-        uow.session, worklist_query(principal, filters), (IfrRequest.created_at, IfrRequest.id), cursor, limit
-    )
+    oldest first, or by the next due date."""
+    query = worklist_query(principal, filters)
+    if sort == "next_due":
+        rows, next_cursor = await paginate(
+            uow.session, query, (_DUE, IfrRequest.id), cursor, limit, key_of=lambda r: [r.next_due or NO_DUE_DATE, r.id]
+        )
+    else:
+        rows, next_cursor = await paginate(uow.session, query, (IfrRequest.created_at, IfrRequest.id), cursor, limit)
     on = today()
     return Page[CaseSummaryOut](items=[summary_out(r, on) for r in rows], next_cursor=next_cursor)
 
@@ -209,6 +286,15 @@ async def export_cases(uow: Uow, principal: Reader, filters: Annotated[Worklist,
     uow.audit(principal, "export", "ifr_requests", "worklist", detail={"rows": len(rows)})
     await uow.commit()
     return csv_response(CSV_COLUMNS, [summary_fields(r, on) for r in rows], "ifr-requests.csv")
+
+
+@router.get("/{request_id}", response_model=CaseOut)
+async def read_case(request_id: uuid.UUID, response: Response, uow: Uow, principal: Reader) -> CaseOut:
+    case = await get_case(uow, request_id, principal)
+    uow.audit(principal, "read", "ifr_request", case.id)
+    out = await respond(uow, case, response, principal)
+    await uow.commit()
+    return out
 
 
 class AssignIn(BaseModel):
@@ -231,6 +317,6 @@ async def assign(
         previous, case.assigned_to = case.assigned_to, body.officer
         uow.audit(principal, "assign", "ifr_request", case.id, detail={"from": previous, "to": body.officer})
         await uow.session.flush()
-        out = await respond(uow, case, response)
+        out = await respond(uow, case, response, principal)
         await uow.commit()
     return out

@@ -6,11 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ifr_service.db.models import CaseClock, IfrRequest
 from ifr_service.domain.case import STAGE_OF, CaseState, allowed_actions
-from ifr_service.domain.clocks import TEAM_CLOCKS, projected_due, status
+from ifr_service.domain.clocks import TEAM_CLOCKS, projected_due, status, timeliness
 
 
 class ClockOut(BaseModel):
@@ -22,6 +22,7 @@ class ClockOut(BaseModel):
     status: str
     stopped_on: date | None
     overdue: bool
+    timeliness: str  # on_time, due_soon, overdue, paused, met, missed, cancelled
 
 
 class CaseSummaryOut(BaseModel):
@@ -57,9 +58,12 @@ class CaseOut(CaseSummaryOut):
     review_outcome: str | None
     clocks: list[ClockOut]
     allowed_actions: list[str]
+    your_actions: list[str] = Field(
+        default_factory=list, description="Of allowed_actions, those the caller's roles may take"
+    )
 
 
-def clock_out(c: CaseClock, on: date) -> ClockOut:
+def clock_out(c: CaseClock, on: date, warning_days: int) -> ClockOut:
     due = projected_due(c, on)
     state = status(c)
     return ClockOut(
@@ -71,6 +75,7 @@ def clock_out(c: CaseClock, on: date) -> ClockOut:
         status=state,
         stopped_on=c.stopped_on,
         overdue=state == "running" and c.clock in TEAM_CLOCKS and due < on,
+        timeliness=timeliness(c, on, warning_days),
     )
 
 
@@ -99,7 +104,7 @@ def summary_out(case: IfrRequest, on: date) -> CaseSummaryOut:
     return CaseSummaryOut(**summary_fields(case, on))
 
 
-def case_out(case: IfrRequest, clocks: list[CaseClock], on: date) -> CaseOut:
+def case_out(case: IfrRequest, clocks: list[CaseClock], on: date, warning_days: int) -> CaseOut:
     return CaseOut(
         **summary_fields(case, on),
         application=case.application,
@@ -108,6 +113,6 @@ def case_out(case: IfrRequest, clocks: list[CaseClock], on: date) -> CaseOut:
         submitted_at=case.submitted_at,
         current_panel_id=case.current_panel_id,
         review_outcome=case.review_outcome,
-        clocks=[clock_out(c, on) for c in clocks],
+        clocks=[clock_out(c, on, warning_days) for c in clocks],
         allowed_actions=allowed_actions(case.state, case.urgent, case.review_outcome),
     )

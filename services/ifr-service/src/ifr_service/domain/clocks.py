@@ -157,6 +157,32 @@ def alert_due(c: ClockLike, today: date, warning_days: int) -> Alert | None:
     return None
 
 
+class Timeliness(StrEnum):
+    """How a clock stands, as a worklist or case page shows it."""
+
+    ON_TIME = "on_time"
+    DUE_SOON = "due_soon"  # within the warning days: the sweep has warned (or is about to)
+    OVERDUE = "overdue"
+    PAUSED = "paused"
+    MET = "met"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+def timeliness(c: ClockLike, today: date, warning_days: int) -> Timeliness:
+    """On time, due soon, overdue or paused while it runs; met, missed or cancelled once it stopped.
+    The same rule as the sweep's alerts, so the page and the mail never disagree."""
+    state = status(c)
+    if state is not ClockStatus.RUNNING:
+        return Timeliness(state.value)
+    due = projected_due(c, today)
+    if today > due:
+        return Timeliness.OVERDUE
+    if working_days_between(today, due) <= warning_days:
+        return Timeliness.DUE_SOON
+    return Timeliness.ON_TIME
+
+
 def next_due(clocks: Iterable[ClockLike]) -> date | None:
     """The nearest due date among the team's running clocks (what a worklist sorts and filters by)."""
     dates = [c.due_date for c in clocks if c.clock in TEAM_CLOCKS and is_open(c) and c.paused_since is None]

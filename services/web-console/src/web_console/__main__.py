@@ -1,0 +1,3 @@
+from web_console.cli import app
+
+app()

@@ -1,0 +1,32 @@
+"""`web-console migrate | serve`: the console's database and its server, configured by the environment."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="The casework web console", no_args_is_help=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Create the console's database if missing and upgrade it (DATABASE_URL)."""
+    from casework.migrations import ensure_database_sync, upgrade
+    from web_console.database import CONSOLE_DATABASE
+    from web_console.settings import ConsoleSettings
+
+    url = ConsoleSettings().database_url
+    ensure_database_sync(url)
+    upgrade(CONSOLE_DATABASE, url)
+    typer.echo("console: migrated to head")
+
+
+@app.command()
+def serve() -> None:
+    """Run the console under uvicorn on HOST:PORT."""
+    import uvicorn
+
+    from web_console.app import create_app
+    from web_console.settings import ConsoleSettings
+
+    settings = ConsoleSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=False)

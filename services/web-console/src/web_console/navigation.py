@@ -1,0 +1,32 @@
+"""The header's menu: what each role works on. Pages still check roles through the APIs (403/404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web_console.auth.sessions import SignedInUser
+
+STAFF_IFR = ("ifr_officer", "panel_member", "national_analyst")
+TRUST_IFR = ("clinician", "provider_system")
+
+
+def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
+    if user is None:
+        return []
+    items = [("Home", "/")]
+    if user.has_any("ifr_officer", *TRUST_IFR, "panel_member"):
+        items.append(("IFR requests", "/ifr/requests"))
+    if user.has_any(*TRUST_IFR, "ifr_officer"):
+        items.append(("New IFR application", "/ifr/applications/new"))
+    if user.has_any("ifr_officer", "panel_member"):
+        items.append(("IFR panels", "/ifr/panels"))
+    if user.has_any("ifr_officer", "national_analyst"):
+        items.append(("IFR quarterly return", "/ifr/reports/quarterly"))
+    return items
+
+
+def navigation_for(user: SignedInUser | None, path: str) -> dict[str, Any]:
+    def current(href: str) -> bool:
+        return path == href if href == "/" else path == href or path.startswith(href + "/")
+
+    return {"items": [{"text": text, "href": href, "current": current(href)} for text, href in menu_for(user)]}
