@@ -21,6 +21,7 @@ EMBEDDED_ONLY = {
     "KAFKA_REBALANCE_TIMEOUT_MS",
     "OUTBOX_POLL_INTERVAL_S",
     "SERVICE_NAME",  # the image names the service (CASEWORK_SERVICE); the settings class has it
+    "JWT_SECRET",  # dev tokens: the embedded run and tests only (production refuses a dev key)
 }
 # Ports published beside each service's HTTP port.
 EXTRA_PORTS = {"notification": ["2526:2526"]}
@@ -68,7 +69,10 @@ def test_service_matches_its_settings(name: str) -> None:
     environment = service["environment"]
     unknown = {key for key in environment if key.lower() not in settings_class.model_fields}
     assert not unknown, f"{name}: variables no setting reads: {unknown}"
-    assert {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "JWT_SECRET", "PATIENT_REF_KEY"} <= set(environment)
+    assert {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "OIDC_ISSUER", "OIDC_CLIENT_ID", "PATIENT_REF_KEY"} <= set(
+        environment
+    )
+    assert "JWT_SECRET" not in environment  # no dev key in production: tokens come from the provider
     assert environment["DATABASE_URL"].endswith(f"/{name}")
 
     port = int(environment["PORT"])
@@ -85,6 +89,26 @@ def test_service_gets_what_the_embedded_run_gives_it(name: str, tmp_path: Path) 
     embedded = {key for key in StackLayout(tmp_path).service_env(name) if key.lower() in fields}
     missing = embedded - EMBEDDED_ONLY - set(COMPOSE["services"][name]["environment"])
     assert not missing, f"{name}: set by the embedded run, not by compose: {sorted(missing)}"
+
+
+def test_console_matches_its_settings_and_the_embedded_run(tmp_path: Path) -> None:
+    from web_console.settings import ConsoleSettings
+
+    console = COMPOSE["services"]["console"]
+    fields = ConsoleSettings.model_fields
+    environment = console["environment"]
+    assert not {key for key in environment if key.lower() not in fields}, "variables the console does not read"
+    assert environment["ENVIRONMENT"] == "production" and "JWT_SECRET" not in environment
+    assert (ROOT / console["build"]["dockerfile"]).exists()
+    assert console["ports"] == [f"{ConsoleSettings().port}:{ConsoleSettings().port}"]
+    embedded = {key for key in StackLayout(tmp_path).console_env() if key.lower() in fields}
+    missing = embedded - EMBEDDED_ONLY - set(environment)
+    assert not missing, f"console: set by the embedded run, not by compose: {sorted(missing)}"
+    for name in SERVICE_NAMES:  # the console reaches each API by its compose name and port
+        port = COMPOSE["services"][name]["environment"]["PORT"]
+        assert environment[f"{name.upper()}_SERVICE_URL"] == f"http://{name}:{port}"
+    init = (ROOT / "deploy/postgres/init-databases.sql").read_text()
+    assert "CREATE DATABASE console;" in init
 
 
 def test_compose_references_resolve() -> None:

@@ -49,3 +49,13 @@ def _slug(heading: str) -> str:
 
 def test_architecture_links_the_mail_page() -> None:
     assert "(mail.md)" in (ROOT / "docs" / "architecture.md").read_text()
+
+
+def test_console_readme_lists_its_own_settings() -> None:
+    from casework.settings import PlatformSettings
+    from web_console.settings import ConsoleSettings
+
+    own = [f for f in ConsoleSettings.model_fields if f not in PlatformSettings.model_fields]
+    readme = (ROOT / "services" / "web-console" / "README.md").read_text()
+    missing = [f.upper() for f in own if f"`{f.upper()}`" not in readme and f.upper() not in readme]
+    assert not missing, f"web-console README lacks {missing}"

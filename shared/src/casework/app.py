@@ -50,6 +50,8 @@ class CorrelationAndMetrics:
             await send(message)
 
         token = correlation_id.set(cid)
+        # kept on the request too: an error page rendered outside this middleware still names it
+        scope.setdefault("state", {})["correlation_id"] = cid
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_header)

@@ -179,7 +179,11 @@ class TokenVerifier:
 
     def __init__(self, settings: PlatformSettings) -> None:
         self._settings = settings
-        self._keys = ProviderKeys(settings.oidc_issuer, settings.jwks_cache_s) if settings.oidc_issuer else None
+        self._keys = (
+            ProviderKeys(settings.oidc_issuer, settings.jwks_cache_s, settings.jwks_refetch_after_s)
+            if settings.oidc_issuer
+            else None
+        )
         self._mapping = ClaimMapping(
             style=settings.oidc_claims_style,
             org_claim=settings.oidc_org_claim,

@@ -48,6 +48,9 @@ class PlatformSettings(BaseSettings):
         default_factory=lambda: ["RS256", "ES256"], description="Signature algorithms accepted from the provider"
     )
     jwks_cache_s: float = Field(600, gt=0, description="How long the provider's keys are kept before refetching")
+    jwks_refetch_after_s: float = Field(
+        5, ge=0, description="A token with an unknown key id refetches the keys at most this often"
+    )
     oidc_claims_style: Literal["flat", "cis2"] = Field(
         "flat",
         description="flat: `org` and `roles` claims (names below); cis2: the selected role of nhsid_nrbac_roles",

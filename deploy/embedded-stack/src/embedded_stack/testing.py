@@ -26,20 +26,22 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
+from sqlalchemy import MetaData
 
 from casework.app import create_app
 from casework.auth import mint_token
 from casework.db import create_engine
 from casework.events import EventEnvelope, registry
-from casework.migrations import ensure_database_sync, upgrade
+from casework.migrations import Migratable, ensure_database_sync, upgrade
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from casework.services import SERVICE_NAMES, load_definition
 from casework.settings import ServiceSettings
 from embedded_stack.broker import TansuBroker
-from embedded_stack.layout import RELAY_USER, StackLayout, StackPorts
+from embedded_stack.layout import CONSOLE, RELAY_USER, StackLayout, StackPorts
 from embedded_stack.mail_relay import DevMailRelay
 from embedded_stack.oidc import API_AUDIENCE, OidcProvider
 from embedded_stack.postgres import PostgresServer
+from web_console.database import CONSOLE_DATABASE
 
 
 def free_port() -> int:
@@ -109,7 +111,7 @@ class TestStack:
     def database_url(self, database: str) -> str:
         return self.postgres.url(database)
 
-    def migrate(self, definition: ServiceDefinition, database: str | None = None) -> str:
+    def migrate(self, definition: Migratable, database: str | None = None) -> str:
         url = self.database_url(database or definition.name)
         if url not in self._migrated:
             # Alembic's env runs its own event loop: keep it off the test's running loop.
@@ -118,7 +120,7 @@ class TestStack:
                 if definition.migrations.is_dir():
                     pool.submit(upgrade, definition, url).result()
                 else:  # a definition made up by a test: its tables straight from the metadata
-                    pool.submit(asyncio.run, create_tables(definition, url)).result()
+                    pool.submit(asyncio.run, create_tables(definition.metadata, url)).result()
             self._migrated.add(url)
         return url
 
@@ -153,13 +155,13 @@ class TestStack:
                 yield RunningService(app, client, settings)
 
     @contextmanager
-    def served(self, name: str, database: str | None = None, **env: str) -> Iterator[str]:
+    def served(self, name: str, database: str | None = None, port: int | None = None, **env: str) -> Iterator[str]:
         """Run a service as deployed, in its own process (`casework serve`), against this stack;
-        yields its base URL once it is ready. For tests that drive it from synchronous code."""
+        yields its base URL once it is ready. For tests that drive it from synchronous code. `port`
+        defaults to a free one; the layout's port makes it the one the console and mails link to."""
         definition = load_definition(name)
-        port = free_port()
+        port = port or free_port()
         environment = {
-            **os.environ,
             **self.layout.service_env(name),
             "DATABASE_URL": self.migrate(definition, database),
             "PORT": str(port),
@@ -167,12 +169,31 @@ class TestStack:
             "LOG_LEVEL": "WARNING",
             **env,
         }
-        log_path = self.layout.logs / f"{name}-{port}.log"
+        with self._process(
+            f"{name}-{port}", [sys.executable, "-m", "casework", "serve", name], environment, port
+        ) as url:
+            yield url
+
+    @contextmanager
+    def served_console(self, database: str = CONSOLE, **env: str) -> Iterator[str]:
+        """The web console as deployed (`web-console serve`) on the layout's console port, which the
+        OpenID provider redirects back to and the mails link to."""
+        environment = {
+            **self.layout.console_env(),
+            "DATABASE_URL": self.migrate(CONSOLE_DATABASE, database),
+            "LOG_LEVEL": "INFO",
+            **env,
+        }
+        command = [sys.executable, "-m", "web_console", "serve"]
+        with self._process(CONSOLE, command, environment, self.layout.ports.console) as url:
+            yield url
+
+    @contextmanager
+    def _process(self, name: str, command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+        log_path = self.layout.logs / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "casework", "serve", name], env=environment, stdout=log, stderr=subprocess.STDOUT
-            )
+            process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
             try:
                 _wait_ready(f"http://127.0.0.1:{port}", process, log_path)
                 yield f"http://127.0.0.1:{port}"
@@ -258,11 +279,11 @@ async def eventually(check: Callable[[], Any], within: float = 30.0, interval: f
         await asyncio.sleep(interval)
 
 
-async def create_tables(definition: ServiceDefinition, url: str) -> None:
+async def create_tables(metadata: MetaData, url: str) -> None:
     engine = create_engine(url, 1)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(definition.metadata.create_all)
+            await conn.run_sync(metadata.create_all)
     finally:
         await engine.dispose()
 

@@ -47,7 +47,7 @@ from ifr_service.domain.case import (
     panel_kind_for,
 )
 from ifr_service.domain.clocks import Clock, is_open, plan_for
-from ifr_service.domain.panel import not_independent, unknown_members
+from ifr_service.domain.panel import not_independent, recorder_refusal, unknown_members
 from ifr_service.workflow import case_clocks, emit_case_event, ensure_allowed, now, transition
 
 __all__ = ["ACTIONS", "PROVIDER_ACTIONS", "ActionContext", "ActionSpec", "ConflictIn", "ListIn", "list_on_panel"]
@@ -379,15 +379,26 @@ ACTIONS: dict[Action, ActionSpec] = {
 }
 PROVIDER_ACTIONS = frozenset({A.SUBMIT, A.PROVIDE_INFORMATION, A.WITHDRAW, A.REQUEST_RECONSIDERATION, A.REQUEST_REVIEW})
 CHAIR_ACTIONS = frozenset({A.CHAIRS_ACTION})  # the chair records it, or a case officer for them
+# A quorate panel's decisions: recorded by a case officer, or by that panel's chair or deputy chair.
+PANEL_RECORD_ACTIONS = frozenset({A.DECIDE, A.DECIDE_REVIEW, A.RATIFY, A.OVERTURN})
 
 
 def roles_for(action: str) -> tuple[str, ...]:
     """Who may take an action (admins too): the route's role check and the case's `your_actions`."""
-    if action in CHAIR_ACTIONS:
+    if action in CHAIR_ACTIONS or action in PANEL_RECORD_ACTIONS:
         return CHAIRS_ACTION_ROLES
     return APPLICANT_ROLES if action in PROVIDER_ACTIONS else OFFICER_ROLES
 
 
-def actions_for(principal: Principal, allowed: list[str]) -> list[str]:
-    """Of the actions the case allows now, those this caller may take."""
-    return [a for a in allowed if principal.has_any([*roles_for(a), Role.ADMIN])]
+async def actions_for(uow: UnitOfWork, principal: Principal, case: IfrRequest, allowed: list[str]) -> list[str]:
+    """Of the actions the case allows now, those this caller may take: by role, and for a panel member
+    the panel's decisions only as the chair or deputy chair of the panel the case is listed on."""
+    mine = [a for a in allowed if principal.has_any([*roles_for(a), Role.ADMIN])]
+    if principal.has_any([Role.IFR_OFFICER, Role.ADMIN]) or not PANEL_RECORD_ACTIONS & set(mine):
+        return mine
+    chairs = False
+    if case.current_panel_id is not None:
+        members = await panels.members_of(uow.session, case.current_panel_id)
+        conflicted = await panels.conflicted(uow.session, case.current_panel_id, case.id)
+        chairs = recorder_refusal(members, principal.sub, conflicted) is None
+    return [a for a in mine if chairs or a not in PANEL_RECORD_ACTIONS]

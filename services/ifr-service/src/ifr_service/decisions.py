@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from casework.auth import Role
+from casework.auth import Forbidden, Role
 from casework.problems import Conflict as ConflictProblem
 from casework.problems import Unprocessable, field_problem
 from ifr_service.action_base import ActionContext, Body, Money, Reason, simple_transition
@@ -31,7 +31,13 @@ from ifr_service.domain.case import (
     check_overturn,
 )
 from ifr_service.domain.clocks import Clock, is_open
-from ifr_service.domain.panel import chairs_action_refusal, participating, quorum_shortfall, unknown_members
+from ifr_service.domain.panel import (
+    chairs_action_refusal,
+    participating,
+    quorum_shortfall,
+    recorder_refusal,
+    unknown_members,
+)
 from ifr_service.workflow import emit_case_event, ensure_allowed
 
 # -- bodies -------------------------------------------------------------------------------------------
@@ -90,6 +96,10 @@ async def _quorate_panel(ctx: ActionContext, case: IfrRequest, present: list[str
     if strangers:
         raise field_problem("present", f"not members of this panel: {', '.join(strangers)}")
     conflicted = await panels.conflicted(ctx.uow.session, panel.id, case.id)
+    if not ctx.principal.has_any([Role.IFR_OFFICER, Role.ADMIN]):
+        refusal = recorder_refusal(members, ctx.principal.sub, conflicted)
+        if refusal is not None:
+            raise Forbidden(refusal)
     shortfall = quorum_shortfall(participating(members, present, conflicted), ctx.settings.quorum_rule())
     if shortfall:
         raise Unprocessable(

@@ -29,6 +29,7 @@ from web_console.deps import FormRefused, SignInRequired
 from web_console.home import router as home_router
 from web_console.ifr import routers as ifr_routers
 from web_console.pages import render
+from web_console.records import router as records_router
 from web_console.settings import ConsoleSettings
 
 log = get_logger(__name__)
@@ -118,6 +119,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(home_router)
     for router in ifr_routers:
         app.include_router(router)
+    app.include_router(records_router)
     return app
 
 
@@ -173,7 +175,7 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
         log.warning("service unavailable", service=exc.service, reason=str(exc))
-        response = render(request, "errors/unavailable.html", status_code=503, correlation_id=correlation_id.get())
+        response = render(request, "errors/unavailable.html", status_code=503, correlation_id=_correlation(request))
         response.headers["Retry-After"] = "10"
         return response
 
@@ -186,7 +188,11 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", path=request.url.path)
-        return render(request, "errors/unexpected.html", status_code=500, correlation_id=correlation_id.get())
+        return render(request, "errors/unexpected.html", status_code=500, correlation_id=_correlation(request))
+
+
+def _correlation(request: Request) -> str | None:
+    return correlation_id.get() or getattr(request.state, "correlation_id", None)
 
 
 async def _purge_sessions(sessions: SessionStore, every_s: float = 600) -> None:

@@ -64,6 +64,9 @@ LABELS: dict[str, str] = {
     # quorum
     "quorate": "Quorate",
     "not_quorate": "Not quorate",
+    # budgets
+    "at_risk": "At risk",
+    "within_budget": "Within budget",
     # urgency
     "routine": "Routine",
     "urgent": "Urgent",
@@ -119,6 +122,8 @@ TAG_COLOURS: dict[str, str] = {
     "listed_for_panel": "purple",
     "awaiting_ratification": "orange",
     "quorate": "green",
+    "at_risk": "red",
+    "within_budget": "green",
     "not_quorate": "red",
 }
 
@@ -136,3 +141,58 @@ def clock_label(code: object) -> str:
 
 def tag_colour(code: object) -> str:
     return TAG_COLOURS.get(str(code), "blue")
+
+
+# What an action did, in the past tense: the case's history and the banner after the action.
+DONE: dict[str, str] = {
+    "submit": "Application submitted",
+    "acknowledge": "Receipt acknowledged",
+    "screen": "Screening started",
+    "request-information": "Information requested from the clinician",
+    "provide-information": "Information sent",
+    "redirect": "Redirected",
+    "screen-out": "Screened out",
+    "list-for-panel": "Listed for a panel",
+    "decide": "Panel decision recorded",
+    "request-reconsideration": "Reconsideration requested",
+    "request-review": "Review requested",
+    "decide-review": "Review panel's finding recorded",
+    "chairs-action": "Chair's action recorded",
+    "ratify": "Chair's action ratified",
+    "overturn": "Chair's action overturned by the panel",
+    "withdraw": "Withdrawn",
+    "close": "Closed",
+}
+# The words a history entry's detail carries, by the action that wrote them.
+_SAID = ("information_needed", "information", "new_information", "grounds", "reason", "text")
+
+
+def history_entry(action: str, detail: dict) -> tuple[str, str | None]:
+    """(what happened, what was said) for one entry of a case's audit trail."""
+    if action.startswith("transition:"):
+        step = action.removeprefix("transition:")
+        said = next((str(detail[k]) for k in _SAID if detail.get(k)), None)
+        if detail.get("outcome"):
+            said = label(detail["outcome"]) + (f": {said}" if said else "")
+        return DONE.get(step, label(step)), said
+    if action == "create":
+        return "Draft started" + (" from an nhs.net mail" if detail.get("inbound_id") else ""), None
+    if action == "update":
+        fields = ", ".join(detail.get("fields") or [])
+        return "Draft saved", (f"Sections: {fields}" if fields else None)
+    if action == "document.upload":
+        return "Document attached" + (" from the mail" if detail.get("from") == "mail" else ""), None
+    if action == "document.read":
+        return "Document opened", None
+    if action == "letter":
+        return f"Letter sent: {label(detail.get('kind'))}", None
+    if action == "note":
+        return "Note", detail.get("text")
+    if action == "assign":
+        return f"Assigned to {detail.get('to')}", None
+    if action == "conflict_declared":
+        return f"Conflict of interest declared by {detail.get('member')}", None
+    if action in ("deadline_approaching", "deadline_breached"):
+        what = "Deadline approaching" if action == "deadline_approaching" else "Deadline missed"
+        return f"{what}: {clock_label(detail.get('clock'))}", f"Due {detail.get('due_date')}"
+    return label(action), None

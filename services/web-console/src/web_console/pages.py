@@ -16,7 +16,7 @@ from web_console.navigation import navigation_for
 SERVICE_NAME = "Specialised commissioning casework"
 
 
-def _long_date(value: Any) -> str:
+def long_date(value: Any) -> str:
     if value in (None, ""):
         return ""
     if isinstance(value, str):
@@ -29,7 +29,7 @@ def _long_date(value: Any) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-def _money(value: Any) -> str:
+def money(value: Any) -> str:
     if value in (None, ""):
         return ""
     try:
@@ -46,11 +46,13 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["long_date"] = _long_date
-    env.filters["money"] = _money
+    env.filters["long_date"] = long_date
+    env.filters["money"] = money
     env.filters["label"] = labels.label
     env.filters["clock_label"] = labels.clock_label
     env.globals["tag_colour"] = labels.tag_colour
+    env.globals["history_entry"] = labels.history_entry
+    env.globals["done_text"] = labels.DONE
     env.globals["service_name"] = SERVICE_NAME
     return env
 

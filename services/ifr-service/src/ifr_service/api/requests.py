@@ -38,7 +38,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag o
 async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, principal: Principal) -> CaseOut:
     set_etag(response, case.version)
     out = case_out(case, await case_clocks(uow, case.id), today(), uow.settings.deadline_warning_days)
-    out.your_actions = actions_for(principal, out.allowed_actions)
+    out.your_actions = await actions_for(uow, principal, case, out.allowed_actions)
     return out
 
 

@@ -107,3 +107,14 @@ def chairs_action_refusal(kind: str, members: Iterable[Member], chair: str, conf
     if chair in set(conflicted):
         return f"{chair} has declared a conflict of interest on this case"
     return None
+
+
+def recorder_refusal(members: Iterable[Member], recorder: str, conflicted: Iterable[str]) -> str | None:
+    """Why a panel member may not record their panel's decision on a case (None when they may): the
+    chair or deputy chair records it, and not on a case they stepped out of."""
+    member = next((m for m in members if m.member_id == recorder), None)
+    if member is None or member.role not in CHAIR_ROLES:
+        return "the panel's decision is recorded by its chair or deputy chair, or by a case officer"
+    if recorder in set(conflicted):
+        return "you declared a conflict of interest on this case"
+    return None

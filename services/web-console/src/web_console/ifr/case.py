@@ -7,8 +7,9 @@ import asyncio
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.datastructures import UploadFile
 
 from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import SignedInUser
@@ -22,6 +23,7 @@ from web_console.pages import render
 router = APIRouter(prefix="/ifr/requests")
 STAFF = ("ifr_officer", "panel_member", "national_analyst")
 STALE = "This case changed since you opened it. Check the case below, then try again."
+READS = ("read", "history.read", "letters.read", "document.read")  # listed apart: who looked at the case
 NOTE = (Field("text", "Add a note", "textarea", hint="Seen by commissioner staff only, never by the trust"),)
 DESCRIPTION = Field("description", "Description", optional=True)
 
@@ -76,8 +78,8 @@ async def _render_case(
         case=case,
         application=case["application"],
         pages=PAGES,
-        history=[h for h in history if h["action"] not in ("read", "history.read", "letters.read")],
-        reads=[h for h in history if h["action"] in ("read", "history.read", "letters.read")],
+        history=[h for h in history if h["action"] not in READS],
+        reads=[h for h in history if h["action"] in READS],
         documents=documents,
         letters=letters,
         panel=panel,

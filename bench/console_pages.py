@@ -1,0 +1,143 @@
+"""The web console's IFR pages over the real stack, beside the API call each page wraps.
+
+ifr-service and the console run as deployed (their own processes) against the benchmark's PostgreSQL,
+broker and OpenID provider; 10,000 IFR cases are made through the API; a case officer signs in through
+the provider (the same code flow the browser makes) and the script times, on loopback with keep-alive:
+- the worklist page (50 rows, filtered to the screening stage, by next due date) against the API call
+  it wraps (`GET /api/v1/ifr/requests?stage=screening&sort=next_due&limit=50`, the officer's own token);
+- the case page (the case, its history, documents, letters and panel) against `GET /api/v1/ifr/requests/{id}`.
+Loopback latency is the server's time plus well under a millisecond.
+
+    .venv/bin/python -m bench.console_pages [cases]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+
+import httpx
+
+from bench.harness import Latencies, infrastructure, print_table
+from embedded_stack.oidc import persona
+from ifr_service.api.examples import APPLICATION_EXAMPLE
+
+TARGET_MS = 150
+WORKERS = 16
+
+
+async def seed(ifr_url: str, headers: dict[str, str], officer: dict[str, str], cases: int) -> list[str]:
+    """`cases` submitted requests, received over the last year; a third acknowledged and screened."""
+    ids: list[str] = []
+    queue = list(range(cases))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue:
+            n = queue.pop()
+            draft = (await client.post("/api/v1/ifr/requests", json=APPLICATION_EXAMPLE, headers=headers)).json()
+            received = (date.today() - timedelta(days=n % 365)).isoformat()
+            case = (
+                await client.post(
+                    f"/api/v1/ifr/requests/{draft['id']}/submit",
+                    json={"received_on": received},
+                    headers={**officer, "If-Match": f'W/"{draft["version"]}"'},
+                )
+            ).json()
+            if n % 3 == 0:
+                for action in ("acknowledge", "screen"):
+                    case = (
+                        await client.post(
+                            f"/api/v1/ifr/requests/{case['id']}/{action}",
+                            headers={**officer, "If-Match": f'W/"{case["version"]}"'},
+                        )
+                    ).json()
+            ids.append(case["id"])
+
+    async with httpx.AsyncClient(base_url=ifr_url, timeout=60) as client:
+        await asyncio.gather(*(worker(client) for _ in range(WORKERS)))
+    return ids
+
+
+def signed_in_console(console_url: str, persona_id: str) -> httpx.Cookies:
+    """Sign in at the console through the provider over HTTP (the browser's redirects, followed by hand)."""
+    with httpx.Client(timeout=20, follow_redirects=False) as client:
+        response = client.get(f"{console_url}/sign-in")
+        while response.is_redirect:
+            location = str(response.next_request.url) if response.next_request else response.headers["location"]
+            if "/interaction/" in location and not location.endswith("/login"):
+                client.get(location)
+                response = client.post(f"{location}/login", data={"persona": persona_id})
+                continue
+            response = client.get(location)
+        assert response.status_code == 200 and persona(persona_id).name in response.text, response.status_code
+        return client.cookies
+
+
+async def timed(name: str, n: int, call: Callable[[], Awaitable[httpx.Response]]) -> Latencies:
+    samples = []
+    started = time.perf_counter()
+    for _ in range(n):
+        t0 = time.perf_counter()
+        response = await call()
+        samples.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, (name, response.status_code, response.text[:300])
+    return Latencies(name, samples, time.perf_counter() - started)
+
+
+async def main(cases: int) -> None:
+    async with infrastructure() as stack:
+        ifr_port = stack.layout.ports.services["ifr"]
+        with (
+            stack.served("ifr", database="ifr_console_bench", port=ifr_port) as ifr_url,
+            stack.served_console(database="console_bench", LOG_LEVEL="WARNING") as console_url,
+        ):
+            officer = {"Authorization": f"Bearer {stack.oidc.persona_token('ifr-officer')}"}
+            clinician = stack.auth("RRV", "clinician")
+            t0 = time.perf_counter()
+            ids = await seed(ifr_url, clinician, stack.auth("X24", "ifr_officer"), cases)
+            print(f"seeded {len(ids)} cases in {time.perf_counter() - t0:.0f} s")
+            cookies = signed_in_console(console_url, "ifr-officer")
+            sample = random.Random(7).sample(ids, 200)
+            picks = iter(sample * 3)
+            async with (
+                httpx.AsyncClient(base_url=ifr_url, timeout=30) as api,
+                httpx.AsyncClient(base_url=console_url, cookies=cookies, timeout=30) as console,
+            ):
+                worklist_query = {"stage": "screening", "sort": "next_due", "limit": 50}
+                for _ in range(20):  # warm both: pools, caches, the provider's keys
+                    await api.get("/api/v1/ifr/requests", params=worklist_query, headers=officer)
+                    await console.get("/ifr/requests", params={"stage": "screening"})
+                rows = [
+                    await timed(
+                        "API  GET /ifr/requests (screening, 50)",
+                        200,
+                        lambda: api.get("/api/v1/ifr/requests", params=worklist_query, headers=officer),
+                    ),
+                    await timed(
+                        "page /ifr/requests?stage=screening",
+                        200,
+                        lambda: console.get("/ifr/requests", params={"stage": "screening"}),
+                    ),
+                    await timed(
+                        "API  GET /ifr/requests/{id}",
+                        200,
+                        lambda: api.get(f"/api/v1/ifr/requests/{next(picks)}", headers=officer),
+                    ),
+                    await timed("page /ifr/requests/{id}", 200, lambda: console.get(f"/ifr/requests/{next(picks)}")),
+                ]
+    table = [r.row() for r in rows]
+    print_table(f"web console pages, {cases} IFR cases (loopback, one client)", table)
+    api_list, page_list, _, page_case = (r.row()["p95_ms"] for r in rows)
+    ratio = float(page_list) / float(api_list)
+    print(
+        f"\nworklist page p95 {page_list} ms (target <= {TARGET_MS}), {ratio:.2f}x the API call's p95 (target <= 1.5x)"
+    )
+    print(f"case page p95 {page_case} ms (target <= {TARGET_MS})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
