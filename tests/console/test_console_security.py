@@ -4,7 +4,7 @@ says the case changed, tokens are refreshed server-side and never reach the brow
 
 from __future__ import annotations
 
-import re
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,11 +13,15 @@ import httpx
 from playwright.async_api import expect
 from sqlalchemy.engine import make_url
 
-from embedded_stack.browser import ConsolePlatform
+from embedded_stack.browser import ConsolePlatform, Person
 from ifr_service.api.examples import APPLICATION_EXAMPLE
 from web_console.auth.sessions import SessionStore, Tokens
 
 APPLICATION = {"patient": {"name": "Jo Example"}, "treatment": {"name": "Testimab"}}
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def dsn(platform: ConsolePlatform) -> str:
@@ -70,23 +74,25 @@ async def test_forged_and_idle_sessions_lead_to_sign_in(platform: ConsolePlatfor
 
     forged = await platform.browser.new_context()
     await forged.add_cookies([{**session, "value": "forged-" + session["value"][7:]}])
-    page = await forged.new_page()
-    await page.goto(platform.console_url + "/ifr/requests")
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Choose who to sign in as")
+    stranger = Person("forged cookie", forged, await forged.new_page(), platform.console_url, platform.report)
+    await stranger.open("/ifr/requests")
+    await expect(stranger.page.get_by_role("heading", level=1)).to_have_text("Choose who to sign in as")
+    await stranger.check("provider sign-in page")
     await forged.close()
 
     conn = await asyncpg.connect(dsn(platform))
     try:
-        await conn.execute(
-            "UPDATE console_sessions SET last_seen_at = $1 WHERE kind = 'active'",
-            datetime.now(UTC) - timedelta(hours=1),
-        )
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        await conn.execute("UPDATE console_sessions SET last_seen_at = $1 WHERE kind = 'active'", hour_ago)
+        await person.open("/ifr/requests")  # idle for an hour: the console's session is over
+        # the provider still knows the officer, so sign-in brings them straight back: a new session
+        await person.page.wait_for_url(platform.console_url + "/ifr/requests")
+        renewed = next(c for c in await person.context.cookies() if c["name"] == "casework_session")
+        assert renewed["value"] != session["value"]
+        old = await conn.fetchval("SELECT count(*) FROM console_sessions WHERE id = $1", sha256(session["value"]))
+        assert old == 0
     finally:
         await conn.close()
-    await person.page.goto(platform.console_url + "/ifr/requests")  # idle for an hour: sign in again
-    await person.page.wait_for_url(re.compile(r"/interaction/"))
-    await expect(person.page.get_by_role("heading", level=1)).to_have_text("Choose who to sign in as")
-    await person.check("provider sign-in page")
     await person.close()
 
 

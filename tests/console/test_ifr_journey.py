@@ -189,7 +189,7 @@ async def test_ifr_journey_from_application_to_the_decision_mail(platform: Conso
     await officer.page.get_by_role("link", name=reference).click()
     await officer.check("officer case page received")
     await officer.page.get_by_role("button", name="Acknowledge receipt").click()
-    await expect(officer.page.locator(".nhsuk-notification-banner")).to_contain_text("Acknowledge receipt")
+    await expect(officer.page.locator(".nhsuk-notification-banner")).to_contain_text("Receipt acknowledged")
     await officer.page.get_by_role("button", name="Start screening").click()
     await expect(officer.page.locator(".nhsuk-tag").first).to_have_text("Screening")
     await officer.page.get_by_role("button", name="Ask the clinician for information").click()

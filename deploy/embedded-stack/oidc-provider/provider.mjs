@@ -98,6 +98,10 @@ const provider = new Provider(config.issuer, {
     nationalrbacaccess: ['nhsid_nrbac_roles'],
     selectedrole: ['selected_roleid'],
   },
+  // The console (confidential, server-side) always gets a refresh token, so a session outlives one access token.
+  async issueRefreshToken(_ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
   ttl: {
     AccessToken: config.access_token_ttl_s,
     ClientCredentials: config.access_token_ttl_s,
@@ -184,6 +188,14 @@ const provider = new Provider(config.issuer, {
     ctx.body = page('Sign-in problem', `<p>${escape(out.error)}: ${escape(out.error_description || '')}</p>`);
   },
 });
+
+// What went wrong, in the provider's log (the browser sees only the error code and description).
+for (const event of ['server_error', 'authorization.error', 'grant.error', 'end_session.error', 'userinfo.error']) {
+  provider.on(event, (_ctx, error) => {
+    const cause = error.cause ? String(error.cause.message || error.cause) : undefined;
+    process.stdout.write(`${JSON.stringify({ event, error: error.message, detail: error.error_description, cause })}\n`);
+  });
+}
 
 async function readForm(req) {
   const chunks = [];

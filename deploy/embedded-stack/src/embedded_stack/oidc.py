@@ -78,6 +78,7 @@ def new_signing_key() -> dict[str, Any]:
     """A private RSA JWK with a fresh key id."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
+    jwk.pop("key_ops", None)  # PyJWT marks a private JWK "sign" only; the provider verifies ID token hints with it too
     return {**jwk, "kid": uuid.uuid4().hex[:16], "use": "sig", "alg": "RS256"}
 
 
@@ -110,6 +111,8 @@ class OidcProvider:
     def ensure_keys(self) -> None:
         if not self.jwks_file.exists():
             self.write_keys([new_signing_key()])
+        elif any("key_ops" in k for k in self.signing_keys()):  # written by an earlier version of the stack
+            self.write_keys([{k: v for k, v in key.items() if k != "key_ops"} for key in self.signing_keys()])
 
     def write_keys(self, keys: list[dict[str, Any]]) -> None:
         """The provider signs with the first key and publishes all of them (rotation: prepend a new one)."""

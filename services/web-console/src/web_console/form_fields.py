@@ -110,6 +110,10 @@ def anchors(fields: Iterable[Field]) -> dict[str, str]:
     return {f.name: f.anchor for f in fields}
 
 
+def labels_of(fields: Iterable[Field]) -> dict[str, str]:
+    return {f.name: f.label for f in fields}
+
+
 def shown_from(values: Mapping[str, Any], fields: Iterable[Field]) -> dict[str, Any]:
     """What the API holds, as the form shows it (the page for an existing draft, a change link)."""
     shown: dict[str, Any] = {}

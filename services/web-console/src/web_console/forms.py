@@ -25,10 +25,12 @@ class FormErrors:
     general: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_problem(cls, problem: ApiProblem, prefix: str = "") -> FormErrors:
+    def from_problem(cls, problem: ApiProblem, labels: Mapping[str, str] | None = None) -> FormErrors:
+        """The problem's field errors, each named by the label the page gives its field (or its path)."""
         errors = cls()
         for entry in problem.errors:
-            errors.add(prefix + entry["field"], _sentence(entry["field"], entry["message"]))
+            path = entry["field"]
+            errors.add(path, _sentence((labels or {}).get(path) or _humanised(path), entry["message"]))
         if not problem.errors:
             errors.general.append(problem.detail or problem.title)
         return errors
@@ -60,10 +62,15 @@ class FormErrors:
         return items + [{"text": text} for text in self.general]
 
 
-def _sentence(path: str, message: str) -> str:
-    """'is required' at `patient.name` reads 'Patient name: is required' in the summary."""
+def _humanised(path: str) -> str:
     name = path.replace("_", " ").replace(".", " ").strip()
-    return f"{name[:1].upper()}{name[1:]}: {message}" if name else message
+    return f"{name[:1].upper()}{name[1:]}"
+
+
+def _sentence(name: str, message: str) -> str:
+    """'is required' at `patient.name` reads 'Full name: is required' (pydantic's 'Value error, ' dropped)."""
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return f"{name}: {message}" if name else message
 
 
 def values_from(form: Mapping[str, object], names: Iterable[str]) -> dict[str, str]:

@@ -15,9 +15,9 @@ from fastapi.responses import RedirectResponse, Response
 from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import SignedInUser
 from web_console.deps import CheckedForm, CurrentSession, UserApis
-from web_console.form_fields import anchors, read, shown_from
+from web_console.form_fields import anchors, labels_of, read, shown_from
 from web_console.forms import FormErrors, field_id
-from web_console.ifr.application_form import PAGE_BY_SLUG, PAGES, QuestionPage, page_of
+from web_console.ifr.application_form import ALL_FIELDS, PAGE_BY_SLUG, PAGES, QuestionPage, page_of
 from web_console.pages import render
 
 router = APIRouter(prefix="/ifr/applications")
@@ -97,7 +97,7 @@ async def submit(
             return _check_page(request, draft, errors, 412)
         if problem.status != 422:
             raise
-        return _check_page(request, draft, FormErrors.from_problem(problem), 422)
+        return _check_page(request, draft, FormErrors.from_problem(problem, labels_of(ALL_FIELDS)), 422)
     return render(request, "ifr/application_done.html", title="Application submitted", case=reply.body)
 
 
@@ -177,5 +177,5 @@ async def save_page(
                 return RedirectResponse(f"/ifr/requests/{request_id}", status_code=303)
             if problem.status not in (412, 422):
                 raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.from_problem(problem, labels_of(page.fields))
     return _question(request, draft, page, shown, errors, returning, 422)

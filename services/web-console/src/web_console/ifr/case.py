@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import SignedInUser
 from web_console.deps import CheckedForm, CurrentSession, UserApis
-from web_console.form_fields import Field, anchors, read
+from web_console.form_fields import Field, anchors, labels_of, read
 from web_console.forms import FormErrors
 from web_console.ifr.action_forms import ACTION_FORMS, ActionForm
 from web_console.ifr.application_form import PAGES
@@ -193,7 +193,7 @@ async def take_action(
             await apis.ifr.post(f"/ifr/requests/{request_id}/{action}", body, if_match=f'W/"{version}"')
             return RedirectResponse(f"/ifr/requests/{request_id}?done={action}", status_code=303)
         except ApiProblem as problem:
-            errors = _action_problem(problem)
+            errors = _action_problem(problem, fields)
             if problem.status in (409, 412, 428):
                 return await _render_case(
                     request, request_id, session.user, apis, errors=errors, status_code=problem.status
@@ -203,7 +203,7 @@ async def take_action(
     return _action_form(request, case, int(version or case["version"]), spec, fields, shown, errors, 422)
 
 
-def _action_problem(problem: ApiProblem) -> FormErrors:
+def _action_problem(problem: ApiProblem, fields: tuple[Field, ...] = ()) -> FormErrors:
     if problem.status == 412:
         errors = FormErrors()
         errors.general.append(STALE)
@@ -212,7 +212,7 @@ def _action_problem(problem: ApiProblem) -> FormErrors:
         errors = FormErrors()
         errors.general.append(f"That cannot be done now: {problem.detail}")
         return errors
-    errors = FormErrors.from_problem(problem)
+    errors = FormErrors.from_problem(problem, labels_of(fields))
     for shortfall in problem.body.get("quorum_missing") or []:
         errors.add("present", f"The panel is not quorate for this case: {shortfall}")
     return errors

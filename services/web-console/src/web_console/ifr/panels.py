@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from web_console.apis import ApiProblem, Apis
 from web_console.deps import CheckedForm, CurrentSession, UserApis
-from web_console.form_fields import Field, anchors, read
+from web_console.form_fields import Field, anchors, labels_of, read
 from web_console.forms import FormErrors
 from web_console.pages import render
 
@@ -88,7 +88,7 @@ async def create_panel(request: Request, session: CurrentSession, apis: UserApis
         except ApiProblem as problem:
             if problem.status != 422:
                 raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.from_problem(problem, labels_of((*PANEL_FIELDS, *ALL_MEMBER_FIELDS)))
     return _panel_form(request, shown, errors, 422)
 
 
@@ -191,5 +191,5 @@ async def declare_conflict(
         except ApiProblem as problem:
             if problem.status != 422:
                 raise
-            errors = FormErrors.from_problem(problem)
+            errors = FormErrors.from_problem(problem, labels_of(CONFLICT_FIELDS))
     return await _render_panel(request, panel_id, session.user.has_any("ifr_officer"), apis, errors, 422)
