@@ -8,6 +8,8 @@ from web_console.auth.sessions import SignedInUser
 
 STAFF_IFR = ("ifr_officer", "panel_member", "national_analyst")
 TRUST_IFR = ("clinician", "provider_system")
+CDF_ROLES = ("cdf_manager", "trust_cdf_lead", "trust_pharmacist")
+CONTRACT_ROLES = ("contract_manager", "finance_lead", "trust_finance")
 
 
 def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
@@ -22,6 +24,12 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
         items.append(("IFR panels", "/ifr/panels"))
     if user.has_any("ifr_officer", "national_analyst"):
         items.append(("IFR quarterly return", "/ifr/reports/quarterly"))
+    if user.has_any(*CDF_ROLES) and not user.has_any("ifr_officer"):
+        items.append(("CDF applications", "/cdf/applications"))
+    if user.has_any(*CONTRACT_ROLES):
+        items.append(("Validation queries", "/validation-queries"))
+    if user.has_any("contract_manager", "finance_lead"):
+        items.append(("Forecast outturn", "/forecast-outturn"))
     return items
 
 

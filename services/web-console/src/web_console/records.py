@@ -43,6 +43,10 @@ def rows(record: dict[str, Any], shown: tuple[Shown, ...]) -> list[tuple[str, st
     return [(s.label, s.format(record.get(s.key))) for s in shown if s.key in record]
 
 
+def _when(value: Any) -> str:
+    return long_date(value) or "Not yet"
+
+
 def _state(value: Any) -> str:
     return label(value) if value else "Not given"
 
@@ -70,9 +74,9 @@ APPLICATION = (
     Shown("planned_start", "Planned start", long_date),
     Shown("lapse_due", "Lapses if not started by", long_date),
     Shown("expected_cost", "Expected cost", money),
-    Shown("first_administration", "First administration (SACT)", long_date),
+    Shown("first_administration", "First administration (SACT)", _when),
     Shown("cycles_given", "Cycles given"),
-    Shown("final_treatment_date", "Final treatment", long_date),
+    Shown("final_treatment_date", "Final treatment", _when),
     Shown("stop_reason", "Reason for stopping", _state),
 )
 SUBMISSION = (
@@ -84,7 +88,7 @@ SUBMISSION = (
     Shown("rows_total", "Rows"),
     Shown("rows_accepted", "Rows accepted"),
     Shown("rows_rejected", "Rows with problems"),
-    Shown("finished_at", "Processed", long_date),
+    Shown("finished_at", "Processed", _when),
 )
 QUERY = (
     Shown("reference", "Reference"),
