@@ -43,3 +43,22 @@ async def prepare_cdf(client, stack) -> None:  # type: ignore[no-untyped-def]
         headers={**stack.auth("RRV", "trust_cdf_lead"), "If-Match": registered.headers["ETag"]},
     )
     assert confirmed.status_code == 200, confirmed.text
+
+
+async def submitted_ifr_case(ifr_url: str, stack, trust: str = "RRV") -> dict:  # type: ignore[no-untyped-def]
+    """A complete IFR application (ifr-service's example) submitted by a clinician of `trust`."""
+    import httpx
+
+    from ifr_service.api.examples import APPLICATION_EXAMPLE
+
+    headers = stack.auth(trust, "clinician")
+    body = {**APPLICATION_EXAMPLE, "clinician": {**APPLICATION_EXAMPLE["clinician"], "trust_ods": trust}}
+    async with httpx.AsyncClient(base_url=ifr_url) as client:
+        draft = await client.post("/api/v1/ifr/requests", json=body, headers=headers)
+        assert draft.status_code == 201, draft.text
+        version = draft.json()["version"]
+        submitted = await client.post(
+            f"/api/v1/ifr/requests/{draft.json()['id']}/submit", headers={**headers, "If-Match": f'W/"{version}"'}
+        )
+    assert submitted.status_code == 200, submitted.text
+    return submitted.json()

@@ -10,26 +10,14 @@ from typing import Any
 
 import httpx
 from playwright.async_api import expect
-from samples import APPLICATION, prepare_cdf
+from samples import APPLICATION, prepare_cdf, submitted_ifr_case
 
 from embedded_stack.browser import ConsolePlatform
 from embedded_stack.mail_relay import read_messages
-from ifr_service.api.examples import APPLICATION_EXAMPLE
-
-
-async def submitted_case(platform: ConsolePlatform) -> dict[str, Any]:
-    headers = platform.stack.auth("RRV", "clinician")
-    async with httpx.AsyncClient(base_url=platform.stack.layout.service_url("ifr")) as client:
-        draft = (await client.post("/api/v1/ifr/requests", json=APPLICATION_EXAMPLE, headers=headers)).json()
-        submitted = await client.post(
-            f"/api/v1/ifr/requests/{draft['id']}/submit", headers={**headers, "If-Match": f'W/"{draft["version"]}"'}
-        )
-    assert submitted.status_code == 200, submitted.text
-    return submitted.json()
 
 
 async def test_officer_filters_downloads_searches_and_reads_the_return(platform: ConsolePlatform) -> None:
-    case = await submitted_case(platform)
+    case = await submitted_ifr_case(platform.stack.layout.service_url("ifr"), platform.stack)
     officer = await platform.person("ifr-officer", path="/ifr/requests?stage=intake&urgency=routine")
     page = officer.page
     await expect(page.get_by_role("link", name=case["reference"], exact=True)).to_be_visible()

@@ -11,10 +11,10 @@ from typing import Any
 import asyncpg
 import httpx
 from playwright.async_api import expect
+from samples import submitted_ifr_case
 from sqlalchemy.engine import make_url
 
 from embedded_stack.browser import ConsolePlatform, Person
-from ifr_service.api.examples import APPLICATION_EXAMPLE
 from web_console.auth.sessions import SessionStore, Tokens
 
 APPLICATION = {"patient": {"name": "Jo Example"}, "treatment": {"name": "Testimab"}}
@@ -37,17 +37,6 @@ async def draft_for(platform: ConsolePlatform, trust: str) -> dict[str, Any]:
         response = await client.post("/api/v1/ifr/requests", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
-
-
-async def submitted_for(platform: ConsolePlatform, trust: str) -> dict[str, Any]:
-    headers = platform.stack.auth(trust, "clinician")
-    async with httpx.AsyncClient(base_url=platform.stack.layout.service_url("ifr")) as client:
-        case = (await client.post("/api/v1/ifr/requests", json=APPLICATION_EXAMPLE, headers=headers)).json()
-        submitted = await client.post(
-            f"/api/v1/ifr/requests/{case['id']}/submit", headers={**headers, "If-Match": f'W/"{case["version"]}"'}
-        )
-    assert submitted.status_code == 200, submitted.text
-    return submitted.json()
 
 
 async def test_another_trusts_case_is_not_found_and_shows_nothing_of_it(platform: ConsolePlatform) -> None:
@@ -97,7 +86,7 @@ async def test_forged_and_idle_sessions_lead_to_sign_in(platform: ConsolePlatfor
 
 
 async def test_a_form_without_its_csrf_token_changes_nothing(platform: ConsolePlatform) -> None:
-    case = await submitted_for(platform, "RRV")
+    case = await submitted_ifr_case(platform.stack.layout.service_url("ifr"), platform.stack)
     officer = await platform.person("ifr-officer", path=f"/ifr/requests/{case['id']}")
     url = f"{platform.console_url}/ifr/requests/{case['id']}/actions/acknowledge"
     refused = await officer.page.request.post(url, form={"version": str(case["version"])})  # the session's cookie
@@ -110,7 +99,7 @@ async def test_a_form_without_its_csrf_token_changes_nothing(platform: ConsolePl
 
 
 async def test_a_stale_form_says_the_case_changed(platform: ConsolePlatform) -> None:
-    case = await submitted_for(platform, "RRV")
+    case = await submitted_ifr_case(platform.stack.layout.service_url("ifr"), platform.stack)
     officer = await platform.person("ifr-officer", path=f"/ifr/requests/{case['id']}")
     stale = await officer.context.new_page()
     await stale.goto(f"{platform.console_url}/ifr/requests/{case['id']}/actions/withdraw")

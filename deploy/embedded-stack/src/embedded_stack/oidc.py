@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from embedded_stack.processes import stop, wait_until_answers
 
 PROVIDER_DIR = Path(__file__).resolve().parents[2] / "oidc-provider"
 PERSONAS_FILE = PROVIDER_DIR / "personas.json"
@@ -196,31 +197,14 @@ class OidcProvider:
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"the OpenID provider exited with {self.process.returncode}; see {self.log_file}")
-            try:
-                if httpx.get(f"{self.issuer}/.well-known/openid-configuration", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the OpenID provider did not answer at {self.issuer}; see {self.log_file}")
-            time.sleep(0.1)
+        wait_until_answers(f"{self.issuer}/.well-known/openid-configuration", self.process, self.log_file, timeout)
 
     def restart(self) -> None:
         self.stop()
         self.start()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self.process = None
 
     def service_token(self, service: str, audience: str = API_AUDIENCE) -> str:

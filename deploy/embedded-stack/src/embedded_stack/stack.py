@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from casework.migrations import ensure_database_sync, upgrade
 from casework.services import load_definition
 from embedded_stack.broker import TansuBroker
@@ -18,6 +16,7 @@ from embedded_stack.layout import CONSOLE, RELAY_USER, SERVICES, StackLayout
 from embedded_stack.mail_relay import DevMailRelay
 from embedded_stack.oidc import OidcProvider, personas
 from embedded_stack.postgres import PostgresServer
+from embedded_stack.processes import stop, wait_until_answers
 from web_console.database import CONSOLE_DATABASE
 
 
@@ -75,27 +74,13 @@ class EmbeddedStack:
     def base_url(self, name: str) -> str:
         return self.layout.console_url if name == CONSOLE else self.layout.service_url(name)
 
-    def wait_ready(self, timeout: float = 90.0) -> dict[str, int]:
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Every service and the console answer /health/ready (a process that exits fails at once)."""
         deadline = time.monotonic() + timeout
-        status: dict[str, int] = {}
-        with httpx.Client(timeout=5) as client:
-            for name in (*self.services, CONSOLE):
-                while True:
-                    process = self.processes.get(name)
-                    if process is not None and process.poll() is not None:
-                        raise RuntimeError(
-                            f"{name} exited with {process.returncode}; see {self.layout.logs}/{name}.log"
-                        )
-                    try:
-                        status[name] = client.get(f"{self.base_url(name)}/health/ready").status_code
-                        if status[name] == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{name} not ready after {timeout}s (last status {status.get(name)})")
-                    time.sleep(0.2)
-        return status
+        for name in (*self.services, CONSOLE):
+            log = self.layout.logs / f"{name}.log"
+            left = max(1.0, deadline - time.monotonic())
+            wait_until_answers(f"{self.base_url(name)}/health/ready", self.processes.get(name), log, left)
 
     def _write_pids(self) -> None:
         self.layout.run.mkdir(parents=True, exist_ok=True)
@@ -106,14 +91,11 @@ class EmbeddedStack:
     # -- stopping -------------------------------------------------------------------------------
 
     def stop_services(self) -> None:
-        for process in self.processes.values():
+        for process in self.processes.values():  # all at once, then wait for each
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, 15)
         self.processes.clear()
         for pid_file in self.layout.run.glob("*.pid"):
             pid_file.unlink(missing_ok=True)

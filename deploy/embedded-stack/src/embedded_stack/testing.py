@@ -41,6 +41,7 @@ from embedded_stack.layout import CONSOLE, RELAY_USER, StackLayout, StackPorts
 from embedded_stack.mail_relay import DevMailRelay
 from embedded_stack.oidc import API_AUDIENCE, OidcProvider
 from embedded_stack.postgres import PostgresServer
+from embedded_stack.processes import stop, wait_until_answers
 from web_console.database import CONSOLE_DATABASE
 
 
@@ -195,14 +196,10 @@ class TestStack:
         with log_path.open("ab") as log:
             process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
             try:
-                _wait_ready(f"http://127.0.0.1:{port}", process, log_path)
+                wait_until_answers(f"http://127.0.0.1:{port}/health/ready", process, log_path, 60)
                 yield f"http://127.0.0.1:{port}"
             finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                stop(process, 20)
 
     def token(self, sub: str, org: str, *roles: str, ttl_s: int = 3600) -> str:
         """A dev token (signed with the stack's dev key), for any sub, organisation and roles."""
@@ -211,19 +208,6 @@ class TestStack:
 
     def auth(self, org: str, *roles: str, sub: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub or f'user-{uuid.uuid4().hex[:6]}', org, *roles)}"}
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path, within_s: float = 60) -> None:
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            if httpx.get(f"{base_url}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{base_url} did not become ready; see {log}")
-        time.sleep(0.1)
 
 
 @asynccontextmanager
@@ -265,7 +249,6 @@ def auth(stack: TestStack) -> Callable[..., dict[str, str]]:
 async def eventually(check: Callable[[], Any], within: float = 30.0, interval: float = 0.05) -> Any:
     """Poll an (async) check until it returns a truthy value; fail with the last value otherwise."""
     import inspect
-    import time
 
     deadline = time.monotonic() + within
     while True:
