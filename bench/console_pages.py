@@ -95,11 +95,13 @@ async def main(cases: int) -> None:
             stack.served("ifr", database="ifr_console_bench", port=ifr_port) as ifr_url,
             stack.served_console(database="console_bench", LOG_LEVEL="WARNING") as console_url,
         ):
-            officer = {"Authorization": f"Bearer {stack.oidc.persona_token('ifr-officer')}"}
             clinician = stack.auth("RRV", "clinician")
             t0 = time.perf_counter()
             ids = await seed(ifr_url, clinician, stack.auth("X24", "ifr_officer"), cases)
             print(f"seeded {len(ids)} cases in {time.perf_counter() - t0:.0f} s")
+            # the officer's own token from the provider, as the console holds it (taken after the seeding:
+            # it lives 15 minutes)
+            officer = {"Authorization": f"Bearer {stack.oidc.persona_token('ifr-officer')}"}
             cookies = signed_in_console(console_url, "ifr-officer")
             sample = random.Random(7).sample(ids, 200)
             picks = iter(sample * 3)

@@ -155,6 +155,13 @@ ACTION_FORMS: dict[str, ActionForm] = {
             (
                 *DECISION_FIELDS,
                 Field("urgent_reason", "Why the request could not wait for a quorate panel", "textarea"),
+                Field(
+                    "chair",
+                    "The chair's user id",
+                    hint="Only when a case officer records it for the chair; a chair records their own",
+                    optional=True,
+                    width="20",
+                ),
             ),
             lead="Urgent requests only: the chair or deputy chair decides now, and a quorate panel ratifies it later.",
         ),

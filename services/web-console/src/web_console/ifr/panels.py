@@ -167,7 +167,8 @@ CONFLICT_FIELDS = (
 def conflict_form(panel: dict[str, Any], members: list[dict[str, Any]]) -> tuple[Field, ...]:
     """The conflict form for this panel: its agenda's cases, and the members the user may declare for
     (an officer any member, a member themselves)."""
-    cases = tuple((item["request_id"], item["reference"]) for item in panel["agenda"])
+    # a case can be on one agenda twice (decided, then back for ratification): offered once
+    cases = tuple(dict.fromkeys((item["request_id"], item["reference"]) for item in panel["agenda"]))
     people = tuple((m["member_id"], f"{m['name']} ({m['role'].replace('_', ' ')})") for m in members)
     return (
         Field("request_id", "Case", "radios", options=cases),

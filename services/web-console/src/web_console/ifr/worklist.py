@@ -46,6 +46,12 @@ FILTER_FIELDS = (
     Field("officer", "Case officer", optional=True, width="20"),
     Field("due_before", "Next due before", "date", optional=True),
     Field("overdue", "Overdue only", "checkboxes", options=(("true", "Only cases past a due date"),)),
+    Field(
+        "awaiting_ratification",
+        "Chair's actions",
+        "checkboxes",
+        options=(("true", "Only chair's actions not yet ratified"),),
+    ),
 )
 SEARCH_FIELDS = (
     Field("query", "NHS number or case reference", hint="For example, 943 476 5919 or IFR-2026-00042", width="20"),
@@ -70,6 +76,7 @@ def _filters(request: Request) -> dict[str, Any]:
         "officer": (q.get("officer") or "").strip() or None,
         "due_before": due_before,
         "overdue": "true" if q.get("overdue") == "true" else None,
+        "awaiting_ratification": "true" if q.get("awaiting_ratification") == "true" else None,
         "_due_parts": due,
     }
 
