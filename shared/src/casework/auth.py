@@ -102,18 +102,24 @@ DEV_KEY_MAPPING = ClaimMapping()  # the platform's own dev tokens carry `org` an
 
 def decode_token(settings: PlatformSettings, token: str) -> Principal:
     """The principal of a dev token (HS256, signed with JWT_SECRET); refused where no dev key is set."""
+    return _dev_principal(token, dev_key(settings), settings.jwt_audience, _commissioners(settings))
+
+
+def dev_key(settings: PlatformSettings) -> VerifyingKey | None:
     if settings.jwt_secret is None:
-        raise Unauthorised("dev tokens are not accepted here; sign in through the identity provider")
+        return None
     secret = settings.jwt_secret.get_secret_value()
-    return _principal(
-        token,
-        VerifyingKey(f"dev:{hashlib.sha256(secret.encode()).hexdigest()}", secret),
-        ("HS256",),
-        DEV_TOKEN_ISSUER,
-        settings.jwt_audience,
-        DEV_KEY_MAPPING,
-        frozenset(o.upper() for o in settings.commissioner_orgs),
-    )
+    return VerifyingKey(f"dev:{hashlib.sha256(secret.encode()).hexdigest()}", secret)
+
+
+def _dev_principal(token: str, key: VerifyingKey | None, audience: str, commissioners: frozenset[str]) -> Principal:
+    if key is None:
+        raise Unauthorised("dev tokens are not accepted here; sign in through the identity provider")
+    return _principal(token, key, ("HS256",), DEV_TOKEN_ISSUER, audience, DEV_KEY_MAPPING, commissioners)
+
+
+def _commissioners(settings: PlatformSettings) -> frozenset[str]:
+    return frozenset(o.upper() for o in settings.commissioner_orgs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,7 +196,8 @@ class TokenVerifier:
             roles_claim=settings.oidc_roles_claim,
             role_map=settings.oidc_role_map,
         )
-        self._commissioners = frozenset(o.upper() for o in settings.commissioner_orgs)
+        self._commissioners = _commissioners(settings)
+        self._dev_key = dev_key(settings)  # built once: every request with a dev token uses it
 
     async def principal(self, token: str) -> Principal:
         try:
@@ -198,7 +205,7 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorised(f"invalid token: {exc}") from None
         if header.get("alg") == "HS256":
-            return decode_token(self._settings, token)
+            return _dev_principal(token, self._dev_key, self._settings.jwt_audience, self._commissioners)
         if self._keys is None or header.get("alg") not in self._settings.jwt_algorithms:
             raise Unauthorised(f"tokens signed with {header.get('alg')!r} are not accepted")
         try:
