@@ -61,3 +61,21 @@ async def test_migrations_match_models(stack: TestStack, name: str) -> None:
                 text("SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_events_append_only'")
             )
             assert trigger.scalar() == 1
+
+
+async def test_console_migrations_match_its_model(stack: TestStack) -> None:
+    from casework.db import create_engine
+    from web_console.database import CONSOLE_DATABASE
+
+    url = stack.migrate(CONSOLE_DATABASE, "console_migrations")
+    engine = create_engine(url, 1)
+    try:
+        async with engine.connect() as conn:
+
+            def diff(sync_conn):  # type: ignore[no-untyped-def]
+                changes = compare_metadata(MigrationContext.configure(sync_conn), CONSOLE_DATABASE.metadata)
+                return [c for c in changes if not (c[0] == "remove_table" and c[1].name == "alembic_version_console")]
+
+            assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
