@@ -41,6 +41,21 @@ def money(value: Any) -> str:
         return str(value)
 
 
+def answer(value: Any, kind: str = "text") -> str:
+    """An answer as a summary list shows it: money, dates and codes in words; nothing given says so."""
+    if value is None or value == "":
+        return "Not given"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if kind == "money":
+        return money(value)
+    if kind == "date":
+        return long_date(value)
+    if kind == "radios":
+        return labels.label(value)
+    return str(value)
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([PackageLoader("web_console", "templates"), PackageLoader("nhsuk_frontend_jinja")]),
@@ -48,11 +63,13 @@ def _environment() -> Environment:
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat of every imported template per page
     )
     env.filters["long_date"] = long_date
     env.filters["money"] = money
     env.filters["label"] = labels.label
     env.filters["clock_label"] = labels.clock_label
+    env.filters["answer"] = answer
     env.globals["tag_colour"] = labels.tag_colour
     env.globals["history_entry"] = labels.history_entry
     env.globals["done_text"] = labels.DONE

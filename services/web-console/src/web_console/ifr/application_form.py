@@ -7,7 +7,9 @@ The same declarations label the application on the case page and on the check-yo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from web_console.form_fields import Field
 
@@ -22,6 +24,11 @@ class QuestionPage:
     title: str
     fields: tuple[Field, ...]
     lead: str | None = None
+    summary: str | None = None  # its heading where others read the answers (the case page)
+
+    @property
+    def summary_title(self) -> str:
+        return self.summary or self.title
 
 
 def _previous_treatments() -> tuple[Field, ...]:
@@ -64,6 +71,7 @@ PAGES: tuple[QuestionPage, ...] = (
             Field("clinician.email", "Your nhs.net email address", "email", autocomplete="email"),
             Field("clinician.trust_ods", "Your trust's ODS code", hint="For example, RRV", width="5"),
         ),
+        summary="The requesting clinician",
     ),
     QuestionPage(
         "treatment",
@@ -168,3 +176,25 @@ def page_of(field_path: str) -> QuestionPage | None:
         if any(f.name == field_path or f.name.startswith(field_path + ".") for f in page.fields):
             return page
     return None
+
+
+def answer_at(application: Mapping[str, Any], path: str) -> Any:
+    """The value a form path names in an application (`clinical.previous_treatments.0.outcome`)."""
+    value: Any = application
+    for part in path.split("."):
+        if isinstance(value, list) and part.isdigit():
+            value = value[int(part)] if int(part) < len(value) else None
+        elif isinstance(value, Mapping):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def answers(application: Mapping[str, Any]) -> list[tuple[QuestionPage, list[tuple[Field, Any]]]]:
+    """Each page's answered fields (an optional field left empty is not listed), for a summary list."""
+    shown = []
+    for page in PAGES:
+        rows = [(f, answer_at(application, f.name)) for f in page.fields]
+        shown.append((page, [(f, v) for f, v in rows if not (f.optional and v is None)]))
+    return shown

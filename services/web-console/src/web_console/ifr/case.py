@@ -17,7 +17,7 @@ from web_console.deps import CheckedForm, CurrentSession, UserApis
 from web_console.form_fields import Field, anchors, labels_of, read
 from web_console.forms import FormErrors
 from web_console.ifr.action_forms import ACTION_FORMS, ActionForm
-from web_console.ifr.application_form import PAGES
+from web_console.ifr.application_form import answers
 from web_console.pages import render
 
 router = APIRouter(prefix="/ifr/requests")
@@ -76,8 +76,7 @@ async def _render_case(
         status_code=status_code,
         title=f"Case {case['reference']}",
         case=case,
-        application=case["application"],
-        pages=PAGES,
+        answers=answers(case["application"]),
         history=[h for h in history if h["action"] not in READS],
         reads=[h for h in history if h["action"] in READS],
         documents=documents,
