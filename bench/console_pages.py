@@ -113,12 +113,27 @@ async def main(cases: int) -> None:
                 for _ in range(20):  # warm both: pools, caches, the provider's keys
                     await api.get("/api/v1/ifr/requests", params=worklist_query, headers=officer)
                     await console.get("/ifr/requests", params={"stage": "screening"})
+                summary_query = {"stage": "screening"}
+
+                async def both_calls() -> httpx.Response:  # what the page asks, side by side as it does
+                    listed, _ = await asyncio.gather(
+                        api.get("/api/v1/ifr/requests", params=worklist_query, headers=officer),
+                        api.get("/api/v1/ifr/requests/summary", params=summary_query, headers=officer),
+                    )
+                    return listed
+
                 rows = [
                     await timed(
                         "API  GET /ifr/requests (screening, 50)",
                         200,
                         lambda: api.get("/api/v1/ifr/requests", params=worklist_query, headers=officer),
                     ),
+                    await timed(
+                        "API  GET /ifr/requests/summary (screening)",
+                        200,
+                        lambda: api.get("/api/v1/ifr/requests/summary", params=summary_query, headers=officer),
+                    ),
+                    await timed("API  both, side by side (the page's calls)", 200, both_calls),
                     await timed(
                         "page /ifr/requests?stage=screening",
                         200,
@@ -133,10 +148,11 @@ async def main(cases: int) -> None:
                 ]
     table = [r.row() for r in rows]
     print_table(f"web console pages, {cases} IFR cases (loopback, one client)", table)
-    api_list, page_list, _, page_case = (r.row()["p95_ms"] for r in rows)
-    ratio = float(page_list) / float(api_list)
+    api_list, _, api_both, page_list, _, page_case = (r.row()["p95_ms"] for r in rows)
+    ratio, ratio_both = float(page_list) / float(api_list), float(page_list) / float(api_both)
     print(
-        f"\nworklist page p95 {page_list} ms (target <= {TARGET_MS}), {ratio:.2f}x the API call's p95 (target <= 1.5x)"
+        f"\nworklist page p95 {page_list} ms (target <= {TARGET_MS}): {ratio:.2f}x the list call's p95,"
+        f" {ratio_both:.2f}x the page's two calls side by side (target <= 1.5x)"
     )
     print(f"case page p95 {page_case} ms (target <= {TARGET_MS})")
 

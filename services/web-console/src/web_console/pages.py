@@ -110,8 +110,31 @@ def status_tag(code: Any) -> Markup:
     return Markup(macro(code))
 
 
-ENVIRONMENT.globals["form_field"] = form_field
-ENVIRONMENT.globals["status_tag"] = status_tag
+@functools.lru_cache(maxsize=2048)
+def _header(user: Any, items: tuple[tuple[str, str, bool], ...], csrf_token: str) -> Markup:
+    macro = ENVIRONMENT.get_template("partials/chrome.html").module.page_header  # type: ignore[attr-defined]
+    navigation = {"items": [{"text": t, "href": h, "current": c} for t, h, c in items]}
+    return Markup(macro(user, navigation, csrf_token))
+
+
+def page_header(user: Any, navigation: dict[str, Any], csrf_token: str) -> Markup:
+    """The header (account, sign-out form with the session's CSRF token, menu): the same for a user, a
+    session and a menu position, so drawn once for each."""
+    items = tuple((i["text"], i["href"], i["current"]) for i in navigation["items"])
+    return _header(user, items, csrf_token)
+
+
+@functools.cache
+def page_footer() -> Markup:
+    return Markup(ENVIRONMENT.get_template("partials/chrome.html").module.page_footer())  # type: ignore[attr-defined]
+
+
+ENVIRONMENT.globals |= {
+    "form_field": form_field,
+    "status_tag": status_tag,
+    "page_header": page_header,
+    "page_footer": page_footer,
+}
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
