@@ -16,8 +16,10 @@ from embedded_stack.browser import SCREENS, AccessibilityReport, ConsolePlatform
 from embedded_stack.testing import TestStack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def served_platform(stack: TestStack) -> Iterator[str]:
+    """Stopped when the console's tests end: it serves on the stack's service ports, which the
+    cross-service tests after it serve on too (`listen=True`)."""
     with ExitStack() as running:
         for name in SERVICE_NAMES:
             port = stack.layout.ports.services[name]

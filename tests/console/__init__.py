@@ -1,0 +1,1 @@
+"""The console's browser tests (a package, so that the platform they serve stops when they end)."""
