@@ -1,14 +1,15 @@
-"""SACT ingest of a ~1,000,000-row national-format CSV: the service vs a plain PostgreSQL COPY of the same file.
+"""SACT ingest of a ~1,000,000-row SACT v4.0 CSV: the service vs a plain PostgreSQL COPY of the same file.
 
-The file is generated (seeded synthetic trust, with injected bad rows) on disk. Baseline: asyncpg
-`COPY ... FROM STDIN (FORMAT csv, HEADER)` of the file into a table of 45 text columns on the same
-server. Service: `casework serve cdf` under uvicorn in its own process; the file is streamed to
-POST /api/v1/sact/submissions and the clock stops when GET /sact/submissions/{id} says `processed`
+The file is generated (seeded synthetic trust, with injected bad rows) on disk, in SACT v4.0 (or v3.0
+with --sact-version 3). Baseline: asyncpg `COPY ... FROM STDIN (FORMAT csv, HEADER)` of the file into a
+table of one text column per item of the file's version on the same server. Service: `casework serve
+cdf` under uvicorn in its own process; the file is streamed to POST /api/v1/sact/submissions and the
+clock stops when GET /sact/submissions/{id} says `processed`
 (upload, validation, COPY of accepted rows, duplicate rejection, matching to the trust's approvals,
 lapses, events), after a small warm-up file has started the service's validation process. Peak RSS is
 the service process's VmHWM from /proc (whole life of the process), its child processes listed apart.
 
-    .venv/bin/python bench/cdf_sact_ingest.py [--rows 1000000]
+    .venv/bin/python bench/cdf_sact_ingest.py [--rows 1000000] [--sact-version 4]
 """
 
 from __future__ import annotations
@@ -32,26 +33,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.cdf_common import Auth, CpuMeter, cdf_service, children, peak_rss_mb, seed
 from bench.harness import infrastructure, print_table
-from cdf_service.sact_schema import FIELDS
-from cdf_service.synthetic.national import Injected, TrustPlan, build_trust, write_sact_csv
+from cdf_service.sact_schema import SactSchema, schema_for
+from cdf_service.synthetic.national import TrustPlan, build_trust
+from cdf_service.synthetic.sact_files import Injected, bad_kinds, write_sact_csv
 from embedded_stack.testing import TestStack
 
 TRUST = "RRV"
-BAD = {"bad_nhs_number": 5, "unknown_drug": 5, "stop_before_start": 5, "duplicate_cycle": 5}
+BAD_PER_KIND = 5  # of each kind of bad row the version allows: bad NHS number, unknown drug, given before
+# the regimen started (v4.0; stop before start in v3.0), duplicate cycle
+ROWS_PER_COURSE = 7.36  # SACT v4.0 rows per synthetic course (packs of an oral drug take one row)
 
 
-def generate(path: Path, rows: int) -> tuple[int, list[Injected], list[dict[str, str]], list[dict[str, object]]]:
+def generate(
+    path: Path, rows: int, schema: SactSchema
+) -> tuple[int, list[Injected], list[dict[str, str]], list[dict[str, object]]]:
     rng = random.Random(2026)
     cdf = max(rows // 500, 20)  # about 2% of the courses are CDF (as in a real trust's SACT file)
-    plan = TrustPlan(cdf_patients=cdf, routine_patients=int(rows / 8.3) - cdf)
+    plan = TrustPlan(cdf_patients=cdf, routine_patients=int(rows / ROWS_PER_COURSE) - cdf)
     synthetic = build_trust(TRUST, plan, rng)
+    bad = dict.fromkeys(bad_kinds(schema), BAD_PER_KIND)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        written, injected = write_sact_csv(handle, synthetic.courses, plan.as_of, rng, BAD)
+        written, injected = write_sact_csv(handle, synthetic.courses, plan.as_of, rng, bad, schema)
     people = [{"trust": c.trust, "gmc": c.gmc, "name": c.name, "email": c.email} for c in synthetic.clinicians]
     return written, injected, people, synthetic.applications()
 
 
-async def plain_copy(stack: TestStack, path: Path) -> float:
+async def plain_copy(stack: TestStack, path: Path, schema: SactSchema) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
     from casework.migrations import ensure_database_sync
@@ -61,7 +68,7 @@ async def plain_copy(stack: TestStack, path: Path) -> float:
         pool.submit(ensure_database_sync, url).result()
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        columns = ", ".join(f'"{name.lower()}" text' for name in FIELDS)
+        columns = ", ".join(f'"{name.lower()}" text' for name in schema.headers)
         await conn.execute(f"DROP TABLE IF EXISTS sact_copy; CREATE TABLE sact_copy ({columns})")
         started = time.perf_counter()
         await conn.copy_to_table("sact_copy", source=path, format="csv", header=True)
@@ -76,14 +83,14 @@ async def file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def warm_up(base: str, auth: Auth, folder: Path) -> None:
+async def warm_up(base: str, auth: Auth, folder: Path, schema: SactSchema) -> None:
     """A small file from another trust first, as a running service would have had: its validation process
     is started, and the measured trust's approvals are untouched."""
     rng = random.Random(1)
     plan = TrustPlan(cdf_patients=0, routine_patients=200)
     small = folder / "warm-up.csv"
     with small.open("w", encoding="utf-8", newline="") as handle:
-        write_sact_csv(handle, build_trust("RGT", plan, rng).courses, plan.as_of, rng)
+        write_sact_csv(handle, build_trust("RGT", plan, rng).courses, plan.as_of, rng, schema=schema)
     await ingest(base, auth, small, trust="RGT")
 
 
@@ -141,21 +148,21 @@ def _profile(pid: int, output: str | None) -> subprocess.Popen[bytes] | None:
     )
 
 
-async def main(rows: int, profile: str | None, processes: int) -> None:
+async def main(rows: int, profile: str | None, processes: int, schema: SactSchema) -> None:
     folder = Path(tempfile.mkdtemp(prefix="sact-bench-"))
     path = folder / "sact.csv"
     started = time.perf_counter()
-    written, injected, people, applications = generate(path, rows)
+    written, injected, people, applications = generate(path, rows, schema)
     size_mb = path.stat().st_size / 1e6
     took = time.perf_counter() - started
-    print(f"generated {written:,} rows ({size_mb:.0f} MB) in {took:.0f} s; {len(injected)} bad rows")
+    print(f"generated {written:,} {schema.title} rows ({size_mb:.0f} MB) in {took:.0f} s; {len(injected)} bad rows")
     async with infrastructure() as stack:
-        copy_before = await plain_copy(stack, path)
+        copy_before = await plain_copy(stack, path, schema)
         auth = Auth(stack)
         with cdf_service(stack, SACT_VALIDATION_PROCESSES=str(processes)) as (base, proc):
             seed(base, auth, people)
             await approve(base, auth, applications)
-            await warm_up(base, auth, folder)
+            await warm_up(base, auth, folder, schema)
             spy = _profile(proc.pid, profile)
             meter = CpuMeter(stack, proc.pid)
             meter.start()
@@ -167,7 +174,7 @@ async def main(rows: int, profile: str | None, processes: int) -> None:
             rss = peak_rss_mb(proc.pid)
             child_rss = {child: peak_rss_mb(child) for child in children(proc.pid)}
             problems = await report(base, auth, str(status["id"]))
-        copy_after = await plain_copy(stack, path)  # the machine is shared: the baseline before and after
+        copy_after = await plain_copy(stack, path, schema)  # the machine is shared: the baseline before and after
     shutil.rmtree(folder, ignore_errors=True)  # the generated file: a quarter of a gigabyte
     copy_s = (copy_before + copy_after) / 2
     assert status["status"] == "processed", status
@@ -175,7 +182,7 @@ async def main(rows: int, profile: str | None, processes: int) -> None:
     rows_table = [
         *(
             {
-                "path": f"plain COPY (45 text columns), {when}",
+                "path": f"plain COPY ({len(schema.headers)} text columns), {when}",
                 "rows": written,
                 "seconds": round(t, 1),
                 "rows_per_s": round(written / t),
@@ -189,7 +196,7 @@ async def main(rows: int, profile: str | None, processes: int) -> None:
             "rows_per_s": round(written / service_s),
         },
     ]
-    print_table(f"SACT ingest of {written:,} rows ({size_mb:.0f} MB)", rows_table)
+    print_table(f"SACT ingest of {written:,} {schema.title} rows ({size_mb:.0f} MB)", rows_table)
     ratio = copy_s / service_s  # against the mean of the two COPY timings
     print(f"\nupload (streamed and stored) took {upload_s:.1f} s of the service's {service_s:.1f} s")
     print(f"approvals matched: {status['matched']}")
@@ -212,5 +219,9 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--profile", help="write py-spy raw stacks of the service here (needs py-spy)")
     parser.add_argument("--validation-processes", type=int, default=2, help="SACT_VALIDATION_PROCESSES")
+    parser.add_argument("--sact-version", default="4", help="SACT version of the file: 4 (v4.0) or 3 (v3.0)")
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.profile, args.validation_processes))
+    chosen = schema_for(args.sact_version)
+    if chosen is None:
+        parser.error(f"not a SACT version: {args.sact_version!r}")
+    asyncio.run(main(args.rows, args.profile, args.validation_processes, chosen))

@@ -23,9 +23,9 @@ import httpx
 from casework.services import load_definition
 from cdf_service.domain.national_list import EntryStatus, ListEntry
 from cdf_service.list_loader import SEED_LIST
-from cdf_service.sact_schema import RegimenOutcome
-from cdf_service.synthetic.national import Course, application_for, seed_entries, write_sact_csv
+from cdf_service.synthetic.national import Course, application_for, seed_entries
 from cdf_service.synthetic.people import gmc_number, nhs_number_for
+from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.testing import TestStack
 
 FY = "2026/27"
@@ -184,7 +184,6 @@ def _starting_course(trust: str, entry: ListEntry, gmc: str, nhs_number: str, to
         cycle_days=entry.cycle_length_days,
         cycles=entry.expected_cycles,
         regimen_start=today - timedelta(days=1),
-        outcome=RegimenOutcome.COMPLETED,
         entry_id=entry.entry_id,
         approved=True,
         planned_start=today,

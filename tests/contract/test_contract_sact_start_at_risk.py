@@ -18,8 +18,8 @@ from contract_fixtures import add_line, commissioner, create_contract, new_nhs_n
 from casework.financial_year import financial_year_of
 from cdf_service.domain.national_list import EntryStatus
 from cdf_service.list_loader import SEED_LIST
-from cdf_service.sact_schema import RegimenOutcome
-from cdf_service.synthetic.national import Course, application_for, seed_entries, write_sact_csv
+from cdf_service.synthetic.national import Course, application_for, seed_entries
+from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.mail_relay import read_messages
 from embedded_stack.testing import RunningService, TestStack, eventually
 
@@ -60,7 +60,6 @@ async def approved_course(stack: TestStack, cdf: RunningService, trust: str) -> 
         cycle_days=entry.cycle_length_days,
         cycles=entry.expected_cycles,
         regimen_start=today - timedelta(days=1),
-        outcome=RegimenOutcome.COMPLETED,
         entry_id=entry.entry_id,
         approved=True,
         planned_start=today,

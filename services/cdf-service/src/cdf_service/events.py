@@ -14,11 +14,13 @@ from casework.events.catalogue.cdf import (
     ApplicationRejected,
     ApplicationWithdrawn,
     ApprovalLapsed,
+    StopReason,
     TreatmentStarted,
     TreatmentStopped,
 )
 from casework.uow import UnitOfWork
 from cdf_service.db.models import Application
+from cdf_service.domain.stop_reasons import NOT_STATED
 
 
 class ApplicationKey(Protocol):
@@ -34,8 +36,10 @@ class ApplicationKey(Protocol):
 
 class TreatmentFacts(ApplicationKey, Protocol):
     first_administration: date | None
+    first_dispensed: bool
     final_treatment_date: date | None
     stop_reason: str | None
+    stop_reasons: list[str] | None
     cycles_given: int
     cost_per_cycle: Decimal
 
@@ -98,7 +102,10 @@ def emit_lapsed(uow: UnitOfWork, app: Application) -> None:
 def emit_started(uow: UnitOfWork, app: TreatmentFacts) -> None:
     assert app.first_administration is not None
     payload = TreatmentStarted(
-        **_ref(app), first_administration=app.first_administration, cycles_to_date=app.cycles_given
+        **_ref(app),
+        first_administration=app.first_administration,
+        cycles_to_date=app.cycles_given,
+        dispensed=app.first_dispensed,
     )
     uow.emit("cdf.treatment.started", str(app.id), payload)
 
@@ -108,7 +115,8 @@ def emit_stopped(uow: UnitOfWork, app: TreatmentFacts) -> None:
     payload = TreatmentStopped(
         **_ref(app),
         final_treatment_date=app.final_treatment_date,
-        stop_reason=app.stop_reason or "not stated",
+        stop_reason=app.stop_reason or NOT_STATED,
+        stop_reasons=[StopReason(reason) for reason in app.stop_reasons or ()],
         cycles_given=app.cycles_given,
         cost_to_date=app.cost_per_cycle * app.cycles_given,
     )

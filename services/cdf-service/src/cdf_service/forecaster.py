@@ -79,9 +79,9 @@ _TAKE = text(
     """
 )
 # Everything the given pairs' forecasts need: the applications of their entries, 'own' when it belongs
-# to one of the pairs (any but a rejected one: its approvals and treatments, with cycles given per month
-# for a started one), else 'other' when in HISTORY_STATES (the rest of the entry's history, for its
-# curve and start rate).
+# to one of the pairs (any but a rejected one: its approvals and treatments, with, for a started one,
+# cycles per month of the day they were given and its latest cycle's start and length), else 'other'
+# when in HISTORY_STATES (the rest of the entry's history, for its curve and start rate).
 _INPUTS = text(
     """
     WITH pairs AS (
@@ -96,17 +96,25 @@ _INPUTS = text(
         SELECT * FROM entry_apps WHERE own OR status = ANY(CAST(:history AS text[]))
     )
     SELECT CASE WHEN a.own THEN 'own' ELSE 'other' END AS kind, a.provider_ods, a.entry_id, a.id, a.status,
-        a.planned_start, a.first_administration, a.final_treatment_date, a.closed_at, given.months, given.cycles
+        a.planned_start, a.first_administration, a.final_treatment_date, a.closed_at, given.months, given.cycles,
+        latest.cycle_start AS last_cycle_start, latest.cycle_length_days AS last_cycle_days
     FROM apps a
     LEFT JOIN LATERAL (
         SELECT array_agg(month) AS months, array_agg(cycles) AS cycles
         FROM (
-            SELECT CAST(date_trunc('month', c.cycle_start) AS date) AS month, count(*) AS cycles
+            SELECT CAST(date_trunc('month', c.given_on) AS date) AS month, count(*) AS cycles
             FROM treatment_cycles c
             WHERE a.own AND a.first_administration IS NOT NULL AND c.application_id = a.id
             GROUP BY 1
         ) per_month
     ) given ON true
+    LEFT JOIN LATERAL (
+        SELECT c.cycle_start, c.cycle_length_days
+        FROM treatment_cycles c
+        WHERE a.own AND a.first_administration IS NOT NULL AND c.application_id = a.id
+        ORDER BY c.cycle_start DESC
+        LIMIT 1
+    ) latest ON true
     """
 )
 
@@ -246,7 +254,15 @@ def trust_inputs(applications: Iterable[Any]) -> tuple[list[Treatment], list[Pen
     for a in applications:
         if a.first_administration is not None:
             given = dict(zip(a.months, a.cycles, strict=True)) if a.months else {}
-            treatments.append(Treatment(start=a.first_administration, stop=_stop(a), cycles_by_month=given))
+            treatments.append(
+                Treatment(
+                    start=a.first_administration,
+                    stop=_stop(a),
+                    cycles_by_month=given,
+                    last_cycle_start=a.last_cycle_start,
+                    cycle_length_days=a.last_cycle_days,
+                )
+            )
         if a.status == "approved":
             pending.append(PendingApproval(a.planned_start))
     return treatments, pending

@@ -15,9 +15,9 @@ from sqlalchemy import text
 from casework.financial_year import financial_year_of, month_start
 from cdf_service.domain.forecast import PendingApproval, Treatment, forecast_entry
 from cdf_service.domain.national_list import Criterion, EntryStatus, ListEntry
-from cdf_service.sact_schema import RegimenOutcome
-from cdf_service.synthetic.national import Course, write_sact_csv
+from cdf_service.synthetic.national import Course
 from cdf_service.synthetic.people import nhs_number_for
+from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.testing import TestStack, eventually
 
 pytestmark = pytest.mark.integration
@@ -93,7 +93,6 @@ async def test_forecast_and_completeness_follow_approvals_and_sact(stack: TestSt
             cycle_days=28,
             cycles=6,
             regimen_start=start_a,
-            outcome=RegimenOutcome.COMPLETED,
         )
         buffer = io.StringIO()
         write_sact_csv(buffer, [course], today - timedelta(days=1), random.Random(1))
@@ -113,7 +112,15 @@ async def test_forecast_and_completeness_follow_approvals_and_sact(stack: TestSt
         expected = forecast_entry(
             trust_ods=TRUST,
             entry=entry,
-            treatments=[Treatment(start=start_a, stop=None, cycles_by_month=by_month)],
+            treatments=[
+                Treatment(
+                    start=start_a,
+                    stop=None,
+                    cycles_by_month=by_month,
+                    last_cycle_start=cycles[-1],
+                    cycle_length_days=28,
+                )
+            ],
             pending=[PendingApproval(planned["B"])],
             curve=None,
             as_of=today,

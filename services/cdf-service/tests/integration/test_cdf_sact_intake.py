@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import json
 import random
@@ -14,8 +15,9 @@ import pytest
 from cdf_helpers import load_seed_list
 from sqlalchemy import text
 
-from cdf_service.sact_schema import FIELDS
-from cdf_service.synthetic.national import SyntheticTrust, TrustPlan, build_trust, write_sact_csv
+from cdf_service.sact_schema import SACT_V4
+from cdf_service.synthetic.national import SyntheticTrust, TrustPlan, build_trust
+from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.testing import RunningService, TestStack, eventually, read_topic
 
 pytestmark = pytest.mark.integration
@@ -118,7 +120,7 @@ async def test_sact_file_report_matching_and_events_once(stack: TestStack) -> No
     plan = TrustPlan(cdf_patients=70, routine_patients=2400)
     synthetic = build_trust(TRUST, plan, rng)
     buffer = io.StringIO()
-    bad = {"bad_nhs_number": 3, "unknown_drug": 2, "stop_before_start": 2, "duplicate_cycle": 2}
+    bad = {"bad_nhs_number": 3, "unknown_drug": 2, "given_before_start": 2, "duplicate_cycle": 2}
     written, injected = write_sact_csv(buffer, synthetic.courses, plan.as_of, rng, bad)
     data = buffer.getvalue().encode()
     assert written > 15_000
@@ -141,9 +143,9 @@ async def test_sact_file_report_matching_and_events_once(stack: TestStack) -> No
         assert sorted((p["row"], p["field"]) for p in report) == sorted((i.row, i.field) for i in injected)
         reasons = {p["field"]: p["reason"] for p in report}
         assert "Modulus 11" in reasons["NHS_NUMBER"] and "unknown drug" in reasons["DRUG_NAME"]
-        assert (
-            "stop before start" in reasons["DATE_OF_FINAL_TREATMENT"] and "duplicate cycle" in reasons["CYCLE_NUMBER"]
-        )
+        before_start = [p["reason"] for p in report if p["field"].startswith("ADMINISTRATION_")]
+        assert before_start == ["is before the start date of the regimen"] * 2
+        assert "duplicate cycle" in reasons["CYCLE_NUMBER"]
 
         expected = expected_events(synthetic, plan.as_of, date.today())
         assert all(expected[t] > 0 for t in MATCH_EVENTS), expected  # the data exercises every rule
@@ -197,8 +199,9 @@ async def test_json_batch_and_a_bad_header(stack: TestStack) -> None:
     buffer = io.StringIO()
     write_sact_csv(buffer, synthetic.courses, plan.as_of, rng)
     lines = buffer.getvalue().splitlines()
-    records: list[dict[str, Any]] = [dict(zip(FIELDS, line.split(","), strict=True)) for line in lines[1:4]]
-    records[1]["ADMINISTRATION_DATE"] = "2026-02-30"
+    records: list[dict[str, Any]] = [dict(zip(SACT_V4.headers, row, strict=True)) for row in csv.reader(lines[1:4])]
+    records[1]["ADMINISTRATION_TIMESTAMP_INFUSION"] = "2026-02-30T10:00:00"
+    records[1]["ADMINISTRATION_DATE_ORAL_DRUG_DISPENSED"] = ""
     async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
         await load_seed_list(svc.client, stack)
         headers = stack.auth("RHQ", "provider_system")
@@ -208,14 +211,19 @@ async def test_json_batch_and_a_bad_header(stack: TestStack) -> None:
         done = await eventually(lambda: _status(svc, stack, made.json()["id"], "RHQ"), within=30, interval=0.1)
         assert (done["rows_total"], done["rows_accepted"], done["rows_rejected"]) == (3, 2, 1)
         assert done["report"] == [
-            {"row": 2, "field": "ADMINISTRATION_DATE", "reason": "not a date (YYYY-MM-DD): '2026-02-30'"}
+            {
+                "row": 2,
+                "field": "ADMINISTRATION_TIMESTAMP_INFUSION",
+                "reason": "not a date and time (YYYY-MM-DDThh:mm:ss): '2026-02-30T10:00:00'",
+            }
         ]
+        assert done["sact_version"] == "4.0"
 
         unknown_key = {**batch, "submission_id": "json-2", "records": [{"NHS_NUMBER": "x", "SHOE_SIZE": "9"}]}
         refused = await svc.client.post("/api/v1/sact/submissions", json=unknown_key, headers=headers)
         assert refused.status_code == 422 and "SHOE_SIZE" in refused.text
 
-        header = ",".join(f for f in FIELDS if f != "NHS_NUMBER") + "\n"
+        header = ",".join(f for f in SACT_V4.headers if f != "NHS_NUMBER") + "\n"
         params = {"provider_ods": "RHQ", "period": "2026-10", "submission_id": "csv-bad-header"}
         bad_header = await svc.client.post(
             "/api/v1/sact/submissions",
@@ -235,7 +243,7 @@ async def test_json_batch_and_a_bad_header(stack: TestStack) -> None:
         csv_report = await svc.client.get(f"/api/v1/sact/submissions/{made.json()['id']}/report.csv", headers=headers)
         assert csv_report.text.splitlines() == [
             "row,field,reason",
-            "2,ADMINISTRATION_DATE,not a date (YYYY-MM-DD): '2026-02-30'",
+            "2,ADMINISTRATION_TIMESTAMP_INFUSION,not a date and time (YYYY-MM-DDThh:mm:ss): '2026-02-30T10:00:00'",
         ]
 
 

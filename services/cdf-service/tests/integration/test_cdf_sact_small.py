@@ -16,9 +16,9 @@ from sqlalchemy import text
 from cdf_service.db import list_repo
 from cdf_service.db.list_cache import list_cache
 from cdf_service.domain.national_list import EntryStatus
-from cdf_service.sact_schema import RegimenOutcome
-from cdf_service.synthetic.national import Course, application_for, seed_entries, write_sact_csv
+from cdf_service.synthetic.national import Course, application_for, seed_entries
 from cdf_service.synthetic.people import nhs_number_for
+from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.testing import RunningService, TestStack, eventually
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,6 @@ def two_cycle_course(gmc: str) -> tuple[Course, Any]:
         cycle_days=entry.cycle_length_days,
         cycles=6,
         regimen_start=start,
-        outcome=RegimenOutcome.COMPLETED,
         entry_id=entry.entry_id,
         approved=True,
         planned_start=start,

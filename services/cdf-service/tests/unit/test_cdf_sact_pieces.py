@@ -56,11 +56,19 @@ async def test_pieces_hold_whole_records_and_lose_nothing(rows: list[list[str]],
 def test_rows_fast_path_matches_the_csv_module() -> None:
     plain = b"1,a,\r\n2,b,c\r\n\r\n3,,d\n"
     assert list(rows_of(plain)) == [["1", "a", ""], ["2", "b", "c"], ["3", "", "d"]]
-    quoted = b'1,"a,b",c\n'
-    assert list(rows_of(quoted)) == [["1", "a,b", "c"]]
+    quoted = b'1,"a,b",c\n2,x,y\n3,"two\nlines",z\n'
+    assert list(rows_of(quoted)) == [["1", "a,b", "c"], ["2", "x", "y"], ["3", "two\nlines", "z"]]
 
 
 lines_and_quotes = st.text(alphabet=st.sampled_from('a,\n\r"'), max_size=40).map(str.encode)
+csv_text = st.lists(st.sampled_from(["a", ",", '"', "\n", "\r\n", "1,3", '""']), max_size=30).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=csv_text)
+def test_rows_are_what_the_csv_module_reads_whatever_the_quoting(text: str) -> None:
+    expected = [row for row in csv.reader(io.StringIO(text)) if row]
+    assert list(rows_of(text.encode())) == expected
 
 
 @settings(max_examples=400, deadline=None)
@@ -75,7 +83,9 @@ def test_row_count_of_usual_extracts() -> None:
     assert count_rows(lf) == 7 and count_rows(lf.replace(b"\n", b"\r\n")) == 7
     assert count_rows(lf[:-1]) == 7  # the last line of a file may lack its newline
     assert count_rows(b"1,a\n\n2,b\n") is None  # a blank line: only parsing says it is skipped
-    assert count_rows(b'1,"a\nb"\n') is None  # a quoted newline
+    assert count_rows(b'1,"a\nb"\n2,"1,3"\n') == 2  # a quoted newline is not a row
+    assert count_rows(b'1,"1,3"\n2,x\n3,"2,""3"""\n') == 3  # v4.0 item 88 of several codes
+    assert count_rows(b'1,a"b\n2,x\n') is None  # a quote inside a field: the csv module's reading
     assert count_rows(b"") == 0
 
 
@@ -86,15 +96,33 @@ def test_a_copy_line_ends_with_the_duplicate_checksum_of_the_administration() ->
     from cdf_service.sact.pieces import COPY_COLUMNS, _line
 
     start, cycle, day = date(2026, 1, 5), date(2026, 1, 26), date(2026, 1, 27)
-    given = Administration("RRV", "f" * 64, 'odd, "name"', True, start, 2, cycle, day, None, None)
-    # the same administration reported again with other cycle-start, final-date and outcome values
-    again = given._replace(cycle_start=date(2026, 1, 27), final_treatment_date=date(2026, 2, 1), outcome="1")
+    given = Administration("RRV", "f" * 64, 'odd, "name"', True, start, 2, cycle, day, None, None, 3, 28, True)
+    # the same administration reported again with other cycle-start, final-date and stop-reason values
+    again = given._replace(cycle_start=date(2026, 1, 27), final_treatment_date=date(2026, 2, 1), stop_reasons=5)
     other_cycle = given._replace(cycle_number=3)
-    lines = [_line(7, a) for a in (given, again, other_cycle)]
+    lines = [_line("sid,", 7, a) for a in (given, again, other_cycle)]
     fields = [next(csv.reader([line])) for line, _ in lines]
     assert [int(f[-1]) for f in fields] == [key for _, key in lines]
-    assert all(len(f) == len(COPY_COLUMNS) - 1 for f in fields)  # every column but the submission id
-    assert fields[0][3] == 'odd, "name"' and fields[0][0] == "7"
+    assert all(len(f) == len(COPY_COLUMNS) for f in fields)
+    assert dict(zip(COPY_COLUMNS, fields[1], strict=True)) | {"patient_ref": "f"} == {
+        "submission_id": "sid",
+        "row_no": "7",
+        "provider_ods": "RRV",
+        "patient_ref": "f",
+        "drug_key": 'odd, "name"',
+        "listed": "t",
+        "regimen_start": "2026-01-05",
+        "cycle_number": "2",
+        "cycle_start": "2026-01-27",
+        "administration_date": "2026-01-27",
+        "final_treatment_date": "2026-02-01",
+        "stop_reasons": "5",
+        "cycles": "3",
+        "cycle_length_days": "28",
+        "dispensed": "t",
+        "duplicate_key": fields[1][-1],
+    }
+    fields = [f[1:] for f in fields]  # as before the submission id
     assert fields[0][-1] == fields[1][-1] != fields[2][-1]
     assert int(fields[0][-1]) == duplicate_key("f" * 64, 'odd, "name"', "2026-01-05", 2, "2026-01-27")
 

@@ -307,3 +307,59 @@ def test_forecast_invariants(
 def test_pipeline_keeps_approvals_until_their_lapse_due_date(planned: date, pipeline: Decimal) -> None:
     inputs = {**fallback_trust(), "treatments": [], "pending": [PendingApproval(planned)]}
     assert forecast_entry(**inputs).pipeline == pipeline
+
+
+# --- Cycles SACT v4.0 reports ahead (a pack of an oral drug) ---------------------------------------
+
+
+def test_a_dispensed_pack_costs_its_cycles_when_dispensed_and_the_projection_resumes_after_it() -> None:
+    entry = make_entry(expected_cycles=12)
+    as_of = date(2026, 6, 30)
+    # started 1 Apr; cycles 1-3 dispensed 1 Apr (one row, item 83 = 3, item 82 = 28), cycle 4 on 24 Jun
+    # covering three more cycles: 24 Jun, 22 Jul, 19 Aug (dispensed 24 Jun)
+    packed = Treatment(
+        start=date(2026, 4, 1),
+        stop=None,
+        cycles_by_month={date(2026, 4, 1): 3, date(2026, 6, 1): 3},
+        last_cycle_start=date(2026, 8, 19),
+        cycle_length_days=28,
+    )
+    result = forecast_entry(
+        trust_ods="RRV", entry=entry, treatments=[packed], pending=[], curve=None, as_of=as_of, start_rate=0.9
+    )
+    by_month = {m.month_start: m for m in result.months}
+    assert by_month[date(2026, 4, 1)].actual == money("3000.00") and by_month[date(2026, 6, 1)].actual == money(
+        "3000.00"
+    )
+    # the next cycle is due 16 Sep (19 Aug + 28): nothing projected for July and August, already dispensed
+    assert by_month[date(2026, 7, 1)].active == by_month[date(2026, 8, 1)].active == money("0.00")
+    # cycles 7..12 every 28 days from 16 Sep: 16 Sep, 14 Oct, 11 Nov, 9 Dec, 6 Jan, 3 Feb (12 x 28 days
+    # from 1 Apr end on 3 Mar)
+    assert sum(m.active for m in result.months) == money("6000.00")
+    assert [m.month_start.month for m in result.months if m.active] == [9, 10, 11, 12, 1, 2]
+    # without what SACT says of the next cycle, it would project 22 Jul and 19 Aug again
+    blind = Treatment(start=packed.start, stop=None, cycles_by_month=packed.cycles_by_month)
+    again = forecast_entry(
+        trust_ods="RRV", entry=entry, treatments=[blind], pending=[], curve=None, as_of=as_of, start_rate=0.9
+    )
+    assert {m.month_start.month for m in again.months if m.active} >= {7, 8}
+
+
+def test_the_cycle_length_sact_gives_spaces_the_projected_cycles() -> None:
+    entry = make_entry(expected_cycles=4, cycle_length_days=28)
+    as_of = date(2026, 6, 30)
+    weekly = Treatment(
+        start=date(2026, 6, 1),
+        stop=None,
+        cycles_by_month={date(2026, 6, 1): 4},
+        last_cycle_start=date(2026, 6, 22),
+        cycle_length_days=7,
+    )
+    result = forecast_entry(
+        trust_ods="RRV", entry=entry, treatments=[weekly], pending=[], curve=None, as_of=as_of, start_rate=0.9
+    )
+    # due 29 Jun (22 Jun + 7) has passed: from the first 7-day slot after as-of (elapsed 29 days -> day 35,
+    # 6 Jul), every 7 days while within the expected 4 x 28 = 112 days: days 35..105, i.e. 6, 13, 20, 27 Jul;
+    # 3, 10, 17, 24, 31 Aug; 7, 14 Sep
+    active = {m.month_start.month: m.active for m in result.months if m.active}
+    assert active == {7: money("4000.00"), 8: money("5000.00"), 9: money("2000.00")}

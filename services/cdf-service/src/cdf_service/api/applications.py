@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from casework.auth import Forbidden, Principal, Role, ensure_visible, require_roles
@@ -19,6 +19,7 @@ from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.db import violated_constraint
 from casework.deps import Runtime, Uow
+from casework.events.catalogue.cdf import StopReason
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import NhsNumber, OdsCode, patient_ref
 from casework.pagination import Page, paginate
@@ -28,7 +29,7 @@ from cdf_service.api.common import from_row
 from cdf_service.db import application_repo
 from cdf_service.db.forecast_repo import mark_dirty, stage_dirty
 from cdf_service.db.list_cache import list_cache
-from cdf_service.db.models import Application
+from cdf_service.db.models import Application, TreatmentCycle
 from cdf_service.domain.clinicians import may_apply_problem
 from cdf_service.domain.national_list import ListEntry
 from cdf_service.domain.prior_approval import (
@@ -97,6 +98,7 @@ class ApplicationOut(BaseModel):
     first_administration: date | None
     final_treatment_date: date | None
     stop_reason: str | None
+    stop_reasons: list[StopReason] = Field(default_factory=list, description="every reason SACT gave for stopping")
     cycles_given: int
     closed_at: datetime | None
     close_reason: str | None
@@ -111,7 +113,13 @@ class Withdrawal(BaseModel):
 
 def application_out(app: Application) -> ApplicationOut:
     decision = Decision(approved=not app.reasons, unmet_criteria=app.unmet_criteria, reasons=app.reasons)
-    return from_row(ApplicationOut, app, decision=decision, allowed_actions=TRANSITIONS.allowed(app.status))
+    return from_row(
+        ApplicationOut,
+        app,
+        decision=decision,
+        stop_reasons=app.stop_reasons or [],
+        allowed_actions=TRANSITIONS.allowed(app.status),
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut)
@@ -369,7 +377,11 @@ class TreatmentOut(BaseModel):
     first_administration: date
     final_treatment_date: date | None
     stop_reason: str | None
+    stop_reasons: list[StopReason] = Field(default_factory=list, description="every reason SACT gave for stopping")
     cycles_given: int
+    cycles_dispensed: int = Field(
+        description="of cycles_given, those an oral drug was dispensed for (not confirmed taken)"
+    )
     cost_to_date: Decimal
 
 
@@ -398,7 +410,28 @@ async def list_treatments(
     rows, next_cursor = await paginate(uow.session, query, (Application.created_at, Application.id), cursor, limit)
     uow.audit(principal, "list", "cdf_treatment", "*", detail={"ids": [str(r.id) for r in rows]})
     await uow.commit()
+    dispensed = await _cycles_dispensed(uow, [r.id for r in rows])
     items = [
-        from_row(TreatmentOut, r, application_id=r.id, cost_to_date=r.cost_per_cycle * r.cycles_given) for r in rows
+        from_row(
+            TreatmentOut,
+            r,
+            application_id=r.id,
+            stop_reasons=r.stop_reasons or [],
+            cycles_dispensed=dispensed.get(r.id, 0),
+            cost_to_date=r.cost_per_cycle * r.cycles_given,
+        )
+        for r in rows
     ]
     return Page[TreatmentOut](items=items, next_cursor=next_cursor)
+
+
+async def _cycles_dispensed(uow: Any, application_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Per application, its matched cycles an oral drug was dispensed for (SACT v4.0 item 81)."""
+    if not application_ids:
+        return {}
+    query = (
+        select(TreatmentCycle.application_id, func.count())
+        .where(TreatmentCycle.application_id.in_(application_ids), TreatmentCycle.dispensed)
+        .group_by(TreatmentCycle.application_id)
+    )
+    return {app_id: count for app_id, count in (await uow.session.execute(query)).all()}

@@ -24,9 +24,8 @@ from casework.problems import NotFound, Problem, Unprocessable
 from casework.runtime import ServiceRuntime
 from cdf_service.api.common import from_row
 from cdf_service.db.models import SactProblem, SactSubmission
-from cdf_service.domain.sact_rows import HeaderError
 from cdf_service.sact import intake
-from cdf_service.sact_schema import FIELDS
+from cdf_service.sact_schema import SCHEMAS, HeaderError, schema_for
 
 router = APIRouter(prefix="/sact/submissions", tags=["SACT"])
 SUBMITTER_ROLES = (Role.PROVIDER_SYSTEM, Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST)
@@ -41,18 +40,21 @@ class SubmissionKey(BaseModel):
     submission_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
-class SactBatch(SubmissionKey):
-    """A JSON batch: records keyed by the national SACT field names (missing keys are empty)."""
+VERSION_HELP = "the SACT version of the data, 4 (v4.0) or 3 (v3.0); without it, read from the header"
 
+
+class SactBatch(SubmissionKey):
+    """A JSON batch: records keyed by the SACT item headers of one version (missing keys are empty)."""
+
+    sact_version: str | None = Field(default=None, description=VERSION_HELP, examples=["4"])
     records: list[dict[str, str | int | float | None]] = Field(min_length=1)
 
-    @field_validator("records")
+    @field_validator("sact_version")
     @classmethod
-    def _national_names(cls, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        unknown = sorted({k for r in records for k in r} - set(FIELDS))
-        if unknown:
-            raise ValueError(f"not SACT data items: {', '.join(unknown[:20])}")
-        return records
+    def _known_version(cls, version: str | None) -> str | None:
+        if version is not None and schema_for(version) is None:
+            raise ValueError(f"not a SACT version: {version!r} (send 4 or 3)")
+        return version
 
 
 class RowProblemOut(BaseModel):
@@ -67,6 +69,7 @@ class SubmissionOut(BaseModel):
     period: str
     submission_id: str
     source_format: str
+    sact_version: str | None = Field(description="the file's SACT version, e.g. 4.0")
     status: str
     bytes_received: int
     chunks_total: int
@@ -97,9 +100,36 @@ async def submission_out(uow: Any, row: SactSubmission) -> SubmissionOut:
         SubmissionOut,
         row,
         submission_id=row.submission_ref,
+        sact_version=_version_text(row.sact_version),
         report=[RowProblemOut(row=p.row_no, field=p.field, reason=p.reason) for p in preview],
         report_total=total or 0,
     )
+
+
+def _version_text(version: int | None) -> str | None:
+    return f"{version}.0" if version is not None else None
+
+
+def _declared(version: str | None) -> int | None:
+    """The version an upload declares (None: read from its header); 422 for one that is not SACT's."""
+    if version is None:
+        return None
+    schema = schema_for(version)
+    if schema is None:
+        message = f"not a SACT version: {version!r}; send {' or '.join(str(v) for v in SCHEMAS)}"
+        raise Unprocessable(message, errors=[{"field": "sact_version", "message": message}])
+    return schema.version
+
+
+def _refused_header(exc: HeaderError) -> Unprocessable:
+    """422 naming every column that is wrong and the version the file was read as (nothing stored)."""
+    errors = [{"field": p.field, "message": p.reason} for p in exc.problems]
+    expected = exc.expected
+    detail = (
+        f"the file's header is not a {expected.title} header: {exc}; the items of each version: "
+        f"GET /api/v1/sact/schemas/{expected.version}"
+    )
+    return Unprocessable(detail, errors=errors, expected_version=f"{expected.version}.0")
 
 
 def _key_from_query(provider_ods: str | None, period: str | None, submission_id: str | None) -> SubmissionKey:
@@ -135,6 +165,7 @@ async def submit(
     provider_ods: Annotated[str | None, Query(description="CSV uploads: the submitting trust")] = None,
     period: Annotated[str | None, Query(description="CSV uploads: YYYY-MM")] = None,
     submission_id: Annotated[str | None, Query(description="CSV uploads: the trust's id for this file")] = None,
+    sact_version: Annotated[str | None, Query(description=f"CSV uploads: {VERSION_HELP}")] = None,
     principal: Principal = Depends(require_roles(*SUBMITTER_ROLES)),
 ) -> Any:
     """202 with the submission; processing runs in the background (poll GET /sact/submissions/{id}).
@@ -144,8 +175,10 @@ async def submit(
     if content_type == "application/json":
         batch = await _json_batch(request, runtime)
         key: SubmissionKey = batch
+        declared = _declared(batch.sact_version)
     elif content_type in ("text/csv", "application/csv", "text/plain", "application/octet-stream"):
         key = _key_from_query(provider_ods, period, submission_id)
+        declared = _declared(sact_version)
     else:
         raise Problem("send text/csv or application/json", status=415, title="Unsupported media type")
     ensure_visible(principal, key.provider_ods, "provider", key.provider_ods)
@@ -154,18 +187,24 @@ async def submit(
         return JSONResponse((await submission_out(uow, existing)).model_dump(mode="json"), status_code=200)
     submission = await _open(uow, runtime, key, existing, "json" if batch else "csv", principal)
     piece_bytes = runtime.settings.sact_chunk_bytes  # type: ignore[attr-defined]
-    if batch is not None:
-        source = intake.record_pieces(batch.records, piece_bytes)
-    else:
-        source = intake.csv_pieces(request.stream(), piece_bytes)
     try:
-        whole = await intake.receive(uow, runtime, submission, source)
+        if batch is not None:
+            source = intake.record_pieces(batch.records, piece_bytes, declared)
+        else:
+            source = intake.csv_pieces(request.stream(), piece_bytes)
+        whole = await intake.receive(uow, runtime, submission, source, declared)
     except HeaderError as exc:
-        errors = [{"field": p.field, "message": p.reason} for p in exc.problems]
-        raise Unprocessable(f"the file's header is not a SACT header: {exc}", errors=errors) from None
+        raise _refused_header(exc) from None
     response.headers["Location"] = f"/api/v1/sact/submissions/{submission.id}"
     if whole:  # stored with its status row just now: nothing processed yet, no problems to report
-        return from_row(SubmissionOut, submission, submission_id=submission.submission_ref, report=[], report_total=0)
+        return from_row(
+            SubmissionOut,
+            submission,
+            submission_id=submission.submission_ref,
+            sact_version=_version_text(submission.sact_version),
+            report=[],
+            report_total=0,
+        )
     async with runtime.unit_of_work() as fresh:
         stored = await fresh.session.get(SactSubmission, submission.id)
         assert stored is not None

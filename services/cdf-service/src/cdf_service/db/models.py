@@ -147,7 +147,8 @@ class Application(Base):
     reasons: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     first_administration: Mapped[date | None] = mapped_column(Date)
     final_treatment_date: Mapped[date | None] = mapped_column(Date)
-    stop_reason: Mapped[str | None] = mapped_column(String(80))
+    stop_reason: Mapped[str | None] = mapped_column(Text)  # the reasons in words (domain.stop_reasons)
+    stop_reasons: Mapped[list[str] | None] = mapped_column(ARRAY(Text))  # StopReason values, in code order
     cycles_given: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # lapsed / withdrawn
     close_reason: Mapped[str | None] = mapped_column(Text)
@@ -167,6 +168,10 @@ class TreatmentCycle(Base):
     regimen_start: Mapped[date] = mapped_column(Date, primary_key=True)
     cycle_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     cycle_start: Mapped[date] = mapped_column(Date)
+    # the day it was given (a pack of an oral drug: dispensed, for all its cycles): the month it costs
+    given_on: Mapped[date] = mapped_column(Date)
+    cycle_length_days: Mapped[int | None] = mapped_column(SmallInteger)  # as SACT v4.0 item 82 gave it
+    dispensed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class UnapprovedUse(Base):
@@ -202,6 +207,7 @@ class SactSubmission(Base):
     # False while the file is still arriving; a worker may already be processing its first pieces.
     upload_complete: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     columns: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    sact_version: Mapped[int | None] = mapped_column(SmallInteger)  # 3 or 4 (None: stored before versions)
     bytes_received: Mapped[int] = mapped_column(BigInteger, default=0)
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     chunks_done: Mapped[int] = mapped_column(Integer, default=0)
@@ -256,9 +262,12 @@ class SactRow(Base):
     regimen_start: Mapped[date] = mapped_column(Date)
     cycle_number: Mapped[int] = mapped_column(SmallInteger)
     cycle_start: Mapped[date] = mapped_column(Date)
-    administration_date: Mapped[date] = mapped_column(Date)
+    administration_date: Mapped[date] = mapped_column(Date)  # administered, or dispensed (oral)
     final_treatment_date: Mapped[date | None] = mapped_column(Date)
-    outcome: Mapped[str | None] = mapped_column(String(2))
+    stop_reasons: Mapped[int | None] = mapped_column(SmallInteger)  # domain.stop_reasons mask
+    cycles: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))  # cycles the row covers
+    cycle_length_days: Mapped[int | None] = mapped_column(SmallInteger)
+    dispensed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     # A checksum of the fields that make two rows one administration (domain.sact_rows.duplicate_key):
     # duplicates are looked for among rows with equal checksums only, then compared in full.
     duplicate_key: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,10 +1,13 @@
 """Spend forecast for one trust x list entry over a financial year (the model and a worked example: the service README).
 
 Three parts, month by month (M1 = April ... M12 = March):
-- actual: cycles SACT reports as given x cost per cycle, for months up to the as-of month;
+- actual: cycles SACT reports as given x cost per cycle, in the month they were given (a pack of an
+  oral drug dispensed for several cycles costs them all that month), for months up to the as-of month;
 - active: treatments running on the as-of date, projected forward. Cycles fall every cycle length
-  from the start date; cycle k is given if the patient is still on treatment then, with probability
-  S(k x L) / S(elapsed) from the time-on-treatment curve (or the entry's expected duration);
+  (the one SACT last reported, item 82, else the entry's) from the start date, the first of them the
+  next cycle after the latest one SACT reported when that is still to come; cycle k is given if the
+  patient is still on treatment then, with probability S(k x L) / S(elapsed) from the time-on-treatment
+  curve (or the entry's expected duration);
 - pipeline: approvals not yet started x start rate x the same cycle probabilities from the expected start.
 
 Uncertainty band: outturn ± z x sd, where the variance adds up patient by patient (independent
@@ -47,6 +50,14 @@ class Treatment:
     start: date
     stop: date | None  # date of final treatment; None while still on treatment
     cycles_by_month: Mapping[date, int] = field(default_factory=dict)
+    last_cycle_start: date | None = None  # the latest cycle SACT reported (a dispensed pack: its last one)
+    cycle_length_days: int | None = None  # that cycle's length as SACT gave it (v4.0 item 82)
+
+    def next_cycle(self, entry_cycle_days: int) -> tuple[int, date | None]:
+        """The cycle length the treatment runs on, and when its next cycle is due (None: not known)."""
+        days = self.cycle_length_days or entry_cycle_days
+        due = self.last_cycle_start + timedelta(days=days) if self.last_cycle_start is not None else None
+        return days, due
 
 
 @dataclass(frozen=True)
@@ -132,9 +143,10 @@ def expected_duration_survival(entry: ListEntry) -> Survival:
 
 
 def _project(
-    start: date, first_cycle: int, survival: Survival, given: float, cycle_days: int, until: date
+    start: date, first_offset: int, survival: Survival, given: float, cycle_days: int, until: date
 ) -> _Projection:
-    """Cycles k >= first_cycle dated up to `until`; cycle k given with prob S(k x L) / given.
+    """Cycles on start + first_offset and every L days after, dated up to `until`; the cycle `offset`
+    days after the start is given with prob S(offset) / given.
 
     The events "cycle k given" are nested (a later cycle implies the earlier ones), so the j-th
     probability is P(count >= j); that gives E[N] = sum p_j and E[N^2] = sum (2j - 1) p_j.
@@ -142,7 +154,7 @@ def _project(
     by_month: dict[date, float] = {}
     mean = second = 0.0
     j = 1
-    offset = first_cycle * cycle_days  # cycle k is given on start + k x L
+    offset = first_offset
     day, step = start + timedelta(days=offset), timedelta(days=cycle_days)
     while day <= until:
         p = survival(offset) / given
@@ -156,14 +168,18 @@ def _project(
     return _Projection(by_month, mean, second)
 
 
-def _project_active(start: date, survival: Survival, cycle_days: int, as_of: date, until: date) -> _Projection:
-    """The rest of a treatment that started on `start` and is running on `as_of`."""
+def _project_active(
+    start: date, survival: Survival, cycle_days: int, next_due: date | None, as_of: date, until: date
+) -> _Projection:
+    """The rest of a treatment that started on `start` and is running on `as_of`: from its next cycle
+    when SACT's latest one says it is still to come, else from the first cycle slot after `as_of`."""
     elapsed = (as_of - start).days
     given = survival(elapsed)
     if given <= 0.0:
         # Already longer than the curve allows: no projected cycles; any real ones show up as actuals.
         return _Projection({}, 0.0, 0.0)
-    return _project(start, elapsed // cycle_days + 1, survival, given, cycle_days, until)
+    first = (next_due - start).days if next_due is not None and next_due > as_of else None
+    return _project(start, first or (elapsed // cycle_days + 1) * cycle_days, survival, given, cycle_days, until)
 
 
 def expected_start(pending: PendingApproval, as_of: date) -> date:
@@ -232,12 +248,17 @@ def _active_part(
     treatments: Iterable[Treatment], survival: Survival, entry: ListEntry, as_of: date, until: date
 ) -> tuple[dict[date, float], float]:
     """Expected cycles per month of treatments running on `as_of`, and the variance of their count.
-    Treatments that started on the same day have the same projection: it is made once per start date."""
-    running = Counter(t.start for t in treatments if t.start <= as_of and (t.stop is None or t.stop > as_of))
+    Treatments that started on the same day (and run on the same cycles) have the same projection: it is
+    made once for all of them."""
+    running = Counter(
+        (t.start, *t.next_cycle(entry.cycle_length_days))
+        for t in treatments
+        if t.start <= as_of and (t.stop is None or t.stop > as_of)
+    )
     by_month: dict[date, float] = {}
     variance = 0.0
-    for start, patients in running.items():
-        projection = _project_active(start, survival, entry.cycle_length_days, as_of, until)
+    for (start, cycle_days, next_due), patients in running.items():
+        projection = _project_active(start, survival, cycle_days, next_due, as_of, until)
         _add(by_month, projection.cycles_by_month, patients)
         variance += patients * (projection.second_moment - projection.mean**2)
     return by_month, variance

@@ -9,6 +9,11 @@ started on or before that day), even when an earlier cycle of it arrives in a la
 regimen's first administration is then earlier than the recorded one, and the caller corrects it.
 Every regimen no approval claims is unapproved use.
 
+A row may cover several cycles (SACT v4.0 item 83: an oral drug dispensed for three cycles at once):
+they are its cycle number and the next ones, each item 82 (cycle length) days after the one before,
+all given on the row's day. The regimen's final treatment is its latest reported one, with every
+reason the rows reporting it gave.
+
 The result is a description; the caller applies it once (state transitions and unique keys in the
 database make a second application of the same data a no-op).
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 CLAIMING_STATES = frozenset({"approved", "treatment_started", "treatment_stopped", "withdrawn"})
 
@@ -33,23 +39,35 @@ class ApprovalView:
 
 @dataclass(frozen=True)
 class Given:
-    """One distinct administration of the drug, as SACT reported it."""
+    """One distinct administration (or dispensing) of the drug, as SACT reported it."""
 
     regimen_start: date
     cycle_number: int
     cycle_start: date
     administration_date: date
     final_treatment_date: date | None
-    outcome: str | None
+    stop_reasons: int | None  # domain.stop_reasons mask
+    cycles: int = 1  # cycles the row covers, from its cycle number on
+    cycle_length_days: int | None = None
+    dispensed: bool = False
+
+
+class GivenCycle(NamedTuple):
+    number: int
+    start: date
+    given_on: date  # the day it was given (dispensed, for an oral drug)
+    length_days: int | None
+    dispensed: bool
 
 
 @dataclass(frozen=True)
 class Regimen:
     start: date
     first_administration: date
-    cycles: tuple[tuple[int, date], ...]  # (cycle number, cycle start), by cycle number
+    cycles: tuple[GivenCycle, ...]  # by cycle number
     final_treatment_date: date | None
-    outcome: str | None
+    stop_reasons: int | None
+    first_dispensed: bool = False  # the first administration was a dispensing (oral drug)
 
 
 @dataclass(frozen=True)
@@ -75,19 +93,41 @@ def regimens(given: Iterable[Given]) -> list[Regimen]:
 
 
 def _regimen(start: date, items: Sequence[Given]) -> Regimen:
-    cycles: dict[int, date] = {}
+    cycles: dict[int, GivenCycle] = {}
+    for cycle in (c for g in items for c in covered(g)):
+        known = cycles.get(cycle.number)
+        if known is None or (cycle.start, cycle.given_on) < (known.start, known.given_on):
+            cycles[cycle.number] = cycle
+    final = max((g.final_treatment_date for g in items if g.final_treatment_date is not None), default=None)
+    reasons = 0
     for g in items:
-        known = cycles.get(g.cycle_number)
-        cycles[g.cycle_number] = g.cycle_start if known is None else min(known, g.cycle_start)
-    finals = [(g.final_treatment_date, g.outcome or "") for g in items if g.final_treatment_date is not None]
-    final, outcome = max(finals) if finals else (None, "")
+        if final is not None and g.final_treatment_date == final:
+            reasons |= g.stop_reasons or 0
+    first = min(items, key=lambda g: (g.administration_date, g.dispensed))
     return Regimen(
         start=start,
-        first_administration=min(g.administration_date for g in items),
-        cycles=tuple(sorted(cycles.items())),
+        first_administration=first.administration_date,
+        cycles=tuple(cycles[n] for n in sorted(cycles)),
         final_treatment_date=final,
-        outcome=outcome or None,
+        stop_reasons=reasons or None,
+        first_dispensed=first.dispensed,
     )
+
+
+def covered(given: Given) -> list[GivenCycle]:
+    """The cycles one row covers: its cycle number and, with item 83 above 1, the next ones, each a cycle
+    length after the one before."""
+    step = timedelta(days=given.cycle_length_days or 0)
+    return [
+        GivenCycle(
+            given.cycle_number + k,
+            given.cycle_start + k * step,
+            given.administration_date,
+            given.cycle_length_days,
+            given.dispensed,
+        )
+        for k in range(given.cycles)
+    ]
 
 
 def start_window(approval: ApprovalView, early_days: int) -> tuple[date, date]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text, update
@@ -22,10 +22,9 @@ from casework.problems import Problem
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db.models import SactChunk, SactProblem, SactRow, SactSubmission
-from cdf_service.domain.sact_rows import HeaderError, check_header
 from cdf_service.sact.records import pieces
 from cdf_service.sact.worker import SACT_WORKER
-from cdf_service.sact_schema import FIELDS
+from cdf_service.sact_schema import detect, detect_keys, header_text
 
 Pieces = AsyncIterator[tuple[list[str] | None, bytes]]  # (header, b"") once, then (None, piece) ...
 
@@ -44,13 +43,21 @@ def csv_pieces(body: AsyncIterator[bytes], piece_bytes: int) -> Pieces:
     return pieces(body, piece_bytes)
 
 
-async def record_pieces(records: Iterable[Mapping[str, Any]], piece_bytes: int) -> Pieces:
-    """A JSON batch as CSV pieces in the national field order: it then takes the same path as a file."""
-    yield list(FIELDS), b""
+def record_pieces(records: Sequence[Mapping[str, Any]], piece_bytes: int, declared: int | None) -> Pieces:
+    """A JSON batch as CSV pieces in its version's item order (a missing key is an empty value): it then
+    takes the same path as a file. Raises HeaderError, before anything is stored, for a key that is not
+    an item of the declared version (or of any version)."""
+    named = [{header_text(key): value for key, value in record.items()} for record in records]
+    keys = list(dict.fromkeys(key for record in named for key in record))
+    return _record_pieces(named, detect_keys(keys, declared).headers, piece_bytes)
+
+
+async def _record_pieces(records: Iterable[Mapping[str, Any]], headers: Sequence[str], piece_bytes: int) -> Pieces:
+    yield list(headers), b""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for record in records:
-        writer.writerow(["" if record.get(name) is None else str(record[name]) for name in FIELDS])
+        writer.writerow(["" if record.get(name) is None else str(record[name]) for name in headers])
         if buffer.tell() >= piece_bytes:
             yield None, _drain(buffer)
     if buffer.tell():
@@ -64,12 +71,16 @@ def _drain(buffer: io.StringIO) -> bytes:
     return piece
 
 
-async def receive(uow: UnitOfWork, runtime: ServiceRuntime, submission: SactSubmission, source: Pieces) -> bool:
+async def receive(
+    uow: UnitOfWork, runtime: ServiceRuntime, submission: SactSubmission, source: Pieces, declared: int | None
+) -> bool:
     """Store the upload for `submission` (added to `uow`, not yet flushed). Returns True when it was
     stored whole in `uow`'s one transaction, False when it was streamed piece by piece.
 
-    Raises HeaderError, with nothing stored, if the header is not SACT's."""
+    Raises HeaderError, with nothing stored, if the header is not that of the declared SACT version (or,
+    with none declared, of v4.0 or v3.0)."""
     header = await _header(source)
+    submission.sact_version = detect(header, declared).version
     first = await anext(source, None)
     second = await anext(source, None) if first is not None else None
     submission.columns = header
@@ -96,11 +107,7 @@ async def receive(uow: UnitOfWork, runtime: ServiceRuntime, submission: SactSubm
 
 async def _header(source: Pieces) -> list[str]:
     item = await anext(source, None)
-    header = item[0] if item is not None else None
-    if problems := check_header(header or []):
-        raise HeaderError(problems)
-    assert header is not None
-    return header
+    return (item[0] if item is not None else None) or []
 
 
 async def _flush_new(uow: UnitOfWork) -> None:

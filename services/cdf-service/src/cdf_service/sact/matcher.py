@@ -25,8 +25,8 @@ from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.db.trust_locks import lock_trusts
 from cdf_service.domain.matching import ApprovalView, Given, Regimen, Treatment, match
 from cdf_service.domain.prior_approval import TRANSITIONS, ApplicationAction, ApplicationState
+from cdf_service.domain.stop_reasons import describe, reasons_of
 from cdf_service.events import emit_started, emit_stopped
-from cdf_service.sact_schema import OUTCOME_TEXT, RegimenOutcome
 
 KEYS_PER_BATCH = 500
 ACTOR = "system:cdf-sact-matcher"
@@ -35,7 +35,8 @@ _KEYS = text("SELECT DISTINCT patient_ref, drug_key FROM sact_rows WHERE submiss
 _GIVEN = text(
     """
     SELECT DISTINCT r.patient_ref, r.drug_key, r.regimen_start, r.cycle_number, r.cycle_start,
-           r.administration_date, r.final_treatment_date, r.outcome
+           r.administration_date, r.final_treatment_date, r.stop_reasons, r.cycles, r.cycle_length_days,
+           r.dispensed
     FROM sact_rows r
     JOIN unnest(CAST(:refs AS text[]), CAST(:drugs AS text[])) AS k(patient_ref, drug_key)
       ON r.patient_ref = k.patient_ref AND r.drug_key = k.drug_key
@@ -59,7 +60,7 @@ _APPROVALS = text(
     """
     SELECT a.id, a.reference, a.provider_ods, a.entry_id, a.dmd_id, a.patient_ref, a.drug_key, a.status,
            a.planned_start, a.lapse_due, a.first_administration, a.final_treatment_date, a.stop_reason,
-           a.cycles_given, a.cost_per_cycle
+           a.stop_reasons, a.cycles_given, a.cost_per_cycle
     FROM applications a
     JOIN unnest(CAST(:refs AS text[]), CAST(:drugs AS text[])) AS k(patient_ref, drug_key)
       ON a.patient_ref = k.patient_ref AND a.drug_key = k.drug_key
@@ -76,16 +77,20 @@ _APPLY = text(
         UPDATE applications a
         SET status = u.status, first_administration = u.first_administration,
             final_treatment_date = u.final_treatment_date, stop_reason = u.stop_reason,
+            stop_reasons = string_to_array(u.stop_codes, ','),
             cycles_given = u.cycles_given, version = a.version + 1
         FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:firsts AS date[]),
-                    CAST(:finals AS date[]), CAST(:reasons AS text[]), CAST(:cycle_counts AS int[]))
-             AS u(id, status, first_administration, final_treatment_date, stop_reason, cycles_given)
+                    CAST(:finals AS date[]), CAST(:reasons AS text[]), CAST(:stop_codes AS text[]),
+                    CAST(:cycle_counts AS int[]))
+             AS u(id, status, first_administration, final_treatment_date, stop_reason, stop_codes, cycles_given)
         WHERE a.id = u.id
         RETURNING 1
     ), cycles AS (
-        INSERT INTO treatment_cycles (application_id, regimen_start, cycle_number, cycle_start)
+        INSERT INTO treatment_cycles (application_id, regimen_start, cycle_number, cycle_start, given_on,
+                                      cycle_length_days, dispensed)
         SELECT * FROM unnest(CAST(:cycle_apps AS uuid[]), CAST(:starts AS date[]), CAST(:numbers AS smallint[]),
-                             CAST(:cycle_starts AS date[]))
+                             CAST(:cycle_starts AS date[]), CAST(:given_on AS date[]),
+                             CAST(:lengths AS smallint[]), CAST(:dispensed AS boolean[]))
         ON CONFLICT DO NOTHING
         RETURNING 1
     ), dirty AS (
@@ -121,9 +126,11 @@ class LockedApproval:
     first_administration: date | None
     final_treatment_date: date | None
     stop_reason: str | None
+    stop_reasons: list[str] | None
     cycles_given: int
     cost_per_cycle: Decimal
     changed: bool = False
+    first_dispensed: bool = False  # the start SACT shows now was an oral drug's dispensing
 
 
 async def match_submission(
@@ -190,7 +197,7 @@ class _Writes:
 
     mark: bool = True  # queue the changed pairs for the forecaster
     approvals: list[LockedApproval] = field(default_factory=list)
-    cycles: list[tuple[uuid.UUID, date, int, date]] = field(default_factory=list)
+    cycles: list[tuple[uuid.UUID, date, int, date, date, int | None, bool]] = field(default_factory=list)
     unapproved: list[tuple[tuple[str, str], Regimen]] = field(default_factory=list)
     dirty: set[tuple[str, str]] = field(default_factory=set)
 
@@ -218,11 +225,15 @@ class _Writes:
             "firsts": [a.first_administration for a in apps],
             "finals": [a.final_treatment_date for a in apps],
             "reasons": [a.stop_reason for a in apps],
+            "stop_codes": [",".join(a.stop_reasons) if a.stop_reasons is not None else None for a in apps],
             "cycle_counts": [a.cycles_given for a in apps],
             "cycle_apps": [c[0] for c in cycles],
             "starts": [c[1] for c in cycles],
             "numbers": [c[2] for c in cycles],
             "cycle_starts": [c[3] for c in cycles],
+            "given_on": [c[4] for c in cycles],
+            "lengths": [c[5] for c in cycles],
+            "dispensed": [c[6] for c in cycles],
             "dirty_providers": [p for p, _ in dirty],
             "dirty_entries": [e for _, e in dirty],
         }
@@ -245,7 +256,7 @@ def _apply_treatment(
 ) -> None:
     regimen = treatment.regimen
     if len(regimen.cycles) != app.cycles_given:
-        writes.cycles += [(app.id, regimen.start, number, start) for number, start in regimen.cycles]
+        writes.cycles += [(app.id, regimen.start, *cycle) for cycle in regimen.cycles]
         app.cycles_given = len(regimen.cycles)
         app.changed = True
     if app.first_administration is not None and regimen.first_administration < app.first_administration:
@@ -257,6 +268,7 @@ def _apply_treatment(
     if app.status == ApplicationState.APPROVED:
         app.status = TRANSITIONS.next_state(app.status, ApplicationAction.START_TREATMENT)
         app.first_administration = regimen.first_administration
+        app.first_dispensed = regimen.first_dispensed
         emit_started(uow, app)
         uow.audit(ACTOR, "start_treatment", "cdf_application", app.id)
         counts["started"] += 1
@@ -264,20 +276,14 @@ def _apply_treatment(
     if regimen.final_treatment_date is not None and app.status == ApplicationState.TREATMENT_STARTED:
         app.status = TRANSITIONS.next_state(app.status, ApplicationAction.STOP_TREATMENT)
         app.final_treatment_date = regimen.final_treatment_date
-        app.stop_reason = _reason(regimen.outcome)
+        app.stop_reason = describe(regimen.stop_reasons)
+        app.stop_reasons = [reason.value for reason in reasons_of(regimen.stop_reasons)]
         emit_stopped(uow, app)
         uow.audit(ACTOR, "stop_treatment", "cdf_application", app.id, reason=app.stop_reason)
         counts["stopped"] += 1
         app.changed = True
     if app.changed:
         writes.dirty.add((app.provider_ods, app.entry_id))
-
-
-def _reason(outcome: str | None) -> str:
-    try:
-        return OUTCOME_TEXT[RegimenOutcome(outcome or "9")]
-    except ValueError:
-        return OUTCOME_TEXT[RegimenOutcome.OTHER]
 
 
 async def _record_unapproved(

@@ -4,7 +4,7 @@ Parsing and checking a million rows is CPU work in Python; done in the service's
 competes with encoding the COPY. In a child process it runs beside the writer (and PostgreSQL on
 another core), and what comes back is already the CSV text COPY reads, so the service process does
 little per row. Every value written is one this service produced or validated (ODS code, hex patient_ref,
-a drug name from the dictionary, dates, numbers, an outcome code), so none needs quoting.
+a drug name from the dictionary, dates, numbers, a stop-reason mask), so none needs quoting.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import date
 
-from cdf_service.domain.sact_rows import Administration, DrugDictionary, RowValidator, duplicate_key
+from cdf_service.domain.sact_rows import Administration, DrugDictionary, duplicate_key_of_cycle, regimen_checksum
+from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.sact.records import rows_of
+from cdf_service.sact_schema import SCHEMAS
 
 COPY_COLUMNS = ("submission_id", "row_no", *Administration._fields, "duplicate_key")
 
@@ -24,6 +26,7 @@ class ValidatorSpec:
     """What a validator needs; sent once per piece (small), the validator itself is kept per process."""
 
     submission_id: str
+    version: int  # the file's SACT version (cdf_service.sact_schema.SCHEMAS)
     columns: tuple[str, ...]
     trust: str
     drugs: DrugDictionary
@@ -52,7 +55,7 @@ def _validator(spec: ValidatorSpec) -> RowValidator:
     if validator is None:
         _validators.clear()  # one submission at a time per worker
         validator = _validators[spec.submission_id] = RowValidator(
-            spec.columns, spec.trust, spec.drugs, spec.patient_ref_key, spec.today
+            SCHEMAS[spec.version], spec.columns, spec.trust, spec.drugs, spec.patient_ref_key, spec.today
         )
     return validator
 
@@ -69,8 +72,8 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
         row_no += 1
         result = validate(cells)
         if type(result) is Administration:
-            line, key = _line(row_no, result)
-            lines.append(prefix + line)
+            line, key = _line(prefix, row_no, result)
+            lines.append(line)
             keys.append(key)
             if result.listed:  # a few in a hundred rows: the pairs the matcher looks at
                 listed.add((result.patient_ref, result.drug_key))
@@ -81,21 +84,40 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
     return PieceResult(csv, problems, row_no - first_row, frozenset(listed), keys)
 
 
-def _line(row_no: int, a: Administration) -> tuple[str, int]:
-    """The COPY line of an accepted row and its duplicate checksum (a million a file: the few distinct
-    dates and drug names are formatted once each)."""
+def _line(prefix: str, row_no: int, a: Administration) -> tuple[str, int]:
+    """The COPY line of an accepted row (after `prefix`, the submission id) and its duplicate checksum
+    (a million a file: the few distinct dates and drug names are formatted once each)."""
+    provider, patient, drug_key, listed, start_day, cycle, cycle_day, given_day, final_day, reasons, *rest = a
+    cycles, length, dispensed = rest
+    regimen = (provider, patient, drug_key, listed, start_day)  # the same for every row of a regimen's drug
+    regimen_fields, checksum = _REGIMENS.get(regimen) or _regimen(regimen)
     iso = _ISO
-    start = iso.get(a.regimen_start) or _iso(a.regimen_start)
-    given = iso.get(a.administration_date) or _iso(a.administration_date)
-    cycle_start = iso.get(a.cycle_start) or _iso(a.cycle_start)
-    final = (iso.get(a.final_treatment_date) or _iso(a.final_treatment_date)) if a.final_treatment_date else ""
-    drug = _DRUG_FIELDS.get(a.drug_key) or _drug_field(a.drug_key)
-    key = duplicate_key(a.patient_ref, a.drug_key, start, a.cycle_number, given)
+    given = iso.get(given_day) or _iso(given_day)
+    cycle_start = iso.get(cycle_day) or _iso(cycle_day)
+    final = (iso.get(final_day) or _iso(final_day)) if final_day else ""
+    key = duplicate_key_of_cycle(checksum, cycle, given)
     line = (
-        f"{row_no},{a.provider_ods},{a.patient_ref},{drug},{'t' if a.listed else 'f'},"
-        f"{start},{a.cycle_number},{cycle_start},{given},{final},{a.outcome or ''},{key}"
+        f"{prefix}{row_no},{regimen_fields},{cycle},{cycle_start},{given},{final},{reasons or ''},{cycles},"
+        f"{length or ''},{'t' if dispensed else 'f'},{key}"
     )
     return line, key
+
+
+_REGIMENS: dict[tuple[str, str, str, bool, date], tuple[str, int]] = {}
+
+
+def _regimen(regimen: tuple[str, str, str, bool, date]) -> tuple[str, int]:
+    """The COPY fields a regimen's rows of one drug share, and their part of the duplicate checksum."""
+    provider, patient, drug_key, listed, start_day = regimen
+    start = _ISO.get(start_day) or _iso(start_day)
+    drug = _DRUG_FIELDS.get(drug_key) or _drug_field(drug_key)
+    if len(_REGIMENS) >= 100_000:
+        _REGIMENS.clear()
+    found = _REGIMENS[regimen] = (
+        f"{provider},{patient},{drug},{'t' if listed else 'f'},{start}",
+        regimen_checksum(patient, drug_key, start),
+    )
+    return found
 
 
 _ISO: dict[date, str] = {}

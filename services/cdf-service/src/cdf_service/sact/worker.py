@@ -36,7 +36,8 @@ from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import SactSubmission
-from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums, RowValidator
+from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
+from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.forecaster import recompute_pairs
 from cdf_service.lapse import BATCH as LAPSE_BATCH
 from cdf_service.lapse import lapse_batch, lapse_overdue
@@ -56,6 +57,7 @@ from cdf_service.sact.processing import (
 )
 from cdf_service.sact.records import count_rows
 from cdf_service.sact_drugs import reference_drugs
+from cdf_service.sact_schema import CURRENT, SCHEMAS
 
 log = get_logger(__name__)
 SACT_WORKER = "cdf-sact-worker"  # wake signal: a submission (or a piece of one) was stored
@@ -81,7 +83,7 @@ _CLAIM = text(
 
 _LOAD_SMALL = text(
     """
-    SELECT s.provider_ods, s.period, s.columns, s.chunks_total, c.data
+    SELECT s.provider_ods, s.period, s.columns, s.sact_version, s.chunks_total, c.data
     FROM sact_submissions s LEFT JOIN sact_chunks c ON c.submission_id = s.id AND c.seq = 0
     WHERE s.id = :sid
     FOR UPDATE OF s
@@ -180,7 +182,7 @@ class SactWorker:
                 raise SubmissionGone(str(submission_id))
             trust = loaded.provider_ods[:3]
             listed = await self._listed(uow)
-            spec = self._spec(submission_id, trust, loaded.columns, listed, today)
+            spec = self._spec(submission_id, trust, (loaded.sact_version, loaded.columns), listed, today)
             piece = validate_piece(spec, 0, loaded.data) if loaded.data is not None else PieceResult(b"", [], 0)
             await copy_piece(uow, submission_id, piece)
             duplicates = await reject_duplicates(uow, submission_id, RepeatedChecksums(piece.keys))
@@ -204,7 +206,7 @@ class SactWorker:
             submission = await _locked(uow, submission_id)
             listed = await self._listed(uow)
             trust = submission.provider_ods[:3]
-            spec = self._spec(submission_id, trust, submission.columns, listed, today)
+            spec = self._spec(submission_id, trust, (submission.sact_version, submission.columns), listed, today)
             progress = (submission.chunks_done, submission.rows_total)
             # resumed after a restart: the checksums of the pieces already written
             checksums = RepeatedChecksums(await written_checksums(uow, submission_id) if progress[0] else ())
@@ -296,12 +298,22 @@ class SactWorker:
         return await list_cache(self.runtime).drug_names(uow.session, self.settings.list_cache_ttl_s)
 
     def _spec(
-        self, submission_id: uuid.UUID, trust: str, columns: list[str], listed: dict[str, tuple[str, ...]], today: date
+        self,
+        submission_id: uuid.UUID,
+        trust: str,
+        header: tuple[int | None, list[str]],
+        listed: dict[str, tuple[str, ...]],
+        today: date,
     ) -> ValidatorSpec:
+        """What the validation processes need for a file with this (version, columns) header."""
         if self._dictionary is None or self._dictionary[0] != listed:
             self._dictionary = (listed, DrugDictionary.build(reference_drugs(), listed))
-        spec = ValidatorSpec(str(submission_id), tuple(columns), trust, self._dictionary[1], self._key, today)
-        RowValidator(spec.columns, trust, spec.drugs, self._key, today)  # a bad header fails here, not in a child
+        version, columns = header
+        schema = SCHEMAS[version or CURRENT.version]  # None: stored before versions (refused by its header)
+        spec = ValidatorSpec(
+            str(submission_id), schema.version, tuple(columns), trust, self._dictionary[1], self._key, today
+        )
+        RowValidator(schema, spec.columns, trust, spec.drugs, self._key, today)  # a bad header fails here
         return spec
 
     def _validation_pool(self) -> ProcessPoolExecutor | None:

@@ -1,26 +1,25 @@
-"""A seeded generator of national CDF activity and the SACT files trusts would submit for it.
+"""A seeded generator of national CDF activity: what trusts would submit SACT files for (the files
+themselves: cdf_service.synthetic.sact_files).
 
 For each trust: clinicians, patients (NHS numbers from the 999 test range), CDF courses (approved or
 not, a start lag after the planned start, some never starting, a time-on-treatment drawn per entry
-around its expected cycles, stops with a reason) and ordinary (non-CDF) chemotherapy that makes up
-most SACT rows. Rows are produced lazily in the national field order of `cdf_service.sact_schema`,
-so a million-row file streams to disk without being held in memory. The same seed gives the same data.
+around its expected cycles, stops with one reason or several) and ordinary (non-CDF) chemotherapy that
+makes up most SACT rows. Oral drugs given alone are dispensed for one cycle or, for some patients,
+several cycles at a time. The same seed gives the same data.
 """
 
 from __future__ import annotations
 
-import csv
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import IO, Any
+from typing import Any, NamedTuple
 
+from casework.events.catalogue.cdf import StopReason
 from cdf_service.domain.list_csv import parse_list_csv
 from cdf_service.domain.national_list import ListEntry, is_open_on
 from cdf_service.list_loader import SEED_LIST
-from cdf_service.sact_drugs import reference_drugs
-from cdf_service.sact_schema import FIELDS, RegimenOutcome
 from cdf_service.synthetic.people import gmc_number, random_nhs_number
 
 TRUSTS = ("RRV", "RGT", "RTH", "RM1", "RWE", "RBV", "RPY", "RHQ", "RJ1", "RRK")
@@ -36,7 +35,36 @@ ROUTINE_REGIMENS = (
     (("Fluorouracil", "Oxaliplatin", "Leucovorin"), 14, 12, "C20.X"),
     (("Trastuzumab",), 21, 18, "C50.9"),
     (("Bortezomib", "Dexamethasone"), 21, 8, "C90.0"),
+    (("Capecitabine",), 21, 8, "C18.7"),
+    (("Abiraterone",), 28, 12, "C61.X"),
 )
+# Drugs taken by mouth: SACT v4.0 reports the day they were dispensed (item 81), not an administration.
+ORAL_DRUGS = frozenset(
+    {
+        "Capecitabine",
+        "Abiraterone",
+        "Prednisolone",
+        "Dexamethasone",
+        "Osimertinib",
+        "Olaparib",
+        "Niraparib",
+        "Ibrutinib",
+        "Ribociclib",
+        "Palbociclib",
+        "Crizotinib",
+        "Lorlatinib",
+        "Entrectinib",
+        "Larotrectinib",
+    }
+)
+STOP_WEIGHTS = {
+    StopReason.PROGRESSION: 55,
+    StopReason.TOXICITY: 23,
+    StopReason.PATIENT_CHOICE: 9,
+    StopReason.DEATH: 5,
+    StopReason.ORGANISATION: 4,
+    StopReason.OTHER: 4,
+}
 PARTNERS = {"Ribociclib": ("Fulvestrant",), "Palbociclib": ("Fulvestrant",)}
 FIRST_NAMES = ("Asha", "Ben", "Chloe", "David", "Emeka", "Fiona", "Gareth", "Hannah", "Imran", "Jane")
 SURNAMES = ("Patel", "Smith", "Okafor", "Jones", "Williams", "Khan", "Brown", "Taylor", "Evans", "Wilson")
@@ -48,6 +76,14 @@ class Clinician:
     gmc: str
     name: str
     email: str
+
+
+class Given(NamedTuple):
+    """Cycles given on one day: an administration of one cycle, or a dispensing of several."""
+
+    day: date
+    first_cycle: int  # numbered from 1
+    cycles: int
 
 
 @dataclass(frozen=True)
@@ -64,26 +100,39 @@ class Course:
     cycle_days: int
     cycles: int  # cycles the patient would receive if time allowed
     regimen_start: date | None  # None: never started
-    outcome: RegimenOutcome
+    reasons: tuple[StopReason, ...] = (StopReason.COMPLETED,)  # why it ends (once every cycle is given)
     entry_id: str | None = None  # CDF courses
     approved: bool = False
     planned_start: date | None = None
+    pack_cycles: int = 1  # an oral drug given alone: cycles dispensed at a time
 
-    def cycle_starts(self, as_of: date) -> list[date]:
+    def given(self, as_of: date) -> list[Given]:
+        """The days cycles were given by `as_of`: every cycle start, or every dispensing of a pack (which
+        covers its cycles from that day on)."""
         if self.regimen_start is None:
             return []
-        starts = (self.regimen_start + timedelta(days=k * self.cycle_days) for k in range(self.cycles))
-        return [d for d in starts if d <= as_of]
+        packs = []
+        for first in range(1, self.cycles + 1, self.pack_cycles):
+            day = self.regimen_start + timedelta(days=(first - 1) * self.cycle_days)
+            if day > as_of:
+                break
+            packs.append(Given(day, first, min(self.pack_cycles, self.cycles - first + 1)))
+        return packs
+
+    def cycle_starts(self, as_of: date) -> list[date]:
+        """The start of every cycle given by `as_of` (a dispensed pack's later cycles included)."""
+        if self.regimen_start is None:
+            return []
+        start, length = self.regimen_start, timedelta(days=self.cycle_days)
+        return [start + (g.first_cycle - 1 + k) * length for g in self.given(as_of) for k in range(g.cycles)]
 
     def final_treatment(self, as_of: date) -> date | None:
-        """The start of the final cycle, once the last cycle has been given (and a cycle has passed)."""
-        starts = self.cycle_starts(as_of)
-        if len(starts) < self.cycles or not starts:
+        """The day of the last administration (or dispensing), once every cycle is given and run its course."""
+        given = self.given(as_of)
+        if not given or given[-1].first_cycle + given[-1].cycles - 1 < self.cycles:
             return None
-        return starts[-1] if starts[-1] + timedelta(days=self.cycle_days) <= as_of else None
-
-    def row_count(self, as_of: date) -> int:
-        return len(self.cycle_starts(as_of)) * len(self.drugs)
+        last = given[-1]
+        return last.day if last.day + timedelta(days=last.cycles * self.cycle_days) <= as_of else None
 
 
 @dataclass
@@ -137,6 +186,8 @@ class TrustPlan:
     unapproved_share: float = 0.1  # CDF courses given with no approval
     no_start_share: float = 0.08  # approvals never started (they lapse)
     late_start_share: float = 0.04  # approvals started after the lapse window
+    several_reasons_share: float = 0.1  # early stops with a second reason (v4.0 item 88 "2,3")
+    pack_share: float = 0.5  # patients on a lone oral drug dispensed 2 or 3 cycles at a time
 
 
 def build_trust(trust: str, plan: TrustPlan, rng: random.Random, seen: set[str] | None = None) -> SyntheticTrust:
@@ -171,13 +222,20 @@ def _time_on_treatment(rng: random.Random, expected_cycles: int) -> int:
     return cycles
 
 
-def _outcome(rng: random.Random, cycles: int, planned: int) -> RegimenOutcome:
+def _reasons(rng: random.Random, cycles: int, planned: int, plan: TrustPlan) -> tuple[StopReason, ...]:
     if cycles >= planned:
-        return RegimenOutcome.COMPLETED
-    return rng.choices(
-        (RegimenOutcome.PROGRESSION, RegimenOutcome.TOXICITY, RegimenOutcome.PATIENT_CHOICE, RegimenOutcome.DIED),
-        weights=(60, 25, 10, 5),
-    )[0]
+        return (StopReason.COMPLETED,)
+    first = rng.choices(tuple(STOP_WEIGHTS), weights=tuple(STOP_WEIGHTS.values()))[0]
+    if first is StopReason.DEATH or rng.random() >= plan.several_reasons_share:
+        return (first,)
+    second = StopReason.TOXICITY if first is StopReason.PROGRESSION else StopReason.PROGRESSION
+    return tuple(sorted((first, second), key=tuple(StopReason).index))
+
+
+def _pack(rng: random.Random, drugs: tuple[str, ...], plan: TrustPlan) -> int:
+    if len(drugs) != 1 or drugs[0] not in ORAL_DRUGS or rng.random() >= plan.pack_share:
+        return 1
+    return rng.choice((2, 3))
 
 
 def _cdf_course(
@@ -203,6 +261,7 @@ def _cdf_course(
     else:
         start = planned + timedelta(days=rng.randrange(0, 21))
     cycles = _time_on_treatment(rng, entry.expected_cycles)
+    drugs = (entry.drug_name, *PARTNERS.get(entry.drug_name, ()))
     return Course(
         trust=trust,
         nhs_number=nhs,
@@ -210,14 +269,15 @@ def _cdf_course(
         sex=sex,
         gmc=rng.choice(clinicians).gmc,
         diagnosis=rng.choice(DIAGNOSES),
-        drugs=(entry.drug_name, *PARTNERS.get(entry.drug_name, ())),
+        drugs=drugs,
         cycle_days=entry.cycle_length_days,
         cycles=cycles,
         regimen_start=start if start is not None and start <= plan.as_of else None,
-        outcome=_outcome(rng, cycles, entry.expected_cycles * 3),
+        reasons=_reasons(rng, cycles, entry.expected_cycles * 3, plan),
         entry_id=entry.entry_id,
         approved=approved,
         planned_start=planned,
+        pack_cycles=_pack(rng, drugs, plan),
     )
 
 
@@ -238,156 +298,6 @@ def _routine_course(
         cycle_days=cycle_days,
         cycles=cycles,
         regimen_start=plan.as_of - timedelta(days=rng.randrange(1, plan.history_days)),
-        outcome=_outcome(rng, cycles, planned_cycles),
+        reasons=_reasons(rng, cycles, planned_cycles, plan),
+        pack_cycles=_pack(rng, drugs, plan),
     )
-
-
-# --- SACT rows -------------------------------------------------------------------------------------
-
-
-class RowWriter:
-    """Turns courses into SACT rows (lists of cells in FIELDS order)."""
-
-    def __init__(self, as_of: date, rng: random.Random) -> None:
-        self.as_of = as_of
-        self.rng = rng
-        drugs = {**reference_drugs(), **{e.drug_name: e.dmd_ids for e in seed_entries().values()}}
-        self.codes = {name: ids[0] for name, ids in drugs.items()}
-        self.index = {name: i for i, name in enumerate(FIELDS)}
-
-    def rows(self, course: Course) -> Iterator[list[str]]:
-        starts = course.cycle_starts(self.as_of)
-        if not starts or course.regimen_start is None:
-            return
-        final = course.final_treatment(self.as_of)
-        base = self._regimen_cells(course)
-        for number, cycle_start in enumerate(starts, start=1):
-            last = final is not None and number == len(starts)
-            for drug in course.drugs:
-                cells = base.copy()
-                cells[self.index["CYCLE_NUMBER"]] = str(number)
-                cells[self.index["START_DATE_OF_CYCLE"]] = cycle_start.isoformat()
-                cells[self.index["DRUG_NAME"]] = drug
-                cells[self.index["DRUG_DM_D_CODE"]] = self.codes[drug]
-                cells[self.index["ADMINISTRATION_DATE"]] = cycle_start.isoformat()
-                if last:
-                    cells[self.index["DATE_OF_FINAL_TREATMENT"]] = cycle_start.isoformat()
-                    cells[self.index["REGIMEN_OUTCOME_SUMMARY"]] = course.outcome.value
-                    cells[self.index["REGIMEN_MODIFICATION_STOPPED_EARLY"]] = (
-                        "N" if course.outcome is RegimenOutcome.COMPLETED else "Y"
-                    )
-                yield cells
-
-    def _regimen_cells(self, course: Course) -> list[str]:
-        assert course.regimen_start is not None
-        rng = self.rng
-        values = {
-            "NHS_NUMBER": course.nhs_number,
-            "DATE_OF_BIRTH": course.born.isoformat(),
-            "GENDER_CURRENT": course.sex,
-            "ETHNICITY": rng.choice(("A", "B", "C", "H", "M", "Z")),
-            "PATIENT_POSTCODE": f"{rng.choice(('CB', 'OX', 'NW', 'LE'))}{rng.randrange(1, 20)} {rng.randrange(1, 9)}AB",
-            "REGISTERED_GP_PRACTICE_CODE": f"{rng.choice('DEFGHJKLMN')}{rng.randrange(10000, 99999)}",
-            "CONSULTANT_GMC_CODE": course.gmc,
-            "CONSULTANT_SPECIALITY_CODE": "370",
-            "ORGANISATION_CODE_OF_PROVIDER": course.trust,
-            "PRIMARY_DIAGNOSIS": course.diagnosis,
-            "MORPHOLOGY": "8140/3",
-            "STAGE_OF_DISEASE": rng.choice(("T2N1M0", "T3N2M1", "T4N0M1")),
-            "PROGRAMME_NUMBER": "1",
-            "REGIMEN_NUMBER": "1",
-            "INTENT_OF_TREATMENT": "P" if course.entry_id else rng.choice(("A", "C", "P")),
-            "REGIMEN": " + ".join(d.upper() for d in course.drugs),
-            "HEIGHT_AT_START_OF_REGIMEN": f"1.{rng.randrange(50, 95)}",
-            "WEIGHT_AT_START_OF_REGIMEN": str(rng.randrange(45, 110)),
-            "PERFORMANCE_STATUS_AT_START_OF_REGIMEN": rng.choice(("0", "1")),
-            "CO_MORBIDITY_ADJUSTMENT": "N",
-            "DATE_DECISION_TO_TREAT": (course.regimen_start - timedelta(days=rng.randrange(3, 15))).isoformat(),
-            "START_DATE_OF_REGIMEN": course.regimen_start.isoformat(),
-            "CLINICAL_TRIAL": "N",
-            "CHEMO_RADIATION": "N",
-            "NUMBER_OF_CYCLES_PLANNED": str(max(course.cycles, 1)),
-            "WEIGHT_AT_START_OF_CYCLE": "",
-            "PERFORMANCE_STATUS_AT_START_OF_CYCLE": "1",
-            "OPCS_PROCUREMENT_CODE": "X71.1",
-            "ACTUAL_DOSE_PER_ADMINISTRATION": str(rng.randrange(50, 900)),
-            "DOSE_UNIT": "mg",
-            "ADMINISTRATION_ROUTE": "1",
-            "ORGANISATION_CODE_OF_DRUG_PROVIDER": course.trust,
-            "OPCS_DELIVERY_CODE": "X72.1",
-            "REGIMEN_MODIFICATION_DOSE_REDUCTION": "N",
-            "REGIMEN_MODIFICATION_TIME_DELAY": "N",
-            "REGIMEN_MODIFICATION_STOPPED_EARLY": "",
-            "DATE_OF_FINAL_TREATMENT": "",
-            "REGIMEN_OUTCOME_SUMMARY": "",
-            "DATE_OF_DEATH": "",
-        }
-        return [values.get(name, "") for name in FIELDS]
-
-
-# --- files with injected bad rows ------------------------------------------------------------------
-
-BAD_KINDS = {
-    "bad_nhs_number": "NHS_NUMBER",
-    "unknown_drug": "DRUG_NAME",
-    "stop_before_start": "DATE_OF_FINAL_TREATMENT",
-    "duplicate_cycle": "CYCLE_NUMBER",
-}
-
-
-@dataclass(frozen=True)
-class Injected:
-    row: int  # data row number in the file (1 = first row after the header)
-    kind: str
-    field: str
-
-
-def write_sact_csv(
-    handle: IO[str],
-    courses: Sequence[Course],
-    as_of: date,
-    rng: random.Random,
-    bad: Mapping[str, int] | None = None,
-) -> tuple[int, list[Injected]]:
-    """Write the courses' SACT rows (header first) with `bad` {kind: count} rows mixed in.
-
-    Each bad row is a damaged copy of the good row just written (a duplicate is an exact copy), so
-    the good data is unchanged and the report must list exactly the returned rows. Returns the number
-    of data rows written and the injected rows.
-    """
-    writer = RowWriter(as_of, rng)
-    out = csv.writer(handle, lineterminator="\n")
-    out.writerow(FIELDS)
-    good_total = sum(c.row_count(as_of) for c in courses)
-    kinds = [k for k, n in (bad or {}).items() for _ in range(n)]
-    unknown = set(kinds) - set(BAD_KINDS)
-    if unknown:
-        raise ValueError(f"unknown bad row kinds: {sorted(unknown)}")
-    after = dict(
-        zip(sorted(rng.sample(range(1, good_total + 1), len(kinds))), rng.sample(kinds, len(kinds)), strict=True)
-    )
-    written, good, injected = 0, 0, []
-    for course in courses:
-        for cells in writer.rows(course):
-            out.writerow(cells)
-            written += 1
-            good += 1
-            if (kind := after.get(good)) is not None:
-                out.writerow(_damage(cells, kind, writer.index))
-                written += 1
-                injected.append(Injected(written, kind, BAD_KINDS[kind]))
-    return written, injected
-
-
-def _damage(cells: list[str], kind: str, index: Mapping[str, int]) -> list[str]:
-    bad = cells.copy()
-    if kind == "bad_nhs_number":
-        nhs = bad[index["NHS_NUMBER"]]
-        bad[index["NHS_NUMBER"]] = nhs[:9] + str((int(nhs[9]) + 1) % 10)  # the check digit no longer fits
-    elif kind == "unknown_drug":
-        bad[index["DRUG_NAME"]] = "Notarealumab"
-        bad[index["DRUG_DM_D_CODE"]] = ""
-    elif kind == "stop_before_start":
-        start = date.fromisoformat(bad[index["START_DATE_OF_REGIMEN"]])
-        bad[index["DATE_OF_FINAL_TREATMENT"]] = (start - timedelta(days=7)).isoformat()
-    return bad  # duplicate_cycle: the exact copy

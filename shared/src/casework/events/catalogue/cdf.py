@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from casework.events.registry import registry
 
@@ -53,20 +54,39 @@ class ApplicationWithdrawn(CdfApplicationRef):
     reason: str
 
 
+class StopReason(StrEnum):
+    """Why a regimen ended, whatever SACT version reported it (v4.0 item 88 End of Regimen Summary, codes
+    1-8 in this order; v3.0 files are mapped to the same meanings)."""
+
+    COMPLETED = "completed"  # completed the pre-determined number of cycles
+    PROGRESSION = "progression"
+    TOXICITY = "toxicity"
+    PATIENT_CHOICE = "patient_choice"
+    ORGANISATION = "organisation"  # organisation (trust) issues
+    MRD_NEGATIVE = "mrd_negative"  # minimal residual disease negativity
+    DEATH = "death"
+    OTHER = "other"
+
+
 @registry.register("cdf.treatment.started")
 class TreatmentStarted(CdfApplicationRef):
     """SACT shows the first administration of an approved treatment."""
 
     first_administration: date
     cycles_to_date: int
+    dispensed: bool = Field(
+        default=False,
+        description="the first date is when an oral drug was dispensed (SACT v4.0 item 81): taking it is not confirmed",
+    )
 
 
 @registry.register("cdf.treatment.stopped")
 class TreatmentStopped(CdfApplicationRef):
-    """SACT reports the date of final treatment and the reason for stopping."""
+    """SACT reports the end of the regimen: the date of final treatment and every reason given for stopping."""
 
     final_treatment_date: date
-    stop_reason: str
+    stop_reason: str  # the reasons in words, "; "-separated ("not stated" when SACT gave none)
+    stop_reasons: list[StopReason] = Field(default_factory=list, description="every reason SACT gave, in code order")
     cycles_given: int
     cost_to_date: Decimal
 

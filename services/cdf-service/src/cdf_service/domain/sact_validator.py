@@ -1,0 +1,495 @@
+"""Validating SACT rows one at a time, for one version's schema: a row is accepted whole (one
+Administration) or rejected with every one of its problems.
+
+Every problem of a row is reported: each value is checked against its data item (type, length, code
+list, mandatory), and the checks across fields (dates in order, one of items 80 and 81, a multi-cycle
+row's cycle length) run on whatever values could be read, even when another field of the row failed.
+
+Pure and fast: the SACT worker calls `validate` a million times for one file. `_accept` takes the common
+case (a good row) with the least work: fields by column index, bounded caches of values that repeat
+(NHS numbers, dates, drug names), and per column the set of values already found well formed, tested
+for a whole row in one C-level pass. When it declines, `_check` names the problems; a unit test holds
+the two to accepting exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from datetime import date
+from operator import itemgetter
+from typing import NamedTuple
+
+from casework.identifiers import nhs_number_check_digit
+from cdf_service.domain.sact_rows import Administration, Drug, DrugDictionary
+from cdf_service.domain.sact_values import Check, check_for, parse_date, parse_timestamp, whole
+from cdf_service.domain.stop_reasons import BIT
+from cdf_service.sact_schema import DataItem, HeaderError, Problem, Role, SactSchema, header_problems
+
+CACHE_LIMIT = 200_000  # entries per cache; cleared when full so memory stays bounded
+ROWS_REMEMBERED = 20_000  # joined values of the checked-by-item columns of recent good rows
+SEPARATOR = "\x1f"
+_OWN_RULES = frozenset(
+    {
+        Role.NHS_NUMBER,
+        Role.BIRTH_DATE,
+        Role.PROVIDER,
+        Role.REGIMEN_START,
+        Role.CYCLE_NUMBER,
+        Role.CYCLE_START,
+        Role.DRUG_NAME,
+        Role.ADMINISTERED,
+        Role.DISPENSED,
+        Role.FINAL_TREATMENT,
+    }
+)  # checked by the validator's own rules; every other item by its type, length and codes
+_UNKNOWN_DRUG = Drug("", False)  # cache marker: a name that is not a known drug
+_contains = set.__contains__
+
+
+class _Column:
+    """A column checked by its data item: the values already found well formed are remembered."""
+
+    def __init__(self, index: int, item: DataItem) -> None:
+        self.index = index
+        self.item = item
+        self.check: Check = check_for(item)
+        self.fine: set[str] = set() if item.mandatory else {""}
+
+    def reason(self, raw: str) -> str | None:
+        if not raw.strip():
+            return "is required" if self.item.mandatory else None
+        return self.check(raw)
+
+    def learn(self, raw: str) -> bool:
+        if self.reason(raw) is not None:
+            return False
+        if len(self.fine) >= CACHE_LIMIT:
+            self.fine.clear()
+            if not self.item.mandatory:
+                self.fine.add("")
+        self.fine.add(raw)
+        return True
+
+
+class RowValidator:
+    """Validates rows of one file (its schema and column order) for one trust."""
+
+    def __init__(
+        self,
+        schema: SactSchema,
+        columns: Sequence[str],
+        trust_ods: str,
+        drugs: DrugDictionary,
+        patient_ref_key: str | bytes,
+        today: date,
+    ) -> None:
+        if problems := header_problems(schema, columns):
+            raise HeaderError(problems, schema)
+        self.schema = schema
+        self.width = len(columns)
+        self.index = {name: i for i, name in enumerate(columns)}
+        self.trust = trust_ods
+        self.drugs = drugs
+        self.key = patient_ref_key.encode() if isinstance(patient_ref_key, str) else patient_ref_key
+        self.today = today
+        self._refs: dict[str, str | None] = {}
+        self._dates: dict[str, date | None] = {}
+        self._stamps: dict[str, date | None] = {}
+        self._drug_names: dict[str, Drug] = {}
+        self._providers: dict[str, str] = {}
+        self._locate(schema, columns)
+
+    def _locate(self, schema: SactSchema, columns: Sequence[str]) -> None:
+        """Column positions of what the rules read (None when the file has no such column)."""
+        at = {role: self.index.get(item.header) for role, item in schema.by_role.items()}
+        self._at = at
+        self._nhs, self._provider = at[Role.NHS_NUMBER], at[Role.PROVIDER]
+        self._born, self._start = at[Role.BIRTH_DATE], at[Role.REGIMEN_START]
+        self._drug, self._cycle = at[Role.DRUG_NAME], at[Role.CYCLE_NUMBER]
+        self._hot = (self._nhs, self._provider, self._born, self._start, self._drug, self._cycle)
+        self._cycle_start = at.get(Role.CYCLE_START)
+        self._given, self._dispensed = at.get(Role.ADMINISTERED), at.get(Role.DISPENSED)
+        self._final = at.get(Role.FINAL_TREATMENT)
+        self._cycles, self._length = at.get(Role.CYCLES_GIVEN), at.get(Role.CYCLE_LENGTH)
+        self._cycle_max = (schema.by_role[Role.CYCLE_NUMBER].limits or (0, 999))[1]
+        self._cycle_start_required = schema.by_role[Role.CYCLE_START].mandatory
+        self._final_from_reasons = schema.final_from_reasons
+        self._columns = [
+            _Column(i, schema.by_header[name])
+            for i, name in enumerate(columns)
+            if schema.by_header[name].role not in _OWN_RULES
+        ]
+        positions = [column.index for column in self._columns] or [0]
+        self._values = (lambda cells: (cells[positions[0]],)) if len(positions) == 1 else itemgetter(*positions)
+        self._fine = [column.fine for column in self._columns]
+        self._fine_rows: dict[str, _Facts] = {}  # the values of those columns, joined, of rows found fine
+        self._separators = len(positions) - 1
+        administration = {Role.ADMINISTERED, Role.DISPENSED}
+        self._choices = [
+            (choice, [self.index[h] for h in schema.choice_headers(choice) if h in self.index])
+            for choice in schema.choices
+            if not administration.intersection(schema.by_number[n].role for n in choice.items)
+        ]
+        self._pairs = [(*(positions + positions)[:2], choice.exactly_one) for choice, positions in self._choices]
+        self._reasons = [
+            (self.index[item.header], item, {}) for item in schema.reason_items if item.header in self.index
+        ]
+
+    # -- cached conversions ---------------------------------------------------------------------
+
+    def patient_ref(self, raw: str) -> str | None:
+        """HMAC of a valid NHS number (None if invalid); cached, since a patient has many rows."""
+        ref = self._refs.get(raw, "")
+        if ref != "":
+            return ref
+        digits = raw.replace(" ", "").replace("-", "")
+        valid = len(digits) == 10 and digits.isdigit() and nhs_number_check_digit(digits[:9]) == int(digits[9])
+        ref = hmac.new(self.key, digits.encode(), hashlib.sha256).hexdigest() if valid else None
+        if len(self._refs) >= CACHE_LIMIT:
+            self._refs.clear()
+        self._refs[raw] = ref
+        return ref
+
+    def to_date(self, raw: str) -> date | None:
+        try:
+            return self._dates[raw]
+        except KeyError:
+            pass
+        value = parse_date(raw)
+        if len(self._dates) >= CACHE_LIMIT:
+            self._dates.clear()
+        self._dates[raw] = value
+        return value
+
+    def to_day(self, raw: str) -> date | None:
+        """The day of an infusion timestamp (v4.0 item 80)."""
+        try:
+            return self._stamps[raw]
+        except KeyError:
+            pass
+        value = parse_timestamp(raw)
+        if len(self._stamps) >= CACHE_LIMIT:
+            self._stamps.clear()
+        self._stamps[raw] = value
+        return value
+
+    def drug(self, raw: str) -> Drug | None:
+        found = self._drug_names.get(raw)
+        if found is None:
+            if len(self._drug_names) >= CACHE_LIMIT:
+                self._drug_names.clear()
+            found = self._drug_names[raw] = self.drugs.by_name.get(raw.strip().lower(), _UNKNOWN_DRUG)
+        return found if found is not _UNKNOWN_DRUG else None
+
+    def provider(self, raw: str) -> str:
+        """The trust's ODS code when `raw` names it or one of its sites, else ""; cached."""
+        found = self._providers.get(raw)
+        if found is None:
+            code = raw.strip().upper()
+            found = code[:3] if code.startswith(self.trust) and len(code) in (3, 5) else ""
+            if len(self._providers) >= CACHE_LIMIT:
+                self._providers.clear()
+            self._providers[raw] = found
+        return found
+
+    def reasons(self, cells: Sequence[str]) -> int | None:
+        """The stop reasons a row gives (domain.stop_reasons mask), None for none; its codes are valid."""
+        mask = 0
+        for i, item, known in self._reasons:
+            if raw := cells[i]:
+                found = known.get(raw)
+                if found is None:
+                    assert item.reasons is not None
+                    found = 0
+                    for code in raw.split(","):
+                        if (reason := item.reasons.get(code.strip())) is not None:
+                            found |= BIT[reason]
+                    known[raw] = found
+                mask |= found
+        return mask or None
+
+    # -- the row --------------------------------------------------------------------------------
+
+    def validate(self, cells: Sequence[str]) -> Administration | list[Problem]:
+        """The row's record, or every problem with it."""
+        return self._accept(cells) or self._check(cells)
+
+    def _accept(self, c: Sequence[str]) -> Administration | None:
+        """The record of a row every rule accepts, else None so that `_check` names the problems."""
+        if len(c) != self.width:
+            return None
+        nhs, provider_at, born_at, start_at, drug_at, cycle_at = self._hot
+        patient = self._refs.get(c[nhs]) or self.patient_ref(c[nhs])
+        provider = self._providers.get(c[provider_at]) or self.provider(c[provider_at])
+        drug = self._drug_names.get(c[drug_at]) or self.drug(c[drug_at])
+        raw_cycle = c[cycle_at]
+        if patient is None or not provider or drug is None or drug is _UNKNOWN_DRUG or not whole(raw_cycle):
+            return None
+        cycle = int(raw_cycle)
+        # the cache first (a date object is truthy); to_date parses, caches, and answers None if invalid
+        to_date, known = self.to_date, self._dates.get
+        born = known(c[born_at]) or to_date(c[born_at])
+        regimen_start = known(c[start_at]) or to_date(c[start_at])
+        if self._dispensed is None:  # v3.0: one administration date
+            given, dispensed = known(c[self._given]) or to_date(c[self._given]), False
+        else:  # v4.0: the infusion's timestamp (item 80) or the day an oral drug was dispensed (item 81)
+            infusion = c[self._given] if self._given is not None else ""
+            dispensed = bool(c[self._dispensed])
+            if dispensed and not infusion:
+                given = known(c[self._dispensed]) or to_date(c[self._dispensed])
+            else:
+                given = (self._stamps.get(infusion) or self.to_day(infusion)) if infusion and not dispensed else None
+        if born is None or regimen_start is None or given is None or cycle > self._cycle_max:
+            return None
+        raw = c[self._cycle_start] if self._cycle_start is not None else ""
+        cycle_start = (known(raw) or to_date(raw)) if raw else (None if self._cycle_start_required else given)
+        raw = c[self._final] if self._final is not None else ""
+        final = (known(raw) or to_date(raw)) if raw else None
+        if cycle_start is None or (raw and final is None):
+            return None
+        values = self._values(c)
+        joined = SEPARATOR.join(values)  # a course's rows mostly repeat these: one lookup, not one a column
+        facts = self._fine_rows.get(joined) or self._row_facts(c, values, joined)
+        if facts is None:
+            return None
+        cycles, length, reasons = facts
+        if reasons and self._final_from_reasons:
+            final = given
+        if (
+            given > self.today
+            or regimen_start < born
+            or given < regimen_start
+            or cycle_start < regimen_start
+            or (final is not None and final < regimen_start)
+        ):
+            return None
+        return Administration(
+            provider,
+            patient,
+            drug.key,
+            drug.listed,
+            regimen_start,
+            cycle,
+            cycle_start,
+            given,
+            final,
+            reasons,
+            cycles,
+            length,
+            dispensed,
+        )
+
+    def _row_facts(self, c: Sequence[str], values: Sequence[str], joined: str) -> _Facts | None:
+        """For a row whose values of the checked-by-item columns are not yet known good: those values
+        checked (and remembered, each and joined), the choices, and what they say (cycles covered, cycle
+        length, stop reasons); None when one is wrong."""
+        if not all(map(_contains, self._fine, values)) and not self._learn(values):
+            return None
+        for a, b, exactly_one in self._pairs:
+            filled = (c[a].strip() != "") + (b != a and c[b].strip() != "")
+            if not filled or (exactly_one and filled > 1):
+                return None
+        cycles = int(raw) if self._cycles is not None and (raw := c[self._cycles].strip()) else 1
+        length = int(raw) if self._length is not None and (raw := c[self._length].strip()) else None
+        if cycles > 1 and length is None:
+            return None
+        facts = _Facts(cycles, length, self.reasons(c))
+        if joined.count(SEPARATOR) == self._separators:  # else two rows' values could join alike
+            if len(self._fine_rows) >= ROWS_REMEMBERED:
+                self._fine_rows.clear()
+            self._fine_rows[joined] = facts
+        return facts
+
+    def _learn(self, values: Sequence[str]) -> bool:
+        """The values not yet known to be well formed: checked, remembered; False if one is not."""
+        return all(
+            column.learn(raw) for column, raw in zip(self._columns, values, strict=True) if raw not in column.fine
+        )
+
+    # -- every problem of a row (the slow path) --------------------------------------------------
+
+    def _check(self, cells: Sequence[str]) -> Administration | list[Problem]:
+        if len(cells) != self.width:
+            return [Problem("row", f"has {len(cells)} fields, the header has {self.width}")]
+        problems: list[Problem] = []
+        header = self.schema.header_of
+        patient = self.patient_ref(cells[self._nhs])
+        if patient is None:
+            problems.append(Problem(header(Role.NHS_NUMBER) or "", "not a valid NHS number (Modulus 11)"))
+        provider = self.provider(cells[self._provider])
+        if not provider:
+            problems.append(Problem(header(Role.PROVIDER) or "", f"must be {self.trust} or one of its sites"))
+        drug = self._named_drug(cells, problems)
+        born = self._date_of(cells, Role.BIRTH_DATE, problems)
+        regimen_start = self._date_of(cells, Role.REGIMEN_START, problems)
+        given, dispensed, given_field = self._given_or_dispensed(cells, problems)
+        cycle = self._cycle_number(cells, problems)
+        cycle_start = self._date_of(cells, Role.CYCLE_START, problems)
+        if cycle_start is None and self._cycle_start_missing_is_fine(cells):
+            cycle_start = given
+        final = self._date_of(cells, Role.FINAL_TREATMENT, problems)
+        generic_ok = self._each_item(cells, problems)
+        cycles, length = self._cycles_of(cells, problems)
+        reasons = self.reasons(cells) if generic_ok else None
+        if self.schema.final_from_reasons and reasons:
+            final = given
+        dates = _Dates(born, regimen_start, cycle_start, given, final)
+        problems += chronology(dates, self.today, self._fields(given_field))
+        if problems:
+            return problems
+        assert patient and drug and born and regimen_start and given and cycle_start and cycle is not None
+        return Administration(
+            provider,
+            patient,
+            drug.key,
+            drug.listed,
+            regimen_start,
+            cycle,
+            cycle_start,
+            given,
+            final,
+            reasons,
+            cycles,
+            length,
+            dispensed,
+        )
+
+    def _named_drug(self, cells: Sequence[str], problems: list[Problem]) -> Drug | None:
+        name = cells[self._drug].strip()
+        drug = self.drug(cells[self._drug])
+        if drug is None:
+            reason = "is required" if not name else f"unknown drug: {name!r} is not a known SACT drug name"
+            problems.append(Problem(self.schema.header_of(Role.DRUG_NAME) or "", reason))
+        return drug
+
+    def _date_of(self, cells: Sequence[str], role: Role, problems: list[Problem]) -> date | None:
+        """A date item the rules read: None when absent, empty or not a date (a problem unless optional)."""
+        at = self._at.get(role)
+        item = self.schema.by_role.get(role)
+        if at is None or item is None:  # not an item of this version, or not a column of this file
+            return None
+        raw = cells[at]
+        value = self.to_date(raw) if raw else None
+        if value is None and (raw or item.mandatory):
+            reason = "is required (YYYY-MM-DD)" if not raw else f"not a date (YYYY-MM-DD): {raw!r}"
+            problems.append(Problem(item.header, reason))
+        return value
+
+    def _cycle_start_missing_is_fine(self, cells: Sequence[str]) -> bool:
+        at = self._cycle_start
+        return not self._cycle_start_required and (at is None or not cells[at])
+
+    def _given_or_dispensed(self, cells: Sequence[str], problems: list[Problem]) -> tuple[date | None, bool, str]:
+        """The day of the administration, whether it was a dispensing, and the column that gave it."""
+        infusion_item = self.schema.by_role[Role.ADMINISTERED]
+        oral_item = self.schema.by_role.get(Role.DISPENSED)
+        infusion = cells[self._given] if self._given is not None else ""
+        oral = cells[self._dispensed] if self._dispensed is not None else ""
+        if oral_item is None:  # v3.0: one administration date
+            return self._date_of(cells, Role.ADMINISTERED, problems), False, infusion_item.header
+        both = f"{infusion_item.header} or {oral_item.header}"
+        if infusion and oral:
+            problems.append(Problem(both, "give one of items 80 (infusion) and 81 (oral, dispensed), not both"))
+            return None, False, both
+        if not infusion and not oral:
+            problems.append(Problem(both, "one of items 80 (infusion) and 81 (oral, dispensed) is required"))
+            return None, False, both
+        if oral:
+            return self._date_of(cells, Role.DISPENSED, problems), True, oral_item.header
+        day = self.to_day(infusion)
+        if day is None:
+            problems.append(Problem(infusion_item.header, f"not a date and time (YYYY-MM-DDThh:mm:ss): {infusion!r}"))
+        return day, False, infusion_item.header
+
+    def _cycle_number(self, cells: Sequence[str], problems: list[Problem]) -> int | None:
+        raw = cells[self._cycle]
+        if whole(raw) and int(raw) <= self._cycle_max:
+            return int(raw)
+        reason = "is required" if not raw else f"must be a whole number 0-{self._cycle_max}"
+        problems.append(Problem(self.schema.header_of(Role.CYCLE_NUMBER) or "", reason))
+        return None
+
+    def _each_item(self, cells: Sequence[str], problems: list[Problem]) -> bool:
+        """Every other value against its data item, and the choices; True when all were fine."""
+        before = len(problems)
+        for column in self._columns:
+            if (reason := column.reason(cells[column.index])) is not None:
+                problems.append(Problem(column.item.header, reason))
+        for choice, positions in self._choices:
+            given = sum(1 for i in positions if cells[i].strip())
+            names = " or ".join(self.schema.choice_headers(choice))
+            if given == 0:
+                problems.append(Problem(names, f"one of items {_items(choice.items)} ({choice.name}) is required"))
+            elif choice.exactly_one and given > 1:
+                problems.append(Problem(names, f"give one of items {_items(choice.items)} ({choice.name}), not both"))
+        return len(problems) == before
+
+    def _cycles_of(self, cells: Sequence[str], problems: list[Problem]) -> tuple[int, int | None]:
+        """Item 83 (cycles the row covers, 1 when empty) and item 82 (cycle length), each when well formed;
+        several cycles need a cycle length to date them."""
+        cycles = length = None
+        if self._cycles is not None and (raw := cells[self._cycles].strip()):
+            cycles = int(raw) if self._column_fine(self._cycles, raw) else None
+        if self._length is not None and (raw := cells[self._length].strip()):
+            length = int(raw) if self._column_fine(self._length, raw) else None
+        elif cycles is not None and cycles > 1:
+            item = self.schema.by_role[Role.CYCLES_GIVEN]
+            problems.append(Problem(item.header, f"covers {cycles} cycles: give item 82 (cycle length) to date them"))
+        return cycles or 1, length
+
+    def _column_fine(self, index: int, raw: str) -> bool:
+        return next(column for column in self._columns if column.index == index).reason(raw) is None
+
+    def _fields(self, given_field: str) -> _Fields:
+        header = self.schema.header_of
+        return _Fields(
+            header(Role.REGIMEN_START) or "",
+            header(Role.CYCLE_START) or "",
+            given_field,
+            header(Role.FINAL_TREATMENT) or "",
+        )
+
+
+class _Facts(NamedTuple):
+    cycles: int
+    cycle_length_days: int | None
+    stop_reasons: int | None
+
+
+class _Dates(NamedTuple):
+    born: date | None
+    regimen_start: date | None
+    cycle_start: date | None
+    given: date | None
+    final: date | None
+
+
+class _Fields(NamedTuple):
+    regimen_start: str
+    cycle_start: str
+    given: str
+    final: str
+
+
+def chronology(d: _Dates, today: date, fields: _Fields) -> list[Problem]:
+    """Dates that contradict each other, each checked when both of its dates could be read."""
+    problems = []
+    if d.given is not None and d.given > today:
+        problems.append(Problem(fields.given, "is in the future"))
+    if d.regimen_start is None:
+        return problems
+    if d.born is not None and d.regimen_start < d.born:
+        problems.append(Problem(fields.regimen_start, "is before the date of birth"))
+    if d.given is not None and d.given < d.regimen_start:
+        problems.append(Problem(fields.given, "is before the start date of the regimen"))
+    if d.cycle_start is not None and d.cycle_start < d.regimen_start:
+        problems.append(Problem(fields.cycle_start, "is before the start date of the regimen"))
+    if d.final is not None and d.final < d.regimen_start and fields.final:
+        problems.append(Problem(fields.final, "is before the start date of the regimen (stop before start)"))
+    return problems
+
+
+def _items(numbers: Sequence[int]) -> str:
+    return " and ".join(str(n) for n in numbers)
