@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from operator import mul
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
@@ -19,7 +20,9 @@ _NHS_WEIGHTS = range(10, 1, -1)
 
 def nhs_number_check_digit(first_nine: str) -> int | None:
     """Modulus 11 check digit for nine digits; None when the remainder makes the number invalid."""
-    total = sum(int(d) * w for d, w in zip(first_nine, _NHS_WEIGHTS, strict=True))
+    if len(first_nine) != 9:
+        raise ValueError(f"nine digits needed, got {len(first_nine)}")
+    total = sum(map(mul, map(int, first_nine), _NHS_WEIGHTS))  # in C: SACT intake checks a million a file
     check = 11 - total % 11
     if check == 11:
         return 0

@@ -259,9 +259,10 @@ def test_the_fast_path_accepts_exactly_what_the_full_check_accepts(case: tuple[i
     mutated = row.copy()
     for index, value in changes.items():
         mutated[index] = value
-    for _ in range(2):  # the second time from the caches the first one filled
-        fast = validator._accept(mutated)
-        full = validator._check(mutated)
+    validator.accept(row)  # caches filled by a good row of the same regimen (and drug) first
+    for _ in range(2):  # and the second time from the caches the first one filled
+        fast = validator.accept(mutated)
+        full = validator.problems(mutated)
         assert (fast is not None) == isinstance(full, Administration), (fast, full)
         if fast is not None:
             assert fast == full

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator, Iterator
+from itertools import chain
 
 from cdf_service.sact_schema import read_header
 
@@ -82,45 +83,32 @@ def rows_of(piece: bytes) -> Iterator[list[str]]:
             if line:
                 yield line.split(",")
         return
-    feed = _Feed(text.split("\n"))
-    quoted = csv.reader(feed)
-    for line in feed.lines:
-        if '"' in line:
-            feed.first = line
-            if cells := next(quoted, None):
+    lines = text.split("\n")
+    tail = [lines.pop()]  # what follows the last newline ("" when the piece ends with one): read as it is
+    unread = iter(lines)
+    for line in unread:
+        if '"' in line:  # the csv module reads on into the next lines while a quoted field runs on
+            source = chain((line + "\n",), map(_with_newline, unread), _take(tail))
+            if cells := next(csv.reader(source), None):
                 yield cells
             continue
         if strip_cr:
             line = line.rstrip("\r")
         if line:
             yield line.split(",")
+    for line in tail:  # not taken by a quoted field that ran to the end
+        cells = next(csv.reader([line]), None) if '"' in line else line.rstrip("\r").split(",") if line else None
+        if cells:
+            yield cells
 
 
-class _Feed:
-    """The lines the csv module reads: the one handed to it, then, while a quoted field runs on, the
-    next lines of the piece (which the caller's loop then does not see again). Each line is given its
-    newline back, but the last: the piece did not end with one."""
+def _with_newline(line: str) -> str:
+    return line + "\n"
 
-    def __init__(self, lines: list[str]) -> None:
-        self.last = len(lines) - 1
-        self.taken = -1
-        self.lines = self._lines(lines)
-        self.first: str | None = None
 
-    def _lines(self, lines: list[str]) -> Iterator[str]:
-        for position, line in enumerate(lines):
-            self.taken = position  # read by __next__: is this the last line?
-            yield line
-
-    def __iter__(self) -> _Feed:
-        return self
-
-    def __next__(self) -> str:
-        if self.first is not None:
-            line, self.first = self.first, None
-        else:
-            line = next(self.lines)
-        return line if self.taken == self.last else line + "\n"
+def _take(tail: list[str]) -> Iterator[str]:
+    while tail:
+        yield tail.pop()
 
 
 def count_rows(piece: bytes) -> int | None:
