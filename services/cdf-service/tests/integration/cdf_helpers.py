@@ -11,7 +11,7 @@ import httpx
 
 from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.people import gmc_number
-from embedded_stack.testing import TestStack
+from embedded_stack.testing import TestStack, eventually
 
 _rng = random.Random()
 _patients = itertools.count(random.Random().randrange(10_000, 90_000))
@@ -70,3 +70,17 @@ def application_body(
         "planned_start": planned.isoformat(),
         "consent_confirmed": True,
     }
+
+
+async def processed(
+    client: httpx.AsyncClient, stack: TestStack, submission_id: str, within: float = 120
+) -> dict[str, Any]:
+    """The SACT submission once processed (a failed one fails the test)."""
+
+    async def done() -> dict[str, Any] | None:
+        got = await client.get(f"/api/v1/sact/submissions/{submission_id}", headers=stack.auth("X24", "cdf_manager"))
+        body = got.json()
+        assert body["status"] != "failed", body
+        return body if body["status"] == "processed" else None
+
+    return await eventually(done, within=within, interval=0.05)

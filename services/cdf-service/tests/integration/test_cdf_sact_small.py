@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from cdf_helpers import confirmed_clinician, load_seed_list, next_patient_index
+from cdf_helpers import confirmed_clinician, load_seed_list, next_patient_index, processed
 from sqlalchemy import text
 
 from cdf_service.db import list_repo
@@ -66,17 +66,6 @@ async def post(svc: RunningService, stack: TestStack, submission_id: str, lines:
     return response.json()
 
 
-async def processed(svc: RunningService, stack: TestStack, submission_id: str) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        path = f"/api/v1/sact/submissions/{submission_id}"
-        got = await svc.client.get(path, headers=stack.auth(TRUST, "cdf_manager"))
-        body = got.json()
-        assert body["status"] != "failed", body
-        return body if body["status"] == "processed" else None
-
-    return await eventually(done, within=30, interval=0.05)
-
-
 async def approval(svc: RunningService, stack: TestStack, application_id: str) -> dict[str, Any]:
     got = await svc.client.get(f"/api/v1/cdf/applications/{application_id}", headers=stack.auth(TRUST, "cdf_manager"))
     return got.json()
@@ -111,7 +100,7 @@ async def test_small_uploads_are_processed_at_once_and_side_by_side(stack: TestS
         assert len(rows) == 2
         accepted = await post(svc, stack, "one-row", [header, rows[0]])
         assert (accepted["status"], accepted["chunks_total"], accepted["report_total"]) == ("received", 1, 0)
-        done = await processed(svc, stack, accepted["id"])
+        done = await processed(svc.client, stack, accepted["id"])
         assert (done["rows_total"], done["rows_accepted"], done["rows_rejected"]) == (1, 1, 0)
         assert done["matched"]["started"] == 1 and done["chunks_done"] == 1
         started = await approval(svc, stack, ids[0])
@@ -127,7 +116,9 @@ async def test_small_uploads_are_processed_at_once_and_side_by_side(stack: TestS
         assert same_transaction is True
 
         # a repeated row in a small upload is a duplicate cycle, as in a large file
-        repeated = await processed(svc, stack, (await post(svc, stack, "repeat", [header, rows[1], rows[1]]))["id"])
+        repeated = await processed(
+            svc.client, stack, (await post(svc, stack, "repeat", [header, rows[1], rows[1]]))["id"]
+        )
         assert (repeated["rows_accepted"], repeated["rows_rejected"]) == (1, 1)
         assert [(p["row"], p["field"]) for p in repeated["report"]] == [(2, "CYCLE_NUMBER")]
         assert (await approval(svc, stack, ids[0]))["cycles_given"] == 2
@@ -138,7 +129,7 @@ async def test_small_uploads_are_processed_at_once_and_side_by_side(stack: TestS
         header, rows = sact_lines(second)
         uploads = await asyncio.gather(*(post(svc, stack, f"side-{i}", [header, row]) for i, row in enumerate(rows)))
         for upload in uploads:
-            await processed(svc, stack, upload["id"])
+            await processed(svc.client, stack, upload["id"])
         both = await approval(svc, stack, ids[1])
         assert (both["status"], both["cycles_given"]) == ("treatment_started", 2)
         assert both["first_administration"] == second.regimen_start.isoformat()

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from cdf_helpers import confirmed_clinician, load_seed_list, next_patient_index
+from cdf_helpers import confirmed_clinician, load_seed_list, next_patient_index, processed
 from sqlalchemy import text
 from test_cdf_sact_intake import approve_all, register_clinicians
 
@@ -36,18 +36,6 @@ async def post_csv(svc: RunningService, stack: TestStack, data: bytes, submissio
     params = {"provider_ods": TRUST, "period": date.today().strftime("%Y-%m"), "submission_id": submission_id}
     headers = {**stack.auth(TRUST, "provider_system"), "Content-Type": "text/csv"}
     return await svc.client.post("/api/v1/sact/submissions", params=params | query, content=data, headers=headers)
-
-
-async def processed(svc: RunningService, stack: TestStack, submission_id: str) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        got = await svc.client.get(
-            f"/api/v1/sact/submissions/{submission_id}", headers=stack.auth(TRUST, "cdf_manager")
-        )
-        body = got.json()
-        assert body["status"] != "failed", body
-        return body if body["status"] == "processed" else None
-
-    return await eventually(done, within=120, interval=0.1)
 
 
 async def forecasts_settled(svc: RunningService) -> None:
@@ -103,7 +91,7 @@ async def load_version(stack: TestStack, database: str, schema: SactSchema) -> t
         await forecasts_settled(svc)
         posted = await post_csv(svc, stack, sact_file(synthetic.courses, schema, plan.as_of), f"v{schema.version}")
         assert posted.status_code == 202, posted.text
-        done = await processed(svc, stack, posted.json()["id"])
+        done = await processed(svc.client, stack, posted.json()["id"])
         assert (done["sact_version"], done["rows_rejected"]) == (f"{schema.version}.0", 0)
         await forecasts_settled(svc)
         return (*await treatments_and_forecasts(svc), await stop_events(svc), done["matched"])
@@ -194,7 +182,7 @@ async def test_v4_cycles_of_one_row_and_every_stop_reason(stack: TestStack) -> N
         cycles_at = SACT_V4.headers.index("NUMBER_OF_CYCLES_ADMINISTERED_ON_A_NAMED_DAY")
         assert rows[0][cycles_at] == "3" and len(rows) == 4  # the pack is one row
         assert '"1,3"' in data.decode() and rows[1][SACT_V4.headers.index("END_OF_REGIMEN_SUMMARY")] == "5"
-        done = await processed(svc, stack, (await post_csv(svc, stack, data, "v4-items")).json()["id"])
+        done = await processed(svc.client, stack, (await post_csv(svc, stack, data, "v4-items")).json()["id"])
         assert (done["rows_total"], done["rows_rejected"], done["matched"]["stopped"]) == (4, 0, 3)
 
         packed = await application(svc, stack, ids[0])
@@ -318,7 +306,7 @@ async def test_a_row_with_three_independent_problems_is_reported_with_all_three(
     async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
         await load_seed_list(svc.client, stack)
         posted = await post_csv(svc, stack, f"{header}\n{','.join(cells)}\n".encode(), "three-problems")
-        done = await processed(svc, stack, posted.json()["id"])
+        done = await processed(svc.client, stack, posted.json()["id"])
         assert (done["rows_accepted"], done["rows_rejected"]) == (0, 1)
         assert [(p["row"], p["field"]) for p in done["report"]] == [
             (1, "NHS_NUMBER"),

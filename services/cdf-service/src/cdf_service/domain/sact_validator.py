@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from itertools import compress
 from operator import itemgetter, not_
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from casework.identifiers import nhs_number_check_digit
 from cdf_service.domain.sact_rows import Administration, Drug, DrugDictionary
@@ -32,7 +32,7 @@ from cdf_service.domain.stop_reasons import BIT
 from cdf_service.sact_schema import DataItem, HeaderError, ItemType, Problem, Role, SactSchema, header_problems
 
 CACHE_LIMIT = 200_000  # entries per cache; cleared when full so memory stays bounded
-ROWS_REMEMBERED = 4096  # regimens (their regimen-level values) of recent good rows
+ROWS_REMEMBERED = 512  # regimens (their regimen-level values) of recent good rows: a regimen's rows come together
 RECENT_ROWS = 4  # the last rows' cycle- and drug-level values compared first (a regimen's drugs alternate)
 _OWN_RULES = frozenset(
     {
@@ -50,6 +50,7 @@ _OWN_RULES = frozenset(
 )  # checked by the validator's own rules; every other item by its type, length and codes
 _UNKNOWN_DRUG = Drug("", False)  # cache marker: a name that is not a known drug
 _contains = set.__contains__
+T = TypeVar("T")
 
 
 class _Column:
@@ -93,6 +94,14 @@ class _Columns:
         columns = self.columns
         unknown = compress(range(len(columns)), map(not_, map(_contains, self.fine, values)))
         return all(columns[i].learn(values[i]) for i in unknown)
+
+
+def _remember(cache: dict[str, T], raw: str, value: T) -> T:
+    """`value` cached for `raw` (the cache cleared when full, so memory stays bounded)."""
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[raw] = value
+    return value
 
 
 def _getter(positions: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]]:
@@ -196,45 +205,26 @@ class RowValidator:
     def patient_ref(self, raw: str) -> str | None:
         """HMAC of a valid NHS number (None if invalid); cached, since a patient has many rows."""
         ref = self._refs.get(raw, "")
-        if ref != "":
-            return ref
+        return ref if ref != "" else _remember(self._refs, raw, self._ref_of(raw))
+
+    def _ref_of(self, raw: str) -> str | None:
         digits = raw.replace(" ", "").replace("-", "")
         valid = len(digits) == 10 and digits.isdigit() and nhs_number_check_digit(digits[:9]) == int(digits[9])
-        ref = hmac.new(self.key, digits.encode(), hashlib.sha256).hexdigest() if valid else None
-        if len(self._refs) >= CACHE_LIMIT:
-            self._refs.clear()
-        self._refs[raw] = ref
-        return ref
+        return hmac.new(self.key, digits.encode(), hashlib.sha256).hexdigest() if valid else None
 
     def to_date(self, raw: str) -> date | None:
-        try:
-            return self._dates[raw]
-        except KeyError:
-            pass
-        value = parse_date(raw)
-        if len(self._dates) >= CACHE_LIMIT:
-            self._dates.clear()
-        self._dates[raw] = value
-        return value
+        found = self._dates.get(raw, False)
+        return found if found is not False else _remember(self._dates, raw, parse_date(raw))
 
     def to_day(self, raw: str) -> date | None:
         """The day of an infusion timestamp (v4.0 item 80)."""
-        try:
-            return self._stamps[raw]
-        except KeyError:
-            pass
-        value = parse_timestamp(raw)
-        if len(self._stamps) >= CACHE_LIMIT:
-            self._stamps.clear()
-        self._stamps[raw] = value
-        return value
+        found = self._stamps.get(raw, False)
+        return found if found is not False else _remember(self._stamps, raw, parse_timestamp(raw))
 
     def drug(self, raw: str) -> Drug | None:
         found = self._drug_names.get(raw)
         if found is None:
-            if len(self._drug_names) >= CACHE_LIMIT:
-                self._drug_names.clear()
-            found = self._drug_names[raw] = self.drugs.by_name.get(raw.strip().lower(), _UNKNOWN_DRUG)
+            found = _remember(self._drug_names, raw, self.drugs.by_name.get(raw.strip().lower(), _UNKNOWN_DRUG))
         return found if found is not _UNKNOWN_DRUG else None
 
     def provider(self, raw: str) -> str:
@@ -242,10 +232,9 @@ class RowValidator:
         found = self._providers.get(raw)
         if found is None:
             code = raw.strip().upper()
-            found = code[:3] if code.startswith(self.trust) and len(code) in (3, 5) else ""
-            if len(self._providers) >= CACHE_LIMIT:
-                self._providers.clear()
-            self._providers[raw] = found
+            found = _remember(
+                self._providers, raw, code[:3] if code.startswith(self.trust) and len(code) in (3, 5) else ""
+            )
         return found
 
     def reasons(self, cells: Sequence[str]) -> int | None:

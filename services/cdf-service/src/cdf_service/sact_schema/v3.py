@@ -12,6 +12,7 @@ from datetime import date
 from functools import partial
 
 from casework.events.catalogue.cdf import StopReason
+from cdf_service.sact_schema import common
 from cdf_service.sact_schema.items import DataItem, ItemType, Role, SactSchema, numbered
 from cdf_service.sact_schema.v4 import INTENT, NHS_NUMBER_STATUS, STATED_GENDER
 
@@ -101,9 +102,7 @@ ITEMS = (
         10, "Primary Diagnosis (ICD)", type=T.ICD10_CODE, format="min an4 max an6", specification="R", max_length=6
     ),
     clinical(11, "Morphology (ICD-O)", type=T.TEXT, format="min an5 max an7", specification="R", max_length=7),
-    clinical(
-        48, "Diagnosis Code (SNOMED CT)", type=T.SNOMED_CT_ID, format="min n6 max n18", specification="R", max_length=18
-    ),
+    common.DIAGNOSIS_SNOMED,
     clinical(
         12,
         "TNM Stage Grouping (Final Pretreatment)",
@@ -115,24 +114,13 @@ ITEMS = (
     ),
     regimen(49, "Adjunctive Therapy", type=T.CODE, format="an1", specification="R", max_length=1),
     regimen(15, "Intent of Treatment", type=T.CODE, format="an2", specification="R", max_length=2, codes=INTENT),
-    regimen(
-        16,
-        "Regimen",
-        type=T.TEXT,
-        format="max an150",
-        specification="M",
-        max_length=150,
-        mandatory=True,
-        role=Role.REGIMEN,
-    ),
+    common.REGIMEN,
     regimen(17, "Height at Start of Regimen", type=T.DECIMAL, format="n1.max n2", specification="R", max_length=4),
-    regimen(18, "Weight at Start of Regimen", type=T.DECIMAL, format="max n3.max n3", specification="R", max_length=7),
-    regimen(
-        50, "Performance Status at Start of Regimen - Adult", type=T.CODE, format="an1", specification="R", max_length=1
-    ),
+    common.WEIGHT_AT_START_OF_REGIMEN,
+    common.PERFORMANCE_STATUS_AT_START_OF_REGIMEN,
     regimen(20, "Co-Morbidity Adjustment", type=T.CODE, format="an1", specification="R", max_length=1),
-    _date(21, "Date Decision to Treat", regimen, specification="R"),
-    _date(22, "Start Date of Regimen", regimen, specification="M", mandatory=True, role=Role.REGIMEN_START),
+    common.DATE_DECISION_TO_TREAT,
+    common.START_DATE_OF_REGIMEN,
     regimen(23, "Clinical Trial", type=T.CODE, format="an2", specification="R", max_length=2),
     regimen(24, "Chemoradiation", type=T.CODE, format="an1", specification="R", max_length=1),
     cycle(
@@ -155,20 +143,9 @@ ITEMS = (
         role=Role.CYCLE_START,
         note="the administration date when empty",
     ),
-    cycle(28, "Weight at Start of Cycle", type=T.DECIMAL, format="max n3.max n3", specification="R", max_length=7),
-    cycle(
-        51, "Performance Status at Start of Cycle - Adult", type=T.CODE, format="an1", specification="R", max_length=1
-    ),
-    drug(
-        31,
-        "Drug Name",
-        type=T.TEXT,
-        format="max an55",
-        specification="M",
-        max_length=55,
-        mandatory=True,
-        role=Role.DRUG_NAME,
-    ),
+    common.WEIGHT_AT_START_OF_CYCLE,
+    common.PERFORMANCE_STATUS_AT_START_OF_CYCLE,
+    common.DRUG_NAME,
     drug(32, "Actual Dose per Administration", type=T.DECIMAL, format="max n8", specification="R", max_length=8),
     drug(53, "Administration Measurement per Actual Dose", type=T.CODE, format="an2", specification="R", max_length=2),
     drug(
@@ -179,23 +156,9 @@ ITEMS = (
         specification="R",
         max_length=15,
     ),
-    drug(
-        55,
-        "Unit of Measurement (SNOMED CT DM+D)",
-        type=T.SNOMED_CT_ID,
-        format="min n6 max n18",
-        specification="R",
-        max_length=18,
-    ),
+    common.UNIT_OF_MEASUREMENT,
     drug(33, "SACT Administration Route", type=T.CODE, format="an2", specification="R", max_length=2),
-    drug(
-        56,
-        "Route of Administration (SNOMED CT DM+D)",
-        type=T.SNOMED_CT_ID,
-        format="min n6 max n18",
-        specification="R",
-        max_length=18,
-    ),
+    common.ROUTE_OF_ADMINISTRATION,
     _date(
         34,
         "Administration Date",
@@ -205,14 +168,7 @@ ITEMS = (
         role=Role.ADMINISTERED,
         note="required by this service; for an oral drug, the date it was dispensed",
     ),
-    drug(
-        35,
-        "Organisation Identifier of SACT Administration",
-        type=T.ODS_CODE,
-        format="min an3 max an5",
-        specification="R",
-        max_length=5,
-    ),
+    common.ORGANISATION_OF_ADMINISTRATION,
     _date(37, "Date of Final Treatment", outcome, specification="R", role=Role.FINAL_TREATMENT),
     outcome(38, "Regimen Modification - Dose Reduction", type=T.CODE, format="an1", specification="R", max_length=1),
     outcome(39, "Regimen Modification - Time Delay", type=T.CODE, format="an1", specification="R", max_length=1),

@@ -11,6 +11,7 @@ from datetime import date
 from functools import partial
 
 from casework.events.catalogue.cdf import StopReason
+from cdf_service.sact_schema import common
 from cdf_service.sact_schema.items import Choice, DataItem, ItemType, Role, SactSchema, numbered
 
 T = ItemType
@@ -54,6 +55,46 @@ cycle = partial(DataItem, section="cycle")
 drug = partial(DataItem, section="drug details")
 outcome = partial(DataItem, section="outcome")
 DATE_FORMAT = "an10 ccyy-mm-dd"
+
+
+def modification(section: partial[DataItem], first: int, subject: str) -> tuple[DataItem, ...]:
+    """A modification (or delay) section: whether it happened (mandatory within the section), its reason,
+    the patient (clinical) factors and the toxicity grade, numbered from `first`."""
+    reason = f"Reason for {subject}"
+    return (
+        section(first, subject, type=T.CODE, format="an1", specification="M in section", max_length=1),
+        section(
+            first + 1, reason, type=T.CODE, format="an1", specification="R", max_length=1, note=NOTES.get(first + 1, "")
+        ),
+        section(
+            first + 2,
+            f"{reason} - Patient (Clinical) Factors",
+            type=T.CODE,
+            format="an1",
+            specification="R",
+            max_length=1,
+            note=NOTES.get(first + 2, ""),
+        ),
+        section(
+            first + 3,
+            f"Toxicity Grade ({subject})",
+            type=T.CODE,
+            format="an1",
+            specification="R",
+            max_length=1,
+            codes=TOXICITY_GRADE,
+            note=NOTES.get(first + 3, ""),
+        ),
+    )
+
+
+INFERRED = "inferred: not in the stored copy, numbered as the regimen, cycle and delay sections are"
+NOTES = {
+    69: "the user guide's table spells it 'Reason for Regiment Modification'",
+    85: "the stored copy's table is cut after 'Reason': the name follows items 69, 73 and 77",
+    86: INFERRED,
+    87: INFERRED,
+}
 
 ITEMS = (
     linkage(
@@ -134,9 +175,7 @@ ITEMS = (
         10, "Primary Diagnosis (ICD-10)", type=T.ICD10_CODE, format="min an4 max an6", specification="M*", max_length=6
     ),
     clinical(11, "Morphology ICD-O", type=T.TEXT, format="min an5 max an7", specification="M*", max_length=7),
-    clinical(
-        48, "Diagnosis Code (SNOMED CT)", type=T.SNOMED_CT_ID, format="min n6 max n18", specification="R", max_length=18
-    ),
+    common.DIAGNOSIS_SNOMED,
     regimen(65, "Treatment Context", type=T.CODE, format="an2", specification="R", max_length=2, note=NO_LIST),
     regimen(
         15,
@@ -166,61 +205,15 @@ ITEMS = (
         max_length=2,
         limits=(1, 99),
     ),
-    regimen(
-        16,
-        "Regimen",
-        type=T.TEXT,
-        format="max an150",
-        specification="M",
-        max_length=150,
-        mandatory=True,
-        role=Role.REGIMEN,
-    ),
+    common.REGIMEN,
     regimen(17, "Height at Start of Treatment", type=T.DECIMAL, format="n1.max n2", specification="R", max_length=4),
-    regimen(18, "Weight at Start of Regimen", type=T.DECIMAL, format="max n3.max n3", specification="R", max_length=7),
-    regimen(
-        50, "Performance Status at Start of Regimen - Adult", type=T.CODE, format="an1", specification="R", max_length=1
-    ),
-    regimen(21, "Date Decision to Treat", type=T.DATE, format=DATE_FORMAT, specification="R", max_length=10),
-    regimen(
-        22,
-        "Start Date of Regimen",
-        type=T.DATE,
-        format=DATE_FORMAT,
-        specification="M",
-        max_length=10,
-        mandatory=True,
-        role=Role.REGIMEN_START,
-    ),
+    common.WEIGHT_AT_START_OF_REGIMEN,
+    common.PERFORMANCE_STATUS_AT_START_OF_REGIMEN,
+    common.DATE_DECISION_TO_TREAT,
+    common.START_DATE_OF_REGIMEN,
     regimen(23, "Clinical Trial", type=T.CODE, format="an2", specification="R", max_length=2, note=NO_LIST),
     regimen(24, "Chemoradiation", type=T.CODE, format="an1", specification="R", max_length=1, note=NO_LIST),
-    regimen(68, "Regimen Modification", type=T.CODE, format="an1", specification="M in section", max_length=1),
-    regimen(
-        69,
-        "Reason for Regimen Modification",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-        note="the user guide's table spells it 'Reason for Regiment Modification'",
-    ),
-    regimen(
-        70,
-        "Reason for Regimen Modification - Patient (Clinical) Factors",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-    ),
-    regimen(
-        71,
-        "Toxicity Grade (Regimen Modification)",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-        codes=TOXICITY_GRADE,
-    ),
+    *modification(regimen, 68, "Regimen Modification"),
     cycle(
         26,
         "Cycle Number",
@@ -242,58 +235,11 @@ ITEMS = (
         mandatory=True,
         role=Role.CYCLE_START,
     ),
-    cycle(28, "Weight at Start of Cycle", type=T.DECIMAL, format="max n3.max n3", specification="R", max_length=7),
-    cycle(
-        51, "Performance Status at Start of Cycle - Adult", type=T.CODE, format="an1", specification="R", max_length=1
-    ),
-    cycle(72, "Cycle Modification", type=T.CODE, format="an1", specification="M in section", max_length=1),
-    cycle(73, "Reason for Cycle Modification", type=T.CODE, format="an1", specification="R", max_length=1),
-    cycle(
-        74,
-        "Reason for Cycle Modification - Patient (Clinical) Factors",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-    ),
-    cycle(
-        75,
-        "Toxicity Grade (Cycle Modification)",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-        codes=TOXICITY_GRADE,
-    ),
-    cycle(76, "Cycle Delay", type=T.CODE, format="an1", specification="M in section", max_length=1),
-    cycle(77, "Reason for Cycle Delay", type=T.CODE, format="an1", specification="R", max_length=1),
-    cycle(
-        78,
-        "Reason for Cycle Delay - Patient (Clinical) Factors",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-    ),
-    cycle(
-        79,
-        "Toxicity Grade (Cycle Delay)",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-        codes=TOXICITY_GRADE,
-    ),
-    drug(
-        31,
-        "Drug Name",
-        type=T.TEXT,
-        format="max an55",
-        specification="M",
-        max_length=55,
-        mandatory=True,
-        role=Role.DRUG_NAME,
-    ),
+    common.WEIGHT_AT_START_OF_CYCLE,
+    common.PERFORMANCE_STATUS_AT_START_OF_CYCLE,
+    *modification(cycle, 72, "Cycle Modification"),
+    *modification(cycle, 76, "Cycle Delay"),
+    common.DRUG_NAME,
     drug(32, "Daily Total Dose Per Administration", type=T.DECIMAL, format="max n8", specification="R", max_length=8),
     drug(
         53,
@@ -311,23 +257,9 @@ ITEMS = (
         specification="M in section",
         max_length=15,
     ),
-    drug(
-        55,
-        "Unit of Measurement (SNOMED CT DM+D)",
-        type=T.SNOMED_CT_ID,
-        format="min n6 max n18",
-        specification="R",
-        max_length=18,
-    ),
+    common.UNIT_OF_MEASUREMENT,
     drug(33, "SACT Administration Route", type=T.CODE, format="an2", specification="R", max_length=2, note=NO_LIST),
-    drug(
-        56,
-        "Route of Administration (SNOMED CT DM+D)",
-        type=T.SNOMED_CT_ID,
-        format="min n6 max n18",
-        specification="R",
-        max_length=18,
-    ),
+    common.ROUTE_OF_ADMINISTRATION,
     drug(
         80,
         "Administration Timestamp (Infusion)",
@@ -368,43 +300,8 @@ ITEMS = (
         limits=(1, 99),
         note="one row may cover several cycles (cycle number, the next ones every item 82 days); empty means 1",
     ),
-    drug(
-        35,
-        "Organisation Identifier of SACT Administration",
-        type=T.ODS_CODE,
-        format="min an3 max an5",
-        specification="R",
-        max_length=5,
-    ),
-    drug(84, "Dose Modification", type=T.CODE, format="an1", specification="M in section", max_length=1),
-    drug(
-        85,
-        "Reason for Dose Modification",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-        note="the stored copy's table is cut after 'Reason': the name follows items 69, 73 and 77",
-    ),
-    drug(
-        86,
-        "Reason for Dose Modification - Patient (Clinical) Factors",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-        note="inferred: not in the stored copy, numbered as the regimen, cycle and delay sections are",
-    ),
-    drug(
-        87,
-        "Toxicity Grade (Dose Modification)",
-        type=T.CODE,
-        format="an1",
-        specification="R",
-        max_length=1,
-        codes=TOXICITY_GRADE,
-        note="inferred: not in the stored copy, numbered as the regimen, cycle and delay sections are",
-    ),
+    common.ORGANISATION_OF_ADMINISTRATION,
+    *modification(drug, 84, "Dose Modification"),
     outcome(
         88,
         "End of Regimen Summary",
