@@ -93,7 +93,7 @@ def demo(
     except TimeoutError as not_ready:
         raise typer.BadParameter(f"{not_ready}: start the platform first (make up)") from None
     made = load_demo(urls, layout.secrets()["jwt_secret"], trusts=trusts, echo=typer.echo)
-    year = financial_year_of(date.today()).financial_year  # the demo's contracts are this year's
+    year = financial_year_of(date.today()).financial_year  # the forecast to look at: this year's
     typer.echo(json.dumps(made, indent=1, default=str))
     typer.echo(
         "\nLook around (token: make token ORG=X24 ROLES=contract_manager):"

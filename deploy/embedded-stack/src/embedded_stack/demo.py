@@ -1,9 +1,10 @@
 """`make demo`: fill a running stack with a believable picture, through the services' public APIs only.
 
-Order matters: contracts and budget lines first, so the CDF approvals and IFR decisions that follow
-land on budget lines as commitments (contract-service learns of them from events); then the CDF
-national list, clinicians, approvals and a SACT month per trust (cdf-service's own synthetic loader),
-which give contract-service its forecasts; then IFR requests at every stage of the workflow.
+Order matters: contracts and budget lines first (for every financial year the approvals' planned
+starts fall in), so the CDF approvals and IFR decisions that follow land on budget lines as
+commitments (contract-service learns of them from events); then the CDF national list, clinicians,
+approvals and a SACT month per trust (cdf-service's own synthetic loader), which give
+contract-service its forecasts; then IFR requests at every stage of the workflow.
 Running it again adds nothing twice: existing contracts and lines are reused, CDF refuses duplicate
 applications, and IFR requests are only made while the demo's own ones are missing.
 """
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
 from casework.auth import mint_token
-from casework.financial_year import financial_year_of
+from casework.financial_year import financial_year_of, fy_label, fy_start_year
 from casework.identifiers import nhs_number_check_digit
 from casework.settings import ServiceSettings
 from cdf_service.synthetic.national import TRUSTS, TrustPlan
@@ -81,16 +82,27 @@ def load_demo(
     """Contracts, CDF and IFR data for the first `trusts` demo trusts; returns what was made."""
     platform = Platform(urls, jwt_secret)
     chosen = TRUSTS[:trusts]
+    plan = plan or TrustPlan(cdf_patients=30, routine_patients=150)
+    years = demo_years(plan)
     try:
-        echo(f"contracts and budget lines for {', '.join(chosen)} ...")
-        contracts = {trust: ensure_contract(platform, trust) for trust in chosen}
+        echo(f"contracts and budget lines for {', '.join(chosen)} ({', '.join(years)}) ...")
+        contracts = {trust: [ensure_contract(platform, trust, year) for year in years] for trust in chosen}
         echo("CDF list, clinicians, approvals and a SACT month per trust (a minute or two) ...")
-        cdf = load_cdf(platform, chosen, plan or TrustPlan(cdf_patients=30, routine_patients=150))
+        cdf = load_cdf(platform, chosen, plan)
         echo("IFR requests at each stage ...")
         ifr = ensure_ifr_requests(platform)
         return {"contracts": contracts, "cdf": cdf, "ifr": ifr}
     finally:
         platform.close()
+
+
+def demo_years(plan: TrustPlan) -> list[str]:
+    """The financial years from the earliest planned start the synthetic data can have to today: a
+    CDF approval is committed in its planned start's year, and the history reaches back before April
+    for most of the year."""
+    first = fy_start_year(financial_year_of(plan.as_of - timedelta(days=plan.history_days)).financial_year)
+    last = fy_start_year(financial_year_of(date.today()).financial_year)
+    return [fy_label(year) for year in range(first, last + 1)]
 
 
 def load_cdf(platform: Platform, trusts: Sequence[str], plan: TrustPlan) -> dict[str, Any]:
@@ -108,10 +120,9 @@ def load_cdf(platform: Platform, trusts: Sequence[str], plan: TrustPlan) -> dict
     return loaded | {trust: "already loaded" for trust in trusts if trust not in fresh}
 
 
-def ensure_contract(platform: Platform, trust: str) -> dict[str, Any]:
-    """This year's contract for `trust` with the demo budget lines (reused when already there)."""
+def ensure_contract(platform: Platform, trust: str, year: str) -> dict[str, Any]:
+    """The `year` contract for `trust` with the demo budget lines (reused when already there)."""
     finance = platform.auth("X24", "contract_manager")
-    year = financial_year_of(date.today()).financial_year
     found = platform.call("contract", "GET", "/contracts", params={"provider": trust, "fy": year}, headers=finance)
     if found["items"]:
         contract = found["items"][0]
