@@ -2,57 +2,83 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from cdf_service.sact_schema.items import DataItem, ItemType, Role
 
 T = ItemType
 DATE_FORMAT = "an10 ccyy-mm-dd"
 SNOMED_FORMAT = "min n6 max n18"
 
-DIAGNOSIS_SNOMED = DataItem(
-    48, "Diagnosis Code (SNOMED CT)", "clinical status", T.SNOMED_CT_ID, SNOMED_FORMAT, "R", max_length=18
+# the sections both versions have (v4.0 splits v3.0's patient and provider section in two)
+clinical = partial(DataItem, section="clinical status")
+regimen = partial(DataItem, section="regimen")
+cycle = partial(DataItem, section="cycle")
+drug = partial(DataItem, section="drug details")
+outcome = partial(DataItem, section="outcome")
+
+DIAGNOSIS_SNOMED = clinical(
+    48, "Diagnosis Code (SNOMED CT)", type=T.SNOMED_CT_ID, format=SNOMED_FORMAT, specification="R", max_length=18
 )
-REGIMEN = DataItem(
-    16, "Regimen", "regimen", T.TEXT, "max an150", "M", max_length=150, mandatory=True, role=Role.REGIMEN
+REGIMEN = regimen(
+    16, "Regimen", type=T.TEXT, format="max an150", specification="M", max_length=150, mandatory=True, role=Role.REGIMEN
 )
-WEIGHT_AT_START_OF_REGIMEN = DataItem(
-    18, "Weight at Start of Regimen", "regimen", T.DECIMAL, "max n3.max n3", "R", max_length=7
+WEIGHT_AT_START_OF_REGIMEN = regimen(
+    18, "Weight at Start of Regimen", type=T.DECIMAL, format="max n3.max n3", specification="R", max_length=7
 )
-PERFORMANCE_STATUS_AT_START_OF_REGIMEN = DataItem(
-    50, "Performance Status at Start of Regimen - Adult", "regimen", T.CODE, "an1", "R", max_length=1
+PERFORMANCE_STATUS_AT_START_OF_REGIMEN = regimen(
+    50, "Performance Status at Start of Regimen - Adult", type=T.CODE, format="an1", specification="R", max_length=1
 )
-DATE_DECISION_TO_TREAT = DataItem(21, "Date Decision to Treat", "regimen", T.DATE, DATE_FORMAT, "R", max_length=10)
-START_DATE_OF_REGIMEN = DataItem(
+DATE_DECISION_TO_TREAT = regimen(
+    21, "Date Decision to Treat", type=T.DATE, format=DATE_FORMAT, specification="R", max_length=10
+)
+START_DATE_OF_REGIMEN = regimen(
     22,
     "Start Date of Regimen",
-    "regimen",
-    T.DATE,
-    DATE_FORMAT,
-    "M",
+    type=T.DATE,
+    format=DATE_FORMAT,
+    specification="M",
     max_length=10,
     mandatory=True,
     role=Role.REGIMEN_START,
 )
-WEIGHT_AT_START_OF_CYCLE = DataItem(
-    28, "Weight at Start of Cycle", "cycle", T.DECIMAL, "max n3.max n3", "R", max_length=7
+WEIGHT_AT_START_OF_CYCLE = cycle(
+    28, "Weight at Start of Cycle", type=T.DECIMAL, format="max n3.max n3", specification="R", max_length=7
 )
-PERFORMANCE_STATUS_AT_START_OF_CYCLE = DataItem(
-    51, "Performance Status at Start of Cycle - Adult", "cycle", T.CODE, "an1", "R", max_length=1
+PERFORMANCE_STATUS_AT_START_OF_CYCLE = cycle(
+    51, "Performance Status at Start of Cycle - Adult", type=T.CODE, format="an1", specification="R", max_length=1
 )
-DRUG_NAME = DataItem(
-    31, "Drug Name", "drug details", T.TEXT, "max an55", "M", max_length=55, mandatory=True, role=Role.DRUG_NAME
+DRUG_NAME = drug(
+    31,
+    "Drug Name",
+    type=T.TEXT,
+    format="max an55",
+    specification="M",
+    max_length=55,
+    mandatory=True,
+    role=Role.DRUG_NAME,
 )
-UNIT_OF_MEASUREMENT = DataItem(
-    55, "Unit of Measurement (SNOMED CT DM+D)", "drug details", T.SNOMED_CT_ID, SNOMED_FORMAT, "R", max_length=18
+UNIT_OF_MEASUREMENT = drug(
+    55,
+    "Unit of Measurement (SNOMED CT DM+D)",
+    type=T.SNOMED_CT_ID,
+    format=SNOMED_FORMAT,
+    specification="R",
+    max_length=18,
 )
-ROUTE_OF_ADMINISTRATION = DataItem(
-    56, "Route of Administration (SNOMED CT DM+D)", "drug details", T.SNOMED_CT_ID, SNOMED_FORMAT, "R", max_length=18
+ROUTE_OF_ADMINISTRATION = drug(
+    56,
+    "Route of Administration (SNOMED CT DM+D)",
+    type=T.SNOMED_CT_ID,
+    format=SNOMED_FORMAT,
+    specification="R",
+    max_length=18,
 )
-ORGANISATION_OF_ADMINISTRATION = DataItem(
+ORGANISATION_OF_ADMINISTRATION = drug(
     35,
     "Organisation Identifier of SACT Administration",
-    "drug details",
-    T.ODS_CODE,
-    "min an3 max an5",
-    "R",
+    type=T.ODS_CODE,
+    format="min an3 max an5",
+    specification="R",
     max_length=5,
 )

@@ -13,6 +13,7 @@ from functools import partial
 
 from casework.events.catalogue.cdf import StopReason
 from cdf_service.sact_schema import common
+from cdf_service.sact_schema.common import DATE_FORMAT, clinical, cycle, drug, outcome, regimen
 from cdf_service.sact_schema.items import DataItem, ItemType, Role, SactSchema, numbered
 from cdf_service.sact_schema.v4 import INTENT, NHS_NUMBER_STATUS, STATED_GENDER
 
@@ -36,14 +37,7 @@ NOT_COMPLETED_STOPS = dict(
         strict=True,
     )
 )
-DATE_FORMAT = "an10 ccyy-mm-dd"
-
 patient = partial(DataItem, section="patient and provider")
-clinical = partial(DataItem, section="clinical status")
-regimen = partial(DataItem, section="regimen")
-cycle = partial(DataItem, section="cycle")
-drug = partial(DataItem, section="drug details")
-outcome = partial(DataItem, section="outcome")
 
 
 def _date(number: int, name: str, section: partial[DataItem], **more: object) -> DataItem:

@@ -12,6 +12,7 @@ from functools import partial
 
 from casework.events.catalogue.cdf import StopReason
 from cdf_service.sact_schema import common
+from cdf_service.sact_schema.common import DATE_FORMAT, clinical, cycle, drug, outcome, regimen
 from cdf_service.sact_schema.items import Choice, DataItem, ItemType, Role, SactSchema, numbered
 
 T = ItemType
@@ -49,12 +50,6 @@ GENDER_NOTE = "codes from the NHS Data Dictionary (Person Stated Gender Code), n
 
 linkage = partial(DataItem, section="linkage")
 demographics = partial(DataItem, section="demographic and care professional")
-clinical = partial(DataItem, section="clinical status")
-regimen = partial(DataItem, section="regimen")
-cycle = partial(DataItem, section="cycle")
-drug = partial(DataItem, section="drug details")
-outcome = partial(DataItem, section="outcome")
-DATE_FORMAT = "an10 ccyy-mm-dd"
 
 
 def modification(section: partial[DataItem], first: int, subject: str) -> tuple[DataItem, ...]:
