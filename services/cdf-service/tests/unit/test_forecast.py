@@ -6,11 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from forecast_entries import make_entry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casework.financial_year import financial_year_of
 from cdf_service.domain.forecast import (
+    NORMAL_P90,
+    Band,
     ForecastBasis,
     PendingApproval,
     Treatment,
@@ -18,29 +21,7 @@ from cdf_service.domain.forecast import (
     historical_start_rate,
     run_rate_outturn,
 )
-from cdf_service.domain.national_list import Criterion, EntryStatus, ListEntry
 from cdf_service.domain.time_on_treatment import Observation, kaplan_meier
-
-
-def make_entry(**overrides: Any) -> ListEntry:
-    fields: dict[str, Any] = {
-        "entry_id": "CDF-0042",
-        "version": 2,
-        "drug_name": "Examplinib",
-        "dmd_id": "3762811000001103",
-        "indication": "Relapsed myeloma",
-        "regimen": "Examplinib 28-day cycles",
-        "criteria": (Criterion("C1", "Relapsed after two prior lines"),),
-        "cost_per_cycle": Decimal("1000.00"),
-        "cycle_length_days": 28,
-        "expected_cycles": 6,
-        "managed_access_start": date(2025, 1, 1),
-        "managed_access_end": None,
-        "status": EntryStatus.OPEN,
-        "effective_from": date(2025, 1, 1),
-    }
-    fields.update(overrides)
-    return ListEntry(**fields)
 
 
 def money(value: str) -> Decimal:
@@ -98,11 +79,12 @@ def test_historical_start_rate() -> None:
 #
 # Band: durations are fixed under the fallback, so only starts vary. Per approval with n cycles:
 #   Var = p n^2 - (p n)^2 = n^2 p (1 - p) = n^2 x 0.09  ->  P1 36 x 0.09 = 3.24, P2 3.24, P4 4 x 0.09 = 0.36
-#   total 6.84 cycles^2; sd = 1000 x sqrt(6.84) = 2615.339...; 1.96 x sd = 5126.065...
-#   lower = 20600 - 5126.065 = 15473.93, upper = 20600 + 5126.065 = 25726.07.
+#   total 6.84 cycles^2; sd = 1000 x sqrt(6.84) = 2615.339...; the default P10-P90 band is the normal one,
+#   1.28155 x sd = 3351.692...: lower = 20600 - 3351.69 = 17248.31, upper = 20600 + 3351.69 = 23951.69.
 # Run-rate for comparison: 6000 / 3 months x 12 = 24000.
 
 AS_OF = date(2026, 6, 30)
+A_CYCLES = (date(2026, 4, 1), date(2026, 4, 29), date(2026, 5, 27), date(2026, 6, 24))
 
 
 def fallback_trust() -> dict[str, Any]:
@@ -110,11 +92,9 @@ def fallback_trust() -> dict[str, Any]:
         "trust_ods": "RRV",
         "entry": make_entry(),
         "treatments": [
-            Treatment(date(2026, 4, 1), None, {date(2026, 4, 1): 2, date(2026, 5, 1): 1, date(2026, 6, 1): 1}),
+            Treatment(date(2026, 4, 1), None, {day: 1 for day in A_CYCLES}),
             Treatment(
-                date(2026, 3, 11),
-                date(2026, 5, 6),
-                {date(2026, 3, 1): 1, date(2026, 4, 1): 1, date(2026, 5, 1): 1},
+                date(2026, 3, 11), date(2026, 5, 6), {date(2026, 3, 11): 1, date(2026, 4, 8): 1, date(2026, 5, 6): 1}
             ),
         ],
         "pending": [
@@ -151,9 +131,9 @@ def test_hand_computed_fallback_forecast() -> None:
     assert result.active_projection == d("2000.00")
     assert result.pipeline == d("12600.00")
     assert result.outturn == d("20600.00")
-    assert result.lower == d("15473.93")
-    assert result.upper == d("25726.07")
-    assert 1.96 * 1000 * math.sqrt(6.84) == pytest.approx(5126.065, abs=0.001)
+    assert result.lower == d("17248.31")
+    assert result.upper == d("23951.69")
+    assert NORMAL_P90 * 1000 * math.sqrt(6.84) == pytest.approx(3351.692, abs=0.001)
     assert (result.financial_year, result.basis, result.entry_version) == (
         "2026/27",
         ForecastBasis.EXPECTED_DURATION,
@@ -175,8 +155,8 @@ def test_hand_computed_fallback_forecast() -> None:
 #   Sep = 0.5 x 1.75 x 1000 = 875, Oct = 0.5 x 0.5 x 1000 = 250, Nov = 0.5 x 0.25 x 1000 = 125.
 #   N is 1..4 w.p. 1/4: E[N] = 2.5, E[N^2] = 7.5; Var(B N) = 0.5 x 7.5 - (0.5 x 2.5)^2 = 2.1875.
 # Totals: actual 1000, active 1500, pipeline 1250, outturn 3750.
-# Band: sd = 1000 x sqrt(1.25 + 2.1875) = 1854.05; 1.96 x sd = 3633.94
-#   upper 3750 + 3633.94 = 7383.94; lower 3750 - 3633.94 = 116.06, below the 1000 already spent -> 1000.
+# Band: sd = 1000 x sqrt(1.25 + 2.1875) = 1854.05; 1.28155 x sd = 2376.06
+#   upper 3750 + 2376.06 = 6126.06; lower 3750 - 2376.06 = 1373.94 (a wider band stops at the 1000 spent).
 
 
 def km_trust() -> dict[str, Any]:
@@ -213,8 +193,10 @@ def test_hand_computed_kaplan_meier_forecast() -> None:
         money("1250.00"),
         money("3750.00"),
     )
-    assert result.upper == money("7383.94")
-    assert result.lower == money("1000.00")
+    assert result.upper == money("6126.06")
+    assert result.lower == money("1373.94")
+    wide = forecast_entry(**km_trust(), band=Band(-2.0, 2.0))
+    assert (wide.lower, wide.upper) == (money("1000.00"), money("7458.10"))  # 3750 - 3708.10 < 1000 spent
     assert result.basis is ForecastBasis.KAPLAN_MEIER
 
 
@@ -240,13 +222,9 @@ def test_anything_after_as_of_is_unknown_so_backtests_can_pass_full_histories() 
     inputs = fallback_trust()
     later = [
         # A's later SACT months and a stop after as-of: not known on 30 June.
-        Treatment(
-            date(2026, 4, 1),
-            date(2026, 8, 19),
-            {date(2026, 4, 1): 2, date(2026, 5, 1): 1, date(2026, 6, 1): 1, date(2026, 7, 1): 1},
-        ),
+        Treatment(date(2026, 4, 1), date(2026, 8, 19), {**{d: 1 for d in A_CYCLES}, date(2026, 7, 22): 1}),
         inputs["treatments"][1],
-        Treatment(date(2026, 7, 5), None, {date(2026, 7, 1): 1}),  # started after as-of
+        Treatment(date(2026, 7, 5), None, {date(2026, 7, 5): 1}),  # started after as-of
     ]
     assert forecast_entry(**{**inputs, "treatments": later}) == forecast_entry(**inputs)
 

@@ -1,20 +1,21 @@
 """Spend forecast for one trust x list entry over a financial year (the model and a worked example: the service README).
 
-Three parts, month by month (M1 = April ... M12 = March):
-- actual: cycles SACT reports as given x cost per cycle, in the month they were given (a pack of an
-  oral drug dispensed for several cycles costs them all that month), for months up to the as-of month;
-- active: treatments running on the as-of date, projected forward. Cycles fall every cycle length
-  (the one SACT last reported, item 82, else the entry's) from the start date, the first of them the
-  next cycle after the latest one SACT reported when that is still to come; cycle k is given if the
-  patient is still on treatment then, with probability S(k x L) / S(elapsed) from the time-on-treatment
-  curve (or the entry's expected duration);
-- pipeline: approvals not yet started x start rate x the same cycle probabilities from the expected start.
+Four parts, month by month (M1 = April ... M12 = March):
+- actual: cycles SACT reports as given, each at the cost per cycle in force on its day;
+- active: treatments running when the trust's SACT ends (`sact_to`: the last day its submitted months
+  cover, at most as-of), projected forward. Cycles fall every cycle length from the start date; cycle
+  k is given if the patient is still on treatment then, with probability S(k x L) / S(elapsed) from
+  the time-on-treatment curve (or the entry's expected duration);
+- pipeline: approvals not yet started x start rate x the same cycle probabilities from the expected start;
+- new approvals: approvals not yet made, expected at a rate per day on the days the entry takes
+  approvals (`NewApprovals`, learnt in `forecast_basis`), x start rate, starting a typical lag later.
+Projected cycles are priced at the cost in force on their day (`EntryTerms`, from the versions known).
 
-Uncertainty band: outturn ± z x sd, where the variance adds up patient by patient (independent
-patients): the spread of each active patient's remaining cycle count under the curve, and for each
-pending approval the Bernoulli(start rate) start times that count. It does not include estimation
-error of the curve or of the start rate, so it is a floor on the real uncertainty. The lower bound
-never goes below the actual spend to date.
+Band: P10-P90 as outturn + low x sd .. outturn + high x sd (`Band`, calibrated by the backtest; the
+default is the normal distribution's). The variance adds up patient by patient (independent patients):
+each active patient's remaining spend under the curve, each pending approval's Bernoulli(start rate)
+start times that, the new approvals as a compound Poisson count plus the uncertainty of their rate.
+The lower end never goes below the actual spend to date.
 """
 
 from __future__ import annotations
@@ -27,17 +28,18 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from casework.financial_year import financial_year_of, fy_end, month_start, month_starts
+from casework.financial_year import financial_year_of, fy_end, fy_start, month_start, month_starts
 from casework.identifiers import is_valid_ods_code
-from cdf_service.domain.national_list import ListEntry
+from cdf_service.domain.national_list import EntryTerms, ListEntry
 from cdf_service.domain.prior_approval import lapse_due_date
-from cdf_service.domain.time_on_treatment import KaplanMeierCurve
+from cdf_service.domain.time_on_treatment import CENSOR_BEFORE, KaplanMeierCurve
 
 DEFAULT_START_RATE = 0.9  # share of approvals that start, when there is no history yet
-DEFAULT_BAND_Z = 1.96  # ~95% under a normal approximation
+NORMAL_P90 = 1.2815515655446004  # the normal distribution's 90th percentile, in standard deviations
 PENNY = Decimal("0.01")
 
 Survival = Callable[[float], float]
+CostOn = Callable[[date], float]
 
 
 # --- Inputs and result ---------------------------------------------------------------------------
@@ -45,19 +47,11 @@ Survival = Callable[[float], float]
 
 @dataclass(frozen=True)
 class Treatment:
-    """A started treatment as SACT shows it. Months are keyed by any date in the month."""
+    """A started treatment as SACT shows it, cycles keyed by the day they were given."""
 
     start: date
     stop: date | None  # date of final treatment; None while still on treatment
     cycles_by_month: Mapping[date, int] = field(default_factory=dict)
-    last_cycle_start: date | None = None  # the latest cycle SACT reported (a dispensed pack: its last one)
-    cycle_length_days: int | None = None  # that cycle's length as SACT gave it (v4.0 item 82)
-
-    def next_cycle(self, entry_cycle_days: int) -> tuple[int, date | None]:
-        """The cycle length the treatment runs on, and when its next cycle is due (None: not known)."""
-        days = self.cycle_length_days or entry_cycle_days
-        due = self.last_cycle_start + timedelta(days=days) if self.last_cycle_start is not None else None
-        return days, due
 
 
 @dataclass(frozen=True)
@@ -65,6 +59,50 @@ class PendingApproval:
     """Approved, not yet started."""
 
     planned_start: date
+
+
+@dataclass(frozen=True)
+class NewApprovals:
+    """Approvals of the trust and entry not made yet: expected per day the entry takes approvals, the
+    variance of that estimate, and the days from an approval to its first administration."""
+
+    per_day: float
+    per_day_variance: float = 0.0
+    start_lag_days: int = 14
+
+
+@dataclass(frozen=True)
+class CyclePattern:
+    """How an entry's cycles are spaced in SACT: the mean days from one to the next (delays included), and
+    `longer_gaps[g]`, the share of gaps between consecutive cycles longer than g days (none longer than
+    the table). Without a table every gap up to a cycle length + four weeks is possible."""
+
+    interval: float
+    longer_gaps: tuple[float, ...] = ()
+
+    def gap_longer_than(self, days: int) -> float:
+        if not self.longer_gaps:
+            return 1.0 if days <= self.interval + 28 else 0.0
+        return self.longer_gaps[days] if 0 <= days < len(self.longer_gaps) else float(days < 0)
+
+
+@dataclass(frozen=True)
+class Band:
+    """The band's ends in standard deviations of the outturn from it (P10 and P90)."""
+
+    low: float = -NORMAL_P90
+    high: float = NORMAL_P90
+
+
+@dataclass(frozen=True)
+class BandCalibration:
+    """The band's ends by how many months of the year the trust's SACT covers (fitted by the backtest,
+    `forecast_accuracy.fit_band`); months it has no band for get the normal one."""
+
+    bands: Mapping[int, Band] = field(default_factory=dict)
+
+    def band_for(self, months: int) -> Band:
+        return self.bands.get(months, Band())
 
 
 class ForecastBasis(StrEnum):
@@ -79,10 +117,15 @@ class MonthForecast:
     actual: Decimal
     active: Decimal
     pipeline: Decimal
+    new_approvals: Decimal = Decimal("0.00")
+
+    @property
+    def projected(self) -> Decimal:
+        return self.active + self.pipeline + self.new_approvals
 
     @property
     def total(self) -> Decimal:
-        return self.actual + self.active + self.pipeline
+        return self.actual + self.projected
 
 
 @dataclass(frozen=True)
@@ -92,13 +135,16 @@ class ForecastOutturn:
     entry_version: int
     financial_year: str
     as_of: date
+    sact_to: date
     basis: ForecastBasis
     start_rate: float
     months: tuple[MonthForecast, ...]
     actual_to_date: Decimal
     active_projection: Decimal
     pipeline: Decimal
+    new_approvals: Decimal
     outturn: Decimal
+    sd: float  # standard deviation of the outturn, £
     lower: Decimal
     upper: Decimal
 
@@ -120,6 +166,13 @@ def run_rate_outturn(actual_to_date: Decimal, months_elapsed: int) -> Decimal:
     return _pence(actual_to_date / months_elapsed * 12)
 
 
+def months_covered(sact_to: date, financial_year: str) -> int:
+    """Months of the financial year the trust's SACT reaches into (0 before the year starts)."""
+    if sact_to < fy_start(financial_year):
+        return 0
+    return financial_year_of(min(sact_to, fy_end(financial_year))).month
+
+
 def _pence(amount: Decimal) -> Decimal:
     return amount.quantize(PENNY, rounding=ROUND_HALF_UP)
 
@@ -129,9 +182,9 @@ def _pence(amount: Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class _Projection:
-    """Expected cycles per month and the variance of one patient's cycle count in the year."""
+    """Expected spend per month and the first two moments of one patient's spend in the year."""
 
-    cycles_by_month: dict[date, float]
+    by_month: dict[date, float]
     mean: float
     second_moment: float
 
@@ -143,51 +196,80 @@ def expected_duration_survival(entry: ListEntry) -> Survival:
 
 
 def _project(
-    start: date, first_offset: int, survival: Survival, given: float, cycle_days: int, until: date
+    origin: date, first: int, survival: Survival, given: float, parts: _Parts, step: float | None = None
 ) -> _Projection:
-    """Cycles on start + first_offset and every L days after, dated up to `until`; the cycle `offset`
-    days after the start is given with prob S(offset) / given.
+    """Cycles k = first, first + 1, ... dated origin + (k - first) x the interval between cycles (rounded to
+    a day) up to the year's end; cycle k given with probability S(k x L) / given (time on treatment is
+    counted in cycles of the list's length L), at its day's cost.
 
     The events "cycle k given" are nested (a later cycle implies the earlier ones), so the j-th
-    probability is P(count >= j); that gives E[N] = sum p_j and E[N^2] = sum (2j - 1) p_j.
+    probability p_j is P(count >= j). With c_j the j-th cycle's cost and C_j = c_1 + ... + c_j, the
+    spend X has E[X] = sum p_j c_j and E[X^2] = sum p_j c_j (2 C_j - c_j) (with one cost c:
+    c^2 sum (2j - 1) p_j).
     """
     by_month: dict[date, float] = {}
-    mean = second = 0.0
-    j = 1
-    offset = first_offset
-    day, step = start + timedelta(days=offset), timedelta(days=cycle_days)
-    while day <= until:
-        p = survival(offset) / given
+    mean = second = cumulative = 0.0
+    interval, unit, k = step or parts.interval, parts.unit, first
+    day = origin
+    while day <= parts.until:
+        p = survival(k * unit) / given
         if p <= 0.0:
             break  # survival never rises again
+        c = parts.cost(day)
+        cumulative += c
         month = month_start(day)
-        by_month[month] = by_month.get(month, 0.0) + p
-        mean += p
-        second += (2 * j - 1) * p
-        j, offset, day = j + 1, offset + cycle_days, day + step
+        by_month[month] = by_month.get(month, 0.0) + p * c
+        mean += p * c
+        second += p * c * (2 * cumulative - c)
+        k += 1
+        day = origin + timedelta(days=round((k - first) * interval))
     return _Projection(by_month, mean, second)
 
 
-def _project_active(
-    start: date, survival: Survival, cycle_days: int, next_due: date | None, as_of: date, until: date
-) -> _Projection:
-    """The rest of a treatment that started on `start` and is running on `as_of`: from its next cycle
-    when SACT's latest one says it is still to come, else from the first cycle slot after `as_of`."""
-    elapsed = (as_of - start).days
-    given = survival(elapsed)
-    if given <= 0.0:
-        # Already longer than the curve allows: no projected cycles; any real ones show up as actuals.
-        return _Projection({}, 0.0, 0.0)
-    first = (next_due - start).days if next_due is not None and next_due > as_of else None
-    return _project(start, first or (elapsed // cycle_days + 1) * cycle_days, survival, given, cycle_days, until)
+def _project_active(start: date, seen: int, last: date | None, parts: _Parts, pattern: CyclePattern) -> _Projection:
+    """The rest of a treatment that started on `start` and was running when the trust's SACT ends, with
+    `seen` cycles in SACT, the latest on `last`.
+
+    It has had at least `seen` cycles: with G = S(just under n x L) and S1 = S(n x L), n = seen, the
+    next cycle comes with probability S1 / G. SACT also shows no cycle in the g days from `last` to its
+    end; a continuing treatment's gap is longer than g with probability F(g) (`CyclePattern`), a
+    stopped one's always. So P(next cycle) = S1 F / (S1 F + G - S1), and cycle k >= n is given with
+    S(k x L) times the same factor. The next cycles fall every interval after `last` (from the day
+    after SACT ends if already overdue). With no cycle seen: on treatment at `sact_to`, cycles every
+    interval from the start."""
+    survival, interval, sact_to = parts.survival, parts.interval, parts.sact_to
+    if last is None:
+        elapsed = (sact_to - start).days
+        given = survival(elapsed * parts.unit / interval)
+        if given <= 0.0:
+            return _Projection({}, 0.0, 0.0)  # already longer than the curve allows
+        first = int(elapsed // interval) + 1
+        return _project(start + timedelta(days=round(first * interval)), first, survival, given, parts)
+    at_least, next_one = survival(seen * parts.unit - CENSOR_BEFORE), survival(seen * parts.unit)
+    quiet = pattern.gap_longer_than((sact_to - last).days)
+    if at_least <= 0.0 or next_one <= 0.0 or quiet <= 0.0:
+        return _Projection({}, 0.0, 0.0)  # past the curve, or quiet for longer than any treatment goes on
+    given = next_one + (at_least - next_one) / quiet
+    origin = max(last + timedelta(days=round(interval)), sact_to + timedelta(days=1))
+    return _project(origin, seen, survival, given, parts)
 
 
-def expected_start(pending: PendingApproval, as_of: date) -> date:
-    """The planned start, or the day after as-of when that has passed and the approval is still live."""
-    return max(pending.planned_start, as_of + timedelta(days=1))
+def expected_start(pending: PendingApproval, sact_to: date) -> date:
+    """The planned start, or the day after the trust's SACT ends when that has passed and the approval is live."""
+    return max(pending.planned_start, sact_to + timedelta(days=1))
 
 
 # --- The forecast --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parts:
+    survival: Survival
+    interval: float  # days between cycles
+    unit: int  # the list's cycle length: the curve counts time on treatment in cycles of it
+    sact_to: date
+    until: date
+    cost: CostOn
 
 
 def forecast_entry(
@@ -199,97 +281,147 @@ def forecast_entry(
     curve: KaplanMeierCurve | None,
     as_of: date,
     start_rate: float = DEFAULT_START_RATE,
-    band_z: float = DEFAULT_BAND_Z,
+    band: Band = Band(),
+    sact_to: date | None = None,
+    terms: EntryTerms | None = None,
+    new_approvals: NewApprovals | None = None,
+    cycles: CyclePattern | None = None,
 ) -> ForecastOutturn:
     """Forecast outturn for the financial year containing `as_of`. Anything dated after `as_of` is
-    treated as not yet known, so a backtest can pass full histories with an earlier `as_of`."""
+    treated as not yet known, so a backtest can pass full histories with an earlier `as_of`.
+
+    `sact_to`: the last day the trust's SACT covers (default `as_of`); `terms`: the entry's versions
+    known on `as_of` (default `entry` alone); `new_approvals`: approvals still to come (default none);
+    `cycles`: how the entry's cycles are spaced in SACT (default every cycle length of the list)."""
     if not is_valid_ods_code(trust_ods):
         raise ValueError(f"not a valid ODS code: {trust_ods!r}")
     if not 0.0 <= start_rate <= 1.0:
         raise ValueError("start_rate must be between 0 and 1")
     fy = financial_year_of(as_of).financial_year
+    sact_to = as_of if sact_to is None or sact_to > as_of else sact_to
+    terms = terms or EntryTerms.of(entry)
+    cycles = cycles or CyclePattern(float(entry.cycle_length_days))
     survival = curve.survival if curve is not None else expected_duration_survival(entry)
-    actual_cycles = _actual_cycles(treatments, as_of)
-    active, active_var = _active_part(treatments, survival, entry, as_of, fy_end(fy))
-    pipeline, pipeline_var = _pipeline_part(pending, survival, entry, as_of, fy_end(fy), start_rate)
+    parts = _Parts(survival, cycles.interval, entry.cycle_length_days, sact_to, fy_end(fy), terms.cost_on)
+    year_start = fy_start(fy)
+    treatments = [t for t in treatments if t.stop is None or t.stop >= year_start]  # the rest cost nothing now
+    actual = _actual_spend(treatments, year_start, as_of, terms)
+    active, active_var = _active_part(treatments, parts, cycles)
+    pipeline, pipeline_var = _pipeline_part(pending, parts, entry.lapse_window_days, start_rate)
+    new, new_var = _new_approvals_part(new_approvals, parts, terms, as_of, start_rate)
     months = tuple(
         MonthForecast(
             month=i + 1,
             month_start=start,
-            actual=_money(actual_cycles.get(start, 0), entry.cost_per_cycle),
-            active=_money(active.get(start, 0.0), entry.cost_per_cycle),
-            pipeline=_money(pipeline.get(start, 0.0), entry.cost_per_cycle),
+            actual=_pence(actual.get(start, Decimal(0))),
+            active=_money(active.get(start, 0.0)),
+            pipeline=_money(pipeline.get(start, 0.0)),
+            new_approvals=_money(new.get(start, 0.0)),
         )
         for i, start in enumerate(month_starts(fy))
     )
-    variance = max(active_var + pipeline_var, 0.0)  # float noise can dip just below 0
-    spread = Decimal(band_z * math.sqrt(variance)) * entry.cost_per_cycle
-    return _outturn(trust_ods, entry, fy, as_of, curve, start_rate, months, spread)
+    sd = math.sqrt(max(active_var + pipeline_var + new_var, 0.0))  # float noise can dip just below 0
+    return _outturn(trust_ods, entry, fy, as_of, sact_to, curve, start_rate, months, sd, band)
 
 
-def _money(cycles: float, cost_per_cycle: Decimal) -> Decimal:
-    if cycles == 0 and math.copysign(1.0, cycles) > 0:
-        return _pence(cost_per_cycle * 0)  # most months: the same value without the float's text
-    # Round the float to 9 places first so binary noise cannot tip a half-penny.
-    return _pence(Decimal(repr(round(cycles, 9))) * cost_per_cycle)
+def _money(amount: float) -> Decimal:
+    if amount == 0 and math.copysign(1.0, amount) > 0:
+        return Decimal("0.00")
+    # Round the float to 6 places first so binary noise cannot tip a half-penny.
+    return _pence(Decimal(repr(round(amount, 6))))
 
 
-def _actual_cycles(treatments: Iterable[Treatment], as_of: date) -> dict[date, int]:
+def _actual_spend(
+    treatments: Iterable[Treatment], year_start: date, as_of: date, terms: EntryTerms
+) -> dict[date, Decimal]:
+    """Cycles SACT shows per month of the year up to the as-of month, each at the cost in force on its day."""
     known_until = month_start(as_of)
-    totals: dict[date, int] = {}
+    cycles_at: dict[tuple[date, Decimal], int] = {}
     for treatment in treatments:
         for day, cycles in treatment.cycles_by_month.items():
-            if (month := month_start(day)) <= known_until:
-                totals[month] = totals.get(month, 0) + cycles
+            if day >= year_start and (month := month_start(day)) <= known_until:
+                key = (month, terms.decimal_cost_on(day))
+                cycles_at[key] = cycles_at.get(key, 0) + cycles
+    totals: dict[date, Decimal] = {}
+    for (month, cost), cycles in cycles_at.items():
+        totals[month] = totals.get(month, Decimal(0)) + cycles * cost
     return totals
 
 
 def _active_part(
-    treatments: Iterable[Treatment], survival: Survival, entry: ListEntry, as_of: date, until: date
+    treatments: Iterable[Treatment], parts: _Parts, pattern: CyclePattern
 ) -> tuple[dict[date, float], float]:
-    """Expected cycles per month of treatments running on `as_of`, and the variance of their count.
-    Treatments that started on the same day (and run on the same cycles) have the same projection: it is
-    made once for all of them."""
+    """Expected spend per month of treatments running when the SACT ends, and the variance of their spend.
+    Treatments that started on the same day have the same projection: it is made once per start date."""
+    sact_to = parts.sact_to
     running = Counter(
-        (t.start, *t.next_cycle(entry.cycle_length_days))
-        for t in treatments
-        if t.start <= as_of and (t.stop is None or t.stop > as_of)
+        (t.start, *_seen(t, sact_to)) for t in treatments if t.start <= sact_to and (t.stop is None or t.stop > sact_to)
     )
     by_month: dict[date, float] = {}
     variance = 0.0
-    for (start, cycle_days, next_due), patients in running.items():
-        projection = _project_active(start, survival, cycle_days, next_due, as_of, until)
-        _add(by_month, projection.cycles_by_month, patients)
+    for (start, seen, last), patients in running.items():
+        projection = _project_active(start, seen, last, parts, pattern)
+        _add(by_month, projection.by_month, patients)
         variance += patients * (projection.second_moment - projection.mean**2)
     return by_month, variance
 
 
+def _seen(treatment: Treatment, sact_to: date) -> tuple[int, date | None]:
+    """Cycles SACT shows up to its end, and the day of the latest."""
+    days = [day for day in treatment.cycles_by_month if day <= sact_to]
+    return sum(treatment.cycles_by_month[d] for d in days), max(days, default=None)
+
+
 def _pipeline_part(
-    pending: Iterable[PendingApproval],
-    survival: Survival,
-    entry: ListEntry,
-    as_of: date,
-    until: date,
-    start_rate: float,
+    pending: Iterable[PendingApproval], parts: _Parts, lapse_window_days: int, start_rate: float
 ) -> tuple[dict[date, float], float]:
-    """Expected cycles per month of approvals not yet started (x start rate), and their variance.
+    """Expected spend per month of approvals not yet started (x start rate), and its variance.
     Approvals planned for the same day have the same projection: it is made once per planned start."""
     by_month: dict[date, float] = {}
     variance = 0.0
     for planned, approvals in Counter(a.planned_start for a in pending).items():
-        if as_of > lapse_due_date(planned, entry.lapse_window_days):
-            continue  # already past its window: it lapses and will cost nothing
-        start = expected_start(PendingApproval(planned), as_of)
-        projection = _project(start, 0, survival, 1.0, entry.cycle_length_days, until)
-        _add(by_month, projection.cycles_by_month, start_rate * approvals)
-        # Count = B x N with B ~ Bernoulli(p) independent of N: Var = p E[N^2] - p^2 E[N]^2 per approval.
+        if parts.sact_to > lapse_due_date(planned, lapse_window_days):
+            continue  # SACT covers its whole window and shows no start: it lapses and will cost nothing
+        start = max(planned, parts.sact_to + timedelta(days=1))
+        projection = _project(start, 0, parts.survival, 1.0, parts)
+        _add(by_month, projection.by_month, start_rate * approvals)
+        # Spend = B x X with B ~ Bernoulli(p) independent of X: Var = p E[X^2] - p^2 E[X]^2 per approval.
         variance += approvals * (start_rate * projection.second_moment - (start_rate * projection.mean) ** 2)
     return by_month, variance
 
 
+def _new_approvals_part(
+    rate: NewApprovals | None, parts: _Parts, terms: EntryTerms, as_of: date, start_rate: float
+) -> tuple[dict[date, float], float]:
+    """Approvals after `as_of`, month by month: per_day x the days the entry takes approvals, each starting
+    (with probability start rate) a lag after the middle of those days. Their count is Poisson, so the
+    spend's variance is the expected starts x E[X^2], plus the rate's own uncertainty x (spend per unit rate)^2."""
+    by_month: dict[date, float] = {}
+    if rate is None or rate.per_day <= 0:
+        return by_month, 0.0
+    variance = per_unit_rate = 0.0
+    first = as_of + timedelta(days=1)
+    while first <= parts.until:
+        last = min(_month_end(first), parts.until)
+        days = terms.approval_days(first, last)
+        if days:
+            start = first + timedelta(days=(last - first).days // 2 + rate.start_lag_days)
+            projection = _project(start, 0, parts.survival, 1.0, parts)
+            starts = rate.per_day * days * start_rate
+            _add(by_month, projection.by_month, starts)
+            variance += starts * projection.second_moment
+            per_unit_rate += days * start_rate * projection.mean
+        first = last + timedelta(days=1)
+    return by_month, variance + rate.per_day_variance * per_unit_rate**2
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
 def _add(total: dict[date, float], part: Mapping[date, float], weight: float) -> None:
-    for month, cycles in part.items():
-        total[month] = total.get(month, 0.0) + weight * cycles
+    for month, amount in part.items():
+        total[month] = total.get(month, 0.0) + weight * amount
 
 
 def _outturn(
@@ -297,29 +429,35 @@ def _outturn(
     entry: ListEntry,
     fy: str,
     as_of: date,
+    sact_to: date,
     curve: KaplanMeierCurve | None,
     start_rate: float,
     months: tuple[MonthForecast, ...],
-    spread: Decimal,
+    sd: float,
+    band: Band,
 ) -> ForecastOutturn:
     # Totals are sums of the rounded months, so the months always add up to the outturn.
     actual = sum((m.actual for m in months), Decimal("0.00"))
     active = sum((m.active for m in months), Decimal("0.00"))
     pipeline = sum((m.pipeline for m in months), Decimal("0.00"))
-    outturn = actual + active + pipeline
+    new = sum((m.new_approvals for m in months), Decimal("0.00"))
+    outturn = actual + active + pipeline + new
     return ForecastOutturn(
         trust_ods=trust_ods,
         entry_id=entry.entry_id,
         entry_version=entry.version,
         financial_year=fy,
         as_of=as_of,
+        sact_to=sact_to,
         basis=ForecastBasis.KAPLAN_MEIER if curve is not None else ForecastBasis.EXPECTED_DURATION,
         start_rate=start_rate,
         months=months,
         actual_to_date=actual,
         active_projection=active,
         pipeline=pipeline,
+        new_approvals=new,
         outturn=outturn,
-        lower=max(_pence(outturn - spread), actual),
-        upper=_pence(outturn + spread),
+        sd=sd,
+        lower=max(_pence(outturn + Decimal(band.low * sd)), actual),
+        upper=max(_pence(outturn + Decimal(band.high * sd)), actual),
     )

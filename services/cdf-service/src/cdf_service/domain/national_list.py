@@ -13,10 +13,11 @@ Date conventions (kept in one place because the API and database must agree):
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -191,3 +192,55 @@ def close_entry(current: ListEntry, effective_from: date) -> tuple[ListEntry, Li
     Patients already approved keep treatment; only new applications are refused.
     """
     return next_version(current, {"status": EntryStatus.CLOSED}, effective_from)
+
+
+class EntryTerms:
+    """What one entry's versions say about each day: the cost per cycle in force, and whether it takes
+    new approvals (status open and inside managed access). Built from the versions known now, so a
+    price change or a closure announced in advance counts from its day; before the first version the
+    first applies, after the last the last."""
+
+    def __init__(self, versions: Iterable[ListEntry]) -> None:
+        chain = sorted(versions, key=lambda v: (v.effective_from, v.version))
+        if not chain:
+            raise ValueError("an entry needs at least one version")
+        self.versions = tuple(chain)
+        self._starts = tuple(v.effective_from for v in chain)
+        self._costs = tuple(float(v.cost_per_cycle) for v in chain)
+        self._open = tuple(_approval_spans(chain))
+
+    @classmethod
+    def of(cls, entry: ListEntry) -> EntryTerms:
+        return cls([entry])
+
+    def cost_on(self, day: date) -> float:
+        if len(self._costs) == 1:
+            return self._costs[0]
+        return self._costs[max(0, bisect.bisect_right(self._starts, day) - 1)]
+
+    def decimal_cost_on(self, day: date) -> Decimal:
+        if len(self.versions) == 1 or day < self._starts[1]:
+            return self.versions[0].cost_per_cycle
+        return self.versions[max(0, bisect.bisect_right(self._starts, day) - 1)].cost_per_cycle
+
+    def approval_days(self, first: date, last: date) -> int:
+        """How many days of [first, last] the entry takes new approvals."""
+        days = 0
+        for opens, closes in self._open:
+            start, end = max(first, opens), min(last, closes)
+            if start <= end:
+                days += (end - start).days + 1
+        return days
+
+
+def _approval_spans(chain: Sequence[ListEntry]) -> Iterator[tuple[date, date]]:
+    """Inclusive day spans on which each version is in force and open for applications."""
+    for version, following in zip(chain, [*chain[1:], None], strict=True):
+        if version.status is not EntryStatus.OPEN:
+            continue
+        start = max(version.effective_from, version.managed_access_start)
+        end = date.max if following is None else following.effective_from - timedelta(days=1)
+        if version.managed_access_end is not None:
+            end = min(end, version.managed_access_end)
+        if start <= end:
+            yield start, end

@@ -5,7 +5,10 @@ Conventions (the forecast depends on them, so they are fixed here):
   `(date of final treatment - start) + cycle length`: the final cycle covers a whole cycle, which
   is how the national SACT time-on-treatment reports count it, and it makes "cycle k (0-based) is
   given" exactly the event "duration > k x cycle length".
-- A treatment still running at the as-of date is censored at `as_of - start`.
+- A treatment still running at the as-of date is censored just before the duration it would have had
+  had it stopped at its last cycle seen (the final cycle is no earlier than that one; whether the
+  patient is still on treatment, SACT does not say until the next cycle or the stop is reported).
+  Without a cycle seen it is censored at `as_of - start`.
 - Ties: events at time t happen before censorings at t (censored patients count as at risk at t).
 - S(t) = P(duration > t) is right-continuous. Beyond the last observed time S keeps its last
   level (as most packages report it); `expected_remaining` documents how its tail is cut.
@@ -115,10 +118,19 @@ def kaplan_meier(observations: Iterable[Observation]) -> KaplanMeierCurve:
     return KaplanMeierCurve(rows=tuple(rows))
 
 
+CENSOR_BEFORE = 0.5  # days: a running treatment is censored this much before its stop-at-last-cycle duration
+
+
 def observation_from_treatment(
-    start: date, final_treatment: date | None, as_of: date, cycle_length_days: int
+    start: date,
+    final_treatment: date | None,
+    as_of: date,
+    cycle_length_days: float,
+    last_cycle: date | None = None,
 ) -> Observation | None:
     """One KM observation from SACT dates as known on `as_of`; None if it had not started by then.
+    `cycle_length_days` is the interval the last cycle covers: the list's cycle length, or the
+    entry's interval between cycles as SACT shows it; `last_cycle` the latest cycle seen.
 
     A final treatment date after `as_of` is not yet known, so that treatment counts as running
     (this lets a backtest reuse full histories).
@@ -129,7 +141,20 @@ def observation_from_treatment(
         if final_treatment < start:
             raise ValueError("final treatment date is before the start date")
         return Observation((final_treatment - start).days + cycle_length_days, stopped=True)
+    if last_cycle is not None and start <= last_cycle <= as_of:
+        return Observation((last_cycle - start).days + cycle_length_days - CENSOR_BEFORE, stopped=False)
     return Observation((as_of - start).days, stopped=False)
+
+
+def observation_from_cycles(cycles: int, stopped: bool, cycle_length_days: int) -> Observation:
+    """Time on treatment counted in cycles, whatever the delays between them: a treatment that stopped
+    after n cycles lasted n x L; one still running after n cycles is censored just before n x L (it
+    has had at least n). Cycle k (0-based) is then given exactly when the duration exceeds k x L."""
+    if cycles < 0:
+        raise ValueError("cycles must not be negative")
+    if stopped:
+        return Observation(float(cycles * cycle_length_days), stopped=True)
+    return Observation(max(0.0, cycles * cycle_length_days - CENSOR_BEFORE), stopped=False)
 
 
 def time_on_treatment_curve(
