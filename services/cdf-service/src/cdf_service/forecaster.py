@@ -2,16 +2,19 @@
 
 Writers append (trust, entry) to `forecast_dirty` in the transaction of their change. This background
 job takes a batch of those rows (FOR UPDATE SKIP LOCKED, so replicas share them), recomputes each pair
-for the financial year of today with the pure model in domain.forecast, stores the result and emits
-`cdf.forecast.updated` when its months differ from the stored ones, and deletes the rows it took, all
-in one transaction: a crash leaves them for the next round, and a change committed meanwhile has its
-own row.
+for the financial year of today with the pure model (domain.forecast_basis.forecast_pairs, the same
+path the backtest measures), stores the result and emits `cdf.forecast.updated` when its months differ
+from the stored ones, and deletes the rows it took, all in one transaction: a crash leaves them for the
+next round, and a change committed meanwhile has its own row.
 
-A round costs the same few statements whatever its number of pairs (up to PAIRS_PER_ROUND): one takes
-and deletes the rows (`_TAKE`), one takes the trusts' locks, one reads every application of the
-round's entries with the pairs' cycle counts (`_INPUTS`); the list entries come from the process's
-copy of the national list (`list_cache`); each entry's Kaplan–Meier curve and start rate are computed
-once; one statement upserts every forecast and answers which ones changed (`_STORE`); the events go to
+A round costs a few statements whatever its number of pairs (up to PAIRS_PER_ROUND): one takes and
+deletes the rows (`_TAKE`), one takes the trusts' locks, one reads the pairs' own applications with
+their cycles per day (`_OWN`), one each trust's SACT horizon (`_SACT_TO`); the list entries come from
+the process's copy of the national list (`list_cache`). Each entry's basis (curve, start share, cycle
+spacing, approval rate) and the national figures (trust shares, band calibration) are kept between
+rounds (`forecast_cache`, with its rule for when to rebuild them): only then are the entry's whole
+history (`_HISTORY`), the year's approvals (`_APPROVALS`) and the latest backtest (`_CALIBRATION`)
+read. One statement upserts every forecast and answers which ones changed (`_STORE`); the events go to
 the outbox at commit. Plain SQL built once, executed on the Core connection (no ORM objects). A small
 SACT upload recomputes the pairs it changed in its own transaction with the same code
 (`recompute_pairs`), without marking them.
@@ -21,17 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+import time as clock
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 
-from casework.financial_year import financial_year_of
+from casework.financial_year import financial_year_of, fy_start
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
 from casework.runtime import ServiceRuntime
@@ -40,24 +42,26 @@ from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.trust_locks import lock_trusts
 from cdf_service.domain.forecast import (
+    Band,
+    BandCalibration,
     ForecastOutturn,
-    PendingApproval,
-    Treatment,
-    forecast_entry,
-    historical_start_rate,
+    month_end,
+    months_covered,
     run_rate_outturn,
 )
-from cdf_service.domain.national_list import ListEntry
-from cdf_service.domain.time_on_treatment import (
-    KaplanMeierCurve,
-    observation_from_treatment,
-    time_on_treatment_curve,
+from cdf_service.domain.forecast_basis import (
+    RATE_WINDOW_DAYS,
+    ForecastContext,
+    entry_basis,
+    forecast_pairs,
+    trust_shares,
 )
+from cdf_service.domain.national_list import EntryTerms, ListEntry, entry_as_of
+from cdf_service.forecast_cache import ForecastCache, forecast_cache
 
 log = get_logger(__name__)
 PAIRS_PER_ROUND = 100
 ROWS_PER_ROUND = PAIRS_PER_ROUND * 20  # dirty rows looked at per round (a pair is often marked many times)
-HISTORY_STATES = frozenset({"treatment_started", "treatment_stopped", "lapsed", "withdrawn"})
 
 # Taking a round: the oldest unlocked dirty rows (`taken`), their first PAIRS_PER_ROUND distinct pairs
 # in code-point order (as Python sorts them: `chosen`), and every taken row of those pairs deleted
@@ -78,45 +82,57 @@ _TAKE = text(
     SELECT DISTINCT provider_ods, entry_id FROM gone
     """
 )
-# Everything the given pairs' forecasts need: the applications of their entries, 'own' when it belongs
-# to one of the pairs (any but a rejected one: its approvals and treatments, with, for a started one,
-# cycles per month of the day they were given and its latest cycle's start and length), else 'other'
-# when in HISTORY_STATES (the rest of the entry's history, for its curve and start rate).
-_INPUTS = text(
-    """
+# The days a started application's cycles were given and how many on each day, in day order.
+_CYCLES_PER_DAY = """
+    LEFT JOIN LATERAL (
+        SELECT array_agg(day ORDER BY day) AS months, array_agg(cycles ORDER BY day) AS cycles
+        FROM (
+            SELECT c.cycle_start AS day, count(*) AS cycles
+            FROM treatment_cycles c
+            WHERE a.first_administration IS NOT NULL AND c.application_id = a.id
+            GROUP BY 1
+        ) per_day
+    ) given ON true
+"""
+_ROW = (
+    "a.provider_ods, a.entry_id, a.status, a.planned_start, CAST(a.created_at AS date) AS created, "
+    "a.first_administration, a.final_treatment_date, a.closed_at, given.months, given.cycles"
+)
+# The pairs' own applications (any but a rejected one) that can matter this year: still live, decided
+# within the approval-rate window, or stopped or closed this financial year.
+_OWN = text(
+    f"""
     WITH pairs AS (
         SELECT * FROM unnest(CAST(:providers AS text[]), CAST(:entries AS text[])) AS p(provider_ods, entry_id)
-    ), entry_apps AS (
-        SELECT a.id, a.provider_ods, a.entry_id, a.status, a.planned_start, a.first_administration,
-            a.final_treatment_date, a.closed_at,
-            (a.provider_ods, a.entry_id) IN (SELECT provider_ods, entry_id FROM pairs) AS own  -- a hashed subplan
-        FROM applications a
-        WHERE a.entry_id IN (SELECT entry_id FROM pairs) AND a.status <> 'rejected'
-    ), apps AS (
-        SELECT * FROM entry_apps WHERE own OR status = ANY(CAST(:history AS text[]))
     )
-    SELECT CASE WHEN a.own THEN 'own' ELSE 'other' END AS kind, a.provider_ods, a.entry_id, a.id, a.status,
-        a.planned_start, a.first_administration, a.final_treatment_date, a.closed_at, given.months, given.cycles,
-        latest.cycle_start AS last_cycle_start, latest.cycle_length_days AS last_cycle_days
-    FROM apps a
-    LEFT JOIN LATERAL (
-        SELECT array_agg(month) AS months, array_agg(cycles) AS cycles
-        FROM (
-            SELECT CAST(date_trunc('month', c.given_on) AS date) AS month, count(*) AS cycles
-            FROM treatment_cycles c
-            WHERE a.own AND a.first_administration IS NOT NULL AND c.application_id = a.id
-            GROUP BY 1
-        ) per_month
-    ) given ON true
-    LEFT JOIN LATERAL (
-        SELECT c.cycle_start, c.cycle_length_days
-        FROM treatment_cycles c
-        WHERE a.own AND a.first_administration IS NOT NULL AND c.application_id = a.id
-        ORDER BY c.cycle_start DESC
-        LIMIT 1
-    ) latest ON true
+    SELECT {_ROW}
+    FROM applications a
+    JOIN pairs p ON p.provider_ods = a.provider_ods AND p.entry_id = a.entry_id
+    {_CYCLES_PER_DAY}
+    WHERE a.status <> 'rejected'
+      AND (a.status IN ('approved', 'treatment_started') OR a.created_at >= :rates_from
+           OR a.final_treatment_date >= :year_start OR a.closed_at >= :year_start)
     """
 )
+# Every trust's application of the given entries (for their bases, when they are rebuilt).
+_HISTORY = text(
+    f"""
+    SELECT {_ROW}
+    FROM applications a
+    {_CYCLES_PER_DAY}
+    WHERE a.entry_id = ANY(CAST(:entries AS text[])) AND a.status <> 'rejected'
+    """
+)
+# Each trust's latest processed SACT month: its SACT covers up to that month's end.
+_SACT_TO = text(
+    "SELECT left(provider_ods, 3) AS trust, max(period) AS period FROM sact_submissions "
+    "WHERE status = 'processed' GROUP BY 1"
+)
+_APPROVALS = text(
+    "SELECT provider_ods, CAST(created_at AS date) AS created FROM applications "
+    "WHERE status <> 'rejected' AND created_at >= :since"
+)
+_CALIBRATION = text("SELECT calibration FROM forecast_backtests ORDER BY id DESC LIMIT 1")
 
 # Upserts every forecast of the round and answers the pairs whose months differ from the stored ones:
 # the final SELECT reads `forecasts` as it was before the statement (one snapshot for all its parts).
@@ -124,23 +140,27 @@ _STORE = text(
     """
     WITH computed AS MATERIALIZED (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-            provider_ods text, entry_id text, financial_year text, entry_version integer, as_of date, basis text,
-            start_rate numeric, actual_to_date numeric, active_projection numeric, pipeline numeric,
-            outturn numeric, lower numeric, upper numeric, run_rate_outturn numeric, months jsonb
+            provider_ods text, entry_id text, financial_year text, entry_version integer, as_of date, sact_to date,
+            basis text, start_rate numeric, actual_to_date numeric, active_projection numeric, pipeline numeric,
+            new_approvals numeric, outturn numeric, lower numeric, upper numeric, run_rate_outturn numeric,
+            months jsonb
         )
     ), stored AS (
         INSERT INTO forecasts AS f (
-            provider_ods, entry_id, financial_year, entry_version, as_of, basis, start_rate, actual_to_date,
-            active_projection, pipeline, outturn, lower, upper, run_rate_outturn, months
+            provider_ods, entry_id, financial_year, entry_version, as_of, sact_to, basis, start_rate,
+            actual_to_date, active_projection, pipeline, new_approvals, outturn, lower, upper, run_rate_outturn,
+            months
         )
-        SELECT provider_ods, entry_id, financial_year, entry_version, as_of, basis, start_rate, actual_to_date,
-            active_projection, pipeline, outturn, lower, upper, run_rate_outturn, months
+        SELECT provider_ods, entry_id, financial_year, entry_version, as_of, sact_to, basis, start_rate,
+            actual_to_date, active_projection, pipeline, new_approvals, outturn, lower, upper, run_rate_outturn,
+            months
         FROM computed
         ON CONFLICT (provider_ods, entry_id, financial_year) DO UPDATE SET
-            entry_version = excluded.entry_version, as_of = excluded.as_of, basis = excluded.basis,
-            start_rate = excluded.start_rate, actual_to_date = excluded.actual_to_date,
+            entry_version = excluded.entry_version, as_of = excluded.as_of, sact_to = excluded.sact_to,
+            basis = excluded.basis, start_rate = excluded.start_rate, actual_to_date = excluded.actual_to_date,
             active_projection = excluded.active_projection, pipeline = excluded.pipeline,
-            outturn = excluded.outturn, lower = excluded.lower, upper = excluded.upper,
+            new_approvals = excluded.new_approvals, outturn = excluded.outturn, lower = excluded.lower,
+            upper = excluded.upper,
             run_rate_outturn = excluded.run_rate_outturn, months = excluded.months, computed_at = now()
     )
     SELECT c.provider_ods, c.entry_id FROM computed c
@@ -169,16 +189,86 @@ async def recompute_pairs(
 ) -> None:
     """Recompute and store the forecasts of `pairs` in the caller's unit of work (which holds their
     trusts' locks); `cdf.forecast.updated` for each whose months changed."""
-    settings: Any = runtime.settings
     connection = await uow.session.connection()
-    params = {"providers": [p for p, _ in pairs], "entries": [e for _, e in pairs], "history": sorted(HISTORY_STATES)}
-    rows = (await connection.execute(_INPUTS, params)).all()
-    cache, entries = list_cache(runtime), {}
-    for entry_id in sorted({e for _, e in pairs}):  # the process's copy: no query within its TTL
-        found = await cache.entry_for(uow.session, entry_id, as_of, settings.list_cache_ttl_s)
-        if found is not None:
-            entries[entry_id] = found[0]  # in force on as_of, else the latest version
-    await _store(uow, forecast_pairs(pairs, rows, entries, as_of, settings), entries)
+    terms, entries = await _list_terms(uow, runtime, {e for _, e in pairs}, as_of)
+    context = await _context(connection, runtime, as_of)
+    cache = forecast_cache(runtime)
+    await _refresh_bases(connection, cache, context, terms, entries)
+    year_start = fy_start(financial_year_of(as_of).financial_year)
+    params = {
+        "providers": [p for p, _ in pairs],
+        "entries": [e for _, e in pairs],
+        "year_start": year_start,
+        "rates_from": as_of - timedelta(days=RATE_WINDOW_DAYS),
+    }
+    own = (await connection.execute(_OWN, params)).all()
+    bases = {entry_id: cache.basis(entry_id) for entry_id in entries}
+    results = forecast_pairs(pairs, own, terms, entries, context, bases)
+    cache.recomputed(e for _, e in pairs if e in entries)
+    await _store(uow, results, entries)
+
+
+async def _list_terms(
+    uow: UnitOfWork, runtime: ServiceRuntime, entry_ids: Iterable[str], as_of: date
+) -> tuple[dict[str, EntryTerms], dict[str, ListEntry]]:
+    """Each entry's versions (the process's copy: no query within its TTL) and the one in force on as_of,
+    else the latest."""
+    ttl: float = runtime.settings.list_cache_ttl_s  # type: ignore[attr-defined]
+    cache, terms, entries = list_cache(runtime), {}, {}
+    for entry_id in sorted(entry_ids):
+        versions = await cache.versions(uow.session, entry_id, ttl)
+        if versions:
+            terms[entry_id] = EntryTerms(versions)
+            entries[entry_id] = entry_as_of(versions, as_of) or versions[-1]
+    return terms, entries
+
+
+async def _context(connection: Any, runtime: ServiceRuntime, as_of: date) -> ForecastContext:
+    """Each trust's SACT horizon (read every round) and the national figures (kept: `forecast_cache`)."""
+    settings: Any = runtime.settings
+    sact_to = {r.trust: month_end(date.fromisoformat(f"{r.period}-01")) for r in await connection.execute(_SACT_TO)}
+    cache = forecast_cache(runtime)
+    national = cache.national(as_of)
+    if national is None:
+        since = datetime.combine(as_of - timedelta(days=RATE_WINDOW_DAYS), time.min, UTC)
+        approvals = [(r.provider_ods, r.created) for r in await connection.execute(_APPROVALS, {"since": since})]
+        stored = (await connection.execute(_CALIBRATION)).scalar()
+        national = cache.keep_national(trust_shares(approvals, as_of), calibration_of(stored), as_of)
+    return ForecastContext(
+        as_of=as_of,
+        sact_to=sact_to,
+        shares=national.shares,
+        calibration=national.calibration,
+        min_history=settings.forecast_min_history,
+        default_start_rate=settings.forecast_default_start_rate,
+    )
+
+
+async def _refresh_bases(
+    connection: Any,
+    cache: ForecastCache,
+    context: ForecastContext,
+    terms: Mapping[str, EntryTerms],
+    entries: Mapping[str, ListEntry],
+) -> None:
+    """Rebuild from its whole history the basis of each entry the cache's rule says is out of date."""
+    stale = sorted(e for e in entries if cache.stale(e, context.as_of, terms[e].versions))
+    if not stale:
+        return
+    history: dict[str, list[Any]] = defaultdict(list)
+    for row in await connection.execute(_HISTORY, {"entries": stale}):
+        history[row.entry_id].append(row)
+    for entry_id in stale:
+        rows = history[entry_id]
+        basis = entry_basis(rows, entries[entry_id], terms[entry_id], context)
+        cache.keep(entry_id, basis, context.as_of, terms[entry_id].versions, len(rows))
+
+
+def calibration_of(stored: Mapping[str, Any] | None) -> BandCalibration:
+    """The band calibration a backtest stored ({"6": [low, high], ...}); none stored: the normal band."""
+    if not stored:
+        return BandCalibration()
+    return BandCalibration({int(months): Band(float(low), float(high)) for months, (low, high) in stored.items()})
 
 
 async def forecaster(runtime: ServiceRuntime) -> None:
@@ -190,7 +280,7 @@ async def forecaster(runtime: ServiceRuntime) -> None:
     settings: Any = runtime.settings
     wake = runtime.wake_signal(FORECASTER)
     while True:
-        started = time.monotonic()
+        started = clock.monotonic()
         try:
             while await forecast_round(runtime) == PAIRS_PER_ROUND:
                 pass
@@ -199,105 +289,7 @@ async def forecaster(runtime: ServiceRuntime) -> None:
         except Exception as exc:
             log.warning("forecast round failed", error=repr(exc))
         await wait_for_wake(wake, settings.forecast_interval_s)
-        await asyncio.sleep(max(0.0, started + settings.forecast_round_gap_s - time.monotonic()))
-
-
-def forecast_pairs(
-    pairs: Sequence[tuple[str, str]],
-    applications: Iterable[Any],
-    entries: Mapping[str, ListEntry],
-    as_of: date,
-    settings: Any,
-) -> list[ForecastOutturn]:
-    """The forecast of each (trust, entry) pair, in `pairs`' order, from the rows `_INPUTS` read; each
-    entry's curve and start rate are computed once. A pair whose entry is not in `entries` is left out."""
-    own: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    history: dict[str, list[Any]] = defaultdict(list)
-    for row in applications:
-        if row.status in HISTORY_STATES:
-            history[row.entry_id].append(row)
-        if row.kind == "own":
-            own[(row.provider_ods, row.entry_id)].append(row)
-    bases = {
-        entry_id: entry_basis(
-            history[entry_id],
-            entries[entry_id].cycle_length_days,
-            as_of,
-            settings.forecast_min_history,
-            settings.forecast_default_start_rate,
-        )
-        for entry_id in {e for _, e in pairs if e in entries}
-    }
-    results = []
-    for provider, entry_id in pairs:
-        if entry_id not in entries:
-            continue
-        treatments, pending = trust_inputs(own[(provider, entry_id)])
-        basis = bases[entry_id]
-        results.append(
-            forecast_entry(
-                trust_ods=provider,
-                entry=entries[entry_id],
-                treatments=treatments,
-                pending=pending,
-                curve=basis.curve,
-                as_of=as_of,
-                start_rate=basis.start_rate,
-            )
-        )
-    return results
-
-
-def trust_inputs(applications: Iterable[Any]) -> tuple[list[Treatment], list[PendingApproval]]:
-    """A pair's treatments (started applications, with their cycles per month) and pending approvals."""
-    treatments, pending = [], []
-    for a in applications:
-        if a.first_administration is not None:
-            given = dict(zip(a.months, a.cycles, strict=True)) if a.months else {}
-            treatments.append(
-                Treatment(
-                    start=a.first_administration,
-                    stop=_stop(a),
-                    cycles_by_month=given,
-                    last_cycle_start=a.last_cycle_start,
-                    cycle_length_days=a.last_cycle_days,
-                )
-            )
-        if a.status == "approved":
-            pending.append(PendingApproval(a.planned_start))
-    return treatments, pending
-
-
-def _stop(app: Any) -> date | None:
-    """Date of final treatment, or the withdrawal date for a treatment withdrawn while running."""
-    if app.final_treatment_date is not None:
-        return app.final_treatment_date
-    return app.closed_at.date() if app.status == "withdrawn" and app.closed_at else None
-
-
-@dataclass(frozen=True)
-class EntryBasis:
-    curve: KaplanMeierCurve | None  # None: the entry's expected duration
-    start_rate: float
-
-
-def entry_basis(
-    history: Iterable[Any], cycle_days: int, as_of: date, min_history: int, default_start_rate: float
-) -> EntryBasis:
-    """Kaplan–Meier curve and start rate of an entry from every trust's history of it (applications
-    started, stopped, lapsed or withdrawn)."""
-    observations = []
-    resolved = started = 0
-    for r in history:
-        resolved += 1
-        if r.first_administration is None:
-            continue
-        started += 1
-        obs = observation_from_treatment(r.first_administration, _stop(r), as_of, cycle_days)
-        if obs is not None:
-            observations.append(obs)
-    curve = time_on_treatment_curve(observations, min_history)
-    return EntryBasis(curve, historical_start_rate(started, resolved, default_start_rate))
+        await asyncio.sleep(max(0.0, started + settings.forecast_round_gap_s - clock.monotonic()))
 
 
 async def _store(uow: UnitOfWork, results: Sequence[ForecastOutturn], entries: Mapping[str, ListEntry]) -> None:
@@ -317,18 +309,20 @@ async def _store(uow: UnitOfWork, results: Sequence[ForecastOutturn], entries: M
 
 def _stored_values(result: ForecastOutturn) -> dict[str, Any]:
     """A row of `forecasts` (amounts as Decimal, written to JSON as their exact text)."""
-    elapsed = financial_year_of(result.as_of).month
+    elapsed = max(1, months_covered(result.sact_to, result.financial_year))
     return {
         "provider_ods": result.trust_ods,
         "entry_id": result.entry_id,
         "financial_year": result.financial_year,
         "entry_version": result.entry_version,
         "as_of": result.as_of,
+        "sact_to": result.sact_to,
         "basis": result.basis.value,
         "start_rate": Decimal(str(round(result.start_rate, 4))),
         "actual_to_date": result.actual_to_date,
         "active_projection": result.active_projection,
         "pipeline": result.pipeline,
+        "new_approvals": result.new_approvals,
         "outturn": result.outturn,
         "lower": result.lower,
         "upper": result.upper,
@@ -340,6 +334,7 @@ def _stored_values(result: ForecastOutturn) -> dict[str, Any]:
                 "actual": str(m.actual),
                 "active": str(m.active),
                 "pipeline": str(m.pipeline),
+                "new_approvals": str(m.new_approvals),
                 "total": str(m.total),
             }
             for m in result.months
@@ -349,7 +344,7 @@ def _stored_values(result: ForecastOutturn) -> dict[str, Any]:
 
 def payload_of(result: ForecastOutturn, dmd_id: str, run_rate: Decimal) -> dict[str, Any]:
     """The `cdf.forecast.updated` payload (validated by `uow.emit` against ForecastUpdated); each month's
-    `forecast` is its projected part, active + pipeline."""
+    `forecast` is its projected part, active + pipeline + new approvals."""
     return {
         "provider_ods": result.trust_ods,
         "entry_id": result.entry_id,
@@ -366,7 +361,7 @@ def payload_of(result: ForecastOutturn, dmd_id: str, run_rate: Decimal) -> dict[
                 "month": m.month_start.strftime("%Y-%m"),
                 "fy_month": m.month,
                 "actual": m.actual,
-                "forecast": m.active + m.pipeline,
+                "forecast": m.projected,
             }
             for m in result.months
         ],

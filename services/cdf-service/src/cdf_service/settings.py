@@ -62,6 +62,16 @@ class CdfSettings(ServiceSettings):
         20, description="Fewest treatments for a Kaplan-Meier curve (else expected duration)"
     )
     forecast_default_start_rate: float = Field(0.9, description="Share of approvals expected to start, with no history")
+    forecast_basis_max_age_s: float = Field(
+        300.0,
+        description="Longest an entry's forecast basis (curve, start share, rates) and the national figures are "
+        "kept between forecaster rounds; 0 rebuilds them every round",
+    )
+    forecast_basis_refresh_share: float = Field(
+        0.05,
+        description="An entry's basis is rebuilt from its whole history once its pairs have been recomputed this "
+        "share of its applications times (at least once)",
+    )
     completeness_expectation: Decimal = Field(
         Decimal("0.90"), description="National SACT completeness expectation (share of approvals with SACT activity)"
     )

@@ -12,7 +12,7 @@ import pytest
 from cdf_helpers import confirmed_clinician, load_seed_list, next_patient_index
 from sqlalchemy import text
 
-from casework.financial_year import financial_year_of, month_start
+from casework.financial_year import financial_year_of, fy_end
 from cdf_service.domain.forecast import PendingApproval, Treatment, forecast_entry
 from cdf_service.domain.national_list import Criterion, EntryStatus, ListEntry
 from cdf_service.synthetic.national import Course
@@ -104,27 +104,19 @@ async def test_forecast_and_completeness_follow_approvals_and_sact(stack: TestSt
         )
         assert posted.status_code == 202, posted.text
 
-        cycles = [start_a + timedelta(days=28 * k) for k in range(3)]
-        by_month: dict[date, int] = {}
-        for day in cycles:
-            by_month[month_start(day)] = by_month.get(month_start(day), 0) + 1
-        # history of this entry: A started, C lapsed (B is still pending) -> start rate 1/2
+        cycles = {start_a + timedelta(days=28 * k): 1 for k in range(3)}
+        # History of this entry: A started, C lapsed (the SACT upload lapses it), B is still pending -> start
+        # share 1/2. SACT for this month covers to today. Fewer than 20 treatments: the expected duration (6
+        # cycles). The parts known by hand; new approvals depend on every trust's approvals (shared database).
         expected = forecast_entry(
             trust_ods=TRUST,
             entry=entry,
-            treatments=[
-                Treatment(
-                    start=start_a,
-                    stop=None,
-                    cycles_by_month=by_month,
-                    last_cycle_start=cycles[-1],
-                    cycle_length_days=28,
-                )
-            ],
+            treatments=[Treatment(start=start_a, stop=None, cycles_by_month=cycles)],
             pending=[PendingApproval(planned["B"])],
             curve=None,
             as_of=today,
             start_rate=0.5,
+            sact_to=today,
         )
         fy = financial_year_of(today).financial_year
         finance = stack.auth("X24", "finance_lead")
@@ -136,13 +128,28 @@ async def test_forecast_and_completeness_follow_approvals_and_sact(stack: TestSt
                 headers=finance,
             )
             items = got.json()["items"]
-            return items[0] if items and Decimal(items[0]["outturn"]) == expected.outturn else None
+            return items[0] if items and Decimal(items[0]["pipeline"]) == expected.pipeline else None
 
         forecast = await eventually(stored, within=30, interval=0.2)
         assert forecast["basis"] == "expected_duration" and Decimal(forecast["start_rate"]) == Decimal("0.5")
-        assert [Decimal(m["total"]) for m in forecast["months"]] == [m.total for m in expected.months]
+        assert forecast["sact_to"] == today.isoformat()
+        months = forecast["months"]
+        assert [Decimal(m["actual"]) for m in months] == [m.actual for m in expected.months]
+        assert [Decimal(m["active"]) for m in months] == [m.active for m in expected.months]
+        assert [Decimal(m["pipeline"]) for m in months] == [m.pipeline for m in expected.months]
         assert Decimal(forecast["actual_to_date"]) == expected.actual_to_date == Decimal("3000.00")
-        assert (Decimal(forecast["lower"]), Decimal(forecast["upper"])) == (expected.lower, expected.upper)
+        # A's three remaining cycles every 28 days from its last, as far as they fall in the year
+        remaining = [start_a + timedelta(days=28 * k) for k in (3, 4, 5)]
+        assert expected.active_projection == 1000 * sum(d <= fy_end(fy) for d in remaining)
+        new = Decimal(forecast["new_approvals"])
+        assert new > 0 and new == sum(Decimal(m["new_approvals"]) for m in months)
+        assert Decimal(forecast["outturn"]) == expected.outturn + new == sum(Decimal(m["total"]) for m in months)
+        assert (
+            Decimal("3000.00")
+            <= Decimal(forecast["lower"])
+            <= Decimal(forecast["outturn"])
+            <= Decimal(forecast["upper"])
+        )
 
         async with svc.runtime.unit_of_work() as uow:
             published = (
@@ -159,7 +166,7 @@ async def test_forecast_and_completeness_follow_approvals_and_sact(stack: TestSt
                 .scalars()
                 .all()
             )
-        assert published and Decimal(published[-1]) == expected.outturn
+        assert published and Decimal(published[-1]) == Decimal(forecast["outturn"])
 
         # completeness in the month A started: A (with SACT) and C (approved, never treated) were active
         month = start_a.strftime("%Y-%m")

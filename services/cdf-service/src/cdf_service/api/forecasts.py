@@ -42,6 +42,7 @@ class ForecastMonthOut(BaseModel):
     actual: Decimal
     active: Decimal
     pipeline: Decimal
+    new_approvals: Decimal = Decimal("0.00")  # months stored before this part existed have none
     total: Decimal
 
 
@@ -51,11 +52,13 @@ class ForecastOut(BaseModel):
     entry_version: int
     financial_year: str
     as_of: date
+    sact_to: date | None
     basis: str
     start_rate: Decimal
     actual_to_date: Decimal
     active_projection: Decimal
     pipeline: Decimal
+    new_approvals: Decimal
     outturn: Decimal
     lower: Decimal
     upper: Decimal
@@ -106,10 +109,12 @@ CSV_COLUMNS = (
     "entry_id",
     "financial_year",
     "as_of",
+    "sact_to",
     "basis",
     "actual_to_date",
     "active_projection",
     "pipeline",
+    "new_approvals",
     "outturn",
     "lower",
     "upper",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from cdf_service.backtest.history import HistoricApplication, NationalHistory, PublishedVersion
+from cdf_service.domain.forecast import month_end
 from cdf_service.domain.national_list import ListEntry, entry_as_of
 from cdf_service.domain.prior_approval import lapse_due_date
 
@@ -123,11 +124,7 @@ def sact_coverage(history: NationalHistory, cutoff: date) -> dict[str, date]:
     for s in history.submissions:
         if s.submitted < cutoff and s.period > latest.get(s.trust, date.min):
             latest[s.trust] = s.period
-    return {trust: _month_end(period) for trust, period in latest.items()}
-
-
-def _month_end(period: date) -> date:
-    return (period.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return {trust: month_end(period) for trust, period in latest.items()}
 
 
 def _known(

@@ -43,6 +43,14 @@ class ListCache:
         in_force = entry_as_of(versions, day)
         return (in_force, True) if in_force is not None else (versions[-1], False)
 
+    async def versions(self, session: AsyncSession, entry_id: str, ttl_s: float) -> list[ListEntry]:
+        """Every version of the entry, in version order (a change announced ahead is already among them)."""
+        if ttl_s <= 0:
+            return [list_repo.to_domain(row) for row in await list_repo.history(session, entry_id)]
+        if time.monotonic() - self._loaded_at > ttl_s:
+            await self._load(session)
+        return list(self._versions.get(entry_id, []))
+
     async def drug_names(self, session: AsyncSession, ttl_s: float) -> dict[str, tuple[str, ...]]:
         """Every listed drug (any version) with all its dm+d ids: `list_repo.drug_names` from the copy."""
         if ttl_s <= 0:

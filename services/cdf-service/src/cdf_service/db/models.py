@@ -303,6 +303,8 @@ class Forecast(Base):
     actual_to_date: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     active_projection: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     pipeline: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    new_approvals: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default=text("0"))
+    sact_to: Mapped[date | None] = mapped_column(Date)  # the last day the trust's SACT covered
     outturn: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     lower: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     upper: Mapped[Decimal] = mapped_column(Numeric(14, 2))
@@ -324,3 +326,17 @@ class ForecastDirty(Base):
     provider_ods: Mapped[str] = mapped_column(String(5))
     entry_id: Mapped[str] = mapped_column(String(40))
     marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ForecastBacktest(Base):
+    """One run of the forecast backtest (`python -m cdf_service.backtest --store`): its figures, the data
+    it ran on, and the band calibration it fitted (the forecaster uses the latest)."""
+
+    __tablename__ = "forecast_backtests"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    seconds: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)  # what it ran on (generator, seed, counts, fingerprint)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the --json result: months, years, pairs
+    calibration: Mapped[dict[str, Any]] = mapped_column(JSONB)  # months of SACT known -> [low, high]

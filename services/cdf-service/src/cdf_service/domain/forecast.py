@@ -2,10 +2,11 @@
 
 Four parts, month by month (M1 = April ... M12 = March):
 - actual: cycles SACT reports as given, each at the cost per cycle in force on its day;
-- active: treatments running when the trust's SACT ends (`sact_to`: the last day its submitted months
-  cover, at most as-of), projected forward. Cycles fall every cycle length from the start date; cycle
-  k is given if the patient is still on treatment then, with probability S(k x L) / S(elapsed) from
-  the time-on-treatment curve (or the entry's expected duration);
+- active: treatments SACT shows running, projected forward from their latest cycle, and never into
+  the days the trust's SACT already covers (`sact_to`: the last day its submitted months cover, at
+  most as-of). Time on treatment is counted in cycles: cycle k is given with probability
+  S(k x L) / S(cycles seen) from the time-on-treatment curve (or the entry's expected duration),
+  lowered when SACT has shown no cycle for longer than the entry's gaps usually last;
 - pipeline: approvals not yet started x start rate x the same cycle probabilities from the expected start;
 - new approvals: approvals not yet made, expected at a rate per day on the days the entry takes
   approvals (`NewApprovals`, learnt in `forecast_basis`), x start rate, starting a typical lag later.
@@ -246,7 +247,7 @@ def _project_active(start: date, seen: int, last: date | None, parts: _Parts, pa
         first = int(elapsed // interval) + 1
         return _project(start + timedelta(days=round(first * interval)), first, survival, given, parts)
     at_least, next_one = survival(seen * parts.unit - CENSOR_BEFORE), survival(seen * parts.unit)
-    quiet = pattern.gap_longer_than((sact_to - last).days)
+    quiet = pattern.gap_longer_than(max(0, (sact_to - last).days))
     if at_least <= 0.0 or next_one <= 0.0 or quiet <= 0.0:
         return _Projection({}, 0.0, 0.0)  # past the curve, or quiet for longer than any treatment goes on
     given = next_one + (at_least - next_one) / quiet
@@ -267,6 +268,7 @@ class _Parts:
     survival: Survival
     interval: float  # days between cycles
     unit: int  # the list's cycle length: the curve counts time on treatment in cycles of it
+    as_of: date
     sact_to: date
     until: date
     cost: CostOn
@@ -302,7 +304,7 @@ def forecast_entry(
     terms = terms or EntryTerms.of(entry)
     cycles = cycles or CyclePattern(float(entry.cycle_length_days))
     survival = curve.survival if curve is not None else expected_duration_survival(entry)
-    parts = _Parts(survival, cycles.interval, entry.cycle_length_days, sact_to, fy_end(fy), terms.cost_on)
+    parts = _Parts(survival, cycles.interval, entry.cycle_length_days, as_of, sact_to, fy_end(fy), terms.cost_on)
     year_start = fy_start(fy)
     treatments = [t for t in treatments if t.stop is None or t.stop >= year_start]  # the rest cost nothing now
     actual = _actual_spend(treatments, year_start, as_of, terms)
@@ -353,9 +355,9 @@ def _active_part(
 ) -> tuple[dict[date, float], float]:
     """Expected spend per month of treatments running when the SACT ends, and the variance of their spend.
     Treatments that started on the same day have the same projection: it is made once per start date."""
-    sact_to = parts.sact_to
+    as_of = parts.as_of
     running = Counter(
-        (t.start, *_seen(t, sact_to)) for t in treatments if t.start <= sact_to and (t.stop is None or t.stop > sact_to)
+        (t.start, *_seen(t, as_of)) for t in treatments if t.start <= as_of and (t.stop is None or t.stop > as_of)
     )
     by_month: dict[date, float] = {}
     variance = 0.0
@@ -366,9 +368,9 @@ def _active_part(
     return by_month, variance
 
 
-def _seen(treatment: Treatment, sact_to: date) -> tuple[int, date | None]:
-    """Cycles SACT shows up to its end, and the day of the latest."""
-    days = [day for day in treatment.cycles_by_month if day <= sact_to]
+def _seen(treatment: Treatment, as_of: date) -> tuple[int, date | None]:
+    """Cycles SACT shows up to as-of, and the day of the latest."""
+    days = [day for day in treatment.cycles_by_month if day <= as_of]
     return sum(treatment.cycles_by_month[d] for d in days), max(days, default=None)
 
 
@@ -402,7 +404,7 @@ def _new_approvals_part(
     variance = per_unit_rate = 0.0
     first = as_of + timedelta(days=1)
     while first <= parts.until:
-        last = min(_month_end(first), parts.until)
+        last = min(month_end(first), parts.until)
         days = terms.approval_days(first, last)
         if days:
             start = first + timedelta(days=(last - first).days // 2 + rate.start_lag_days)
@@ -415,7 +417,7 @@ def _new_approvals_part(
     return by_month, variance + rate.per_day_variance * per_unit_rate**2
 
 
-def _month_end(day: date) -> date:
+def month_end(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 

@@ -143,9 +143,9 @@ def entry_basis(
         started += 1
         sact_to = context.sact_to_of(r.provider_ods)
         stop = presumed_stop(r, sact_to, quiet)
-        seen = _seen_by(r, sact_to)
+        seen = sum(r.cycles) if r.cycles else 0
         if seen:
-            stopped = stop is not None and stop <= sact_to
+            stopped = stop is not None and stop <= context.as_of
             observations.append(observation_from_cycles(seen, stopped, entry.cycle_length_days))
         elif (obs := observation_from_treatment(r.first_administration, stop, sact_to, interval)) is not None:
             observations.append(obs)
@@ -161,14 +161,6 @@ def entry_basis(
         approvals_per_day=approvals / exposure[-1] if exposure[-1] > 0 else 0.0,
         exposure=exposure,
     )
-
-
-def _seen_by(app: Any, sact_to: date) -> int:
-    if not app.months:
-        return 0
-    if app.months[-1] <= sact_to:
-        return sum(app.cycles)
-    return sum(c for d, c in zip(app.months, app.cycles, strict=True) if d <= sact_to)
 
 
 def trust_shares(approvals: Iterable[tuple[str, date]], as_of: date) -> TrustShares:
