@@ -6,6 +6,7 @@ from pathlib import Path
 
 from casework.periodic import every
 from casework.runtime import ServiceDefinition, ServiceRuntime
+from cdf_service.api.accuracy import router as accuracy_router
 from cdf_service.api.applications import router as applications_router
 from cdf_service.api.applications import treatments_router
 from cdf_service.api.clinicians import router as clinicians_router
@@ -42,6 +43,7 @@ definition = ServiceDefinition(
         sact_router,
         sact_schemas_router,
         forecasts_router,
+        accuracy_router,
     ],
     background=[every(_sweep_interval, lapse_sweep, "cdf-lapse-sweep"), sact_worker, forecaster],
 )

@@ -13,9 +13,11 @@ every cycle given in the year at the price in force on its day, however late its
 from __future__ import annotations
 
 import bisect
+import multiprocessing
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -83,25 +85,61 @@ def run_backtest(
     years: int = 3,
     months: Sequence[int] = CUTOFF_MONTHS,
     settings: Any = None,
+    workers: int = 1,
 ) -> Backtest:
-    """Forecast at every cut-off of the last `years` years and measure it against the outturn."""
+    """Forecast at every cut-off of the last `years` years and measure it against the outturn; with
+    `workers` > 1 the cut-offs are shared between that many forked processes."""
     started = time.perf_counter()
     settings = settings or ModelSettings()
-    prices = _Prices(history.versions)
-    index = HistoryIndex(history)
-    outcomes: list[PairOutcome] = []
     measured = backtest_years(history, years)
-    for fy in measured:
-        spend = year_cycles(history.applications, fy, prices)
-        actual = actual_outturns(spend)
-        for month in months:
-            knowledge = known_at(index, cutoff_day(fy, month))
-            forecasts = forecast_at(knowledge, settings)
-            run_rates = run_rate_outturns(spend, knowledge, fy)
-            outcomes.extend(_outcomes(fy, month, forecasts, run_rates, actual))
+    cutoffs = [(fy, month) for fy in measured for month in months]
+    if workers > 1 and len(cutoffs) > 1:
+        outcomes = _in_processes(history, cutoffs, settings, workers)
+    else:
+        outcomes = measure(history, cutoffs, settings)
     banded = out_of_year_bands(outcomes)
     seconds = time.perf_counter() - started
     return Backtest(measured, tuple(banded), accuracy_by_month(banded), fit_band(outcomes), seconds)
+
+
+def measure(history: NationalHistory, cutoffs: Sequence[tuple[str, int]], settings: Any) -> list[PairOutcome]:
+    """The outcomes of the given (financial year, cut-off month)s, taken in order."""
+    prices = _Prices(history.versions)
+    index = HistoryIndex(history)
+    year: dict[str, tuple[list[tuple[Pair, date, float]], dict[Pair, float]]] = {}
+    outcomes: list[PairOutcome] = []
+    for fy, month in sorted(cutoffs):
+        if fy not in year:
+            spend = year_cycles(history.applications, fy, prices)
+            year[fy] = spend, actual_outturns(spend)
+        spend, actual = year[fy]
+        knowledge = known_at(index, cutoff_day(fy, month))
+        forecasts = forecast_at(knowledge, settings)
+        outcomes.extend(_outcomes(fy, month, forecasts, run_rate_outturns(spend, knowledge, fy), actual))
+    return outcomes
+
+
+_SHARED: list[NationalHistory] = []  # the history a forked worker inherits (not pickled)
+
+
+def _measure_shared(cutoffs: Sequence[tuple[str, int]], settings: Any) -> list[PairOutcome]:
+    return measure(_SHARED[0], cutoffs, settings)
+
+
+def _in_processes(
+    history: NationalHistory, cutoffs: Sequence[tuple[str, int]], settings: Any, workers: int
+) -> list[PairOutcome]:
+    _SHARED[:] = [history]
+    try:
+        context = multiprocessing.get_context("fork")
+        shares = [list(cutoffs[w::workers]) for w in range(workers)]
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            parts = list(pool.map(_measure_shared, shares, [settings] * workers))
+    finally:
+        _SHARED.clear()
+    return sorted(
+        (o for part in parts for o in part), key=lambda o: (o.financial_year, o.cutoff_month, o.trust, o.entry_id)
+    )
 
 
 def forecast_at(
