@@ -1,7 +1,7 @@
 """What the service would have known on a cut-off day: only records dated before it.
 
-The forecaster reads applications as rows (`cdf_service.forecaster._INPUTS`); this builds the same rows
-from the national history as a database would have held them the day before the cut-off:
+The forecaster reads applications as rows (`cdf_service.forecaster._OWN` and `_HISTORY`); this builds
+the same rows from the national history as a database would have held them the day before the cut-off:
 - an application exists from the day it was decided, is withdrawn from its withdrawal day;
 - a SACT cycle exists from the day its submission arrived, a stop from the day the submission recording
   it arrived; the first administration is the earliest cycle known;
@@ -27,9 +27,8 @@ from cdf_service.domain.prior_approval import lapse_due_date
 
 @dataclass(frozen=True, slots=True)
 class KnownApplication:
-    """One application as `_INPUTS` would answer it (every application belongs to a forecast pair)."""
+    """One application as the forecaster's statements would answer it."""
 
-    kind: str
     provider_ods: str
     entry_id: str
     id: int
@@ -39,7 +38,7 @@ class KnownApplication:
     first_administration: date | None
     final_treatment_date: date | None
     closed_at: datetime | None
-    months: list[date] | None  # the days cycles were given (named as `_INPUTS` names them)
+    months: list[date] | None  # the days cycles were given (named as the forecaster's statements name them)
     cycles: list[int] | None  # cycles on each of those days
 
 
@@ -147,7 +146,6 @@ def _known(
         status = "approved"
     given, counts = _per_day(days)
     return KnownApplication(
-        kind="own",
         provider_ods=app.trust,
         entry_id=app.entry_id,
         id=app.number,

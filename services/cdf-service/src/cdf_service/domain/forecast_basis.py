@@ -3,7 +3,7 @@ start lag), what each trust x entry is expected to approve next, and the forecas
 
 The caller (the service's forecaster, or the backtest) reads the rows and passes them in; everything
 here is pure. A row is an application (not a rejected one) with the attributes the forecaster's
-`_INPUTS` statement selects: provider_ods, entry_id, status, planned_start, created (the day it was
+`_OWN` and `_HISTORY` statements select: provider_ods, entry_id, status, planned_start, created (the day it was
 decided), first_administration, final_treatment_date, closed_at, and for a started one `months` and
 `cycles`: the days cycles were given, in order, and how many on each.
 
@@ -94,15 +94,22 @@ class EntryBasis:
     exposure: tuple[float, ...]  # exposure[i]: weighted approval days from as_of - i to as_of
 
 
+_WEIGHTS = tuple(0.5 ** (age / RATE_HALF_LIFE_DAYS) for age in range(RATE_WINDOW_DAYS))
+
+
 def recency_weight(as_of: date, day: date) -> float:
     age = (as_of - day).days
-    return 0.5 ** (age / RATE_HALF_LIFE_DAYS) if 0 <= age < RATE_WINDOW_DAYS else 0.0
+    return _WEIGHTS[age] if 0 <= age < RATE_WINDOW_DAYS else 0.0
 
 
 def _exposure(terms: EntryTerms, as_of: date) -> tuple[float, ...]:
     """Cumulative weighted days the entry took approvals, going back from as_of one day at a time."""
-    days = (as_of - timedelta(days=i) for i in range(RATE_WINDOW_DAYS))
-    return tuple(accumulate(recency_weight(as_of, d) if terms.approval_days(d, d) else 0.0 for d in days))
+    weights = [0.0] * RATE_WINDOW_DAYS
+    for opens, closes in terms.approval_spans():
+        nearest, furthest = max(0, (as_of - closes).days), min(RATE_WINDOW_DAYS - 1, (as_of - opens).days)
+        if nearest <= furthest:
+            weights[nearest : furthest + 1] = _WEIGHTS[nearest : furthest + 1]
+    return tuple(accumulate(weights))
 
 
 def exposure_since(basis: EntryBasis, as_of: date, first: date | None) -> float:

@@ -223,6 +223,10 @@ class EntryTerms:
             return self.versions[0].cost_per_cycle
         return self.versions[max(0, bisect.bisect_right(self._starts, day) - 1)].cost_per_cycle
 
+    def approval_spans(self) -> tuple[tuple[date, date], ...]:
+        """The inclusive day spans on which the entry takes new approvals."""
+        return self._open
+
     def approval_days(self, first: date, last: date) -> int:
         """How many days of [first, last] the entry takes new approvals."""
         days = 0
