@@ -9,15 +9,15 @@ next round, and a change committed meanwhile has its own row.
 
 A round costs a few statements whatever its number of pairs (up to PAIRS_PER_ROUND): one takes and
 deletes the rows (`_TAKE`), one takes the trusts' locks, one reads the pairs' own applications with
-their cycles per day (`_OWN`), one each trust's SACT horizon (`_SACT_TO`); the list entries come from
-the process's copy of the national list (`list_cache`). Each entry's basis (curve, start share, cycle
-spacing, approval rate) and the national figures (trust shares, band calibration) are kept between
-rounds (`forecast_cache`, with its rule for when to rebuild them): only then are the entry's whole
-history (`_HISTORY`), the year's approvals (`_APPROVALS`) and the latest backtest (`_CALIBRATION`)
-read. One statement upserts every forecast and answers which ones changed (`_STORE`); the events go to
-the outbox at commit. Plain SQL built once, executed on the Core connection (no ORM objects). A small
-SACT upload recomputes the pairs it changed in its own transaction with the same code
-(`recompute_pairs`), without marking them.
+their cycles per day given and their latest cycle (`_OWN`), one each trust's SACT horizon (`_SACT_TO`);
+the list entries come from the process's copy of the national list (`list_cache`). Each entry's basis
+(curve, start share, cycle spacing, approval rate) and the national figures (trust shares, band
+calibration) are kept between rounds (`forecast_cache`, with its rule for when to rebuild them): only
+then are the entry's whole history (`_HISTORY`), the year's approvals (`_APPROVALS`) and the latest
+backtest (`_CALIBRATION`) read. One statement upserts every forecast and answers which ones changed
+(`_STORE`); the events go to the outbox at commit. Plain SQL built once, executed on the Core connection
+(no ORM objects). A small SACT upload recomputes the pairs it changed in its own transaction with the
+same code (`recompute_pairs`), without marking them.
 """
 
 from __future__ import annotations
@@ -82,21 +82,31 @@ _TAKE = text(
     SELECT DISTINCT provider_ods, entry_id FROM gone
     """
 )
-# The days a started application's cycles were given and how many on each day, in day order.
+# The days a started application's cycles were given (a dispensed pack: the day it was dispensed, for
+# all its cycles) and how many on each day, in day order; and the start and length (SACT v4.0 item 82)
+# of its latest cycle.
 _CYCLES_PER_DAY = """
     LEFT JOIN LATERAL (
         SELECT array_agg(day ORDER BY day) AS months, array_agg(cycles ORDER BY day) AS cycles
         FROM (
-            SELECT c.cycle_start AS day, count(*) AS cycles
+            SELECT c.given_on AS day, count(*) AS cycles
             FROM treatment_cycles c
             WHERE a.first_administration IS NOT NULL AND c.application_id = a.id
             GROUP BY 1
         ) per_day
     ) given ON true
+    LEFT JOIN LATERAL (
+        SELECT c.cycle_start, c.cycle_length_days
+        FROM treatment_cycles c
+        WHERE a.first_administration IS NOT NULL AND c.application_id = a.id
+        ORDER BY c.cycle_start DESC, c.cycle_number DESC
+        LIMIT 1
+    ) latest ON true
 """
 _ROW = (
     "a.provider_ods, a.entry_id, a.status, a.planned_start, CAST(a.created_at AS date) AS created, "
-    "a.first_administration, a.final_treatment_date, a.closed_at, given.months, given.cycles"
+    "a.first_administration, a.final_treatment_date, a.closed_at, given.months, given.cycles, "
+    "latest.cycle_start AS last_cycle_start, latest.cycle_length_days AS last_cycle_days"
 )
 # The pairs' own applications (any but a rejected one) that can matter this year: still live, decided
 # within the approval-rate window, or stopped or closed this financial year.

@@ -111,7 +111,16 @@ async def test_forecast_and_completeness_follow_approvals_and_sact(stack: TestSt
         expected = forecast_entry(
             trust_ods=TRUST,
             entry=entry,
-            treatments=[Treatment(start=start_a, stop=None, cycles_by_month=cycles)],
+            # the v4.0 file gives each cycle's length (item 82): 28 days, the list's
+            treatments=[
+                Treatment(
+                    start=start_a,
+                    stop=None,
+                    cycles_by_month=cycles,
+                    last_cycle_start=max(cycles),
+                    cycle_length_days=28,
+                )
+            ],
             pending=[PendingApproval(planned["B"])],
             curve=None,
             as_of=today,

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import math
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from casework.financial_year import financial_year_of
 from cdf_service.domain.forecast import (
     NORMAL_P90,
     Band,
+    CyclePattern,
     ForecastBasis,
     PendingApproval,
     Treatment,
@@ -287,7 +289,7 @@ def test_pipeline_keeps_approvals_until_their_lapse_due_date(planned: date, pipe
     assert forecast_entry(**inputs).pipeline == pipeline
 
 
-# --- Cycles SACT v4.0 reports ahead (a pack of an oral drug) ---------------------------------------
+# --- What SACT v4.0 says of a treatment's cycles: a pack of an oral drug (items 82, 83) -------------
 
 
 def test_a_dispensed_pack_costs_its_cycles_when_dispensed_and_the_projection_resumes_after_it() -> None:
@@ -298,7 +300,7 @@ def test_a_dispensed_pack_costs_its_cycles_when_dispensed_and_the_projection_res
     packed = Treatment(
         start=date(2026, 4, 1),
         stop=None,
-        cycles_by_month={date(2026, 4, 1): 3, date(2026, 6, 1): 3},
+        cycles_by_month={date(2026, 4, 1): 3, date(2026, 6, 24): 3},
         last_cycle_start=date(2026, 8, 19),
         cycle_length_days=28,
     )
@@ -311,11 +313,11 @@ def test_a_dispensed_pack_costs_its_cycles_when_dispensed_and_the_projection_res
     )
     # the next cycle is due 16 Sep (19 Aug + 28): nothing projected for July and August, already dispensed
     assert by_month[date(2026, 7, 1)].active == by_month[date(2026, 8, 1)].active == money("0.00")
-    # cycles 7..12 every 28 days from 16 Sep: 16 Sep, 14 Oct, 11 Nov, 9 Dec, 6 Jan, 3 Feb (12 x 28 days
-    # from 1 Apr end on 3 Mar)
+    # six cycles seen (6 x 28 days on treatment): cycles 7..12 every 28 days from 16 Sep, 16 Sep, 14 Oct,
+    # 11 Nov, 9 Dec, 6 Jan, 3 Feb, while within the expected 12 x 28 days
     assert sum(m.active for m in result.months) == money("6000.00")
     assert [m.month_start.month for m in result.months if m.active] == [9, 10, 11, 12, 1, 2]
-    # without what SACT says of the next cycle, it would project 22 Jul and 19 Aug again
+    # without what SACT says of the pack's cycles, it would project 22 Jul and 19 Aug again
     blind = Treatment(start=packed.start, stop=None, cycles_by_month=packed.cycles_by_month)
     again = forecast_entry(
         trust_ods="RRV", entry=entry, treatments=[blind], pending=[], curve=None, as_of=as_of, start_rate=0.9
@@ -323,21 +325,41 @@ def test_a_dispensed_pack_costs_its_cycles_when_dispensed_and_the_projection_res
     assert {m.month_start.month for m in again.months if m.active} >= {7, 8}
 
 
+def weekly(cycle_length_days: int | None) -> Treatment:
+    """Started 1 Jun, four cycles a week apart: 1, 8, 15 and 22 Jun."""
+    days = [date(2026, 6, 1) + timedelta(days=7 * k) for k in range(4)]
+    return Treatment(
+        days[0], None, {d: 1 for d in days}, last_cycle_start=days[-1], cycle_length_days=cycle_length_days
+    )
+
+
 def test_the_cycle_length_sact_gives_spaces_the_projected_cycles() -> None:
     entry = make_entry(expected_cycles=4, cycle_length_days=28)
-    as_of = date(2026, 6, 30)
-    weekly = Treatment(
-        start=date(2026, 6, 1),
-        stop=None,
-        cycles_by_month={date(2026, 6, 1): 4},
-        last_cycle_start=date(2026, 6, 22),
-        cycle_length_days=7,
-    )
-    result = forecast_entry(
-        trust_ods="RRV", entry=entry, treatments=[weekly], pending=[], curve=None, as_of=as_of, start_rate=0.9
-    )
-    # due 29 Jun (22 Jun + 7) has passed: from the first 7-day slot after as-of (elapsed 29 days -> day 35,
-    # 6 Jul), every 7 days while within the expected 4 x 28 = 112 days: days 35..105, i.e. 6, 13, 20, 27 Jul;
-    # 3, 10, 17, 24, 31 Aug; 7, 14 Sep
+    inputs: dict[str, Any] = {"trust_ods": "RRV", "entry": entry, "pending": [], "curve": None, "start_rate": 0.9}
+    result = forecast_entry(**inputs, treatments=[weekly(7)], as_of=date(2026, 6, 30))
+    # four 7-day cycles seen: 28 days on treatment. The next, due 29 Jun (22 Jun + 7), is not in SACT to
+    # 30 Jun: from 1 Jul every 7 days, cycle k (k = 4, 5, ...) given while k x 7 < the expected 4 x 28 = 112
+    # days: cycles 4..15 on 1, 8, 15, 22, 29 Jul; 5, 12, 19, 26 Aug; 2, 9, 16 Sep
     active = {m.month_start.month: m.active for m in result.months if m.active}
-    assert active == {7: money("4000.00"), 8: money("5000.00"), 9: money("2000.00")}
+    assert active == {7: money("5000.00"), 8: money("4000.00"), 9: money("3000.00")}
+    # at the list's 28 days, four cycles would be the whole expected course: nothing more
+    assert forecast_entry(**inputs, treatments=[weekly(None)], as_of=date(2026, 6, 30)).active_projection == 0
+    # the entry's delays carry over: its cycles 35 days apart for 28-day cycles (a quarter longer), a 7-day
+    # treatment's are 8.75 apart: from 1 Jul, days 0, 9, 18, 26, 35, 44, 52, 61, 70, 79, 88, 96 (rounded)
+    delayed = forecast_entry(**inputs, treatments=[weekly(7)], as_of=date(2026, 6, 30), cycles=CyclePattern(35.0))
+    active = {m.month_start.month: m.active for m in delayed.months if m.active}
+    assert active == {7: money("4000.00"), 8: money("4000.00"), 9: money("3000.00"), 10: money("1000.00")}
+
+
+def test_a_cycle_length_sact_gives_as_the_lists_changes_nothing() -> None:
+    # SACT v4.0 files give item 82 on every row, usually the list's length; v3.0 files and the backtest's
+    # history give none: the same forecast
+    inputs = fallback_trust()
+    reported = [
+        dataclasses.replace(t, last_cycle_start=max(t.cycles_by_month), cycle_length_days=28)
+        for t in inputs["treatments"]
+    ]
+    pattern = CyclePattern(31.5, (1.0,) * 30 + (0.5,) * 20)
+    assert forecast_entry(**{**inputs, "treatments": reported}, cycles=pattern) == forecast_entry(
+        **inputs, cycles=pattern
+    )

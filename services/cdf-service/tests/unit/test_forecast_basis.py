@@ -41,6 +41,8 @@ class Row:
     closed_at: datetime | None = None
     months: list[date] | None = None
     cycles: list[int] | None = None
+    last_cycle_start: date | None = None
+    last_cycle_days: int | None = None
 
 
 def treated(provider: str, start: date, gaps: list[int], **fields: object) -> Row:
@@ -73,6 +75,35 @@ def test_a_treatment_quiet_for_too_long_is_taken_as_stopped_at_its_last_cycle() 
     assert presumed_stop(row, date(2026, 7, 1), quiet=34) == date(2026, 5, 27)  # 35 days
     stopped = treated("RRV", date(2026, 4, 1), [28], final_treatment_date=date(2026, 4, 29))
     assert presumed_stop(stopped, date(2026, 12, 1), quiet=35) == date(2026, 4, 29)
+
+
+def packed(provider: str, start: date, packs: int, weekly: bool = False) -> Row:
+    """An oral drug dispensed three cycles at a time (SACT v4.0 item 83 = 3, item 82 = 28, or 7 for a
+    weekly one), each pack one cycle after the last cycle of the one before."""
+    length = 7 if weekly else 28
+    days = [start + timedelta(days=3 * length * k) for k in range(packs)]
+    return Row(
+        provider,
+        first_administration=start,
+        months=days,
+        cycles=[3] * packs,
+        last_cycle_start=days[-1] + timedelta(days=2 * length),
+        last_cycle_days=length,
+    )
+
+
+def test_a_dispensed_pack_covers_its_cycles_in_the_spacing_and_quiet_spells() -> None:
+    # 13 treatments of 2 packs: 6 cycles over 5 x 28 days from the first (the second pack's last cycle
+    # 140 days on), gaps between dispensings 84 days of which two cycles the pack covered: 28 days each
+    rows = [packed("RRV", date(2025, 1, 1) + timedelta(days=i), 2) for i in range(13)]
+    assert cycle_pattern(rows, 28).interval == 28.0
+    weekly = [packed("RRV", date(2025, 1, 1) + timedelta(days=i), 2, weekly=True) for i in range(13)]
+    assert cycle_pattern(weekly, 28).interval == 28.0  # 35 days over 5 cycles, x 28 / 7 per 28-day cycle
+    assert cycle_pattern([*rows, *rows, *rows, *rows], 28).gap_longer_than(28) == 0.0  # 52 gaps, none longer
+    # a pack dispensed 1 Apr covers 1 Apr, 29 Apr and 27 May: not quiet for 34 days on 30 Jun
+    row = packed("RRV", date(2026, 4, 1), 1)
+    assert presumed_stop(row, date(2026, 6, 30), quiet=35) is None
+    assert presumed_stop(row, date(2026, 7, 1), quiet=34) == date(2026, 5, 27)
 
 
 def test_trust_shares_count_a_late_joiner_from_its_first_approval() -> None:

@@ -29,10 +29,11 @@ The processes (the constants below; the service README has the same table):
   Weibull (shape 0.8-1.8) or log-normal (sigma 0.45-1.0) time with median 0.55-1.6 x the list's
   expected duration; 55% of entries cap the course at 1.5-3 x the expected cycles.
 - Cycles: every cycle length, delayed a week (16%) or two (6%).
-- SACT: a trust submits month m on its usual day (3rd-17th, +-3 days) of month m+1; a month comes a
-  month late with the trust's own probability (70% of trusts 4%, 30% of trusts 20%); 6% of months are
-  partial (40-90% of the rows; the rest come with the next month's submission). A stop is recorded
-  0-21 days after the next cycle was due and submitted with that month's data.
+- SACT: one cycle a row and no cycle length (as v3.0, before v4.0's items 82 and 83); a trust submits
+  month m on its usual day (3rd-17th, +-3 days) of month m+1; a month comes a month late with the
+  trust's own probability (70% of trusts 4%, 30% of trusts 20%); 6% of months are partial (40-90% of
+  the rows; the rest come with the next month's submission). A stop is recorded 0-21 days after the
+  next cycle was due and submitted with that month's data.
 """
 
 from __future__ import annotations

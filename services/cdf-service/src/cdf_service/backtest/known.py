@@ -40,6 +40,10 @@ class KnownApplication:
     closed_at: datetime | None
     months: list[date] | None  # the days cycles were given (named as the forecaster's statements name them)
     cycles: list[int] | None  # cycles on each of those days
+    # The history's SACT is of one cycle a row and gives no cycle length (as v3.0, before SACT v4.0's
+    # items 82 and 83): the forecast takes the latest day given and the list's cycle length.
+    last_cycle_start: date | None = None
+    last_cycle_days: int | None = None
 
 
 @dataclass(frozen=True)

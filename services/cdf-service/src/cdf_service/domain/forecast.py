@@ -1,12 +1,16 @@
 """Spend forecast for one trust x list entry over a financial year (the model and a worked example: the service README).
 
 Four parts, month by month (M1 = April ... M12 = March):
-- actual: cycles SACT reports as given, each at the cost per cycle in force on its day;
-- active: treatments SACT shows running, projected forward from their latest cycle, and never into
-  the days the trust's SACT already covers (`sact_to`: the last day its submitted months cover, at
-  most as-of). Time on treatment is counted in cycles: cycle k is given with probability
-  S(k x L) / S(cycles seen) from the time-on-treatment curve (or the entry's expected duration),
-  lowered when SACT has shown no cycle for longer than the entry's gaps usually last;
+- actual: cycles SACT reports as given, each at the cost per cycle in force on the day it was given (a
+  pack of an oral drug dispensed for several cycles, SACT v4.0 item 83, costs them all that day);
+- active: treatments SACT shows running, projected forward from their latest cycle (a dispensed pack's
+  last one, which may still be to come), and never into the days the trust's SACT already covers
+  (`sact_to`: the last day its submitted months cover, at most as-of). Time on treatment is counted in
+  cycles: cycle k is given with probability S(k x l) / S(cycles seen x l) from the time-on-treatment
+  curve (or the entry's expected duration), lowered when SACT has shown no cycle for longer than the
+  entry's gaps usually last; l is the cycle length SACT last reported for the treatment (item 82), else
+  the list's L, and the treatment's cycles fall every l x (the entry's interval / L) days (the entry's
+  usual delays on the treatment's own cycle length: the entry's interval when l = L);
 - pipeline: approvals not yet started x start rate x the same cycle probabilities from the expected start;
 - new approvals: approvals not yet made, expected at a rate per day on the days the entry takes
   approvals (`NewApprovals`, learnt in `forecast_basis`), x start rate, starting a typical lag later.
@@ -21,6 +25,7 @@ The lower end never goes below the actual spend to date.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,11 +53,15 @@ CostOn = Callable[[date], float]
 
 @dataclass(frozen=True)
 class Treatment:
-    """A started treatment as SACT shows it, cycles keyed by the day they were given."""
+    """A started treatment as SACT shows it, cycles keyed by the day they were given (a dispensed pack:
+    all its cycles on its day), with the start and length (v4.0 item 82) of the latest cycle SACT
+    reported when known."""
 
     start: date
     stop: date | None  # date of final treatment; None while still on treatment
     cycles_by_month: Mapping[date, int] = field(default_factory=dict)
+    last_cycle_start: date | None = None  # the latest cycle SACT reported (a dispensed pack: its last one)
+    cycle_length_days: int | None = None  # that cycle's length as SACT gave it (v4.0 item 82)
 
 
 @dataclass(frozen=True)
@@ -227,9 +236,13 @@ def _project(
     return _Projection(by_month, mean, second)
 
 
-def _project_active(start: date, seen: int, last: date | None, parts: _Parts, pattern: CyclePattern) -> _Projection:
+def _project_active(
+    start: date, seen: int, last: date | None, length: int | None, parts: _Parts, pattern: CyclePattern
+) -> _Projection:
     """The rest of a treatment that started on `start` and was running when the trust's SACT ends, with
-    `seen` cycles in SACT, the latest on `last`.
+    `seen` cycles in SACT, the latest starting on `last` (a dispensed pack's last cycle: maybe after
+    `sact_to`), `length` days long as SACT reported it (v4.0 item 82; None: the list's length L).
+    L below is then that length, and the interval the entry's interval x length / L.
 
     It has had at least `seen` cycles: with G = S(just under n x L) and S1 = S(n x L), n = seen, the
     next cycle comes with probability S1 / G. SACT also shows no cycle in the g days from `last` to its
@@ -238,6 +251,8 @@ def _project_active(start: date, seen: int, last: date | None, parts: _Parts, pa
     S(k x L) times the same factor. The next cycles fall every interval after `last` (from the day
     after SACT ends if already overdue). With no cycle seen: on treatment at `sact_to`, cycles every
     interval from the start."""
+    if length is not None and length != parts.unit:
+        parts = dataclasses.replace(parts, interval=parts.interval * length / parts.unit, unit=length)
     survival, interval, sact_to = parts.survival, parts.interval, parts.sact_to
     if last is None:
         elapsed = (sact_to - start).days
@@ -354,24 +369,32 @@ def _active_part(
     treatments: Iterable[Treatment], parts: _Parts, pattern: CyclePattern
 ) -> tuple[dict[date, float], float]:
     """Expected spend per month of treatments running when the SACT ends, and the variance of their spend.
-    Treatments that started on the same day have the same projection: it is made once per start date."""
+    Treatments that started on the same day (with the same cycles seen) have the same projection: it is
+    made once for all of them."""
     as_of = parts.as_of
     running = Counter(
         (t.start, *_seen(t, as_of)) for t in treatments if t.start <= as_of and (t.stop is None or t.stop > as_of)
     )
     by_month: dict[date, float] = {}
     variance = 0.0
-    for (start, seen, last), patients in running.items():
-        projection = _project_active(start, seen, last, parts, pattern)
+    for (start, seen, last, length), patients in running.items():
+        projection = _project_active(start, seen, last, length, parts, pattern)
         _add(by_month, projection.by_month, patients)
         variance += patients * (projection.second_moment - projection.mean**2)
     return by_month, variance
 
 
-def _seen(treatment: Treatment, as_of: date) -> tuple[int, date | None]:
-    """Cycles SACT shows up to as-of, and the day of the latest."""
-    days = [day for day in treatment.cycles_by_month if day <= as_of]
-    return sum(treatment.cycles_by_month[d] for d in days), max(days, default=None)
+def _seen(treatment: Treatment, as_of: date) -> tuple[int, date | None, int | None]:
+    """Cycles SACT shows given up to as-of, the start of the latest, and its length (v4.0 item 82). The
+    latest cycle SACT reported (and its length) count only when nothing was given after as-of; else the
+    latest day given up to as-of, at the list's length."""
+    given = treatment.cycles_by_month
+    days = [day for day in given if day <= as_of]
+    seen, last = sum(given[d] for d in days), max(days, default=None)
+    if last is None or len(days) < len(given):
+        return seen, last, None
+    reported = treatment.last_cycle_start
+    return seen, last if reported is None else max(last, reported), treatment.cycle_length_days
 
 
 def _pipeline_part(

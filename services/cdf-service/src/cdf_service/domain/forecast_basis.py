@@ -5,7 +5,10 @@ The caller (the service's forecaster, or the backtest) reads the rows and passes
 here is pure. A row is an application (not a rejected one) with the attributes the forecaster's
 `_OWN` and `_HISTORY` statements select: provider_ods, entry_id, status, planned_start, created (the day it was
 decided), first_administration, final_treatment_date, closed_at, and for a started one `months` and
-`cycles`: the days cycles were given, in order, and how many on each.
+`cycles`: the days cycles were given, in order, and how many on each (a pack of an oral drug dispensed
+for several cycles, SACT v4.0 item 83: all of them on its day), and `last_cycle_start` and
+`last_cycle_days`: the start of the latest cycle SACT reported (a pack's last one) and its length (item
+82), None when SACT did not say (v3.0, or the backtest's history).
 
 New approvals are learnt per trust x entry, recent ones counting most (weights halve every
 RATE_HALF_LIFE_DAYS, over the last RATE_WINDOW_DAYS): the pair's own approvals per day the entry took
@@ -153,7 +156,8 @@ def entry_basis(
         seen = sum(r.cycles) if r.cycles else 0
         if seen:
             stopped = stop is not None and stop <= context.as_of
-            observations.append(observation_from_cycles(seen, stopped, entry.cycle_length_days))
+            length = r.last_cycle_days or entry.cycle_length_days
+            observations.append(observation_from_cycles(seen, stopped, length))
         elif (obs := observation_from_treatment(r.first_administration, stop, sact_to, interval)) is not None:
             observations.append(obs)
         if 0 <= (context.as_of - r.created).days < RATE_WINDOW_DAYS:
@@ -210,17 +214,26 @@ def cycle_pattern(applications: Iterable[Any], cycle_length_days: int) -> CycleP
     """How an entry's cycles are spaced in SACT. The interval: first to last cycle over cycles - 1, summed
     over treatments with two cycles or more, between one and two cycle lengths (the list's cycle length
     until MIN_INTERVAL_TREATMENTS treatments show it). The gaps: every gap between consecutive cycle
-    days, as a table of the share longer than each number of days (once MIN_GAPS are known)."""
-    days = intervals = treatments = 0
+    days, as a table of the share longer than each number of days (once MIN_GAPS are known). A treatment
+    SACT gives another cycle length l (v4.0 item 82) counts its days x L / l in the interval (which the
+    forecast scales back by l / L); a day that gave a pack of n cycles (item 83) covers n - 1 cycle
+    lengths of the gap after it."""
+    days = 0.0
+    intervals = treatments = 0
     gaps: list[int] = []
     for r in applications:
         given = sum(r.cycles) if r.cycles else 0
         if r.first_administration is None or given < 2:
             continue
-        days += (r.months[-1] - r.first_administration).days
+        length = r.last_cycle_days  # None: no item 82, one cycle a day given
+        days += (last_cycle(r) - r.first_administration).days * cycle_length_days / (length or cycle_length_days)
         intervals += given - 1
         treatments += 1
-        gaps.extend((later - earlier).days for earlier, later in pairwise(r.months))
+        covered = length or 0
+        gaps.extend(
+            max(0, (later - earlier).days - (n - 1) * covered)
+            for (earlier, later), n in zip(pairwise(r.months), r.cycles, strict=False)
+        )
     interval = float(cycle_length_days)
     if treatments >= MIN_INTERVAL_TREATMENTS:
         interval = min(max(days / intervals, cycle_length_days), 2.0 * cycle_length_days)
@@ -247,13 +260,20 @@ def quiet_days(pattern: CyclePattern) -> int:
 
 
 def presumed_stop(app: Any, sact_to: date, quiet: int) -> date | None:
-    """The final treatment date, or for a treatment SACT shows no administration of for longer than
-    `quiet` days before it ends, its last cycle (the stop is still to be reported)."""
+    """The final treatment date, or for a treatment SACT shows no cycle of for longer than `quiet` days
+    before it ends, its last cycle (the stop is still to be reported)."""
     stop = _stop(app)
     if stop is not None or not app.months:
         return stop
-    last = app.months[-1]
+    last = last_cycle(app)
     return last if (sact_to - last).days > quiet else None
+
+
+def last_cycle(app: Any) -> date:
+    """The start of a started application's latest cycle: as SACT reported it (a dispensed pack's last
+    cycle, maybe still to come), else the latest day a cycle was given."""
+    reported: date | None = app.last_cycle_start
+    return app.months[-1] if reported is None else max(reported, app.months[-1])
 
 
 def trust_inputs(
@@ -268,7 +288,15 @@ def trust_inputs(
         if a.first_administration is not None:
             given = dict(zip(a.months, a.cycles, strict=True)) if a.months else {}
             stop = presumed_stop(a, sact_to, quiet)
-            treatments.append(Treatment(start=a.first_administration, stop=stop, cycles_by_month=given))
+            treatments.append(
+                Treatment(
+                    start=a.first_administration,
+                    stop=stop,
+                    cycles_by_month=given,
+                    last_cycle_start=a.last_cycle_start,
+                    cycle_length_days=a.last_cycle_days,
+                )
+            )
         if a.status == "approved":
             pending.append(PendingApproval(a.planned_start))
     return treatments, pending
