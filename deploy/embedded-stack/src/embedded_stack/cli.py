@@ -43,7 +43,8 @@ def up() -> None:
         for line in persona_lines():
             typer.echo(f"  {line}")
         typer.echo(
-            "\nA bearer token for trying the APIs: make token ORG=X24 ROLES=ifr_officer"
+            "\nA bearer token for trying the APIs: make token PERSONA=ifr-officer (a persona's token from the"
+            "\nprovider) or make token ORG=X24 ROLES=ifr_officer (the dev key)"
             "\nCtrl-C or `make down` stops everything."
         )
         stopping.wait()

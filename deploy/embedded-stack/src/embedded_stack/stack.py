@@ -125,8 +125,9 @@ class EmbeddedStack:
 
 
 def persona_lines() -> list[str]:
-    """The dev personas `make up` prints: who to sign in as for each kind of work."""
-    return [f"{p.name:<22} {p.title}, {p.org_name} ({p.org})" for p in personas()]
+    """The dev personas `make up` prints: who to sign in as for each kind of work, and the id that
+    `make token PERSONA=...` takes."""
+    return [f"{p.name:<22} {p.title}, {p.org_name} ({p.org})  [{p.id}]" for p in personas()]
 
 
 def stop_recorded(layout: StackLayout) -> list[str]:
