@@ -18,6 +18,7 @@ from casework.logs import configure_logging, get_logger
 from casework.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from casework.platform_routes import admin, router
 from casework.problems import install_problem_handlers
+from casework.request_body import BodyRules, RequestBodyGuard
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from casework.settings import ServiceSettings
 from casework.storable_text import StorableTextGuard
@@ -87,13 +88,13 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         lifespan=lifespan,
     )
     app.state.service_name = settings.service_name
+    routers = [("", router), ("", admin), *(("/api/v1", r) for r in definition.routers)]
     app.add_middleware(StorableTextGuard)
+    app.add_middleware(RequestBodyGuard, rules=BodyRules.of(settings, routers))
     app.add_middleware(CorrelationAndMetrics)
     install_problem_handlers(app)
-    app.include_router(router)
-    app.include_router(admin)
-    for service_router in definition.routers:
-        app.include_router(service_router, prefix="/api/v1")
+    for prefix, each in routers:
+        app.include_router(each, prefix=prefix)
     if definition.configure_app is not None:
         definition.configure_app(app)
     return app

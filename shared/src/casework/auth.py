@@ -23,6 +23,7 @@ from typing import Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from casework.oidc import ProviderKeys, ProviderUnavailable, UnknownSigningKey
 from casework.problems import NotFound, Problem
@@ -233,6 +234,14 @@ class IdentityProviderUnavailable(Problem):
 
 
 _bearer = HTTPBearer(auto_error=False)
+# request state: (token, principal) verified before the body was read (casework.request_body)
+VERIFIED_PRINCIPAL = "verified_principal"
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None without one."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    return token if scheme.lower() == "bearer" and token else None
 
 
 async def current_principal(
@@ -240,7 +249,11 @@ async def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorised("a bearer token is required")
-    principal = await request.app.state.runtime.tokens.principal(credentials.credentials)
+    verified = getattr(request.state, VERIFIED_PRINCIPAL, None)
+    if verified is not None and verified[0] == credentials.credentials:
+        principal: Principal = verified[1]
+    else:
+        principal = await request.app.state.runtime.tokens.principal(credentials.credentials)
     request.state.principal = principal
     return principal
 

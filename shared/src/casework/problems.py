@@ -64,6 +64,18 @@ class Unprocessable(Problem):
     status, title = 422, "Unprocessable content"
 
 
+class HTTPProblem(StarletteHTTPException):
+    """A problem raised where only an HTTPException passes: from a request's `receive` (FastAPI's body
+    parsing answers any other exception there with a 400) or from a middleware."""
+
+    def __init__(
+        self, status: int, detail: str, *, title: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.title = title
+        self.extra = extra
+
+
 def field_problem(field: str, message: str, detail: str | None = None) -> Unprocessable:
     """A 422 naming one field, for rules checked after schema validation."""
     return Unprocessable(detail or f"{field}: {message}", errors=[{"field": field, "message": message}])
@@ -126,6 +138,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc, HTTPProblem):
+            return problem_response(exc.status_code, exc.title, str(exc.detail), request, exc.headers, **exc.extra)
         title = {401: "Unauthorised", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}.get(
             exc.status_code, "Error"
         )

@@ -69,6 +69,10 @@ class PlatformSettings(BaseSettings):
         description="ODS codes whose users are commissioners and see every organisation (X24 = NHS England)",
     )
 
+    request_body_max_bytes: int = Field(
+        1_048_576, ge=0, description="Largest request body a route accepts unless it names its own limit (uploads)"
+    )
+
     log_level: str = Field("INFO", description="Log level")
     log_json: bool = Field(True, description="JSON logs (false: human-readable console)")
 

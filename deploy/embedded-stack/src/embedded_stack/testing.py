@@ -92,6 +92,7 @@ class TestStack:
             self.layout.logs / "oidc.log",
         )
         self._migrated: set[str] = set()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}  # what `served()` runs, by its base URL
 
     def start(self) -> None:
         self.postgres.start()
@@ -195,10 +196,13 @@ class TestStack:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:
             process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+            url = f"http://127.0.0.1:{port}"
             try:
-                wait_until_answers(f"http://127.0.0.1:{port}/health/ready", process, log_path, 60)
-                yield f"http://127.0.0.1:{port}"
+                wait_until_answers(f"{url}/health/ready", process, log_path, 60)
+                self.processes[url] = process
+                yield url
             finally:
+                self.processes.pop(url, None)
                 stop(process, 20)
 
     def token(self, sub: str, org: str, *roles: str, ttl_s: int = 3600) -> str:

@@ -40,6 +40,13 @@ class CdfSettings(ServiceSettings):
         "validated in the worker itself",
     )
     sact_json_max_records: int = Field(50_000, description="Most records a JSON SACT batch may carry")
+    sact_upload_max_bytes: int = Field(
+        2 * 1024**3, description="Largest SACT CSV upload (streamed in pieces; a million rows are about 253 MB)"
+    )
+    sact_json_max_bytes: int = Field(
+        128 * 1024**2, description="Largest JSON SACT batch (read whole before it is checked)"
+    )
+    list_import_max_bytes: int = Field(10 * 1024**2, description="Largest national list file for POST /cdf/list/import")
     sact_poll_interval_s: float = Field(
         1.0,
         description="How often the SACT worker looks for submissions stored by other replicas "

@@ -19,6 +19,7 @@ from casework.idempotency import IdempotentRequest
 from casework.identifiers import SnomedId
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, Unprocessable
+from casework.request_body import body_limit
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db import list_repo
@@ -302,6 +303,7 @@ async def _new_version(
 
 
 @router.post("/import", response_model=ListLoadResult)
+@body_limit("list_import_max_bytes", field="file")
 async def import_list(
     request: Request, uow: Uow, runtime: Runtime, principal: Principal = Depends(require_roles(*ADMIN_ROLES))
 ) -> ListLoadResult:

@@ -21,6 +21,7 @@ from casework.financial_year import MONTH_PATTERN
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, Unprocessable
+from casework.request_body import body_limit
 from casework.runtime import ServiceRuntime
 from cdf_service.api.common import from_row
 from cdf_service.db.models import SactProblem, SactSubmission
@@ -157,6 +158,7 @@ def _invalid(exc: ValidationError) -> Unprocessable:
         }
     },
 )
+@body_limit("sact_upload_max_bytes", json="sact_json_max_bytes")
 async def submit(
     request: Request,
     response: Response,

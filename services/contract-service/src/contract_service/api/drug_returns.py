@@ -19,6 +19,7 @@ from casework.financial_year import MONTH_PATTERN
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, field_problem
+from casework.request_body import body_limit
 from contract_service.api.access import reader, submitter
 from contract_service.db.models import DrugReturn, DrugReturnLine, ValidationQuery
 from contract_service.db.returns import Submission, store_return
@@ -110,11 +111,7 @@ def _invalid(exc: ValidationError) -> Problem:
 
 
 async def _submission(request: Request, principal: Principal, settings: ContractSettings) -> Submission:
-    body = await request.body()
-    if len(body) > settings.drug_return_max_bytes:
-        raise Problem(
-            f"the return is larger than {settings.drug_return_max_bytes} bytes", status=413, title="Too large"
-        )
+    body = await request.body()  # at most DRUG_RETURN_MAX_BYTES (the route's body limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if content_type == "text/csv":
@@ -155,6 +152,7 @@ async def _submission(request: Request, principal: Principal, settings: Contract
         }
     },
 )
+@body_limit("drug_return_max_bytes")
 async def submit_return(request: Request, uow: Uow, principal: Principal = submitter) -> Any:
     """Idempotent per provider + period + submission_id: the same submission again returns the first
     result (200); other content under the same id is a 409. Bad rows are rejected and reported,

@@ -17,6 +17,7 @@ from casework.auth import Principal, require_roles
 from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
 from casework.problems import NotFound, Problem, field_problem
+from casework.request_body import body_limit
 from ifr_service.access import APPLICANT_ROLES, READER_ROLES, STAFF_ROLES, is_staff
 from ifr_service.db.models import Document, Letter, Note
 from ifr_service.domain.documents import safe_filename, sniff
@@ -24,6 +25,7 @@ from ifr_service.workflow import get_case
 
 router = APIRouter(prefix="/ifr/requests", tags=["records"])
 Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]
+FORM_OVERHEAD = 64 * 1024  # the form's boundaries, part headers and description around the file
 
 
 class PayloadTooLarge(Problem):
@@ -54,6 +56,7 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 
 
 @router.post("/{request_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
+@body_limit("document_max_bytes", overhead=FORM_OVERHEAD, field="file")
 async def upload_document(
     request_id: uuid.UUID,
     request: Request,
