@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -185,3 +186,32 @@ def violated_constraint(error: Exception) -> str | None:
     """The name of the constraint an IntegrityError broke (asyncpg reports it), if known."""
     driver_error = getattr(getattr(error, "orig", None), "__cause__", None)
     return getattr(driver_error, "constraint_name", None)
+
+
+# The database cannot be reached right now: it is down or restarting, the connection broke, it has no
+# connection to spare. A request that meets one of these is answered 503 with Retry-After (the pool
+# connects again by itself once the server is back), not 500.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    ConnectionError,  # refused, reset, aborted
+    asyncpg.exceptions.PostgresConnectionError,  # class 08, and a connection that no longer exists
+    asyncpg.exceptions.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.exceptions.AdminShutdownError,  # 57P01
+    asyncpg.exceptions.CrashShutdownError,  # 57P02
+    asyncpg.exceptions.TooManyConnectionsError,  # 53300
+    exc.TimeoutError,  # no pooled connection free within the pool's timeout
+)
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether `error` (or what it wraps: SQLAlchemy's `orig`, an explicit cause) says the database
+    cannot be reached right now, rather than that a statement was wrong."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNREACHABLE):
+            return True
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False

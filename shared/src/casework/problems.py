@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casework.correlation import correlation_id
+from casework.db import database_unreachable
 from casework.logs import get_logger
 from casework.state_machine import IllegalTransition
 
 log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
+DATABASE_RETRY_AFTER_S = 5  # Retry-After of a 503 while the database cannot be reached
 
 
 class Problem(Exception):
@@ -95,7 +99,8 @@ def problem_response(
         "status": status,
         "detail": detail,
         "instance": request.url.path,
-        "correlation_id": correlation_id.get(),
+        # outside the correlation middleware (an unexpected error), the id it kept on the request
+        "correlation_id": correlation_id.get() or request.scope.get("state", {}).get("correlation_id"),
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -144,6 +149,24 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, "Error"
         )
         return problem_response(exc.status_code, title, str(exc.detail), request, getattr(exc, "headers", None))
+
+    # Database errors are answered here, inside the correlation middleware (a handler for Exception
+    # itself runs outside every middleware, and the server logs the error again as an ASGI failure).
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(asyncpg.PostgresError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(ConnectionError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not database_unreachable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable", path=request.url.path, error=repr(exc))
+        return problem_response(
+            503,
+            "Service unavailable",
+            "The database cannot be reached just now; retry shortly.",
+            request,
+            {"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
