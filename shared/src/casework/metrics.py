@@ -14,3 +14,6 @@ EVENTS_CONSUMED = Counter(
     "casework_events_consumed_total", "Events handled by consumers", ["service", "event_type", "outcome"]
 )
 DEAD_LETTERS = Counter("casework_dead_letters_total", "Events sent to a dead-letter topic", ["service"])
+BROKER_UP = Gauge(
+    "casework_broker_up", "1 when the last readiness probe reached the broker, 0 when it did not", ["service"]
+)

@@ -17,6 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from casework.auth import TokenVerifier
+from casework.broker_health import BrokerHealth
 from casework.db import PlatformTables, create_engine, session_factory
 from casework.events.registry import EventRegistry, registry
 from casework.inbox import EventConsumer, Handler
@@ -68,6 +69,7 @@ class ServiceRuntime:
         self.settings = settings
         self.registry: EventRegistry = registry
         self.tokens = TokenVerifier(settings)
+        self.broker_health = BrokerHealth(settings)
         self.tables = definition.tables
         self.engine: AsyncEngine = create_engine(
             settings.database_url, settings.database_pool_size, settings.database_ping_after_idle_s
@@ -120,6 +122,7 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         await cancel_within(self._tasks, 10)
+        await self.broker_health.close()
         self._tasks.clear()
         await self.relay.close()
         if self.consumer is not None:
