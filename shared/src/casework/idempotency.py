@@ -4,6 +4,12 @@ The key is scoped to the caller (`sub`). The stored response is written in the s
 the record it describes, so either both exist or neither. The same key with a different body is a
 client error (422), as the IETF draft on the header recommends.
 
+Requests with the same key at the same moment: each looks for a stored response, finds none while the
+first is in flight, and does its work; its insert of the response record then waits for the first
+transaction (PostgreSQL's ON CONFLICT waits for an uncommitted twin) and, once that committed, inserts
+nothing. `commit_or_replay` then rolls back and answers with the first request's stored response, so
+every twin gets the same answer as a later retry would, never a 409 "retry".
+
 A hot path may fold the lookup into its own first query (`stored` gives the SELECT, `replay` reads
 its row) instead of calling `previous`.
 """
@@ -100,7 +106,7 @@ class IdempotentRequest:
     async def remember(self, uow: UnitOfWork, status_code: int, body: Any) -> None:
         """Store the response with the unit of work's next write (`UnitOfWork.stage`, so in the same
         round trip as its events and audit rows); a concurrent twin loses on the primary key and its
-        commit raises 409."""
+        commit raises `KeyTaken` (commit with `commit_or_replay` to answer with the winner's response)."""
         if self.key is None:
             return
         table = uow.tables.idempotency
@@ -115,7 +121,24 @@ class IdempotentRequest:
         }
         uow.stage(row_insert(table, tuple(row), skip_conflicts=True), row_params(table, row), check=_stored_once)
 
+    async def commit_or_replay(self, uow: UnitOfWork) -> JSONResponse | None:
+        """Commit `uow` (with the response `remember` staged). None when this request's record was
+        stored; when a concurrent request with the same key committed first, `uow` is rolled back and
+        that request's stored response is returned, to be answered instead."""
+        try:
+            await uow.commit()
+        except KeyTaken:
+            await uow.rollback()
+            if (first := await self.previous(uow)) is not None:
+                return first
+            raise
+        return None
+
+
+class KeyTaken(Conflict):
+    """Another request with the same key stored its response first (see `commit_or_replay`)."""
+
 
 def _stored_once(inserted: int) -> None:
     if inserted == 0:
-        raise Conflict("a request with this Idempotency-Key is being processed; retry to get its result")
+        raise KeyTaken("a request with this Idempotency-Key is being processed; retry to get its result")

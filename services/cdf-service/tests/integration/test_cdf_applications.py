@@ -11,7 +11,9 @@ import pytest
 from cdf_helpers import PLANNED, application_body, confirmed_clinician, entry, load_seed_list, next_patient_index
 from sqlalchemy import insert, literal, select, text
 
+from casework.idempotency import fingerprint
 from casework.identifiers import patient_ref
+from cdf_service.api.applications import ApplicationIn
 from cdf_service.db.models import Application
 from cdf_service.lapse import lapse_overdue
 from cdf_service.synthetic.people import nhs_number_for
@@ -217,7 +219,12 @@ async def test_twin_approved_while_the_request_decides_is_a_409_and_nothing_is_w
         assert audited == 0
 
 
-async def test_same_idempotency_key_in_flight_is_a_409_and_nothing_is_written(stack: TestStack) -> None:
+@pytest.mark.parametrize("same_request", [True, False])
+async def test_same_idempotency_key_in_flight_waits_and_answers_the_first_and_nothing_is_written(
+    stack: TestStack, same_request: bool
+) -> None:
+    """The first request with the key is still deciding (its record inserted, not committed): the second
+    waits for it and answers its response (or 422 when the key was used for a different request)."""
     async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
         await load_seed_list(svc.client, stack)
         gmc = await confirmed_clinician(svc.client, stack, TRUST)
@@ -226,29 +233,34 @@ async def test_same_idempotency_key_in_flight_is_a_409_and_nothing_is_written(st
         ref = patient_ref(nhs, svc.runtime.settings.patient_ref_key.get_secret_value())
         sub, key = f"dr-{uuid.uuid4().hex[:8]}", f"key-{uuid.uuid4().hex[:8]}"
         keys = svc.runtime.tables.idempotency
+        body = application_body(listed, nhs, TRUST, gmc)
         first = {
             "principal": sub,
             "key": key,
             "method": "POST",
             "path": "/api/v1/cdf/applications",
-            "request_hash": "0" * 64,
+            "request_hash": fingerprint(ApplicationIn.model_validate(body)) if same_request else "0" * 64,
             "status_code": 201,
-            "response": {},
+            "response": {"reference": "CDF-FIRST"},
         }
         async with svc.runtime.engine.connect() as held:
             await held.execute(insert(keys).values(first))  # the first request with this key, still deciding
             request = asyncio.create_task(
                 svc.client.post(
                     "/api/v1/cdf/applications",
-                    json=application_body(listed, nhs, TRUST, gmc),
+                    json=body,
                     headers={**stack.auth(TRUST, "clinician", sub=sub), "Idempotency-Key": key},
                 )
             )
             await eventually(lambda: _blocked_on_a_lock(svc), within=10)
             await held.commit()
         answer = await request
-        assert answer.status_code == 409, answer.text
-        assert "Idempotency-Key" in answer.json()["detail"]
+        if same_request:
+            assert answer.status_code == 201, answer.text
+            assert answer.json() == {"reference": "CDF-FIRST"} and answer.headers["idempotent-replayed"] == "true"
+        else:
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["errors"][0]["field"] == "Idempotency-Key"
         assert await _writes_for_patient(svc, ref) == (0, 0)
 
 

@@ -234,6 +234,13 @@ async def test_an_application_mail_is_stored_acknowledged_published_and_served(
     # who may read it: commissioners with the IFR or service role; a trust is told it does not exist
     trust = await gateway.client.get(f"/api/v1/inbound-mail/{inbound_id}", headers=stack.auth("RRV", "ifr_officer"))
     assert trust.status_code == 404
+    for path in (
+        f"/api/v1/inbound-mail/{inbound_id}",
+        "/api/v1/inbound-mail",
+        f"/api/v1/inbound-mail/{inbound_id}/attachments/1",
+    ):
+        provider = await gateway.client.get(path, headers=stack.auth("RRV", "clinician"))  # a provider's own role
+        assert provider.status_code == 404, (path, provider.text)
     clinician = await gateway.client.get(f"/api/v1/inbound-mail/{inbound_id}", headers=stack.auth("X24", "clinician"))
     assert clinician.status_code == 403
     audit = gateway.runtime.tables.audit

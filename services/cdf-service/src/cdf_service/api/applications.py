@@ -202,11 +202,14 @@ async def apply(
     out = application_out(app)
     await idem.remember(uow, status.HTTP_201_CREATED, out)
     try:
-        await uow.commit()
+        if (first := await idem.commit_or_replay(uow)) is not None:
+            return first
     except IntegrityError as exc:
         if violated_constraint(exc) != LIVE_APPROVAL_CONSTRAINT:
             raise
         await uow.rollback()  # a concurrent twin approved first
+        if (first := await idem.previous(uow)) is not None:  # the same request again: its answer
+            return first
         existing = await application_repo.live_approval_id(uow.session, ref, entry.entry_id)
         raise _duplicate(existing, entry.entry_id) from None
     set_etag(response, app.version)

@@ -96,7 +96,8 @@ async def register(
     out = clinician_out(row)
     uow.audit(principal, "register", "cdf_clinician", row.id)
     await idem.remember(uow, status.HTTP_201_CREATED, out)
-    await uow.commit()
+    if (first := await idem.commit_or_replay(uow)) is not None:
+        return first
     set_etag(response, row.version)
     return out
 
@@ -109,7 +110,7 @@ async def _find(session: Any, trust_ods: str, gmc: str) -> Clinician | None:
 @router.get("", response_model=Page[ClinicianOut])
 async def list_clinicians(
     uow: Uow,
-    trust: Annotated[str | None, Query(max_length=5)] = None,
+    trust: OdsCode | None = None,
     status_: Annotated[RegistrationState | None, Query(alias="status")] = None,
     gmc: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
     cursor: str | None = None,

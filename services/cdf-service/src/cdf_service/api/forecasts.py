@@ -15,6 +15,7 @@ from casework.auth import Principal, Role, require_roles
 from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
 from casework.financial_year import MONTH_PATTERN, financial_year_of, fy_start_year
+from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import field_problem
 from cdf_service.api.common import from_row
@@ -91,7 +92,7 @@ def _forecasts(principal: Principal, provider: str | None, fy: str, entry_id: st
 @router.get("/forecasts", response_model=Page[ForecastOut])
 async def forecasts(
     uow: Uow,
-    provider: Annotated[str | None, Query(max_length=5)] = None,
+    provider: OdsCode | None = None,
     fy: Annotated[str | None, Query(pattern=FY, description="financial year, e.g. 2026/27 (default: current)")] = None,
     entry_id: Annotated[str | None, Query(max_length=40)] = None,
     cursor: str | None = None,
@@ -125,7 +126,7 @@ CSV_COLUMNS = (
 @router.get("/forecasts.csv", response_class=StreamingResponse)
 async def forecasts_csv(
     uow: Uow,
-    provider: Annotated[str | None, Query(max_length=5)] = None,
+    provider: OdsCode | None = None,
     fy: Annotated[str | None, Query(pattern=FY)] = None,
     principal: Principal = Depends(require_roles(*READER_ROLES)),
 ) -> StreamingResponse:
@@ -150,7 +151,7 @@ async def sact_completeness(
     uow: Uow,
     runtime: Runtime,
     month: Annotated[str, Query(pattern=MONTH, description="YYYY-MM")],
-    provider: Annotated[str | None, Query(max_length=5)] = None,
+    provider: OdsCode | None = None,
     principal: Principal = Depends(require_roles(*READER_ROLES)),
 ) -> list[CompletenessOut]:
     """Per trust: the share of approvals active in the month that have SACT activity that month, against

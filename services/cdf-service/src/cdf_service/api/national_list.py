@@ -239,7 +239,8 @@ async def create_entry(
     out = entry_out(row, row.effective_from)
     uow.audit(principal, "create", "cdf_list_entry", f"{row.entry_id}/v1", reason=body.change_note)
     await idem.remember(uow, status.HTTP_201_CREATED, out)
-    await uow.commit()
+    if (first := await idem.commit_or_replay(uow)) is not None:
+        return first
     list_cache(runtime).invalidate()
     set_etag(response, row.version)
     return out

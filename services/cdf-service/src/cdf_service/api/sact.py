@@ -289,7 +289,7 @@ async def _visible(uow: Any, principal: Principal, submission_id: uuid.UUID) -> 
 @router.get("", response_model=Page[SubmissionOut])
 async def list_submissions(
     uow: Uow,
-    provider: Annotated[str | None, Query(max_length=5)] = None,
+    provider: OdsCode | None = None,
     period: Annotated[str | None, Query(pattern=PERIOD.pattern)] = None,
     status_: Annotated[str | None, Query(alias="status", max_length=12)] = None,
     cursor: str | None = None,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from casework.auth import Principal
 from casework.deps import Uow
+from casework.identifiers import OdsCode
 from casework.pagination import paginate
 from contract_service.api.access import reader
 from contract_service.db.models import Commitment
@@ -47,7 +48,7 @@ async def list_commitments(
     response: Response,
     uow: Uow,
     source_reference: str | None = None,
-    provider: str | None = None,
+    provider: OdsCode | None = None,
     fy: str | None = None,
     source: str | None = None,
     status: str | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from fastapi import Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from casework.concurrency import set_etag
@@ -14,9 +15,13 @@ from casework.uow import UnitOfWork
 Out = TypeVar("Out", bound=BaseModel)
 
 
-async def created(uow: UnitOfWork, idempotent: IdempotentRequest, response: Response, out: Out, version: int) -> Out:
-    """Remember the response under the Idempotency-Key, commit with it, and give the ETag."""
+async def created(
+    uow: UnitOfWork, idempotent: IdempotentRequest, response: Response, out: Out, version: int
+) -> Out | JSONResponse:
+    """Remember the response under the Idempotency-Key, commit with it, and give the ETag (or the
+    response of a concurrent request with the same key that committed first)."""
     await idempotent.remember(uow, 201, out.model_dump(mode="json"))
-    await uow.commit()
+    if (first := await idempotent.commit_or_replay(uow)) is not None:
+        return first
     set_etag(response, version)
     return out

@@ -163,7 +163,7 @@ async def create_contract(
 @router.get("/contracts", response_model=Page[ContractOut])
 async def list_contracts(
     uow: Uow,
-    provider: str | None = None,
+    provider: OdsCode | None = None,
     fy: str | None = None,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),

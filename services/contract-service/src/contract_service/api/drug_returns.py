@@ -170,7 +170,7 @@ async def submit_return(request: Request, uow: Uow, principal: Principal = submi
 @router.get("/drug-returns", response_model=Page[DrugReturnOut])
 async def list_returns(
     uow: Uow,
-    provider: str | None = None,
+    provider: OdsCode | None = None,
     period: str | None = Query(None, pattern=_PERIOD),
     fy: str | None = None,
     cursor: str | None = None,

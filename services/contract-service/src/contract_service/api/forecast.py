@@ -14,6 +14,7 @@ from casework.auth import Principal
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.financial_year import fy_start_year, month_starts
+from casework.identifiers import OdsCode
 from casework.problems import NotFound, field_problem
 from contract_service.api.access import reader
 from contract_service.api.chart import ChartMonth, render_chart
@@ -112,7 +113,7 @@ def outturn_out(outturn: ProviderOutturn, margin: Decimal) -> OutturnOut:
 
 @router.get("/forecast-outturn", response_model=OutturnOut)
 async def forecast_outturn(
-    uow: Uow, fy: str = Query(examples=["2026/27"]), provider: str | None = None, principal: Principal = reader
+    uow: Uow, fy: str = Query(examples=["2026/27"]), provider: OdsCode | None = None, principal: Principal = reader
 ) -> OutturnOut:
     outturn = await provider_outturn(uow.session, _provider(principal, provider), _year(fy))
     return outturn_out(outturn, uow.settings.budget_at_risk_margin_pct)  # type: ignore[union-attr]
@@ -138,7 +139,7 @@ CSV_COLUMNS = (
 
 @router.get("/forecast-outturn.csv", response_class=Response)
 async def forecast_outturn_csv(
-    uow: Uow, fy: str = Query(examples=["2026/27"]), provider: str | None = None, principal: Principal = reader
+    uow: Uow, fy: str = Query(examples=["2026/27"]), provider: OdsCode | None = None, principal: Principal = reader
 ) -> Response:
     """Forecast against budget, one row per budget line; M1..M12 are actual + forecast of each month.
     Commissioners leaving out `provider` get every provider with a contract that year."""
@@ -164,7 +165,7 @@ async def forecast_outturn_csv(
 
 @router.get("/forecast-outturn/chart.svg", response_class=Response)
 async def forecast_outturn_chart(
-    uow: Uow, fy: str = Query(examples=["2026/27"]), provider: str | None = None, principal: Principal = reader
+    uow: Uow, fy: str = Query(examples=["2026/27"]), provider: OdsCode | None = None, principal: Principal = reader
 ) -> Response:
     outturn = await provider_outturn(uow.session, _provider(principal, provider), _year(fy))
     months = [

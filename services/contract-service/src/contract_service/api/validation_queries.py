@@ -16,6 +16,7 @@ from casework.auth import Principal, ensure_visible
 from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
+from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
 from contract_service.api.access import commissioner, provider_user, reader
@@ -115,7 +116,7 @@ def _filtered(
 @router.get("/validation-queries", response_model=Page[QueryOut])
 async def list_queries(
     uow: Uow,
-    provider: str | None = None,
+    provider: OdsCode | None = None,
     period: str | None = None,
     status: QueryStatus | None = None,
     fy: str | None = None,
@@ -135,7 +136,7 @@ CSV_COLUMNS = tuple(c for c in QueryOut.model_fields if c not in ("allowed_actio
 @router.get("/validation-queries.csv", response_class=Response)
 async def export_queries(
     uow: Uow,
-    provider: str | None = None,
+    provider: OdsCode | None = None,
     period: str | None = None,
     status: QueryStatus | None = None,
     fy: str | None = None,
@@ -262,7 +263,7 @@ def _sum_where(statuses: frozenset[str]) -> Any:
 
 @router.get("/reports/challenged-value", response_model=list[ChallengedValueRow])
 async def challenged_value_report(
-    uow: Uow, fy: str, provider: str | None = None, principal: Principal = reader
+    uow: Uow, fy: str, provider: OdsCode | None = None, principal: Principal = reader
 ) -> list[ChallengedValueRow]:
     """Per provider and month, then the provider's year: what was challenged and how it ended."""
     not_funded = frozenset({QueryStatus.ACCEPTED, QueryStatus.UPHELD})

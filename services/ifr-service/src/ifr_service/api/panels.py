@@ -141,7 +141,8 @@ async def create_panel(body: PanelIn, request: Request, uow: Uow, principal: Off
     uow.audit(principal, "create", "ifr_panel", panel.id, detail={"kind": body.kind, "members": len(body.members)})
     out = (await _panel_out(uow, panel)).model_dump(mode="json")
     await idempotent.remember(uow, status.HTTP_201_CREATED, out)
-    await uow.commit()
+    if (first := await idempotent.commit_or_replay(uow)) is not None:
+        return first
     return JSONResponse(out, status_code=201)
 
 

@@ -99,7 +99,8 @@ async def upload_document(
     )
     out = DocumentOut.model_validate(document, from_attributes=True).model_dump(mode="json")
     await idempotent.remember(uow, status.HTTP_201_CREATED, out)
-    await uow.commit()
+    if (first := await idempotent.commit_or_replay(uow)) is not None:
+        return first
     return JSONResponse(out, status_code=201)
 
 
@@ -165,7 +166,8 @@ async def add_note(
     uow.audit(principal, "note", "ifr_request", case.id, detail={"note": str(note.id)})
     out = NoteOut.model_validate(note, from_attributes=True).model_dump(mode="json")
     await idempotent.remember(uow, status.HTTP_201_CREATED, out)
-    await uow.commit()
+    if (first := await idempotent.commit_or_replay(uow)) is not None:
+        return first
     return JSONResponse(out, status_code=201)
 
 

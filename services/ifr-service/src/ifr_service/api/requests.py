@@ -16,7 +16,7 @@ from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
-from casework.identifiers import NhsNumber
+from casework.identifiers import NhsNumber, OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, Unprocessable
 from casework.uow import UnitOfWork
@@ -78,7 +78,8 @@ async def create_draft(
     uow.audit(principal, "create", "ifr_request", case.id, detail={"reference": case.reference})
     out = await respond(uow, case, response, principal)
     await idempotent.remember(uow, status.HTTP_201_CREATED, out.model_dump(mode="json"))
-    await uow.commit()
+    if (first := await idempotent.commit_or_replay(uow)) is not None:
+        return first
     return JSONResponse(out.model_dump(mode="json"), status_code=201, headers={"ETag": response.headers["ETag"]})
 
 
@@ -119,7 +120,7 @@ async def update_draft(
 class Worklist(BaseModel):
     state: list[CaseState] | None = None
     stage: Stage | None = None
-    trust: str | None = None
+    trust: OdsCode | None = None
     urgency: str | None = Field(None, pattern="^(routine|urgent)$")
     officer: str | None = None
     due_before: date | None = None
@@ -156,7 +157,7 @@ def worklist_query(principal: Principal, f: Worklist) -> Select[Any]:
 def worklist(
     state: Annotated[list[CaseState] | None, Query()] = None,
     stage: Stage | None = None,
-    trust: str | None = None,
+    trust: OdsCode | None = None,
     urgency: Annotated[str | None, Query(pattern="^(routine|urgent)$")] = None,
     officer: str | None = None,
     due_before: date | None = None,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from casework.auth import Principal, Role, require_roles
+from casework.auth import Principal, Role, current_principal, require_roles
 from casework.deps import Uow
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
@@ -23,13 +23,15 @@ from notification_service.db.models import InboundAttachment, InboundMessage
 router = APIRouter(prefix="/inbound-mail", tags=["inbound mail"])
 
 
-async def _commissioner(
-    principal: Annotated[Principal, Depends(require_roles(Role.SERVICE, Role.IFR_OFFICER))],
-) -> Principal:
-    # Mail to the national mailboxes is commissioners' business; anyone else is told nothing exists.
+_READERS = require_roles(Role.SERVICE, Role.IFR_OFFICER)
+
+
+async def _commissioner(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    # Mail to the national mailboxes is commissioners' business; anyone else is told nothing exists
+    # (404 before the role check: a provider's 403 would say there is something to be refused).
     if not principal.is_commissioner:
         raise NotFound("no such inbound mail")
-    return principal
+    return await _READERS(principal)  # type: ignore[no-any-return,operator]
 
 
 Reader = Annotated[Principal, Depends(_commissioner)]
