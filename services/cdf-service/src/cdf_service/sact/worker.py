@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 import uuid
 from collections import Counter, deque
@@ -30,6 +31,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import text, update
 
+from casework.child_processes import die_with_parent
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
 from casework.runtime import ServiceRuntime
@@ -319,8 +321,14 @@ class SactWorker:
     def _validation_pool(self) -> ProcessPoolExecutor | None:
         processes = self.settings.sact_validation_processes
         if processes > 0 and self._pool is None:
-            # spawn, not fork: the service process runs an event loop, threads and open connections
-            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            # spawn, not fork: the service process runs an event loop, threads and open connections;
+            # started from the loop's thread, and the workers die with the service (casework.child_processes)
+            self._pool = ProcessPoolExecutor(
+                processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def close(self) -> None:
