@@ -8,6 +8,7 @@ import sys
 import structlog
 
 from casework.correlation import causation_id, correlation_id
+from casework.patient_data import scrub_nhs_numbers
 
 
 def _add_correlation(_logger: object, _method: str, event: dict) -> dict:
@@ -18,6 +19,14 @@ def _add_correlation(_logger: object, _method: str, event: dict) -> dict:
     return event
 
 
+def _scrub(_logger: object, _method: str, event: dict) -> dict:
+    """No NHS number reaches a log line: not in an access log's URL, an error's text or a traceback."""
+    for key, value in event.items():
+        if isinstance(value, str) and any(c.isdigit() for c in value):
+            event[key] = scrub_nhs_numbers(value)
+    return event
+
+
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     shared = [
@@ -25,9 +34,10 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_correlation,
+        _scrub,
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, _scrub, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=False,
@@ -35,7 +45,17 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     structlog.contextvars.bind_contextvars(service=service)
     # Library loggers (uvicorn, aiokafka) go through the same JSON renderer.
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(processor=renderer, foreign_pre_chain=shared))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _scrub,
+                renderer,
+            ],
+            foreign_pre_chain=shared,
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -4,6 +4,9 @@ JSON may carry U+0000 and lone surrogates (`"\\u0000"`, `"\\ud800"`) and a query
 `%00`; pydantic accepts them as ordinary strings, and only the database refuses them (no NUL in
 `text`; a lone surrogate is not UTF-8), which would surface as a 500 for what is a client's mistake.
 One check here covers every route of every service, so no schema needs its own validator.
+
+The same pass refuses a query parameter that carries a patient identifier (`nhs_number`): URLs are
+written to access logs, so NHS numbers travel in POST bodies (`casework.patient_search`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casework.patient_data import IDENTIFIER_IN_URL, identifier_in_query
 from casework.problems import problem_response
 
 MESSAGE = "contains a character that cannot be stored (NUL or an unpaired surrogate)"
@@ -82,6 +86,9 @@ class StorableTextGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if (identifier := identifier_in_query(scope.get("query_string", b""))) is not None:
+            await _refuse(identifier, IDENTIFIER_IN_URL, "identifier_in_url", scope, receive, send)
+            return
         field = _query_field(scope)
         if field is None and _is_json(scope):
             body, receive = await _buffered(receive)
@@ -89,14 +96,13 @@ class StorableTextGuard:
         if field is None:
             await self.app(scope, receive, send)
             return
-        response = problem_response(
-            422,
-            "Validation failed",
-            f"{field}: {MESSAGE}",
-            Request(scope),
-            errors=[{"field": field, "message": MESSAGE, "type": "unstorable_text"}],
-        )
-        await response(scope, receive, send)
+        await _refuse(field, MESSAGE, "unstorable_text", scope, receive, send)
+
+
+async def _refuse(field: str, message: str, kind: str, scope: Scope, receive: Receive, send: Send) -> None:
+    errors = [{"field": field, "message": message, "type": kind}]
+    response = problem_response(422, "Validation failed", f"{field}: {message}", Request(scope), errors=errors)
+    await response(scope, receive, send)
 
 
 def _is_json(scope: Scope) -> bool:

@@ -33,6 +33,7 @@ from casework.auth import mint_token
 from casework.db import create_engine
 from casework.events import EventEnvelope, registry
 from casework.migrations import Migratable, ensure_database_sync, upgrade
+from casework.patient_data import nhs_numbers_in
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from casework.services import SERVICE_NAMES, load_definition
 from casework.settings import ServiceSettings
@@ -205,6 +206,15 @@ class TestStack:
                 self.processes.pop(url, None)
                 stop(process, 20)
 
+    def nhs_numbers_in_logs(self) -> dict[str, list[str]]:
+        """Valid NHS numbers in the logs of the services and consoles this stack served, by file."""
+        found: dict[str, list[str]] = {}
+        for log in sorted(self.layout.logs.glob("*.log")):
+            if log.stem.split("-", 1)[0] in {*SERVICE_NAMES, CONSOLE}:
+                if numbers := nhs_numbers_in(log.read_text(errors="replace")):
+                    found[log.name] = numbers
+        return found
+
     def token(self, sub: str, org: str, *roles: str, ttl_s: int = 3600) -> str:
         """A dev token (signed with the stack's dev key), for any sub, organisation and roles."""
         settings = ServiceSettings(jwt_secret=self.layout.secrets()["jwt_secret"], jwt_audience=API_AUDIENCE)
@@ -243,6 +253,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestStack]:
         yield test_stack
     finally:
         test_stack.stop()
+    # after the whole session: no NHS number reached the log of any process it served
+    leaked = test_stack.nhs_numbers_in_logs()
+    assert not leaked, f"NHS numbers in service logs under {test_stack.layout.logs}: {leaked}"
 
 
 @pytest.fixture

@@ -391,12 +391,28 @@ async def test_provider_users_see_only_their_trust_and_every_read_is_audited(sta
             "/api/v1/cdf/applications", params={"entry_id": "CDF-OLAP-OV-MAINT"}, headers=stack.auth("RGT", "clinician")
         )
         assert created["id"] not in [a["id"] for a in listed_rgt.json()["items"]]
-        by_patient = await svc.client.get(
-            "/api/v1/cdf/applications",
-            params={"nhs_number": body["nhs_number"]},
-            headers=stack.auth("X24", "cdf_manager"),
+        manager = stack.auth("X24", "cdf_manager")
+        by_patient = await svc.client.post(
+            "/api/v1/cdf/applications/search", json={"nhs_number": body["nhs_number"]}, headers=manager
         )
         assert [a["id"] for a in by_patient.json()["items"]] == [created["id"]]
+        by_reference = await svc.client.post(
+            "/api/v1/cdf/applications/search", json={"reference": created["reference"].lower()}, headers=manager
+        )
+        assert [a["id"] for a in by_reference.json()["items"]] == [created["id"]]
+        rgt_search = await svc.client.post(
+            "/api/v1/cdf/applications/search",
+            json={"nhs_number": body["nhs_number"]},
+            headers=stack.auth("RGT", "clinician"),
+        )
+        assert rgt_search.status_code == 200 and rgt_search.json()["items"] == []  # another trust's patient
+        in_url = await svc.client.get(
+            "/api/v1/cdf/applications", params={"nhs_number": body["nhs_number"]}, headers=manager
+        )
+        assert in_url.status_code == 422 and in_url.json()["errors"][0]["field"] == "nhs_number"
+        for bad in ({}, {"nhs_number": body["nhs_number"], "reference": created["reference"]}, {"nhs_number": "1"}):
+            refused = await svc.client.post("/api/v1/cdf/applications/search", json=bad, headers=manager)
+            assert refused.status_code == 422, bad
         async with svc.runtime.unit_of_work() as uow:
             audit = (
                 await uow.session.execute(
@@ -406,7 +422,7 @@ async def test_provider_users_see_only_their_trust_and_every_read_is_audited(sta
             ).all()
             listing = await uow.session.scalar(
                 text(
-                    "SELECT detail FROM audit_events WHERE action = 'list' AND detail::text LIKE :id ORDER BY id DESC"
+                    "SELECT detail FROM audit_events WHERE action = 'search' AND detail::text LIKE :id ORDER BY id DESC"
                 ),
                 {"id": f"%{created['id']}%"},
             )

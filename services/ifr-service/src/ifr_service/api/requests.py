@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Select, func, select
 
 from casework.auth import Principal, require_roles
@@ -16,8 +16,9 @@ from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
-from casework.identifiers import NhsNumber, OdsCode
+from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
+from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, Unprocessable
 from casework.uow import UnitOfWork
 from casework.working_days import add_working_days
@@ -216,19 +217,9 @@ async def summarise_cases(
     )
 
 
-class CaseSearchIn(BaseModel):
+class CaseSearchIn(PatientSearch):
     """Find cases by the patient's NHS number or the case reference. The NHS number travels in the body,
     never in a URL, so it is not written to access logs."""
-
-    model_config = ConfigDict(extra="forbid")
-    nhs_number: NhsNumber | None = None
-    reference: str | None = Field(None, min_length=3, max_length=40)
-
-    @model_validator(mode="after")
-    def _one_of(self) -> CaseSearchIn:
-        if (self.nhs_number is None) == (self.reference is None):
-            raise ValueError("give an NHS number or a case reference")
-        return self
 
 
 @router.post("/search", response_model=Page[CaseSummaryOut])
@@ -239,9 +230,8 @@ async def search_cases(body: CaseSearchIn, uow: Uow, principal: Reader) -> Page[
         query = query.where(IfrRequest.nhs_number == body.nhs_number)
     else:
         query = query.where(func.upper(IfrRequest.reference) == body.reference.strip().upper())  # type: ignore[union-attr]
-    rows = (await uow.session.scalars(query.order_by(IfrRequest.created_at.desc()).limit(100))).all()
-    by = "nhs_number" if body.nhs_number is not None else "reference"
-    uow.audit(principal, "search", "ifr_requests", by, detail={"by": by, "found": len(rows)})
+    rows = (await uow.session.scalars(query.order_by(IfrRequest.created_at.desc()).limit(SEARCH_LIMIT))).all()
+    body.audit(uow, principal, "ifr_requests", [str(r.id) for r in rows])
     await uow.commit()
     on = today()
     return Page[CaseSummaryOut](items=[summary_out(r, on) for r in rows], next_cursor=None)
