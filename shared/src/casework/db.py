@@ -89,6 +89,7 @@ class PlatformTables:
             Column("partition", Integer),
             Column("offset", BigInteger),
             Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Index("ix_inbox_events_processed_at", "processed_at"),  # retention
         )
         dead_letters = Table(
             "dead_letters",
@@ -133,6 +134,7 @@ class PlatformTables:
             Column("status_code", Integer, nullable=False),
             Column("response", JSONB, nullable=False),
             _now(),
+            Index("ix_idempotency_keys_created_at", "created_at"),  # retention
         )
         return cls(outbox, inbox, dead_letters, audit, idempotency)
 

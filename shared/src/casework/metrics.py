@@ -17,3 +17,6 @@ DEAD_LETTERS = Counter("casework_dead_letters_total", "Events sent to a dead-let
 BROKER_UP = Gauge(
     "casework_broker_up", "1 when the last readiness probe reached the broker, 0 when it did not", ["service"]
 )
+RETENTION_DELETED = Counter(
+    "casework_retention_deleted_total", "Rows deleted by retention, by table", ["service", "table"]
+)

@@ -1,7 +1,8 @@
 """Version 1 of the platform tables (outbox, inbox, dead letters, audit trail, idempotency keys).
 
 Every service's first migration calls `create_platform_tables_v1`, so the DDL is written once. A
-later change to `casework.db.PlatformTables` gets a `..._v2` step here and a migration per service.
+later change to `casework.db.PlatformTables` gets a `..._v2` step here and a migration per service
+(v2: the retention indexes).
 """
 
 from __future__ import annotations
@@ -120,3 +121,14 @@ def drop_platform_tables_v1() -> None:
     op.drop_table("dead_letters")
     op.drop_index("ix_audit_events_entity", table_name="audit_events")
     op.drop_table("audit_events")
+
+
+def platform_tables_v2_retention_indexes() -> None:
+    """v2: the indexes retention deletes by (`casework.retention`)."""
+    op.create_index("ix_inbox_events_processed_at", "inbox_events", ["processed_at"])
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+
+
+def drop_platform_tables_v2_retention_indexes() -> None:
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_index("ix_inbox_events_processed_at", table_name="inbox_events")

@@ -23,6 +23,8 @@ from casework.events.registry import EventRegistry, registry
 from casework.inbox import EventConsumer, Handler
 from casework.logs import get_logger
 from casework.outbox import OutboxRelay
+from casework.periodic import every
+from casework.retention import retention_round
 from casework.settings import ServiceSettings
 from casework.shutdown import cancel_within
 from casework.uow import UnitOfWork
@@ -105,6 +107,8 @@ class ServiceRuntime:
         self._spawn("outbox-relay", self.relay.run())
         if self.consumer is not None:
             self._spawn("consumer", self.consumer.run())
+        if self.settings.retention_interval_s > 0:
+            self._spawn("retention", every(self.settings.retention_interval_s, retention_round, "retention")(self))
         for task in self.definition.background:
             self._spawn(getattr(task, "__name__", "background"), task(self))
 

@@ -88,6 +88,9 @@ class PlatformSettings(BaseSettings):
         return self
 
 
+INBOX_RETENTION_MARGIN_S = 86400  # the inbox outlives the broker's retention by at least this
+
+
 class ServiceSettings(PlatformSettings):
     """A platform service: the base plus the event bus, the outbox and the inbox."""
 
@@ -109,6 +112,34 @@ class ServiceSettings(PlatformSettings):
     consumer_retry_base_s: float = Field(0.05, description="First retry delay; doubles per attempt")
     run_workers: bool = Field(True, description="Run the outbox relay and consumers in the API process")
 
+    # Retention (casework.retention): what the outbox, the inbox and the idempotency records keep.
+    retention_interval_s: float = Field(
+        3600, ge=0, description="How often rows past their retention are deleted; 0 turns retention off"
+    )
+    outbox_retention_s: float = Field(
+        14 * 86400, gt=0, description="Published outbox rows are kept this long (outbox-replay re-sends only these)"
+    )
+    kafka_retention_s: float = Field(
+        7 * 86400, gt=0, description="How long the broker keeps a topic's records (its retention.ms)"
+    )
+    inbox_retention_s: float = Field(
+        8 * 86400,
+        description="Handled event ids are kept this long: at least KAFKA_RETENTION_S plus a day, so an event "
+        "the broker redelivers is still recognised",
+    )
+    idempotency_retention_s: float = Field(
+        7 * 86400, gt=0, description="Idempotency-Key records are kept this long; the key again later is a new request"
+    )
+
     patient_ref_key: SecretStr = Field(
         SecretStr("dev-only-patient-ref-key-change-me-in-every-deployment"), description="HMAC key for patient_ref"
     )
+
+    @model_validator(mode="after")
+    def _inbox_outlives_the_broker(self) -> Self:
+        if self.inbox_retention_s < self.kafka_retention_s + INBOX_RETENTION_MARGIN_S:
+            raise ValueError(
+                "INBOX_RETENTION_S must be at least KAFKA_RETENTION_S plus a day: an event the broker still "
+                "holds could be delivered again after its inbox id was deleted, and applied twice"
+            )
+        return self

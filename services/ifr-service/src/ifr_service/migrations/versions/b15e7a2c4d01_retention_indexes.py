@@ -1,0 +1,26 @@
+"""Platform tables v2: the retention indexes (casework.platform_migrations).
+
+Revision ID: b15e7a2c4d01
+Revises: 7d2e4c1a9b30
+Create Date: 2026-12-02 01:00:00
+"""
+
+from collections.abc import Sequence
+
+from casework.platform_migrations import (
+    drop_platform_tables_v2_retention_indexes,
+    platform_tables_v2_retention_indexes,
+)
+
+revision: str = "b15e7a2c4d01"
+down_revision: str | None = "7d2e4c1a9b30"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    platform_tables_v2_retention_indexes()
+
+
+def downgrade() -> None:
+    drop_platform_tables_v2_retention_indexes()
