@@ -2,9 +2,11 @@
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -36,19 +38,24 @@ def start_stack(home: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     raise AssertionError(f"stack did not come up; logs in {home / 'logs'}")
 
 
-def stop_stack(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGINT)  # what Ctrl-C on `make up` sends
-    assert process.wait(timeout=60) == 0
-
-
-def test_up_ready_stop_and_restart_keeps_data(tmp_path: Path) -> None:
+def stack_env(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
+    """A stack's folder, its free ports and the environment `up` runs with."""
     home = tmp_path / "local"
     ports = {f"STACK_{name.upper()}_PORT": str(free_port()) for name in SERVICE_NAMES}
     ports |= {
         k: str(free_port())
         for k in ("STACK_POSTGRES_PORT", "STACK_BROKER_PORT", "STACK_RELAY_PORT", "STACK_INBOUND_PORT")
     }
-    env = {**os.environ, "STACK_HOME": str(home), **ports}
+    return home, ports, {**os.environ, "STACK_HOME": str(home), **ports}
+
+
+def stop_stack(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)  # what Ctrl-C on `make up` sends
+    assert process.wait(timeout=60) == 0
+
+
+def test_up_ready_stop_and_restart_keeps_data(tmp_path: Path) -> None:
+    home, ports, env = stack_env(tmp_path)
     url = {name: f"http://127.0.0.1:{ports[f'STACK_{name.upper()}_PORT']}" for name in SERVICE_NAMES}
 
     process = start_stack(home, env)
@@ -78,6 +85,46 @@ def test_up_ready_stop_and_restart_keeps_data(tmp_path: Path) -> None:
         assert again.status_code == 200 and again.json()["reference"] == created.json()["reference"]
     finally:
         stop_stack(process)
+
+
+def test_up_restarts_a_part_that_dies_and_says_so(tmp_path: Path) -> None:
+    home, ports, env = stack_env(tmp_path)
+    cdf = f"http://127.0.0.1:{ports['STACK_CDF_PORT']}"
+    process = start_stack(home, env)
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        run = home / "run"
+        for part in ("cdf", "broker"):
+            os.kill(int((run / f"{part}.pid").read_text()), signal.SIGKILL)
+        said = _lines_until(lines, ("cdf exited (signal 9): started again", "the broker exited (signal 9)"), 60)
+        assert all(line.startswith("restarted: ") for line in said), said
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{cdf}/health/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        ready = httpx.get(f"{cdf}/health/ready", timeout=10).json()
+        assert ready["checks"] == {"database": "ok", "broker": "ok"} or ready["degraded"] == ["broker"], ready
+    finally:
+        stop_stack(process)
+    assert not (home / "run" / "stack.pid").exists()
+
+
+def _lines_until(lines: queue.Queue[str], wanted: tuple[str, ...], within_s: float) -> list[str]:
+    """The lines `up` printed until each of `wanted` has appeared in one."""
+    said: list[str] = []
+    deadline = time.monotonic() + within_s
+    while not all(any(w in line for line in said) for w in wanted):
+        try:
+            said.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+        except queue.Empty:
+            raise AssertionError(f"`up` did not say {wanted}; it said {said}") from None
+    return [line for line in said if any(w in line for w in wanted)]
 
 
 def prepare_cdf(base: str, settings: ServiceSettings) -> None:

@@ -70,6 +70,9 @@ class PlatformTables:
             Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
             _now(),
             Column("published_at", DateTime(timezone=True)),
+            # where the broker acknowledged it (casework.broker_loss: noticing a log cut back)
+            Column("partition", Integer),
+            Column("offset", BigInteger),
             Column("attempts", Integer, nullable=False, server_default=text("0")),
             Column("last_error", Text),
             Index(
@@ -78,6 +81,7 @@ class PlatformTables:
                 postgresql_where=text("published_at IS NULL"),
             ),
             Index("ix_outbox_events_created_at", "created_at"),
+            Index("ix_outbox_events_topic_partition_offset", "topic", "partition", "offset"),
         )
         inbox = Table(
             "inbox_events",

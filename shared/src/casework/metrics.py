@@ -20,3 +20,6 @@ BROKER_UP = Gauge(
 RETENTION_DELETED = Counter(
     "casework_retention_deleted_total", "Rows deleted by retention, by table", ["service", "table"]
 )
+OUTBOX_REPUBLISHED = Counter(
+    "casework_outbox_republished_total", "Outbox events published again after the broker lost them", ["service"]
+)

@@ -1,9 +1,12 @@
 """Transactional outbox: events are rows written in the same transaction as the state change.
 
 `OutboxRelay` publishes unpublished rows in id order with acks=all and marks them published only
-after the broker acknowledged them. While the broker is unreachable it backs off and retries; a row
-is never deleted unpublished. `replay_since` marks rows unpublished again so a broker that lost its
-log (the embedded Tansu keeps data in memory) can be refilled; consumers' inboxes drop the repeats.
+after the broker acknowledged them, with the partition and offset it acknowledged each at. While the
+broker is unreachable it backs off and retries; a row is never deleted unpublished. When the broker
+turns out to have lost what it acknowledged (`casework.broker_loss`: a partition's log ends before what
+was published there, at reconnecting or by an acknowledgement), the relay marks the lost rows
+unpublished and sends them again by itself; consumers' inboxes drop the repeats. `replay_since` does
+the same by hand from a point in time (`casework outbox-replay`).
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Text, bindparam, cast, func, select, update
+from aiokafka.structs import RecordMetadata
+from sqlalchemy import BigInteger, Integer, Text, bindparam, cast, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from casework import broker_loss
 from casework.backoff import backoff_delay
 from casework.bus import ensure_topics, new_producer, with_dead_letter_topics
 from casework.db import PlatformTables
 from casework.events.envelope import EventEnvelope
 from casework.logs import get_logger
-from casework.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from casework.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
 from casework.periodic import wait_for_wake
 from casework.settings import ServiceSettings
 from casework.shutdown import finish_within
@@ -56,6 +62,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._failures = 0
+        self._offsets = broker_loss.PublishedOffsets()
         # Built once (casework.prepared): the relay runs these for every batch.
         outbox = tables.outbox
         self._take = (
@@ -71,8 +78,17 @@ class OutboxRelay:
             .limit(bindparam("batch"))
             .with_for_update(skip_locked=True)
         )
+        acked = (
+            select(
+                func.unnest(bindparam("ids", type_=ARRAY(BigInteger))).label("id"),
+                func.unnest(bindparam("partitions", type_=ARRAY(Integer))).label("partition"),
+                func.unnest(bindparam("offsets", type_=ARRAY(BigInteger))).label("offset"),
+            )
+        ).subquery("acked")
         self._published = (
-            update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True))).values(published_at=func.now())
+            update(outbox)
+            .where(outbox.c.id == acked.c.id)
+            .values(published_at=func.now(), partition=acked.c.partition, offset=acked.c.offset)
         )
 
     def wake(self) -> None:
@@ -114,8 +130,27 @@ class OutboxRelay:
                 self._settings.kafka_topic_partitions,
                 self._settings.kafka_replication_factor,
             )
+            try:
+                await self._check_for_loss()
+            except BaseException:
+                await producer.stop()
+                raise
             self._producer = producer
         return self._producer
+
+    async def _check_for_loss(self) -> None:
+        """At (re)connecting: did the broker lose what it acknowledged while we were away?"""
+        if not self._offsets.loaded:
+            async with self._sessions() as session:
+                self._offsets.highest.update(await broker_loss.load(session, self._tables, self._settings))
+            self._offsets.loaded = True
+        cut = await broker_loss.cut_back(self._settings, self._offsets.highest)
+        if cut:
+            async with self._sessions() as session, session.begin():
+                start = await broker_loss.lost_from(session, self._tables, self._settings, cut)
+                marked = await broker_loss.republish(session, self._tables, self._settings, start)
+            self._offsets.forget(cut)
+            self._lost(start, marked, "at reconnecting")
 
     async def _drop_producer(self) -> None:
         if self._producer is not None:
@@ -132,8 +167,15 @@ class OutboxRelay:
                     OUTBOX_BACKLOG.labels(self._settings.service_name).set(0)
                     return 0
                 batch_ids = [r.id for r in rows]
-                await self._send_all(rows)
-                await session.execute(self._published, {"ids": batch_ids})
+                acks = await self._send_all(rows)
+                await session.execute(
+                    self._published,
+                    {"ids": batch_ids, "partitions": [a.partition for a in acks], "offsets": [a.offset for a in acks]},
+                )
+                if cut := self._offsets.acknowledged((a.topic, a.partition, a.offset) for a in acks):
+                    start = await broker_loss.lost_from(session, self._tables, self._settings, cut)
+                    marked = await broker_loss.republish(session, self._tables, self._settings, start, batch_ids)
+                    self._lost(start, marked, "by its acknowledgements")
         except Exception as exc:
             if batch_ids:  # the batch transaction has rolled back and released its row locks
                 await self._record_failure(batch_ids, exc)
@@ -141,7 +183,17 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.labels(self._settings.service_name).inc(len(batch_ids))
         return len(batch_ids)
 
-    async def _send_all(self, rows: list) -> None:
+    def _lost(self, cut: dict[broker_loss.Partition, int], marked: int, noticed: str) -> None:
+        OUTBOX_REPUBLISHED.labels(self._settings.service_name).inc(marked)
+        log.warning(
+            "the broker lost published events; publishing them again",
+            noticed=noticed,
+            partitions={f"{t}/{p}": start for (t, p), start in cut.items()},
+            events=marked,
+        )
+        self.wake()
+
+    async def _send_all(self, rows: list) -> list[RecordMetadata]:
         producer = await self._ready_producer()
         sends = [
             await producer.send(
@@ -152,7 +204,7 @@ class OutboxRelay:
             )
             for row in rows
         ]
-        await asyncio.gather(*sends)
+        return list(await asyncio.gather(*sends))
 
     async def _record_failure(self, ids: list[int], exc: Exception) -> None:
         outbox = self._tables.outbox

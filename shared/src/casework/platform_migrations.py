@@ -2,7 +2,7 @@
 
 Every service's first migration calls `create_platform_tables_v1`, so the DDL is written once. A
 later change to `casework.db.PlatformTables` gets a `..._v2` step here and a migration per service
-(v2: the retention indexes).
+(v2: the retention indexes; v3: the offsets the broker acknowledged outbox rows at).
 """
 
 from __future__ import annotations
@@ -132,3 +132,16 @@ def platform_tables_v2_retention_indexes() -> None:
 def drop_platform_tables_v2_retention_indexes() -> None:
     op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
     op.drop_index("ix_inbox_events_processed_at", table_name="inbox_events")
+
+
+def platform_tables_v3_published_offsets() -> None:
+    """v3: the partition and offset the broker acknowledged each outbox row at (`casework.broker_loss`)."""
+    op.add_column("outbox_events", sa.Column("partition", sa.Integer(), nullable=True))
+    op.add_column("outbox_events", sa.Column("offset", sa.BigInteger(), nullable=True))
+    op.create_index("ix_outbox_events_topic_partition_offset", "outbox_events", ["topic", "partition", "offset"])
+
+
+def drop_platform_tables_v3_published_offsets() -> None:
+    op.drop_index("ix_outbox_events_topic_partition_offset", table_name="outbox_events")
+    op.drop_column("outbox_events", "offset")
+    op.drop_column("outbox_events", "partition")

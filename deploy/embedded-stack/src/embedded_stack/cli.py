@@ -15,6 +15,8 @@ from embedded_stack.stack import EmbeddedStack, persona_lines, project_root, sto
 
 app = typer.Typer(help="Run the casework platform on this machine", no_args_is_help=True)
 
+REVIVE_EVERY_S = 2.0  # how often `up` looks for a part of the stack that died
+
 
 @app.command()
 def up() -> None:
@@ -47,7 +49,10 @@ def up() -> None:
             "\nprovider) or make token ORG=X24 ROLES=ifr_officer (the dev key)"
             "\nCtrl-C or `make down` stops everything."
         )
-        stopping.wait()
+        while not stopping.wait(REVIVE_EVERY_S):  # a part that dies is started again, and said so
+            for line in stack.revive():
+                if not stopping.is_set():
+                    typer.echo(f"restarted: {line}")
     finally:
         typer.echo("stopping ...")
         stack.stop()

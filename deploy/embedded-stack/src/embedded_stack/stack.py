@@ -31,6 +31,7 @@ class EmbeddedStack:
             layout.oidc, layout.ports.oidc, layout.secrets(), [layout.console_url], SERVICES, layout.logs / "oidc.log"
         )
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._commands: dict[str, tuple[list[str], dict[str, str]]] = {}
 
     # -- infrastructure -------------------------------------------------------------------------
 
@@ -66,6 +67,7 @@ class EmbeddedStack:
         self._write_pids()
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self._commands[name] = (command, env)
         log = (self.layout.logs / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -85,8 +87,35 @@ class EmbeddedStack:
     def _write_pids(self) -> None:
         self.layout.run.mkdir(parents=True, exist_ok=True)
         (self.layout.run / "stack.pid").write_text(str(os.getpid()))
-        for name, process in self.processes.items():
+        for name, process in self._all_processes().items():
             (self.layout.run / f"{name}.pid").write_text(str(process.pid))
+
+    def _all_processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        parts = {"broker": self.broker.process, "oidc": self.oidc.process}
+        return {**{k: p for k, p in parts.items() if p is not None}, **self.processes}
+
+    # -- keeping it up ----------------------------------------------------------------------------
+
+    def revive(self) -> list[str]:
+        """Start again whatever part of the stack has died (PostgreSQL, the broker, the OpenID provider, a
+        service, the console); says what it restarted and why, for `up` to print."""
+        restarted: list[str] = []
+        if not self.postgres.running():
+            self.postgres.start()
+            restarted.append("PostgreSQL had stopped: started again (its data is kept)")
+        if (code := _exit_code(self.broker.process)) is not None:
+            self.broker.start()
+            restarted.append(f"the broker exited ({code}): started again, empty (the services recreate their topics)")
+        if (code := _exit_code(self.oidc.process)) is not None:
+            self.oidc.start()
+            restarted.append(f"the OpenID provider exited ({code}): started again (everyone signs in again)")
+        for name, process in list(self.processes.items()):
+            if (code := _exit_code(process)) is not None:
+                self._spawn(name, *self._commands[name])
+                restarted.append(f"{name} exited ({code}): started again")
+        if restarted:
+            self._write_pids()
+        return restarted
 
     # -- stopping -------------------------------------------------------------------------------
 
@@ -124,6 +153,13 @@ class EmbeddedStack:
         return rows
 
 
+def _exit_code(process: subprocess.Popen[bytes] | None) -> str | None:
+    """How a process ended ("code 1", "signal 9"), or None while it runs (or was never started)."""
+    if process is None or (code := process.poll()) is None:
+        return None
+    return f"signal {-code}" if code < 0 else f"code {code}"
+
+
 def persona_lines() -> list[str]:
     """The dev personas `make up` prints: who to sign in as for each kind of work, and the id that
     `make token PERSONA=...` takes."""
@@ -133,7 +169,11 @@ def persona_lines() -> list[str]:
 def stop_recorded(layout: StackLayout) -> list[str]:
     """`make down` from another terminal: signal the `up` process, then clean up what is left."""
     stopped: list[str] = []
-    for pid_file in sorted(layout.run.glob("*.pid")) if layout.run.exists() else []:
+    # `up` first, so it stops what it started rather than starting it again as it dies
+    pid_files = (
+        sorted(layout.run.glob("*.pid"), key=lambda p: (p.stem != "stack", p.stem)) if layout.run.exists() else []
+    )
+    for pid_file in pid_files:
         try:
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
             stopped.append(pid_file.stem)

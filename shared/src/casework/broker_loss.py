@@ -1,0 +1,180 @@
+"""Noticing that the broker lost events, so the outbox relay can publish them again by itself.
+
+A broker can lose what it acknowledged: the embedded Tansu keeps its log in memory (a restart starts it
+empty, its topics gone), and a Kafka cluster can lose an unreplicated tail. The outbox records, for every
+published row, the partition and offset the broker acknowledged it at. From those the relay knows the
+highest acknowledged offset of each partition, and the broker's log for a partition has been cut back
+when
+
+- at (re)connecting, the partition's end offset is not past that highest offset (`cut_back`), or
+- an acknowledgement comes at or below it (`PublishedOffsets.acknowledged`): offsets only grow in a
+  log that lost nothing.
+
+Where the lost part starts (`lost_from`): if the record just before the point the log now ends (or
+the new acknowledgements start) is still the event the outbox put there, the log lost only its tail and
+what the outbox published from that point on is re-published; otherwise the log was started again (a
+restarted Tansu; the records before that point are new ones) and everything is. The relay marks those
+rows unpublished (`republish`) so they go out once more; the consumers' inboxes drop the copies of what
+they had already handled. Only rows published within the inbox's retention are re-published: an older
+event's inbox id may be gone, and it was handled long ago.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.db import PlatformTables
+from casework.settings import ServiceSettings
+
+Partition = tuple[str, int]  # (topic, partition)
+
+
+class PublishedOffsets:
+    """The highest offset the broker acknowledged per partition: loaded from the outbox, then kept up to
+    date from each batch's acknowledgements."""
+
+    def __init__(self) -> None:
+        self.highest: dict[Partition, int] = {}
+        self.loaded = False
+
+    def acknowledged(self, acks: Iterable[tuple[str, int, int]]) -> dict[Partition, int]:
+        """Take a batch's (topic, partition, offset) acknowledgements; returns, for each partition whose
+        log was cut back, the offset its log restarted from (the batch's lowest there)."""
+        batch: dict[Partition, list[int]] = {}
+        for topic, partition, offset in acks:
+            batch.setdefault((topic, partition), []).append(offset)
+        cut: dict[Partition, int] = {}
+        for key, offsets in batch.items():
+            highest = self.highest.get(key)
+            if highest is not None and min(offsets) <= highest:
+                cut[key] = min(offsets)
+            self.highest[key] = max(offsets)  # after a cut, the log's new numbering
+        return cut
+
+    def forget(self, cut: Mapping[Partition, int]) -> None:
+        """After a cut found at connecting: the log now ends before `cut[key]`."""
+        for key, end in cut.items():
+            if end > 0:
+                self.highest[key] = end - 1
+            else:
+                self.highest.pop(key, None)
+
+
+def window_start(settings: ServiceSettings) -> datetime:
+    """Rows published before this are not re-published (their inbox ids may be gone)."""
+    return datetime.now(UTC) - timedelta(seconds=settings.inbox_retention_s - 86400)
+
+
+async def load(session: AsyncSession, tables: PlatformTables, settings: ServiceSettings) -> dict[Partition, int]:
+    """The highest recorded offset per partition among the rows published within the window."""
+    outbox = tables.outbox
+    query = (
+        select(outbox.c.topic, outbox.c.partition, func.max(outbox.c.offset))
+        .where(outbox.c.published_at >= window_start(settings), outbox.c.offset.is_not(None))
+        .group_by(outbox.c.topic, outbox.c.partition)
+    )
+    return {(topic, partition): highest for topic, partition, highest in (await session.execute(query)).all()}
+
+
+async def cut_back(settings: ServiceSettings, highest: Mapping[Partition, int]) -> dict[Partition, int]:
+    """The partitions whose log now ends at or before the highest offset acknowledged there, with the
+    offset it ends at."""
+    if not highest:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10_000)
+    await consumer.start()
+    try:
+        await consumer.topics()  # metadata first: end offsets need each partition's leader
+        ends = await consumer.end_offsets([TopicPartition(t, p) for t, p in highest])
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): end for tp, end in ends.items() if end <= highest[(tp.topic, tp.partition)]}
+
+
+async def lost_from(
+    session: AsyncSession, tables: PlatformTables, settings: ServiceSettings, cut: Mapping[Partition, int]
+) -> dict[Partition, int]:
+    """For each cut partition, given the offset its log now ends at (or its new acknowledgements start
+    from): the offset from which what the outbox published there was lost."""
+    kept = {key: end for key, end in cut.items() if end > 0}
+    on_broker = await _event_ids_at(settings, {key: end - 1 for key, end in kept.items()})
+    outbox = tables.outbox
+    start: dict[Partition, int] = {}
+    for key, end in cut.items():
+        if end == 0:
+            start[key] = 0
+            continue
+        query = (
+            select(outbox.c.event_id)
+            .where(outbox.c.topic == key[0], outbox.c.partition == key[1], outbox.c.offset == end - 1)
+            .order_by(outbox.c.published_at.desc())
+            .limit(1)
+        )
+        recorded = await session.scalar(query)
+        survived = recorded is not None and str(recorded) == on_broker.get(key)
+        start[key] = end if survived else 0  # only the tail was lost, or the log was started again
+    return start
+
+
+async def _event_ids_at(settings: ServiceSettings, offsets: Mapping[Partition, int]) -> dict[Partition, str]:
+    """The event id of the record at each (topic, partition) offset, where the broker has one."""
+    if not offsets:
+        return {}
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False, request_timeout_ms=10_000
+    )
+    await consumer.start()
+    found: dict[Partition, str] = {}
+    try:
+        for (topic, partition), offset in offsets.items():
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            consumer.seek(tp, offset)
+            try:
+                record = await asyncio.wait_for(consumer.getone(tp), timeout=5)
+            except TimeoutError:
+                continue
+            if record.offset == offset:
+                try:
+                    found[(topic, partition)] = str(json.loads(record.value)["id"])
+                except (ValueError, KeyError, TypeError):
+                    pass
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def republish(
+    session: AsyncSession,
+    tables: PlatformTables,
+    settings: ServiceSettings,
+    cut: Mapping[Partition, int],
+    keep: Iterable[int] = (),
+) -> int:
+    """Mark unpublished again the rows published to each cut partition at or after the offset its log
+    now starts from (not the rows `keep`: the batch that was just acknowledged there)."""
+    outbox = tables.outbox
+    kept = list(keep)
+    marked = 0
+    for (topic, partition), start in cut.items():
+        statement = (
+            update(outbox)
+            .where(
+                outbox.c.topic == topic,
+                outbox.c.partition == partition,
+                outbox.c.offset >= start,
+                outbox.c.published_at >= window_start(settings),
+            )
+            .values(published_at=None, partition=None, offset=None)
+        )
+        if kept:
+            statement = statement.where(outbox.c.id.not_in(kept))
+        marked += int((await session.execute(statement)).rowcount or 0)  # type: ignore[attr-defined]
+    return marked

@@ -1,0 +1,89 @@
+"""A broker that loses what it acknowledged is refilled from the outbox by itself.
+
+The embedded Tansu keeps its log in memory: SIGKILL and a restart on the same port leave it empty,
+its topics gone. cdf-service's events acknowledged before the kill had not been read by anyone yet;
+after the restart the relay notices the cut-back log and publishes them again with no manual step, and
+contract-service, reading the topic afterwards, records every approval's commitment once.
+"""
+
+from __future__ import annotations
+
+import json
+
+from samples import APPLICATION, prepare_cdf
+from sqlalchemy import func, select
+
+from cdf_service.synthetic.people import nhs_number_for
+from contract_service.db.models import Commitment
+from embedded_stack.broker import TansuBroker
+from embedded_stack.testing import RunningService, TestStack, eventually, free_port, read_topic
+
+BEFORE, AFTER = 100, 100
+
+
+async def _unpublished(svc: RunningService) -> int:
+    outbox = svc.runtime.tables.outbox
+    async with svc.runtime.sessions() as session:
+        return int(
+            await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) or 0
+        )
+
+
+async def test_a_broker_killed_mid_burst_loses_nothing_and_doubles_nothing(stack: TestStack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broker = TansuBroker(free_port(), tmp_path / "loss-broker.log")
+    broker.start()
+    clinician = stack.auth("RRV", "clinician")
+    bus = {"kafka_bootstrap_servers": broker.bootstrap_servers}
+    try:
+        async with stack.service("cdf", database="cdf_broker_loss", **bus) as cdf:
+            await prepare_cdf(cdf.client, stack)
+
+            async def apply(i: int) -> str:
+                body = {**APPLICATION, "nhs_number": nhs_number_for(50_000 + i)}
+                created = await cdf.client.post("/api/v1/cdf/applications", json=body, headers=clinician)
+                assert created.status_code == 201, created.text
+                return str(created.json()["reference"])
+
+            references = [await apply(i) for i in range(BEFORE)]
+            await eventually(lambda: _is_zero(_unpublished(cdf)))  # all acknowledged; nobody has read them
+            assert broker.process is not None
+            broker.process.kill()  # SIGKILL: the log was in memory
+            broker.process.wait()
+            broker.start()  # same port, empty
+            references += [await apply(i) for i in range(BEFORE, BEFORE + AFTER)]  # the burst goes on
+            await eventually(lambda: _is_zero(_unpublished(cdf)), within=60)
+            republished = (await cdf.client.get("/metrics")).text
+            assert 'casework_outbox_republished_total{service="cdf"}' in republished
+
+        on_topic = [json.loads(r.value) for r in await read_topic(broker.bootstrap_servers, "cdf.events")]
+        approved = {r["data"]["reference"] for r in on_topic if r["type"] == "cdf.application.approved"}
+        assert approved == set(references), f"lost: {len(set(references) - approved)}"
+
+        async with stack.service("contract", database="contract_broker_loss", **bus) as contract:
+
+            async def commitments() -> int:
+                async with contract.runtime.sessions() as session:
+                    query = (
+                        select(func.count()).select_from(Commitment).where(Commitment.source_reference.in_(references))
+                    )
+                    return int(await session.scalar(query) or 0)
+
+            await eventually(lambda: _equals(commitments(), len(references)), within=90)
+            outbox = contract.runtime.tables.outbox
+            async with contract.runtime.sessions() as session:
+                recorded = await session.scalar(
+                    select(func.count())
+                    .select_from(outbox)
+                    .where(outbox.c.event_type == "contract.commitment.recorded")
+                )
+            assert recorded == len(references)  # each approval's effect once: 0 doubled
+    finally:
+        broker.stop()
+
+
+async def _is_zero(counting) -> bool:  # type: ignore[no-untyped-def]
+    return await counting == 0
+
+
+async def _equals(counting, expected: int) -> bool:  # type: ignore[no-untyped-def]
+    return await counting == expected
