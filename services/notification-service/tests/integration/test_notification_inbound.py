@@ -275,6 +275,30 @@ async def test_a_body_form_is_extracted_and_its_problems_reported(stack: TestSta
     assert "patient_consent: required" in str(ack.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
+async def test_only_allowed_attachments_are_stored_and_the_others_named_in_the_reply(
+    stack: TestStack, gateway: RunningService
+) -> None:
+    sender = f"dr.{uuid.uuid4().hex[:8]}@nhs.net"
+    message = message_from_bytes(application_mail(sender, "IFR application"), policy=default_policy)
+    message.add_attachment(PDF, maintype="application", subtype="pdf", filename="invoice.pdf.exe")
+    message.add_attachment(b"MZ\x90\x00 a program", maintype="application", subtype="pdf", filename="scan.pdf")
+    raw = bytes(message).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    await send_to_gateway(stack, raw, sender, [IFR_MAILBOX])
+    (event,) = await eventually(lambda: received_events(stack, sender))
+    refused = [
+        "invoice.pdf.exe: not kept: a PDF file must be named *.pdf",
+        "scan.pdf: not kept: only PDF, Word (DOCX) and JSON files are accepted",
+    ]
+    assert [a["filename"] for a in event["data"]["attachments"]] == ["application.json", "letter.pdf"]
+    assert event["data"]["application_problems"] == refused
+    served = await gateway.client.get(f"/api/v1/inbound-mail/{event['subject']}", headers=stack.auth("X24", "admin"))
+    assert [a["filename"] for a in served.json()["attachments"]] == ["application.json", "letter.pdf"]
+    assert served.json()["application_problems"] == refused
+    (ack,) = await eventually(lambda: replies_to(stack, message_id_of(raw)))
+    text = " ".join(str(ack.get_body(("plain",)).get_content()).split())  # type: ignore[union-attr]
+    assert f"These attachments were not kept: {'; '.join(refused)}." in text
+
+
 async def test_an_auto_reply_is_neither_stored_nor_answered(stack: TestStack, gateway: RunningService) -> None:
     sender = f"out.of.office.{uuid.uuid4().hex[:8]}@nhs.net"
     raw = application_mail(sender, "Automatic reply: away", attachments=False, Auto_Submitted="auto-replied")

@@ -246,14 +246,32 @@ def test_attachments_with_checksums_and_safe_names() -> None:
     raw = mail(
         attachments=[(pdf, "application", "pdf", "../../etc/letter.pdf"), (b"x", "text", "plain", "C:\\tmp\\n.txt")]
     )
-    attachments = parse_message(raw).attachments
-    assert [(a.filename, a.content_type, a.size) for a in attachments] == [
-        ("letter.pdf", "application/pdf", len(pdf)),
-        ("n.txt", "text/plain", 1),
-    ]
+    parsed = parse_message(raw)
+    attachments = parsed.attachments
+    assert [(a.filename, a.content_type, a.size) for a in attachments] == [("letter.pdf", "application/pdf", len(pdf))]
+    assert parsed.refused_attachments == ("n.txt: not kept: only PDF, Word (DOCX) and JSON files are accepted",)
     assert attachments[0].sha256 == hashlib.sha256(pdf).hexdigest()
     assert attachments[0].content == pdf
     assert "content=" not in repr(attachments[0])  # bytes stay out of logs
+
+
+def test_only_pdf_docx_and_json_are_kept_by_their_bytes_and_names() -> None:
+    pdf = b"%PDF-1.7 letter"
+    raw = mail(
+        attachments=[
+            (pdf, "application", "pdf", "invoice.pdf.exe"),  # a PDF's bytes under a program's name
+            (b"MZ\x90\x00 a program", "application", "pdf", "letter.pdf"),  # a program under a PDF's name
+            (pdf, "application", "octet-stream", "Clinic Letter.PDF"),
+            (json.dumps(APPLICATION_JSON).encode(), "application", "json", "application.json"),
+        ]
+    )
+    parsed = parse_message(raw)
+    assert [a.filename for a in parsed.attachments] == ["Clinic Letter.PDF", "application.json"]
+    assert parsed.refused_attachments == (
+        "invoice.pdf.exe: not kept: a PDF file must be named *.pdf",
+        "letter.pdf: not kept: only PDF, Word (DOCX) and JSON files are accepted",
+    )
+    assert parsed.problem_lines()[-2:] == list(parsed.refused_attachments)
 
 
 def test_html_only_body_form_is_read() -> None:

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
+from casework.file_types import DOCX, PDF, content_type_of
 
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+__all__ = ["DOCX", "PDF", "safe_filename", "sniff"]
 
 
 def sniff(content: bytes) -> str | None:
     """The content type the bytes really are (PDF or DOCX), or None for anything else."""
-    if content.startswith(b"%PDF-"):
-        return PDF
-    if content.startswith(b"PK\x03\x04"):
-        # A DOCX is a zip holding word/document.xml; any other zip (xlsx, a renamed archive) is refused.
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                return DOCX if "word/document.xml" in archive.namelist() else None
-        except zipfile.BadZipFile:
-            return None
-    return None
+    kind = content_type_of(content)
+    return kind if kind in (PDF, DOCX) else None
 
 
 def safe_filename(name: str | None, content_type: str) -> str:

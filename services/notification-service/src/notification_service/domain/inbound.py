@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from casework.file_types import EXTENSIONS, LABELS, content_type_of, name_matches
 from casework.identifiers import (
     is_valid_icd10_code,
     is_valid_nhs_number,
@@ -321,6 +322,18 @@ class Attachment:
     def is_json(self) -> bool:
         return self.content_type == "application/json" or self.filename.lower().endswith(".json")
 
+    def refusal(self) -> str | None:
+        """Why the attachment is not kept, or None: only PDF, DOCX and JSON, recognised by their bytes,
+        under a name that ends as the type does (a name without an extension, if declared as that type)."""
+        kind = content_type_of(self.content)
+        if kind is None:
+            return f"{self.filename}: not kept: only PDF, Word (DOCX) and JSON files are accepted"
+        if name_matches(self.filename, kind):
+            return None
+        if "." not in self.filename and self.content_type == kind:
+            return None
+        return f"{self.filename}: not kept: a {LABELS[kind]} file must be named *{EXTENSIONS[kind]}"
+
 
 @dataclass(frozen=True)
 class InboundMail:
@@ -329,11 +342,16 @@ class InboundMail:
     subject: str = field(repr=False)  # as sent: may hold identifiers, see `safe_subject`
     message_id: str | None
     body_text: str = field(repr=False)
-    attachments: tuple[Attachment, ...]
+    attachments: tuple[Attachment, ...]  # the ones kept
     application: ExtractedApplication | None
     sha256: str  # of the whole raw message, as received
+    refused_attachments: tuple[str, ...] = ()  # "name: not kept: why", for each attachment not kept
     references: tuple[str, ...] = ()
     automatic: bool = False  # an auto-reply, bounce or list mail: never answered
+
+    def problem_lines(self) -> list[str]:
+        """The application's problems, then the attachments not kept: what the record and the event list."""
+        return [*(self.application.problem_lines() if self.application else []), *self.refused_attachments]
 
     @property
     def safe_subject(self) -> str:
@@ -357,7 +375,9 @@ def parse_message(raw: bytes, *, envelope_recipient: str | None = None) -> Inbou
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     body = _body_text(message)
-    attachments = tuple(_attachments(message))
+    found = list(_attachments(message))
+    attachments = tuple(a for a in found if a.refusal() is None)
+    refused = tuple(reason for a in found if (reason := a.refusal()) is not None)
     return InboundMail(
         mailbox=_mailbox(message, envelope_recipient),
         sender=_sender(message),
@@ -365,8 +385,10 @@ def parse_message(raw: bytes, *, envelope_recipient: str | None = None) -> Inbou
         message_id=_header(message, "Message-ID"),
         body_text=body,
         attachments=attachments,
-        application=extract_application(body, attachments, _sent_on(message)),
+        # every JSON attachment is read, a broken one too: its problem is the application's
+        application=extract_application(body, found, _sent_on(message)),
         sha256=checksum(raw),
+        refused_attachments=refused,
         references=tuple((_header(message, "References") or "").split()),
         automatic=_is_automatic(message),
     )
@@ -547,7 +569,7 @@ def received_payload(mail: InboundMail, inbound_id: uuid.UUID, received_at: date
         "received_at": received_at,
         "sha256": mail.sha256,
         "has_application": mail.application is not None,
-        "application_problems": mail.application.problem_lines() if mail.application else [],
+        "application_problems": mail.problem_lines(),
         "attachments": [a.ref() for a in mail.attachments],
     }
 
@@ -573,6 +595,7 @@ def acknowledgement_mail(mail: InboundMail, inbound_id: uuid.UUID, settings: Rep
         "case_reference": inbound_reference(inbound_id),
         "has_application": mail.application is not None,
         "application_problems": problems,
+        "refused_attachments": list(mail.refused_attachments),
         "link": settings.link,
     }
     return settings.templates.render(settings.acknowledgement_template, context)

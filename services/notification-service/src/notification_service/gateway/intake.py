@@ -123,7 +123,7 @@ async def _store(
             raw=raw,
             application=application.fields if application else None,
             application_source=application.source.value if application else None,
-            application_problems=application.problem_lines() if application else [],
+            application_problems=mail.problem_lines(),  # the application's, then attachments not kept
             received_at=received_at,
         )
         .on_conflict_do_nothing()
