@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casework.events.catalogue.cdf import StopReason
+from casework.identifiers import patient_ref
 from cdf_service.domain.sact_rows import Administration, DrugDictionary
 from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.domain.stop_reasons import mask_of, reasons_of
@@ -67,6 +68,14 @@ def test_generated_rows_are_all_accepted_with_their_facts(version: int) -> None:
     first = records[0]
     assert isinstance(first, Administration)
     assert first.provider_ods == "RGT" and len(first.patient_ref) == 64
+
+
+@pytest.mark.parametrize("key", ["key", "k" * 64, "k" * 65, b"\xff" * 100])
+def test_patient_ref_is_the_keyed_hmac_every_service_computes(key: str | bytes) -> None:
+    validator = RowValidator(SACT_V4, SACT_V4.headers, "RGT", DRUGS, key, TODAY)
+    for nhs_number in ("9434765919", "943 476 5919", "943-476-5919"):
+        assert validator.patient_ref(nhs_number) == patient_ref(nhs_number, key)
+    assert validator.patient_ref("9434765918") is None
 
 
 def infusion_row() -> list[str]:

@@ -104,6 +104,13 @@ def _remember(cache: dict[str, T], raw: str, value: T) -> T:
     return value
 
 
+def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-256 after the key's inner and outer pads: an HMAC is then two copies, two updates (hmac.new
+    would pad the key again for each of a file's hundred thousand patients)."""
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+    return hashlib.sha256(block.translate(hmac.trans_36)), hashlib.sha256(block.translate(hmac.trans_5C))
+
+
 def _getter(positions: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]]:
     if len(positions) > 1:
         return itemgetter(*positions)
@@ -141,6 +148,7 @@ class RowValidator:
         self.trust = trust_ods
         self.drugs = drugs
         self.key = patient_ref_key.encode() if isinstance(patient_ref_key, str) else patient_ref_key
+        self._hmac = _hmac_pads(self.key)
         self.today = today
         self._refs: dict[str, str | None] = {}
         self._dates: dict[str, date | None] = {}
@@ -210,7 +218,12 @@ class RowValidator:
     def _ref_of(self, raw: str) -> str | None:
         digits = raw.replace(" ", "").replace("-", "")
         valid = len(digits) == 10 and digits.isdigit() and nhs_number_check_digit(digits[:9]) == int(digits[9])
-        return hmac.new(self.key, digits.encode(), hashlib.sha256).hexdigest() if valid else None
+        if not valid:
+            return None
+        inner, outer = self._hmac[0].copy(), self._hmac[1].copy()  # HMAC-SHA256 (RFC 2104) of the key's pads
+        inner.update(digits.encode())
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
     def to_date(self, raw: str) -> date | None:
         found = self._dates.get(raw, False)
