@@ -71,6 +71,13 @@ def test_rows_are_what_the_csv_module_reads_whatever_the_quoting(text: str) -> N
     assert list(rows_of(text.encode())) == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(text=csv_text, shared=st.integers(1, 4))
+def test_rows_sharing_leading_fields_with_the_row_before_are_read_the_same(text: str, shared: int) -> None:
+    repeated = "a,1,,b\n" + text + '\na,1,,b,c\na,1,,bc\na,1,,b\na,1,"",b\n'  # lines sharing fields
+    assert list(rows_of(repeated.encode(), shared)) == [row for row in csv.reader(io.StringIO(repeated)) if row]
+
+
 @settings(max_examples=400, deadline=None)
 @given(piece=lines_and_quotes | lines_and_quotes.map(lambda b: b.replace(b'"', b"")))
 def test_row_count_without_parsing_is_exact_or_declines(piece: bytes) -> None:

@@ -8,11 +8,12 @@ row's cycle length) run on whatever values could be read, even when another fiel
 Pure and fast: the SACT worker calls `validate` a million times for one file. `accept` takes the common
 case (a good row) with the least work: fields by column index; bounded caches of values that repeat
 (NHS numbers, dates, drug names); a regimen's patient, dates and regimen-level items checked on its
-first row and, on the rows after, only compared with it (in C); the cycle- and drug-level items compared
-with the last few rows', and else each value looked up among those already found well formed. When it
-declines, `problems` names the problems; a unit test holds the two to accepting exactly the same rows.
-Checking some sixty items a row (v4.0) instead of the dozen the CDF reads costs about half again the
-validation time; the service README gives the benchmark.
+first row and, on the rows after, only compared with it (in C: one slice when, as in a file in the
+schema's order, they are the row's first cells, which `records.rows_of` then shares with the row
+before); the cycle- and drug-level items compared with the last few rows', newest first, and else each
+value looked up among those already found well formed; a patient's HMAC from the key's precomputed
+pads. When it declines, `problems` names the problems; a unit test holds the two to accepting exactly
+the same rows. The service README gives the benchmark.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ _OWN_RULES = frozenset(
 )  # checked by the validator's own rules; every other item by its type, length and codes
 _UNKNOWN_DRUG = Drug("", False)  # cache marker: a name that is not a known drug
 _contains = set.__contains__
+_administration = tuple.__new__  # an Administration made from a tuple of its fields, in C
 T = TypeVar("T")
 
 
@@ -190,11 +192,16 @@ class RowValidator:
         self._row_columns = _Columns([c for c in self._columns if c.item.section in ROW_SECTIONS])
         self._row_values = self._row_columns.values
         own = (self._nhs, self._provider, self._born, self._start)
-        self._regimen_key = _getter([*own, *(c.index for c in self._regimen_columns.columns)])
+        regimen_level = [*own, *(c.index for c in self._regimen_columns.columns)]
+        self._regimen_key = _getter(regimen_level)
+        # a file in the schema's order begins with the regimen-level values: they are then the row's first
+        # `leading` cells, taken as one slice (and shared with the row before by records.rows_of)
+        self.leading = len(regimen_level) if sorted(regimen_level) == list(range(len(regimen_level))) else 0
         self._regimens: dict[tuple[str, ...], _Regimen] = {}
-        self._last: tuple[tuple[str, ...] | None, _Regimen | None] = (None, None)
-        self._recent: list[tuple[str, ...]] = []  # the last rows' cycle- and drug-level values, and their facts
-        self._recent_facts: list[_Facts] = []
+        self._last: tuple[Sequence[str] | None, _Regimen | None] = (None, None)
+        # the last rows' cycle- and drug-level values, newest first, and their facts; (None,) matches no row
+        self._recent: list[tuple[str | None, ...]] = [(None,)]
+        self._recent_facts: list[_Facts | None] = [None]
         administration = {Role.ADMINISTERED, Role.DISPENSED}
         self._choices = [
             (choice, [self.index[h] for h in schema.choice_headers(choice) if h in self.index])
@@ -277,11 +284,11 @@ class RowValidator:
         if len(c) != self.width:
             return None
         drug_at, cycle_at, given_at, oral_at, cycle_start_at, final_at = self._hot
-        key = self._regimen_key(c)  # a regimen's rows repeat its patient and regimen-level items: checked once
-        if key == self._last[0]:  # the row before was of the same regimen (compared in C, nothing hashed)
-            regimen = self._last[1]
-        else:
-            regimen = self._regimens.get(key) or self._regimen_of(c, key)
+        # a regimen's rows repeat its patient and regimen-level items: checked once
+        key = c[: self.leading] if self.leading else self._regimen_key(c)
+        last, regimen = self._last
+        if key != last:  # not of the regimen of the row before (compared in C, nothing hashed)
+            regimen = self._regimens.get(known_key := tuple(key)) or self._regimen_of(c, known_key)
             if regimen is None:
                 return None
             self._last = (key, regimen)
@@ -320,12 +327,14 @@ class RowValidator:
         # alternate), found by comparing in C; else each value checked
         values = self._row_values(c)
         recent = self._recent
-        if values in recent:
+        if values == recent[0]:  # the row before's (one drug at a time)
+            facts = self._recent_facts[0]
+        elif values in recent:
             facts = self._recent_facts[recent.index(values)]
         else:
             facts = self._row_facts(c, values)
-            if facts is None:
-                return None
+        if facts is None:
+            return None
         cycles, length, reasons = facts
         patient, provider, regimen_start = regimen
         if reasons and self._final_from_reasons:
@@ -337,20 +346,23 @@ class RowValidator:
             or (final is not None and final < regimen_start)
         ):
             return None
-        return Administration(
-            provider,
-            patient,
-            drug.key,
-            drug.listed,
-            regimen_start,
-            cycle,
-            cycle_start,
-            given,
-            final,
-            reasons,
-            cycles,
-            length,
-            dispensed,
+        return _administration(  # (tuple.__new__: the NamedTuple's own __new__ is a Python call, slower)
+            Administration,
+            (
+                provider,
+                patient,
+                drug.key,
+                drug.listed,
+                regimen_start,
+                cycle,
+                cycle_start,
+                given,
+                final,
+                reasons,
+                cycles,
+                length,
+                dispensed,
+            ),
         )
 
     def _regimen_of(self, c: Sequence[str], key: tuple[str, ...]) -> _Regimen | None:
@@ -384,10 +396,10 @@ class RowValidator:
         if cycles > 1 and length is None:
             return None
         facts = _Facts(cycles, length, self.reasons(c))
-        self._recent.append(values)
-        self._recent_facts.append(facts)
+        self._recent.insert(0, values)
+        self._recent_facts.insert(0, facts)
         if len(self._recent) > RECENT_ROWS:
-            del self._recent[0], self._recent_facts[0]
+            del self._recent[-1], self._recent_facts[-1]
         return facts
 
     # -- every problem of a row (the slow path) --------------------------------------------------

@@ -69,7 +69,7 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
     problems: list[tuple[int, str, str]] = []
     listed: set[tuple[str, str]] = set()
     row_no = first_row
-    for cells in rows_of(data):
+    for cells in rows_of(data, validator.leading):  # a regimen's rows share their first cells
         row_no += 1
         result = accept(cells) or check(cells)
         if type(result) is Administration:
@@ -88,10 +88,9 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
 def _line(prefix: str, row_no: int, a: Administration) -> tuple[str, int]:
     """The COPY line of an accepted row (after `prefix`, the submission id) and its duplicate checksum
     (a million a file: the few distinct dates and drug names are formatted once each)."""
-    provider, patient, drug_key, listed, start_day, cycle, cycle_day, given_day, final_day, reasons, *rest = a
-    cycles, length, dispensed = rest
-    regimen = (provider, patient, drug_key, listed, start_day)  # the same for every row of a regimen's drug
+    regimen = a[:5]  # provider, patient, drug, listed, regimen start: the same on a regimen's rows of a drug
     regimen_fields, checksum = _REGIMENS.get(regimen) or _regimen(regimen)
+    cycle, cycle_day, given_day, final_day, reasons, cycles, length, dispensed = a[5:]
     iso = _ISO
     given = iso.get(given_day) or _iso(given_day)
     cycle_start = iso.get(cycle_day) or _iso(cycle_day)
