@@ -346,24 +346,9 @@ class RowValidator:
             or (final is not None and final < regimen_start)
         ):
             return None
-        return _administration(  # (tuple.__new__: the NamedTuple's own __new__ is a Python call, slower)
-            Administration,
-            (
-                provider,
-                patient,
-                drug.key,
-                drug.listed,
-                regimen_start,
-                cycle,
-                cycle_start,
-                given,
-                final,
-                reasons,
-                cycles,
-                length,
-                dispensed,
-            ),
-        )
+        record = (provider, patient, drug.key, drug.listed, regimen_start, cycle, cycle_start, given, final)
+        # tuple.__new__: an Administration's own __new__ (a NamedTuple's) is a Python call, a microsecond a row
+        return _administration(Administration, (*record, reasons, cycles, length, dispensed))
 
     def _regimen_of(self, c: Sequence[str], key: tuple[str, ...]) -> _Regimen | None:
         """The regimen-level facts of a row whose regimen-level values are not yet known good: patient,
@@ -435,21 +420,8 @@ class RowValidator:
         if problems:
             return problems
         assert patient and drug and born and regimen_start and given and cycle_start and cycle is not None
-        return Administration(
-            provider,
-            patient,
-            drug.key,
-            drug.listed,
-            regimen_start,
-            cycle,
-            cycle_start,
-            given,
-            final,
-            reasons,
-            cycles,
-            length,
-            dispensed,
-        )
+        record = (provider, patient, drug.key, drug.listed, regimen_start, cycle, cycle_start, given, final)
+        return _administration(Administration, (*record, reasons, cycles, length, dispensed))
 
     def _named_drug(self, cells: Sequence[str], problems: list[Problem]) -> Drug | None:
         name = cells[self._drug].strip()
