@@ -14,7 +14,7 @@ def wait_until_answers(url: str, process: subprocess.Popen[bytes] | None, log: P
     deadline = time.monotonic() + within_s
     while True:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited with {process.returncode}; see {log}")
+            raise RuntimeError(f"{url}: the process exited with {process.returncode}; its log ends:\n{log_tail(log)}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -23,6 +23,14 @@ def wait_until_answers(url: str, process: subprocess.Popen[bytes] | None, log: P
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} did not answer within {within_s}s; see {log}")
         time.sleep(0.1)
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    """The end of a process's log, for the failure message (the test's temp folder may be gone later)."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no log at {log})"
 
 
 def stop(process: subprocess.Popen[bytes] | None, within_s: float = 10) -> None:
