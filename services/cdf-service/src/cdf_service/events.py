@@ -17,10 +17,15 @@ from casework.events.catalogue.cdf import (
     StopReason,
     TreatmentStarted,
     TreatmentStopped,
+    UnapprovedUseAccepted,
+    UnapprovedUseAnswered,
+    UnapprovedUseChallenged,
+    UnapprovedUseClosed,
 )
 from casework.uow import UnitOfWork
-from cdf_service.db.models import Application
+from cdf_service.db.models import Application, UnapprovedUse
 from cdf_service.domain.stop_reasons import NOT_STATED
+from cdf_service.domain.unapproved_use import DetectionAction
 
 
 class ApplicationKey(Protocol):
@@ -121,3 +126,33 @@ def emit_stopped(uow: UnitOfWork, app: TreatmentFacts) -> None:
         cost_to_date=app.cost_per_cycle * app.cycles_given,
     )
     uow.emit("cdf.treatment.stopped", str(app.id), payload)
+
+
+def emit_unapproved_use_change(uow: UnitOfWork, use: UnapprovedUse, action: DetectionAction, by: str) -> None:
+    """The event of a detection's step: answered, accepted, challenged or closed (patient_ref only)."""
+    ref = {
+        "detection_id": use.id,
+        "provider_ods": use.provider_ods,
+        "patient_ref": use.patient_ref,
+        "dmd_id": use.dmd_id or "",
+        "drug_name": use.drug_name or use.drug_key,
+        "first_administration": use.first_administration,
+        "submission_id": use.submission_id,
+        "status": use.status,
+    }
+    payload: UnapprovedUseAnswered | UnapprovedUseAccepted | UnapprovedUseChallenged | UnapprovedUseClosed
+    if action is DetectionAction.ANSWER:
+        payload = UnapprovedUseAnswered(
+            **ref,
+            approval_reference=use.approval_reference,
+            application_id=use.application_id,
+            explanation=use.explanation,
+            answered_by=by,
+        )
+    elif action is DetectionAction.ACCEPT:
+        payload = UnapprovedUseAccepted(**ref, note=use.decision_note, decided_by=by)
+    elif action is DetectionAction.CHALLENGE:
+        payload = UnapprovedUseChallenged(**ref, reason=use.decision_note or "", cycles=use.cycles, decided_by=by)
+    else:
+        payload = UnapprovedUseClosed(**ref, note=use.decision_note, closed_by=by)
+    uow.emit(f"cdf.unapproved_use.{use.status}", str(use.id), payload)

@@ -14,6 +14,7 @@ from cdf_service.api.forecasts import router as forecasts_router
 from cdf_service.api.national_list import router as list_router
 from cdf_service.api.sact import router as sact_router
 from cdf_service.api.sact_schemas import router as sact_schemas_router
+from cdf_service.api.unapproved_use import router as unapproved_use_router
 from cdf_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from cdf_service.db.base import Base, platform_tables
 from cdf_service.forecaster import forecaster
@@ -40,6 +41,7 @@ definition = ServiceDefinition(
         clinicians_router,
         applications_router,
         treatments_router,
+        unapproved_use_router,
         sact_router,
         sact_schemas_router,
         forecasts_router,

@@ -17,6 +17,7 @@ from cdf_service.db import list_repo
 from cdf_service.db.list_cache import list_cache
 from cdf_service.domain.national_list import EntryStatus
 from cdf_service.synthetic.national import Course, application_for, seed_entries
+from cdf_service.synthetic.national import two_cycle_course as given_two_cycles
 from cdf_service.synthetic.people import nhs_number_for
 from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.testing import RunningService, TestStack, eventually
@@ -27,25 +28,8 @@ TRUST = "RQ3"
 
 def two_cycle_course(gmc: str) -> tuple[Course, Any]:
     """An approved course of an open entry whose first two cycles have been given by yesterday."""
-    today = date.today()
     entry = next(e for e in sorted(seed_entries().values(), key=lambda e: e.entry_id) if e.status == EntryStatus.OPEN)
-    start = today - timedelta(days=entry.cycle_length_days + 1)
-    course = Course(
-        trust=TRUST,
-        nhs_number=nhs_number_for(next_patient_index()),
-        born=date(1958, 3, 1),
-        sex="1",
-        gmc=gmc,
-        diagnosis="C34.9",
-        drugs=(entry.drug_name,),
-        cycle_days=entry.cycle_length_days,
-        cycles=6,
-        regimen_start=start,
-        entry_id=entry.entry_id,
-        approved=True,
-        planned_start=start,
-    )
-    return course, entry
+    return given_two_cycles(entry, TRUST, nhs_number_for(next_patient_index()), gmc, approved=True), entry
 
 
 def sact_lines(course: Course) -> tuple[str, list[str]]:

@@ -103,7 +103,9 @@ def test_a_copy_line_ends_with_the_duplicate_checksum_of_the_administration() ->
     from cdf_service.sact.pieces import COPY_COLUMNS, _line
 
     start, cycle, day = date(2026, 1, 5), date(2026, 1, 26), date(2026, 1, 27)
-    given = Administration("RRV", "f" * 64, 'odd, "name"', True, start, 2, cycle, day, None, None, 3, 28, True)
+    given = Administration(
+        "RRV", "f" * 64, 'odd, "name"', True, start, 2, cycle, day, None, None, 3, 28, True, "9434765919"
+    )
     # the same administration reported again with other cycle-start, final-date and stop-reason values
     again = given._replace(cycle_start=date(2026, 1, 27), final_treatment_date=date(2026, 2, 1), stop_reasons=5)
     other_cycle = given._replace(cycle_number=3)
@@ -127,6 +129,7 @@ def test_a_copy_line_ends_with_the_duplicate_checksum_of_the_administration() ->
         "cycles": "3",
         "cycle_length_days": "28",
         "dispensed": "t",
+        "nhs_number": "9434765919",  # a listed drug's row keeps it (an unapproved use names the patient)
         "duplicate_key": fields[1][-1],
     }
     fields = [f[1:] for f in fields]  # as before the submission id

@@ -38,7 +38,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "contract.validation_query.resolved": ("RRV", {"rrv.contracts@nhs.net", "rrv.pharmacy@nhs.net"}),
     "contract.budget.at_risk": ("RRV", {"england.specialised-finance@nhs.net"}),
 }
-ID_FIELDS = ("application_id", "request_id", "query_id", "submission_id", "budget_line_id")
+ID_FIELDS = ("application_id", "request_id", "query_id", "submission_id", "budget_line_id", "detection_id")
 
 
 def payload(event_type: str, provider: str, run: str) -> dict[str, Any]:

@@ -49,6 +49,10 @@ NOT_ROUTED = {
     "cdf.treatment.stopped",  # from the trust's own SACT data
     "cdf.forecast.updated",  # for contract-service; an at-risk budget is mailed
     "cdf.sact_submission.processed",  # the result is on the API; unapproved use is mailed
+    "cdf.unapproved_use.answered",  # the trust's own answer, on the commissioner's worklist
+    "cdf.unapproved_use.accepted",  # the trust sees it on the detection's page
+    "cdf.unapproved_use.challenged",  # the trust sees it on the detection's page and worklist
+    "cdf.unapproved_use.closed",  # the end of a case both parties saw
     "contract.commitment.recorded",  # finance bookkeeping
     "contract.commitment.released",  # finance bookkeeping
     "contract.variation.agreed",  # agreed by both parties

@@ -25,6 +25,7 @@ from web_console.apis import ApiProblem, ServiceClients, ServiceUnavailable
 from web_console.auth.oidc import OpenIdSignIn
 from web_console.auth.routes import router as auth_router
 from web_console.auth.sessions import SessionStore
+from web_console.cdf import routers as cdf_routers
 from web_console.deps import FormRefused, SignInRequired
 from web_console.home import router as home_router
 from web_console.ifr import routers as ifr_routers
@@ -118,6 +119,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(home_router)
     for router in ifr_routers:
+        app.include_router(router)
+    for router in cdf_routers:
         app.include_router(router)
     app.include_router(records_router)
     return app

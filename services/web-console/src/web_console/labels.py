@@ -26,6 +26,11 @@ LABELS: dict[str, str] = {
     "listed_for_ratification": "Listed for ratification",
     "closed": "Closed",
     "withdrawn": "Withdrawn",
+    # CDF unapproved use
+    "open": "Waiting for the trust",
+    "answered": "Answered by the trust",
+    "challenged": "Challenged",
+    "accepted": "Accepted",
     # stages
     "intake": "Intake",
     "panel": "Panel",
@@ -118,6 +123,10 @@ TAG_COLOURS: dict[str, str] = {
     "draft": "grey",
     "closed": "grey",
     "withdrawn": "grey",
+    "open": "orange",
+    "answered": "blue",
+    "challenged": "red",
+    "accepted": "green",
     "decided": "blue",
     "listed_for_panel": "purple",
     "awaiting_ratification": "orange",

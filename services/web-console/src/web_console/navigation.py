@@ -26,6 +26,8 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
         items.append(("IFR quarterly return", "/ifr/reports/quarterly"))
     if user.has_any(*CDF_ROLES) and not user.has_any("ifr_officer"):
         items.append(("CDF applications", "/cdf/applications"))
+    if user.has_any(*CDF_ROLES, "national_analyst") and not user.has_any("ifr_officer"):
+        items.append(("CDF unapproved use", "/cdf/unapproved-uses"))
     if user.has_any(*CONTRACT_ROLES):
         items.append(("Validation queries", "/validation-queries"))
     if user.has_any("contract_manager", "finance_lead"):

@@ -175,18 +175,39 @@ class TreatmentCycle(Base):
 
 
 class UnapprovedUse(Base):
-    """A listed drug given with no approval: one row (and one event) per patient, drug and regimen."""
+    """A listed drug given with no approval: one row (and one event) per patient, drug and regimen,
+    followed up as a case (domain.unapproved_use: open, answered, accepted or challenged, closed)."""
 
     __tablename__ = "unapproved_uses"
+    __table_args__ = (Index("ix_unapproved_uses_list", "created_at", "id"),)
 
     provider_ods: Mapped[str] = mapped_column(String(5), primary_key=True)
     patient_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
     drug_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     regimen_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True, server_default=text("gen_random_uuid()"))
     first_administration: Mapped[date] = mapped_column(Date)
     cycles: Mapped[int] = mapped_column(Integer)
-    submission_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    submission_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    row_no: Mapped[int | None] = mapped_column(Integer)  # the submission's row of the first administration
+    nhs_number: Mapped[str | None] = mapped_column(String(10))  # None: detected before rows kept it
+    drug_name: Mapped[str | None] = mapped_column(String(200))
+    dmd_id: Mapped[str | None] = mapped_column(String(18))
+    entry_ids: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default=text("'{}'"))
+    status: Mapped[str] = mapped_column(String(12), server_default=text("'open'"), index=True)
+    approval_reference: Mapped[str | None] = mapped_column(String(30))
+    application_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    explanation: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)  # the acceptance's note or the challenge's reason
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[datetime] = _created_at()
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 # --- SACT submissions ------------------------------------------------------------------------------
@@ -271,6 +292,8 @@ class SactRow(Base):
     # A checksum of the fields that make two rows one administration (domain.sact_rows.duplicate_key):
     # duplicates are looked for among rows with equal checksums only, then compared in full.
     duplicate_key: Mapped[int | None] = mapped_column(BigInteger)
+    # listed drugs only: an unapproved use names the patient to the trust (and only to it)
+    nhs_number: Mapped[str | None] = mapped_column(String(10))
 
 
 class SactProblem(Base):

@@ -32,6 +32,8 @@ class Administration(NamedTuple):
     cycles: int  # cycles the row covers (v4.0 item 83; 1 otherwise)
     cycle_length_days: int | None  # v4.0 item 82
     dispensed: bool  # an oral drug's dispensing date (v4.0 item 81), not a confirmed administration
+    # kept for listed drugs only (a few rows in a hundred): an unapproved use names the patient to the trust
+    nhs_number: str | None = None
 
 
 def duplicate_key(patient_ref: str, drug_key: str, regimen_start: str, cycle_number: int, administration: str) -> int:

@@ -223,7 +223,7 @@ class RowValidator:
         return ref if ref != "" else _remember(self._refs, raw, self._ref_of(raw))
 
     def _ref_of(self, raw: str) -> str | None:
-        digits = raw.replace(" ", "").replace("-", "")
+        digits = _digits(raw)
         valid = len(digits) == 10 and digits.isdigit() and nhs_number_check_digit(digits[:9]) == int(digits[9])
         if not valid:
             return None
@@ -346,9 +346,10 @@ class RowValidator:
             or (final is not None and final < regimen_start)
         ):
             return None
+        nhs = _digits(c[self._nhs]) if drug.listed else None  # kept for an unapproved use's case
         record = (provider, patient, drug.key, drug.listed, regimen_start, cycle, cycle_start, given, final)
         # tuple.__new__: an Administration's own __new__ (a NamedTuple's) is a Python call, a microsecond a row
-        return _administration(Administration, (*record, reasons, cycles, length, dispensed))
+        return _administration(Administration, (*record, reasons, cycles, length, dispensed, nhs))
 
     def _regimen_of(self, c: Sequence[str], key: tuple[str, ...]) -> _Regimen | None:
         """The regimen-level facts of a row whose regimen-level values are not yet known good: patient,
@@ -420,8 +421,9 @@ class RowValidator:
         if problems:
             return problems
         assert patient and drug and born and regimen_start and given and cycle_start and cycle is not None
+        nhs = _digits(cells[self._nhs]) if drug.listed else None  # kept for an unapproved use's case
         record = (provider, patient, drug.key, drug.listed, regimen_start, cycle, cycle_start, given, final)
-        return _administration(Administration, (*record, reasons, cycles, length, dispensed))
+        return _administration(Administration, (*record, reasons, cycles, length, dispensed, nhs))
 
     def _named_drug(self, cells: Sequence[str], problems: list[Problem]) -> Drug | None:
         name = cells[self._drug].strip()
@@ -560,3 +562,8 @@ def chronology(d: _Dates, today: date, fields: _Fields) -> list[Problem]:
 
 def _items(numbers: Sequence[int]) -> str:
     return " and ".join(str(n) for n in numbers)
+
+
+def _digits(raw: str) -> str:
+    """An NHS number as stored: its ten digits without the spaces or dashes a file may give."""
+    return raw.replace(" ", "").replace("-", "")

@@ -43,15 +43,33 @@ _GIVEN = text(
     WHERE r.listed AND r.provider_ods = :trust
     """
 )
+# A detection names the row of its first administration (whichever submission brought it) and the NHS
+# number that row kept, and the list entries of the drug on that day (any version when none was in force).
 _UNAPPROVED = text(
     """
     INSERT INTO unapproved_uses (provider_ods, patient_ref, drug_key, regimen_start, first_administration,
-                                 cycles, submission_id)
-    SELECT :trust, u.*, :sid
+                                 cycles, submission_id, row_no, nhs_number, drug_name, dmd_id, entry_ids)
+    SELECT :trust, u.patient_ref, u.drug_key, u.regimen_start, u.first_administration, u.cycles,
+           coalesce(f.submission_id, :sid), f.row_no, f.nhs_number, u.drug_name, u.dmd_id,
+           coalesce(
+               nullif(ARRAY(SELECT DISTINCT v.entry_id FROM list_entry_versions v
+                            WHERE lower(btrim(v.drug_name)) = u.drug_key AND v.effective_from <= u.first_administration
+                              AND (v.effective_to IS NULL OR v.effective_to > u.first_administration)
+                            ORDER BY 1)::varchar[], '{}'),
+               ARRAY(SELECT DISTINCT v.entry_id FROM list_entry_versions v
+                     WHERE lower(btrim(v.drug_name)) = u.drug_key ORDER BY 1)::varchar[])
     FROM unnest(CAST(:refs AS text[]), CAST(:drugs AS text[]), CAST(:starts AS date[]), CAST(:firsts AS date[]),
-                CAST(:cycles AS int[])) AS u
+                CAST(:cycles AS int[]), CAST(:names AS text[]), CAST(:dmd_ids AS text[]))
+         AS u(patient_ref, drug_key, regimen_start, first_administration, cycles, drug_name, dmd_id)
+    LEFT JOIN LATERAL (
+        SELECT r.submission_id, r.row_no, r.nhs_number FROM sact_rows r
+        WHERE r.listed AND r.provider_ods = :trust AND r.patient_ref = u.patient_ref AND r.drug_key = u.drug_key
+          AND r.regimen_start = u.regimen_start
+        ORDER BY r.administration_date, r.submission_id = CAST(:sid AS uuid) DESC, r.row_no
+        LIMIT 1
+    ) f ON true
     ON CONFLICT DO NOTHING
-    RETURNING patient_ref, drug_key, regimen_start
+    RETURNING patient_ref, drug_key, regimen_start, id, submission_id, row_no, entry_ids
     """
 )
 
@@ -302,11 +320,13 @@ async def _record_unapproved(
         "starts": [r.start for _, r in found],
         "firsts": [r.first_administration for _, r in found],
         "cycles": [len(r.cycles) for _, r in found],
+        "names": [listed[key[1]].name for key, _ in found],
+        "dmd_ids": [listed[key[1]].dmd_id for key, _ in found],
         "sid": submission_id,
     }
-    new = {(r.patient_ref, r.drug_key, r.regimen_start) for r in await uow.session.execute(_UNAPPROVED, params)}
+    new = {(r.patient_ref, r.drug_key, r.regimen_start): r for r in await uow.session.execute(_UNAPPROVED, params)}
     for (patient, drug_key), regimen in found:
-        if (patient, drug_key, regimen.start) not in new:
+        if (row := new.get((patient, drug_key, regimen.start))) is None:
             continue  # already detected from an earlier submission
         drug = listed[drug_key]
         payload = UnapprovedUseDetected(
@@ -316,8 +336,11 @@ async def _record_unapproved(
             patient_ref=patient,
             first_administration=regimen.first_administration,
             cycles=len(regimen.cycles),
-            submission_id=submission_id,
+            submission_id=row.submission_id,
+            detection_id=row.id,
+            row_no=row.row_no,
+            entry_ids=list(row.entry_ids),
         )
-        uow.emit("cdf.unapproved_use.detected", f"{trust}:{patient[:16]}:{drug_key}", payload)
-        uow.audit(ACTOR, "detect_unapproved_use", "cdf_unapproved_use", f"{trust}/{drug_key}/{regimen.start}")
+        uow.emit("cdf.unapproved_use.detected", str(row.id), payload)
+        uow.audit(ACTOR, "detect_unapproved_use", "cdf_unapproved_use", row.id)
         counts["unapproved"] += 1

@@ -90,7 +90,7 @@ def _line(prefix: str, row_no: int, a: Administration) -> tuple[str, int]:
     (a million a file: the few distinct dates and drug names are formatted once each)."""
     regimen = a[:5]  # provider, patient, drug, listed, regimen start: the same on a regimen's rows of a drug
     regimen_fields, checksum = _REGIMENS.get(regimen) or _regimen(regimen)
-    cycle, cycle_day, given_day, final_day, reasons, cycles, length, dispensed = a[5:]
+    cycle, cycle_day, given_day, final_day, reasons, cycles, length, dispensed, nhs_number = a[5:]
     iso = _ISO
     given = iso.get(given_day) or _iso(given_day)
     cycle_start = iso.get(cycle_day) or _iso(cycle_day)
@@ -98,7 +98,7 @@ def _line(prefix: str, row_no: int, a: Administration) -> tuple[str, int]:
     key = duplicate_key_of_cycle(checksum, cycle, given)
     line = (
         f"{prefix}{row_no},{regimen_fields},{cycle},{cycle_start},{given},{final},{reasons or ''},{cycles},"
-        f"{length or ''},{'t' if dispensed else 'f'},{key}"
+        f"{length or ''},{'t' if dispensed else 'f'},{nhs_number or ''},{key}"
     )
     return line, key
 

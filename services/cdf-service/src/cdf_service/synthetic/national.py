@@ -165,6 +165,27 @@ def application_for(course: Course, entry: ListEntry) -> dict[str, Any]:
     }
 
 
+def two_cycle_course(entry: ListEntry, trust: str, nhs_number: str, gmc: str, approved: bool) -> Course:
+    """A course of `entry`'s drug whose first two cycles have been given by yesterday (planned to start
+    the day it did): what a test's small SACT upload shows."""
+    start = date.today() - timedelta(days=entry.cycle_length_days + 1)
+    return Course(
+        trust=trust,
+        nhs_number=nhs_number,
+        born=date(1958, 3, 1),
+        sex="1",
+        gmc=gmc,
+        diagnosis="C34.9",
+        drugs=(entry.drug_name,),
+        cycle_days=entry.cycle_length_days,
+        cycles=6,
+        regimen_start=start,
+        entry_id=entry.entry_id,
+        approved=approved,
+        planned_start=start,
+    )
+
+
 def seed_entries() -> dict[str, ListEntry]:
     """The seeded national list, latest version of each entry."""
     rows, problems = parse_list_csv(SEED_LIST.read_text(encoding="utf-8"))

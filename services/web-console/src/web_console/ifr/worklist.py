@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from web_console.apis import ApiProblem
 from web_console.deps import CheckedForm, CurrentSession, UserApis
@@ -15,6 +15,7 @@ from web_console.form_fields import Field, read
 from web_console.forms import FormErrors
 from web_console.labels import label
 from web_console.pages import render
+from web_console.paging import list_links, passed_through_csv
 
 router = APIRouter(prefix="/ifr")
 STATES = (
@@ -106,7 +107,6 @@ async def worklist(
         errors = FormErrors.from_problem(problem)
         page, summary = {"items": [], "next_cursor": None}, None
     shown = {**{k: v for k, v in filters.items() if not k.startswith("_")}, "due_before": filters["_due_parts"]}
-    query = request.url.query
     return render(
         request,
         "ifr/worklist.html",
@@ -117,27 +117,13 @@ async def worklist(
         shown=shown,
         filter_fields=FILTER_FIELDS,
         errors=errors or None,
-        csv_query=re.sub(r"(^|&)cursor=[^&]*", "", query).strip("&"),
-        next_query=_with_cursor(query, page.get("next_cursor")),
-        first_query=re.sub(r"(^|&)cursor=[^&]*", "", query).strip("&") if cursor else None,
+        **list_links(request.url.query, page.get("next_cursor"), cursor),
     )
-
-
-def _with_cursor(query: str, cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    rest = re.sub(r"(^|&)cursor=[^&]*", "", query).strip("&")
-    return f"{rest}&cursor={cursor}" if rest else f"cursor={cursor}"
 
 
 @router.get("/requests.csv")
 async def worklist_csv(request: Request, session: CurrentSession, apis: UserApis) -> Response:
-    params = _api_params(_filters(request))
-    async with apis.ifr.stream("/ifr/requests.csv", **params) as upstream:
-        body = await upstream.aread()  # a worklist export: bounded by the cases one user may see
-        headers = {"Content-Disposition": upstream.headers.get("content-disposition", "attachment")}
-        media_type = upstream.headers.get("content-type", "text/csv")
-    return StreamingResponse(iter([body]), media_type=media_type, headers=headers)
+    return await passed_through_csv(apis.ifr, "/ifr/requests.csv", _api_params(_filters(request)))
 
 
 @router.get("/search")

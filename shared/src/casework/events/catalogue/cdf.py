@@ -112,6 +112,59 @@ class UnapprovedUseDetected(BaseModel):
     first_administration: date
     cycles: int
     submission_id: UUID
+    detection_id: UUID | None = Field(
+        default=None, description="the detection's record (GET /cdf/unapproved-uses/{id})"
+    )
+    row_no: int | None = Field(default=None, description="the submission's row of the first administration")
+    entry_ids: list[str] = Field(default_factory=list, description="list entries of the drug on that day")
+
+
+class UnapprovedUseRef(BaseModel):
+    """A detected unapproved use as its later events name it (the patient by `patient_ref` only)."""
+
+    detection_id: UUID
+    provider_ods: str
+    patient_ref: str
+    dmd_id: str
+    drug_name: str
+    first_administration: date
+    submission_id: UUID
+    status: str
+
+
+@registry.register("cdf.unapproved_use.answered")
+class UnapprovedUseAnswered(UnapprovedUseRef):
+    """The trust answered: the approval that covers the use (checked, and linked), or why there is none."""
+
+    approval_reference: str | None
+    application_id: UUID | None
+    explanation: str | None
+    answered_by: str
+
+
+@registry.register("cdf.unapproved_use.accepted")
+class UnapprovedUseAccepted(UnapprovedUseRef):
+    """The commissioner accepted the trust's answer."""
+
+    note: str | None
+    decided_by: str
+
+
+@registry.register("cdf.unapproved_use.challenged")
+class UnapprovedUseChallenged(UnapprovedUseRef):
+    """The commissioner challenged the trust's answer: the use is not funded as it stands."""
+
+    reason: str
+    cycles: int
+    decided_by: str
+
+
+@registry.register("cdf.unapproved_use.closed")
+class UnapprovedUseClosed(UnapprovedUseRef):
+    """The commissioner closed the detection after accepting or challenging it."""
+
+    note: str | None
+    closed_by: str
 
 
 class ForecastMonth(BaseModel):

@@ -1,0 +1,352 @@
+"""Unapproved use as a worklist: each detection (a listed drug SACT showed given with no approval) with
+the patient, drug, list entries, first administration and the submission row it came from; the trust
+answers, the commissioner accepts or challenges, then closes (domain.unapproved_use)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, select
+
+from casework.auth import Principal, Role, ensure_visible, require_roles
+from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.csv_export import csv_response
+from casework.deps import Uow
+from casework.identifiers import OdsCode
+from casework.pagination import Page, paginate
+from casework.problems import NotFound, Unprocessable, field_problem
+from casework.uow import UnitOfWork
+from cdf_service.api.common import from_row
+from cdf_service.db.models import Application, UnapprovedUse
+from cdf_service.domain.unapproved_use import (
+    COMMISSIONER_ACTIONS,
+    TRANSITIONS,
+    TRUST_ACTIONS,
+    ApprovalFacts,
+    Detected,
+    DetectionAction,
+    DetectionState,
+    answer_problems,
+    reference_problem,
+)
+from cdf_service.events import emit_unapproved_use_change
+
+router = APIRouter(prefix="/cdf/unapproved-uses", tags=["unapproved use"])
+
+ANSWER_ROLES = (Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST, Role.PROVIDER_SYSTEM)
+DECIDE_ROLES = (Role.CDF_MANAGER,)
+READER_ROLES = (*ANSWER_ROLES, *DECIDE_ROLES, Role.NATIONAL_ANALYST)
+PATIENT_ROLES = frozenset({Role.CDF_MANAGER.value, Role.ADMIN.value})  # commissioners who may see NHS numbers
+ENTITY = "cdf_unapproved_use"
+
+
+class DetectionOut(BaseModel):
+    id: uuid.UUID
+    status: DetectionState
+    provider_ods: str
+    patient_ref: str
+    nhs_number: str | None = Field(description="shown to the trust's own users and CDF managers only")
+    drug_name: str
+    dmd_id: str | None
+    entry_ids: list[str]
+    regimen_start: date
+    first_administration: date
+    cycles: int
+    submission_id: uuid.UUID
+    row_no: int | None
+    approval_reference: str | None
+    application_id: uuid.UUID | None
+    explanation: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+    decision_note: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime | None
+    version: int
+    allowed_actions: list[str] = Field(description="every action the state allows")
+    your_actions: list[str] = Field(description="of those, the ones the caller may take")
+
+
+class Answer(BaseModel):
+    approval_reference: str | None = Field(None, max_length=30, description="the approval that covers the use")
+    explanation: str | None = Field(None, max_length=4000, description="why the drug was given with no approval")
+
+
+class Acceptance(BaseModel):
+    note: str | None = Field(None, max_length=4000)
+
+
+class Challenge(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+def _sees_patients(principal: Principal, use: UnapprovedUse) -> bool:
+    own_trust = not principal.is_commissioner and use.provider_ods.upper().startswith(principal.org.upper())
+    return own_trust or bool(principal.roles & PATIENT_ROLES)
+
+
+def _your_actions(principal: Principal, state: str) -> list[str]:
+    allowed = TRANSITIONS.allowed(state)
+    mine: set[str] = set()
+    if principal.has_any(ANSWER_ROLES) or principal.has_any([Role.ADMIN]):
+        mine |= {str(a) for a in TRUST_ACTIONS}
+    if principal.has_any(DECIDE_ROLES) or principal.has_any([Role.ADMIN]):
+        mine |= {str(a) for a in COMMISSIONER_ACTIONS}
+    return [a for a in allowed if a in mine]
+
+
+def detection_out(use: UnapprovedUse, principal: Principal) -> DetectionOut:
+    return from_row(
+        DetectionOut,
+        use,
+        drug_name=use.drug_name or use.drug_key,
+        nhs_number=use.nhs_number if _sees_patients(principal, use) else None,
+        entry_ids=list(use.entry_ids or []),
+        allowed_actions=TRANSITIONS.allowed(use.status),
+        your_actions=_your_actions(principal, use.status),
+    )
+
+
+class Filters(BaseModel):
+    status: list[DetectionState] = Field(default_factory=list)
+    provider: OdsCode | None = None
+    entry_id: str | None = Field(None, max_length=40)
+    drug: str | None = Field(None, max_length=200, description="drug name, any case")
+    submission_id: uuid.UUID | None = None
+    administered_from: date | None = None
+    administered_to: date | None = None
+
+
+def _filtered(filters: Filters, principal: Principal) -> Select[tuple[UnapprovedUse]]:
+    query = select(UnapprovedUse)
+    if (own := principal.org_filter()) is not None:
+        query = query.where(UnapprovedUse.provider_ods.startswith(own))
+    if filters.provider:
+        query = query.where(UnapprovedUse.provider_ods == filters.provider)
+    if filters.status:
+        query = query.where(UnapprovedUse.status.in_([s.value for s in filters.status]))
+    if filters.entry_id:
+        query = query.where(UnapprovedUse.entry_ids.any(filters.entry_id))
+    if filters.drug:
+        query = query.where(UnapprovedUse.drug_key == filters.drug.strip().lower())
+    if filters.submission_id:
+        query = query.where(UnapprovedUse.submission_id == filters.submission_id)
+    if filters.administered_from:
+        query = query.where(UnapprovedUse.first_administration >= filters.administered_from)
+    if filters.administered_to:
+        query = query.where(UnapprovedUse.first_administration <= filters.administered_to)
+    return query
+
+
+@router.get("", response_model=Page[DetectionOut])
+async def list_detections(
+    uow: Uow,
+    filters: Annotated[Filters, Query()],
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> Page[DetectionOut]:
+    """The trust's detections (a commissioner: every trust's), oldest first, cursor-paged."""
+    query = _filtered(filters, principal)
+    rows, next_cursor = await paginate(uow.session, query, (UnapprovedUse.created_at, UnapprovedUse.id), cursor, limit)
+    uow.audit(principal, "list", ENTITY, "*", detail={"ids": [str(r.id) for r in rows]})
+    await uow.commit()
+    return Page[DetectionOut](items=[detection_out(r, principal) for r in rows], next_cursor=next_cursor)
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "status",
+    "provider_ods",
+    "drug_name",
+    "dmd_id",
+    "entry_ids",
+    "regimen_start",
+    "first_administration",
+    "cycles",
+    "submission_id",
+    "row_no",
+    "approval_reference",
+    "explanation",
+    "decision_note",
+    "created_at",
+)
+
+
+@router.get(".csv", response_class=StreamingResponse)
+async def export_detections(
+    uow: Uow,
+    filters: Annotated[Filters, Query()],
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> StreamingResponse:
+    """The filtered detections for a spreadsheet (no NHS numbers: the id and the submission row identify each)."""
+    query = _filtered(filters, principal).order_by(UnapprovedUse.created_at, UnapprovedUse.id).limit(100_000)
+    rows = (await uow.session.scalars(query)).all()
+    uow.audit(principal, "export", ENTITY, "*", detail={"count": len(rows)})
+    await uow.commit()
+    out = [{c: getattr(detection_out(r, principal), c) for c in EXPORT_COLUMNS} for r in rows]
+    for row in out:
+        row["entry_ids"] = " ".join(row["entry_ids"])
+    return csv_response(EXPORT_COLUMNS, out, "cdf-unapproved-use.csv")
+
+
+async def _visible(uow: UnitOfWork, principal: Principal, detection_id: uuid.UUID) -> UnapprovedUse:
+    use = await uow.session.scalar(select(UnapprovedUse).where(UnapprovedUse.id == detection_id))
+    if use is None:
+        raise NotFound(f"unapproved use {detection_id} not found")
+    ensure_visible(principal, use.provider_ods, "unapproved use", detection_id)  # another trust's: 404
+    return use
+
+
+@router.get("/{detection_id}", response_model=DetectionOut)
+async def read(
+    detection_id: uuid.UUID,
+    uow: Uow,
+    response: Response,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> DetectionOut:
+    use = await _visible(uow, principal, detection_id)
+    uow.audit(principal, "read", ENTITY, use.id)
+    await uow.commit()
+    set_etag(response, use.version)
+    return detection_out(use, principal)
+
+
+async def _step(
+    uow: UnitOfWork,
+    principal: Principal,
+    response: Response,
+    detection_id: uuid.UUID,
+    if_match: str | None,
+    action: DetectionAction,
+    **changes: Any,
+) -> DetectionOut:
+    """One move of the table: checked against the version the caller read, saved with its event and audit row."""
+    use = await _visible(uow, principal, detection_id)
+    require_version(if_match, use.version)
+    use.status = TRANSITIONS.next_state(use.status, action)
+    for name, value in changes.items():
+        setattr(use, name, value)
+    async with stale_to_412():
+        await uow.session.flush()
+    emit_unapproved_use_change(uow, use, action, principal.sub)
+    uow.audit(principal, str(action), ENTITY, use.id, detail={"status": use.status})
+    await uow.commit()
+    set_etag(response, use.version)
+    return detection_out(use, principal)
+
+
+@router.post("/{detection_id}/answer", response_model=DetectionOut)
+async def answer(
+    detection_id: uuid.UUID,
+    body: Answer,
+    uow: Uow,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+    principal: Principal = Depends(require_roles(*ANSWER_ROLES)),
+) -> DetectionOut:
+    """The trust's answer: the approval reference that covers the use (checked: this trust, patient and drug,
+    approved or treated under it; the detection is linked to it), or a written explanation."""
+    use = await _visible(uow, principal, detection_id)
+    require_version(if_match, use.version)  # a stale page hears so before its answer is judged
+    reference = (body.approval_reference or "").strip().upper() or None
+    explanation = (body.explanation or "").strip() or None
+    if problems := answer_problems(reference, explanation):
+        errors = [{"field": f, "message": m} for f, m in problems]
+        raise Unprocessable("; ".join(f"{f}: {m}" for f, m in problems), errors=errors)
+    application_id = None
+    if reference is not None:
+        approval = await uow.session.scalar(select(Application).where(Application.reference == reference))
+        facts = None
+        if approval is not None:
+            facts = ApprovalFacts(
+                approval.reference, approval.provider_ods, approval.patient_ref, approval.drug_key, approval.status
+            )
+        detected = Detected(use.provider_ods, use.patient_ref, use.drug_key)
+        if problem := reference_problem(detected, facts, reference):
+            raise field_problem("approval_reference", problem)
+        application_id = approval.id if approval is not None else None
+    return await _step(
+        uow,
+        principal,
+        response,
+        detection_id,
+        if_match,
+        DetectionAction.ANSWER,
+        approval_reference=reference,
+        application_id=application_id,
+        explanation=explanation,
+        answered_by=principal.sub,
+        answered_at=datetime.now(UTC),
+        decision_note=None,
+        decided_by=None,
+        decided_at=None,
+    )
+
+
+@router.post("/{detection_id}/accept", response_model=DetectionOut)
+async def accept(
+    detection_id: uuid.UUID,
+    body: Acceptance,
+    uow: Uow,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+    principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
+) -> DetectionOut:
+    """The commissioner accepts the trust's answer."""
+    return await _decide(uow, principal, response, detection_id, if_match, DetectionAction.ACCEPT, body.note)
+
+
+@router.post("/{detection_id}/challenge", response_model=DetectionOut)
+async def challenge(
+    detection_id: uuid.UUID,
+    body: Challenge,
+    uow: Uow,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+    principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
+) -> DetectionOut:
+    """The commissioner challenges the answer, giving the reason (the trust may answer again)."""
+    if not body.reason.strip():
+        raise field_problem("reason", "give the reason for the challenge")
+    return await _decide(uow, principal, response, detection_id, if_match, DetectionAction.CHALLENGE, body.reason)
+
+
+async def _decide(
+    uow: UnitOfWork,
+    principal: Principal,
+    response: Response,
+    detection_id: uuid.UUID,
+    if_match: str | None,
+    action: DetectionAction,
+    note: str | None,
+) -> DetectionOut:
+    decided = {
+        "decision_note": (note or "").strip() or None,
+        "decided_by": principal.sub,
+        "decided_at": datetime.now(UTC),
+    }
+    return await _step(uow, principal, response, detection_id, if_match, action, **decided)
+
+
+@router.post("/{detection_id}/close", response_model=DetectionOut)
+async def close(
+    detection_id: uuid.UUID,
+    body: Acceptance,
+    uow: Uow,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+    principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
+) -> DetectionOut:
+    """The commissioner closes an accepted or challenged detection."""
+    changes: dict[str, Any] = {"closed_at": datetime.now(UTC)}
+    if note := (body.note or "").strip():
+        changes["decision_note"] = note
+    return await _step(uow, principal, response, detection_id, if_match, DetectionAction.CLOSE, **changes)

@@ -1,0 +1,42 @@
+"""Paging and downloads a list page shares: the query string with and without the API's cursor, and a
+CSV the API writes, passed through to the browser."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+
+from web_console.apis import ServiceApi
+
+_CURSOR = re.compile(r"(^|&)cursor=[^&]*")
+
+
+def without_cursor(query: str) -> str:
+    return _CURSOR.sub("", query).strip("&")
+
+
+def with_cursor(query: str, cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    rest = without_cursor(query)
+    return f"{rest}&cursor={cursor}" if rest else f"cursor={cursor}"
+
+
+def list_links(query: str, next_cursor: str | None, cursor: str | None) -> dict[str, str | None]:
+    """A list page's links: the CSV of the same filters, the next page, and the first (on a later page)."""
+    return {
+        "csv_query": without_cursor(query),
+        "next_query": with_cursor(query, next_cursor),
+        "first_query": without_cursor(query) if cursor else None,
+    }
+
+
+async def passed_through_csv(api: ServiceApi, path: str, params: dict[str, Any]) -> StreamingResponse:
+    """The API's CSV export as the browser's download (bounded by the records one user may see)."""
+    async with api.stream(path, **params) as upstream:
+        body = await upstream.aread()
+        headers = {"Content-Disposition": upstream.headers.get("content-disposition", "attachment")}
+        media_type = upstream.headers.get("content-type", "text/csv")
+    return StreamingResponse(iter([body]), media_type=media_type, headers=headers)
