@@ -70,6 +70,7 @@ def _humanised(path: str) -> str:
 def _sentence(name: str, message: str) -> str:
     """'is required' at `patient.name` reads 'Full name: is required' (pydantic's 'Value error, ' dropped)."""
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = "is required" if message == "Field required" else message  # pydantic's word for a missing one
     return f"{name}: {message}" if name else message
 
 

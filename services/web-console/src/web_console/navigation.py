@@ -24,8 +24,10 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
         items.append(("IFR panels", "/ifr/panels"))
     if user.has_any("ifr_officer", "national_analyst"):
         items.append(("IFR quarterly return", "/ifr/reports/quarterly"))
-    if user.has_any(*CDF_ROLES) and not user.has_any("ifr_officer"):
+    if user.has_any(*CDF_ROLES, "clinician") and not user.has_any("ifr_officer"):
         items.append(("CDF applications", "/cdf/applications"))
+    if user.has_any("clinician", "provider_system"):
+        items.append(("Apply to the CDF", "/cdf/apply"))
     if user.has_any(*CDF_ROLES, "national_analyst") and not user.has_any("ifr_officer"):
         items.append(("CDF unapproved use", "/cdf/unapproved-uses"))
     if user.has_any(*CONTRACT_ROLES):

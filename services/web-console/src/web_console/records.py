@@ -1,6 +1,6 @@
-"""Read-only pages for the CDF and contract records the platform's mails link to: a CDF application, a
-SACT submission, a validation query, a provider's forecast outturn (and their lists). They show what
-the API returns to the signed-in user; the CDF and contract screens with their forms build on them."""
+"""Read-only pages for the CDF and contract records the platform's mails link to: a SACT submission, a
+validation query, a provider's forecast outturn (and their lists), and the rows of a CDF application
+(its page, with the forms, is in cdf/applications.py). They show what the API returns to the user."""
 
 from __future__ import annotations
 
@@ -104,33 +104,6 @@ QUERY = (
     Shown("resolution_note", "Resolution"),
     Shown("funded_adjustment", "Funded adjustment", money),
 )
-
-
-@router.get("/cdf/applications")
-async def cdf_applications(
-    request: Request,
-    session: CurrentSession,
-    apis: UserApis,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
-    page = await apis.cdf.get("/cdf/applications", limit=50, cursor=cursor)
-    return render(request, "records/cdf_applications.html", title="Cancer Drugs Fund applications", page=page)
-
-
-@router.get("/cdf/applications/{application_id}")
-async def cdf_application(
-    request: Request, application_id: uuid.UUID, session: CurrentSession, apis: UserApis
-) -> Response:
-    record = await apis.cdf.get(f"/cdf/applications/{application_id}")
-    return render(
-        request,
-        "records/record.html",
-        title=f"CDF application {record['reference']}",
-        caption="Cancer Drugs Fund prior approval",
-        heading=f"{record.get('drug_name')}: {label(record.get('status'))}",
-        rows=rows(record, APPLICATION),
-        back=("/cdf/applications", "Cancer Drugs Fund applications"),
-    )
 
 
 @router.get("/sact/submissions/{submission_id}")
