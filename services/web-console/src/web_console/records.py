@@ -1,6 +1,6 @@
-"""Read-only pages for the CDF and contract records the platform's mails link to: a SACT submission, a
-validation query, a provider's forecast outturn (and their lists), and the rows of a CDF application
-(its page, with the forms, is in cdf/applications.py). They show what the API returns to the user."""
+"""Read-only pages for the CDF and contract records the platform's mails link to: a validation query,
+a provider's forecast outturn (and their lists), and the rows of a CDF application and a SACT submission
+(their pages, with the forms, are in cdf/). They show what the API returns to the user."""
 
 from __future__ import annotations
 
@@ -104,25 +104,6 @@ QUERY = (
     Shown("resolution_note", "Resolution"),
     Shown("funded_adjustment", "Funded adjustment", money),
 )
-
-
-@router.get("/sact/submissions/{submission_id}")
-async def sact_submission(
-    request: Request, submission_id: uuid.UUID, session: CurrentSession, apis: UserApis
-) -> Response:
-    record = await apis.cdf.get(f"/sact/submissions/{submission_id}")
-    problems = [(p["row"], p["field"], p["reason"]) for p in record.get("report") or []]
-    matched = [(label(k), str(v)) for k, v in (record.get("matched") or {}).items()]
-    return render(
-        request,
-        "records/record.html",
-        title=f"SACT submission {record['submission_id']}",
-        caption="Systemic Anti-Cancer Therapy data",
-        heading=f"SACT submission for {record['period']}",
-        rows=rows(record, SUBMISSION) + matched,
-        table=("Problems found in rows", ("Row", "Field", "Problem"), problems) if problems else None,
-        note=f"{record.get('report_total', 0)} problems in all." if problems else None,
-    )
 
 
 @router.get("/validation-queries")
