@@ -107,6 +107,7 @@ async def test_the_lead_sends_a_months_sact_and_reads_its_report(platform: Conso
     await expect(bad.filter(has_text="NHS_NUMBER")).to_have_count(1)
     await expect(bad.filter(has_text="PERSON_BIRTH_DATE")).to_have_count(1)
     await lead.check("sact submission processed with its report")
+    submission_url = page.url
 
     # the treatments: one started, one started and stopped; the unapproved use is on the worklist
     await lead.open("/cdf/applications")
@@ -114,4 +115,12 @@ async def test_the_lead_sends_a_months_sact_and_reads_its_report(platform: Conso
     await expect(page.locator("tr", has_text=references[finished])).to_contain_text("Stopped")
     await lead.open("/cdf/unapproved-uses?status=open")
     await expect(page.locator("tr", has_text=unapproved)).to_contain_text("Pembrolizumab")
+    await lead.open("/sact/upload")
+    await expect(page.get_by_role("table", name="Past SACT submissions")).to_contain_text("Processed")
+    await lead.check("sact upload with past submissions")
     await lead.close()
+
+    outsider = await platform.person("rj1-cdf-lead")  # another trust's submission: not found
+    response = await outsider.page.goto(submission_url)
+    assert response is not None and response.status == 404
+    await outsider.close()

@@ -26,6 +26,10 @@ LABELS: dict[str, str] = {
     "listed_for_ratification": "Listed for ratification",
     "closed": "Closed",
     "withdrawn": "Withdrawn",
+    # CDF registrations
+    "pending": "Waiting for the trust's CDF lead",
+    "confirmed": "Confirmed",
+    "revoked": "Revoked",
     # CDF unapproved use
     "open": "Waiting for the trust",
     "answered": "Answered by the trust",
@@ -124,6 +128,9 @@ TAG_COLOURS: dict[str, str] = {
     "closed": "grey",
     "withdrawn": "grey",
     "open": "orange",
+    "pending": "orange",
+    "confirmed": "green",
+    "revoked": "grey",
     "answered": "blue",
     "challenged": "red",
     "accepted": "green",

@@ -28,6 +28,8 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
         items.append(("CDF applications", "/cdf/applications"))
     if user.has_any("clinician", "provider_system"):
         items.append(("Apply to the CDF", "/cdf/apply"))
+    if user.has_any("trust_cdf_lead"):
+        items.append(("CDF clinicians", "/cdf/clinicians"))
     if user.has_any("trust_cdf_lead", "trust_pharmacist"):
         items.append(("Send SACT data", "/sact/upload"))
     if user.has_any(*CDF_ROLES, "national_analyst") and not user.has_any("ifr_officer"):
