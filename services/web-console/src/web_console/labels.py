@@ -26,6 +26,9 @@ LABELS: dict[str, str] = {
     "listed_for_ratification": "Listed for ratification",
     "closed": "Closed",
     "withdrawn": "Withdrawn",
+    # SACT completeness
+    "completeness_met": "Meets",
+    "completeness_below": "Below",
     # CDF registrations
     "pending": "Waiting for the trust's CDF lead",
     "confirmed": "Confirmed",
@@ -129,6 +132,8 @@ TAG_COLOURS: dict[str, str] = {
     "withdrawn": "grey",
     "open": "orange",
     "pending": "orange",
+    "completeness_met": "green",
+    "completeness_below": "red",
     "confirmed": "green",
     "revoked": "grey",
     "answered": "blue",

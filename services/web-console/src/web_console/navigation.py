@@ -32,6 +32,8 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
         items.append(("CDF clinicians", "/cdf/clinicians"))
     if user.has_any("trust_cdf_lead", "trust_pharmacist"):
         items.append(("Send SACT data", "/sact/upload"))
+    if user.has_any("trust_cdf_lead", "trust_pharmacist", "cdf_manager", "national_analyst"):
+        items.append(("SACT completeness", "/cdf/completeness"))
     if user.has_any(*CDF_ROLES, "national_analyst") and not user.has_any("ifr_officer"):
         items.append(("CDF unapproved use", "/cdf/unapproved-uses"))
     if user.has_any(*CONTRACT_ROLES):

@@ -13,6 +13,7 @@ from web_console.apis import ApiProblem
 from web_console.deps import CurrentSession, UserApis
 from web_console.forms import FormErrors
 from web_console.pages import render
+from web_console.periods import counted_back
 
 router = APIRouter(prefix="/ifr/reports")
 QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
@@ -42,12 +43,7 @@ def this_quarter(today: date | None = None) -> str:
 
 def recent_quarters(count: int = 6, today: date | None = None) -> list[str]:
     today = today or date.today()
-    year, quarter = today.year, (today.month - 1) // 3 + 1
-    labels = []
-    for _ in range(count):
-        labels.append(f"{year}-Q{quarter}")
-        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
-    return labels
+    return [f"{year}-Q{quarter}" for year, quarter in counted_back(today.year, (today.month - 1) // 3 + 1, 4, count)]
 
 
 @router.get("/quarterly")
