@@ -280,3 +280,20 @@ def test_the_fast_path_accepts_exactly_what_the_full_check_accepts(case: tuple[i
 def test_roles_read_by_the_rules_are_items_of_both_versions() -> None:
     for schema in (SACT_V4, SACT_V3):
         assert {Role.NHS_NUMBER, Role.REGIMEN_START, Role.CYCLE_NUMBER, Role.DRUG_NAME} <= set(schema.by_role)
+
+
+@pytest.mark.parametrize("version", [4, 3])
+def test_only_a_listed_drugs_row_keeps_the_nhs_number(version: int) -> None:
+    """An unapproved use names the patient to the trust; no other row keeps the number (both paths)."""
+    validator, nhs = VALIDATORS[version], cell(VALIDATORS[version].schema, 1)
+    listed = unlisted = 0
+    for row in ROWS[version]:
+        for record in (validator.validate(row), validator.problems(row)):
+            assert isinstance(record, Administration)
+            if record.listed:
+                assert record.nhs_number == row[nhs].replace(" ", "") and len(record.nhs_number) == 10
+                listed += 1
+            else:
+                assert record.nhs_number is None
+                unlisted += 1
+    assert listed and unlisted
