@@ -46,6 +46,17 @@ async def detection_links(mail: Path, submission_id: str, count: int, within_s: 
     raise AssertionError(f"no {count} unapproved-use mails for {submission_id} within {within_s}s")
 
 
+async def mail_link(mail: Path, subject: str, detection_id: str, within_s: float = 120) -> str:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        for message in read_messages(mail):
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            if message["Subject"] == subject and detection_id in text:
+                return re.search(r"https?://\S+/cdf/unapproved-uses/\S+", text).group(0)  # type: ignore[union-attr]
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no mail {subject!r} for {detection_id} within {within_s}s")
+
+
 async def test_an_unapproved_use_is_answered_accepted_and_challenged(platform: ConsolePlatform) -> None:
     stack = platform.stack
     first, second = (nhs_number_for(random.randrange(20_000, 99_999)) for _ in range(2))
@@ -153,6 +164,17 @@ async def test_an_unapproved_use_is_answered_accepted_and_challenged(platform: C
     await expect(page.locator(".nhsuk-notification-banner")).to_contain_text("The answer was challenged")
     await expect(page.locator(".nhsuk-tag").first).to_have_text("Challenged")
     await manager.check("unapproved use challenged")
+    await manager.open(with_reference.removeprefix(platform.console_url))  # the accepted one is closed
     await page.get_by_role("button", name="Close").click()
     await expect(page.locator(".nhsuk-tag").first).to_have_text("Closed")
     await manager.close()
+
+    # the challenge is mailed to the trust; its link opens the detection, to be answered again
+    detection = with_explanation.split("?")[0].rsplit("/", 1)[-1]
+    challenge_link = await mail_link(stack.layout.mail, "CDF unapproved use challenged at RRV", detection)
+    lead = await platform.person("rrv-cdf-lead", path=challenge_link.removeprefix(platform.console_url))
+    await expect(lead.page.locator(".nhsuk-tag").first).to_have_text("Challenged")
+    await expect(lead.page.locator(".nhsuk-summary-list")).to_contain_text("Not funded: no approval was in place")
+    await expect(lead.page.get_by_role("button", name="Send the answer")).to_be_visible()
+    await lead.check("unapproved use challenged, from the mail, for the trust")
+    await lead.close()

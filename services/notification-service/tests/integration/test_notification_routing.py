@@ -37,6 +37,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "contract.validation_query.raised": ("RGT03", {"rgt.contracts@nhs.net", "rgt.pharmacy@nhs.net"}),
     "contract.validation_query.resolved": ("RRV", {"rrv.contracts@nhs.net", "rrv.pharmacy@nhs.net"}),
     "contract.budget.at_risk": ("RRV", {"england.specialised-finance@nhs.net"}),
+    "cdf.unapproved_use.challenged": ("RRV", {"rrv.pharmacy@nhs.net", "rrv.cancerdrugsfund@nhs.net"}),
 }
 ID_FIELDS = ("application_id", "request_id", "query_id", "submission_id", "budget_line_id", "detection_id")
 

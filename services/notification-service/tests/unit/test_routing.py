@@ -23,6 +23,7 @@ ROUTED_EVENTS = {
     "cdf.application.rejected",
     "cdf.approval.lapsed",
     "cdf.unapproved_use.detected",
+    "cdf.unapproved_use.challenged",
     "ifr.request.acknowledged",
     "ifr.request.information_requested",
     "ifr.request.redirected",
@@ -51,7 +52,6 @@ NOT_ROUTED = {
     "cdf.sact_submission.processed",  # the result is on the API; unapproved use is mailed
     "cdf.unapproved_use.answered",  # the trust's own answer, on the commissioner's worklist
     "cdf.unapproved_use.accepted",  # the trust sees it on the detection's page
-    "cdf.unapproved_use.challenged",  # the trust sees it on the detection's page and worklist
     "cdf.unapproved_use.closed",  # the end of a case both parties saw
     "contract.commitment.recorded",  # finance bookkeeping
     "contract.commitment.released",  # finance bookkeeping
