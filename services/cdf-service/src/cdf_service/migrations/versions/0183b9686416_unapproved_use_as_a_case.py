@@ -3,7 +3,7 @@
 answer and the commissioner's decision
 
 Revision ID: 0183b9686416
-Revises: 9d9c9bf36141
+Revises: c26f8b3d5e02
 Create Date: 2026-12-02 01:01:42.477964
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0183b9686416"
-down_revision: str | None = "9d9c9bf36141"
+down_revision: str | None = "c26f8b3d5e02"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
