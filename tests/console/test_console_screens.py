@@ -77,7 +77,7 @@ async def test_the_cdf_approval_mail_link_and_the_contract_records_open(platform
     assert link.startswith(platform.console_url)
     lead = await platform.person("rrv-cdf-lead", path=link.removeprefix(platform.console_url))
     await expect(lead.page.get_by_role("heading", level=1)).to_contain_text(application["drug_name"])
-    await expect(lead.page.get_by_text("Approved").first).to_be_visible()
+    await expect(lead.page.get_by_role("main").get_by_text("Approved", exact=True).first).to_be_visible()
     await lead.check("cdf application from the mail link")
     outsider = await platform.person("rj1-cdf-lead")
     response = await outsider.page.goto(link)

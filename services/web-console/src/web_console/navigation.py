@@ -33,6 +33,7 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
     if user.has_any("trust_cdf_lead", "trust_pharmacist"):
         items.append(("Send SACT data", "/sact/upload"))
     if user.has_any("trust_cdf_lead", "trust_pharmacist", "cdf_manager", "national_analyst"):
+        items.append(("CDF treatments", "/cdf/treatments"))
         items.append(("SACT completeness", "/cdf/completeness"))
     if user.has_any(*CDF_ROLES, "national_analyst") and not user.has_any("ifr_officer"):
         items.append(("CDF unapproved use", "/cdf/unapproved-uses"))

@@ -8,7 +8,9 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from web_console.apis import ServiceApi
+from web_console.apis import ApiProblem, ServiceApi
+from web_console.form_fields import Field, labels_of
+from web_console.forms import FormErrors
 
 _CURSOR = re.compile(r"(^|&)cursor=[^&]*")
 
@@ -22,6 +24,18 @@ def with_cursor(query: str, cursor: str | None) -> str | None:
         return None
     rest = without_cursor(query)
     return f"{rest}&cursor={cursor}" if rest else f"cursor={cursor}"
+
+
+async def filtered_page(
+    api: ServiceApi, path: str, filters: dict[str, Any], fields: tuple[Field, ...], cursor: str | None
+) -> tuple[dict[str, Any], FormErrors]:
+    """A page of a list with the user's filters; a filter the API refuses (422) is shown at its field."""
+    try:
+        return await api.get(path, **filters, limit=50, cursor=cursor), FormErrors()
+    except ApiProblem as problem:
+        if problem.status != 422:
+            raise
+        return {"items": [], "next_cursor": None}, FormErrors.from_problem(problem, labels_of(fields))
 
 
 def list_links(query: str, next_cursor: str | None, cursor: str | None) -> dict[str, str | None]:

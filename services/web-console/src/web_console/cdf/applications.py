@@ -17,7 +17,7 @@ from web_console.form_fields import Field, anchors, labels_of, read
 from web_console.forms import FormErrors
 from web_console.labels import label
 from web_console.pages import render
-from web_console.paging import list_links
+from web_console.paging import filtered_page, list_links
 from web_console.records import APPLICATION, rows
 
 router = APIRouter(prefix="/cdf")
@@ -168,14 +168,7 @@ async def applications(
 ) -> Response:
     q = request.query_params
     filters = {f.name: (q.get(f.name) or "").strip() or None for f in LIST_FILTERS}
-    errors = FormErrors()
-    try:
-        page = await apis.cdf.get("/cdf/applications", **filters, limit=50, cursor=cursor)
-    except ApiProblem as problem:
-        if problem.status != 422:
-            raise
-        errors = FormErrors.from_problem(problem, labels_of(LIST_FILTERS))
-        page = {"items": [], "next_cursor": None}
+    page, errors = await filtered_page(apis.cdf, "/cdf/applications", filters, LIST_FILTERS, cursor)
     return render(
         request,
         "records/cdf_applications.html",

@@ -17,7 +17,7 @@ from web_console.form_fields import Field, anchors, labels_of, read
 from web_console.forms import FormErrors
 from web_console.labels import label
 from web_console.pages import long_date, render
-from web_console.paging import list_links, passed_through_csv
+from web_console.paging import filtered_page, list_links, passed_through_csv
 
 router = APIRouter(prefix="/cdf/unapproved-uses")
 BASE = "/cdf/unapproved-uses"
@@ -103,14 +103,7 @@ async def worklist(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     filters = _filters(request)
-    errors = FormErrors()
-    try:
-        page = await apis.cdf.get(BASE, **filters, limit=50, cursor=cursor)
-    except ApiProblem as problem:
-        if problem.status != 422:
-            raise
-        errors = FormErrors.from_problem(problem, labels_of(FILTER_FIELDS))
-        page = {"items": [], "next_cursor": None}
+    page, errors = await filtered_page(apis.cdf, BASE, filters, FILTER_FIELDS, cursor)
     return render(
         request,
         "cdf/unapproved_uses.html",
