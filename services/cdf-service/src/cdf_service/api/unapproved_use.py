@@ -219,18 +219,24 @@ async def read(
     return detection_out(use, principal)
 
 
+async def _current(
+    uow: UnitOfWork, principal: Principal, detection_id: uuid.UUID, if_match: str | None
+) -> UnapprovedUse:
+    """The detection the caller may see, at the version the caller read (a stale page hears so first)."""
+    use = await _visible(uow, principal, detection_id)
+    require_version(if_match, use.version)
+    return use
+
+
 async def _step(
     uow: UnitOfWork,
     principal: Principal,
     response: Response,
-    detection_id: uuid.UUID,
-    if_match: str | None,
+    use: UnapprovedUse,
     action: DetectionAction,
     **changes: Any,
 ) -> DetectionOut:
-    """One move of the table: checked against the version the caller read, saved with its event and audit row."""
-    use = await _visible(uow, principal, detection_id)
-    require_version(if_match, use.version)
+    """One move of the table on a detection read with `_current`, saved with its event and audit row."""
     use.status = TRANSITIONS.next_state(use.status, action)
     for name, value in changes.items():
         setattr(use, name, value)
@@ -254,8 +260,7 @@ async def answer(
 ) -> DetectionOut:
     """The trust's answer: the approval reference that covers the use (checked: this trust, patient and drug,
     approved or treated under it; the detection is linked to it), or a written explanation."""
-    use = await _visible(uow, principal, detection_id)
-    require_version(if_match, use.version)  # a stale page hears so before its answer is judged
+    use = await _current(uow, principal, detection_id, if_match)  # before its answer is judged
     reference = (body.approval_reference or "").strip().upper() or None
     explanation = (body.explanation or "").strip() or None
     if problems := answer_problems(reference, explanation):
@@ -277,8 +282,7 @@ async def answer(
         uow,
         principal,
         response,
-        detection_id,
-        if_match,
+        use,
         DetectionAction.ANSWER,
         approval_reference=reference,
         application_id=application_id,
@@ -333,7 +337,8 @@ async def _decide(
         "decided_by": principal.sub,
         "decided_at": datetime.now(UTC),
     }
-    return await _step(uow, principal, response, detection_id, if_match, action, **decided)
+    use = await _current(uow, principal, detection_id, if_match)
+    return await _step(uow, principal, response, use, action, **decided)
 
 
 @router.post("/{detection_id}/close", response_model=DetectionOut)
@@ -349,4 +354,5 @@ async def close(
     changes: dict[str, Any] = {"closed_at": datetime.now(UTC)}
     if note := (body.note or "").strip():
         changes["decision_note"] = note
-    return await _step(uow, principal, response, detection_id, if_match, DetectionAction.CLOSE, **changes)
+    use = await _current(uow, principal, detection_id, if_match)
+    return await _step(uow, principal, response, use, DetectionAction.CLOSE, **changes)
