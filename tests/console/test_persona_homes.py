@@ -18,6 +18,9 @@ EXPECTED = {
     "contract_manager": "Forecast outturn against budget",
     "finance_lead": "Forecast outturn against budget",
     "national_analyst": "The IFR quarterly return",
+    "trust_finance": "Drug expenditure returns",
+    "mail_operator": "Notifications sent and failed",
+    "ig_lead": "Who read or changed a patient's records",
     "admin": "IFR requests",
 }
 

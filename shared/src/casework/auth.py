@@ -45,6 +45,8 @@ class Role(StrEnum):
     CONTRACT_MANAGER = "contract_manager"
     FINANCE_LEAD = "finance_lead"
     NATIONAL_ANALYST = "national_analyst"
+    MAIL_OPERATOR = "mail_operator"  # watches the mail: delivery, resends, templates, inbound
+    IG_LEAD = "ig_lead"  # information governance: who read or changed a patient's records
     ADMIN = "admin"
     SERVICE = "service"  # another platform service calling over HTTP
 

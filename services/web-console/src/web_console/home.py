@@ -30,14 +30,24 @@ async def home(request: Request, session: CurrentSession, apis: UserApis) -> Res
 
 
 def other_work(user: SignedInUser) -> list[tuple[str, str]]:
-    """What a role outside IFR has in the console so far."""
+    """What a role outside IFR works on in the console."""
     work: list[tuple[str, str]] = []
     if user.has_any("cdf_manager", "trust_cdf_lead", "trust_pharmacist", "clinician"):
         work.append(("Cancer Drugs Fund applications", "/cdf/applications"))
+    if user.has_any("contract_manager", "finance_lead"):
+        work.append(("Contracts, variations and budget lines", "/contracts"))
+    if user.has_any("contract_manager", "finance_lead", "trust_finance"):
+        work.append(("Drug expenditure returns", "/drug-returns"))
     if user.has_any("contract_manager", "finance_lead", "trust_finance", "trust_pharmacist"):
         work.append(("Validation queries on drug expenditure", "/validation-queries"))
     if user.has_any("contract_manager", "finance_lead"):
         work.append(("Forecast outturn against budget", "/forecast-outturn"))
+    if user.has_any("mail_operator"):
+        work.append(("Notifications sent and failed", "/mail/notifications"))
+        work.append(("Mail templates", "/mail/templates"))
+        work.append(("Inbound mail accepted and refused", "/mail/inbound"))
+    if user.has_any("ig_lead"):
+        work.append(("Who read or changed a patient's records", "/audit"))
     return work
 
 

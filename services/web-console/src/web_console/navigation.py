@@ -37,10 +37,19 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
         items.append(("SACT completeness", "/cdf/completeness"))
     if user.has_any(*CDF_ROLES, "national_analyst") and not user.has_any("ifr_officer"):
         items.append(("CDF unapproved use", "/cdf/unapproved-uses"))
+    if user.has_any("contract_manager", "finance_lead"):
+        items.append(("Contracts", "/contracts"))
     if user.has_any(*CONTRACT_ROLES):
+        items.append(("Drug expenditure returns", "/drug-returns"))
         items.append(("Validation queries", "/validation-queries"))
     if user.has_any("contract_manager", "finance_lead"):
         items.append(("Forecast outturn", "/forecast-outturn"))
+    if user.has_any("mail_operator"):
+        items.append(("Notifications", "/mail/notifications"))
+        items.append(("Mail templates", "/mail/templates"))
+        items.append(("Inbound mail", "/mail/inbound"))
+    if user.has_any("ig_lead"):
+        items.append(("Audit of patient records", "/audit"))
     return items
 
 
