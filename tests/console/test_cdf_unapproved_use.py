@@ -23,6 +23,7 @@ from cdf_service.synthetic.people import nhs_number_for
 from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.browser import ConsolePlatform
 from embedded_stack.mail_relay import read_messages
+from embedded_stack.testing import TestStack
 
 ENTRY = "CDF-PEMBRO-NSCLC-1L"
 
@@ -55,6 +56,23 @@ async def mail_link(mail: Path, subject: str, detection_id: str, within_s: float
                 return re.search(r"https?://\S+/cdf/unapproved-uses/\S+", text).group(0)  # type: ignore[union-attr]
         await asyncio.sleep(0.5)
     raise AssertionError(f"no mail {subject!r} for {detection_id} within {within_s}s")
+
+
+async def challenge_query(stack: TestStack, detection_id: str, within_s: float = 60) -> dict:
+    """contract-service's validation query raised by the challenge of one detection."""
+    deadline = time.monotonic() + within_s
+    async with httpx.AsyncClient(base_url=stack.layout.service_url("contract")) as contract:
+        while time.monotonic() < deadline:
+            got = await contract.get(
+                "/api/v1/validation-queries",
+                params={"provider": "RRV", "limit": 500},
+                headers=stack.auth("X24", "contract_manager"),
+            )
+            found = [q for q in got.json()["items"] if q["detection_id"] == detection_id]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"no validation query for detection {detection_id} within {within_s}s")
 
 
 async def test_an_unapproved_use_is_answered_accepted_and_challenged(platform: ConsolePlatform) -> None:
@@ -178,3 +196,7 @@ async def test_an_unapproved_use_is_answered_accepted_and_challenged(platform: C
     await expect(lead.page.get_by_role("button", name="Send the answer")).to_be_visible()
     await lead.check("unapproved use challenged, from the mail, for the trust")
     await lead.close()
+
+    # the challenge became a validation query in contract-service, about that detection
+    query = await challenge_query(stack, detection)
+    assert query["subject"].startswith("Unapproved CDF use of Pembrolizumab") and query["status"] == "raised"

@@ -16,6 +16,7 @@ from contract_service.domain.validation_queries import (
     line_funding_after,
     query_reference,
     respond_by,
+    unapproved_use_subject,
 )
 
 
@@ -65,3 +66,10 @@ def test_release_reduces_to_what_was_spent() -> None:
     over = release(Decimal(1000), CommitmentStatus.STOPPED, Decimal(1500))
     assert (over.amount, over.released) == (Decimal(1000), Decimal(0))  # never raises a commitment
     assert funds_ifr("approved_with_conditions") and funds_ifr("APPROVED") and not funds_ifr("declined")
+
+
+def test_an_unapproved_use_query_says_what_it_is_about_without_patient_detail() -> None:
+    assert unapproved_use_subject("Pembrolizumab", date(2026, 5, 8), 1) == (
+        "Unapproved CDF use of Pembrolizumab, first given 08 May 2026 (1 cycle in SACT)"
+    )
+    assert unapproved_use_subject("Nivolumab", date(2027, 1, 2), 3).endswith("(3 cycles in SACT)")

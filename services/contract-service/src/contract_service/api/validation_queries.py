@@ -58,6 +58,9 @@ class QueryOut(BaseModel):
     resolved_by: str | None
     resolved_at: datetime | None
     funded_adjustment: Decimal | None
+    source: str = Field(description="drug_return, or cdf_unapproved_use: the CDF challenged an unapproved use")
+    detection_id: uuid.UUID | None = Field(description="the CDF detection a cdf_unapproved_use query is about")
+    subject: str | None = Field(description="what a CDF-raised query is about, in words")
     version: int
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -285,3 +286,7 @@ class ValidationQuery(Versioned, Base):
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     funded_adjustment: Mapped[Decimal | None] = mapped_column(MONEY)
+    source: Mapped[str] = mapped_column(String(30), server_default=text("'drug_return'"))
+    # set when the CDF's challenge of an unapproved use raised it: one query per detection
+    detection_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
+    subject: Mapped[str | None] = mapped_column(Text)

@@ -34,7 +34,13 @@ from contract_service.domain.reconciliation import (
     reconcile,
     trust_of,
 )
-from contract_service.domain.validation_queries import LineFunding, QueryStatus, query_reference, respond_by
+from contract_service.domain.validation_queries import (
+    LineFunding,
+    QuerySource,
+    QueryStatus,
+    query_reference,
+    respond_by,
+)
 from contract_service.settings import ContractSettings
 
 
@@ -91,9 +97,7 @@ def _rejected(errors: list[Any]) -> Unprocessable:
 async def store_return(uow: UnitOfWork, submission: Submission) -> tuple[DrugReturn, bool]:
     """The stored return and whether it was stored now (False: a replay of the same submission)."""
     trust = trust_of(submission.provider_ods)
-    await uow.session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"drug-return:{trust}:{submission.period}"}
-    )
+    await lock_provider_month(uow, trust, submission.period)
     content_hash = fingerprint(list(submission.rows))
     if (found := await _existing(uow, submission, content_hash)) is not None:
         return found, False
@@ -190,50 +194,73 @@ async def _challenge(
             ValidationQuery.provider_ods == trust,
             ValidationQuery.period == period,
             ValidationQuery.status == QueryStatus.RAISED,
+            ValidationQuery.source == QuerySource.DRUG_RETURN,  # a CDF challenge keeps its own query
         )
     )
     added = sum((line.cost for line in lines), Decimal(0))
     if query is None:
-        sequence = 1 + (
-            await uow.session.scalar(
-                select(func.coalesce(func.max(ValidationQuery.sequence), 0)).where(
-                    ValidationQuery.provider_ods == trust, ValidationQuery.period == period
-                )
-            )
-            or 0
-        )
-        query = ValidationQuery(
-            id=uuid.uuid4(),
-            reference=query_reference(trust, period, sequence),
-            provider_ods=trust,
-            period=period,
-            financial_year=fy,
-            sequence=sequence,
-            status=QueryStatus.RAISED,
-            lines_count=len(lines),
-            challenged_value=added,
-            respond_by=respond_by(datetime.now(UTC).date(), settings.validation_query_response_days),
-        )
-        uow.session.add(query)
-    else:
-        query.lines_count += len(lines)
-        query.challenged_value += added
+        query = await new_query(uow, trust, period, fy, settings, QuerySource.DRUG_RETURN)
+    query.lines_count += len(lines)
+    query.challenged_value += added
     await uow.session.flush()
     for line in lines:
         line.query_id = query.id
+    emit_raised(uow, query)
+    uow.audit("system:contract", "challenge", "validation_query", query.id, detail={"lines": len(lines)})
+    return query
+
+
+async def new_query(
+    uow: UnitOfWork, trust: str, period: str, fy: str, settings: ContractSettings, source: QuerySource, **about: Any
+) -> ValidationQuery:
+    """A raised query of the provider-month, numbered after the month's others, with nothing on it yet.
+    The caller holds the provider-month's lock (`lock_provider_month`), so the number is not taken twice."""
+    sequence = 1 + (
+        await uow.session.scalar(
+            select(func.coalesce(func.max(ValidationQuery.sequence), 0)).where(
+                ValidationQuery.provider_ods == trust, ValidationQuery.period == period
+            )
+        )
+        or 0
+    )
+    query = ValidationQuery(
+        id=uuid.uuid4(),
+        reference=query_reference(trust, period, sequence),
+        provider_ods=trust,
+        period=period,
+        financial_year=fy,
+        sequence=sequence,
+        status=QueryStatus.RAISED,
+        lines_count=0,
+        challenged_value=Decimal(0),
+        respond_by=respond_by(datetime.now(UTC).date(), settings.validation_query_response_days),
+        source=source,
+        **about,
+    )
+    uow.session.add(query)
+    return query
+
+
+def emit_raised(uow: UnitOfWork, query: ValidationQuery) -> None:
     uow.emit(
         "contract.validation_query.raised",
         subject=str(query.id),
         payload={
             "query_id": query.id,
             "reference": query.reference,
-            "provider_ods": trust,
-            "period": period,
+            "provider_ods": query.provider_ods,
+            "period": query.period,
             "lines_count": query.lines_count,
             "challenged_value": query.challenged_value,
             "respond_by": query.respond_by,
             "revision": query.version,
+            "detection_id": query.detection_id,
         },
     )
-    uow.audit("system:contract", "challenge", "validation_query", query.id, detail={"lines": len(lines)})
-    return query
+
+
+async def lock_provider_month(uow: UnitOfWork, trust: str, period: str) -> None:
+    """Serialise what opens or numbers a provider-month's queries (returns arriving, CDF challenges)."""
+    await uow.session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"drug-return:{trust}:{period}"}
+    )

@@ -5,6 +5,10 @@ are not funded) or disputes it with evidence. The commissioner settles a dispute
 challenge (not funded) or accepting the evidence (funded); a commissioner may also withdraw a
 challenge raised in error (funded). `funded_adjustment` is the change resolution makes to the funded
 amount: the withheld value released into funding, or 0 when the challenge stands.
+
+A query also starts from the CDF: when the commissioner challenges a trust's answer on an unapproved
+use SACT showed, the patient's return lines for that drug from its first administration are withheld
+on a query of their own (one per detection), settled the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +20,11 @@ from enum import StrEnum
 from casework.state_machine import TransitionTable
 from casework.working_days import add_working_days
 from contract_service.domain.contracts import pence
+
+
+class QuerySource(StrEnum):
+    DRUG_RETURN = "drug_return"  # a monthly return had spend without authority
+    CDF_UNAPPROVED_USE = "cdf_unapproved_use"  # the CDF challenged a trust's answer on an unapproved use
 
 
 class QueryStatus(StrEnum):
@@ -82,6 +91,12 @@ def line_funding_after(status: str) -> LineFunding:
 def query_reference(provider_ods: str, period: str, sequence: int) -> str:
     """VQ-RRV-2026-05-001: what staff and the trust quote (no patient detail)."""
     return f"VQ-{provider_ods}-{period}-{sequence:03d}"
+
+
+def unapproved_use_subject(drug_name: str, first_administration: date, cycles: int) -> str:
+    """What the query is about, in words both sides read (no patient detail: the lines carry that)."""
+    given = "1 cycle" if cycles == 1 else f"{cycles} cycles"
+    return f"Unapproved CDF use of {drug_name}, first given {first_administration:%d %B %Y} ({given} in SACT)"
 
 
 def respond_by(raised_on: date, working_days: int) -> date:

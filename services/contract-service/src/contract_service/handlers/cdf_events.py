@@ -1,5 +1,6 @@
 """Consumers of CDF events: approvals become commitments, ended approvals release what was not spent,
-forecasts update the outturn of the provider's CDF budget lines."""
+forecasts update the outturn of the provider's CDF budget lines, a challenged unapproved use becomes a
+validation query."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from casework.events.catalogue.cdf import (
     CdfApplicationRef,
     ForecastUpdated,
     TreatmentStopped,
+    UnapprovedUseChallenged,
 )
 from casework.inbox import ReceivedEvent
 from casework.uow import UnitOfWork
 from contract_service.db.commitments import Approval, record_commitment, release_commitment
 from contract_service.db.models import CdfForecast
 from contract_service.db.outturn import evaluate_risk
+from contract_service.db.unapproved_use import challenge_unapproved_use
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.commitments import CommitmentStatus
 from contract_service.domain.reconciliation import trust_of
@@ -120,10 +123,17 @@ async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
         uow.before_commit(("budget-risk", trust, fy), partial(evaluate_risk, uow, trust, fy))
 
 
+async def raise_unapproved_use_query(uow: UnitOfWork, event: ReceivedEvent) -> None:
+    challenged = event.payload
+    assert isinstance(challenged, UnapprovedUseChallenged)
+    await challenge_unapproved_use(uow, challenged)
+
+
 HANDLERS = {
     "cdf.application.approved": record_cdf_commitment,
     "cdf.approval.lapsed": release_lapsed,
     "cdf.application.withdrawn": release_withdrawn,
     "cdf.treatment.stopped": release_stopped,
     "cdf.forecast.updated": update_forecast,
+    "cdf.unapproved_use.challenged": raise_unapproved_use_query,
 }

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from casework.events.registry import registry
 
@@ -55,6 +55,9 @@ class ValidationQueryRaised(BaseModel):
     challenged_value: Decimal
     respond_by: date
     revision: int = 1  # > 1 when a later submission for the same month added lines to the open query
+    detection_id: UUID | None = Field(
+        default=None, description="set when the CDF's challenge of an unapproved use raised it (its detection)"
+    )
 
 
 @registry.register("contract.validation_query.resolved")
