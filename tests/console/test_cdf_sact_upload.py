@@ -117,6 +117,10 @@ async def test_the_lead_sends_a_months_sact_and_reads_its_report(platform: Conso
     await expect(page.locator("tr", has_text=references[finished])).to_contain_text("completed")
     await expect(page.locator("tr", has_text=references[approved])).to_have_count(0)
     await lead.check("cdf treatments stopped")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Download these treatments as a spreadsheet").click()
+    exported = Path(await (await download_info.value).path()).read_text()
+    assert references[finished] in exported and references[approved] not in exported
     await lead.open("/cdf/unapproved-uses?status=open")
     await expect(page.locator("tr", has_text=unapproved)).to_contain_text("Pembrolizumab")
     await lead.open("/cdf/completeness?month=2026-13")

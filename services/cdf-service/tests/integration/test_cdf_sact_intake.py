@@ -190,6 +190,20 @@ async def test_sact_file_report_matching_and_events_once(stack: TestStack) -> No
         assert len(items) == expected["cdf.treatment.started"]
         assert sum(t["final_treatment_date"] is None for t in items) == len(items) - expected["cdf.treatment.stopped"]
         assert all(t["cost_to_date"] != "0.00" and "nhs_number" not in t for t in items)
+        exported = await svc.client.get(
+            "/api/v1/cdf/treatments.csv",
+            params={"provider": TRUST, "running": "false"},
+            headers=stack.auth(TRUST, "trust_cdf_lead"),
+        )
+        assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        stopped_refs = {t["reference"] for t in items if t["final_treatment_date"]}
+        assert {r["reference"] for r in rows} == stopped_refs and all(r["stop_reasons"] for r in rows)
+        assert "patient_ref" not in rows[0] and "nhs_number" not in rows[0]
+        elsewhere = await svc.client.get(
+            "/api/v1/cdf/treatments.csv", params={"provider": TRUST}, headers=stack.auth("RJ1", "trust_cdf_lead")
+        )
+        assert list(csv.DictReader(io.StringIO(elsewhere.text))) == []  # another trust's lead: none of them
 
 
 async def test_json_batch_and_a_bad_header(stack: TestStack) -> None:

@@ -4,6 +4,7 @@ and the treatments SACT showed under them."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -406,33 +407,29 @@ class TreatmentOut(BaseModel):
     cost_to_date: Decimal
 
 
-@treatments_router.get("", response_model=Page[TreatmentOut])
-async def list_treatments(
-    uow: Uow,
-    provider: OdsCode | None = None,
-    entry_id: Annotated[str | None, Query(max_length=40)] = None,
-    running: Annotated[bool | None, Query(description="true: still on treatment; false: stopped")] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
-) -> Page[TreatmentOut]:
-    """Approved treatments SACT has shown starting: first administration, cycles, stop date and reason."""
+class TreatmentFilters(BaseModel):
+    provider: OdsCode | None = None
+    entry_id: str | None = Field(None, max_length=40)
+    running: bool | None = Field(None, description="true: still on treatment; false: stopped")
+
+
+def _treatments(filters: TreatmentFilters, principal: Principal) -> Select[tuple[Application]]:
     query = select(Application).where(Application.first_administration.is_not(None))
     if (own := principal.org_filter()) is not None:
         query = query.where(Application.provider_ods.startswith(own))
-    if provider:
-        query = query.where(Application.provider_ods == provider)
-    if entry_id:
-        query = query.where(Application.entry_id == entry_id)
-    if running is not None:
-        query = query.where(
-            Application.final_treatment_date.is_(None) if running else Application.final_treatment_date.is_not(None)
-        )
-    rows, next_cursor = await paginate(uow.session, query, (Application.created_at, Application.id), cursor, limit)
-    uow.audit(principal, "list", "cdf_treatment", "*", detail={"ids": [str(r.id) for r in rows]})
-    await uow.commit()
+    if filters.provider:
+        query = query.where(Application.provider_ods == filters.provider)
+    if filters.entry_id:
+        query = query.where(Application.entry_id == filters.entry_id)
+    if filters.running is not None:
+        stopped = Application.final_treatment_date
+        query = query.where(stopped.is_(None) if filters.running else stopped.is_not(None))
+    return query
+
+
+async def _treatment_rows(uow: UnitOfWork, rows: Sequence[Application]) -> list[TreatmentOut]:
     dispensed = await _cycles_dispensed(uow, [r.id for r in rows])
-    items = [
+    return [
         from_row(
             TreatmentOut,
             r,
@@ -443,7 +440,41 @@ async def list_treatments(
         )
         for r in rows
     ]
-    return Page[TreatmentOut](items=items, next_cursor=next_cursor)
+
+
+@treatments_router.get("", response_model=Page[TreatmentOut])
+async def list_treatments(
+    uow: Uow,
+    filters: Annotated[TreatmentFilters, Query()],
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> Page[TreatmentOut]:
+    """Approved treatments SACT has shown starting: first administration, cycles, stop date and reason."""
+    query = _treatments(filters, principal)
+    rows, next_cursor = await paginate(uow.session, query, (Application.created_at, Application.id), cursor, limit)
+    uow.audit(principal, "list", "cdf_treatment", "*", detail={"ids": [str(r.id) for r in rows]})
+    await uow.commit()
+    return Page[TreatmentOut](items=await _treatment_rows(uow, rows), next_cursor=next_cursor)
+
+
+TREATMENT_COLUMNS = tuple(c for c in TreatmentOut.model_fields if c not in ("application_id", "patient_ref"))
+
+
+@treatments_router.get(".csv", response_class=StreamingResponse)
+async def export_treatments(
+    uow: Uow,
+    filters: Annotated[TreatmentFilters, Query()],
+    principal: Principal = Depends(require_roles(*READER_ROLES)),
+) -> StreamingResponse:
+    """The filtered treatments for a spreadsheet (no patient identifiers; the reference names each;
+    every stop reason, separated by semicolons)."""
+    query = _treatments(filters, principal).order_by(Application.created_at, Application.id).limit(100_000)
+    rows = await _treatment_rows(uow, (await uow.session.scalars(query)).all())
+    uow.audit(principal, "export", "cdf_treatment", "*", detail={"count": len(rows)})
+    await uow.commit()
+    records = [r.model_dump(include=set(TREATMENT_COLUMNS)) | {"stop_reasons": ";".join(r.stop_reasons)} for r in rows]
+    return csv_response(TREATMENT_COLUMNS, records, "cdf-treatments.csv")
 
 
 async def _cycles_dispensed(uow: Any, application_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
