@@ -22,6 +22,7 @@ EMBEDDED_ONLY = {
     "OUTBOX_POLL_INTERVAL_S",
     "SERVICE_NAME",  # the image names the service (CASEWORK_SERVICE); the settings class has it
     "JWT_SECRET",  # dev tokens: the embedded run and tests only (production refuses a dev key)
+    "INBOUND_DNS_SERVER",  # the dev zone the sender checks ask; a deployment asks real DNS
 }
 # Ports published beside each service's HTTP port.
 EXTRA_PORTS = {"notification": ["2526:2526"]}

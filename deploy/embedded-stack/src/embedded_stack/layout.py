@@ -29,6 +29,7 @@ class StackPorts:
     broker: int = field(default_factory=lambda: _port("STACK_BROKER_PORT", 9092))
     relay: int = field(default_factory=lambda: _port("STACK_RELAY_PORT", 2525))
     inbound: int = field(default_factory=lambda: _port("STACK_INBOUND_PORT", 2526))
+    dns: int = field(default_factory=lambda: _port("STACK_DNS_PORT", 2553))  # the dev zone (UDP): dev_dns.py
     oidc: int = field(default_factory=lambda: _port("STACK_OIDC_PORT", 8090))
     console: int = field(default_factory=lambda: _port("STACK_CONSOLE_PORT", 8080))
     services: dict[str, int] = field(
@@ -171,5 +172,6 @@ class StackLayout:
                 "FRONTEND_BASE_URL": self.console_url,  # the links in mails open the console
                 "INBOUND_CERT_FILE": str(self.certs / "relay-cert.pem"),
                 "INBOUND_KEY_FILE": str(self.certs / "relay-key.pem"),
+                "INBOUND_DNS_SERVER": f"127.0.0.1:{self.ports.dns}",  # the dev zone the sender checks ask
             }
         return env

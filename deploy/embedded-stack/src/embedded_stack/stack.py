@@ -12,6 +12,7 @@ from pathlib import Path
 from casework.migrations import ensure_database_sync, upgrade
 from casework.services import load_definition
 from embedded_stack.broker import TansuBroker
+from embedded_stack.dev_dns import DevDns
 from embedded_stack.layout import CONSOLE, RELAY_USER, SERVICES, StackLayout
 from embedded_stack.mail_relay import DevMailRelay
 from embedded_stack.oidc import OidcProvider, personas
@@ -27,6 +28,7 @@ class EmbeddedStack:
         self.postgres = PostgresServer(layout.pgdata, layout.ports.postgres)
         self.broker = TansuBroker(layout.ports.broker, layout.logs / "broker.log")
         self.relay: DevMailRelay | None = None
+        self.dns: DevDns | None = None
         self.oidc = OidcProvider(
             layout.oidc, layout.ports.oidc, layout.secrets(), [layout.console_url], SERVICES, layout.logs / "oidc.log"
         )
@@ -47,6 +49,8 @@ class EmbeddedStack:
             self.layout.secrets()["relay_password"],
         )
         self.relay.start()
+        self.dns = DevDns(self.layout.certs, self.layout.ports.dns)
+        self.dns.start()
         self.oidc.start()
 
     def migrate(self) -> None:
@@ -135,6 +139,9 @@ class EmbeddedStack:
         if self.relay is not None:
             self.relay.stop()
             self.relay = None
+        if self.dns is not None:
+            self.dns.stop()
+            self.dns = None
         self.broker.stop()
         self.postgres.stop()
 
@@ -147,6 +154,8 @@ class EmbeddedStack:
             ("PostgreSQL", self.layout.database_url("<service>").replace("+asyncpg", "")),
             ("Kafka broker (Tansu)", f"127.0.0.1:{ports.broker}"),
             ("SMTP relay (STARTTLS+AUTH)", f"127.0.0.1:{ports.relay}  user {RELAY_USER}"),
+            ("Inbound mail gateway (STARTTLS)", f"127.0.0.1:{ports.inbound}"),
+            ("Dev DNS for sender checks (UDP)", f"127.0.0.1:{ports.dns}  DKIM selector dev"),
             ("Mail the relay received", str(self.layout.mail)),
             ("Logs", str(self.layout.logs)),
         ]

@@ -39,6 +39,7 @@ from casework.runtime import ServiceDefinition, ServiceRuntime
 from casework.services import SERVICE_NAMES, load_definition
 from casework.settings import ServiceSettings
 from embedded_stack.broker import TansuBroker
+from embedded_stack.dev_dns import DevDns
 from embedded_stack.layout import CONSOLE, RELAY_USER, StackLayout, StackPorts
 from embedded_stack.mail_relay import DevMailRelay
 from embedded_stack.oidc import API_AUDIENCE, OidcProvider
@@ -99,6 +100,7 @@ class TestStack:
             broker=free_port(),
             relay=free_port(),
             inbound=free_port(),
+            dns=free_port(),
             oidc=free_port(),
             console=free_port(),
             services={name: free_port() for name in SERVICE_NAMES},
@@ -109,6 +111,7 @@ class TestStack:
         self.relay = DevMailRelay(
             self.layout.mail, self.layout.certs, ports.relay, RELAY_USER, self.layout.secrets()["relay_password"]
         )
+        self.dns = DevDns(self.layout.certs, ports.dns)
         self.oidc = OidcProvider(
             self.layout.oidc,
             ports.oidc,
@@ -124,10 +127,12 @@ class TestStack:
         self.postgres.start()
         self.broker.start()
         self.relay.start()
+        self.dns.start()
         self.oidc.start()
 
     def stop(self) -> None:
         self.oidc.stop()
+        self.dns.stop()
         self.relay.stop()
         self.broker.stop()
         self.postgres.stop("immediate")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from casework.settings import ServiceSettings
+from notification_service.domain.sender_auth import SenderPolicy
 
 
 class NotificationSettings(ServiceSettings):
@@ -59,3 +60,14 @@ class NotificationSettings(ServiceSettings):
         description="Addresses the gateway accepts mail for (JSON list); any other RCPT gets 550",
     )
     inbound_max_bytes: int = Field(36_700_160, description="Largest message accepted (NHSmail allows 35 MB)")
+    inbound_sender_check: SenderPolicy = Field(
+        SenderPolicy.ENFORCE,
+        description="What the gateway does with SPF/DKIM/DMARC: enforce (refuse unverified senders), record, off",
+    )
+    inbound_sender_checks: dict[str, SenderPolicy] = Field(
+        default_factory=dict,
+        description='Per mailbox, overriding INBOUND_SENDER_CHECK: {"ifr.applications@nhs.net": "record"}',
+    )
+    inbound_dns_server: str | None = Field(
+        None, description="host:port of the DNS server the sender checks ask (unset: the system's resolver)"
+    )

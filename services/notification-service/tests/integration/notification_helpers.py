@@ -6,11 +6,13 @@ import ssl
 import uuid
 from collections import Counter
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 
 import aiosmtplib
 from sqlalchemy import func, select
 
+from embedded_stack.dev_dns import SENDING_ADDRESS, dkim_signed
 from embedded_stack.mail_relay import delivery_counts, read_messages
 from embedded_stack.testing import RunningService, TestStack, envelope_for, eventually, publish
 from notification_service.db.models import Notification
@@ -97,16 +99,29 @@ def gateway_tls(stack: TestStack) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(stack.layout.certs / "relay-cert.pem"))
 
 
+def signed(stack: TestStack, message: EmailMessage | bytes, domain: str = "nhs.net") -> bytes:
+    """The message signed with the dev senders' DKIM key, as a dev domain's own mail server sends it."""
+    raw = message if isinstance(message, bytes) else message.as_bytes(policy=SMTP_POLICY)
+    return dkim_signed(raw, domain, stack.dns.private_key)
+
+
 async def send_to_gateway(
-    stack: TestStack, message: EmailMessage | bytes, sender: str, recipients: list[str], start_tls: bool = True
+    stack: TestStack,
+    message: EmailMessage | bytes,
+    sender: str,
+    recipients: list[str],
+    start_tls: bool = True,
+    from_address: str = SENDING_ADDRESS,
 ) -> Any:
-    """Deliver as another mail server would: STARTTLS, MAIL FROM, RCPT TO, DATA."""
+    """Deliver as another mail server would: STARTTLS, MAIL FROM, RCPT TO, DATA. The dev zone lets
+    127.0.0.1 send for every domain (SPF); `from_address="127.0.0.2"` is a server it does not name."""
     async with aiosmtplib.SMTP(
         hostname="127.0.0.1",
         port=stack.layout.ports.inbound,
         start_tls=start_tls,
         tls_context=gateway_tls(stack),
         timeout=10,
+        source_address=(from_address, 0),
     ) as smtp:
         if isinstance(message, bytes):
             return await smtp.sendmail(sender, recipients, message)

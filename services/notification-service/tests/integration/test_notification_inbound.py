@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosmtplib
 import pytest
-from notification_helpers import FAST, database, send_to_gateway
+from notification_helpers import FAST, database, send_to_gateway, signed
 from sqlalchemy import func, select
 
 from embedded_stack.mail_relay import read_messages
@@ -160,9 +160,10 @@ async def test_mail_from_outside_the_secure_domains_is_refused_with_a_reply_and_
 async def test_a_secure_from_header_sent_from_outside_is_refused_and_nothing_published(
     stack: TestStack, gateway: RunningService
 ) -> None:
-    """A From header on nhs.net does not make a mail secure: the envelope sender (MAIL FROM) is outside."""
+    """A From header on nhs.net does not make a mail secure: the envelope sender (MAIL FROM) is outside.
+    (Signed by nhs.net, so its sender is verified and the refusal may be mailed to it.)"""
     sender = f"dr.{uuid.uuid4().hex[:8]}@nhs.net"
-    raw = application_mail(sender, "IFR application")
+    raw = signed(stack, application_mail(sender, "IFR application"))
     await send_to_gateway(stack, raw, f"bulk.{uuid.uuid4().hex[:8]}@example.com", [IFR_MAILBOX])
     (reply,) = await eventually(lambda: replies_to(stack, message_id_of(raw)))
     text = " ".join(str(reply.get_body(("plain",)).get_content()).split())  # type: ignore[union-attr]

@@ -102,6 +102,7 @@ async def get_inbound_mail(inbound_id: uuid.UUID, uow: Uow, principal: Reader) -
         application=message.application,
         application_problems=message.application_problems,
         attachments=[InboundAttachmentOut.model_validate(a, from_attributes=True) for a in attachments],
+        sender_auth=message.sender_auth,
     )
 
 

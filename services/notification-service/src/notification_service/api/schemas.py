@@ -130,6 +130,9 @@ class InboundMailOut(BaseModel):
     application: dict[str, str] | None
     application_problems: list[str]
     attachments: list[InboundAttachmentOut]
+    sender_auth: dict[str, str] | None = Field(
+        None, description="the gateway's sender checks: spf, dkim, dmarc results and the Authentication-Results header"
+    )
 
 
 class InboundMailSummary(BaseModel):

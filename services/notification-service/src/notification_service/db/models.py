@@ -101,6 +101,8 @@ class InboundMessage(Base):
     application: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     application_source: Mapped[str | None] = mapped_column(String(40))
     application_problems: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # the sender checks' results (spf, dkim, dmarc and the Authentication-Results header); None: not checked
+    sender_auth: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

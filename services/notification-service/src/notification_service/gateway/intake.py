@@ -5,6 +5,9 @@ Accepted: the raw bytes and their SHA-256, the extracted application and attachm
 commit. The inbound id is derived from the checksum and mailbox, so a duplicate delivery of the same
 raw message finds its row and does nothing at all (no second event, no second reply).
 Refused: only the threaded refusal (naming the reason) is queued; nothing is stored or published.
+Refused because the sender could not be verified (SPF/DKIM/DMARC, `domain.sender_auth`): only the
+audit record; no reply, which would go to the forged address. An accepted message keeps its sender
+checks' results on its record.
 Ignored (auto-replies, bounces, unreadable senders): nothing, so two robots never mail each other.
 """
 
@@ -38,6 +41,7 @@ from notification_service.domain.inbound import (
     refusal_mail,
     screen,
 )
+from notification_service.domain.sender_auth import SenderDecision, SenderOutcome, SenderVerdict
 from notification_service.domain.templates import RenderedMail
 from notification_service.metrics import INBOUND_MAIL
 
@@ -59,13 +63,23 @@ def envelope_sender(mail_from: str | None) -> str | None:
     return "" if mail_from.strip() in ("", "<>") else mail_from.strip()
 
 
-async def receive(runtime: ServiceRuntime, raw: bytes, mailbox: str, mail_from: str | None) -> Intake:
+async def receive(
+    runtime: ServiceRuntime,
+    raw: bytes,
+    mailbox: str,
+    mail_from: str | None,
+    verdict: SenderVerdict | None = None,
+    verified: SenderDecision | None = None,
+) -> Intake:
     mailbox = mailbox.lower()
     # Parsing a large message is CPU work: keep it off the event loop that serves the API.
     mail = await asyncio.to_thread(parse_message, raw, envelope_recipient=mailbox)
     sender = envelope_sender(mail_from)
     decision = screen(mail, config_of(runtime.settings).mail.secure, sender)
     inbound_id = inbound_id_for(mail.sha256, mailbox)
+    if decision.outcome is not GatewayOutcome.ignore and verified and verified.outcome is SenderOutcome.REFUSE:
+        # before the screen's refusal: that one replies to the From address, which here may be forged
+        return await _refuse_unverified(runtime, mail, inbound_id, verified.reason or "sender not verified", verdict)
     if decision.outcome is GatewayOutcome.ignore:
         INBOUND_MAIL.labels(GatewayOutcome.ignore.value).inc()
         log.info("inbound mail ignored", inbound_id=str(inbound_id), reason=decision.reason)
@@ -73,7 +87,7 @@ async def receive(runtime: ServiceRuntime, raw: bytes, mailbox: str, mail_from: 
     async with runtime.unit_of_work() as uow:
         stored = False
         if decision.outcome is GatewayOutcome.accept:
-            stored = await _accept(uow, mail, raw, inbound_id, sender)
+            stored = await _accept(uow, mail, raw, inbound_id, sender, verdict)
         else:
             await _refuse(uow, mail, inbound_id, decision.reason or "not accepted")
         await uow.commit()
@@ -83,9 +97,16 @@ async def receive(runtime: ServiceRuntime, raw: bytes, mailbox: str, mail_from: 
     return Intake(inbound_id, decision, stored)
 
 
-async def _accept(uow: UnitOfWork, mail: InboundMail, raw: bytes, inbound_id: uuid.UUID, sender: str | None) -> bool:
+async def _accept(
+    uow: UnitOfWork,
+    mail: InboundMail,
+    raw: bytes,
+    inbound_id: uuid.UUID,
+    sender: str | None,
+    verdict: SenderVerdict | None,
+) -> bool:
     received_at = datetime.now(UTC)
-    if not await _store(uow.session, mail, raw, inbound_id, sender, received_at):
+    if not await _store(uow.session, mail, raw, inbound_id, sender, received_at, verdict):
         return False  # the same message again: already stored, published and acknowledged
     uow.emit("mail.received", str(inbound_id), received_payload(mail, inbound_id, received_at))
     reply = acknowledgement_mail(mail, inbound_id, await _reply_settings(uow))
@@ -100,6 +121,18 @@ async def _refuse(uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, rea
     uow.audit(GATEWAY_ACTOR, "refuse", "inbound_mail", inbound_id, reason=reason, detail={"mailbox": mail.mailbox})
 
 
+async def _refuse_unverified(
+    runtime: ServiceRuntime, mail: InboundMail, inbound_id: uuid.UUID, reason: str, verdict: SenderVerdict | None
+) -> Intake:
+    async with runtime.unit_of_work() as uow:
+        detail = {"mailbox": mail.mailbox, "sender": mail.sender} | (verdict.as_record() if verdict else {})
+        uow.audit(GATEWAY_ACTOR, "refuse_unverified", "inbound_mail", inbound_id, reason=reason, detail=detail)
+        await uow.commit()
+    INBOUND_MAIL.labels("unverified").inc()
+    log.warning("inbound mail refused: sender not verified", inbound_id=str(inbound_id), reason=reason)
+    return Intake(inbound_id, GatewayDecision(GatewayOutcome.refuse, reason), stored=False)
+
+
 async def _store(
     session: AsyncSession,
     mail: InboundMail,
@@ -107,6 +140,7 @@ async def _store(
     inbound_id: uuid.UUID,
     sender: str | None,
     received_at: datetime,
+    verdict: SenderVerdict | None,
 ) -> bool:
     application = mail.application
     inserted = await session.scalar(
@@ -124,6 +158,7 @@ async def _store(
             application=application.fields if application else None,
             application_source=application.source.value if application else None,
             application_problems=mail.problem_lines(),  # the application's, then attachments not kept
+            sender_auth=verdict.as_record() if verdict else None,
             received_at=received_at,
         )
         .on_conflict_do_nothing()

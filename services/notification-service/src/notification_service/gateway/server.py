@@ -3,6 +3,11 @@
 STARTTLS is required (certificate and key from INBOUND_CERT_FILE / INBOUND_KEY_FILE). RCPT TO an
 address not in INBOUND_MAILBOXES is refused with 550 at once, so nothing is ever stored for it. A
 failure while storing answers 451, so the sending server keeps the message and tries again.
+
+The sender is checked once per message (SPF against the connecting address and MAIL FROM, DKIM, DMARC
+for the From domain: `gateway.sender_checks`) and each mailbox's policy decides (`domain.sender_auth`):
+a sender that cannot be verified for an enforcing mailbox gets 550 5.7.26 and nothing is stored or
+sent back; a check that could not be made now (DNS) gets 451 before anything is stored.
 """
 
 from __future__ import annotations
@@ -17,7 +22,15 @@ from casework.backoff import backoff_delay
 from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
 from notification_service.config import notification_settings
+from notification_service.domain.sender_auth import (
+    SenderDecision,
+    SenderOutcome,
+    SenderPolicy,
+    SenderVerdict,
+    sender_decision,
+)
 from notification_service.gateway.intake import receive
+from notification_service.gateway.sender_checks import check_sender, use_resolver
 from notification_service.settings import NotificationSettings
 
 log = get_logger(__name__)
@@ -29,6 +42,11 @@ class GatewayHandler:
     def __init__(self, runtime: ServiceRuntime, mailboxes: frozenset[str]) -> None:
         self.runtime = runtime
         self.mailboxes = mailboxes
+        self.settings = notification_settings(runtime.settings)
+        self.policies = {m.strip().lower(): p for m, p in self.settings.inbound_sender_checks.items()}
+
+    def policy(self, mailbox: str) -> SenderPolicy:
+        return self.policies.get(mailbox, self.settings.inbound_sender_check)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -42,13 +60,33 @@ class GatewayHandler:
         raw = envelope.original_content or envelope.content
         if not isinstance(raw, bytes):
             raw = str(raw).encode("utf-8", errors="surrogateescape")
+        mailboxes = list(dict.fromkeys(r.lower() for r in envelope.rcpt_tos))
+        verdict = await self._verdict(session, envelope, raw, mailboxes)
+        decisions = {m: sender_decision(verdict, self.policy(m)) for m in mailboxes}
+        if any(d.outcome is SenderOutcome.RETRY for d in decisions.values()):
+            return "451 4.7.0 The sender could not be verified just now; please try again later"
         try:
-            for mailbox in dict.fromkeys(r.lower() for r in envelope.rcpt_tos):
-                await receive(self.runtime, raw, mailbox, envelope.mail_from)
+            for mailbox in mailboxes:
+                await receive(self.runtime, raw, mailbox, envelope.mail_from, verdict, decisions[mailbox])
         except Exception:
             log.exception("inbound mail could not be stored; the sender will retry")
             return "451 4.3.0 Temporary failure; please try again later"
+        if all(d.outcome is SenderOutcome.REFUSE for d in decisions.values()):
+            return f"550 5.7.26 Not accepted: {_first_reason(decisions.values())}"
         return "250 2.0.0 Message received"
+
+    async def _verdict(
+        self, session: Session, envelope: Envelope, raw: bytes, mailboxes: list[str]
+    ) -> SenderVerdict | None:
+        if all(self.policy(m) is SenderPolicy.OFF for m in mailboxes):
+            return None
+        peer_ip = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        mail_from = envelope.mail_from or ""
+        return await check_sender(raw, peer_ip, session.host_name, mail_from, self.settings.inbound_server_name)
+
+
+def _first_reason(decisions: object) -> str:
+    return next((d.reason for d in decisions if isinstance(d, SenderDecision) and d.reason), "sender not verified")
 
 
 def gateway_tls(settings: NotificationSettings) -> ssl.SSLContext | None:
@@ -68,6 +106,7 @@ async def inbound_gateway(runtime: ServiceRuntime) -> None:
     if context is None:
         log.error("inbound gateway not started: STARTTLS needs INBOUND_CERT_FILE and INBOUND_KEY_FILE")
         return
+    use_resolver(settings.inbound_dns_server)
     handler = GatewayHandler(runtime, frozenset(m.strip().lower() for m in settings.inbound_mailboxes))
     loop = asyncio.get_running_loop()
 
