@@ -2,7 +2,7 @@
 
 Whatever it accepts is written to a folder as `.eml` files (one per recipient delivery), so a
 developer or a test can read exactly what was sent. For reliability tests it can be told to refuse
-everything with a given SMTP reply (e.g. 554) or to stop listening altogether.
+everything (or one recipient's mail) with a given SMTP reply (e.g. 554) or to stop listening altogether.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ class MaildirHandler:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.refuse_with: tuple[int, str] | None = None
+        # Replies for single recipients (lower-case address): one mailbox refused while the rest are delivered.
+        self.refuse_for: dict[str, tuple[int, str]] = {}
         # (Message-ID, code) of every message refused while `refuse_with` was set: tests count retries.
         self.refused: list[tuple[str, int]] = []
         self._lock = threading.Lock()
@@ -68,8 +70,11 @@ class MaildirHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
-        if self.refuse_with is not None:
-            code, text = self.refuse_with
+        refusal = self.refuse_with or next(
+            (self.refuse_for[r.lower()] for r in envelope.rcpt_tos if r.lower() in self.refuse_for), None
+        )
+        if refusal is not None:
+            code, text = refusal
             message_id = str(message_from_bytes(raw, policy=default_policy).get("Message-ID", ""))
             with self._lock:
                 self.refused.append((message_id, code))
@@ -128,8 +133,17 @@ class DevMailRelay:
     def refuse(self, code: int, text: str) -> None:
         self.handler.refuse_with = (code, text)
 
-    def accept(self) -> None:
-        self.handler.refuse_with = None
+    def refuse_recipient(self, address: str, code: int, text: str) -> None:
+        """Refuse mail to this one address with this SMTP reply; other recipients are delivered."""
+        self.handler.refuse_for[address.lower()] = (code, text)
+
+    def accept(self, address: str | None = None) -> None:
+        """Deliver again: to everyone, or (given an address) to that recipient refused on its own."""
+        if address is None:
+            self.handler.refuse_with = None
+            self.handler.refuse_for.clear()
+        else:
+            self.handler.refuse_for.pop(address.lower(), None)
 
 
 def read_messages(folder: Path) -> list:  # list[email.message.EmailMessage]

@@ -157,6 +157,38 @@ async def test_mail_from_outside_the_secure_domains_is_refused_with_a_reply_and_
     )
 
 
+async def test_a_refusal_is_listed_with_its_reason_for_the_mail_operators_and_no_content(
+    stack: TestStack, gateway: RunningService
+) -> None:
+    sender = f"someone.{uuid.uuid4().hex[:8]}@gmail.com"
+    raw = application_mail(sender, f"IFR for {NHS_NUMBER}")
+    await send_to_gateway(stack, raw, sender, [IFR_MAILBOX])
+    await eventually(lambda: replies_to(stack, message_id_of(raw)))
+    await send_to_gateway(stack, raw, sender, [IFR_MAILBOX])  # the same message again: one record
+
+    operator = stack.auth("X24", "mail_operator")
+    listed = await gateway.client.get("/api/v1/inbound-mail/refused", params={"sender": sender}, headers=operator)
+    assert listed.status_code == 200, listed.text
+    (refusal,) = listed.json()["items"]
+    assert (refusal["sender"], refusal["mailbox"], refusal["message_id"]) == (sender, IFR_MAILBOX, message_id_of(raw))
+    assert refusal["reason"] == "the sender's domain is not an accredited secure email domain"
+    assert NHS_NUMBER not in listed.text and "subject" not in refusal
+    accepted = await gateway.client.get("/api/v1/inbound-mail", params={"sender": sender}, headers=operator)
+    assert accepted.status_code == 200 and accepted.json()["items"] == []  # refused mail is not received mail
+    provider = await gateway.client.get("/api/v1/inbound-mail/refused", headers=stack.auth("RRV", "trust_cdf_lead"))
+    assert provider.status_code == 404
+    analyst = await gateway.client.get("/api/v1/inbound-mail/refused", headers=stack.auth("X24", "national_analyst"))
+    assert analyst.status_code == 403
+    audit = gateway.runtime.tables.audit
+    async with gateway.runtime.sessions() as session:
+        lists = (
+            await session.execute(
+                select(audit.c.actor).where(audit.c.action == "list", audit.c.entity_type == "inbound_refusal")
+            )
+        ).all()
+    assert lists
+
+
 async def test_a_secure_from_header_sent_from_outside_is_refused_and_nothing_published(
     stack: TestStack, gateway: RunningService
 ) -> None:

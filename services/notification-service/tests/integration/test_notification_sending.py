@@ -126,6 +126,40 @@ async def test_resend_puts_a_failed_notification_back_with_the_same_message_id(
     assert again.json()["current_state"] == "sent" and again.json()["allowed_actions"] == []
 
 
+async def test_a_mail_operator_finds_a_mail_one_relay_recipient_refused_and_resends_it(
+    stack: TestStack, sender: RunningService
+) -> None:
+    request_id = str(uuid.uuid4())
+    recipient = f"dr.{request_id[:8]}@nhs.net"
+    reference = f"IFR-R-{request_id[:8]}"
+    stack.relay.refuse_recipient(recipient, 550, "5.1.1 Mailbox unavailable")
+    data = {
+        "request_id": request_id,
+        "reference": reference,
+        "provider_ods": "RRV",
+        "state": "acknowledged",
+        "urgent": False,
+        "clinician_email": recipient,
+    }
+    (event_id,) = await publish_events(stack, [("ifr.request.acknowledged", request_id, data)])
+    failed = await one_notification(sender, event_id, "failed")
+    stack.relay.accept(recipient)
+    operator = stack.auth("X24", "mail_operator")
+    found = await sender.client.get(
+        "/api/v1/notifications", params={"case_reference": reference, "status": "failed"}, headers=operator
+    )
+    assert found.status_code == 200, found.text
+    (item,) = found.json()["items"]
+    assert (item["id"], item["last_error"], item["attempts"]) == (str(failed.id), "550 5.1.1 Mailbox unavailable", 1)
+    path = f"/api/v1/notifications/{failed.id}/resend"
+    resent = await sender.client.post(path, headers={**operator, "If-Match": f'W/"{item["version"]}"'})
+    assert resent.status_code == 200, resent.text
+    twice = await sender.client.post(path, headers={**operator, "If-Match": f'W/"{item["version"]}"'})
+    assert twice.status_code == 412  # the same click again changes nothing
+    await one_notification(sender, event_id, "sent")
+    assert relay_counts(stack, {failed.message_id}) == {failed.message_id: 1}
+
+
 async def stop_for_certain(task: asyncio.Task[None], within_s: float = 10) -> None:
     """Cancel until it stops: on Python 3.11 a cancel arriving as an inner `wait_for` completes (aiosmtplib's
     timeouts) is lost (gh-86296) and the sender's loop goes on; a plain cancel-and-gather then waits for

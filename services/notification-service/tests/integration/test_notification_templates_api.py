@@ -110,6 +110,24 @@ async def test_an_edit_is_checked_then_stored_as_a_new_version_that_routing_uses
     assert notification.subject == f"IFR {data['reference']}: received, thank you"
 
 
+async def test_a_mail_operator_stores_a_version_and_a_clinician_may_not(stack: TestStack, svc: RunningService) -> None:
+    path = "/api/v1/templates/cdf_application_approved"
+    latest = (await svc.client.get(path, headers=stack.auth("X24", "mail_operator"))).headers["ETag"]
+    body = {
+        "subject": "CDF application {{ reference }}: approved for funding",
+        "text": "Approved: {{ reference }} {{ link }}",
+        "html": "<p>Approved: {{ reference }} <a href='{{ link }}'>open</a></p>",
+    }
+    clinician = await svc.client.put(path, json=body, headers={**stack.auth("RRV", "clinician"), "If-Match": latest})
+    assert clinician.status_code == 403
+    nhs = body | {"subject": "CDF {{ reference }} for {{ patient.nhs_number }}"}
+    refused = await svc.client.put(path, json=nhs, headers={**stack.auth("X24", "mail_operator"), "If-Match": latest})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "subject"
+    stored = await svc.client.put(path, json=body, headers={**stack.auth("X24", "mail_operator"), "If-Match": latest})
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["created_by"] and stored.json()["version"] == int(latest.strip('W/"')) + 1
+
+
 async def test_a_new_template_needs_sample_data(stack: TestStack, svc: RunningService) -> None:
     path = "/api/v1/templates/ifr_custom_notice"
     admin = stack.auth(*ADMIN)

@@ -148,6 +148,37 @@ def test_check_source_refuses_identifier_fields_in_a_subject_whatever_the_sample
 
 
 @pytest.mark.parametrize(
+    "subject",
+    [
+        "IFR {{ reference }} for {{ patient.nhs_number }}",
+        "IFR {{ reference }} for {{ application['nhs_number'] }}",
+        "IFR {{ reference }} for {{ nhs_no }}",
+        "IFR {{ reference }}: {{ forename }} {{ surname }}",
+        "IFR {{ reference }}: {{ patient.given_name }}",
+        "IFR {{ reference }}{% if patient_first_name is defined %} {{ patient_first_name }}{% endif %}",
+        "IFR {{ reference }} ({{ local_patient_id | default('') }})",
+    ],
+)
+def test_check_source_refuses_identifiers_however_a_subject_reaches_them(subject: str) -> None:
+    problems = check_source(source(subject), TEMPLATES.sample("ifr_request_acknowledged"))
+    assert len(problems) == 1 and problems[0].startswith("subject: uses the patient identifier field(s)")
+
+
+def test_check_source_allows_the_case_reference_and_other_names_in_a_subject() -> None:
+    sample = TEMPLATES.sample("contract_budget_at_risk")
+    for subject in (
+        "Budget at risk: {{ line_name }} at {{ provider_ods }}",
+        "Case {{ case_reference }}: {{ line_name }}",
+    ):
+        assert check_source(source(subject, text="{{ link }}"), sample) == []
+
+
+@pytest.mark.parametrize("printed", ["999.000.0018", "999 000\t0018", "999-000-0018", "9990000018"])
+def test_an_nhs_number_printed_with_any_separator_is_refused_in_a_subject(printed: str) -> None:
+    assert subject_problems(f"Case {printed}", {}) != []
+
+
+@pytest.mark.parametrize(
     ("recipient", "expected"),
     [
         ("a.clinician@nhs.net", "IFR R: received"),

@@ -17,13 +17,18 @@ from casework.auth import Principal, Role, current_principal, require_roles
 from casework.deps import Uow
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
-from notification_service.api.schemas import InboundAttachmentOut, InboundMailOut, InboundMailSummary
-from notification_service.db.models import InboundAttachment, InboundMessage
+from notification_service.api.schemas import (
+    InboundAttachmentOut,
+    InboundMailOut,
+    InboundMailSummary,
+    InboundRefusalOut,
+)
+from notification_service.db.models import InboundAttachment, InboundMessage, InboundRefusal
 
 router = APIRouter(prefix="/inbound-mail", tags=["inbound mail"])
 
 
-_READERS = require_roles(Role.SERVICE, Role.IFR_OFFICER)
+_READERS = require_roles(Role.SERVICE, Role.IFR_OFFICER, Role.MAIL_OPERATOR)
 
 
 async def _commissioner(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -69,6 +74,34 @@ async def list_inbound_mail(
         for r in rows
     ]
     return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/refused", response_model=Page[InboundRefusalOut])
+async def list_refused_mail(
+    uow: Uow,
+    principal: Reader,
+    mailbox: Annotated[str | None, Query(max_length=254)] = None,
+    sender: Annotated[str | None, Query(max_length=254)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[InboundRefusalOut]:
+    """Mail the gateway refused, with the reason it gave the sender (declared before `/{inbound_id}`)."""
+    query = select(InboundRefusal)
+    if mailbox:
+        query = query.where(InboundRefusal.mailbox == mailbox.lower())
+    if sender:
+        query = query.where(InboundRefusal.sender == sender.lower())
+    rows, next_cursor = await paginate(
+        uow.session, query, (InboundRefusal.refused_at, InboundRefusal.id), cursor, limit
+    )
+    uow.audit(principal, "list", "inbound_refusal", "*", detail={"ids": [str(r.id) for r in rows]})
+    await uow.commit()
+    items = [InboundRefusalOut.model_validate({**_columns(r), "inbound_id": r.id}) for r in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def _columns(row: InboundRefusal) -> dict[str, object]:
+    return {c.key: getattr(row, c.key) for c in InboundRefusal.__table__.columns}
 
 
 @router.get("/{inbound_id}", response_model=InboundMailOut)

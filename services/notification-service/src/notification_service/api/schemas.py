@@ -18,11 +18,15 @@ STAFF_ROLES = (
     Role.CONTRACT_MANAGER,
     Role.FINANCE_LEAD,
     Role.NATIONAL_ANALYST,
+    Role.MAIL_OPERATOR,
     Role.SERVICE,
 )
 PROVIDER_ROLES = (Role.CLINICIAN, Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST, Role.TRUST_FINANCE)
-# Who may put a failed notification back in the queue (case owners; admins pass every check).
-RESEND_ROLES = (Role.IFR_OFFICER, Role.CDF_MANAGER, Role.CONTRACT_MANAGER, Role.FINANCE_LEAD)
+# Who may put a failed notification back in the queue (case owners and the mail operations officers
+# who watch delivery; admins pass every check).
+RESEND_ROLES = (Role.IFR_OFFICER, Role.CDF_MANAGER, Role.CONTRACT_MANAGER, Role.FINANCE_LEAD, Role.MAIL_OPERATOR)
+# Who may store a new template version: the mail operations officers (and admins).
+TEMPLATE_EDITORS = (Role.MAIL_OPERATOR,)
 TEMPLATE_NAME = r"^[a-z][a-z0-9_]{0,119}$"
 
 
@@ -143,3 +147,18 @@ class InboundMailSummary(BaseModel):
     sha256: str
     has_application: bool
     application_problems: list[str]
+
+
+class InboundRefusalOut(BaseModel):
+    """A message the gateway refused: who sent it where, when and why; none of its content is kept."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    inbound_id: uuid.UUID
+    mailbox: str
+    sender: str
+    envelope_sender: str | None
+    message_id: str | None
+    sha256: str
+    reason: str
+    refused_at: datetime

@@ -17,6 +17,7 @@ from casework.deps import Runtime, Uow
 from casework.problems import NotFound, PreconditionFailed, Unprocessable, field_problem
 from notification_service.api.schemas import (
     STAFF_ROLES,
+    TEMPLATE_EDITORS,
     TEMPLATE_NAME,
     PreviewOut,
     PreviewRequest,
@@ -39,7 +40,7 @@ from notification_service.domain.templates import (
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 Reader = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
-Editor = Annotated[Principal, Depends(require_roles())]  # admins only
+Editor = Annotated[Principal, Depends(require_roles(*TEMPLATE_EDITORS))]
 Name = Annotated[str, Path(pattern=TEMPLATE_NAME)]
 
 

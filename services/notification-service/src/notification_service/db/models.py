@@ -106,6 +106,23 @@ class InboundMessage(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class InboundRefusal(Base):
+    """A message the gateway refused (a sender outside the secure domains). Only the envelope facts and
+    the reason are kept, for the mail operators: its content may hold patient data from a sender who
+    should not have sent it, so none of it is stored."""
+
+    __tablename__ = "inbound_refusals"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)  # inbound_id_for(sha256, mailbox)
+    mailbox: Mapped[str] = mapped_column(String(254), index=True)
+    sender: Mapped[str] = mapped_column(String(254), index=True)
+    envelope_sender: Mapped[str | None] = mapped_column(String(254))
+    message_id: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    refused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+
+
 class InboundAttachment(Base):
     """One attachment of a received message; `index` is its position in the message's attachment list."""
 

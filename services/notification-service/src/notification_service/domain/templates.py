@@ -19,7 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notification_service.domain.secure_domains import SecureDomains
@@ -28,10 +28,18 @@ PACKAGED_VERSION = 1
 SECURE_PREFIX = "[secure]"
 # Payload keys whose values must never appear in a subject (and, by the same check, in a body).
 IDENTIFIER_KEYS = frozenset({"nhs_number", "patient_name", "date_of_birth", "patient_ref"})
+# Names a staff-edited subject may not print, at any depth (`patient.nhs_number`, `application["surname"]`):
+# the platform's identifier keys and the other ways a payload could name the patient or their number.
+_IDENTIFIER_NAME = re.compile(
+    r"(?:^|_)(?:nhs_?(?:number|no|num)|patient_(?:name|ref|id)|local_patient_id|hospital_number|mrn"
+    r"|forenames?|surname|given_names?|family_name|first_name|last_name|full_name|date_of_birth|dob|birth_date)"
+    r"(?:$|_)",
+    re.IGNORECASE,
+)
 
 # Any ten digits in the printed NHS-number grouping (3-3-4), valid check digit or not: a subject
 # is read by mail systems outside our control, so a near miss is treated as a hit.
-_TEN_DIGITS = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
+_TEN_DIGITS = re.compile(r"(?<!\d)\d{3}[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 # A date of birth cannot be told from any other date, so subjects carry no dates at all.
 _DATE = re.compile(
@@ -311,13 +319,26 @@ def check_source(source: TemplateSource, sample: Mapping[str, Any]) -> list[str]
 def _part_problems(source: TemplateSource, part: TemplatePart, sample: Mapping[str, Any]) -> list[str]:
     env = _HTML if part is TemplatePart.html else _PLAIN
     try:
-        named = sorted(meta.find_undeclared_variables(env.parse(source.part(part))) & IDENTIFIER_KEYS)
+        named = identifier_names(env.parse(source.part(part)))
         if part is TemplatePart.subject and named:
             return [f"uses the patient identifier field(s) {', '.join(named)}; subjects carry no patient identifiers"]
         env.from_string(source.part(part)).render(sample)
     except TemplateError as exc:
         return [f"{type(exc).__name__}: {exc}"]
     return []
+
+
+def identifier_names(parsed: nodes.Template) -> list[str]:
+    """Names in a template that look like a patient identifier, however they are reached: a variable,
+    an attribute (`patient.nhs_number`) or a constant key (`application["surname"]`)."""
+    found = {n.name for n in parsed.find_all(nodes.Name)}
+    found |= {n.attr for n in parsed.find_all(nodes.Getattr)}
+    found |= {
+        str(n.arg.value)
+        for n in parsed.find_all(nodes.Getitem)
+        if isinstance(n.arg, nodes.Const) and isinstance(n.arg.value, str)
+    }
+    return sorted(name for name in found if name in IDENTIFIER_KEYS or _IDENTIFIER_NAME.search(name))
 
 
 def _template_files() -> Any:

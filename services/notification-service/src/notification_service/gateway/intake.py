@@ -4,9 +4,10 @@ Accepted: the raw bytes and their SHA-256, the extracted application and attachm
 `mail.received` goes to the outbox and a threaded acknowledgement to the outbound queue, all in one
 commit. The inbound id is derived from the checksum and mailbox, so a duplicate delivery of the same
 raw message finds its row and does nothing at all (no second event, no second reply).
-Refused: only the threaded refusal (naming the reason) is queued; nothing is stored or published.
-Refused because the sender could not be verified (SPF/DKIM/DMARC, `domain.sender_auth`): only the
-audit record; no reply, which would go to the forged address. An accepted message keeps its sender
+Refused: the threaded refusal (naming the reason) is queued and the refusal recorded (sender, mailbox,
+reason, checksum: none of the content, which may hold patient data); nothing is published.
+Refused because the sender could not be verified (SPF/DKIM/DMARC, `domain.sender_auth`): recorded the
+same way, but no reply, which would go to the forged address. An accepted message keeps its sender
 checks' results on its record.
 Ignored (auto-replies, bounces, unreadable senders): nothing, so two robots never mail each other.
 """
@@ -25,7 +26,7 @@ from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from notification_service.config import config_of, mail_identity, notification_settings
-from notification_service.db.models import InboundAttachment, InboundMessage
+from notification_service.db.models import InboundAttachment, InboundMessage, InboundRefusal
 from notification_service.db.queue import Cause, enqueue
 from notification_service.db.templates import load_template_set
 from notification_service.domain.inbound import (
@@ -79,7 +80,8 @@ async def receive(
     inbound_id = inbound_id_for(mail.sha256, mailbox)
     if decision.outcome is not GatewayOutcome.ignore and verified and verified.outcome is SenderOutcome.REFUSE:
         # before the screen's refusal: that one replies to the From address, which here may be forged
-        return await _refuse_unverified(runtime, mail, inbound_id, verified.reason or "sender not verified", verdict)
+        reason = verified.reason or "sender not verified"
+        return await _refuse_unverified(runtime, mail, inbound_id, reason, sender, verdict)
     if decision.outcome is GatewayOutcome.ignore:
         INBOUND_MAIL.labels(GatewayOutcome.ignore.value).inc()
         log.info("inbound mail ignored", inbound_id=str(inbound_id), reason=decision.reason)
@@ -89,7 +91,7 @@ async def receive(
         if decision.outcome is GatewayOutcome.accept:
             stored = await _accept(uow, mail, raw, inbound_id, sender, verdict)
         else:
-            await _refuse(uow, mail, inbound_id, decision.reason or "not accepted")
+            await _refuse(uow, mail, inbound_id, decision.reason or "not accepted", sender)
         await uow.commit()
     duplicate = decision.outcome is GatewayOutcome.accept and not stored
     INBOUND_MAIL.labels("duplicate" if duplicate else decision.outcome.value).inc()
@@ -115,16 +117,41 @@ async def _accept(
     return True
 
 
-async def _refuse(uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str) -> None:
+async def _refuse(uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str, sender: str | None) -> None:
+    await _record_refusal(uow, mail, inbound_id, reason, sender)
     reply = refusal_mail(mail, reason, await _reply_settings(uow))
     await _queue_reply(uow, mail, reply, inbound_id, "mail.refused")
     uow.audit(GATEWAY_ACTOR, "refuse", "inbound_mail", inbound_id, reason=reason, detail={"mailbox": mail.mailbox})
 
 
+async def _record_refusal(
+    uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str, sender: str | None
+) -> None:
+    await uow.session.execute(
+        pg_insert(InboundRefusal)
+        .values(
+            id=inbound_id,
+            mailbox=mail.mailbox,
+            sender=mail.sender,
+            envelope_sender=sender,
+            message_id=mail.message_id,
+            sha256=mail.sha256,
+            reason=reason,
+        )
+        .on_conflict_do_nothing()  # the same message again: one record, and the reply is deduplicated too
+    )
+
+
 async def _refuse_unverified(
-    runtime: ServiceRuntime, mail: InboundMail, inbound_id: uuid.UUID, reason: str, verdict: SenderVerdict | None
+    runtime: ServiceRuntime,
+    mail: InboundMail,
+    inbound_id: uuid.UUID,
+    reason: str,
+    sender: str | None,
+    verdict: SenderVerdict | None,
 ) -> Intake:
     async with runtime.unit_of_work() as uow:
+        await _record_refusal(uow, mail, inbound_id, reason, sender)
         detail = {"mailbox": mail.mailbox, "sender": mail.sender} | (verdict.as_record() if verdict else {})
         uow.audit(GATEWAY_ACTOR, "refuse_unverified", "inbound_mail", inbound_id, reason=reason, detail=detail)
         await uow.commit()
