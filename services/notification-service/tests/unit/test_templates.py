@@ -301,3 +301,14 @@ def test_a_real_patient_ref_never_trips_the_body_guard(ref: str) -> None:
         TEMPLATES.render(
             "cdf_application_approved", TEMPLATES.sample("cdf_application_approved") | {"patient_ref": "p-x"}
         )
+
+
+def test_check_source_names_the_part_a_rendered_identifier_is_in() -> None:
+    sample = TEMPLATES.sample("ifr_request_acknowledged")
+    assert check_source(source("IFR {{ reference }} due {{ screening_due }}"), sample) == [
+        "subject: contains a date (possible date of birth)"
+    ]
+    sample_with_name = sample | {"patient_name": "Jane Example"}
+    assert check_source(source("IFR {{ reference }}", text="For Jane Example {{ link }}"), sample_with_name) == [
+        "text: contains a patient identifier from the payload"
+    ]

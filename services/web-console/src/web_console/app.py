@@ -29,6 +29,7 @@ from web_console.cdf import routers as cdf_routers
 from web_console.deps import FormRefused, SignInRequired
 from web_console.home import router as home_router
 from web_console.ifr import routers as ifr_routers
+from web_console.mail import routers as mail_routers
 from web_console.pages import render
 from web_console.records import router as records_router
 from web_console.settings import ConsoleSettings
@@ -121,6 +122,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     for router in ifr_routers:
         app.include_router(router)
     for router in cdf_routers:
+        app.include_router(router)
+    for router in mail_routers:
         app.include_router(router)
     app.include_router(records_router)
     return app

@@ -38,6 +38,11 @@ LABELS: dict[str, str] = {
     "answered": "Answered by the trust",
     "challenged": "Challenged",
     "accepted": "Accepted",
+    # notifications
+    "queued": "Queued",
+    "sending": "Sending",
+    "sent": "Sent",
+    "failed": "Failed",
     # stages
     "intake": "Intake",
     "panel": "Panel",
@@ -146,6 +151,10 @@ TAG_COLOURS: dict[str, str] = {
     "at_risk": "red",
     "within_budget": "green",
     "not_quorate": "red",
+    "queued": "grey",
+    "sending": "blue",
+    "sent": "green",
+    "failed": "red",
 }
 
 

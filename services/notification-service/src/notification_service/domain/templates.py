@@ -277,13 +277,26 @@ class TemplateSet:
 
 
 def render_source(source: TemplateSource, context: Mapping[str, Any]) -> RenderedMail:
+    rendered = _unguarded(source, context)
+    problems = subject_problems(rendered.subject, context) + body_problems(rendered.text + rendered.html, context)
+    if problems:
+        raise PatientIdentifierInMail(f"template {source.name} v{source.version}: {'; '.join(problems)}")
+    return rendered
+
+
+def _unguarded(source: TemplateSource, context: Mapping[str, Any]) -> RenderedMail:
     subject = _one_line(_render(_PLAIN, source.subject, context))
     text = _wrap(_render(_PLAIN, source.text, context))
     html = _render(_HTML, source.html, context)
-    problems = subject_problems(subject, context) + body_problems(text + html, context)
-    if problems:
-        raise PatientIdentifierInMail(f"template {source.name} v{source.version}: {'; '.join(problems)}")
     return RenderedMail(source.name, source.version, subject, text, html)
+
+
+def _rendered_problems(rendered: RenderedMail, sample: Mapping[str, Any]) -> list[str]:
+    """The guard's problems, each named by its part, so an editor sees which one to change."""
+    problems = [f"subject: {p.removeprefix('subject ')}" for p in subject_problems(rendered.subject, sample)]
+    problems += [f"text: {p.removeprefix('body ')}" for p in body_problems(rendered.text, sample)]
+    problems += [f"html: {p.removeprefix('body ')}" for p in body_problems(rendered.html, sample)]
+    return problems
 
 
 @lru_cache(maxsize=512)
@@ -310,10 +323,9 @@ def check_source(source: TemplateSource, sample: Mapping[str, Any]) -> list[str]
     if problems:
         return problems
     try:
-        render_source(source, sample)
-    except (TemplateRenderError, PatientIdentifierInMail) as exc:
+        return _rendered_problems(_unguarded(source, sample), sample)
+    except TemplateRenderError as exc:
         return [str(exc)]
-    return []
 
 
 def _part_problems(source: TemplateSource, part: TemplatePart, sample: Mapping[str, Any]) -> list[str]:
