@@ -528,7 +528,7 @@ def html_to_text(html: str) -> str:
 
 class GatewayOutcome(StrEnum):
     accept = "accept"  # store, publish mail.received, acknowledge
-    refuse = "refuse"  # nothing stored or published; reply with the reason
+    refuse = "refuse"  # no content stored, nothing published; reply with the reason (the refusal is recorded)
     ignore = "ignore"  # automatic mail or no usable sender: no reply, so no mail loops
 
 
