@@ -1,7 +1,7 @@
 """inbound refusals: the envelope facts and reason of each message the gateway refused (no content)
 
 Revision ID: d48e1f7a2b05
-Revises: c26f8b3d5e04
+Revises: e3a91c5d7f20
 Create Date: 2026-12-02 03:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d48e1f7a2b05"
-down_revision: str | None = "c26f8b3d5e04"
+down_revision: str | None = "e3a91c5d7f20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
