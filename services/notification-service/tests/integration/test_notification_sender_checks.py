@@ -92,6 +92,11 @@ async def test_a_forged_sender_is_refused_and_a_signed_one_accepted(stack: TestS
         assert await inbound_of(svc, forged) == []
         [refusal] = await eventually(lambda: refusals_of(svc, forged))
         assert (refusal["spf"], refusal["dkim"], refusal["dmarc"]) == ("fail", "none", "fail")
+        desk = await svc.client.get(
+            "/api/v1/inbound-mail/refused", params={"sender": forged}, headers=stack.auth("X24", "mail_operator")
+        )
+        [listed] = [r for r in desk.json()["items"] if r["sender"] == forged]
+        assert "could not be verified" in listed["reason"]  # the mail desk sees it with the reason
 
         # the same server, the message signed by the From domain's key: DKIM passes, aligned, so DMARC does
         genuine = new_sender()
