@@ -18,7 +18,9 @@ def test_a_template_problem_is_shown_at_the_part_it_names() -> None:
         errors=[
             {
                 "field": "subject",
-                "message": "subject: uses the patient identifier field(s) nhs_number; subjects carry no patient identifiers",
+                "message": (
+                    "subject: uses the patient identifier field(s) nhs_number; subjects carry no patient identifiers"
+                ),
             },
             {"field": "template", "message": "template x v2: does not render"},
         ],
