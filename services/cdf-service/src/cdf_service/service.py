@@ -9,6 +9,7 @@ from casework.runtime import ServiceDefinition, ServiceRuntime
 from cdf_service.api.accuracy import router as accuracy_router
 from cdf_service.api.applications import router as applications_router
 from cdf_service.api.applications import treatments_router
+from cdf_service.api.audit import router as audit_router
 from cdf_service.api.clinicians import router as clinicians_router
 from cdf_service.api.forecasts import router as forecasts_router
 from cdf_service.api.national_list import router as list_router
@@ -37,6 +38,7 @@ definition = ServiceDefinition(
     tables=platform_tables,
     migrations=Path(__file__).parent / "migrations" / "versions",
     routers=[
+        audit_router,
         list_router,
         clinicians_router,
         applications_router,

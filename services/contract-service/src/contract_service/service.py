@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework.runtime import ServiceDefinition
+from contract_service.api.audit import router as audit_router
 from contract_service.api.budget_lines import router as budget_lines_router
 from contract_service.api.commitments import router as commitments_router
 from contract_service.api.contracts import router as contracts_router
@@ -26,6 +27,7 @@ definition = ServiceDefinition(
     tables=platform_tables,
     migrations=Path(__file__).parent / "migrations" / "versions",
     routers=[
+        audit_router,
         contracts_router,
         budget_lines_router,
         derogations_router,

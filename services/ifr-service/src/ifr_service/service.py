@@ -6,6 +6,7 @@ from pathlib import Path
 
 from casework.runtime import ServiceDefinition
 from ifr_service.api.actions import router as actions_router
+from ifr_service.api.audit import router as audit_router
 from ifr_service.api.mail_intake import router as mail_intake_router
 from ifr_service.api.panels import router as panels_router
 from ifr_service.api.records import router as records_router
@@ -25,7 +26,15 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=platform_tables,
     migrations=Path(__file__).parent / "migrations" / "versions",
-    routers=[requests_router, actions_router, records_router, panels_router, reports_router, mail_intake_router],
+    routers=[
+        audit_router,
+        requests_router,
+        actions_router,
+        records_router,
+        panels_router,
+        reports_router,
+        mail_intake_router,
+    ],
     handlers={"mail.received": open_draft_from_mail},
     background=[deadline_sweep()],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework.runtime import ServiceDefinition
+from notification_service.api.audit import router as audit_router
 from notification_service.api.inbound_mail import router as inbound_mail_router
 from notification_service.api.notifications import router as notifications_router
 from notification_service.api.templates import router as templates_router
@@ -24,7 +25,7 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=platform_tables,
     migrations=Path(__file__).parent / "migrations" / "versions",
-    routers=[notifications_router, templates_router, inbound_mail_router],
+    routers=[audit_router, notifications_router, templates_router, inbound_mail_router],
     # The consumer subscribes to every event type the packaged routing table routes.
     handlers=routing_handlers(routing_config()),
     background=[sender_loop, inbound_gateway],

@@ -48,6 +48,8 @@ class Notification(Base):
     recipient_role: Mapped[str | None] = mapped_column(String(40))
     case_reference: Mapped[str | None] = mapped_column(String(200), index=True)
     provider_ods: Mapped[str | None] = mapped_column(String(10), index=True)
+    # the patient the causing event named (its patient_ref, never an NHS number): the IG audit's key
+    patient_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     link: Mapped[str | None] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text)  # as sent, `[secure]` prefix included
     body_text: Mapped[str] = mapped_column(Text)

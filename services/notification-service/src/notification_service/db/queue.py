@@ -24,6 +24,7 @@ class Cause:
     event_type: str
     case_reference: str | None = None
     provider_ods: str | None = None
+    patient_ref: str | None = None
     link: str | None = None
     in_reply_to: str | None = None
     references: Sequence[str] = ()
@@ -50,6 +51,7 @@ async def enqueue(
         "recipient_role": role,
         "case_reference": cause.case_reference,
         "provider_ods": cause.provider_ods.upper() if cause.provider_ods else None,
+        "patient_ref": cause.patient_ref,
         "link": cause.link,
         # Stored as it will be sent, so staff see the real subject; the sender never doubles `[secure]`.
         "subject": secure_subject(rendered.subject, to, secure),

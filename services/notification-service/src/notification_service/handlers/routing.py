@@ -52,11 +52,13 @@ async def _queue_plan(
     link = plan.link(settings.frontend_base_url)
     rendered = templates.render(plan.template, template_context(payload, link=link, case_reference=plan.case_reference))
     provider = payload.get(config.table.payload.provider_ods)
+    patient = payload.get("patient_ref")  # the events' one name for a patient, kept for the IG audit
     cause = Cause(
         event_id=event.envelope.id,
         event_type=event.envelope.type,
         case_reference=plan.case_reference,
         provider_ods=str(provider) if provider else None,
+        patient_ref=str(patient) if patient else None,
         link=link,
     )
     for recipient in plan.recipients:
