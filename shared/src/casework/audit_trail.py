@@ -11,6 +11,7 @@ administrators, and itself audited: looking at the trail is an audit event too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,6 +108,7 @@ class AuditEntry(BaseModel):
     reason: str | None
     correlation_id: str | None
     detail: dict[str, Any]
+    cursor: str = Field(description="the cursor of the rows after this one (to merge several services' trails)")
 
 
 class AuditPage(BaseModel):
@@ -156,9 +158,9 @@ async def _page(
         query = query.where(tuple_(audit.c.at, audit.c.id) < tuple_(at, row_id))
     rows = (await session.execute(query.order_by(audit.c.at.desc(), audit.c.id.desc()).limit(limit + 1))).mappings()
     service = runtime.definition.name
-    entries = [AuditEntry(service=service, **row) for row in rows.all()]
+    entries = [AuditEntry(service=service, cursor=encode_cursor([row["at"], row["id"]]), **row) for row in rows.all()]
     more, entries = len(entries) > limit, entries[:limit]
-    cursor = encode_cursor([entries[-1].at, entries[-1].id]) if more and entries else None
+    cursor = entries[-1].cursor if more and entries else None
     return entries, cursor
 
 
@@ -176,7 +178,7 @@ def _audit_read(uow: UnitOfWork, principal: Principal, action: str, detail: dict
 
 
 def _csv(service: str, entries: list[AuditEntry], cut: bool, filename: str) -> Response:
-    rows: list[dict[str, Any]] = [e.model_dump() for e in entries]
+    rows: list[dict[str, Any]] = [{**e.model_dump(), "detail": json.dumps(e.detail, sort_keys=True)} for e in entries]
     if cut:
         rows.append({"service": service, "action": f"cut at {CSV_MAX_ROWS} rows: narrow the time range"})
     return csv_response(CSV_COLUMNS, rows, filename)

@@ -95,6 +95,20 @@ class ServiceApi:
         body = response.json() if response.content and "json" in response.headers.get("content-type", "") else None
         return Reply(body, response.headers)
 
+    async def post_text(self, path: str, json: Any) -> str:
+        """A text answer to a posted body (a CSV asked for with a body, so nothing it names is in a URL)."""
+        try:
+            response = await self._client.post(
+                f"/api/v1{path}", json=json, headers=self._headers({"Accept": "text/csv, application/problem+json"})
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(self.name, type(exc).__name__) from exc
+        if response.status_code >= 500:
+            raise ServiceUnavailable(self.name, f"answered {response.status_code}")
+        if response.status_code >= 400:
+            raise _problem(response)
+        return response.text
+
     @asynccontextmanager
     async def stream(self, path: str, **params: Any) -> AsyncIterator[httpx.Response]:
         """A download (CSV, a document) passed through to the browser without holding it whole."""

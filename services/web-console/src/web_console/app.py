@@ -22,6 +22,7 @@ from casework.correlation import correlation_id
 from casework.db import create_engine
 from casework.logs import configure_logging, get_logger
 from web_console.apis import ApiProblem, ServiceClients, ServiceUnavailable
+from web_console.audit import routers as audit_routers
 from web_console.auth.oidc import OpenIdSignIn
 from web_console.auth.routes import router as auth_router
 from web_console.auth.sessions import SessionStore
@@ -119,11 +120,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(_platform_routes())
     app.include_router(auth_router)
     app.include_router(home_router)
-    for router in ifr_routers:
-        app.include_router(router)
-    for router in cdf_routers:
-        app.include_router(router)
-    for router in mail_routers:
+    for router in (*ifr_routers, *cdf_routers, *mail_routers, *audit_routers):
         app.include_router(router)
     app.include_router(records_router)
     return app

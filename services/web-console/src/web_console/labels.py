@@ -226,3 +226,53 @@ def history_entry(action: str, detail: dict) -> tuple[str, str | None]:
         what = "Deadline approaching" if action == "deadline_approaching" else "Deadline missed"
         return f"{what}: {clock_label(detail.get('clock'))}", f"Due {detail.get('due_date')}"
     return label(action), None
+
+
+# The audit trail (web_console.audit): what was done to a record, and what kind of record it was.
+AUDIT_ACTIONS: dict[str, str] = {
+    "read": "Read",
+    "list": "Saw in a list",
+    "search": "Searched for the patient",
+    "export": "Exported",
+    "create": "Created",
+    "update": "Changed",
+    "history.read": "Read the history",
+    "letters.read": "Read the letters",
+    "document.read": "Opened a document",
+    "document.upload": "Attached a document",
+    "read_attachment": "Opened an attachment",
+    "resend": "Resent",
+    "audit.patient": "Looked at a patient's audit trail",
+    "audit.patient.export": "Exported a patient's audit trail",
+    "audit.user": "Looked at a user's audit trail",
+    "audit.user.export": "Exported a user's audit trail",
+}
+AUDIT_RECORDS: dict[str, str] = {
+    "ifr_request": "IFR case",
+    "ifr_requests": "IFR cases",
+    "cdf_application": "CDF application",
+    "cdf_treatment": "CDF treatments",
+    "cdf_unapproved_use": "Unapproved use",
+    "sact_submission": "SACT submission",
+    "commitment": "Commitment",
+    "drug_return": "Drug expenditure return",
+    "drug_return_lines": "Drug expenditure return lines",
+    "validation_query": "Validation query",
+    "notification": "Mail",
+    "inbound_mail": "Received mail",
+    "audit_events": "Audit trail",
+}
+
+
+def audit_action(code: str) -> str:
+    if code.startswith("transition:"):
+        return DONE.get(code.removeprefix("transition:"), label(code.removeprefix("transition:")))
+    return AUDIT_ACTIONS.get(code) or label(code)
+
+
+def audit_record(entity_type: str, entity_id: str) -> str:
+    """The kind of record and its id; a row about several records (a list, a search) names the kind only."""
+    kind = AUDIT_RECORDS.get(entity_type) or label(entity_type)
+    return (
+        kind if entity_id in ("*", "nhs_number", "reference", "patient", "user", "worklist") else f"{kind} {entity_id}"
+    )
