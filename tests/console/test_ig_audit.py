@@ -108,17 +108,29 @@ async def test_the_ig_lead_sees_who_read_a_patient_across_the_services(platform:
     await ig.check("audit: an NHS number that fails its check digit")
     assert nhs_number not in page.url and "nhs_number" not in page.url
 
+    # the API's problem at its field: a range that ends before it starts
+    await page.get_by_label("NHS number").fill(nhs_number)
+    for prefix, day in (("since", "2"), ("until", "1")):
+        await page.locator(f"#{prefix}-day").fill(day)
+        await page.locator(f"#{prefix}-month").fill("12")
+        await page.locator(f"#{prefix}-year").fill("2026")
+    await page.get_by_role("button", name="Show the audit trail").click()
+    await expect(page.locator("#until-error")).to_contain_text("To: must be after the start of the range")
+    for prefix in ("since", "until"):
+        for part in ("day", "month", "year"):
+            await page.locator(f"#{prefix}-{part}").fill("")
+
     await page.get_by_label("NHS number").fill(f"{nhs_number[:3]} {nhs_number[3:6]} {nhs_number[6:]}")
     await page.get_by_label("NHS number").press("Enter")  # the keyboard sends the form
     table = page.locator("table")
     await expect(table).to_be_visible()
     assert page.url.endswith("/audit")
     rows = table.locator("tbody tr")
-    cdf_read = rows.filter(has_text=f"CDF application {application['id']}").filter(has_text="cdf-manager")
+    cdf_read = rows.filter(has_text="CDF application").filter(has_text=application["id"]).filter(has_text="cdf-manager")
     await expect(cdf_read.filter(has_text="Read")).to_have_count(1)
     ifr_search = rows.filter(has_text="IFR").filter(has_text="ifr-officer").filter(has_text="Searched for the patient")
     await expect(ifr_search).to_have_count(1)
-    mail_read = rows.filter(has_text=f"Mail {mail_id}").filter(has_text="cdf-manager")
+    mail_read = rows.filter(has_text=mail_id).filter(has_text="cdf-manager")
     await expect(mail_read.filter(has_text="Read")).to_have_count(1)
     await expect(rows.filter(has_text="Saw in a list").filter(has_text="Mail")).to_have_count(1)
     await expect(page.locator("main")).not_to_contain_text("did not answer")
@@ -136,7 +148,7 @@ async def test_the_ig_lead_sees_who_read_a_patient_across_the_services(platform:
     await page.get_by_label("User").fill("ifr-officer")
     await page.get_by_role("button", name="Show what they looked at").click()
     officer_rows = page.locator("table tbody tr")
-    await expect(officer_rows.filter(has_text=f"IFR case {case['id']}").filter(has_text="Read")).not_to_have_count(0)
+    await expect(officer_rows.filter(has_text="IFR case").filter(has_text=case["id"])).not_to_have_count(0)
     await ig.check("audit: what one user looked at")
     async with page.expect_download() as download:
         await page.get_by_role("button", name="Download the whole trail (CSV)").click()

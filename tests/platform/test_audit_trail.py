@@ -17,6 +17,7 @@ from samples import APPLICATION, prepare_cdf
 from sqlalchemy import insert
 
 from casework.identifiers import patient_ref
+from casework.pagination import encode_cursor
 from casework.services import SERVICE_NAMES
 from cdf_service.synthetic.people import nhs_number_for
 from embedded_stack.testing import TestStack
@@ -71,6 +72,8 @@ async def test_client_mistakes_are_422_naming_the_field(stack: TestStack) -> Non
             ({"nhs_number": patient(), "since": "2026-12-02T10:00:00Z", "until": "2026-12-01T10:00:00Z"}, "until"),
             ({"nhs_number": patient(), "since": "2026-12-02T10:00:00"}, "since"),  # no time zone
             ({"nhs_number": patient(), "cursor": "nonsense"}, "cursor"),
+            ({"nhs_number": patient(), "cursor": encode_cursor(["a", "b"])}, "cursor"),  # well formed, not ours
+            ({"nhs_number": patient(), "since": "1800-01-01T00:00:00Z"}, "since"),
             ({"nhs_number": patient(), "limit": 0}, "limit"),
         ):
             answer = await svc.client.post("/api/v1/audit/patient", json=body, headers=ig(stack))

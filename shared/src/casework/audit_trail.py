@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -30,10 +30,12 @@ from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
 from casework.identifiers import NhsNumber, patient_ref
 from casework.pagination import decode_cursor, encode_cursor
+from casework.problems import field_problem
 from casework.uow import UnitOfWork
 
 AUDITORS = (Role.IG_LEAD,)  # admins pass every role check
 PAGE = 100
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # outside: a mistake, not a trail to search
 CSV_MAX_ROWS = 10_000  # an export beyond this is cut, and says so in its last row
 CSV_COLUMNS = (
     "service",
@@ -75,12 +77,19 @@ class TimeRange(BaseModel):
     cursor: str | None = Field(None, max_length=500, description="next_cursor of the previous page")
     limit: int = Field(PAGE, ge=1, le=500)
 
+    @field_validator("since", "until")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not EARLIEST.year <= value.year <= LATEST.year:
+            raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
+        return value
+
     @field_validator("until")
     @classmethod
     def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
         since = info.data.get("since")
         if until is not None and since is not None and until <= since:
-            raise ValueError("must be after since")
+            raise ValueError("must be after the start of the range (since)")
         return until
 
 
@@ -147,6 +156,14 @@ def _in_range(query: Select[Any], runtime: Runtime, window: TimeRange) -> Select
     return query
 
 
+def _position(cursor: str) -> tuple[datetime, int]:
+    """The (at, id) a cursor holds; anything else is a cursor this trail did not issue."""
+    at, row_id = decode_cursor(cursor, 2)
+    if not (isinstance(at, datetime) and at.tzinfo is not None and isinstance(row_id, int) and 0 < row_id < 2**63):
+        raise field_problem("cursor", "not a cursor this list issued")
+    return at, row_id
+
+
 async def _page(
     session: AsyncSession, runtime: Runtime, where: ColumnElement[bool], window: TimeRange, limit: int
 ) -> tuple[list[AuditEntry], str | None]:
@@ -154,7 +171,7 @@ async def _page(
     audit = runtime.tables.audit
     query = _in_range(select(audit).where(where), runtime, window)
     if window.cursor:
-        at, row_id = decode_cursor(window.cursor, 2)
+        at, row_id = _position(window.cursor)
         query = query.where(tuple_(audit.c.at, audit.c.id) < tuple_(at, row_id))
     rows = (await session.execute(query.order_by(audit.c.at.desc(), audit.c.id.desc()).limit(limit + 1))).mappings()
     service = runtime.definition.name

@@ -270,9 +270,8 @@ def audit_action(code: str) -> str:
     return AUDIT_ACTIONS.get(code) or label(code)
 
 
-def audit_record(entity_type: str, entity_id: str) -> str:
-    """The kind of record and its id; a row about several records (a list, a search) names the kind only."""
+def audit_record(entity_type: str, entity_id: str) -> tuple[str, str]:
+    """(the kind of record, its id); a row about several records (a list, a search) has no one id."""
     kind = AUDIT_RECORDS.get(entity_type) or label(entity_type)
-    return (
-        kind if entity_id in ("*", "nhs_number", "reference", "patient", "user", "worklist") else f"{kind} {entity_id}"
-    )
+    many = entity_id in ("*", "nhs_number", "reference", "patient", "user", "worklist")
+    return kind, "" if many else entity_id

@@ -113,7 +113,7 @@ def why(entry: dict[str, Any]) -> str:
     said = [entry["reason"]] if entry.get("reason") else []
     for key, value in detail.items():
         if key == "ids":
-            said.append(f"{len(value)} records shown")
+            said.append(f"{len(value)} {'record' if len(value) == 1 else 'records'} shown")
         elif key == "by":
             said.append("by NHS number" if value == "nhs_number" else f"by {value}")
         elif key not in ("found",) and not isinstance(value, dict | list):
@@ -124,13 +124,15 @@ def why(entry: dict[str, Any]) -> str:
 
 
 def shown_row(entry: dict[str, Any]) -> dict[str, str]:
+    kind, record_id = audit_record(entry["entity_type"], entry["entity_id"])
     return {
         "service": SERVICE_NAMES.get(entry["service"], entry["service"]),
         "when": when(entry["at"]),
         "who": entry["actor"],
         "organisation": entry.get("actor_org") or "",
         "action": audit_action(entry["action"]),
-        "record": audit_record(entry["entity_type"], entry["entity_id"]),
+        "record": kind,
+        "record_id": record_id,
         "why": why(entry),
     }
 
