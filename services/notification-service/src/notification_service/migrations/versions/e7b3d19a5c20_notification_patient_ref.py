@@ -1,7 +1,7 @@
 """Notifications keep the patient_ref of the event that caused them, so the IG audit can find a patient's mails.
 
 Revision ID: e7b3d19a5c20
-Revises: c26f8b3d5e04
+Revises: d48e1f7a2b05
 Create Date: 2026-12-02 03:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e7b3d19a5c20"
-down_revision: str | None = "c26f8b3d5e04"
+down_revision: str | None = "d48e1f7a2b05"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
