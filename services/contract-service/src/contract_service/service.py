@@ -11,6 +11,7 @@ from contract_service.api.commitments import router as commitments_router
 from contract_service.api.contracts import router as contracts_router
 from contract_service.api.derogations import router as derogations_router
 from contract_service.api.drug_returns import router as drug_returns_router
+from contract_service.api.evidence import router as evidence_router
 from contract_service.api.forecast import router as forecast_router
 from contract_service.api.validation_queries import router as validation_queries_router
 from contract_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
@@ -35,6 +36,7 @@ definition = ServiceDefinition(
         forecast_router,
         drug_returns_router,
         validation_queries_router,
+        evidence_router,
     ],
     handlers={**cdf_events.HANDLERS, **ifr_events.HANDLERS},
 )

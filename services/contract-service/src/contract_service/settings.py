@@ -26,3 +26,6 @@ class ContractSettings(ServiceSettings):
     )
     drug_return_max_rows: int = Field(50_000, ge=1, description="Most lines one drug return may carry")
     drug_return_max_bytes: int = Field(20_000_000, ge=1, description="Largest drug return body accepted")
+    evidence_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest evidence document a provider may attach to a validation query"
+    )

@@ -21,7 +21,7 @@ from casework.pagination import Page, paginate
 from casework.problems import NotFound
 from contract_service.api.access import commissioner, provider_user, reader
 from contract_service.api.drug_returns import ReturnLineOut
-from contract_service.db.models import DrugReturnLine, ValidationQuery
+from contract_service.db.models import DrugReturnLine, EvidenceDocument, ValidationQuery
 from contract_service.db.outturn import evaluate_risk
 from contract_service.domain.contracts import pence
 from contract_service.domain.validation_queries import (
@@ -64,8 +64,22 @@ class QueryOut(BaseModel):
     version: int
 
 
+class EvidenceOut(BaseModel):
+    """A document the provider attached as evidence (its content is downloaded on its own)."""
+
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    description: str | None
+    uploaded_by: str
+    created_at: datetime
+
+
 class QueryDetail(QueryOut):
     lines: list[ReturnLineOut]
+    documents: list[EvidenceOut]
 
 
 class ResponseIn(BaseModel):
@@ -150,7 +164,14 @@ async def export_queries(
     return csv_response(CSV_COLUMNS, rows, "validation-queries.csv")
 
 
-async def _load(uow: Uow, query_id: uuid.UUID, principal: Principal) -> ValidationQuery:
+async def documents_of(uow: Uow, query: ValidationQuery) -> list[EvidenceOut]:
+    rows = await uow.session.scalars(
+        select(EvidenceDocument).where(EvidenceDocument.query_id == query.id).order_by(EvidenceDocument.created_at)
+    )
+    return [EvidenceOut.model_validate(d, from_attributes=True) for d in rows]
+
+
+async def load_query(uow: Uow, query_id: uuid.UUID, principal: Principal) -> ValidationQuery:
     query = await uow.session.get(ValidationQuery, query_id)
     if query is None:
         raise NotFound(f"validation query {query_id} not found")
@@ -161,14 +182,18 @@ async def _load(uow: Uow, query_id: uuid.UUID, principal: Principal) -> Validati
 @router.get("/validation-queries/{query_id}", response_model=QueryDetail)
 async def read_query(query_id: uuid.UUID, response: Response, uow: Uow, principal: Principal = reader) -> QueryDetail:
     """The query with its patient-level lines: the read is audited."""
-    query = await _load(uow, query_id, principal)
+    query = await load_query(uow, query_id, principal)
     lines = await uow.session.scalars(
         select(DrugReturnLine)
         .where(DrugReturnLine.query_id == query.id)
         .order_by(DrugReturnLine.period, DrugReturnLine.return_id, DrugReturnLine.row_number)
     )
     detail = QueryDetail.model_validate(
-        _out(query) | {"lines": [ReturnLineOut.model_validate(x, from_attributes=True) for x in lines]}
+        _out(query)
+        | {
+            "lines": [ReturnLineOut.model_validate(x, from_attributes=True) for x in lines],
+            "documents": await documents_of(uow, query),
+        }
     )
     uow.audit(principal, "read", "validation_query", query.id)
     await uow.commit()
@@ -226,7 +251,7 @@ async def respond(
     principal: Principal = provider_user,
 ) -> QueryOut:
     """The provider accepts the challenge (the lines are not funded) or disputes it with evidence."""
-    query = await _load(uow, query_id, principal)
+    query = await load_query(uow, query_id, principal)
     query.evidence_text, query.evidence_reference = body.evidence_text, body.evidence_reference
     query.responded_by, query.responded_at = principal.sub, datetime.now(UTC)
     return await _move(uow, query, body.action, if_match, principal, response)
@@ -242,7 +267,7 @@ async def resolve(
     principal: Principal = commissioner,
 ) -> QueryOut:
     """The commissioner settles a dispute: uphold the challenge or accept the evidence; or withdraws it."""
-    query = await _load(uow, query_id, principal)
+    query = await load_query(uow, query_id, principal)
     query.resolution_note = body.note
     return await _move(uow, query, body.action, if_match, principal, response)
 
@@ -302,3 +327,15 @@ async def challenged_value_report(
                 )
             )
     return sorted(rows, key=lambda r: (r.provider_ods, r.period is None, r.period or ""))
+
+
+REPORT_COLUMNS = tuple(ChallengedValueRow.model_fields)
+
+
+@router.get("/reports/challenged-value.csv", response_class=Response)
+async def challenged_value_csv(
+    uow: Uow, fy: str, provider: OdsCode | None = None, principal: Principal = reader
+) -> Response:
+    """The same report as a spreadsheet (a provider's year total has an empty period)."""
+    rows = await challenged_value_report(uow, fy, provider, principal)
+    return csv_response(REPORT_COLUMNS, [r.model_dump() for r in rows], f"challenged-value-{fy.replace('/', '-')}.csv")

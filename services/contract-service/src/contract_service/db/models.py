@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -290,3 +291,20 @@ class ValidationQuery(Versioned, Base):
     # set when the CDF's challenge of an unapproved use raised it: one query per detection
     detection_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
     subject: Mapped[str | None] = mapped_column(Text)
+
+
+class EvidenceDocument(Base):
+    """A document the provider attaches to a validation query as evidence (a Blueteq form, a letter)."""
+
+    __tablename__ = "validation_query_documents"
+
+    id: Id = _id()
+    query_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("validation_queries.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(500))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # read only for a download
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _created()
