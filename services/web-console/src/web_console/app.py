@@ -33,6 +33,7 @@ from web_console.ifr import routers as ifr_routers
 from web_console.mail import routers as mail_routers
 from web_console.pages import render
 from web_console.records import router as records_router
+from web_console.returns import routers as returns_routers
 from web_console.settings import ConsoleSettings
 
 log = get_logger(__name__)
@@ -121,6 +122,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(home_router)
     for router in (*ifr_routers, *cdf_routers, *mail_routers, *audit_routers):
+        app.include_router(router)
+    for router in returns_routers:
         app.include_router(router)
     app.include_router(records_router)
     return app

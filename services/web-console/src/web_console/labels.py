@@ -43,6 +43,13 @@ LABELS: dict[str, str] = {
     "sending": "Sending",
     "sent": "Sent",
     "failed": "Failed",
+    # validation queries on drug expenditure returns, and a return line's funding
+    "raised": "Waiting for the trust",
+    "disputed": "Disputed by the trust",
+    "evidence_accepted": "Evidence accepted",
+    "funded": "Funded",
+    "not_funded": "Not funded",
+    "funded_on_resolution": "Funded on resolution",
     # stages
     "intake": "Intake",
     "panel": "Panel",
@@ -155,6 +162,12 @@ TAG_COLOURS: dict[str, str] = {
     "sending": "blue",
     "sent": "green",
     "failed": "red",
+    "raised": "orange",
+    "disputed": "yellow",
+    "evidence_accepted": "green",
+    "funded": "green",
+    "not_funded": "red",
+    "funded_on_resolution": "green",
 }
 
 

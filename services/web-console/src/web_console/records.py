@@ -1,10 +1,9 @@
-"""Read-only pages for the CDF and contract records the platform's mails link to: a validation query,
-a provider's forecast outturn (and their lists), and the rows of a CDF application and a SACT submission
-(their pages, with the forms, are in cdf/). They show what the API returns to the user."""
+"""Read-only pages for the CDF and contract records the platform's mails link to: a provider's forecast
+outturn, and the rows of a CDF application and a SACT submission (their pages, with the forms, are in
+cdf/; validation queries are in returns/). They show what the API returns to the user."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -90,56 +89,6 @@ SUBMISSION = (
     Shown("rows_rejected", "Rows with problems"),
     Shown("finished_at", "Processed", _when),
 )
-QUERY = (
-    Shown("reference", "Reference"),
-    Shown("provider_ods", "Trust"),
-    Shown("period", "Month of the return"),
-    Shown("status", "Status", _state),
-    Shown("challenged_value", "Value challenged", money),
-    Shown("lines_count", "Lines"),
-    Shown("respond_by", "Respond by", long_date),
-    Shown("raised_at", "Raised", long_date),
-    Shown("evidence_text", "The trust's evidence"),
-    Shown("evidence_reference", "Approval reference given"),
-    Shown("resolution_note", "Resolution"),
-    Shown("funded_adjustment", "Funded adjustment", money),
-)
-
-
-@router.get("/validation-queries")
-async def validation_queries(
-    request: Request,
-    session: CurrentSession,
-    apis: UserApis,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
-    page = await apis.contract.get("/validation-queries", limit=50, cursor=cursor)
-    return render(request, "records/validation_queries.html", title="Validation queries", page=page)
-
-
-@router.get("/validation-queries/{query_id}")
-async def validation_query(request: Request, query_id: uuid.UUID, session: CurrentSession, apis: UserApis) -> Response:
-    record = await apis.contract.get(f"/validation-queries/{query_id}")
-    lines = [
-        (
-            str(ln["row_number"]),
-            ln.get("drug_name") or ln["dmd_id"],
-            long_date(ln["administered_on"]),
-            money(ln["cost"]),
-            label(ln["funding"]),
-        )
-        for ln in record.get("lines") or []
-    ]
-    return render(
-        request,
-        "records/record.html",
-        title=f"Validation query {record['reference']}",
-        caption="Drug expenditure validation query",
-        heading=f"{record['reference']}: {label(record['status'])}",
-        rows=rows(record, QUERY),
-        table=("Lines queried", ("Row", "Drug", "Given on", "Cost", "Funding"), lines) if lines else None,
-        back=("/validation-queries", "Validation queries"),
-    )
 
 
 @router.get("/forecast-outturn")
