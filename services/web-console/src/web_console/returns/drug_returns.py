@@ -105,9 +105,15 @@ def _upload_page(
     )
 
 
+def _not_a_sender(request: Request) -> Response:
+    """Only the trust's own people send its return from here: a commissioner's upload would be filed
+    under their own organisation."""
+    return render(request, "errors/forbidden.html", status_code=403, problem=None)
+
+
 @router.get("/upload")
 async def upload_page(request: Request, session: CurrentSession) -> Response:
-    return _upload_page(request)
+    return _upload_page(request) if may_send(session.user) else _not_a_sender(request)
 
 
 async def _pieces(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -125,6 +131,8 @@ def _file_problem(file: object) -> str | None:
 
 @router.post("/upload")
 async def upload(request: Request, session: CurrentSession, apis: UserApis, form: CheckedForm) -> Response:
+    if not may_send(session.user):
+        return _not_a_sender(request)
     body, shown, errors = read(form, UPLOAD_FIELDS)
     file = form.get("file")
     if problem := _file_problem(file):
