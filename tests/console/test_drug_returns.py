@@ -91,6 +91,11 @@ async def test_a_return_is_challenged_disputed_with_a_document_and_upheld(platfo
     query_reference = await page.locator("a[href^='/validation-queries/']").inner_text()
     assert query_reference.startswith(f"VQ-RRV-{period}-")
 
+    await trust.open(f"/drug-returns?period={period}")
+    await expect(page.locator("tbody tr")).to_have_count(1)
+    await expect(page.locator("tbody")).to_contain_text(query_reference)
+    await trust.check("drug returns list for the trust")
+
     # the query's mail goes to the trust; its link opens the query
     link = await query_link(platform.stack.layout.mail, query_reference)
     assert link.startswith(platform.console_url)
@@ -169,6 +174,8 @@ async def test_a_return_is_challenged_disputed_with_a_document_and_upheld(platfo
         await page.get_by_role("link", name=re.compile("Download this report")).click()
     report = list(csv.DictReader(io.StringIO((await (await download.value).path()).read_text())))
     assert [(r["queries"], r["not_funded_value"]) for r in report if r["period"] == period] == [("1", "4321.50")]
+    refused = await page.goto(platform.console_url + "/drug-returns/upload")  # the trust's own people send it
+    assert refused is not None and refused.status == 403
     await manager.close()
 
     # another trust's finance manager sees neither the return nor the query
