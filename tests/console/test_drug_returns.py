@@ -3,7 +3,8 @@ return whose rows are all wrong (refused at the file field, every row's problem 
 a line no approval covers and a bad row; the reconciliation shows the challenge; the query's mail
 link opens it; the trust disputes with a document (a problem at its field first, and a stale form
 told the query changed); the commissioner upholds it and the funding moves; the challenged-value
-report and both CSVs show it; another trust's finance manager gets 404. Every page is checked by
+report and both CSVs show it; the outcome's mail link opens the settled query for the trust; another
+trust's finance manager gets 404. Every page is checked by
 axe-core."""
 
 from __future__ import annotations
@@ -45,15 +46,15 @@ def a_past_month() -> tuple[str, str]:
     return f"{year}-{month:02d}", f"{start}/{(start + 1) % 100:02d}"
 
 
-async def query_link(mail: Path, reference: str, within_s: float = 120) -> str:
+async def query_link(mail: Path, subject: str, within_s: float = 120) -> str:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         for message in read_messages(mail):
-            if reference in str(message["Subject"]):
+            if message["Subject"] == subject:
                 text = message.get_body(preferencelist=("plain",)).get_content()
                 return re.search(r"https?://\S+/validation-queries/\S+", text).group(0)  # type: ignore[union-attr]
         await asyncio.sleep(0.5)
-    raise AssertionError(f"no mail about {reference} within {within_s}s")
+    raise AssertionError(f"no mail {subject!r} within {within_s}s")
 
 
 async def test_a_return_is_challenged_disputed_with_a_document_and_upheld(platform: ConsolePlatform) -> None:
@@ -97,7 +98,7 @@ async def test_a_return_is_challenged_disputed_with_a_document_and_upheld(platfo
     await trust.check("drug returns list for the trust")
 
     # the query's mail goes to the trust; its link opens the query
-    link = await query_link(platform.stack.layout.mail, query_reference)
+    link = await query_link(platform.stack.layout.mail, f"Validation query {query_reference}: response needed")
     assert link.startswith(platform.console_url)
     query_path = link.removeprefix(platform.console_url)
     await trust.open(query_path)
@@ -177,6 +178,16 @@ async def test_a_return_is_challenged_disputed_with_a_document_and_upheld(platfo
     refused = await page.goto(platform.console_url + "/drug-returns/upload")  # the trust's own people send it
     assert refused is not None and refused.status == 403
     await manager.close()
+
+    # the outcome is mailed to the trust; its link opens the settled query, with nothing left to answer
+    resolved = await query_link(platform.stack.layout.mail, f"Validation query {query_reference}: resolved")
+    assert resolved == link
+    trust = await platform.person("rrv-finance", path=resolved.removeprefix(platform.console_url))
+    await expect(trust.page.locator(".nhsuk-tag").first).to_have_text("Upheld")
+    await expect(trust.page.locator(".nhsuk-summary-list")).to_contain_text("The Blueteq approval was for another")
+    await expect(trust.page.get_by_role("main").get_by_role("button")).to_have_count(0)  # nothing to answer
+    await trust.check("validation query upheld, from the mail, for the trust")
+    await trust.close()
 
     # another trust's finance manager sees neither the return nor the query
     outsider = await platform.person("rj1-finance")
