@@ -121,9 +121,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(_platform_routes())
     app.include_router(auth_router)
     app.include_router(home_router)
-    for router in (*ifr_routers, *cdf_routers, *mail_routers, *audit_routers):
-        app.include_router(router)
-    for router in returns_routers:
+    for router in (*ifr_routers, *cdf_routers, *mail_routers, *audit_routers, *returns_routers):
         app.include_router(router)
     app.include_router(records_router)
     return app

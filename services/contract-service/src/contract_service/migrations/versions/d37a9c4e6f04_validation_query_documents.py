@@ -1,7 +1,7 @@
 """Evidence documents a provider attaches to a validation query.
 
 Revision ID: d37a9c4e6f04
-Revises: c26f8b3d5e03
+Revises: 5b7e2d9c1a48
 Create Date: 2026-12-02 03:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "d37a9c4e6f04"
-down_revision: str | None = "c26f8b3d5e03"
+down_revision: str | None = "5b7e2d9c1a48"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
