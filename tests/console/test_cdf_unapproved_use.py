@@ -200,3 +200,7 @@ async def test_an_unapproved_use_is_answered_accepted_and_challenged(platform: C
     # the challenge became a validation query in contract-service, about that detection
     query = await challenge_query(stack, detection)
     assert query["subject"].startswith("Unapproved CDF use of Pembrolizumab") and query["status"] == "raised"
+    finance = await platform.person("rrv-finance", path=f"/validation-queries/{query['id']}")
+    await expect(finance.page.locator(".nhsuk-summary-list")).to_contain_text("Unapproved CDF use of Pembrolizumab")
+    await finance.check("validation query raised by a cdf challenge, for the trust")
+    await finance.close()

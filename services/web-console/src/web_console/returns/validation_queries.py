@@ -158,9 +158,11 @@ def _funding(query: dict[str, Any]) -> str:
 
 
 def _rows(q: dict[str, Any]) -> list[tuple[str, str]]:
+    from_cdf = q.get("source") == "cdf_unapproved_use"  # raised by the CDF's challenge of an unapproved use
     rows = [
+        *([("About", q["subject"])] if from_cdf and q.get("subject") else []),
         ("Trust", q["provider_ods"]),
-        ("Month of the return", q["period"]),
+        ("Month of the first administration" if from_cdf else "Month of the return", q["period"]),
         ("Value challenged", money(q["challenged_value"])),
         ("Lines challenged", str(q["lines_count"])),
         ("Raised", long_date(q["raised_at"])),
