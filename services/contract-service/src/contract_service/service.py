@@ -6,6 +6,7 @@ from pathlib import Path
 
 from casework.runtime import ServiceDefinition
 from contract_service.api.audit import router as audit_router
+from contract_service.api.budget_alerts import router as budget_alerts_router
 from contract_service.api.budget_lines import router as budget_lines_router
 from contract_service.api.commitments import router as commitments_router
 from contract_service.api.contracts import router as contracts_router
@@ -13,6 +14,7 @@ from contract_service.api.derogations import router as derogations_router
 from contract_service.api.drug_returns import router as drug_returns_router
 from contract_service.api.evidence import router as evidence_router
 from contract_service.api.forecast import router as forecast_router
+from contract_service.api.forecast_national import router as forecast_national_router
 from contract_service.api.validation_queries import router as validation_queries_router
 from contract_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from contract_service.db.base import Base, platform_tables
@@ -33,6 +35,8 @@ definition = ServiceDefinition(
         budget_lines_router,
         derogations_router,
         commitments_router,
+        forecast_national_router,
+        budget_alerts_router,
         forecast_router,
         drug_returns_router,
         validation_queries_router,

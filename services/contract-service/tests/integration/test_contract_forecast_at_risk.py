@@ -104,8 +104,20 @@ async def test_outturn_figures_csv_and_chart(stack: TestStack, contract: Running
         "-42800.00",
         "-21.40",
     )
-    assert cdf["months"][0] == {"month": "M1", "month_start": "2026-04-01", "actual": "2100.00", "forecast": "0.00"}
-    assert cdf["months"][11] == {"month": "M12", "month_start": "2027-03-01", "actual": "0.00", "forecast": "24100.00"}
+    assert cdf["months"][0] == {
+        "month": "M1",
+        "month_start": "2026-04-01",
+        "actual": "2100.00",
+        "forecast": "0.00",
+        "budget_profile": "16666.67",
+    }
+    assert cdf["months"][11] == {
+        "month": "M12",
+        "month_start": "2027-03-01",
+        "actual": "0.00",
+        "forecast": "24100.00",
+        "budget_profile": "16666.63",  # the budget spread over the year; the pennies left go to March
+    }
     assert figures["totals"]["forecast_outturn"] == cdf["forecast_outturn"]
     assert figures["unallocated"]["cdf_forecast_outturn"] == "0.00"
 

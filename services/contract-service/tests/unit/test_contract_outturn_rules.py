@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from contract_service.api.chart import ChartMonth, render_chart
 from contract_service.domain.budget_lines import BudgetKind, FundingSource, LineKey, choose_line
-from contract_service.domain.outturn import add_series, forecast_series, is_over_margin, line_outturn, risk_step
+from contract_service.domain.outturn import (
+    add_series,
+    budget_profile,
+    forecast_series,
+    is_over_margin,
+    line_outturn,
+    risk_step,
+)
 
 D = Decimal
 
@@ -107,3 +114,11 @@ def test_chart_draws_stacked_months_against_the_budget_profile() -> None:
     m1_top = float(svg.find("s:rect[@class='actual'][@data-month='M1']", ns).get("y"))  # type: ignore[union-attr]
     assert budget_y == pytest.approx(m1_top, abs=0.1)  # the monthly budget profile is 100 here, M1's actual too
     assert svg.find("s:title", ns).text == "RRV <2026/27>"  # type: ignore[union-attr]  # escaped, still parses
+
+
+@given(st.integers(0, 10**11))
+def test_budget_profile_spreads_the_budget_evenly_and_adds_up(pennies: int) -> None:
+    budget = D(pennies) / 100
+    profile = budget_profile(budget)
+    assert len(profile) == 12 and sum(profile) == budget
+    assert len(set(profile[:11])) == 1 and abs(profile[11] - profile[0]) < D("0.12")

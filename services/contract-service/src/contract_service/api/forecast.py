@@ -20,7 +20,7 @@ from contract_service.api.access import reader
 from contract_service.api.chart import ChartMonth, render_chart
 from contract_service.db.models import Contract
 from contract_service.db.outturn import ProviderOutturn, provider_outturn
-from contract_service.domain.outturn import ZERO
+from contract_service.domain.outturn import ZERO, budget_profile
 
 router = APIRouter(tags=["forecast outturn"])
 
@@ -30,6 +30,7 @@ class MonthOut(BaseModel):
     month_start: date
     actual: Decimal
     forecast: Decimal
+    budget_profile: Decimal  # the line's budget spread evenly over the year
 
 
 class LineOut(BaseModel):
@@ -58,7 +59,7 @@ class OutturnOut(BaseModel):
     unallocated: dict[str, Decimal]
 
 
-def _year(fy: str) -> str:
+def fy_param(fy: str) -> str:
     try:
         fy_start_year(fy)
     except ValueError as exc:
@@ -66,7 +67,7 @@ def _year(fy: str) -> str:
     return fy
 
 
-def _provider(principal: Principal, provider: str | None) -> str:
+def provider_param(principal: Principal, provider: str | None) -> str:
     """Provider users see their own organisation whatever they ask for; commissioners must name one."""
     own = principal.org_filter()
     if own is not None:
@@ -102,8 +103,14 @@ def outturn_out(outturn: ProviderOutturn, margin: Decimal) -> OutturnOut:
                 variance_pct=item.figures.variance_pct,
                 at_risk=item.line.at_risk,
                 months=[
-                    MonthOut(month=f"M{m.month}", month_start=starts[m.month - 1], actual=m.actual, forecast=m.forecast)
-                    for m in item.figures.months
+                    MonthOut(
+                        month=f"M{m.month}",
+                        month_start=starts[m.month - 1],
+                        actual=m.actual,
+                        forecast=m.forecast,
+                        budget_profile=profile,
+                    )
+                    for m, profile in zip(item.figures.months, budget_profile(item.figures.budget), strict=True)
                 ],
             )
             for item in outturn.lines
@@ -115,7 +122,7 @@ def outturn_out(outturn: ProviderOutturn, margin: Decimal) -> OutturnOut:
 async def forecast_outturn(
     uow: Uow, fy: str = Query(examples=["2026/27"]), provider: OdsCode | None = None, principal: Principal = reader
 ) -> OutturnOut:
-    outturn = await provider_outturn(uow.session, _provider(principal, provider), _year(fy))
+    outturn = await provider_outturn(uow.session, provider_param(principal, provider), fy_param(fy))
     return outturn_out(outturn, uow.settings.budget_at_risk_margin_pct)  # type: ignore[union-attr]
 
 
@@ -143,7 +150,7 @@ async def forecast_outturn_csv(
 ) -> Response:
     """Forecast against budget, one row per budget line; M1..M12 are actual + forecast of each month.
     Commissioners leaving out `provider` get every provider with a contract that year."""
-    fy = _year(fy)
+    fy = fy_param(fy)
     if provider is None and principal.org_filter() is None:
         providers = list(
             await uow.session.scalars(
@@ -151,7 +158,7 @@ async def forecast_outturn_csv(
             )
         )
     else:
-        providers = [_provider(principal, provider)]
+        providers = [provider_param(principal, provider)]
     rows = []
     for ods in providers:
         out = outturn_out(await provider_outturn(uow.session, ods, fy), ZERO)
@@ -163,20 +170,64 @@ async def forecast_outturn_csv(
     return csv_response(CSV_COLUMNS, rows, f"forecast-outturn-{fy.replace('/', '-')}.csv")
 
 
+MONTH_COLUMNS = (
+    "provider_ods",
+    "financial_year",
+    "line_name",
+    "month",
+    "month_start",
+    "actual",
+    "forecast",
+    "budget_profile",
+)
+
+
+@router.get("/forecast-outturn/months.csv", response_class=Response)
+async def forecast_outturn_months_csv(
+    uow: Uow,
+    fy: str = Query(examples=["2026/27"]),
+    provider: OdsCode | None = None,
+    line: uuid.UUID | None = Query(None, description="one budget line's months; without it, every line's"),
+    principal: Principal = reader,
+) -> Response:
+    """The monthly series: a row per line and month with actual, forecast and the budget profile."""
+    out = outturn_out(await provider_outturn(uow.session, provider_param(principal, provider), fy_param(fy)), ZERO)
+    lines = [x for x in out.lines if line is None or x.budget_line_id == line]
+    if line is not None and not lines:
+        raise NotFound(f"budget line {line} not found")
+    rows = [
+        {"provider_ods": out.provider_ods, "financial_year": out.financial_year, "line_name": x.line_name}
+        | m.model_dump()
+        for x in lines
+        for m in x.months
+    ]
+    name = f"forecast-outturn-months-{out.provider_ods}-{out.financial_year.replace('/', '-')}.csv"
+    return csv_response(MONTH_COLUMNS, rows, name)
+
+
 @router.get("/forecast-outturn/chart.svg", response_class=Response)
 async def forecast_outturn_chart(
-    uow: Uow, fy: str = Query(examples=["2026/27"]), provider: OdsCode | None = None, principal: Principal = reader
+    uow: Uow,
+    fy: str = Query(examples=["2026/27"]),
+    provider: OdsCode | None = None,
+    line: uuid.UUID | None = Query(None, description="one budget line's chart; without it, all the provider's"),
+    principal: Principal = reader,
 ) -> Response:
-    outturn = await provider_outturn(uow.session, _provider(principal, provider), _year(fy))
+    outturn = await provider_outturn(uow.session, provider_param(principal, provider), fy_param(fy))
+    lines = [x for x in outturn.lines if line is None or x.line.id == line]
+    if line is not None and not lines:
+        raise NotFound(f"budget line {line} not found")
     months = [
         ChartMonth(
             f"M{m}",
-            sum((x.figures.months[m - 1].actual for x in outturn.lines), ZERO),
-            sum((x.figures.months[m - 1].forecast for x in outturn.lines), ZERO),
+            sum((x.figures.months[m - 1].actual for x in lines), ZERO),
+            sum((x.figures.months[m - 1].forecast for x in lines), ZERO),
         )
         for m in range(1, 13)
     ]
-    totals = outturn.totals
-    title = f"Excluded drugs and devices: {outturn.provider_ods} {outturn.financial_year}"
-    svg = render_chart(title, months, totals["budget"], totals["forecast_outturn"])
+    budget = sum((x.figures.budget for x in lines), ZERO)
+    forecast = sum((x.figures.forecast_outturn for x in lines), ZERO)
+    what = lines[0].line.line_name if line is not None else "Excluded drugs and devices"
+    title = f"{what}: {outturn.provider_ods} {outturn.financial_year}"
+    svg = render_chart(title, months, budget, forecast)
     return Response(svg, media_type="image/svg+xml")

@@ -127,6 +127,27 @@ class BudgetLine(Versioned, Base):
     created_at: Mapped[datetime] = _created()
 
 
+class BudgetAlert(Base):
+    """A budget line's crossing into risk, as contract.budget.at_risk announced it: kept so finance can
+    see when each alert was raised (the event itself is gone from the bus once read), and cleared when
+    the forecast falls back to or below the margin."""
+
+    __tablename__ = "budget_alerts"
+    __table_args__ = (Index("ix_budget_alerts_provider_fy", "provider_ods", "financial_year", "raised_at"),)
+
+    id: Id = _id()
+    budget_line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("budget_lines.id"), index=True)
+    provider_ods: Mapped[str] = mapped_column(String(3))
+    financial_year: Mapped[str] = mapped_column(String(7))
+    line_name: Mapped[str] = mapped_column(String(200))
+    budget: Mapped[Decimal] = mapped_column(MONEY)
+    forecast_outturn: Mapped[Decimal] = mapped_column(MONEY)
+    variance: Mapped[Decimal] = mapped_column(MONEY)
+    margin_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    raised_at: Mapped[datetime] = _created()
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Commitment(Base):
     """Money committed on a provider's excluded-drugs budget by a CDF approval or IFR decision.
 

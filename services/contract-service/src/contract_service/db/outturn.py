@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from casework.direct import DirectStatement, fetch
 from casework.uow import UnitOfWork
+from contract_service.db.alerts import clear_alerts, record_alert
 from contract_service.db.budgets import LineRow, contract_for, line_keys, line_rows, of_trust, set_at_risk
-from contract_service.db.models import CdfForecast, Commitment, DrugReturnLine
+from contract_service.db.models import CdfForecast, Commitment, Contract, DrugReturnLine
 from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.commitments import CommitmentStatus
 from contract_service.domain.contracts import pence
@@ -165,6 +166,20 @@ async def provider_outturn(session: AsyncSession, provider_ods: str, fy: str) ->
             return await _provider_outturn(reader, provider_ods, fy)
 
 
+async def national_outturn(session: AsyncSession, fy: str) -> list[ProviderOutturn]:
+    """Every provider with a contract that year, read in one snapshot so the national figures add up
+    to one moment (the same isolation as `provider_outturn`)."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    async with engine.connect() as connection:
+        snapshot = await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        async with AsyncSession(bind=snapshot, expire_on_commit=False) as reader, reader.begin():
+            providers = await reader.scalars(
+                select(Contract.provider_ods).where(Contract.financial_year == fy).order_by(Contract.provider_ods)
+            )
+            return [await _provider_outturn(reader, ods, fy) for ods in list(providers)]
+
+
 async def _provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -> ProviderOutturn:
     provider = trust_of(provider_ods)
     contract = await contract_for(session, provider, fy)
@@ -185,7 +200,8 @@ async def _provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -
 
 
 async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str) -> None:
-    """Step every line's at-risk state; publish contract.budget.at_risk on a crossing (in this unit of work).
+    """Step every line's at-risk state; on a crossing record the alert and publish contract.budget.at_risk
+    (in this unit of work); a line back within the margin clears its alert.
     The lines are locked first, so two evaluations of one provider cannot both see the crossing, and the
     figures are read in a later statement, so they include what an evaluation that held the lock committed."""
     margin: Decimal = uow.settings.budget_at_risk_margin_pct  # type: ignore[union-attr]
@@ -196,7 +212,10 @@ async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str) -> None:
         step = risk_step(line.at_risk, outturn.budget, outturn.forecast_outturn, margin)
         if step.at_risk != line.at_risk:
             await set_at_risk(uow.session, line.id, step.at_risk)
+        if line.at_risk and not step.at_risk:
+            await clear_alerts(uow.session, line.id)
         if step.alert:
+            await record_alert(uow.session, provider, fy, line, outturn, margin)
             contract = await contract_for(uow.session, provider, fy)
             uow.emit(
                 "contract.budget.at_risk",

@@ -98,6 +98,13 @@ def line_outturn(
     return LineOutturn(pence(budget), actual_to_date, outturn, tuple(months))
 
 
+def budget_profile(budget: Decimal) -> tuple[Decimal, ...]:
+    """The budget spread evenly over M1..M12 (what the chart draws as the monthly profile); the pennies
+    the division leaves go to M12, so the months add up to the budget."""
+    month = pence(budget / 12)
+    return (*([month] * 11), pence(budget) - month * 11)
+
+
 def risk_threshold(budget: Decimal, margin_pct: Decimal) -> Decimal:
     return budget * (1 + margin_pct / 100)
 
