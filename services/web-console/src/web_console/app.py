@@ -28,11 +28,11 @@ from web_console.auth.routes import router as auth_router
 from web_console.auth.sessions import SessionStore
 from web_console.cdf import routers as cdf_routers
 from web_console.deps import FormRefused, SignInRequired
+from web_console.finance import routers as finance_routers
 from web_console.home import router as home_router
 from web_console.ifr import routers as ifr_routers
 from web_console.mail import routers as mail_routers
 from web_console.pages import render
-from web_console.records import router as records_router
 from web_console.returns import routers as returns_routers
 from web_console.settings import ConsoleSettings
 
@@ -123,7 +123,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(home_router)
     for router in (*ifr_routers, *cdf_routers, *mail_routers, *audit_routers, *returns_routers):
         app.include_router(router)
-    app.include_router(records_router)
+    for router in finance_routers:
+        app.include_router(router)
     return app
 
 

@@ -40,7 +40,7 @@ def other_work(user: SignedInUser) -> list[tuple[str, str]]:
         work.append(("Drug expenditure returns", "/drug-returns"))
     if user.has_any("contract_manager", "finance_lead", "trust_finance", "trust_pharmacist"):
         work.append(("Validation queries on drug expenditure", "/validation-queries"))
-    if user.has_any("contract_manager", "finance_lead"):
+    if user.has_any("contract_manager", "finance_lead", "trust_finance"):
         work.append(("Forecast outturn against budget", "/forecast-outturn"))
     if user.has_any("mail_operator"):
         work.append(("Notifications sent and failed", "/mail/notifications"))

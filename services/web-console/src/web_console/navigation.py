@@ -42,7 +42,7 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
     if user.has_any(*CONTRACT_ROLES):
         items.append(("Drug expenditure returns", "/drug-returns"))
         items.append(("Validation queries", "/validation-queries"))
-    if user.has_any("contract_manager", "finance_lead"):
+    if user.has_any(*CONTRACT_ROLES):
         items.append(("Forecast outturn", "/forecast-outturn"))
     if user.has_any("mail_operator"):
         items.append(("Notifications", "/mail/notifications"))

@@ -1,23 +1,16 @@
-"""Read-only pages for the CDF and contract records the platform's mails link to: a provider's forecast
-outturn, and the rows of a CDF application and a SACT submission (their pages, with the forms, are in
-cdf/; validation queries are in returns/). They show what the API returns to the user."""
+"""The rows of a record's read view, declared once: a CDF application and a SACT submission (their
+pages, with the forms, are in cdf/; validation queries are in returns/, the forecast outturn in
+finance/). They show what the API returns to the user."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
-
-from web_console.apis import ApiProblem
-from web_console.deps import CurrentSession, UserApis
-from web_console.forms import FormErrors
 from web_console.labels import label
-from web_console.pages import long_date, money, render
+from web_console.pages import long_date, money
 
-router = APIRouter()
 Format = Callable[[Any], str]
 
 
@@ -89,31 +82,3 @@ SUBMISSION = (
     Shown("rows_rejected", "Rows with problems"),
     Shown("finished_at", "Processed", _when),
 )
-
-
-@router.get("/forecast-outturn")
-async def forecast_outturn(
-    request: Request,
-    session: CurrentSession,
-    apis: UserApis,
-    provider: Annotated[str | None, Query(max_length=5)] = None,
-    fy: Annotated[str | None, Query(max_length=7)] = None,
-) -> Response:
-    errors, outturn = FormErrors(), None
-    if provider or fy or not session.user.is_commissioner:
-        try:
-            outturn = await apis.contract.get("/forecast-outturn", provider=provider, fy=fy)
-        except ApiProblem as problem:
-            if problem.status not in (404, 422):
-                raise
-            errors = FormErrors.from_problem(problem)
-    return render(
-        request,
-        "records/forecast_outturn.html",
-        status_code=422 if errors else 200,
-        title="Forecast outturn against budget",
-        outturn=outturn,
-        provider=provider or "",
-        fy=fy or "",
-        errors=errors or None,
-    )
