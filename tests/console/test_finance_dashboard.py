@@ -177,7 +177,7 @@ async def see_the_move(finance: Person, trust: str, after: dict) -> None:
     await expect(row).to_contain_text(money(after["forecast_outturn"]))
     await expect(row).to_contain_text("At risk")
     await expect(row).to_have_class(re.compile("app-row--at-risk"))
-    await expect(page.locator(".nhsuk-warning-callout")).to_contain_text("1 line is at risk")
+    await expect(page.get_by_role("heading", name=re.compile("1 line is at risk"))).to_be_visible()
     alert = page.locator("table", has=page.locator("caption", has_text="Alerts raised")).locator("tbody tr")
     await expect(alert).to_have_count(1)
     await expect(alert).to_contain_text(money(after["forecast_outturn"]))
@@ -240,7 +240,7 @@ async def see_the_national_summary(finance: Person, trust: str, under: str) -> N
     ours = [r["provider_ods"] for r in summary if r["provider_ods"] in (trust, under)]
     assert ours == [trust, under]
     assert any(r["provider_ods"] == trust for r in await downloaded(page, re.compile("Download the open alerts")))
-    await page.get_by_role("link", name=trust, exact=True).click()  # a trust's row opens its dashboard
+    await rows.filter(has_text=trust).get_by_role("link", name=trust, exact=True).click()  # opens its dashboard
     await expect(page.get_by_role("heading", level=2, name=f"Trust {trust}, {FY}")).to_be_visible()
 
 
