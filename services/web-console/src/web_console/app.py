@@ -121,9 +121,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(_platform_routes())
     app.include_router(auth_router)
     app.include_router(home_router)
-    for router in (*ifr_routers, *cdf_routers, *mail_routers, *audit_routers, *returns_routers):
-        app.include_router(router)
-    for router in finance_routers:
+    screens = (*ifr_routers, *cdf_routers, *returns_routers, *finance_routers, *mail_routers, *audit_routers)
+    for router in screens:
         app.include_router(router)
     return app
 

@@ -1,7 +1,7 @@
 """budget alerts: each crossing of a budget line into risk, with when it was raised and cleared
 
 Revision ID: d37a9c4e6f11
-Revises: c26f8b3d5e03
+Revises: d37a9c4e6f04
 Create Date: 2026-12-02 03:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d37a9c4e6f11"
-down_revision: str | None = "c26f8b3d5e03"
+down_revision: str | None = "d37a9c4e6f04"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
