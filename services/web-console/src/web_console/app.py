@@ -27,6 +27,7 @@ from web_console.auth.oidc import OpenIdSignIn
 from web_console.auth.routes import router as auth_router
 from web_console.auth.sessions import SessionStore
 from web_console.cdf import routers as cdf_routers
+from web_console.contracts import routers as contract_routers
 from web_console.deps import FormRefused, SignInRequired
 from web_console.finance import routers as finance_routers
 from web_console.home import router as home_router
@@ -121,7 +122,15 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(_platform_routes())
     app.include_router(auth_router)
     app.include_router(home_router)
-    screens = (*ifr_routers, *cdf_routers, *returns_routers, *finance_routers, *mail_routers, *audit_routers)
+    screens = (
+        *ifr_routers,
+        *cdf_routers,
+        *contract_routers,
+        *returns_routers,
+        *finance_routers,
+        *mail_routers,
+        *audit_routers,
+    )
     for router in screens:
         app.include_router(router)
     return app

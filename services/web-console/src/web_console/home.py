@@ -34,7 +34,7 @@ def other_work(user: SignedInUser) -> list[tuple[str, str]]:
     work: list[tuple[str, str]] = []
     if user.has_any("cdf_manager", "trust_cdf_lead", "trust_pharmacist", "clinician"):
         work.append(("Cancer Drugs Fund applications", "/cdf/applications"))
-    if user.has_any("contract_manager", "finance_lead"):
+    if user.has_any("contract_manager", "finance_lead", "trust_finance"):
         work.append(("Contracts, variations and budget lines", "/contracts"))
     if user.has_any("contract_manager", "finance_lead", "trust_finance"):
         work.append(("Drug expenditure returns", "/drug-returns"))

@@ -37,7 +37,7 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
         items.append(("SACT completeness", "/cdf/completeness"))
     if user.has_any(*CDF_ROLES, "national_analyst") and not user.has_any("ifr_officer"):
         items.append(("CDF unapproved use", "/cdf/unapproved-uses"))
-    if user.has_any("contract_manager", "finance_lead"):
+    if user.has_any(*CONTRACT_ROLES):  # a trust's finance team reads its own trust's contracts
         items.append(("Contracts", "/contracts"))
     if user.has_any(*CONTRACT_ROLES):
         items.append(("Drug expenditure returns", "/drug-returns"))
