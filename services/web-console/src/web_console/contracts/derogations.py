@@ -135,6 +135,8 @@ async def _page(
     derogation = await apis.contract.get(f"/derogations/{derogation_id}")
     contract = await apis.contract.get(f"/contracts/{derogation['contract_id']}")
     can_change = session.user.has_any(*COMMISSIONER_ROLES)
+    actions = [(a, ACTIONS[a]) for a in derogation["allowed_actions"] if a in ACTIONS] if can_change else []
+    dated = any(a in NEEDS_DUE_DATE for a, _ in actions)  # the new-date boxes only when a move takes one
     return render(
         request,
         "contracts/derogation.html",
@@ -143,8 +145,8 @@ async def _page(
         derogation=derogation,
         contract=contract,
         rows=_rows(derogation),
-        actions=[(a, ACTIONS[a]) for a in derogation["allowed_actions"] if a in ACTIONS] if can_change else [],
-        step_fields=STEP_FIELDS,
+        actions=actions,
+        step_fields=STEP_FIELDS if dated else STEP_FIELDS[1:],
         history_words=HISTORY,
         values=values or {},
         errors=errors,
