@@ -56,7 +56,7 @@ async def rrv_contract(stack: TestStack) -> tuple[str, str]:
         return first["id"], first["title"]
 
 
-async def test_a_contract_is_created_varied_seen_as_of_a_date_and_derogated(platform: ConsolePlatform) -> None:
+async def test_a_contract_is_created_varied_and_seen_as_of_a_date(platform: ConsolePlatform) -> None:
     provider = fresh_provider()
     manager = await platform.person("contract-manager", path="/contracts")
     page = manager.page
@@ -164,8 +164,29 @@ async def test_a_contract_is_created_varied_seen_as_of_a_date_and_derogated(plat
     exported = (await (await download.value).path()).read_text()
     assert f"{provider},2026/27" in exported
 
+    await manager.close()
+
+
+async def test_a_derogation_moves_through_its_states_and_a_trust_sees_only_its_own(platform: ConsolePlatform) -> None:
+    stack = platform.stack
+    provider = fresh_provider()
+    async with httpx.AsyncClient(base_url=stack.layout.service_url("contract")) as contracts:
+        made = await contracts.post(
+            "/api/v1/contracts",
+            json={
+                "provider_ods": provider,
+                "financial_year": "2026/27",
+                "title": f"{provider} specialised services 2026/27",
+                "terms": {"schedules": [{"hub": "NW", "hub_name": "North West specialised commissioning"}]},
+            },
+            headers={**stack.auth("X24", "contract_manager"), "Idempotency-Key": uuid.uuid4().hex},
+        )
+    assert made.status_code == 201, made.text
+    contract_url = f"{platform.console_url}/contracts/{made.json()['id']}"
+
     # a derogation raised, agreed, extended, breached, recovered and delivered
-    await manager.open(contract_url.removeprefix(platform.console_url))
+    manager = await platform.person("contract-manager", path=contract_url.removeprefix(platform.console_url))
+    page = manager.page
     await page.get_by_role("link", name="Raise a derogation").click()
     await page.get_by_label("Service specification").fill("170004/S")
     await page.get_by_label("What the trust cannot meet, and why").fill("Surgeon cover is short of 24/7 until June")
