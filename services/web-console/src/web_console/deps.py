@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from web_console.apis import Apis
+from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import Session
 
 SESSION_COOKIE = "casework_session"
@@ -74,3 +74,15 @@ async def checked_form(request: Request, session: CurrentSession) -> FormData:
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def role_session(*roles: str, who: str) -> Any:
+    """The signed-in session of a user with one of `roles`, else the 403 page. For screens over an API
+    that every signed-in user may read (the national CDF list) but that are another team's work."""
+
+    async def with_role(session: CurrentSession) -> Session:
+        if not session.user.has_any(*roles):
+            raise ApiProblem(403, "Forbidden", f"these pages are for {who}")
+        return session
+
+    return Depends(with_role)

@@ -37,6 +37,12 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
         items.append(("SACT completeness", "/cdf/completeness"))
     if user.has_any(*CDF_ROLES, "national_analyst") and not user.has_any("ifr_officer"):
         items.append(("CDF unapproved use", "/cdf/unapproved-uses"))
+    if user.has_any("cdf_manager", "national_analyst"):
+        items += [
+            ("CDF national list", "/cdf/list"),
+            ("CDF approvals", "/cdf/approvals"),
+            ("CDF forecast", "/cdf/forecasts"),
+        ]
     if user.has_any(*CONTRACT_ROLES):  # a trust's finance team reads its own trust's contracts
         items.append(("Contracts", "/contracts"))
     if user.has_any(*CONTRACT_ROLES):

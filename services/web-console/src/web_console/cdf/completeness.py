@@ -1,12 +1,13 @@
 """SACT completeness by month: per trust, the approvals active in the month that SACT showed activity
-for, against the national expectation (90%); the last six months up to the month chosen."""
+for, against the national expectation (90%); the last six months up to the month chosen, as a table of
+trusts by month (the CDF team sees every trust; a trust's users their own) and month by month."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -24,6 +25,14 @@ FIELDS = (
     Field("month", "Up to the month", hint="As year and month, for example 2026-11", width="10"),
     Field("provider", "Trust ODS code", optional=True, width="5"),
 )
+
+
+def by_trust(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The rows as trust -> month -> figures, trusts in code order."""
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: r["provider_ods"]):
+        table.setdefault(row["provider_ods"], {})[row["month"]] = row
+    return table
 
 
 def months_to(last: str, count: int = MONTHS) -> list[str]:
@@ -63,5 +72,7 @@ async def completeness(
         fields=FIELDS,
         shown={"month": chosen, "provider": trust or ""},
         rows=rows,
+        months=months_to(chosen) if rows else [],
+        trusts=by_trust(rows),
         errors=errors or None,
     )

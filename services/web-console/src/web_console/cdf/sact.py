@@ -32,7 +32,8 @@ FILE = Field("file", "The SACT file (CSV)", hint="SACT v4.0 or v3.0, with the na
 PIECE = 1 << 20  # what the console reads of the upload at a time
 
 
-async def _pieces(upload: UploadFile) -> AsyncIterator[bytes]:
+async def upload_pieces(upload: UploadFile) -> AsyncIterator[bytes]:
+    """An upload passed on piece by piece, never held whole."""
     while piece := await upload.read(PIECE):
         yield piece
 
@@ -87,7 +88,7 @@ async def upload(request: Request, session: CurrentSession, apis: UserApis, form
                 "POST",
                 "/sact/submissions",
                 params=params,
-                content=_pieces(file),
+                content=upload_pieces(file),
                 headers={"Content-Type": "text/csv"},
             )
             return RedirectResponse(f"/sact/submissions/{reply.body['id']}", status_code=303)
