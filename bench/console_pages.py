@@ -17,13 +17,12 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
 import httpx
 
-from bench.harness import Latencies, infrastructure, print_table
-from embedded_stack.oidc import persona
+from bench.console_common import signed_in_console, timed
+from bench.harness import infrastructure, print_table
 from ifr_service.api.examples import APPLICATION_EXAMPLE
 
 TARGET_MS = 150
@@ -60,32 +59,6 @@ async def seed(ifr_url: str, headers: dict[str, str], officer: dict[str, str], c
     async with httpx.AsyncClient(base_url=ifr_url, timeout=60) as client:
         await asyncio.gather(*(worker(client) for _ in range(WORKERS)))
     return ids
-
-
-def signed_in_console(console_url: str, persona_id: str) -> httpx.Cookies:
-    """Sign in at the console through the provider over HTTP (the browser's redirects, followed by hand)."""
-    with httpx.Client(timeout=20, follow_redirects=False) as client:
-        response = client.get(f"{console_url}/sign-in")
-        while response.is_redirect:
-            location = str(response.next_request.url) if response.next_request else response.headers["location"]
-            if "/interaction/" in location and not location.endswith("/login"):
-                client.get(location)
-                response = client.post(f"{location}/login", data={"persona": persona_id})
-                continue
-            response = client.get(location)
-        assert response.status_code == 200 and persona(persona_id).name in response.text, response.status_code
-        return client.cookies
-
-
-async def timed(name: str, n: int, call: Callable[[], Awaitable[httpx.Response]]) -> Latencies:
-    samples = []
-    started = time.perf_counter()
-    for _ in range(n):
-        t0 = time.perf_counter()
-        response = await call()
-        samples.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200, (name, response.status_code, response.text[:300])
-    return Latencies(name, samples, time.perf_counter() - started)
 
 
 async def main(cases: int) -> None:

@@ -26,6 +26,11 @@ LABELS: dict[str, str] = {
     "listed_for_ratification": "Listed for ratification",
     "closed": "Closed",
     "withdrawn": "Withdrawn",
+    # the national CDF list (an entry's status, apart from a detection's "open")
+    "list_open": "Open",
+    "list_closed": "Closed",
+    "kaplan_meier": "Time on treatment from SACT history (Kaplan-Meier)",
+    "expected_duration": "The entry's expected cycles (too little SACT history)",
     # SACT completeness
     "completeness_met": "Meets",
     "completeness_below": "Below",
@@ -159,6 +164,8 @@ TAG_COLOURS: dict[str, str] = {
     "open": "orange",
     "pending": "orange",
     "completeness_met": "green",
+    "list_open": "green",
+    "list_closed": "grey",
     "completeness_below": "red",
     "confirmed": "green",
     "revoked": "grey",

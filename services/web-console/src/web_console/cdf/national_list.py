@@ -32,7 +32,12 @@ STALE = "This list entry changed since you opened it. Check it below, then try a
 LIST_FILTERS = (
     Field("on", "In force on", "date", hint="The list as it stood that day, for example 27 3 2026"),
     Field("drug", "Drug", optional=True, width="20"),
-    Field("status", "Status", "radios", options=(("", "Any"), ("open", label("open")), ("closed", label("closed")))),
+    Field(
+        "status",
+        "Status",
+        "radios",
+        options=(("", "Any"), ("open", label("list_open")), ("closed", label("list_closed"))),
+    ),
 )
 DATED = (
     Field("effective_from", "Takes effect from", "date", hint="A day after the current version's start"),
