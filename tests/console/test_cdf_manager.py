@@ -51,7 +51,7 @@ def list_file(entry_ids: list[str], bad: bool = False) -> bytes:
         for e in entry_ids
     ]
     if bad:
-        rows.append(rows[0] | {"entry_id": f"{entry_ids[0]}-X", "cost_per_cycle": "lots", "cycle_length_days": "0"})
+        rows.append(rows[0] | {"entry_id": f"{entry_ids[0]}-X", "cost_per_cycle": "lots", "cycle_length_days": "often"})
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(seed))
     writer.writeheader()
@@ -122,16 +122,16 @@ async def test_the_cdf_manager_keeps_the_list_and_reads_approvals_and_forecasts(
     async with httpx.AsyncClient(base_url=stack.layout.service_url("cdf")) as cdf:
         await prepare_cdf(cdf, stack)
         references = await applications_at_two_trusts(cdf, stack)
-        await store_small_backtest(stack)
         for trust in ("RRV", "RJ1"):
             await stored_forecast(cdf, stack, trust)
+        await store_small_backtest(stack)  # after the forecasts: the forecaster reads its band calibration
 
     manager = await platform.person("cdf-manager", path="/cdf/list")
     page = manager.page
     await expect(page.get_by_role("heading", level=1)).to_have_text("The national CDF list")
     await expect(page.locator("table")).to_contain_text(ENTRY)
     await manager.check("cdf national list")
-    await page.locator("#on-year").fill("2019")  # before the list began: nothing in force
+    await page.locator("#on-year").fill("2010")  # before the list began: nothing in force
     await page.get_by_role("button", name="Show the list").click()
     await expect(page.get_by_role("main")).to_contain_text("No entries were in force that day")
 
@@ -146,6 +146,7 @@ async def test_the_cdf_manager_keeps_the_list_and_reads_approvals_and_forecasts(
     problems = page.get_by_role("table", name=re.compile("Problems in the file by row"))
     bad_row = problems.locator("tr", has_text="cost_per_cycle")
     await expect(bad_row.locator("td").first).to_have_text("3")
+    await expect(bad_row).to_contain_text("not an amount in pounds")
     await expect(problems.locator("tr", has_text="cycle_length_days").locator("td").first).to_have_text("3")
     await manager.check("cdf list import refused with row problems")
     async with httpx.AsyncClient(base_url=stack.layout.service_url("cdf")) as cdf:

@@ -144,3 +144,16 @@ def test_exactly_one_version_in_force_after_the_first_start(gaps: list[int], pro
     in_force = [v for v in history if v.effective_from <= day and (v.effective_to or date.max) > day]
     assert len(in_force) == (0 if probe < 0 else 1)
     assert found == (in_force[0] if in_force else None)
+
+
+def test_a_list_row_with_an_amount_that_is_not_one_says_so() -> None:
+    from cdf_service.domain.list_csv import LIST_COLUMNS, parse_list_csv
+
+    header = ",".join(LIST_COLUMNS)
+    row = (
+        "CDF-X-1,Drugmab,155722341000001108,,An indication,A regimen,C1: A criterion,lots,21,8,"
+        "2026-01-01,,open,28,2026-01-01,"
+    )
+    rows, problems = parse_list_csv(f"{header}\n{row}\n")
+    assert not rows
+    assert [(p.row, p.field, p.reason) for p in problems] == [(1, "cost_per_cycle", "not an amount in pounds: 'lots'")]

@@ -166,7 +166,10 @@ def _parse_row(number: int, cell: dict[str, str]) -> ListRow | list[RowProblem]:
 
 
 def _money(raw: str) -> Decimal:
-    value = Decimal(raw.replace(",", "").lstrip("£"))
+    try:
+        value = Decimal(raw.replace(",", "").lstrip("£"))
+    except InvalidOperation:  # its own text is "[<class 'decimal.ConversionSyntax'>]": no use to the CDF team
+        raise ValueError(f"not an amount in pounds: {raw!r}") from None
     if value != value.quantize(Decimal("0.01")):
         raise ValueError("at most two decimal places")
     return value
