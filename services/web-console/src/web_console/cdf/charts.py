@@ -51,7 +51,7 @@ def _open(chart_id: str, width: int, height: int, title: str, description: str) 
     ]
 
 
-def _legend(chart_id: str, series: Sequence[Series], x: float, y: float, step: float = 190) -> list[str]:
+def _legend(chart_id: str, series: Sequence[Series], x: float, y: float, step: float = 160) -> list[str]:
     parts = []
     for i, s in enumerate(series):
         lx = x + i * step
