@@ -282,6 +282,10 @@ async def test_response_settlement_and_challenged_value(stack: TestStack, contra
         ("2026-06", 1, "200.00", "200.00", "0.00"),
         (None, 2, "700.00", "200.00", "500.00"),
     ]
+    for path in ("/api/v1/reports/challenged-value", "/api/v1/reports/challenged-value.csv"):
+        # not a year label (it names the CSV's file): a 422 at the field, not a header the server cannot write
+        bad = await contract.client.get(path, params={"fy": "\u00b5_\u00b7L"}, headers=commissioner(stack))
+        assert bad.status_code == 422 and "fy" in bad.text
     export = await contract.client.get(
         "/api/v1/validation-queries.csv", params={"provider": provider}, headers=commissioner(stack)
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field, model_validator
@@ -35,6 +35,8 @@ from contract_service.domain.validation_queries import (
 )
 
 router = APIRouter(tags=["validation queries"])
+# the report names its file after the year: only a year label may reach the Content-Disposition header
+ReportYear = Annotated[str, Query(pattern=r"^\d{4}/\d{2}$", examples=["2026/27"])]
 
 
 class QueryOut(BaseModel):
@@ -291,7 +293,7 @@ def _sum_where(statuses: frozenset[str]) -> Any:
 
 @router.get("/reports/challenged-value", response_model=list[ChallengedValueRow])
 async def challenged_value_report(
-    uow: Uow, fy: str, provider: OdsCode | None = None, principal: Principal = reader
+    uow: Uow, fy: ReportYear, provider: OdsCode | None = None, principal: Principal = reader
 ) -> list[ChallengedValueRow]:
     """Per provider and month, then the provider's year: what was challenged and how it ended."""
     not_funded = frozenset({QueryStatus.ACCEPTED, QueryStatus.UPHELD})
@@ -334,7 +336,7 @@ REPORT_COLUMNS = tuple(ChallengedValueRow.model_fields)
 
 @router.get("/reports/challenged-value.csv", response_class=Response)
 async def challenged_value_csv(
-    uow: Uow, fy: str, provider: OdsCode | None = None, principal: Principal = reader
+    uow: Uow, fy: ReportYear, provider: OdsCode | None = None, principal: Principal = reader
 ) -> Response:
     """The same report as a spreadsheet (a provider's year total has an empty period)."""
     rows = await challenged_value_report(uow, fy, provider, principal)
