@@ -15,6 +15,7 @@ from sqlalchemy.orm import undefer
 from casework.auth import Principal
 from casework.concurrency import require_version
 from casework.deps import Uow
+from casework.downloads import document_download
 from casework.problems import Conflict, NotFound, Problem, field_problem
 from casework.request_body import body_limit
 from contract_service.api.access import provider_user, reader
@@ -104,11 +105,4 @@ async def download_evidence(
         raise NotFound(f"document {document_id} not found")
     uow.audit(principal, "evidence.read", "validation_query", query.id, detail={"document": str(document.id)})
     await uow.commit()
-    return Response(
-        document.content,
-        media_type=document.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{document.filename}"',
-            "Digest": f"sha-256={document.sha256}",
-        },
-    )
+    return document_download(document.content, document.content_type, document.filename, document.sha256)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import undefer
 
 from casework.auth import Principal, require_roles
 from casework.deps import Runtime, Uow
+from casework.downloads import document_download
 from casework.idempotency import IdempotentRequest
 from casework.problems import NotFound, Problem, field_problem
 from casework.request_body import body_limit
@@ -125,14 +126,7 @@ async def download_document(request_id: uuid.UUID, document_id: uuid.UUID, uow: 
         raise NotFound(f"document {document_id} not found")
     uow.audit(principal, "document.read", "ifr_request", case.id, detail={"document": str(document.id)})
     await uow.commit()
-    return Response(
-        document.content,
-        media_type=document.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{document.filename}"',
-            "Digest": f"sha-256={document.sha256}",
-        },
-    )
+    return document_download(document.content, document.content_type, document.filename, document.sha256)
 
 
 class NoteIn(BaseModel):
