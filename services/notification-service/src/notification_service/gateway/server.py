@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Iterable
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -85,8 +86,8 @@ class GatewayHandler:
         return await check_sender(raw, peer_ip, session.host_name, mail_from, self.settings.inbound_server_name)
 
 
-def _first_reason(decisions: object) -> str:
-    return next((d.reason for d in decisions if isinstance(d, SenderDecision) and d.reason), "sender not verified")
+def _first_reason(decisions: Iterable[SenderDecision]) -> str:
+    return next((d.reason for d in decisions if d.reason), "sender not verified")
 
 
 def gateway_tls(settings: NotificationSettings) -> ssl.SSLContext | None:
