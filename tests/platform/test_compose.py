@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 # Tunings the embedded run needs for Tansu (and its faster outbox poll); Apache Kafka uses the defaults.
 EMBEDDED_ONLY = {
+    "KAFKA_ENABLE_IDEMPOTENCE",  # Tansu has no idempotent producer; Apache Kafka keeps the default (on)
     "KAFKA_FETCH_MAX_WAIT_MS",
     "KAFKA_SESSION_TIMEOUT_MS",
     "KAFKA_HEARTBEAT_INTERVAL_MS",

@@ -94,19 +94,12 @@ def outbox_replay(
 
 @app.command("create-topics")
 def create_topics() -> None:
-    """Create every platform topic and its dead-letter topic on KAFKA_BOOTSTRAP_SERVERS."""
+    """Create every platform topic and its dead-letter topic on KAFKA_BOOTSTRAP_SERVERS (layouts: KAFKA_TOPICS)."""
     from casework.bus import ensure_topics, with_dead_letter_topics
     from casework.events import ALL_TOPICS
 
     settings = ServiceSettings()
-    created = asyncio.run(
-        ensure_topics(
-            settings.kafka_bootstrap_servers,
-            with_dead_letter_topics(ALL_TOPICS),
-            settings.kafka_topic_partitions,
-            settings.kafka_replication_factor,
-        )
-    )
+    created = asyncio.run(ensure_topics(settings, with_dead_letter_topics(ALL_TOPICS)))
     typer.echo(f"created: {', '.join(created) or 'none (all existed)'}")
 
 
