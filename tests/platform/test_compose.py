@@ -100,7 +100,7 @@ def test_console_matches_its_settings_and_the_embedded_run(tmp_path: Path) -> No
     fields = ConsoleSettings.model_fields
     environment = console["environment"]
     assert not {key for key in environment if key.lower() not in fields}, "variables the console does not read"
-    assert environment["ENVIRONMENT"] == "production" and "JWT_SECRET" not in environment
+    assert environment["ENVIRONMENT"] == "staging" and "JWT_SECRET" not in environment
     assert (ROOT / console["build"]["dockerfile"]).exists()
     assert console["ports"] == [f"{ConsoleSettings().port}:{ConsoleSettings().port}"]
     embedded = {key for key in StackLayout(tmp_path).console_env() if key.lower() in fields}

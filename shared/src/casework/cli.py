@@ -47,13 +47,15 @@ def revision(service: str, message: Annotated[str, typer.Option("-m", "--message
 
 @app.command()
 def serve(service: str) -> None:
-    """Run the service under uvicorn on HOST:PORT from its settings."""
+    """Run the service under uvicorn on HOST:PORT from its settings (refused in production on dev settings)."""
     import uvicorn
 
-    from casework.app import create_app
+    from casework.production_guard import settings_or_exit
 
     definition = load_definition(service)
-    settings = definition.load_settings()
+    settings = settings_or_exit(definition.load_settings)  # ENVIRONMENT=production: no dev defaults, TLS
+    from casework.app import create_app
+
     uvicorn.run(create_app(definition, settings), host=settings.host, port=settings.port, log_config=None)
 
 

@@ -65,7 +65,8 @@ class PlatformSettings(BaseSettings):
         description="JSON: provider role (cis2 role_code or flat role) -> platform roles; empty: flat ones as they are",
     )
     jwt_secret: SecretStr | None = Field(
-        None, description="Dev key (HS256) for `casework token`, tests and the demo; never set in production"
+        None,
+        description="Dev key (HS256) for `casework token`, tests and the demo; production refuses to start with one",
     )
     commissioner_orgs: list[str] = Field(
         default_factory=lambda: ["X24"],
@@ -83,12 +84,6 @@ class PlatformSettings(BaseSettings):
     @classmethod
     def _role_map_json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _no_dev_key_in_production(self) -> Self:
-        if self.environment == "production" and self.jwt_secret is not None:
-            raise ValueError("JWT_SECRET signs dev tokens: it must not be set when ENVIRONMENT=production")
-        return self
 
 
 INBOX_RETENTION_MARGIN_S = 86400  # the inbox outlives the broker's retention by at least this
