@@ -51,6 +51,7 @@ from bench.contract_bench_setup import (
 )
 from bench.harness import Latencies, broker_round_trip, infrastructure, print_table
 from casework.bus import ensure_topics
+from casework.settings import ServiceSettings
 from embedded_stack.testing import TestStack, envelope_for
 
 DRUG = "37620001110000107"
@@ -282,7 +283,8 @@ async def quiet(contract: ServiceProcess, for_s: float = 2.0) -> None:
 async def run(args: argparse.Namespace) -> None:
     rows, notes = [], []
     async with infrastructure() as stack:
-        await ensure_topics(stack.bootstrap_servers, ["cdf.events", "contract.events"], partitions=3)
+        bus = ServiceSettings(kafka_bootstrap_servers=stack.bootstrap_servers, kafka_topic_partitions=3)
+        await ensure_topics(bus, ["cdf.events", "contract.events"])
         baseline = await broker_round_trip(stack.bootstrap_servers, args.rate, args.count)
         rows.append(baseline.row())
         if args.variant in ("both", "sact-start"):

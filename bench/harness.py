@@ -23,6 +23,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from casework.bus import ensure_topics
+from casework.settings import ServiceSettings
 from embedded_stack.testing import TestStack
 
 
@@ -85,7 +86,7 @@ def print_table(title: str, rows: list[dict[str, float | str]]) -> None:
 async def broker_round_trip(bootstrap: str, rate_per_s: float, count: int, fetch_wait_ms: int = 10) -> Latencies:
     """Raw produce -> consume latency on the broker at a paced rate: the floor any event flow sits on."""
     topic = f"bench-rtt-{uuid.uuid4().hex[:6]}"
-    await ensure_topics(bootstrap, [topic], partitions=3)
+    await ensure_topics(ServiceSettings(kafka_bootstrap_servers=bootstrap, kafka_topic_partitions=3), [topic])
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,

@@ -24,6 +24,7 @@ async def main(database_url: str, bootstrap: str, group: str) -> None:
         database_url=database_url,
         kafka_bootstrap_servers=bootstrap,
         kafka_fetch_max_wait_ms=10,
+        kafka_enable_idempotence=False,
         log_level="WARNING",
         kafka_session_timeout_ms=3000,
         kafka_heartbeat_interval_ms=300,

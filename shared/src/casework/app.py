@@ -104,12 +104,7 @@ async def _try_ensure_topics(definition: ServiceDefinition, settings: ServiceSet
     # The broker may be down at start: the API still starts and the relay creates topics later.
     topics = with_dead_letter_topics(definition.topics + _consumed_topics(definition))
     try:
-        await ensure_topics(
-            settings.kafka_bootstrap_servers,
-            topics,
-            settings.kafka_topic_partitions,
-            settings.kafka_replication_factor,
-        )
+        await ensure_topics(settings, topics)
     except Exception as exc:
         log.warning("could not create topics at start", error=repr(exc))
 

@@ -84,8 +84,9 @@ def mint_token(
     settings: PlatformSettings, sub: str, org: str, roles: Iterable[str], ttl_s: int = 3600, **claims: object
 ) -> str:
     """A dev token signed with the dev key (JWT_SECRET): for `casework token`, tests and the demo."""
-    if settings.jwt_secret is None:
-        raise RuntimeError("JWT_SECRET is not set: dev tokens cannot be minted (sign in through the provider)")
+    key = dev_key(settings)
+    if key is None:
+        raise RuntimeError("no dev key (JWT_SECRET unset, or ENVIRONMENT=production): sign in through the provider")
     now = int(time.time())
     payload = {
         "sub": sub,
@@ -97,7 +98,7 @@ def mint_token(
         "exp": now + ttl_s,
         **claims,
     }
-    return jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+    return jwt.encode(payload, key.key, algorithm="HS256")
 
 
 DEV_KEY_MAPPING = ClaimMapping()  # the platform's own dev tokens carry `org` and `roles` as they are
@@ -109,7 +110,8 @@ def decode_token(settings: PlatformSettings, token: str) -> Principal:
 
 
 def dev_key(settings: PlatformSettings) -> VerifyingKey | None:
-    if settings.jwt_secret is None:
+    """The dev key; none in production even where JWT_SECRET is set (the production guard refuses that too)."""
+    if settings.jwt_secret is None or settings.environment == "production":
         return None
     secret = settings.jwt_secret.get_secret_value()
     return VerifyingKey(f"dev:{hashlib.sha256(secret.encode()).hexdigest()}", secret)

@@ -31,6 +31,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.db import PlatformTables
+from casework.kafka_client import client_kwargs
 from casework.settings import ServiceSettings
 
 Partition = tuple[str, int]  # (topic, partition)
@@ -88,7 +89,7 @@ async def cut_back(settings: ServiceSettings, highest: Mapping[Partition, int]) 
     offset it ends at."""
     if not highest:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10_000)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), request_timeout_ms=10_000)
     await consumer.start()
     try:
         await consumer.topics()  # metadata first: end offsets need each partition's leader
@@ -127,9 +128,7 @@ async def _event_ids_at(settings: ServiceSettings, offsets: Mapping[Partition, i
     """The event id of the record at each (topic, partition) offset, where the broker has one."""
     if not offsets:
         return {}
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False, request_timeout_ms=10_000
-    )
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False, request_timeout_ms=10_000)
     await consumer.start()
     found: dict[Partition, str] = {}
     try:

@@ -47,13 +47,15 @@ def revision(service: str, message: Annotated[str, typer.Option("-m", "--message
 
 @app.command()
 def serve(service: str) -> None:
-    """Run the service under uvicorn on HOST:PORT from its settings."""
+    """Run the service under uvicorn on HOST:PORT from its settings (refused in production on dev settings)."""
     import uvicorn
 
-    from casework.app import create_app
+    from casework.production_guard import settings_or_exit
 
     definition = load_definition(service)
-    settings = definition.load_settings()
+    settings = settings_or_exit(definition.load_settings)  # ENVIRONMENT=production: no dev defaults, TLS
+    from casework.app import create_app
+
     uvicorn.run(create_app(definition, settings), host=settings.host, port=settings.port, log_config=None)
 
 
@@ -94,19 +96,12 @@ def outbox_replay(
 
 @app.command("create-topics")
 def create_topics() -> None:
-    """Create every platform topic and its dead-letter topic on KAFKA_BOOTSTRAP_SERVERS."""
+    """Create every platform topic and its dead-letter topic on KAFKA_BOOTSTRAP_SERVERS (layouts: KAFKA_TOPICS)."""
     from casework.bus import ensure_topics, with_dead_letter_topics
     from casework.events import ALL_TOPICS
 
     settings = ServiceSettings()
-    created = asyncio.run(
-        ensure_topics(
-            settings.kafka_bootstrap_servers,
-            with_dead_letter_topics(ALL_TOPICS),
-            settings.kafka_topic_partitions,
-            settings.kafka_replication_factor,
-        )
-    )
+    created = asyncio.run(ensure_topics(settings, with_dead_letter_topics(ALL_TOPICS)))
     typer.echo(f"created: {', '.join(created) or 'none (all existed)'}")
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.sql.dml import Insert
 from casework.backoff import backoff_delay
 from casework.correlation import causation_id, correlation_id
 from casework.events.envelope import EventEnvelope, dead_letter_topic
+from casework.kafka_client import client_kwargs
 from casework.logs import get_logger
 from casework.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from casework.shutdown import finish_within
@@ -220,7 +221,7 @@ class EventConsumer:
         if self._consumer is not None:
             return
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            **client_kwargs(self._settings),
             group_id=self.name,
             client_id=self.name,
             enable_auto_commit=False,

@@ -124,12 +124,7 @@ class OutboxRelay:
                 await producer.stop()
                 raise
             # A broker that restarted with empty memory has lost its topics too.
-            await ensure_topics(
-                self._settings.kafka_bootstrap_servers,
-                self._topics,
-                self._settings.kafka_topic_partitions,
-                self._settings.kafka_replication_factor,
-            )
+            await ensure_topics(self._settings, self._topics)
             try:
                 await self._check_for_loss()
             except BaseException:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from casework.events import ALL_TOPICS
+from casework.events.envelope import dead_letter_topic
 
 DEV_TOKEN_ISSUER = "casework-dev"  # the `iss` of tokens signed with the dev key (JWT_SECRET)
 
@@ -62,7 +65,8 @@ class PlatformSettings(BaseSettings):
         description="JSON: provider role (cis2 role_code or flat role) -> platform roles; empty: flat ones as they are",
     )
     jwt_secret: SecretStr | None = Field(
-        None, description="Dev key (HS256) for `casework token`, tests and the demo; never set in production"
+        None,
+        description="Dev key (HS256) for `casework token`, tests and the demo; production refuses to start with one",
     )
     commissioner_orgs: list[str] = Field(
         default_factory=lambda: ["X24"],
@@ -81,14 +85,55 @@ class PlatformSettings(BaseSettings):
     def _role_map_json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _no_dev_key_in_production(self) -> Self:
-        if self.environment == "production" and self.jwt_secret is not None:
-            raise ValueError("JWT_SECRET signs dev tokens: it must not be set when ENVIRONMENT=production")
-        return self
-
 
 INBOX_RETENTION_MARGIN_S = 86400  # the inbox outlives the broker's retention by at least this
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "PLAIN"]
+
+
+class TopicLayout(BaseModel):
+    """How one topic is created; what is left out comes from KAFKA_TOPIC_PARTITIONS / KAFKA_REPLICATION_FACTOR."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partitions: int | None = Field(None, ge=1)
+    replication_factor: int | None = Field(None, ge=1)
+
+
+def kafka_security_problems(settings: ServiceSettings) -> list[str]:
+    """What is missing or contradictory in the Kafka security settings, naming the settings."""
+    problems = []
+    tls = settings.kafka_security_protocol in ("SSL", "SASL_SSL")
+    sasl = settings.kafka_security_protocol.startswith("SASL_")
+    tls_files = {"KAFKA_SSL_CA_FILE": settings.kafka_ssl_ca_file, "KAFKA_SSL_CERT_FILE": settings.kafka_ssl_cert_file}
+    tls_files |= {"KAFKA_SSL_KEY_FILE": settings.kafka_ssl_key_file}
+    if not tls and any(tls_files.values()):
+        named = ", ".join(name for name, value in tls_files.items() if value)
+        problems.append(f"{named} set but KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol} uses no TLS")
+    if bool(settings.kafka_ssl_cert_file) != bool(settings.kafka_ssl_key_file):
+        problems.append("KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (a client certificate and its key)")
+    if not sasl:
+        return problems
+    mechanism = settings.kafka_sasl_mechanism
+    if mechanism == "OAUTHBEARER":
+        client = {"KAFKA_OAUTH_CLIENT_ID": settings.kafka_oauth_client_id}
+        client |= {"KAFKA_OAUTH_CLIENT_SECRET": settings.kafka_oauth_client_secret}
+        if settings.kafka_oauth_token_url and settings.kafka_oauth_token_file:
+            problems.append("KAFKA_OAUTH_TOKEN_URL and KAFKA_OAUTH_TOKEN_FILE: set one, not both")
+        elif settings.kafka_oauth_token_url:
+            missing = [name for name, value in client.items() if not value]
+            if missing:
+                problems.append(f"KAFKA_OAUTH_TOKEN_URL needs {' and '.join(missing)}")
+        elif not settings.kafka_oauth_token_file:
+            problems.append("KAFKA_SASL_MECHANISM=OAUTHBEARER needs KAFKA_OAUTH_TOKEN_URL or KAFKA_OAUTH_TOKEN_FILE")
+    else:
+        credentials = {"KAFKA_SASL_USERNAME": settings.kafka_sasl_username}
+        credentials |= {"KAFKA_SASL_PASSWORD": settings.kafka_sasl_password}
+        missing = [name for name, value in credentials.items() if not value]
+        if missing:
+            problems.append(f"KAFKA_SASL_MECHANISM={mechanism} needs {' and '.join(missing)}")
+    return problems
 
 
 class ServiceSettings(PlatformSettings):
@@ -103,8 +148,46 @@ class ServiceSettings(PlatformSettings):
     kafka_rebalance_timeout_ms: int = Field(
         30_000, description="How long a rebalance waits for members; Tansu joins faster with ~1000"
     )
-    kafka_topic_partitions: int = Field(3, description="Partitions when this service creates a topic")
-    kafka_replication_factor: int = Field(1, description="Replication factor when creating topics")
+    # How the clients reach the brokers (casework.kafka_client builds the aiokafka arguments from these).
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT", description="PLAINTEXT (embedded run only) | SSL | SASL_SSL | SASL_PLAINTEXT"
+    )
+    kafka_ssl_ca_file: str | None = Field(
+        None, description="PEM CA bundle the brokers' certificates are verified with (unset: the system's CAs)"
+    )
+    kafka_ssl_cert_file: str | None = Field(None, description="PEM client certificate (mutual TLS), with the key")
+    kafka_ssl_key_file: str | None = Field(None, description="PEM private key of the client certificate")
+    kafka_ssl_key_password: SecretStr | None = Field(None, description="Password of the client key, if encrypted")
+    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
+        "SCRAM-SHA-512", description="SASL_*: SCRAM-SHA-512 | SCRAM-SHA-256 | OAUTHBEARER | PLAIN"
+    )
+    kafka_sasl_username: str | None = Field(None, description="SCRAM or PLAIN: the Kafka user")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SCRAM or PLAIN: its password")
+    kafka_oauth_token_url: str | None = Field(
+        None, description="OAUTHBEARER: token endpoint; tokens come by the client credentials grant"
+    )
+    kafka_oauth_client_id: str | None = Field(None, description="OAUTHBEARER: client id at the token endpoint")
+    kafka_oauth_client_secret: SecretStr | None = Field(None, description="OAUTHBEARER: its client secret")
+    kafka_oauth_scope: str | None = Field(None, description="OAUTHBEARER: scope asked for (space-separated)")
+    kafka_oauth_token_params: dict[str, str] = Field(
+        default_factory=dict,
+        description='OAUTHBEARER: more form fields of the token request (JSON), e.g. {"resource": "urn:kafka"}',
+    )
+    kafka_oauth_token_file: str | None = Field(
+        None, description="OAUTHBEARER without a token URL: a file holding the token, read again on each login"
+    )
+    kafka_enable_idempotence: bool = Field(
+        True, description="Idempotent producer (Apache Kafka); the embedded Tansu broker lacks it: false there"
+    )
+    kafka_topic_partitions: int = Field(3, ge=1, description="Partitions of a topic KAFKA_TOPICS does not name")
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="Replication factor of a topic KAFKA_TOPICS does not name (3 on a production cluster)"
+    )
+    kafka_topics: dict[str, TopicLayout] = Field(
+        default_factory=dict,
+        description='JSON, per topic: {"cdf.events": {"partitions": 12, "replication_factor": 3}}; a '
+        "dead-letter topic (<topic>.dlq) not named takes its topic's layout",
+    )
 
     outbox_poll_interval_s: float = Field(0.2, description="Relay poll when no commit woke it")
     outbox_batch_size: int = Field(500, description="Outbox rows published per batch")
@@ -134,6 +217,30 @@ class ServiceSettings(PlatformSettings):
     patient_ref_key: SecretStr = Field(
         SecretStr("dev-only-patient-ref-key-change-me-in-every-deployment"), description="HMAC key for patient_ref"
     )
+
+    def topic_layout(self, topic: str) -> tuple[int, int]:
+        """(partitions, replication factor) a topic is created with."""
+        dead_letters_of = {dead_letter_topic(named): layout for named, layout in self.kafka_topics.items()}
+        layout = self.kafka_topics.get(topic) or dead_letters_of.get(topic)
+        partitions = layout.partitions if layout and layout.partitions else self.kafka_topic_partitions
+        replication = layout.replication_factor if layout and layout.replication_factor else None
+        return partitions, replication or self.kafka_replication_factor
+
+    @field_validator("kafka_topics")
+    @classmethod
+    def _platform_topics(cls, value: dict[str, TopicLayout]) -> dict[str, TopicLayout]:
+        known = {*ALL_TOPICS, *(dead_letter_topic(t) for t in ALL_TOPICS)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"not platform topics: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        return value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Self:
+        problems = kafka_security_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _inbox_outlives_the_broker(self) -> Self:

@@ -147,6 +147,7 @@ class StackLayout:
             "PUBLIC_BASE_URL": self.service_url(service),
             "DATABASE_URL": self.database_url(service),
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports.broker}",
+            "KAFKA_ENABLE_IDEMPOTENCE": "false",  # Tansu has no idempotent producer (PLATFORM.md)
             "KAFKA_FETCH_MAX_WAIT_MS": "10",
             # Tansu's group coordinator waits out session/rebalance timeouts on every join.
             "KAFKA_SESSION_TIMEOUT_MS": "3000",

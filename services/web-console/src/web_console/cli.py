@@ -22,11 +22,13 @@ def migrate() -> None:
 
 @app.command()
 def serve() -> None:
-    """Run the console under uvicorn on HOST:PORT."""
+    """Run the console under uvicorn on HOST:PORT (refused in production on dev settings)."""
     import uvicorn
 
-    from web_console.app import create_app
+    from casework.production_guard import settings_or_exit
     from web_console.settings import ConsoleSettings
 
-    settings = ConsoleSettings()
+    settings = settings_or_exit(ConsoleSettings)  # ENVIRONMENT=production: no dev defaults, TLS
+    from web_console.app import create_app
+
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=False)
