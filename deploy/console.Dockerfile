@@ -22,5 +22,6 @@ COPY --from=build /app/.venv /app/.venv
 COPY --from=assets /assets/node_modules /app/node_modules
 ENV PATH=/app/.venv/bin:$PATH HOST=0.0.0.0 ASSETS_DIR=/app/node_modules
 USER casework
-# The console's own migration (its sessions table) runs before it serves; with replicas run it as a job.
-CMD ["sh", "-c", "web-console migrate && exec web-console serve"]
+# The container serves; its migration (the sessions table) is a step of its own: a Job in Kubernetes
+# (deploy/kubernetes), run before serving in docker-compose.
+CMD ["web-console", "serve"]

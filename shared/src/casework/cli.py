@@ -36,6 +36,22 @@ def migrate(
     typer.echo(f"{service}: migrated to {revision}")
 
 
+@app.command("wait-for-migrations")
+def wait_for_migrations(
+    service: Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICE_NAMES)}")],
+    timeout: Annotated[float, typer.Option(help="seconds to wait before giving up (exit 1)")] = 600,
+) -> None:
+    """Wait until the service's database is at this code's head revision (`migrate` puts it there)."""
+    from casework.migrations import wait_until_migrated
+
+    definition = load_definition(service)
+    missing = asyncio.run(wait_until_migrated(definition, definition.load_settings().database_url, timeout))
+    if missing:
+        typer.echo(f"{service}: database not at {', '.join(sorted(missing))} after {timeout:g} s", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{service}: database at head")
+
+
 @app.command()
 def revision(service: str, message: Annotated[str, typer.Option("-m", "--message")]) -> None:
     """Autogenerate a migration for the service from its models (needs a migrated database)."""

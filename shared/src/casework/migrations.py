@@ -7,12 +7,14 @@ append-only by a trigger, so not even the service itself can rewrite history).
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Protocol
 
 import asyncpg
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
 
@@ -43,6 +45,45 @@ def alembic_config(definition: Migratable, database_url: str) -> Config:
 
 def upgrade(definition: Migratable, database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(definition, database_url), revision)
+
+
+def head_revisions(definition: Migratable) -> set[str]:
+    """The revisions the code expects the database at (one head per service)."""
+    return set(ScriptDirectory.from_config(alembic_config(definition, "")).get_heads())
+
+
+async def current_revisions(definition: Migratable, database_url: str) -> set[str]:
+    """The revisions the database is at: none before the first migration (or before the database exists)."""
+    dsn, _ = _plain_dsn(database_url)
+    try:
+        conn = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        return set()
+    try:
+        table = alembic_config(definition, database_url).attributes["version_table"]
+        if await conn.fetchval("SELECT to_regclass($1)", table) is None:
+            return set()
+        return {row["version_num"] for row in await conn.fetch(f'SELECT version_num FROM "{table}"')}
+    finally:
+        await conn.close()
+
+
+async def wait_until_migrated(
+    definition: Migratable, database_url: str, timeout_s: float, poll_s: float = 2.0
+) -> set[str]:
+    """Wait until the database is at the code's head (what the migration job does); the revisions still
+    missing when `timeout_s` ran out (empty: migrated). A Kubernetes init container runs this, so a pod of
+    a new version never serves against the old schema, whatever order the job and the rollout run in."""
+    wanted = head_revisions(definition)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            missing = wanted - await current_revisions(definition, database_url)
+        except (OSError, asyncpg.PostgresError):  # the database is not reachable yet: keep waiting
+            missing = wanted
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        await asyncio.sleep(poll_s)
 
 
 def make_revision(definition: Migratable, database_url: str, message: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="The casework web console", no_args_is_help=True)
@@ -18,6 +21,22 @@ def migrate() -> None:
     ensure_database_sync(url)
     upgrade(CONSOLE_DATABASE, url)
     typer.echo("console: migrated to head")
+
+
+@app.command("wait-for-migrations")
+def wait_for_migrations(
+    timeout: Annotated[float, typer.Option(help="seconds to wait before giving up (exit 1)")] = 600,
+) -> None:
+    """Wait until the console's database is at this code's head revision (`migrate` puts it there)."""
+    from casework.migrations import wait_until_migrated
+    from web_console.database import CONSOLE_DATABASE
+    from web_console.settings import ConsoleSettings
+
+    missing = asyncio.run(wait_until_migrated(CONSOLE_DATABASE, ConsoleSettings().database_url, timeout))
+    if missing:
+        typer.echo(f"console: database not at {', '.join(sorted(missing))} after {timeout:g} s", err=True)
+        raise typer.Exit(1)
+    typer.echo("console: database at head")
 
 
 @app.command()
