@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdf_service.sact.records import count_rows, pieces, record_boundary, rows_of
+from cdf_service.sact.records import count_rows, frame_of, pieces, record_boundary, rows_of
 
 
 def test_boundary_skips_newlines_inside_quotes() -> None:
@@ -164,3 +164,24 @@ def test_repeated_administrations_name_the_first_row_and_ignore_checksum_collisi
     ]
     assert repeated_administrations(rows) == {9: 3, 12: 3}
     assert repeated_administrations(rows[3:]) == {}
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=csv_text | csv_text.map(lambda t: t.replace("\n", "\r\n")), width=st.integers(1, 4))
+def test_a_piece_read_as_columns_has_the_cells_the_csv_module_reads(text: str, width: int) -> None:
+    """frame_of reads a piece exactly as rows_of does, or declines it (then rows_of reads it)."""
+    piece = text.encode()
+    frame = frame_of(piece, width)
+    if frame is not None:
+        assert [list(row) for row in frame.iter_rows()] == list(rows_of(piece))
+
+
+def test_usual_pieces_are_read_as_columns() -> None:
+    plain = b"1,a,\r\n2,b,c\r\n3,,d\r\n"
+    quoted = b'1,"a,b",c\n2,x,y\n3,"two\nlines",z\n4,"1,3",""\n'
+    for piece in (plain, quoted, plain.replace(b"\r", b"")):
+        frame = frame_of(piece, 3)
+        assert frame is not None and [list(row) for row in frame.iter_rows()] == list(rows_of(piece))
+    short, long = b"1,a,b\n2,b\n3,c,d\n", b"1,a,b\n2,b,c,d\n"
+    assert frame_of(short, 3) is None and frame_of(long, 3) is None  # rows_of reads them: a problem each
+    assert frame_of(b"1,a,b\n\n2,b,c\n", 3) is None and frame_of(b"1,\xff,b\n", 3) is None

@@ -43,13 +43,19 @@ def duplicate_key(patient_ref: str, drug_key: str, regimen_start: str, cycle_num
     return duplicate_key_of_cycle(regimen_checksum(patient_ref, drug_key, regimen_start), cycle_number, administration)
 
 
+# what the checksum is of: a row's regimen of a drug, then its cycle number and administration date (CRC-32
+# runs on, so the checksum of the two texts one after the other is the checksum of the first continued)
+REGIMEN_TEXT = "{}|{}|{}"
+CYCLE_TEXT = "|{}|{}"
+
+
 def regimen_checksum(patient_ref: str, drug_key: str, regimen_start: str) -> int:
     """The part of `duplicate_key` every row of one regimen of one drug shares (CRC-32 runs on)."""
-    return zlib.crc32(f"{patient_ref}|{drug_key}|{regimen_start}".encode())
+    return zlib.crc32(REGIMEN_TEXT.format(patient_ref, drug_key, regimen_start).encode())
 
 
 def duplicate_key_of_cycle(regimen: int, cycle_number: int, administration: str) -> int:
-    return zlib.crc32(f"|{cycle_number}|{administration}".encode(), regimen)
+    return zlib.crc32(CYCLE_TEXT.format(cycle_number, administration).encode(), regimen)
 
 
 class RepeatedChecksums:

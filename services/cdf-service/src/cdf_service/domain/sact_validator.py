@@ -163,7 +163,7 @@ class RowValidator:
     def _locate(self, schema: SactSchema, columns: Sequence[str]) -> None:
         """Column positions of what the rules read (None when the file has no such column)."""
         at = {role: self.index.get(item.header) for role, item in schema.by_role.items()}
-        self._at = at
+        self.positions = at
         self._nhs, self._provider = at[Role.NHS_NUMBER], at[Role.PROVIDER]
         self._born, self._start = at[Role.BIRTH_DATE], at[Role.REGIMEN_START]
         self._drug, self._cycle = at[Role.DRUG_NAME], at[Role.CYCLE_NUMBER]
@@ -183,16 +183,17 @@ class RowValidator:
         self._cycle_max = (schema.by_role[Role.CYCLE_NUMBER].limits or (0, 999))[1]
         self._cycle_start_required = schema.by_role[Role.CYCLE_START].mandatory
         self._final_from_reasons = schema.final_from_reasons
-        self._columns = [
+        self.item_columns = [
             _Column(i, schema.by_header[name])
             for i, name in enumerate(columns)
             if schema.by_header[name].role not in _OWN_RULES
         ]
-        self._regimen_columns = _Columns([c for c in self._columns if c.item.section not in ROW_SECTIONS])
-        self._row_columns = _Columns([c for c in self._columns if c.item.section in ROW_SECTIONS])
+        self._regimen_columns = _Columns([c for c in self.item_columns if c.item.section not in ROW_SECTIONS])
+        self._row_columns = _Columns([c for c in self.item_columns if c.item.section in ROW_SECTIONS])
         self._row_values = self._row_columns.values
         own = (self._nhs, self._provider, self._born, self._start)
         regimen_level = [*own, *(c.index for c in self._regimen_columns.columns)]
+        self.regimen_level = regimen_level  # positions of the values every row of a regimen repeats
         self._regimen_key = _getter(regimen_level)
         # a file in the schema's order begins with the regimen-level values: they are then the row's first
         # `leading` cells, taken as one slice (and shared with the row before by records.rows_of)
@@ -203,14 +204,14 @@ class RowValidator:
         self._recent: list[tuple[str | None, ...]] = [(None,)]
         self._recent_facts: list[_Facts | None] = [None]
         administration = {Role.ADMINISTERED, Role.DISPENSED}
-        self._choices = [
+        self.choices = [
             (choice, [self.index[h] for h in schema.choice_headers(choice) if h in self.index])
             for choice in schema.choices
             if not administration.intersection(schema.by_number[n].role for n in choice.items)
         ]
-        self._pairs = [(*(positions + positions)[:2], choice.exactly_one) for choice, positions in self._choices]
+        self._pairs = [(*(positions + positions)[:2], choice.exactly_one) for choice, positions in self.choices]
         regimen_level = {c.index for c in self._regimen_columns.columns}
-        assert all(set(positions) <= regimen_level for _, positions in self._choices), "choices are checked per regimen"
+        assert all(set(positions) <= regimen_level for _, positions in self.choices), "choices are checked per regimen"
         self._reasons = [
             (self.index[item.header], item, {}) for item in schema.reason_items if item.header in self.index
         ]
@@ -223,7 +224,7 @@ class RowValidator:
         return ref if ref != "" else _remember(self._refs, raw, self._ref_of(raw))
 
     def _ref_of(self, raw: str) -> str | None:
-        digits = _digits(raw)
+        digits = nhs_digits(raw)
         valid = len(digits) == 10 and digits.isdigit() and nhs_number_check_digit(digits[:9]) == int(digits[9])
         if not valid:
             return None
@@ -263,15 +264,21 @@ class RowValidator:
         for i, item, known in self._reasons:
             if raw := cells[i]:
                 found = known.get(raw)
-                if found is None:
-                    assert item.reasons is not None
-                    found = 0
-                    for code in raw.split(","):
-                        if (reason := item.reasons.get(code.strip())) is not None:
-                            found |= BIT[reason]
-                    known[raw] = found
-                mask |= found
+                mask |= found if found is not None else self.reason_mask(item, raw)
         return mask or None
+
+    def reason_mask(self, item: DataItem, raw: str) -> int:
+        """The stop reasons one value of a reason item gives (0 for none); remembered per item."""
+        known = next(known for _, reasons_item, known in self._reasons if reasons_item is item)
+        found = known.get(raw)
+        if found is None:
+            assert item.reasons is not None
+            found = 0
+            for code in raw.split(","):
+                if (reason := item.reasons.get(code.strip())) is not None:
+                    found |= BIT[reason]
+            known[raw] = found
+        return found
 
     # -- the row --------------------------------------------------------------------------------
 
@@ -346,7 +353,7 @@ class RowValidator:
             or (final is not None and final < regimen_start)
         ):
             return None
-        nhs = _digits(c[self._nhs]) if drug.listed else None  # kept for an unapproved use's case
+        nhs = nhs_digits(c[self._nhs]) if drug.listed else None  # kept for an unapproved use's case
         record = (provider, patient, drug.key, drug.listed, regimen_start, cycle, cycle_start, given, final)
         # tuple.__new__: an Administration's own __new__ (a NamedTuple's) is a Python call, a microsecond a row
         return _administration(Administration, (*record, reasons, cycles, length, dispensed, nhs))
@@ -421,7 +428,7 @@ class RowValidator:
         if problems:
             return problems
         assert patient and drug and born and regimen_start and given and cycle_start and cycle is not None
-        nhs = _digits(cells[self._nhs]) if drug.listed else None  # kept for an unapproved use's case
+        nhs = nhs_digits(cells[self._nhs]) if drug.listed else None  # kept for an unapproved use's case
         record = (provider, patient, drug.key, drug.listed, regimen_start, cycle, cycle_start, given, final)
         return _administration(Administration, (*record, reasons, cycles, length, dispensed, nhs))
 
@@ -435,7 +442,7 @@ class RowValidator:
 
     def _date_of(self, cells: Sequence[str], role: Role, problems: list[Problem]) -> date | None:
         """A date item the rules read: None when absent, empty or not a date (a problem unless optional)."""
-        at = self._at.get(role)
+        at = self.positions.get(role)
         item = self.schema.by_role.get(role)
         if at is None or item is None:  # not an item of this version, or not a column of this file
             return None
@@ -483,10 +490,10 @@ class RowValidator:
     def _each_item(self, cells: Sequence[str], problems: list[Problem]) -> bool:
         """Every other value against its data item, and the choices; True when all were fine."""
         before = len(problems)
-        for column in self._columns:
+        for column in self.item_columns:
             if (reason := column.reason(cells[column.index])) is not None:
                 problems.append(Problem(column.item.header, reason))
-        for choice, positions in self._choices:
+        for choice, positions in self.choices:
             given = sum(1 for i in positions if cells[i].strip())
             names = " or ".join(self.schema.choice_headers(choice))
             if given == 0:
@@ -509,7 +516,7 @@ class RowValidator:
         return cycles or 1, length
 
     def _column_fine(self, index: int, raw: str) -> bool:
-        return next(column for column in self._columns if column.index == index).reason(raw) is None
+        return next(column for column in self.item_columns if column.index == index).reason(raw) is None
 
     def _fields(self, given_field: str) -> _Fields:
         header = self.schema.header_of
@@ -542,21 +549,26 @@ class _Fields(NamedTuple):
     final: str
 
 
+# the dates that must not come before another: (the later, the earlier, the reason); `chronology` names
+# them in a row's problems, and the columnar pass (domain.sact_columns) compares the same pairs
+DATE_ORDER: tuple[tuple[str, str, str], ...] = (
+    ("regimen_start", "born", "is before the date of birth"),
+    ("given", "regimen_start", "is before the start date of the regimen"),
+    ("cycle_start", "regimen_start", "is before the start date of the regimen"),
+    ("final", "regimen_start", "is before the start date of the regimen (stop before start)"),
+)
+
+
 def chronology(d: _Dates, today: date, fields: _Fields) -> list[Problem]:
-    """Dates that contradict each other, each checked when both of its dates could be read."""
+    """Dates that contradict each other, each checked when both of its dates could be read (the final
+    treatment only where the version has the item)."""
     problems = []
     if d.given is not None and d.given > today:
         problems.append(Problem(fields.given, "is in the future"))
-    if d.regimen_start is None:
-        return problems
-    if d.born is not None and d.regimen_start < d.born:
-        problems.append(Problem(fields.regimen_start, "is before the date of birth"))
-    if d.given is not None and d.given < d.regimen_start:
-        problems.append(Problem(fields.given, "is before the start date of the regimen"))
-    if d.cycle_start is not None and d.cycle_start < d.regimen_start:
-        problems.append(Problem(fields.cycle_start, "is before the start date of the regimen"))
-    if d.final is not None and d.final < d.regimen_start and fields.final:
-        problems.append(Problem(fields.final, "is before the start date of the regimen (stop before start)"))
+    for later, earlier, reason in DATE_ORDER:
+        day, before = getattr(d, later), getattr(d, earlier)
+        if day is not None and before is not None and day < before and (field := getattr(fields, later)):
+            problems.append(Problem(field, reason))
     return problems
 
 
@@ -564,6 +576,6 @@ def _items(numbers: Sequence[int]) -> str:
     return " and ".join(str(n) for n in numbers)
 
 
-def _digits(raw: str) -> str:
+def nhs_digits(raw: str) -> str:
     """An NHS number as stored: its ten digits without the spaces or dashes a file may give."""
     return raw.replace(" ", "").replace("-", "")

@@ -12,10 +12,22 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
+from zlib import crc32
 
-from cdf_service.domain.sact_rows import Administration, DrugDictionary, duplicate_key_of_cycle, regimen_checksum
+import polars as pl
+
+from cdf_service.domain.sact_columns import Accepted, ColumnValidator
+from cdf_service.domain.sact_rows import (
+    CYCLE_TEXT,
+    REGIMEN_TEXT,
+    Administration,
+    DrugDictionary,
+    duplicate_key_of_cycle,
+    regimen_checksum,
+)
 from cdf_service.domain.sact_validator import RowValidator
-from cdf_service.sact.records import rows_of
+from cdf_service.sact.records import frame_of, rows_of
 from cdf_service.sact_schema import SCHEMAS
 
 COPY_COLUMNS = ("submission_id", "row_no", *Administration._fields, "duplicate_key")
@@ -47,21 +59,56 @@ class PieceResult:
         return len({row for row, _, _ in self.problems})
 
 
-_validators: dict[str, RowValidator] = {}  # per process: keeps the NHS number and date caches warm
+_validators: dict[str, tuple[RowValidator, ColumnValidator]] = {}  # per process: caches kept warm
 
 
-def _validator(spec: ValidatorSpec) -> RowValidator:
-    validator = _validators.get(spec.submission_id)
-    if validator is None:
+def _validator(spec: ValidatorSpec) -> tuple[RowValidator, ColumnValidator]:
+    validators = _validators.get(spec.submission_id)
+    if validators is None:
         _validators.clear()  # one submission at a time per worker
-        validator = _validators[spec.submission_id] = RowValidator(
+        rows = RowValidator(
             SCHEMAS[spec.version], spec.columns, spec.trust, spec.drugs, spec.patient_ref_key, spec.today
         )
-    return validator
+        validators = _validators[spec.submission_id] = (rows, ColumnValidator(rows))
+    return validators
 
 
 def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceResult:
-    validator = _validator(spec)
+    """The piece's rows read and checked a column at a time; the rows that pass are written without a
+    Python step per row but their duplicate checksum, the rest checked one by one for every problem.
+    A piece Polars would not read as the csv module does is validated a row at a time."""
+    rows, columns = _validator(spec)
+    frame = frame_of(data, rows.width)
+    if frame is None:
+        return validate_piece_by_rows(spec, first_row, data)
+    accepted = columns.accept(frame)
+    lines, keys = _lines(spec.submission_id, first_row, accepted)
+    listed = set(accepted.records.filter("listed").select("patient_ref", "drug_key").unique().iter_rows())
+    problems: list[tuple[int, str, str]] = []
+    more: list[tuple[int, str, int]] = []  # rows the columnar pass declined and the row validator accepts
+    prefix = f"{spec.submission_id},"
+    for position in accepted.declined:
+        row_no = first_row + position + 1
+        result = rows.problems(list(frame.row(position)))
+        if type(result) is Administration:
+            line, key = _line(prefix, row_no, result)
+            more.append((row_no, line, key))
+            if result.listed:
+                listed.add((result.patient_ref, result.drug_key))
+        else:
+            problems.extend((row_no, p.field, p.reason) for p in result)
+    if more:  # in file order, as a row at a time would have them
+        numbered = sorted(chain(zip(_row_numbers(first_row, accepted), lines.to_list(), keys, strict=True), more))
+        lines = pl.Series([line for _, line, _ in numbered], dtype=pl.String)
+        keys = array("L", [key for _, _, key in numbered])
+    csv = (lines.str.join("\n").item() + "\n").encode() if len(lines) else b""
+    return PieceResult(csv, problems, frame.height, frozenset(listed), keys)
+
+
+def validate_piece_by_rows(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceResult:
+    """The piece's rows read and checked one at a time (`RowValidator.accept`, its fast path, then
+    `problems` for the rows it declines)."""
+    validator = _validator(spec)[0]
     accept, check = validator.accept, validator.problems  # the common case first, the reasons only when needed
     prefix = f"{spec.submission_id},"
     lines: list[str] = []
@@ -83,6 +130,47 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
     text = "\n".join(lines)
     csv = (text + "\n").encode() if lines else b""
     return PieceResult(csv, problems, row_no - first_row, frozenset(listed), keys)
+
+
+def _row_numbers(first_row: int, accepted: Accepted) -> list[int]:
+    return (accepted.rows + (first_row + 1)).to_list()
+
+
+def _lines(submission_id: str, first_row: int, accepted: Accepted) -> tuple[pl.Series, array[int]]:
+    """The COPY lines of the rows the columnar pass accepted and their duplicate checksums: the fields
+    formatted in Polars; the checksum (zlib's CRC-32 of the regimen's text and the cycle's, one after
+    the other: what `duplicate_key` continues) the one step a row in Python."""
+    records = accepted.records
+    if records.is_empty():
+        return pl.Series([], dtype=pl.String), array("L")
+    what = ("patient_ref", "drug_key", "regimen_start", "cycle_number", "administration_date")
+    texts = records.select(pl.format(REGIMEN_TEXT + CYCLE_TEXT, *what)).to_series().to_list()
+    keys = array("L", map(crc32, map(str.encode, texts)))  # = duplicate_key(...) of each row
+    drug_fields = records.get_column("drug_key").unique().to_list()
+    flag = {True: "t", False: "f"}
+    text = records.select(
+        pl.concat_str(
+            pl.lit(submission_id),
+            accepted.rows + (first_row + 1),
+            "provider_ods",
+            "patient_ref",
+            pl.col("drug_key").replace_strict(drug_fields, [_drug_field(d) for d in drug_fields]),
+            pl.col("listed").replace_strict(flag),
+            "regimen_start",
+            "cycle_number",
+            "cycle_start",
+            "administration_date",
+            pl.col("final_treatment_date").fill_null(""),
+            pl.col("stop_reasons").fill_null(""),
+            "cycles",
+            pl.col("cycle_length_days").fill_null(""),
+            pl.col("dispensed").replace_strict(flag),
+            pl.col("nhs_number").fill_null(""),
+            pl.Series(keys, dtype=pl.UInt32),
+            separator=",",
+        )
+    )
+    return text.to_series(), keys
 
 
 def _line(prefix: str, row_no: int, a: Administration) -> tuple[str, int]:

@@ -3,6 +3,11 @@
 A quoted field may hold a newline, so a piece ends at the last newline outside quotes (an even number
 of quote characters before it; the piece starts at a record boundary, so counting from its start is
 enough). Pieces never split a record; the header is read once, before the first piece.
+
+A piece is read as columns (`frame_of`, Polars' CSV reader: native code) when that gives exactly the
+rows `rows_of` gives (the csv module's reading); the few pieces it might read otherwise (blank lines,
+quotes not around whole fields, a carriage return inside a line, bytes that are not UTF-8, a row of
+another width) are read by `rows_of`.
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 
+import polars as pl
+
+from cdf_service.domain.sact_columns import column_name
 from cdf_service.sact_schema import read_header
 
 QUOTE = b'"'
+BOM = b"\xef\xbb\xbf"
 _BLANK_LINE = re.compile(rb"(?:\A|\n)\r*(?:\n|\Z)")  # a line of nothing but carriage returns
 
 
@@ -113,6 +122,26 @@ def rows_of(piece: bytes, shared: int = 0) -> Iterator[list[str]]:
             yield cells
 
 
+def frame_of(piece: bytes, width: int) -> pl.DataFrame | None:
+    """The rows of a piece as text columns c0, c1 ... (`width` of them), exactly the cells `rows_of` reads;
+    None for a piece only `rows_of` reads right (or an empty one)."""
+    rows = count_rows(piece)  # None: blank lines, or quotes other than around whole fields
+    odd = piece.startswith(BOM) or (b"\r" in piece and piece.count(b"\r") != piece.count(b"\r\n"))
+    if not rows or odd:  # rows_of keeps a byte order mark in the first cell and strips every final \r
+        return None
+    names = [column_name(i) for i in range(width)]
+    try:
+        frame = pl.read_csv(piece, has_header=False, schema=dict.fromkeys(names, pl.String), empty_string_is_null=False)
+    except pl.exceptions.PolarsError:  # not UTF-8, or a row longer than the header
+        return None
+    if frame.height != rows:
+        return None
+    # a shorter row is padded with empty cells: the commas between fields tell (all of them, less those
+    # inside quoted values) whether every row has `width` fields
+    separators = piece.count(b",") - (_inside_quotes(piece) or (0, 0))[1]
+    return frame if separators == rows * (width - 1) else None
+
+
 def _with_newline(line: str) -> str:
     return line + "\n"
 
@@ -136,21 +165,21 @@ def count_rows(piece: bytes) -> int | None:
         return None
     if QUOTE not in body:
         return body.count(b"\n") + 1
-    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+    if b"\r" in body and piece.count(b"\r") != piece.count(b"\r\n"):
         return None  # a carriage return inside a line: the csv module's reading
-    inside = _newlines_in_quotes(body)
-    return None if inside is None else body.count(b"\n") + 1 - inside
+    inside = _inside_quotes(body)
+    return None if inside is None else body.count(b"\n") + 1 - inside[0]
 
 
 _FIELD_START = frozenset(b",\n")
 _FIELD_END = frozenset(b",\r\n")
 
 
-def _newlines_in_quotes(body: bytes) -> int | None:
-    """Newlines inside quoted fields, when each quoted field opens at a field's start and closes at its
-    end (a doubled quote inside is fine); None for any other use of quotes, which the csv module reads
-    its own way."""
-    inside, at = 0, body.find(QUOTE)
+def _inside_quotes(body: bytes) -> tuple[int, int] | None:
+    """Newlines and commas inside quoted fields, when each quoted field opens at a field's start and closes
+    at its end (a doubled quote inside is fine); None for any other use of quotes, which the csv module
+    reads its own way."""
+    inside, commas, at = 0, 0, body.find(QUOTE)
     while at >= 0:
         if at > 0 and body[at - 1] not in _FIELD_START:
             return None
@@ -165,5 +194,6 @@ def _newlines_in_quotes(body: bytes) -> int | None:
         if end + 1 < len(body) and body[end + 1] not in _FIELD_END:
             return None
         inside += body.count(b"\n", at, end)
+        commas += body.count(b",", at, end)
         at = body.find(QUOTE, end + 1)
-    return inside
+    return inside, commas
