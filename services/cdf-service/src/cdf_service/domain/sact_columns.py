@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from cdf_service.domain.sact_validator import DATE_ORDER, RowValidator, nhs_digits
+from cdf_service.domain.sact_validator import DATE_ORDER, RowValidator
 from cdf_service.domain.sact_values import parse_date, whole
 from cdf_service.sact_schema import Role
 
@@ -99,7 +99,7 @@ class ColumnValidator:
         """The patient and regimen-level values of each run's first row, and whether they are fine."""
         at, rows = self._at, self.rows
         patient = col.each(at[Role.NHS_NUMBER], rows.patient_ref, pl.String)  # the HMAC once a patient (cached)
-        provider = col.each(at[Role.PROVIDER], rows.provider, pl.String)
+        provider = col.mapped(at[Role.PROVIDER], rows.provider, pl.String)
         fine = [
             patient.is_not_null(),
             provider != "",
@@ -114,7 +114,9 @@ class ColumnValidator:
             "patient_ref": patient,
             "regimen_start": col.text(at[Role.REGIMEN_START]),
             "born": col.text(at[Role.BIRTH_DATE]),
-            "nhs_number": col.each(at[Role.NHS_NUMBER], nhs_digits, pl.String),
+            "nhs_number": col.text(at[Role.NHS_NUMBER])
+            .str.replace_all(" ", "", literal=True)
+            .str.replace_all("-", "", literal=True),  # as sact_validator.nhs_digits
         }
 
     def _row_values(self, col: _Distinct) -> dict[str, pl.Expr]:
@@ -243,8 +245,10 @@ class _Distinct:
     def mapped(self, index: int, function: Callable[[str], Any], dtype: Any) -> pl.Expr:
         """`function` of each row's value."""
         distinct = self._distinct[index]
-        answers = pl.Series([function(raw) for raw in distinct], dtype=dtype)
-        return pl.col(column_name(index)).replace_strict(distinct, answers, return_dtype=dtype)
+        answers = [function(raw) for raw in distinct]
+        if len(set(answers)) == 1:  # one answer for every value (the trust's code for its sites)
+            return pl.lit(answers[0], dtype)
+        return pl.col(column_name(index)).replace_strict(distinct, pl.Series(answers, dtype=dtype), return_dtype=dtype)
 
     def where(self, index: int | None, test: Callable[[str], bool]) -> pl.Expr:
         """Whether `test` holds for each row's value (for "" where the file has no such column)."""
