@@ -5,15 +5,17 @@ Every problem of a row is reported: each value is checked against its data item 
 list, mandatory), and the checks across fields (dates in order, one of items 80 and 81, a multi-cycle
 row's cycle length) run on whatever values could be read, even when another field of the row failed.
 
-Pure and fast: the SACT worker calls `validate` a million times for one file. `accept` takes the common
-case (a good row) with the least work: fields by column index; bounded caches of values that repeat
-(NHS numbers, dates, drug names); a regimen's patient, dates and regimen-level items checked on its
-first row and, on the rows after, only compared with it (in C: one slice when, as in a file in the
-schema's order, they are the row's first cells, which `records.rows_of` then shares with the row
-before); the cycle- and drug-level items compared with the last few rows', newest first, and else each
-value looked up among those already found well formed; a patient's HMAC from the key's precomputed
-pads. When it declines, `problems` names the problems; a unit test holds the two to accepting exactly
-the same rows. The service README gives the benchmark.
+A piece of a file is first checked a column at a time (domain.sact_columns: the same rules, through this
+class's functions and caches); `problems` then names the problems of the few rows that pass declines. A
+piece Polars does not read as the csv module does is validated here a row at a time, so the row path
+stays fast: `accept` takes the common case (a good row) with the least work: fields by column index;
+bounded caches of values that repeat (NHS numbers, dates, drug names); a regimen's patient, dates and
+regimen-level items checked on its first row and, on the rows after, only compared with it (in C: one
+slice when, as in a file in the schema's order, they are the row's first cells, which `records.rows_of`
+then shares with the row before); the cycle- and drug-level items compared with the last few rows',
+newest first, and else each value looked up among those already found well formed; a patient's HMAC
+from the key's precomputed pads. When it declines, `problems` names the problems; a unit test holds the
+two to accepting exactly the same rows. The service README gives the benchmark.
 """
 
 from __future__ import annotations

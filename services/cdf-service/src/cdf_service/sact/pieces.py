@@ -5,6 +5,11 @@ competes with encoding the COPY. In a child process it runs beside the writer (a
 another core), and what comes back is already the CSV text COPY reads, so the service process does
 little per row. Every value written is one this service produced or validated (ODS code, hex patient_ref,
 a drug name from the dictionary, dates, numbers, a stop-reason mask), so none needs quoting.
+
+A piece is read and checked a column at a time (Polars: `records.frame_of`, `domain.sact_columns`), and
+the COPY lines of the rows that pass are formatted there too; the rows it declines are checked one by
+one by `RowValidator.problems` (every problem named). A piece Polars would not read as the csv module
+does goes through `validate_piece_by_rows`, the row validator alone. Both give the same PieceResult.
 """
 
 from __future__ import annotations
