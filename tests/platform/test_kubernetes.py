@@ -547,8 +547,9 @@ def test_a_file_a_setting_names_is_mounted(overlay: str, monkeypatch: pytest.Mon
             assert isinstance(settings, ServiceSettings)
             files = (settings.kafka_ssl_ca_file, settings.kafka_ssl_cert_file, settings.kafka_ssl_key_file)
             for path in filter(None, files):
-                (mount,) = [m for m in container.get("volumeMounts", []) if path.startswith(m["mountPath"] + "/")]
-                volume = volumes[mount["name"]]
+                holding = [m for m in container.get("volumeMounts", []) if path.startswith(m["mountPath"] + "/")]
+                assert len(holding) == 1, f"{name}/{container['name']}: no volume is mounted where {path} is"
+                volume = volumes[holding[0]["name"]]
                 assert "secret" in volume or "configMap" in volume, f"{name}: {path} is not from the cluster"
 
 
