@@ -6,6 +6,7 @@ the probes, the migration Job, and network rules that let each process reach wha
 import copy
 import functools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -21,7 +22,9 @@ from deployment_env import CONSOLE, missing_from_embedded_run, settings_class, u
 from pydantic import SecretStr
 
 from casework.platform_routes import router as platform_router
+from casework.production_guard import PRODUCTION, production_problems
 from casework.services import SERVICE_NAMES
+from casework.settings import PlatformSettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 KUSTOMIZE = ROOT / "deploy/kubernetes"
@@ -475,6 +478,98 @@ def test_production_settings_are_production_ones() -> None:
     workers = {name: d["spec"]["replicas"] for name, d in objects("production", "Deployment").items()}
     assert all(replicas <= int(bus["KAFKA_TOPIC_PARTITIONS"]) for replicas in workers.values())
     assert objects("production", "Service")["notification-inbound"]["spec"]["type"] == "LoadBalancer"
+
+
+# --- the production guard ----------------------------------------------------------------------------
+
+
+def secret_placeholder(reference: dict[str, str]) -> str:
+    """What stands in for a Secret's value (it lives in the cluster): not a development default, and long
+    enough for any secret setting (SESSION_KEY wants 32+ characters)."""
+    return f"the cluster's own value of secret {reference['name']}, key {reference['key']}"
+
+
+def settings_of(
+    overlay: str, process: str, container: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> PlatformSettings:
+    """The settings class of `process` read from exactly the container's environment, as the process reads
+    it (variables, so JSON values parse as they do in the pod); nothing of the test run's own environment."""
+    cls = settings_class(process)
+    with monkeypatch.context() as patched:
+        for variable in list(os.environ):
+            if variable.lower() in cls.model_fields:
+                patched.delenv(variable)
+        for variable, source in environment(overlay, container).items():
+            if "secretKeyRef" in source:
+                patched.setenv(variable, secret_placeholder(source["secretKeyRef"]))
+            else:
+                assert "value" in source, f"{container['name']}: {variable} comes from {source}"
+                patched.setenv(variable, source["value"])
+        settings = cls()
+    assert isinstance(settings, PlatformSettings)
+    return settings
+
+
+def serves(container: dict[str, Any]) -> bool:
+    """`casework serve <service>` and `web-console serve`: the commands that run the production guard."""
+    return "serve" in container["command"]
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_production_containers_pass_the_production_guard(process: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every container of the production overlay, read by its settings class, is one the guard lets start:
+    no plain-text Kafka or SMTP, the provider on https, no development secret."""
+    refused, served = [], []
+    for name, template in pod_templates("production").items():
+        if process_of(template) != process:
+            continue
+        spec = template["spec"]
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            settings = settings_of("production", process, container, monkeypatch)
+            refused += [f"{name}/{container['name']}: {problem}" for problem in production_problems(settings)]
+            if serves(container):
+                assert settings.environment == PRODUCTION, f"{name}: the guard runs only with ENVIRONMENT=production"
+                served.append(name)
+    assert served, f"no production container serves {process}"
+    assert not refused, "would refuse to start:\n" + "\n".join(refused)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_file_a_setting_names_is_mounted(overlay: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KAFKA_SSL_CA_FILE (and the client certificate files) are in a volume of the container, from a Secret
+    or a ConfigMap made in the cluster."""
+    for name, template in pod_templates(overlay).items():
+        volumes = {volume["name"]: volume for volume in template["spec"].get("volumes", [])}
+        for container in template["spec"]["containers"]:
+            if process_of(template) == CONSOLE or not serves(container):
+                continue
+            settings = settings_of(overlay, process_of(template), container, monkeypatch)
+            assert isinstance(settings, ServiceSettings)
+            files = (settings.kafka_ssl_ca_file, settings.kafka_ssl_cert_file, settings.kafka_ssl_key_file)
+            for path in filter(None, files):
+                holding = [m for m in container.get("volumeMounts", []) if path.startswith(m["mountPath"] + "/")]
+                assert len(holding) == 1, f"{name}/{container['name']}: no volume is mounted where {path} is"
+                volume = volumes[holding[0]["name"]]
+                assert "secret" in volume or "configMap" in volume, f"{name}: {path} is not from the cluster"
+
+
+def bootstrap_ports(overlay: str) -> set[int]:
+    (bus,) = [data for name, data in config_maps(overlay).items() if name.startswith("casework-bus")]
+    return {int(address.rsplit(":", 1)[1]) for address in bus["KAFKA_BOOTSTRAP_SERVERS"].split(",")}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_services_reach_kafka_on_its_listener(overlay: str) -> None:
+    """The port of KAFKA_BOOTSTRAP_SERVERS is the one the network rules open; in production no other (no
+    plain-text listener)."""
+    (rule,) = objects(overlay, "NetworkPolicy")["casework-to-kafka"]["spec"]["egress"]
+    for port in bootstrap_ports(overlay):
+        assert port_allowed(rule, port, {}), f"{overlay}: Kafka's port {port} is not allowed"
+    if overlay == "production":
+        opened = {
+            p for allowed in rule["ports"] for p in range(allowed["port"], allowed.get("endPort", allowed["port"]) + 1)
+        }
+        assert opened == bootstrap_ports(overlay), f"production opens Kafka ports {sorted(opened)}"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
