@@ -79,11 +79,19 @@ class Platform:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.stack.layout.ports.services[name]}"
 
-    def start(self, name: str) -> None:
-        context = ExitStack()
+    def start(self, name: str, attempts: int = 3) -> None:
+        """Served on its port; a start that misses its ready wait (a busy machine) is tried again."""
         port = self.stack.layout.ports.services[name]
-        context.enter_context(self.stack.served(name, database=f"probe_{name}", port=port, LOG_LEVEL="WARNING"))
-        self._running[name] = context
+        for attempt in range(attempts):
+            context = ExitStack()
+            try:
+                context.enter_context(self.stack.served(name, database=f"probe_{name}", port=port, LOG_LEVEL="WARNING"))
+            except TimeoutError:
+                if attempt == attempts - 1:
+                    raise
+                continue
+            self._running[name] = context
+            return
 
     def kill(self, name: str) -> None:
         self.stack.processes[self.url(name)].kill()  # SIGKILL: no shutdown of any kind

@@ -13,6 +13,7 @@ import json
 from samples import APPLICATION, prepare_cdf
 from sqlalchemy import func, select
 
+from casework.broker_loss import rewind_marker
 from cdf_service.synthetic.people import nhs_number_for
 from contract_service.db.models import Commitment
 from embedded_stack.broker import TansuBroker
@@ -55,9 +56,20 @@ async def test_a_broker_killed_mid_burst_loses_nothing_and_doubles_nothing(stack
             republished = (await cdf.client.get("/metrics")).text
             assert 'casework_outbox_republished_total{service="cdf"}' in republished
 
-        on_topic = [json.loads(r.value) for r in await read_topic(broker.bootstrap_servers, "cdf.events")]
+        records = await read_topic(broker.bootstrap_servers, "cdf.events")
+        on_topic = [json.loads(r.value) for r in records]
         approved = {r["data"]["reference"] for r in on_topic if r["type"] == "cdf.application.approved"}
         assert approved == set(references), f"lost: {len(set(references) - approved)}"
+        # after the re-published events, every partition they went to carries a rewind marker, so that a
+        # consumer standing past them in the new log reads it again (casework.broker_loss)
+        old = set(references[:BEFORE])
+        last_old = {}
+        for record, event in zip(records, on_topic, strict=True):
+            if event["type"] == "cdf.application.approved" and event["data"]["reference"] in old:
+                last_old[record.partition] = max(record.offset, last_old.get(record.partition, -1))
+        markers = {r.partition: r.offset for r in records if rewind_marker(r.headers) is not None}
+        assert set(markers) >= set(last_old), (markers, last_old)
+        assert all(markers[p] > last_old[p] for p in last_old), (markers, last_old)
 
         async with stack.service("contract", database="contract_broker_loss", **bus) as contract:
 

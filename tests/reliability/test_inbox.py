@@ -114,3 +114,48 @@ async def test_consumer_outlives_its_database_connections_being_cut(stack: TestS
         letters = svc.runtime.tables.dead_letters
         async with svc.runtime.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(letters)) == 0
+
+
+async def test_a_rewind_marker_reads_the_partition_again_and_doubles_nothing(stack: TestStack) -> None:
+    """What a consumer does when the broker lost its log (casework.broker_loss): on a rewind marker it reads
+    the partition again from the start. An event below its position that it never handled (here: its
+    inbox entry and effect removed, as for an event re-published into the new log before the consumer's
+    old offset) is handled then; what it had handled is not handled twice; the same marker again is a no-op."""
+    tag = uuid.uuid4().hex[:8]
+    key = f"rewind-{tag}"
+    first = envelope_for("cdf.sact_submission.processed", key, submission(f"rw-{tag}-0"))
+    async with stack.service(effects_definition("effects-rewind"), database="effects_rewind") as svc:
+        await publish(stack.bootstrap_servers, [first, envelope_for(*_event(key, f"rw-{tag}-1"))])
+        await eventually(lambda: _at_least(count_effects(svc.runtime, f"rw-{tag}-1"), 1), within=40)
+        async with svc.runtime.sessions() as session, session.begin():  # `first` as if never handled
+            await session.execute(effects.delete().where(effects.c.event_id == first.id))
+            inbox = svc.runtime.tables.inbox
+            await session.execute(inbox.delete().where(inbox.c.event_id == first.id))
+        marker = uuid.uuid4().hex
+        await _publish_marker(stack, key, marker)
+        await eventually(lambda: _at_least(count_effects(svc.runtime, f"rw-{tag}-0"), 1), within=40)
+        await _publish_marker(stack, key, marker)  # met again (after its rewind, or re-sent): nothing
+        end = envelope_for(*_event(key, f"rw-{tag}-end"))
+        await publish(stack.bootstrap_servers, [end])
+        await eventually(lambda: _at_least(count_effects(svc.runtime, f"rw-{tag}-end"), 1), within=40)
+        assert await count_effects(svc.runtime, f"rw-{tag}-") == (3, 3)
+
+
+def _event(key: str, period: str) -> tuple[str, str, dict]:
+    return "cdf.sact_submission.processed", key, submission(period)
+
+
+async def _publish_marker(stack: TestStack, key: str, marker: str) -> None:
+    """A rewind marker as the outbox relay sends one: on the key's partition, with the rewind header."""
+    from aiokafka import AIOKafkaProducer
+
+    from casework.broker_loss import REWIND_HEADER, rewind_envelope
+
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        envelope = rewind_envelope("test", "cdf.events", 0)
+        headers = [(REWIND_HEADER, marker.encode())]
+        await producer.send_and_wait("cdf.events", envelope.to_bytes(), key=key.encode(), headers=headers)
+    finally:
+        await producer.stop()

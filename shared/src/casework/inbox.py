@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import BigInteger, Integer, String, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import func
 from sqlalchemy.sql.dml import Insert
 
+from casework import broker_loss
 from casework.backoff import backoff_delay
 from casework.correlation import causation_id, correlation_id
 from casework.events.envelope import EventEnvelope, dead_letter_topic
@@ -163,6 +164,7 @@ class EventConsumer:
         self._committed: dict[TopicPartition, int] = {}
         self._last_commit = time.monotonic()
         self._assignments = 0  # counts rebalances: a batch fetched before one does not move offsets
+        self._rewinds: set[str] = set()  # rewind markers acted on (meeting one again after its rewind: no-op)
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -172,6 +174,7 @@ class EventConsumer:
             try:
                 await self._ensure_started()
                 batch = await self._consumer.getmany(timeout_ms=1000, max_records=500)  # type: ignore[union-attr]
+                batch, rewound = self._cut_at_rewinds(batch)
                 assignments = self._assignments
                 deliveries = [
                     Delivery(record.topic, record.partition, record.offset, record.value)
@@ -181,8 +184,10 @@ class EventConsumer:
                 outcomes = await self.deliver_many(deliveries) if deliveries else []
                 if assignments == self._assignments:
                     for tp, records in batch.items():
-                        if records:
+                        if records and tp not in rewound:
                             self._handled[tp] = records[-1].offset + 1
+                for tp in rewound:
+                    await self._consumer.seek_to_beginning(tp)  # type: ignore[union-attr]
                 if "dead_lettered" in outcomes or time.monotonic() - self._last_commit >= self.commit_interval_s:
                     await self.commit_handled()
                 failures = 0
@@ -194,6 +199,28 @@ class EventConsumer:
                 log.warning("consumer loop error; restarting", error=repr(exc), retry_in_s=round(delay, 3))
                 await self._stop_consumer()
                 await asyncio.sleep(delay)
+
+    def _cut_at_rewinds(
+        self, batch: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> tuple[dict[TopicPartition, list[ConsumerRecord]], set[TopicPartition]]:
+        """The batch up to the first new rewind marker of each partition, and the partitions to read again
+        from the beginning: the broker lost its log and this consumer may stand past events re-published
+        into the new one (casework.broker_loss). What follows a marker is read again after the rewind."""
+        rewound: set[TopicPartition] = set()
+        kept = {}
+        for tp, records in batch.items():
+            for index, record in enumerate(records):
+                marker = broker_loss.rewind_marker(record.headers)
+                if marker is not None and marker not in self._rewinds:
+                    self._rewinds.add(marker)
+                    log.warning(
+                        "the broker lost its log: reading the partition again", topic=tp.topic, partition=tp.partition
+                    )
+                    records = records[:index]
+                    rewound.add(tp)
+                    break
+            kept[tp] = records
+        return kept, rewound
 
     async def commit_handled(self, only: Collection[TopicPartition] | None = None) -> None:
         """Commit the offsets of handled records not committed yet (of the partitions `only`, if given)."""

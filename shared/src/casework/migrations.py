@@ -97,21 +97,22 @@ def _plain_dsn(database_url: str, database: str | None = None) -> tuple[str, str
     return plain.render_as_string(hide_password=False), name
 
 
-async def ensure_database(database_url: str) -> bool:
-    """Create the service's database when it does not exist; True when created."""
+async def ensure_database(database_url: str, template: str | None = None) -> bool:
+    """Create the service's database when it does not exist (a copy of `template`, when given); True when
+    created."""
     maintenance, name = _plain_dsn(database_url, "postgres")
     conn = await asyncpg.connect(maintenance)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return not exists
     finally:
         await conn.close()
 
 
-def ensure_database_sync(database_url: str) -> bool:
-    return asyncio.run(ensure_database(database_url))
+def ensure_database_sync(database_url: str, template: str | None = None) -> bool:
+    return asyncio.run(ensure_database(database_url, template))
 
 
 APPEND_ONLY_FUNCTION = """

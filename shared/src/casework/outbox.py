@@ -18,7 +18,7 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
-from sqlalchemy import BigInteger, Integer, Text, bindparam, cast, func, select, update
+from sqlalchemy import BigInteger, Integer, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -126,14 +126,14 @@ class OutboxRelay:
             # A broker that restarted with empty memory has lost its topics too.
             await ensure_topics(self._settings, self._topics)
             try:
-                await self._check_for_loss()
+                await self._check_for_loss(producer)
             except BaseException:
                 await producer.stop()
                 raise
             self._producer = producer
         return self._producer
 
-    async def _check_for_loss(self) -> None:
+    async def _check_for_loss(self, producer: AIOKafkaProducer) -> None:
         """At (re)connecting: did the broker lose what it acknowledged while we were away?"""
         if not self._offsets.loaded:
             async with self._sessions() as session:
@@ -143,7 +143,7 @@ class OutboxRelay:
         if cut:
             async with self._sessions() as session, session.begin():
                 start = await broker_loss.lost_from(session, self._tables, self._settings, cut)
-                marked = await broker_loss.republish(session, self._tables, self._settings, start)
+                marked = await self._publish_again(session, producer, start)
             self._offsets.forget(cut)
             self._lost(start, marked, "at reconnecting")
 
@@ -169,7 +169,7 @@ class OutboxRelay:
                 )
                 if cut := self._offsets.acknowledged((a.topic, a.partition, a.offset) for a in acks):
                     start = await broker_loss.lost_from(session, self._tables, self._settings, cut)
-                    marked = await broker_loss.republish(session, self._tables, self._settings, start, batch_ids)
+                    marked = await self._publish_again(session, await self._ready_producer(), start, batch_ids)
                     self._lost(start, marked, "by its acknowledgements")
         except Exception as exc:
             if batch_ids:  # the batch transaction has rolled back and released its row locks
@@ -177,6 +177,26 @@ class OutboxRelay:
             raise
         OUTBOX_PUBLISHED.labels(self._settings.service_name).inc(len(batch_ids))
         return len(batch_ids)
+
+    async def _publish_again(
+        self,
+        session: AsyncSession,
+        producer: AIOKafkaProducer,
+        start: dict[broker_loss.Partition, int],
+        keep: Iterable[int] = (),
+    ) -> int:
+        """The rows the broker lost marked unpublished, and after them (a higher id: published later) a
+        rewind marker on every partition of each cut topic, so consumers that stand past the re-published
+        rows in the new log read it again from the start (see casework.broker_loss). Every partition: a
+        row goes out again by its key, and a topic the broker made again may have other partitions."""
+        marked = await broker_loss.republish(session, self._tables, self._settings, start, keep)
+        cut = {topic for topic, _ in start}
+        partitions = {(t, p) for t in cut for p in (await producer.partitions_for(t) or ())} | set(start)
+        for topic, partition in sorted(partitions):
+            marker = broker_loss.rewind_envelope(self._settings.service_name, topic, partition)
+            headers = {broker_loss.REWIND_HEADER: str(marker.id), broker_loss.PARTITION_HEADER: str(partition)}
+            await session.execute(insert(self._tables.outbox).values(**outbox_row(marker, topic, headers)))
+        return marked
 
     def _lost(self, cut: dict[broker_loss.Partition, int], marked: int, noticed: str) -> None:
         OUTBOX_REPUBLISHED.labels(self._settings.service_name).inc(marked)
@@ -196,6 +216,7 @@ class OutboxRelay:
                 value=row.envelope.encode(),  # the stored JSON as it is: no decode and encode again
                 key=row.message_key.encode(),
                 headers=[(k, str(v).encode()) for k, v in row.headers.items()],
+                partition=_partition_of(row.headers),
             )
             for row in rows
         ]
@@ -221,6 +242,12 @@ class OutboxRelay:
 
     async def close(self) -> None:
         await self._drop_producer()
+
+
+def _partition_of(headers: dict) -> int | None:
+    """The partition a row names (a rewind marker's), else None: the key's, by the partitioner."""
+    named = headers.get(broker_loss.PARTITION_HEADER)
+    return int(named) if named is not None else None
 
 
 async def replay_since(sessions: async_sessionmaker[AsyncSession], tables: PlatformTables, since: datetime) -> int:
