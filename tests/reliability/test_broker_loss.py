@@ -9,6 +9,7 @@ contract-service, reading the topic afterwards, records every approval's commitm
 from __future__ import annotations
 
 import json
+import uuid
 
 from samples import APPLICATION, prepare_cdf
 from sqlalchemy import func, select
@@ -99,3 +100,29 @@ async def _is_zero(counting) -> bool:  # type: ignore[no-untyped-def]
 
 async def _equals(counting, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return await counting == expected
+
+
+async def test_an_end_offset_short_of_the_last_batch_is_not_taken_for_a_lost_log(stack: TestStack) -> None:
+    """Tansu answers a partition's end offset as the start of its last batch + 1: after one produce request
+    of five records the end looks four short of the highest acknowledged offset. Taken at its word, every
+    service start "found" a lost log, re-published and sent rewind markers; consumers started afresh in
+    each test then read whole partitions again once per old marker (CI: decision mails late past 30 s).
+    A log still holding the highest acknowledged record is not cut; one that does not hold it is."""
+    from aiokafka import AIOKafkaProducer
+
+    from casework.broker_loss import cut_back
+    from casework.settings import ServiceSettings
+
+    topic = f"end-offset-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, linger_ms=50, enable_idempotence=False)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, b'{"id": "x"}', partition=0) for _ in range(5)]  # one request
+        highest = max([(await ack).offset for ack in sent])
+    finally:
+        await producer.stop()
+    settings = ServiceSettings(service_name="probe", kafka_bootstrap_servers=stack.bootstrap_servers)
+    partition = (topic, 0)
+    assert await cut_back(settings, {partition: highest}) == {}
+    cut = await cut_back(settings, {partition: highest + 3})  # as if it had acknowledged three more
+    assert list(cut) == [partition] and cut[partition] <= highest + 1

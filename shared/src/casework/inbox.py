@@ -164,7 +164,7 @@ class EventConsumer:
         self._committed: dict[TopicPartition, int] = {}
         self._last_commit = time.monotonic()
         self._assignments = 0  # counts rebalances: a batch fetched before one does not move offsets
-        self._rewinds: set[str] = set()  # rewind markers acted on (meeting one again after its rewind: no-op)
+        self._rewinds = broker_loss.RewindsActedOn()
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -211,8 +211,7 @@ class EventConsumer:
         for tp, records in batch.items():
             for index, record in enumerate(records):
                 marker = broker_loss.rewind_marker(record.headers)
-                if marker is not None and marker not in self._rewinds:
-                    self._rewinds.add(marker)
+                if marker is not None and self._rewinds.reads_again((tp.topic, tp.partition), marker, record.timestamp):
                     log.warning(
                         "the broker lost its log: reading the partition again", topic=tp.topic, partition=tp.partition
                     )
