@@ -48,6 +48,7 @@ from ifr_service.domain.case import (
 )
 from ifr_service.domain.clocks import Clock, is_open, plan_for
 from ifr_service.domain.panel import not_independent, recorder_refusal, unknown_members
+from ifr_service.domain.regions import region_of
 from ifr_service.workflow import case_clocks, emit_case_event, ensure_allowed, now, transition
 
 __all__ = ["ACTIONS", "PROVIDER_ACTIONS", "ActionContext", "ActionSpec", "ConflictIn", "ListIn", "list_on_panel"]
@@ -155,6 +156,7 @@ async def submit(ctx: ActionContext, case: IfrRequest, body: SubmitIn) -> None:
     case.patient_ref = patient_ref(nhs_number, ctx.settings.patient_ref_key.get_secret_value())
     case.received_on = received_on
     case.submitted_at = now()
+    case.region = region_of(case.provider_ods, ctx.settings.trust_regions)  # the mapping as it is on submission
     await transition(ctx.uow, case, Action.SUBMIT, ctx.principal, ctx.settings, plan_for(Action.SUBMIT), on=received_on)
     emit_case_event(
         ctx.uow,

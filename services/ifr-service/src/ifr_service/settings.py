@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from casework.identifiers import OdsCode
 from casework.settings import ServiceSettings
 from ifr_service.domain.clocks import DEFAULT_DAYS, Clock, ClockDays
 from ifr_service.domain.panel import DEFAULT_QUORUM, QuorumRule
+from ifr_service.domain.regions import Region
 
 _D = DEFAULT_DAYS
+
+# The commissioning region of each trust the embedded stack and the synthetic data use (the demo's and
+# the dev personas' RRV and RJ1 are London trusts; RGT, RTH, RWE and the others are in other regions).
+DEFAULT_TRUST_REGIONS: dict[str, Region] = {
+    "RRV": Region.LONDON,  # University College London Hospitals
+    "RJ1": Region.LONDON,  # Guy's and St Thomas'
+    "RPY": Region.LONDON,  # The Royal Marsden
+    "RTH": Region.SOUTH_EAST,  # Oxford University Hospitals
+    "RA7": Region.SOUTH_WEST,  # University Hospitals Bristol and Weston
+    "RWE": Region.MIDLANDS,  # University Hospitals of Leicester
+    "RRK": Region.MIDLANDS,  # University Hospitals Birmingham
+    "RGT": Region.EAST_OF_ENGLAND,  # Cambridge University Hospitals
+    "RM1": Region.EAST_OF_ENGLAND,  # Norfolk and Norwich University Hospitals
+    "RBV": Region.NORTH_WEST,  # The Christie
+    "RHQ": Region.NORTH_EAST_AND_YORKSHIRE,  # Sheffield Teaching Hospitals
+}
 
 
 class IfrSettings(ServiceSettings):
@@ -45,6 +63,12 @@ class IfrSettings(ServiceSettings):
     )
     deadline_warning_days: int = Field(2, ge=0, description="Working days before a due date to warn")
     deadline_sweep_interval_s: float = Field(300.0, gt=0, description="How often the deadline sweep runs")
+
+    # commissioning regions
+    trust_regions: dict[OdsCode, Region] = Field(
+        default_factory=lambda: dict(DEFAULT_TRUST_REGIONS),
+        description="Each trust's commissioning region: ODS trust code -> region code (Y56 London ... Y63)",
+    )
 
     # panel quorum
     quorum_required_roles: dict[str, int] = Field(

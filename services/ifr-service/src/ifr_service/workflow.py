@@ -8,6 +8,7 @@ the domain's pieces together.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from ifr_service.domain.application import Application
 from ifr_service.domain.case import CASE, CaseState, allowed_actions, refusal
 from ifr_service.domain.clocks import ClockPlan, apply_plan, new_clocks, next_due
 from ifr_service.domain.letters import render
+from ifr_service.domain.regions import Region, region_of
 from ifr_service.settings import IfrSettings
 
 LONDON = ZoneInfo("Europe/London")
@@ -177,10 +179,11 @@ def check_trust(principal: Principal, application: Application) -> None:
         raise field_problem("clinician.trust_ods", "must be your own organisation")
 
 
-def apply_application(case: IfrRequest, application: Application) -> None:
-    """Keep the application and the columns worklists filter on in step."""
+def apply_application(case: IfrRequest, application: Application, trust_regions: Mapping[str, Region]) -> None:
+    """Keep the application and the columns worklists filter on in step (the region follows the trust)."""
     case.application = application.model_dump(mode="json")
     case.provider_ods = application.clinician.trust_ods or case.provider_ods
+    case.region = region_of(case.provider_ods, trust_regions)
     case.urgent = application.urgent
     case.treatment_name = application.treatment.name
     case.treatment_code = application.treatment.dmd_code or application.treatment.opcs4_code

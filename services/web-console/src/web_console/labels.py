@@ -6,6 +6,17 @@ state in a service never breaks a page.
 
 from __future__ import annotations
 
+# NHS England's commissioning regions by ODS code (ifr-service's domain/regions.py), in its order
+REGIONS: tuple[tuple[str, str], ...] = (
+    ("Y56", "London"),
+    ("Y58", "South West"),
+    ("Y59", "South East"),
+    ("Y60", "Midlands"),
+    ("Y61", "East of England"),
+    ("Y62", "North West"),
+    ("Y63", "North East and Yorkshire"),
+)
+
 LABELS: dict[str, str] = {
     # IFR case states
     "draft": "Draft",
@@ -127,6 +138,8 @@ LABELS: dict[str, str] = {
     "lay_member": "Lay member",
     "commissioner": "Commissioner",
     "ifr": "IFR panel",
+    # NHS England's commissioning regions (ODS codes; ifr-service's domain/regions.py)
+    **dict(REGIONS),
     # sexes
     "female": "Female",
     "male": "Male",

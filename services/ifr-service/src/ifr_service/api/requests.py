@@ -29,6 +29,7 @@ from ifr_service.case_actions import actions_for
 from ifr_service.db.models import IfrRequest
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
+from ifr_service.domain.regions import Region
 from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference, today
 
 router = APIRouter(prefix="/ifr/requests", tags=["requests"])
@@ -73,7 +74,7 @@ async def create_draft(
         created_by=principal.sub,
         provider_ods=principal.org if principal.has_any(PROVIDER_ROLES) else None,
     )
-    apply_application(case, body)
+    apply_application(case, body, uow.settings.trust_regions)
     uow.session.add(case)
     await uow.session.flush()
     uow.audit(principal, "create", "ifr_request", case.id, detail={"reference": case.reference})
@@ -110,7 +111,7 @@ async def update_draft(
         ) from None
     check_trust(principal, application)
     async with stale_to_412():
-        apply_application(case, application)
+        apply_application(case, application, uow.settings.trust_regions)
         uow.audit(principal, "update", "ifr_request", case.id, detail={"fields": sorted(changes)})
         await uow.session.flush()
         out = await respond(uow, case, response, principal)
@@ -122,6 +123,7 @@ class Worklist(BaseModel):
     state: list[CaseState] | None = None
     stage: Stage | None = None
     trust: OdsCode | None = None
+    region: Region | None = None
     urgency: str | None = Field(None, pattern="^(routine|urgent)$")
     officer: str | None = None
     due_before: date | None = None
@@ -139,6 +141,8 @@ def worklist_query(principal: Principal, f: Worklist) -> Select[Any]:
         query = query.where(IfrRequest.state.in_(states))
     if f.trust:
         query = query.where(IfrRequest.provider_ods.startswith(f.trust.upper()))
+    if f.region:
+        query = query.where(IfrRequest.region == f.region)
     if f.urgency:
         query = query.where(IfrRequest.urgent.is_(f.urgency == "urgent"))
     if f.officer:
@@ -159,6 +163,7 @@ def worklist(
     state: Annotated[list[CaseState] | None, Query()] = None,
     stage: Stage | None = None,
     trust: OdsCode | None = None,
+    region: Annotated[Region | None, Query(description="the providers' commissioning region")] = None,
     urgency: Annotated[str | None, Query(pattern="^(routine|urgent)$")] = None,
     officer: str | None = None,
     due_before: date | None = None,
@@ -171,6 +176,7 @@ def worklist(
         state=state,
         stage=stage,
         trust=trust,
+        region=region,
         urgency=urgency,
         officer=officer,
         due_before=due_before,
@@ -253,7 +259,7 @@ async def list_cases(
         Literal["created", "next_due"], Query(description="created: oldest first; next_due: nearest due date first")
     ] = "created",
 ) -> Page[CaseSummaryOut]:
-    """The worklist: filter by state, stage, trust, urgency, officer, due date, awaiting ratification;
+    """The worklist: filter by state, stage, trust, region, urgency, officer, due date, awaiting ratification;
     oldest first, or by the next due date."""
     query = worklist_query(principal, filters)
     if sort == "next_due":

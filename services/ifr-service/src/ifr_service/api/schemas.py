@@ -34,6 +34,7 @@ class CaseSummaryOut(BaseModel):
     stage: str
     urgent: bool
     provider_ods: str | None
+    region: str | None = Field(description="The provider trust's commissioning region (Y56 London ... Y63)")
     treatment_name: str | None
     assigned_to: str | None
     source: str
@@ -87,6 +88,7 @@ def summary_fields(case: IfrRequest, on: date) -> dict[str, Any]:
         "stage": STAGE_OF[CaseState(case.state)],
         "urgent": case.urgent,
         "provider_ods": case.provider_ods,
+        "region": case.region,
         "treatment_name": case.treatment_name,
         "assigned_to": case.assigned_to,
         "source": case.source,

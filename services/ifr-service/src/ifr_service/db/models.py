@@ -62,6 +62,8 @@ class IfrRequest(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_ods: Mapped[str | None] = mapped_column(String(5), index=True)
+    # the provider's commissioning region (domain.regions), set from provider_ods on create and submit
+    region: Mapped[str | None] = mapped_column(String(3), index=True)
     nhs_number: Mapped[str | None] = mapped_column(String(10))
     patient_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     application: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -185,6 +187,7 @@ class Panel(Base):
     id: Mapped[uuid.UUID] = _id()
     kind: Mapped[str] = mapped_column(String(10), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(3), index=True)  # the commissioning region it sits for
     meeting_date: Mapped[date] = mapped_column(Date, index=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = _created()
