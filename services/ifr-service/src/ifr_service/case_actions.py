@@ -23,6 +23,7 @@ from casework.problems import Unprocessable, field_problem
 from casework.uow import UnitOfWork
 from ifr_service.access import APPLICANT_ROLES, CHAIRS_ACTION_ROLES, OFFICER_ROLES, PROVIDER_ROLES
 from ifr_service.action_base import ActionContext, Body, NoBody, Reason, simple_transition
+from ifr_service.cohorts import count_received
 from ifr_service.db import panels
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel
 from ifr_service.decisions import (
@@ -49,7 +50,7 @@ from ifr_service.domain.case import (
 from ifr_service.domain.clocks import Clock, is_open, plan_for
 from ifr_service.domain.panel import not_independent, recorder_refusal, unknown_members
 from ifr_service.domain.regions import region_of
-from ifr_service.workflow import case_clocks, emit_case_event, ensure_allowed, now, transition
+from ifr_service.workflow import apply_treatment, case_clocks, emit_case_event, ensure_allowed, now, transition
 
 __all__ = ["ACTIONS", "PROVIDER_ACTIONS", "ActionContext", "ActionSpec", "ConflictIn", "ListIn", "list_on_panel"]
 
@@ -167,6 +168,7 @@ async def submit(ctx: ActionContext, case: IfrRequest, body: SubmitIn) -> None:
         treatment_code=case.treatment_code,
         submitted_at=case.submitted_at,
     )
+    await count_received(ctx.uow, case, ctx.settings)
 
 
 async def acknowledge(ctx: ActionContext, case: IfrRequest, body: NoBody) -> None:
@@ -193,6 +195,7 @@ async def request_information(ctx: ActionContext, case: IfrRequest, body: Inform
 
 
 async def provide_information(ctx: ActionContext, case: IfrRequest, body: InformationIn) -> None:
+    counted_as = case.treatment_key
     if body.application:
         try:
             application = merge(Application.model_validate(case.application), body.application)
@@ -207,10 +210,11 @@ async def provide_information(ctx: ActionContext, case: IfrRequest, body: Inform
         if application.clinician.trust_ods != case.provider_ods:
             raise field_problem("application.clinician.trust_ods", "cannot change once submitted")
         case.application = application.model_dump(mode="json")
-        case.treatment_name = application.treatment.name
-        case.treatment_code = application.treatment.dmd_code or application.treatment.opcs4_code
+        apply_treatment(case, application)
     await simple_transition(ctx, case, Action.PROVIDE_INFORMATION, {"information": body.information})
     emit_case_event(ctx.uow, case, "ifr.request.resubmitted")
+    if case.treatment_key != counted_as:  # now a request for another treatment: counted in its cohort
+        await count_received(ctx.uow, case, ctx.settings)
 
 
 async def redirect(ctx: ActionContext, case: IfrRequest, body: RedirectIn) -> None:

@@ -7,6 +7,7 @@ from pydantic import Field
 from casework.identifiers import OdsCode
 from casework.settings import ServiceSettings
 from ifr_service.domain.clocks import DEFAULT_DAYS, Clock, ClockDays
+from ifr_service.domain.cohort import DEFAULT_RULE, CohortRule
 from ifr_service.domain.panel import DEFAULT_QUORUM, QuorumRule
 from ifr_service.domain.regions import Region
 
@@ -70,6 +71,12 @@ class IfrSettings(ServiceSettings):
         description="Each trust's commissioning region: ODS trust code -> region code (Y56 London ... Y63)",
     )
 
+    # the cohort trigger (domain/cohort.py): more than 5 requests in 12 months by default
+    cohort_min_requests: int = Field(
+        DEFAULT_RULE.min_requests, ge=2, description="Requests for one treatment in one region that make a cohort"
+    )
+    cohort_window_months: int = Field(DEFAULT_RULE.window_months, ge=1, le=120, description="The cohort window")
+
     # panel quorum
     quorum_required_roles: dict[str, int] = Field(
         default_factory=lambda: {str(k): v for k, v in DEFAULT_QUORUM.required_roles.items()},
@@ -85,6 +92,9 @@ class IfrSettings(ServiceSettings):
         }
         # chair's action is for urgent cases only: one setting
         return {**days, Clock.RATIFICATION: ClockDays(self.ratification_days, self.ratification_days)}
+
+    def cohort_rule(self) -> CohortRule:
+        return CohortRule(min_requests=self.cohort_min_requests, window_months=self.cohort_window_months)
 
     def quorum_rule(self) -> QuorumRule:
         return QuorumRule(required_roles=dict(self.quorum_required_roles), min_voting=self.quorum_min_voting)

@@ -24,6 +24,7 @@ from ifr_service.db.models import REFERENCE_SEQUENCE, CaseClock, IfrRequest, Let
 from ifr_service.domain.application import Application
 from ifr_service.domain.case import CASE, CaseState, allowed_actions, refusal
 from ifr_service.domain.clocks import ClockPlan, apply_plan, new_clocks, next_due
+from ifr_service.domain.cohort import treatment_key
 from ifr_service.domain.letters import render
 from ifr_service.domain.regions import Region, region_of
 from ifr_service.settings import IfrSettings
@@ -185,9 +186,16 @@ def apply_application(case: IfrRequest, application: Application, trust_regions:
     case.provider_ods = application.clinician.trust_ods or case.provider_ods
     case.region = region_of(case.provider_ods, trust_regions)
     case.urgent = application.urgent
-    case.treatment_name = application.treatment.name
-    case.treatment_code = application.treatment.dmd_code or application.treatment.opcs4_code
+    apply_treatment(case, application)
     case.clinician_email = str(application.clinician.email) if application.clinician.email else case.clinician_email
+
+
+def apply_treatment(case: IfrRequest, application: Application) -> None:
+    """The treatment's columns: its name, its code (dm+d, else OPCS-4) and the key cohorts count by."""
+    t, clinical = application.treatment, application.clinical
+    case.treatment_name = t.name
+    case.treatment_code = t.dmd_code or t.opcs4_code
+    case.treatment_key = treatment_key(t.dmd_code, t.opcs4_code, clinical.diagnosis_icd10, clinical.diagnosis)
 
 
 def now() -> datetime:

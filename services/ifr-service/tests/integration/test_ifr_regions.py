@@ -1,7 +1,9 @@
 """Commissioning regions over HTTP: a request's region follows its trust, the worklist filters by it,
-the regions list with their trusts; the migration back-fills existing requests and panels."""
+the regions list with their trusts; the migrations back-fill existing requests (region, treatment key)
+and panels."""
 
 import asyncio
+import json
 import uuid
 
 import asyncpg
@@ -59,10 +61,11 @@ async def test_the_migration_back_fills_requests_and_panels(stack: TestStack) ->
         for n, (ods, case_id) in enumerate(cases.items()):
             await connection.execute(
                 "INSERT INTO ifr_requests (id, reference, state, version, urgent, provider_ods, application,"
-                " source, intake_problems, created_by) VALUES ($1, $2, 'draft', 1, false, $3, '{}', 'rest', '[]', 't')",
+                " source, intake_problems, created_by) VALUES ($1, $2, 'draft', 1, false, $3, $4, 'rest', '[]', 't')",
                 case_id,
                 f"IFR-2026-9{n:05d}",
                 ods,
+                json.dumps(application() if ods == "RRV" else {}),
             )
         panels = {"east": uuid.uuid4(), "empty": uuid.uuid4()}
         for name, panel_id in panels.items():
@@ -88,6 +91,9 @@ async def test_the_migration_back_fills_requests_and_panels(stack: TestStack) ->
             "RXX": None,
             None: None,
         }
+        # the next revision's treatment key, from the application (none without a treatment)
+        keys = dict(await connection.fetch("SELECT id, treatment_key FROM ifr_requests"))
+        assert keys[cases["RRV"]] == "dmd:3762811000001103|icd10:M318" and keys[cases["RXX"]] is None
         panel_regions = dict(await connection.fetch("SELECT id, region FROM ifr_panels"))
         # the region most of its agenda's cases are in; a panel with no cases: London
         assert {name: panel_regions[panel_id] for name, panel_id in panels.items()} == {"east": "Y61", "empty": "Y56"}

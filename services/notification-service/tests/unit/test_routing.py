@@ -45,6 +45,8 @@ NOT_ROUTED = {
     "ifr.request.deadline_approaching",  # the team's worklist; a breach is mailed
     "ifr.request.reconsideration_requested",  # the clinician's own action; the outcome is mailed
     "ifr.request.review_requested",  # the clinician's own action; the outcome is mailed
+    "ifr.cohort.detected",  # not mailed yet: the policy teams' mailboxes are configured next
+    "ifr.cohort.updated",  # one mail per cohort, on detection; the alert's page shows it growing
     "cdf.application.withdrawn",  # the trust's own action
     "cdf.treatment.started",  # from the trust's own SACT data
     "cdf.treatment.stopped",  # from the trust's own SACT data
