@@ -129,6 +129,23 @@ async def _join(uow: UnitOfWork, alert: CohortAlert, case: IfrRequest, settings:
     return alert
 
 
+async def open_alert_for(uow: UnitOfWork, case: IfrRequest, on: date) -> CohortAlert | None:
+    """The open cohort alert for the case's treatment in its region on `on` (its requests need not
+    include the case: a draft, or a request received before the window, matches too)."""
+    if case.treatment_key is None or case.region is None:
+        return None
+    return await uow.session.scalar(
+        select(CohortAlert)
+        .where(
+            CohortAlert.treatment_key == case.treatment_key,
+            CohortAlert.region == case.region,
+            CohortAlert.open_until > on,
+        )
+        .order_by(CohortAlert.window_start.desc())
+        .limit(1)
+    )
+
+
 async def alert_cases(uow: UnitOfWork, alert_id: uuid.UUID) -> list[dict[str, Any]]:
     """The alert's requests, oldest first: reference, trust, received, state and outcome so far."""
     rows = (

@@ -7,6 +7,7 @@ from pathlib import Path
 from casework.runtime import ServiceDefinition
 from ifr_service.api.actions import router as actions_router
 from ifr_service.api.audit import router as audit_router
+from ifr_service.api.cohorts import router as cohorts_router
 from ifr_service.api.mail_intake import router as mail_intake_router
 from ifr_service.api.panels import router as panels_router
 from ifr_service.api.records import router as records_router
@@ -34,6 +35,7 @@ definition = ServiceDefinition(
         records_router,
         panels_router,
         regions_router,
+        cohorts_router,
         reports_router,
         mail_intake_router,
     ],

@@ -118,19 +118,20 @@ async def transition(
     return clocks
 
 
-def ensure_allowed(case: IfrRequest, action: str) -> None:
+def ensure_allowed(case: IfrRequest, action: str, in_cohort: bool = False) -> None:
     """Raise the 409 before any other check, so a client learns first what it may do next.
 
     An action is allowed when it is in the case's `allowed_actions` (what every case response lists):
     the table's moves from the state, less those the case's facts rule out (a routine case's chair's
-    action; after a review, the follow-up its outcome does not allow). Either way the 409 names the
+    action; after a review, the follow-up its outcome does not allow; a service development redirect
+    unless `in_cohort`: an open cohort alert matches the case). Either way the 409 names the
     current state and the allowed actions."""
-    allowed = allowed_actions(case.state, case.urgent, case.review_outcome)
+    allowed = allowed_actions(case.state, case.urgent, case.review_outcome, in_cohort)
     if action in allowed:
         return
     if not CASE.can(case.state, action):
         raise IllegalTransition(CASE.machine, case.state, action, allowed)
-    reason = refusal(case.state, action, case.urgent, case.review_outcome)
+    reason = refusal(case.state, action, case.urgent, case.review_outcome, in_cohort)
     extra = {"review_outcome": case.review_outcome} if case.state == CaseState.REVIEW_DECIDED else {}
     raise Conflict(
         f"{CASE.machine}: cannot {action} in state {case.state}: {reason}; allowed: {', '.join(allowed) or 'none'}",

@@ -115,3 +115,86 @@ async def test_a_configured_threshold_and_requests_received_at_once(stack: TestS
         assert events[0].data["request_count"] == 3 and events[1].data["request_count"] == 4
         assert events[0].data["region"] == "Y59"
         assert events[0].data["min_requests"] == 3 and events[0].data["window_months"] == 6
+
+
+async def test_the_alerts_api_and_redirecting_one_of_a_cohort_as_service_development(stack: TestStack) -> None:
+    async with stack.service("ifr", own_database(), run_workers=False, trust_regions=REGIONS) as svc:
+        ifr = Ifr(svc.client, stack)
+        alone = await ifr.act(
+            await ifr.act(await request_from(svc, stack, "RRV", icd10="M31.4"), "acknowledge"), "screen"
+        )
+        assert "redirect-service-development" not in alone["allowed_actions"] and alone["open_cohort_alert"] is None
+        refused = await svc.client.post(
+            f"/api/v1/ifr/requests/{alone['id']}/redirect-service-development",
+            json={},
+            headers={**ifr.officer, "If-Match": f'W/"{alone["version"]}"'},
+        )
+        assert refused.status_code == 409 and "no open cohort alert" in refused.json()["detail"]
+        assert "redirect-service-development" not in refused.json()["allowed_actions"]
+
+        cases = [await request_from(svc, stack, trust) for trust in ("RRV", "RJ1") * 3]
+        listed = await svc.client.get("/api/v1/ifr/cohort-alerts", params={"region": "Y56"}, headers=ifr.officer)
+        (alert,) = listed.json()["items"]
+        assert (alert["reference"], alert["region_name"], alert["request_count"], alert["open"]) == (
+            "COHORT-" + str(date.today().year) + "-0001",
+            "London",
+            6,
+            True,
+        )
+        assert [c["reference"] for c in alert["cases"]] == [c["reference"] for c in cases]
+        assert alert["trusts"] == ["RJ1", "RRV"] and alert["indication_code"] == "M31.8"
+        east = await svc.client.get("/api/v1/ifr/cohort-alerts", params={"region": "Y61"}, headers=ifr.officer)
+        assert east.json()["items"] == []
+        one = await svc.client.get(f"/api/v1/ifr/cohort-alerts/{alert['id']}", headers=ifr.officer)
+        assert one.json() == alert
+        for who in (ifr.clinician, stack.auth("X24", "panel_member", sub="chair-a")):
+            assert (await svc.client.get("/api/v1/ifr/cohort-alerts", headers=who)).status_code == 403
+        assert (
+            await svc.client.get(f"/api/v1/ifr/cohort-alerts/{uuid.uuid4()}", headers=ifr.officer)
+        ).status_code == 404
+        bad = await svc.client.get("/api/v1/ifr/cohort-alerts", params={"region": "Y57"}, headers=ifr.officer)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "region"
+
+        # a new request for the treatment: the officer screening it sees the alert and may redirect it
+        new = await ifr.act(await ifr.act(await request_from(svc, stack, "RRV"), "acknowledge"), "screen")
+        assert new["open_cohort_alert"]["id"] == alert["id"] and new["open_cohort_alert"]["request_count"] == 7
+        assert "redirect-service-development" in new["your_actions"]
+        seen_by_trust = (await ifr.get(new, headers=ifr.clinician)).json()
+        assert seen_by_trust["open_cohort_alert"] is None  # other trusts' requests are NHS England's to see
+        wrong = await svc.client.post(
+            f"/api/v1/ifr/requests/{new['id']}/redirect-service-development",
+            json={"alert_id": str(uuid.uuid4())},
+            headers={**ifr.officer, "If-Match": f'W/"{new["version"]}"'},
+        )
+        assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "alert_id"
+        body = {"alert_id": alert["id"], "detail": "The London policy team meets in January."}
+        redirected = await ifr.act(new, "redirect-service-development", body)
+        assert redirected["state"] == "service_development" and redirected["stage"] == "closed"
+        assert sorted(redirected["allowed_actions"]) == ["close", "provide-information"]
+        assert all(c["status"] != "running" for c in redirected["clocks"])
+
+        outbox = svc.runtime.tables.outbox
+        async with svc.runtime.sessions() as session:
+            rows = await session.scalars(select(outbox.c.envelope).where(outbox.c.message_key == new["id"]))
+            events = [EventEnvelope.model_validate(e) for e in rows]
+        (event,) = [e for e in events if e.type == "ifr.request.service_development"]
+        registry.parse(event)
+        assert event.data["alert_reference"] == alert["reference"] and event.data["cohort_requests"] == 7
+        assert event.data["region_name"] == "London" and event.data["state"] == "service_development"
+        letters = (await svc.client.get(f"/api/v1/ifr/requests/{new['id']}/letters", headers=ifr.clinician)).json()
+        letter = letters[-1]
+        assert letter["kind"] == "screening_outcome" and "will not go to an IFR panel" in letter["body"]
+        assert "The London policy team meets in January." in letter["body"]
+        assert "send new information" in letter["body"] and alert["reference"] in letter["body"]
+
+        # new information that the patient differs from the group: screened again as an individual request
+        back = await ifr.act(
+            redirected, "provide-information", {"information": "A second, rarer variant."}, ifr.clinician
+        )
+        assert back["state"] == "resubmitted"
+        assert {c["clock"] for c in back["clocks"] if c["status"] == "running"} == {
+            "screening_outcome",
+            "panel_decision",
+        }
+        closed = await ifr.act(await ifr.act(back, "redirect-service-development"), "close")
+        assert closed["state"] == "closed"

@@ -30,6 +30,7 @@ EXPECTED: dict[str, tuple[str | None, set[str]]] = {
     "ifr.request.information_requested": ("RRV", {CLINICIAN}),
     "ifr.request.redirected": ("RRV", {CLINICIAN}),
     "ifr.request.screened_out": ("RRV", {CLINICIAN}),
+    "ifr.request.service_development": ("RRV", {CLINICIAN}),
     "ifr.decision.made": ("RGT03", {CLINICIAN, "rgt.pharmacy@nhs.net"}),
     "ifr.decision.ratified": ("RGT03", {CLINICIAN, "rgt.pharmacy@nhs.net"}),
     "ifr.request.review_decided": ("RRV", {CLINICIAN}),

@@ -28,6 +28,7 @@ ROUTED_EVENTS = {
     "ifr.request.information_requested",
     "ifr.request.redirected",
     "ifr.request.screened_out",
+    "ifr.request.service_development",
     "ifr.decision.made",
     "ifr.decision.ratified",
     "ifr.request.review_decided",

@@ -20,6 +20,7 @@ from casework.problems import NotFound, field_problem
 from casework.uow import UnitOfWork
 from ifr_service.access import OFFICER_ROLES, visible_panels
 from ifr_service.case_actions import ActionContext, ConflictIn, ListIn, declare_conflicts, list_on_panel
+from ifr_service.cohorts import open_alert_for
 from ifr_service.db import panels as panel_queries
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel, PanelMember
 from ifr_service.domain.case import Action
@@ -247,7 +248,8 @@ async def add_to_agenda(
         for entry in body.cases:
             case = await get_case(uow, entry.request_id, principal)
             require_version(f'"{entry.version}"', case.version)
-            ensure_allowed(case, Action.LIST_FOR_PANEL)
+            in_cohort = await open_alert_for(uow, case, today()) is not None
+            ensure_allowed(case, Action.LIST_FOR_PANEL, in_cohort)
             conflicts = [
                 ConflictIn(member_id=c.member_id, reason=c.reason) for c in body.conflicts if c.request_id == case.id
             ]

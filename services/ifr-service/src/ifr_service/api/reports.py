@@ -37,6 +37,7 @@ MILESTONE_OF = {
     Action.SUBMIT: Milestone.RECEIVED,
     Action.SCREEN_OUT: Milestone.SCREENED_OUT,
     Action.REDIRECT: Milestone.REDIRECTED,
+    Action.REDIRECT_SERVICE_DEVELOPMENT: Milestone.REDIRECTED,  # a cohort's: redirected to the policy process
     Action.DECIDE: Milestone.DECISION,
     Action.REQUEST_RECONSIDERATION: Milestone.RECONSIDERATION_REQUESTED,
     Action.REQUEST_REVIEW: Milestone.REVIEW_REQUESTED,

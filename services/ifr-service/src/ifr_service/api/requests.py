@@ -22,10 +22,11 @@ from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, Unprocessable
 from casework.uow import UnitOfWork
 from casework.working_days import add_working_days
-from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, visible_cases
+from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, is_staff, visible_cases
 from ifr_service.api.examples import APPLICATION_EXAMPLE
-from ifr_service.api.schemas import CaseOut, CaseSummaryOut, case_out, summary_fields, summary_out
+from ifr_service.api.schemas import CaseOut, CaseSummaryOut, alert_ref, case_out, summary_fields, summary_out
 from ifr_service.case_actions import actions_for
+from ifr_service.cohorts import open_alert_for
 from ifr_service.db.models import IfrRequest
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
@@ -39,7 +40,12 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag o
 
 async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, principal: Principal) -> CaseOut:
     set_etag(response, case.version)
-    out = case_out(case, await case_clocks(uow, case.id), today(), uow.settings.deadline_warning_days)
+    on = today()
+    alert = await open_alert_for(uow, case, on)
+    clocks = await case_clocks(uow, case.id)
+    out = case_out(case, clocks, on, uow.settings.deadline_warning_days, in_cohort=alert is not None)
+    if alert is not None and is_staff(principal):
+        out.open_cohort_alert = alert_ref(alert)
     out.your_actions = await actions_for(uow, principal, case, out.allowed_actions)
     return out
 

@@ -58,6 +58,21 @@ class RequestRedirected(IfrCaseEvent):
     redirected_to: str | None = None
 
 
+@registry.register("ifr.request.service_development")
+class RequestRedirectedAsServiceDevelopment(IfrCaseEvent):
+    """One of a cohort: requests for the same treatment from the region's trusts reached the cohort
+    threshold (an open cohort alert), so the request goes to the region's policy process as a service
+    development request, not to an IFR panel."""
+
+    alert_id: UUID
+    alert_reference: str
+    region: str
+    region_name: str
+    cohort_requests: int  # the alert's requests when it was redirected
+    window_months: int
+    explanation: str | None = None  # the case officer's words to the clinician
+
+
 @registry.register("ifr.request.screened_out")
 class RequestScreenedOut(IfrCaseEvent):
     """Screening found the request cannot go to panel."""
