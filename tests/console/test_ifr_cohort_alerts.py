@@ -102,7 +102,11 @@ async def test_the_officer_sees_the_cohort_and_redirects_a_new_request(platform:
     await officer.close()
 
     clinician = await platform.person("rrv-clinician", path=f"/ifr/requests/{seventh['id']}")
-    await expect(clinician.page.get_by_text("will not go to an IFR panel").first).to_be_visible()
+    await clinician.page.get_by_text(f"Individual Funding Request {seventh['reference']}: screening outcome").click()
+    letter = clinician.page.locator(".app-letter", has_text="will not go to an IFR panel")
+    await expect(letter).to_be_visible()
+    await expect(letter).to_contain_text("The London policy team meets in January.")
+    await expect(letter).to_contain_text("send new information")
     await expect(clinician.page.get_by_text("Part of a cohort")).to_have_count(0)  # NHS England's view only
     await clinician.check("clinician case redirected as service development")
     await clinician.close()
