@@ -208,7 +208,7 @@ def interval_chart(
     """Rates on one 0-100% scale, a row each: the interval as a line with end ticks, the rate as a dot,
     or as a larger diamond with "flagged" beside the name when the row is flagged (shape and words, not
     colour); each row's figures written on its right; `reference` (all groups together) a dashed line."""
-    left, plot_w, row_h, top = 190, 330, 40, 34
+    left, plot_w, row_h, top = 250, 280, 40, 34  # room for "East of England (flagged)" in bold
     width, height = 760, top + row_h * len(rows) + 64
 
     def x(rate: float) -> float:
