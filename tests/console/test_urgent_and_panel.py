@@ -52,6 +52,7 @@ async def listed_urgent_case(platform: ConsolePlatform) -> tuple[dict, dict]:
             json={
                 "kind": "ifr",
                 "name": f"Urgent panel {case['reference']}",
+                "region": "Y56",
                 "meeting_date": date.today().isoformat(),
                 "members": MEMBERS,
             },

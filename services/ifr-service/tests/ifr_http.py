@@ -86,12 +86,15 @@ class Ifr:
         case = await self.act(await self.submitted(data), "acknowledge")
         return await self.act(case, "screen")
 
-    async def panel(self, kind: str = "ifr", members: list[dict] | None = None, meeting: date | None = None) -> dict:
+    async def panel(
+        self, kind: str = "ifr", members: list[dict] | None = None, meeting: date | None = None, region: str = "Y56"
+    ) -> dict:
         response = await self.client.post(
             "/api/v1/ifr/panels",
             json={
                 "kind": kind,
                 "name": f"{kind} panel {uuid.uuid4().hex[:6]}",
+                "region": region,
                 "meeting_date": (meeting or date.today()).isoformat(),
                 "members": members or (REVIEW_MEMBERS if kind == "review" else MEMBERS),
             },

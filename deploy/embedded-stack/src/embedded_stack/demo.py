@@ -170,6 +170,7 @@ def ensure_ifr_requests(platform: Platform) -> dict[str, str]:
         json={
             "kind": "ifr",
             "name": "Demo IFR panel",
+            "region": "Y56",  # London: the demo trust RRV's region
             "meeting_date": date.today().isoformat(),
             "members": PANEL_MEMBERS,
         },

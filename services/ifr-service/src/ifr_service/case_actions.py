@@ -23,6 +23,7 @@ from casework.problems import Unprocessable, field_problem
 from casework.uow import UnitOfWork
 from ifr_service.access import APPLICANT_ROLES, CHAIRS_ACTION_ROLES, OFFICER_ROLES, PROVIDER_ROLES
 from ifr_service.action_base import ActionContext, Body, NoBody, Reason, simple_transition
+from ifr_service.cohorts import count_received, open_alert_for
 from ifr_service.db import panels
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel
 from ifr_service.decisions import (
@@ -48,10 +49,13 @@ from ifr_service.domain.case import (
 )
 from ifr_service.domain.clocks import Clock, is_open, plan_for
 from ifr_service.domain.panel import not_independent, recorder_refusal, unknown_members
-from ifr_service.workflow import case_clocks, emit_case_event, ensure_allowed, now, transition
+from ifr_service.domain.regions import region_name, region_of
+from ifr_service.workflow import apply_treatment, case_clocks, emit_case_event, ensure_allowed, now, transition
 
 __all__ = ["ACTIONS", "PROVIDER_ACTIONS", "ActionContext", "ActionSpec", "ConflictIn", "ListIn", "list_on_panel"]
 
+
+A = Action
 
 # -- bodies -------------------------------------------------------------------------------------------
 
@@ -88,6 +92,13 @@ class RedirectIn(Body):
     reason: RedirectReason
     detail: Reason | None = None
     redirected_to: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+
+
+class ServiceDevelopmentIn(Body):
+    alert_id: uuid.UUID | None = Field(
+        None, description="The open cohort alert the request matches (default: that alert; any other is 422)"
+    )
+    detail: Reason | None = Field(None, description="The case officer's words to the clinician, in the letter")
 
 
 class ScreenOutReason(StrEnum):
@@ -155,6 +166,7 @@ async def submit(ctx: ActionContext, case: IfrRequest, body: SubmitIn) -> None:
     case.patient_ref = patient_ref(nhs_number, ctx.settings.patient_ref_key.get_secret_value())
     case.received_on = received_on
     case.submitted_at = now()
+    case.region = region_of(case.provider_ods, ctx.settings.trust_regions)  # the mapping as it is on submission
     await transition(ctx.uow, case, Action.SUBMIT, ctx.principal, ctx.settings, plan_for(Action.SUBMIT), on=received_on)
     emit_case_event(
         ctx.uow,
@@ -165,6 +177,7 @@ async def submit(ctx: ActionContext, case: IfrRequest, body: SubmitIn) -> None:
         treatment_code=case.treatment_code,
         submitted_at=case.submitted_at,
     )
+    await count_received(ctx.uow, case, ctx.settings)
 
 
 async def acknowledge(ctx: ActionContext, case: IfrRequest, body: NoBody) -> None:
@@ -191,6 +204,7 @@ async def request_information(ctx: ActionContext, case: IfrRequest, body: Inform
 
 
 async def provide_information(ctx: ActionContext, case: IfrRequest, body: InformationIn) -> None:
+    counted_as = case.treatment_key
     if body.application:
         try:
             application = merge(Application.model_validate(case.application), body.application)
@@ -205,10 +219,11 @@ async def provide_information(ctx: ActionContext, case: IfrRequest, body: Inform
         if application.clinician.trust_ods != case.provider_ods:
             raise field_problem("application.clinician.trust_ods", "cannot change once submitted")
         case.application = application.model_dump(mode="json")
-        case.treatment_name = application.treatment.name
-        case.treatment_code = application.treatment.dmd_code or application.treatment.opcs4_code
+        apply_treatment(case, application)
     await simple_transition(ctx, case, Action.PROVIDE_INFORMATION, {"information": body.information})
     emit_case_event(ctx.uow, case, "ifr.request.resubmitted")
+    if case.treatment_key != counted_as:  # now a request for another treatment: counted in its cohort
+        await count_received(ctx.uow, case, ctx.settings)
 
 
 async def redirect(ctx: ActionContext, case: IfrRequest, body: RedirectIn) -> None:
@@ -216,6 +231,30 @@ async def redirect(ctx: ActionContext, case: IfrRequest, body: RedirectIn) -> No
     detail = {"reason": body.reason.value, "explanation": body.detail, "redirected_to": body.redirected_to}
     await simple_transition(ctx, case, Action.REDIRECT, detail)
     emit_case_event(ctx.uow, case, "ifr.request.redirected", redirect_reason=text, redirected_to=body.redirected_to)
+
+
+async def redirect_service_development(ctx: ActionContext, case: IfrRequest, body: ServiceDevelopmentIn) -> None:
+    """One of a cohort: to the region's policy process as a service development request."""
+    alert = await open_alert_for(ctx.uow, case, ctx.today)
+    if alert is None:  # the route checked it: an alert that lapsed since is the same 409
+        ensure_allowed(case, A.REDIRECT_SERVICE_DEVELOPMENT, in_cohort=False)
+        raise AssertionError("unreachable: a redirect-service-development with no open cohort alert")
+    if body.alert_id is not None and body.alert_id != alert.id:
+        raise field_problem("alert_id", "is not the open cohort alert for this request's treatment in its region")
+    detail = {"alert_id": str(alert.id), "alert_reference": alert.reference, "explanation": body.detail}
+    await simple_transition(ctx, case, A.REDIRECT_SERVICE_DEVELOPMENT, detail)
+    emit_case_event(
+        ctx.uow,
+        case,
+        "ifr.request.service_development",
+        alert_id=alert.id,
+        alert_reference=alert.reference,
+        region=alert.region,
+        region_name=region_name(alert.region),
+        cohort_requests=alert.request_count,
+        window_months=alert.window_months,
+        explanation=body.detail,
+    )
 
 
 async def screen_out(ctx: ActionContext, case: IfrRequest, body: ScreenOutIn) -> None:
@@ -354,7 +393,6 @@ class ActionSpec:
         return any(f.is_required() for f in self.body.model_fields.values())
 
 
-A = Action
 ACTIONS: dict[Action, ActionSpec] = {
     s.action: s
     for s in (
@@ -364,6 +402,12 @@ ACTIONS: dict[Action, ActionSpec] = {
         ActionSpec(A.REQUEST_INFORMATION, InformationRequestIn, request_information, "return for information"),
         ActionSpec(A.PROVIDE_INFORMATION, InformationIn, provide_information, "send the information asked for"),
         ActionSpec(A.REDIRECT, RedirectIn, redirect, "not an IFR: redirect it"),
+        ActionSpec(
+            A.REDIRECT_SERVICE_DEVELOPMENT,
+            ServiceDevelopmentIn,
+            redirect_service_development,
+            "one of a cohort (an open cohort alert matches it): a service development request for the policy team",
+        ),
         ActionSpec(A.SCREEN_OUT, ScreenOutIn, screen_out, "screening found it cannot go to panel"),
         ActionSpec(A.LIST_FOR_PANEL, ListIn, list_on_panel, "put the case on a panel's agenda"),
         ActionSpec(A.DECIDE, DecideIn, decide, "record the panel's decision (quorum checked)"),

@@ -7,9 +7,11 @@ from pathlib import Path
 from casework.runtime import ServiceDefinition
 from ifr_service.api.actions import router as actions_router
 from ifr_service.api.audit import router as audit_router
+from ifr_service.api.cohorts import router as cohorts_router
 from ifr_service.api.mail_intake import router as mail_intake_router
 from ifr_service.api.panels import router as panels_router
 from ifr_service.api.records import router as records_router
+from ifr_service.api.regions import router as regions_router
 from ifr_service.api.reports import router as reports_router
 from ifr_service.api.requests import router as requests_router
 from ifr_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
@@ -32,6 +34,8 @@ definition = ServiceDefinition(
         actions_router,
         records_router,
         panels_router,
+        regions_router,
+        cohorts_router,
         reports_router,
         mail_intake_router,
     ],

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from casework.identifiers import OdsCode
 from casework.settings import ServiceSettings
 from ifr_service.domain.clocks import DEFAULT_DAYS, Clock, ClockDays
+from ifr_service.domain.cohort import DEFAULT_RULE, CohortRule
 from ifr_service.domain.panel import DEFAULT_QUORUM, QuorumRule
+from ifr_service.domain.regions import Region
 
 _D = DEFAULT_DAYS
+
+# The commissioning region of each trust the embedded stack and the synthetic data use (the demo's and
+# the dev personas' RRV and RJ1 are London trusts; RGT, RTH, RWE and the others are in other regions).
+DEFAULT_TRUST_REGIONS: dict[str, Region] = {
+    "RRV": Region.LONDON,  # University College London Hospitals
+    "RJ1": Region.LONDON,  # Guy's and St Thomas'
+    "RPY": Region.LONDON,  # The Royal Marsden
+    "RTH": Region.SOUTH_EAST,  # Oxford University Hospitals
+    "RA7": Region.SOUTH_WEST,  # University Hospitals Bristol and Weston
+    "RWE": Region.MIDLANDS,  # University Hospitals of Leicester
+    "RRK": Region.MIDLANDS,  # University Hospitals Birmingham
+    "RGT": Region.EAST_OF_ENGLAND,  # Cambridge University Hospitals
+    "RM1": Region.EAST_OF_ENGLAND,  # Norfolk and Norwich University Hospitals
+    "RBV": Region.NORTH_WEST,  # The Christie
+    "RHQ": Region.NORTH_EAST_AND_YORKSHIRE,  # Sheffield Teaching Hospitals
+}
 
 
 class IfrSettings(ServiceSettings):
@@ -46,6 +65,18 @@ class IfrSettings(ServiceSettings):
     deadline_warning_days: int = Field(2, ge=0, description="Working days before a due date to warn")
     deadline_sweep_interval_s: float = Field(300.0, gt=0, description="How often the deadline sweep runs")
 
+    # commissioning regions
+    trust_regions: dict[OdsCode, Region] = Field(
+        default_factory=lambda: dict(DEFAULT_TRUST_REGIONS),
+        description="Each trust's commissioning region: ODS trust code -> region code (Y56 London ... Y63)",
+    )
+
+    # the cohort trigger (domain/cohort.py): more than 5 requests in 12 months by default
+    cohort_min_requests: int = Field(
+        DEFAULT_RULE.min_requests, ge=2, description="Requests for one treatment in one region that make a cohort"
+    )
+    cohort_window_months: int = Field(DEFAULT_RULE.window_months, ge=1, le=120, description="The cohort window")
+
     # panel quorum
     quorum_required_roles: dict[str, int] = Field(
         default_factory=lambda: {str(k): v for k, v in DEFAULT_QUORUM.required_roles.items()},
@@ -61,6 +92,9 @@ class IfrSettings(ServiceSettings):
         }
         # chair's action is for urgent cases only: one setting
         return {**days, Clock.RATIFICATION: ClockDays(self.ratification_days, self.ratification_days)}
+
+    def cohort_rule(self) -> CohortRule:
+        return CohortRule(min_requests=self.cohort_min_requests, window_months=self.cohort_window_months)
 
     def quorum_rule(self) -> QuorumRule:
         return QuorumRule(required_roles=dict(self.quorum_required_roles), min_voting=self.quorum_min_voting)

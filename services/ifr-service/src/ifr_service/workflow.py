@@ -8,6 +8,7 @@ the domain's pieces together.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,9 @@ from ifr_service.db.models import REFERENCE_SEQUENCE, CaseClock, IfrRequest, Let
 from ifr_service.domain.application import Application
 from ifr_service.domain.case import CASE, CaseState, allowed_actions, refusal
 from ifr_service.domain.clocks import ClockPlan, apply_plan, new_clocks, next_due
+from ifr_service.domain.cohort import treatment_key
 from ifr_service.domain.letters import render
+from ifr_service.domain.regions import Region, region_of
 from ifr_service.settings import IfrSettings
 
 LONDON = ZoneInfo("Europe/London")
@@ -115,19 +118,20 @@ async def transition(
     return clocks
 
 
-def ensure_allowed(case: IfrRequest, action: str) -> None:
+def ensure_allowed(case: IfrRequest, action: str, in_cohort: bool = False) -> None:
     """Raise the 409 before any other check, so a client learns first what it may do next.
 
     An action is allowed when it is in the case's `allowed_actions` (what every case response lists):
     the table's moves from the state, less those the case's facts rule out (a routine case's chair's
-    action; after a review, the follow-up its outcome does not allow). Either way the 409 names the
+    action; after a review, the follow-up its outcome does not allow; a service development redirect
+    unless `in_cohort`: an open cohort alert matches the case). Either way the 409 names the
     current state and the allowed actions."""
-    allowed = allowed_actions(case.state, case.urgent, case.review_outcome)
+    allowed = allowed_actions(case.state, case.urgent, case.review_outcome, in_cohort)
     if action in allowed:
         return
     if not CASE.can(case.state, action):
         raise IllegalTransition(CASE.machine, case.state, action, allowed)
-    reason = refusal(case.state, action, case.urgent, case.review_outcome)
+    reason = refusal(case.state, action, case.urgent, case.review_outcome, in_cohort)
     extra = {"review_outcome": case.review_outcome} if case.state == CaseState.REVIEW_DECIDED else {}
     raise Conflict(
         f"{CASE.machine}: cannot {action} in state {case.state}: {reason}; allowed: {', '.join(allowed) or 'none'}",
@@ -177,14 +181,22 @@ def check_trust(principal: Principal, application: Application) -> None:
         raise field_problem("clinician.trust_ods", "must be your own organisation")
 
 
-def apply_application(case: IfrRequest, application: Application) -> None:
-    """Keep the application and the columns worklists filter on in step."""
+def apply_application(case: IfrRequest, application: Application, trust_regions: Mapping[str, Region]) -> None:
+    """Keep the application and the columns worklists filter on in step (the region follows the trust)."""
     case.application = application.model_dump(mode="json")
     case.provider_ods = application.clinician.trust_ods or case.provider_ods
+    case.region = region_of(case.provider_ods, trust_regions)
     case.urgent = application.urgent
-    case.treatment_name = application.treatment.name
-    case.treatment_code = application.treatment.dmd_code or application.treatment.opcs4_code
+    apply_treatment(case, application)
     case.clinician_email = str(application.clinician.email) if application.clinician.email else case.clinician_email
+
+
+def apply_treatment(case: IfrRequest, application: Application) -> None:
+    """The treatment's columns: its name, its code (dm+d, else OPCS-4) and the key cohorts count by."""
+    t, clinical = application.treatment, application.clinical
+    case.treatment_name = t.name
+    case.treatment_code = t.dmd_code or t.opcs4_code
+    case.treatment_key = treatment_key(t.dmd_code, t.opcs4_code, clinical.diagnosis_icd10, clinical.diagnosis)
 
 
 def now() -> datetime:

@@ -3,13 +3,17 @@ allowed actions, and changes nothing. Parametrised over the whole table: the mov
 have, and those it has but the case's facts rule out (chair's action on a routine case; after a review,
 the follow-up its outcome does not allow)."""
 
+import uuid
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from ifr_http import MEMBERS, REASONS, REVIEW_MEMBERS, Ifr
+from sqlalchemy import select
 
-from embedded_stack.testing import TestStack
+from embedded_stack.testing import RunningService, TestStack
+from ifr_service.db.models import CohortAlert, IfrRequest
 from ifr_service.domain.case import CASE, RATIFICATION_STATES, Action, CaseState
 
 # A body each action's schema accepts, so only the state can be the reason for refusing it.
@@ -20,6 +24,7 @@ VALID_BODY: dict[Action, Any] = {
     Action.REQUEST_INFORMATION: {"information_needed": "the previous treatment outcomes"},
     Action.PROVIDE_INFORMATION: {"information": "outcomes attached"},
     Action.REDIRECT: {"reason": "cohort"},
+    Action.REDIRECT_SERVICE_DEVELOPMENT: {},
     Action.SCREEN_OUT: {"reasons": ["no_prospect_of_exceptionality"]},
     Action.LIST_FOR_PANEL: {"panel_id": "00000000-0000-4000-8000-000000000000"},
     Action.DECIDE: {"outcome": "declined", "reasons": REASONS, "present": ["chair-a"]},
@@ -39,8 +44,9 @@ REVIEWERS = [m["member_id"] for m in REVIEW_MEMBERS]
 class CasesByState:
     """Builds (once) a case in each state of the table, over HTTP."""
 
-    def __init__(self, ifr: Ifr) -> None:
+    def __init__(self, ifr: Ifr, svc: RunningService) -> None:
         self.ifr = ifr
+        self.svc = svc
         self.cases: dict[CaseState, dict] = {}
 
     async def get(self, state: CaseState) -> dict:
@@ -66,6 +72,8 @@ class CasesByState:
         if state == S.RESUBMITTED:
             returned = await act(await ifr.screening(), "request-information", VALID_BODY[Action.REQUEST_INFORMATION])
             return await act(returned, "provide-information", VALID_BODY[Action.PROVIDE_INFORMATION])
+        if state == S.SERVICE_DEVELOPMENT:  # one of a cohort: a database of its own with one cohort in it
+            return await self._one_of_a_cohort()
         if state == S.REDIRECTED:
             return await act(await ifr.screening(), "redirect", VALID_BODY[Action.REDIRECT])
         if state == S.SCREENED_OUT:
@@ -92,18 +100,53 @@ class CasesByState:
         assert state == S.REVIEW_DECIDED
         return await act(listed, "decide-review", {"outcome": "flawed", "reasons": "x", "present": REVIEWERS})
 
+    async def _one_of_a_cohort(self) -> dict:
+        """An acknowledged case that an open cohort alert matches (made in the database: this module's
+        trusts are in no region, so that no alert the trigger raises can match its other cases)."""
+        case = await self.ifr.act(await self.ifr.submitted(), "acknowledge")
+        async with self.svc.runtime.sessions() as session, session.begin():
+            row = await session.get_one(IfrRequest, uuid.UUID(case["id"]))
+            row.region = "Y56"
+            already = await session.scalar(
+                select(CohortAlert.id).where(
+                    CohortAlert.treatment_key == row.treatment_key,
+                    CohortAlert.region == "Y56",
+                    CohortAlert.open_until > date.today(),
+                )
+            )
+            if already is None:  # other tests' requests in this database may have raised one
+                session.add(
+                    CohortAlert(
+                        reference=f"COHORT-T-{uuid.uuid4().hex[:6]}",
+                        treatment_key=row.treatment_key,
+                        region="Y56",
+                        treatment_name="Examplimab",
+                        treatment_code="3762811000001103",
+                        min_requests=6,
+                        window_months=12,
+                        window_start=date(2001, 1, 1),
+                        detected_on=date.today(),
+                        open_until=date.today() + timedelta(days=365),
+                        request_count=6,
+                    )
+                )
+        case = (await self.ifr.get(case)).json()
+        return await self.ifr.act(case, "redirect-service-development")
+
 
 @pytest.fixture(scope="module")
 async def cases(stack: TestStack) -> AsyncIterator[CasesByState]:
-    async with stack.service("ifr", run_workers=False) as svc:
-        yield CasesByState(Ifr(svc.client, stack))
+    # trusts in no region: no cohort alert can match these cases, whatever other tests submitted
+    async with stack.service("ifr", run_workers=False, trust_regions={}) as svc:
+        yield CasesByState(Ifr(svc.client, stack), svc)
 
 
 def offered(state: CaseState) -> set[Action]:
     """What the case `CasesByState` builds in this state may do next, worked out here from the table:
     only the ratification states' cases are urgent (chair's action is for urgent cases only), and the
-    review_decided case's review found the process flawed (it goes back to a panel, it is not closed)."""
-    actions = {a for a in Action if CASE.can(state, a)}
+    review_decided case's review found the process flawed (it goes back to a panel, it is not closed), and
+    no cohort alert matches any of them (redirect-service-development is for one of a cohort)."""
+    actions = {a for a in Action if CASE.can(state, a)} - {Action.REDIRECT_SERVICE_DEVELOPMENT}
     if state not in RATIFICATION_STATES:
         actions.discard(Action.CHAIRS_ACTION)
     if state == CaseState.REVIEW_DECIDED:
@@ -116,9 +159,13 @@ ILLEGAL = [(s, a) for s in CaseState for a in Action if a not in offered(s)]
 
 def test_the_table_has_illegal_moves_from_every_state() -> None:
     assert {s for s, _ in ILLEGAL} == set(CaseState)
-    # beyond the table: chair's action where a routine case's panel would decide, closing a flawed review
+    # beyond the table: chair's action where a routine case's panel would decide, closing a flawed review,
+    # redirecting as a service development a request no cohort alert matches
     ruled_out = {(s, a) for s, a in ILLEGAL if CASE.can(s, a)}
     assert ruled_out == {
+        (CaseState.ACKNOWLEDGED, Action.REDIRECT_SERVICE_DEVELOPMENT),
+        (CaseState.SCREENING, Action.REDIRECT_SERVICE_DEVELOPMENT),
+        (CaseState.RESUBMITTED, Action.REDIRECT_SERVICE_DEVELOPMENT),
         (CaseState.SCREENING, Action.CHAIRS_ACTION),
         (CaseState.RESUBMITTED, Action.CHAIRS_ACTION),
         (CaseState.LISTED_FOR_PANEL, Action.CHAIRS_ACTION),

@@ -73,11 +73,26 @@ async def test_agenda_lists_cases_all_or_none_with_conflicts(stack: TestStack) -
 async def test_panel_creation_rules_and_idempotency(stack: TestStack) -> None:
     async with stack.service("ifr", run_workers=False) as svc:
         ifr = Ifr(svc.client, stack)
-        body = {"kind": "ifr", "name": "March panel", "meeting_date": date.today().isoformat(), "members": MEMBERS}
+        body = {
+            "kind": "ifr",
+            "name": "March panel",
+            "region": "Y62",
+            "meeting_date": date.today().isoformat(),
+            "members": MEMBERS,
+        }
         key = {"Idempotency-Key": f"panel-{uuid.uuid4()}"}
         first = await svc.client.post("/api/v1/ifr/panels", json=body, headers={**ifr.officer, **key})
         again = await svc.client.post("/api/v1/ifr/panels", json=body, headers={**ifr.officer, **key})
         assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+        assert (first.json()["region"], first.json()["region_name"]) == ("Y62", "North West")
+        # a panel belongs to a region: none, or one that is not a commissioning region, is 422 at the field
+        for region in (None, "Y57", "London"):
+            without = {k: v for k, v in body.items() if k != "region"} | ({"region": region} if region else {})
+            refused = await svc.client.post("/api/v1/ifr/panels", json=without, headers=ifr.officer)
+            assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "region", refused.text
+        north_west = await svc.client.get("/api/v1/ifr/panels", params={"region": "Y62"}, headers=ifr.officer)
+        assert first.json()["id"] in {p["id"] for p in north_west.json()["items"]}
+        assert all(p["region"] == "Y62" for p in north_west.json()["items"])
         twice = await svc.client.post(
             "/api/v1/ifr/panels", json={**body, "members": [*MEMBERS, MEMBERS[0]]}, headers=ifr.officer
         )

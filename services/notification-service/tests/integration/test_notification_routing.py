@@ -21,7 +21,7 @@ CLINICIAN = "dr.route@nhs.net"
 FRONTEND = "https://casework.test.nhs.uk"
 # What routing.toml promises, written out by hand: RRV lists its own CDF mailbox, everything else of
 # a trust comes from the pattern (for a site, RGT03, its trust's), central mailboxes are fixed.
-EXPECTED: dict[str, tuple[str, set[str]]] = {
+EXPECTED: dict[str, tuple[str | None, set[str]]] = {
     "cdf.application.approved": ("RRV", {CLINICIAN, "rrv.cancerdrugsfund@nhs.net"}),
     "cdf.application.rejected": ("RRV", {CLINICIAN, "rrv.cancerdrugsfund@nhs.net"}),
     "cdf.approval.lapsed": ("RGT", {CLINICIAN, "rgt.cdf@nhs.net"}),
@@ -30,19 +30,22 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "ifr.request.information_requested": ("RRV", {CLINICIAN}),
     "ifr.request.redirected": ("RRV", {CLINICIAN}),
     "ifr.request.screened_out": ("RRV", {CLINICIAN}),
+    "ifr.request.service_development": ("RRV", {CLINICIAN}),
     "ifr.decision.made": ("RGT03", {CLINICIAN, "rgt.pharmacy@nhs.net"}),
     "ifr.decision.ratified": ("RGT03", {CLINICIAN, "rgt.pharmacy@nhs.net"}),
     "ifr.request.review_decided": ("RRV", {CLINICIAN}),
     "ifr.request.deadline_breached": ("RRV", {"england.ifr-casework@nhs.net"}),
+    # not about one trust: the sample's region's (Y56) policy team
+    "ifr.cohort.detected": (None, {"england.london-specialised-policy@nhs.net"}),
     "contract.validation_query.raised": ("RGT03", {"rgt.contracts@nhs.net", "rgt.pharmacy@nhs.net"}),
     "contract.validation_query.resolved": ("RRV", {"rrv.contracts@nhs.net", "rrv.pharmacy@nhs.net"}),
     "contract.budget.at_risk": ("RRV", {"england.specialised-finance@nhs.net"}),
     "cdf.unapproved_use.challenged": ("RRV", {"rrv.pharmacy@nhs.net", "rrv.cancerdrugsfund@nhs.net"}),
 }
-ID_FIELDS = ("application_id", "request_id", "query_id", "submission_id", "budget_line_id", "detection_id")
+ID_FIELDS = ("alert_id", "application_id", "request_id", "query_id", "submission_id", "budget_line_id", "detection_id")
 
 
-def payload(event_type: str, provider: str, run: str) -> dict[str, Any]:
+def payload(event_type: str, provider: str | None, run: str) -> dict[str, Any]:
     """The template's sample data as an event payload, with this run's ids and references."""
     samples = tomllib.loads(
         resources.files("notification_service").joinpath("templates/samples.toml").read_text(encoding="utf-8")

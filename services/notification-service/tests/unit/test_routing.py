@@ -28,10 +28,12 @@ ROUTED_EVENTS = {
     "ifr.request.information_requested",
     "ifr.request.redirected",
     "ifr.request.screened_out",
+    "ifr.request.service_development",
     "ifr.decision.made",
     "ifr.decision.ratified",
     "ifr.request.review_decided",
     "ifr.request.deadline_breached",
+    "ifr.cohort.detected",
     "contract.validation_query.raised",
     "contract.validation_query.resolved",
     "contract.budget.at_risk",
@@ -45,6 +47,7 @@ NOT_ROUTED = {
     "ifr.request.deadline_approaching",  # the team's worklist; a breach is mailed
     "ifr.request.reconsideration_requested",  # the clinician's own action; the outcome is mailed
     "ifr.request.review_requested",  # the clinician's own action; the outcome is mailed
+    "ifr.cohort.updated",  # one mail per cohort, on detection; the alert's page shows it growing
     "cdf.application.withdrawn",  # the trust's own action
     "cdf.treatment.started",  # from the trust's own SACT data
     "cdf.treatment.stopped",  # from the trust's own SACT data
@@ -233,3 +236,39 @@ def test_bad_ods_key_in_directory_is_rejected() -> None:
 def test_secure_domains_from_config(config: RoutingConfig) -> None:
     assert config.mail.secure.covers("someone@nhs.net")
     assert not config.mail.secure.covers("someone@gmail.com")
+
+
+def cohort(**overrides: Any) -> dict[str, Any]:
+    return {"alert_id": "a1", "reference": "COHORT-2026-0001", "region": "Y61", **overrides}
+
+
+def test_a_cohort_goes_to_its_regions_policy_team(config: RoutingConfig) -> None:
+    (plan,) = config.table.resolve("ifr.cohort.detected", cohort(), config.directory)
+    assert [(r.role, r.address) for r in plan.recipients] == [
+        (RecipientRole.regional_policy_team, "england.eoe-specialised-policy@nhs.net")
+    ]
+    assert plan.link_path == "/ifr/cohort-alerts/a1" and plan.case_reference == "COHORT-2026-0001"
+    (london,) = config.table.resolve("ifr.cohort.detected", cohort(region="y56"), config.directory)
+    assert [r.address for r in london.recipients] == ["england.london-specialised-policy@nhs.net"]
+    # a payload without a known region reaches nobody and says so (logged by the handler)
+    for region in (None, "Y57"):
+        (lost,) = config.table.resolve("ifr.cohort.detected", cohort(region=region), config.directory)
+        assert lost.recipients == () and lost.unresolved == (RecipientRole.regional_policy_team,)
+    assert config.table.resolve("ifr.cohort.updated", cohort(), config.directory) == []
+
+
+def test_every_region_has_a_policy_team_mailbox_or_none_does(config: RoutingConfig) -> None:
+    assert sorted(config.directory.regions) == ["Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63"]
+    assert parse_routing_config(MINIMAL).directory.regions == {}
+    base = MINIMAL + "\n[directory.regions]\n"
+    every = {code: f"{code.lower()}.policy@nhs.net" for code in config.directory.regions}
+    lines = "".join(f'{code} = "{address}"\n' for code, address in every.items())
+    assert parse_routing_config(base + lines).directory.region_mailbox("y58") == "y58.policy@nhs.net"
+    for broken, problem in (
+        (lines.replace('Y63 = "y63.policy@nhs.net"\n', ""), "regions without a policy team mailbox: ['Y63']"),
+        (lines + 'Y57 = "y57@nhs.net"\n', "not commissioning region codes: ['Y57']"),
+        (lines.replace("y56.policy@nhs.net", "not an address"), "Y56"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            parse_routing_config(base + broken)
+        assert problem in str(refused.value) or "address" in str(refused.value)

@@ -6,6 +6,17 @@ state in a service never breaks a page.
 
 from __future__ import annotations
 
+# NHS England's commissioning regions by ODS code (ifr-service's domain/regions.py), in its order
+REGIONS: tuple[tuple[str, str], ...] = (
+    ("Y56", "London"),
+    ("Y58", "South West"),
+    ("Y59", "South East"),
+    ("Y60", "Midlands"),
+    ("Y61", "East of England"),
+    ("Y62", "North West"),
+    ("Y63", "North East and Yorkshire"),
+)
+
 LABELS: dict[str, str] = {
     # IFR case states
     "draft": "Draft",
@@ -15,6 +26,7 @@ LABELS: dict[str, str] = {
     "returned_for_information": "Waiting for information",
     "resubmitted": "Information received",
     "redirected": "Redirected",
+    "service_development": "Service development request",
     "screened_out": "Screened out",
     "listed_for_panel": "Listed for panel",
     "decided": "Decided",
@@ -65,6 +77,7 @@ LABELS: dict[str, str] = {
     "request-information": "Ask the clinician for information",
     "provide-information": "Send the information asked for",
     "redirect": "Redirect (not an IFR)",
+    "redirect-service-development": "Redirect as a service development request",
     "screen-out": "Screen out",
     "list-for-panel": "List for a panel",
     "decide": "Record the panel's decision",
@@ -127,6 +140,8 @@ LABELS: dict[str, str] = {
     "lay_member": "Lay member",
     "commissioner": "Commissioner",
     "ifr": "IFR panel",
+    # NHS England's commissioning regions (ODS codes; ifr-service's domain/regions.py)
+    **dict(REGIONS),
     # sexes
     "female": "Female",
     "male": "Male",
@@ -175,6 +190,7 @@ TAG_COLOURS: dict[str, str] = {
     "decided": "blue",
     "listed_for_panel": "purple",
     "awaiting_ratification": "orange",
+    "service_development": "grey",
     "quorate": "green",
     "at_risk": "red",
     "within_budget": "green",
@@ -221,6 +237,7 @@ DONE: dict[str, str] = {
     "request-information": "Information requested from the clinician",
     "provide-information": "Information sent",
     "redirect": "Redirected",
+    "redirect-service-development": "Redirected as a service development request (one of a cohort)",
     "screen-out": "Screened out",
     "list-for-panel": "Listed for a panel",
     "decide": "Panel decision recorded",

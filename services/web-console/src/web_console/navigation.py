@@ -23,7 +23,9 @@ def menu_for(user: SignedInUser | None) -> list[tuple[str, str]]:
     if user.has_any("ifr_officer", "panel_member"):
         items.append(("IFR panels", "/ifr/panels"))
     if user.has_any("ifr_officer", "national_analyst"):
+        items.append(("IFR cohort alerts", "/ifr/cohort-alerts"))
         items.append(("IFR quarterly return", "/ifr/reports/quarterly"))
+        items.append(("IFR decision consistency", "/ifr/reports/consistency"))
     if user.has_any(*CDF_ROLES, "clinician") and not user.has_any("ifr_officer"):
         items.append(("CDF applications", "/cdf/applications"))
     if user.has_any("clinician", "provider_system"):

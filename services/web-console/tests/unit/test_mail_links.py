@@ -20,6 +20,7 @@ SAMPLE = {
     "submission_id": "7c6b5a4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
     "query_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
     "detection_id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+    "alert_id": "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
     "provider_ods": "RRV",
     "financial_year": "2026/27",
 }

@@ -20,6 +20,7 @@ from casework.deps import Runtime, Uow
 from ifr_service.api.requests import respond
 from ifr_service.api.schemas import CaseOut
 from ifr_service.case_actions import ACTIONS, CHAIR_ACTIONS, PROVIDER_ACTIONS, ActionContext, ActionSpec, roles_for
+from ifr_service.cohorts import open_alert_for
 from ifr_service.domain.case import Action
 from ifr_service.workflow import ensure_allowed, get_case, today
 
@@ -39,7 +40,7 @@ async def _run(
 ) -> CaseOut:
     case = await get_case(uow, request_id, principal)
     require_version(if_match, case.version)
-    ensure_allowed(case, spec.action)
+    ensure_allowed(case, spec.action, in_cohort=await open_alert_for(uow, case, today()) is not None)
     context = ActionContext(uow, runtime.settings, principal, today())
     async with stale_to_412():
         # one UPDATE of the case per action, so its version (ETag) moves by exactly one

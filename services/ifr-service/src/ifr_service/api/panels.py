@@ -20,10 +20,12 @@ from casework.problems import NotFound, field_problem
 from casework.uow import UnitOfWork
 from ifr_service.access import OFFICER_ROLES, visible_panels
 from ifr_service.case_actions import ActionContext, ConflictIn, ListIn, declare_conflicts, list_on_panel
+from ifr_service.cohorts import open_alert_for
 from ifr_service.db import panels as panel_queries
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel, PanelMember
 from ifr_service.domain.case import Action
 from ifr_service.domain.panel import Member, MemberRole, PanelKind, participating, quorum_shortfall, unknown_members
+from ifr_service.domain.regions import Region, region_name
 from ifr_service.workflow import ensure_allowed, get_case, today
 
 router = APIRouter(prefix="/ifr/panels", tags=["panels"])
@@ -48,6 +50,7 @@ class PanelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: PanelKind = PanelKind.IFR
     name: str = Field(min_length=1, max_length=200)
+    region: Region = Field(description="The commissioning region the panel sits for (Y56 London ... Y63)")
     meeting_date: date = Field(ge=EARLIEST_MEETING, le=LATEST_MEETING, description="Between 1900 and 2099")
     members: list[MemberIn] = Field(min_length=1)
 
@@ -75,6 +78,8 @@ class PanelOut(BaseModel):
     id: uuid.UUID
     kind: str
     name: str
+    region: str
+    region_name: str
     meeting_date: date
     members: list[MemberIn]
     agenda: list[AgendaEntryOut]
@@ -105,6 +110,8 @@ async def _panel_out(uow: UnitOfWork, panel: Panel) -> PanelOut:
         id=panel.id,
         kind=panel.kind,
         name=panel.name,
+        region=panel.region,
+        region_name=region_name(panel.region),
         meeting_date=panel.meeting_date,
         members=[
             MemberIn(member_id=m.member_id, name=m.name, role=MemberRole(m.role), voting=m.voting) for m in members
@@ -129,7 +136,12 @@ async def create_panel(body: PanelIn, request: Request, uow: Uow, principal: Off
     if (previous := await idempotent.previous(uow)) is not None:
         return previous
     panel = Panel(
-        id=uuid.uuid4(), kind=body.kind, name=body.name, meeting_date=body.meeting_date, created_by=principal.sub
+        id=uuid.uuid4(),
+        kind=body.kind,
+        name=body.name,
+        region=body.region,
+        meeting_date=body.meeting_date,
+        created_by=principal.sub,
     )
     uow.session.add(panel)
     await uow.session.flush()
@@ -138,7 +150,8 @@ async def create_panel(body: PanelIn, request: Request, uow: Uow, principal: Off
             PanelMember(panel_id=panel.id, member_id=m.member_id, name=m.name, role=m.role, voting=m.voting)
         )
     await uow.session.flush()
-    uow.audit(principal, "create", "ifr_panel", panel.id, detail={"kind": body.kind, "members": len(body.members)})
+    detail = {"kind": body.kind, "region": body.region, "members": len(body.members)}
+    uow.audit(principal, "create", "ifr_panel", panel.id, detail=detail)
     out = (await _panel_out(uow, panel)).model_dump(mode="json")
     await idempotent.remember(uow, status.HTTP_201_CREATED, out)
     if (first := await idempotent.commit_or_replay(uow)) is not None:
@@ -151,6 +164,7 @@ async def list_panels(
     uow: Uow,
     principal: Annotated[Principal, Depends(require_roles(*PANEL_READERS))],
     kind: PanelKind | None = None,
+    region: Region | None = None,
     meeting_from: date | None = None,
     meeting_to: date | None = None,
     member: str | None = None,
@@ -165,6 +179,8 @@ async def list_panels(
         query = query.where(Panel.meeting_date >= today())
     if kind:
         query = query.where(Panel.kind == kind)
+    if region:
+        query = query.where(Panel.region == region)
     if meeting_from:
         query = query.where(Panel.meeting_date >= meeting_from)
     if meeting_to:
@@ -232,7 +248,8 @@ async def add_to_agenda(
         for entry in body.cases:
             case = await get_case(uow, entry.request_id, principal)
             require_version(f'"{entry.version}"', case.version)
-            ensure_allowed(case, Action.LIST_FOR_PANEL)
+            in_cohort = await open_alert_for(uow, case, today()) is not None
+            ensure_allowed(case, Action.LIST_FOR_PANEL, in_cohort)
             conflicts = [
                 ConflictIn(member_id=c.member_id, reason=c.reason) for c in body.conflicts if c.request_id == case.id
             ]

@@ -1,9 +1,9 @@
-"""The quarterly national data return (JSON, or CSV with ?format=csv)."""
+"""The quarterly national data return and the decision-consistency report (JSON, or CSV with ?format=csv)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -17,8 +17,9 @@ from casework.deps import Uow
 from casework.financial_year import QUARTER_PATTERN
 from casework.problems import field_problem
 from casework.uow import UnitOfWork
-from ifr_service.db.models import CaseClock, IfrRequest, Transition
-from ifr_service.domain.case import Action
+from ifr_service.db.models import CaseClock, Decision, IfrRequest, Panel, Transition
+from ifr_service.domain import consistency
+from ifr_service.domain.case import Action, CaseState
 from ifr_service.domain.report import (
     CSV_COLUMNS,
     CaseSummary,
@@ -37,6 +38,7 @@ MILESTONE_OF = {
     Action.SUBMIT: Milestone.RECEIVED,
     Action.SCREEN_OUT: Milestone.SCREENED_OUT,
     Action.REDIRECT: Milestone.REDIRECTED,
+    Action.REDIRECT_SERVICE_DEVELOPMENT: Milestone.REDIRECTED,  # a cohort's: redirected to the policy process
     Action.DECIDE: Milestone.DECISION,
     Action.REQUEST_RECONSIDERATION: Milestone.RECONSIDERATION_REQUESTED,
     Action.REQUEST_REVIEW: Milestone.REVIEW_REQUESTED,
@@ -110,8 +112,127 @@ async def quarterly(
     except ValueError as exc:
         raise field_problem("quarter", str(exc)) from None
     report = quarterly_return(await case_summaries(uow, start, end), quarter, today())
+    # the same quarter's decisions by region and panel, with the consistency test
+    report["links"] = {"consistency": f"/api/v1/ifr/reports/consistency?start={start}&end={end}"}
     uow.audit(principal, "report", "ifr_report", quarter)
     await uow.commit()
     if format == "csv":
         return csv_response(CSV_COLUMNS, csv_rows(report), f"ifr-return-{quarter}.csv")
+    return JSONResponse(jsonable_encoder(report))
+
+
+# the longest period one report covers (five years of requests: the retention of a decided case)
+LONGEST_PERIOD = timedelta(days=5 * 366)
+DEFAULT_PERIOD = timedelta(days=365)
+FIRST_YEAR, LAST_YEAR = 1900, 2099
+SCREENED_OUT_STATES = (CaseState.SCREENED_OUT, CaseState.CLOSED)
+
+
+async def consistency_records(
+    uow: UnitOfWork, start: date, end: date
+) -> tuple[list[consistency.RequestRecord], dict[str, dict[str, Any]]]:
+    """The requests received from `start` to `end` as the consistency report counts them, and the
+    panels that decided them (name and region)."""
+    received = select(IfrRequest.id).where(IfrRequest.received_on.between(start, end))
+    requests = (
+        await uow.session.execute(
+            select(
+                IfrRequest.id,
+                IfrRequest.region,
+                IfrRequest.treatment_code,
+                IfrRequest.treatment_name,
+                IfrRequest.received_on,
+                IfrRequest.state,
+            ).where(IfrRequest.id.in_(received))
+        )
+    ).all()
+    decisions = (
+        await uow.session.execute(
+            select(Decision.request_id, Decision.panel_id, Decision.outcome, Decision.decided_on)
+            .where(Decision.request_id.in_(received), Decision.kind != "review")
+            .order_by(Decision.created_at, Decision.id)
+        )
+    ).all()
+    first: dict[Any, date] = {}
+    standing: dict[Any, tuple[str, str]] = {}
+    for request_id, panel_id, outcome, decided_on in decisions:
+        first.setdefault(request_id, decided_on)
+        standing[request_id] = (str(panel_id), outcome)
+    screened_out = set(
+        (
+            await uow.session.scalars(
+                select(Transition.request_id).where(
+                    Transition.request_id.in_(received), Transition.action == str(Action.SCREEN_OUT)
+                )
+            )
+        ).all()
+    )
+    clocks: dict[Any, dict[str, consistency.ClockOutcome]] = defaultdict(dict)
+    for c in (
+        await uow.session.scalars(
+            select(CaseClock)
+            .where(
+                CaseClock.request_id.in_(received),
+                CaseClock.clock.in_([str(c) for c in consistency.DECISION_CLOCKS]),
+            )
+            .order_by(CaseClock.started_on, CaseClock.id)
+        )
+    ).all():
+        # the clock started on receipt: the first of its kind (a reconsideration starts another)
+        clocks[c.request_id].setdefault(
+            c.clock,
+            consistency.ClockOutcome(c.clock, c.due_date, c.stopped_on, c.cancelled, c.paused_since is not None),
+        )
+    records = [
+        consistency.RequestRecord(
+            treatment=code or name or "unknown",
+            treatment_name=name or code or "unknown",
+            received_on=received_on,
+            region=region,
+            panel=standing[i][0] if i in standing else None,
+            outcome=standing[i][1] if i in standing else None,
+            first_decided_on=first.get(i),
+            screened_out=i not in standing and i in screened_out and state in SCREENED_OUT_STATES,
+            clocks=tuple(clocks[i].values()),
+        )
+        for i, region, code, name, received_on, state in requests
+    ]
+    panel_ids = {r.panel for r in records if r.panel}
+    panels = (
+        (await uow.session.execute(select(Panel.id, Panel.name, Panel.region).where(Panel.id.in_(panel_ids)))).all()
+        if panel_ids
+        else []
+    )
+    return records, {str(i): {"name": name, "region": region} for i, name, region in panels}
+
+
+@router.get("/consistency")
+async def decision_consistency(
+    uow: Uow,
+    principal: Annotated[Principal, Depends(require_roles(Role.IFR_OFFICER, Role.NATIONAL_ANALYST))],
+    start: Annotated[date | None, Query(examples=["2026-04-01"])] = None,
+    end: Annotated[date | None, Query(examples=["2027-03-31"])] = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response:
+    """Decision consistency: the requests received from `start` to `end` (default: the year up to
+    today) by region and by panel, per treatment and overall: requests, screened out, approved,
+    declined, the approval rate with its 95% Wilson interval, the clocks started on receipt and the
+    median working days to the first decision; `flags` names each region or panel whose approval rate
+    for a treatment differs from the others' beyond chance (Fisher's exact, Holm-Bonferroni), with its
+    counts. `method` states the test."""
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise field_problem(name, f"must be a date from {FIRST_YEAR} to {LAST_YEAR}")
+    end = end or today()
+    start = start or end - DEFAULT_PERIOD + timedelta(days=1)
+    if start > end:
+        raise field_problem("start", "must be on or before end")
+    if end - start > LONGEST_PERIOD:
+        raise field_problem("start", "the period can be at most five years")
+    records, panels = await consistency_records(uow, start, end)
+    report = consistency.consistency_report(records, start, end, today(), panels)
+    uow.audit(principal, "report", "ifr_consistency_report", f"{start}..{end}")
+    await uow.commit()
+    if format == "csv":
+        return csv_response(consistency.CSV_COLUMNS, consistency.csv_rows(report), f"ifr-consistency-{start}-{end}.csv")
     return JSONResponse(jsonable_encoder(report))

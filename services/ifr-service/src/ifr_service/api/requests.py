@@ -22,13 +22,15 @@ from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, Unprocessable
 from casework.uow import UnitOfWork
 from casework.working_days import add_working_days
-from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, visible_cases
+from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, is_staff, visible_cases
 from ifr_service.api.examples import APPLICATION_EXAMPLE
-from ifr_service.api.schemas import CaseOut, CaseSummaryOut, case_out, summary_fields, summary_out
+from ifr_service.api.schemas import CaseOut, CaseSummaryOut, alert_ref, case_out, summary_fields, summary_out
 from ifr_service.case_actions import actions_for
+from ifr_service.cohorts import open_alert_for
 from ifr_service.db.models import IfrRequest
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
+from ifr_service.domain.regions import Region
 from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference, today
 
 router = APIRouter(prefix="/ifr/requests", tags=["requests"])
@@ -38,7 +40,12 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag o
 
 async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, principal: Principal) -> CaseOut:
     set_etag(response, case.version)
-    out = case_out(case, await case_clocks(uow, case.id), today(), uow.settings.deadline_warning_days)
+    on = today()
+    alert = await open_alert_for(uow, case, on)
+    clocks = await case_clocks(uow, case.id)
+    out = case_out(case, clocks, on, uow.settings.deadline_warning_days, in_cohort=alert is not None)
+    if alert is not None and is_staff(principal):
+        out.open_cohort_alert = alert_ref(alert)
     out.your_actions = await actions_for(uow, principal, case, out.allowed_actions)
     return out
 
@@ -73,7 +80,7 @@ async def create_draft(
         created_by=principal.sub,
         provider_ods=principal.org if principal.has_any(PROVIDER_ROLES) else None,
     )
-    apply_application(case, body)
+    apply_application(case, body, uow.settings.trust_regions)
     uow.session.add(case)
     await uow.session.flush()
     uow.audit(principal, "create", "ifr_request", case.id, detail={"reference": case.reference})
@@ -110,7 +117,7 @@ async def update_draft(
         ) from None
     check_trust(principal, application)
     async with stale_to_412():
-        apply_application(case, application)
+        apply_application(case, application, uow.settings.trust_regions)
         uow.audit(principal, "update", "ifr_request", case.id, detail={"fields": sorted(changes)})
         await uow.session.flush()
         out = await respond(uow, case, response, principal)
@@ -122,6 +129,7 @@ class Worklist(BaseModel):
     state: list[CaseState] | None = None
     stage: Stage | None = None
     trust: OdsCode | None = None
+    region: Region | None = None
     urgency: str | None = Field(None, pattern="^(routine|urgent)$")
     officer: str | None = None
     due_before: date | None = None
@@ -139,6 +147,8 @@ def worklist_query(principal: Principal, f: Worklist) -> Select[Any]:
         query = query.where(IfrRequest.state.in_(states))
     if f.trust:
         query = query.where(IfrRequest.provider_ods.startswith(f.trust.upper()))
+    if f.region:
+        query = query.where(IfrRequest.region == f.region)
     if f.urgency:
         query = query.where(IfrRequest.urgent.is_(f.urgency == "urgent"))
     if f.officer:
@@ -159,6 +169,7 @@ def worklist(
     state: Annotated[list[CaseState] | None, Query()] = None,
     stage: Stage | None = None,
     trust: OdsCode | None = None,
+    region: Annotated[Region | None, Query(description="the providers' commissioning region")] = None,
     urgency: Annotated[str | None, Query(pattern="^(routine|urgent)$")] = None,
     officer: str | None = None,
     due_before: date | None = None,
@@ -171,6 +182,7 @@ def worklist(
         state=state,
         stage=stage,
         trust=trust,
+        region=region,
         urgency=urgency,
         officer=officer,
         due_before=due_before,
@@ -253,7 +265,7 @@ async def list_cases(
         Literal["created", "next_due"], Query(description="created: oldest first; next_due: nearest due date first")
     ] = "created",
 ) -> Page[CaseSummaryOut]:
-    """The worklist: filter by state, stage, trust, urgency, officer, due date, awaiting ratification;
+    """The worklist: filter by state, stage, trust, region, urgency, officer, due date, awaiting ratification;
     oldest first, or by the next due date."""
     query = worklist_query(principal, filters)
     if sort == "next_due":

@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ifr_service.db.models import CaseClock, IfrRequest
+from ifr_service.db.models import CaseClock, CohortAlert, IfrRequest
 from ifr_service.domain.case import STAGE_OF, CaseState, allowed_actions
 from ifr_service.domain.clocks import TEAM_CLOCKS, projected_due, status, timeliness
+from ifr_service.domain.regions import region_name
 
 
 class ClockOut(BaseModel):
@@ -34,6 +35,7 @@ class CaseSummaryOut(BaseModel):
     stage: str
     urgent: bool
     provider_ods: str | None
+    region: str | None = Field(description="The provider trust's commissioning region (Y56 London ... Y63)")
     treatment_name: str | None
     assigned_to: str | None
     source: str
@@ -44,6 +46,18 @@ class CaseSummaryOut(BaseModel):
     ratification_due: date | None
     version: int
     created_at: datetime
+
+
+class CohortAlertRef(BaseModel):
+    """The open cohort alert a case's treatment matches in its region (on the case, for staff)."""
+
+    id: uuid.UUID
+    reference: str
+    region: str
+    region_name: str
+    treatment_name: str
+    request_count: int
+    open_until: date
 
 
 class CaseOut(CaseSummaryOut):
@@ -60,6 +74,23 @@ class CaseOut(CaseSummaryOut):
     allowed_actions: list[str]
     your_actions: list[str] = Field(
         default_factory=list, description="Of allowed_actions, those the caller's roles may take"
+    )
+    open_cohort_alert: CohortAlertRef | None = Field(
+        None,
+        description="For staff: the open cohort alert for this treatment in the case's region (GET /ifr/cohort-alerts/"
+        "{id}); while there is one a case officer may redirect-service-development",
+    )
+
+
+def alert_ref(alert: CohortAlert) -> CohortAlertRef:
+    return CohortAlertRef(
+        id=alert.id,
+        reference=alert.reference,
+        region=alert.region,
+        region_name=region_name(alert.region),
+        treatment_name=alert.treatment_name,
+        request_count=alert.request_count,
+        open_until=alert.open_until,
     )
 
 
@@ -87,6 +118,7 @@ def summary_fields(case: IfrRequest, on: date) -> dict[str, Any]:
         "stage": STAGE_OF[CaseState(case.state)],
         "urgent": case.urgent,
         "provider_ods": case.provider_ods,
+        "region": case.region,
         "treatment_name": case.treatment_name,
         "assigned_to": case.assigned_to,
         "source": case.source,
@@ -104,7 +136,9 @@ def summary_out(case: IfrRequest, on: date) -> CaseSummaryOut:
     return CaseSummaryOut(**summary_fields(case, on))
 
 
-def case_out(case: IfrRequest, clocks: list[CaseClock], on: date, warning_days: int) -> CaseOut:
+def case_out(
+    case: IfrRequest, clocks: list[CaseClock], on: date, warning_days: int, in_cohort: bool = False
+) -> CaseOut:
     return CaseOut(
         **summary_fields(case, on),
         application=case.application,
@@ -114,5 +148,5 @@ def case_out(case: IfrRequest, clocks: list[CaseClock], on: date, warning_days: 
         current_panel_id=case.current_panel_id,
         review_outcome=case.review_outcome,
         clocks=[clock_out(c, on, warning_days) for c in clocks],
-        allowed_actions=allowed_actions(case.state, case.urgent, case.review_outcome),
+        allowed_actions=allowed_actions(case.state, case.urgent, case.review_outcome, in_cohort),
     )

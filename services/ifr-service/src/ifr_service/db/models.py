@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ifr_service.db.base import Base
 
 REFERENCE_SEQUENCE = Sequence("ifr_reference_seq", metadata=Base.metadata)
+COHORT_REFERENCE_SEQUENCE = Sequence("ifr_cohort_reference_seq", metadata=Base.metadata)
 
 
 def _id() -> Mapped[uuid.UUID]:
@@ -54,7 +55,11 @@ class IfrRequest(Base):
 
     __tablename__ = "ifr_requests"
     # the worklist by next due date (nothing due sorts last): an index in the order the page reads it
-    __table_args__ = (Index("ix_ifr_requests_due_order", text("coalesce(next_due, '9999-12-31'::date)"), "id"),)
+    __table_args__ = (
+        Index("ix_ifr_requests_due_order", text("coalesce(next_due, '9999-12-31'::date)"), "id"),
+        # the cohort count: one treatment's requests from one region, by the day they were received
+        Index("ix_ifr_requests_cohort", "treatment_key", "region", "received_on"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     reference: Mapped[str] = mapped_column(String(20), unique=True)
@@ -62,11 +67,15 @@ class IfrRequest(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_ods: Mapped[str | None] = mapped_column(String(5), index=True)
+    # the provider's commissioning region (domain.regions), set from provider_ods on create and submit
+    region: Mapped[str | None] = mapped_column(String(3), index=True)
     nhs_number: Mapped[str | None] = mapped_column(String(10))
     patient_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     application: Mapped[dict[str, Any]] = mapped_column(JSONB)
     treatment_name: Mapped[str | None] = mapped_column(String(200), index=True)
     treatment_code: Mapped[str | None] = mapped_column(String(20))
+    # domain.cohort.treatment_key: the treatment's code and the indication, as cohorts compare them
+    treatment_key: Mapped[str | None] = mapped_column(String(260))
     clinician_email: Mapped[str | None] = mapped_column(String(254))
     assigned_to: Mapped[str | None] = mapped_column(String(200), index=True)
     source: Mapped[str] = mapped_column(String(10), default="rest")
@@ -185,6 +194,7 @@ class Panel(Base):
     id: Mapped[uuid.UUID] = _id()
     kind: Mapped[str] = mapped_column(String(10), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(3), index=True)  # the commissioning region it sits for
     meeting_date: Mapped[date] = mapped_column(Date, index=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = _created()
@@ -253,3 +263,45 @@ class Decision(Base):
     decided_on: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = _created()
+
+
+class CohortAlert(Base):
+    """Requests for one treatment from one region that reached the cohort threshold in the window
+    (domain.cohort): one row per treatment, region and crossing (the unique key), raised once."""
+
+    __tablename__ = "ifr_cohort_alerts"
+    __table_args__ = (UniqueConstraint("treatment_key", "region", "window_start"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    treatment_key: Mapped[str] = mapped_column(String(260))
+    region: Mapped[str] = mapped_column(String(3), index=True)
+    treatment_name: Mapped[str] = mapped_column(String(200))
+    treatment_code: Mapped[str] = mapped_column(String(20))
+    indication_code: Mapped[str | None] = mapped_column(String(10))
+    indication: Mapped[str | None] = mapped_column(String(200))
+    min_requests: Mapped[int] = mapped_column(Integer)
+    window_months: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[date] = mapped_column(Date)
+    detected_on: Mapped[date] = mapped_column(Date)
+    open_until: Mapped[date] = mapped_column(Date, index=True)
+    request_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class CohortAlertCase(Base):
+    """A request counted in a cohort alert: at the crossing, or joined while the alert was open."""
+
+    __tablename__ = "ifr_cohort_alert_cases"
+    __table_args__ = (UniqueConstraint("alert_id", "request_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ifr_cohort_alerts.id", ondelete="CASCADE"), index=True
+    )
+    request_id: Mapped[uuid.UUID] = _case_fk()
+    joined: Mapped[bool] = mapped_column(Boolean)  # False: counted at the crossing
+    added_at: Mapped[datetime] = _created()

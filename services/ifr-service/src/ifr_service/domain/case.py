@@ -24,6 +24,9 @@ class CaseState(StrEnum):
     RETURNED_FOR_INFORMATION = "returned_for_information"  # clocks paused
     RESUBMITTED = "resubmitted"  # the information came back; clocks running again
     REDIRECTED = "redirected"  # not an IFR (cohort) or not NHS England's responsibility
+    # one of a cohort (an open cohort alert for its treatment in its region): a service development
+    # request for the region's policy process, not an IFR
+    SERVICE_DEVELOPMENT = "service_development"
     SCREENED_OUT = "screened_out"
     LISTED_FOR_PANEL = "listed_for_panel"
     DECIDED = "decided"
@@ -46,6 +49,7 @@ class Action(StrEnum):
     REQUEST_INFORMATION = "request-information"
     PROVIDE_INFORMATION = "provide-information"
     REDIRECT = "redirect"
+    REDIRECT_SERVICE_DEVELOPMENT = "redirect-service-development"  # only while a cohort alert matches it
     SCREEN_OUT = "screen-out"
     LIST_FOR_PANEL = "list-for-panel"
     DECIDE = "decide"
@@ -77,6 +81,7 @@ _SCREENING_OUTCOMES = {
     A.REDIRECT: S.REDIRECTED,
     A.SCREEN_OUT: S.SCREENED_OUT,
     A.LIST_FOR_PANEL: S.LISTED_FOR_PANEL,
+    A.REDIRECT_SERVICE_DEVELOPMENT: S.SERVICE_DEVELOPMENT,
 }
 # Where an IFR panel would decide next, an urgent case can instead be decided by chair's action.
 _AWAITING_A_DECISION = (S.SCREENING, S.RESUBMITTED, S.LISTED_FOR_PANEL, S.RECONSIDERATION)
@@ -91,6 +96,7 @@ CASE = TransitionTable(
         (S.ACKNOWLEDGED, A.SCREEN): S.SCREENING,
         (S.ACKNOWLEDGED, A.REQUEST_INFORMATION): S.RETURNED_FOR_INFORMATION,
         (S.ACKNOWLEDGED, A.REDIRECT): S.REDIRECTED,
+        (S.ACKNOWLEDGED, A.REDIRECT_SERVICE_DEVELOPMENT): S.SERVICE_DEVELOPMENT,
         # screening
         **{(S.SCREENING, a): t for a, t in _SCREENING_OUTCOMES.items()},
         (S.RETURNED_FOR_INFORMATION, A.PROVIDE_INFORMATION): S.RESUBMITTED,
@@ -100,6 +106,10 @@ CASE = TransitionTable(
         (S.SCREENED_OUT, A.PROVIDE_INFORMATION): S.RESUBMITTED,
         (S.SCREENED_OUT, A.CLOSE): S.CLOSED,
         (S.REDIRECTED, A.CLOSE): S.CLOSED,
+        # a service development request: closed, or back to screening when the clinician shows with new
+        # information that the patient's circumstances differ from the cohort's
+        (S.SERVICE_DEVELOPMENT, A.CLOSE): S.CLOSED,
+        (S.SERVICE_DEVELOPMENT, A.PROVIDE_INFORMATION): S.RESUBMITTED,
         # panel
         (S.LISTED_FOR_PANEL, A.DECIDE): S.DECIDED,
         (S.DECIDED, A.REQUEST_RECONSIDERATION): S.RECONSIDERATION,
@@ -152,6 +162,7 @@ STAGE_OF: dict[CaseState, Stage] = {
     S.LISTED_FOR_REVIEW: Stage.REVIEW,
     S.REVIEW_DECIDED: Stage.REVIEW,
     S.REDIRECTED: Stage.CLOSED,
+    S.SERVICE_DEVELOPMENT: Stage.CLOSED,
     S.SCREENED_OUT: Stage.CLOSED,
     S.CLOSED: Stage.CLOSED,
     S.WITHDRAWN: Stage.CLOSED,
@@ -185,10 +196,19 @@ def check_review_follow_up(action: str, review_outcome: str | None) -> None:
         raise GuardFailed("the review found the process flawed: the case must go back to an IFR panel")
 
 
-def refusal(state: str, action: str, urgent: bool, review_outcome: str | None = None) -> str | None:
+def refusal(
+    state: str, action: str, urgent: bool, review_outcome: str | None = None, in_cohort: bool = False
+) -> str | None:
     """Why the case's own facts rule out an action the table allows from its state (None: they do not).
 
-    Chair's action is for urgent requests only; after a review its outcome decides the one way on."""
+    Chair's action is for urgent requests only; after a review its outcome decides the one way on; only
+    one of a cohort (`in_cohort`: an open cohort alert matches its treatment in its region) is redirected
+    as a service development request."""
+    if action == A.REDIRECT_SERVICE_DEVELOPMENT and not in_cohort:
+        return (
+            "no open cohort alert matches this request's treatment in its region: "
+            "screen it as an individual request, or redirect it"
+        )
     try:
         if action == A.CHAIRS_ACTION:
             check_chairs_action(urgent)
@@ -199,11 +219,12 @@ def refusal(state: str, action: str, urgent: bool, review_outcome: str | None = 
     return None
 
 
-def allowed_actions(state: str, urgent: bool, review_outcome: str | None = None) -> list[str]:
+def allowed_actions(state: str, urgent: bool, review_outcome: str | None = None, in_cohort: bool = False) -> list[str]:
     """What may be done next with this case: the table's actions from its state, less those its facts
-    rule out (`refusal`): chair's action for a routine case, and after a review the follow-up its outcome
-    does not allow. Every other action is answered with a 409 naming these."""
-    return [a for a in CASE.allowed(state) if refusal(state, a, urgent, review_outcome) is None]
+    rule out (`refusal`): chair's action for a routine case, after a review the follow-up its outcome
+    does not allow, redirecting as a service development a request no cohort alert matches. Every other
+    action is answered with a 409 naming these."""
+    return [a for a in CASE.allowed(state) if refusal(state, a, urgent, review_outcome, in_cohort) is None]
 
 
 def check_chairs_action(urgent: bool) -> None:

@@ -209,6 +209,7 @@ _PLANS: Mapping[str, ClockPlan] = {
     Action.REQUEST_INFORMATION: ClockPlan(stop=(_C.TRIAGE,), pause=True),
     Action.PROVIDE_INFORMATION: ClockPlan(resume=True),
     Action.REDIRECT: ClockPlan(stop=(_C.TRIAGE, _C.SCREENING_OUTCOME), cancel_rest=True),
+    Action.REDIRECT_SERVICE_DEVELOPMENT: ClockPlan(stop=(_C.TRIAGE, _C.SCREENING_OUTCOME), cancel_rest=True),
     Action.SCREEN_OUT: ClockPlan(stop=(_C.TRIAGE, _C.SCREENING_OUTCOME), cancel_rest=True),
     Action.LIST_FOR_PANEL: ClockPlan(stop=(_C.TRIAGE, _C.SCREENING_OUTCOME), start=(_C.DECISION_LETTER,)),
     Action.DECIDE: ClockPlan(stop=(_C.PANEL_DECISION, _C.DECISION_LETTER), start=(_C.REVIEW_WINDOW,)),
@@ -234,8 +235,9 @@ def plan_for(action: str, from_state: str | None = None, review_outcome: str | N
     plan = _PLANS.get(action, ClockPlan())
     if action == Action.LIST_FOR_PANEL and from_state in RATIFICATION_STATES:
         return ClockPlan()  # the decision and its letter are out: only the ratification clock runs
-    if action == Action.PROVIDE_INFORMATION and from_state == CaseState.SCREENED_OUT:
-        # new information reopens a screened-out request: screening starts again from today
+    if action == Action.PROVIDE_INFORMATION and from_state in (CaseState.SCREENED_OUT, CaseState.SERVICE_DEVELOPMENT):
+        # new information reopens a screened-out request (or one redirected as part of a cohort):
+        # screening starts again from today
         return ClockPlan(start=(_C.SCREENING_OUTCOME, _C.PANEL_DECISION))
     if action == Action.DECIDE_REVIEW and review_outcome == ReviewOutcome.FLAWED:
         # back to an IFR panel: a fresh panel-decision clock from the review decision

@@ -17,6 +17,7 @@ LETTER_EVENTS: Mapping[str, str] = {
     "ifr.request.information_requested": "request_for_information",
     "ifr.request.redirected": "screening_outcome",
     "ifr.request.screened_out": "screening_outcome",
+    "ifr.request.service_development": "screening_outcome",
     "ifr.decision.made": "decision",
     "ifr.request.review_decided": "review_outcome",
 }
@@ -64,6 +65,24 @@ def _screening(d: Mapping[str, Any]) -> str:
     )
 
 
+def _service_development(d: Mapping[str, Any]) -> str:
+    said = f"\n\nThe case officer adds: {d['explanation']}" if d.get("explanation") else ""
+    return (
+        f"Request {d['reference']} will not go to an IFR panel. NHS England has received "
+        f"{d['cohort_requests']} requests for the same treatment, for patients with the same condition, from "
+        f"trusts in the {d['region_name']} region within {d['window_months']} months.\n\n"
+        "When a treatment is requested for a group of patients rather than for one patient, it is a question "
+        "for commissioning policy: NHS England considers it as a service development, and the region's "
+        "specialised commissioning policy team will look at whether it should be routinely commissioned for "
+        "the group. An Individual Funding Request can fund a treatment only for a patient whose clinical "
+        "circumstances are exceptional compared with other patients with the same condition, so the IFR "
+        f"panel will not decide this request; it has been passed to the policy team with the others "
+        f"(cohort alert {d['alert_reference']}).{said}\n\n"
+        "If your patient's clinical circumstances differ from those of the group, send new information "
+        "showing how, through the link to this request, and it will be screened again as an individual request."
+    )
+
+
 def _decision(d: Mapping[str, Any]) -> str:
     reasons = d["reasons"]
     who = "The IFR panel has considered"
@@ -108,6 +127,7 @@ _BODIES = {
     "ifr.request.information_requested": _information,
     "ifr.request.redirected": _screening,
     "ifr.request.screened_out": _screening,
+    "ifr.request.service_development": _service_development,
     "ifr.decision.made": _decision,
     "ifr.request.review_decided": _review,
 }

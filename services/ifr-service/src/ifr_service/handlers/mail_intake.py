@@ -58,7 +58,7 @@ async def open_draft_from_mail(uow: UnitOfWork, event: ReceivedEvent) -> None:
         intake_problems=gateway_problems + [p for p in problems if p not in gateway_problems] + attachment_problems,
         created_by=ACTOR,
     )
-    apply_application(case, application)
+    apply_application(case, application, settings.trust_regions)
     uow.session.add(case)
     await uow.session.flush()
     uow.audit(

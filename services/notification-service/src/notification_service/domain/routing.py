@@ -28,6 +28,7 @@ class RecipientRole(StrEnum):
     provider_contract_lead = "provider_contract_lead"
     ifr_team_mailbox = "ifr_team_mailbox"
     finance_mailbox = "finance_mailbox"
+    regional_policy_team = "regional_policy_team"  # the mailbox of the event's commissioning region
 
 
 PROVIDER_ROLES = frozenset(
@@ -38,6 +39,8 @@ PROVIDER_ROLES = frozenset(
     }
 )
 CENTRAL_ROLES = frozenset({RecipientRole.ifr_team_mailbox, RecipientRole.finance_mailbox})
+# NHS England's seven commissioning regions by ODS code (ifr-service's domain/regions.py)
+REGION_CODES = frozenset({"Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63"})
 
 
 class RoutingError(ValueError):
@@ -114,6 +117,8 @@ class Directory(BaseModel):
     finance_mailbox: str
     pattern: MailboxPattern
     providers: dict[str, ProviderMailboxes] = Field(default_factory=dict)
+    # each commissioning region's policy team (region ODS code -> mailbox): every region, or none
+    regions: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("ifr_team_mailbox", "finance_mailbox")
     @classmethod
@@ -131,6 +136,19 @@ class Directory(BaseModel):
                 if (address := mailboxes.get(role)) is not None:
                     _checked_address(address)
         return value
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: dict[str, str]) -> dict[str, str]:
+        codes = {code.strip().upper() for code in value}
+        if unknown := sorted(codes - REGION_CODES):
+            raise ValueError(f"not commissioning region codes: {unknown}")
+        if codes and (missing := sorted(REGION_CODES - codes)):
+            raise ValueError(f"regions without a policy team mailbox: {missing}")
+        return {code.strip().upper(): _checked_address(address) for code, address in value.items()}
+
+    def region_mailbox(self, region: str) -> str | None:
+        return self.regions.get(region.strip().upper())
 
     def provider_mailbox(self, role: RecipientRole, ods: str) -> str:
         code = ods.strip().upper()
@@ -192,6 +210,7 @@ class PayloadKeys(BaseModel):
 
     requesting_clinician: str = "clinician_email"
     provider_ods: str = "provider_ods"
+    region: str = "region"
 
 
 class MailPolicy(BaseModel):
@@ -281,6 +300,9 @@ class RoutingTable(BaseModel):
         if role in PROVIDER_ROLES:
             ods = payload.get(self.payload.provider_ods)
             return directory.provider_mailbox(role, str(ods)) if ods else None
+        if role is RecipientRole.regional_policy_team:
+            region = payload.get(self.payload.region)
+            return directory.region_mailbox(str(region)) if region else None
         return _payload_address(payload.get(self.payload.requesting_clinician))
 
 

@@ -1,4 +1,5 @@
-"""Server-rendered SVG charts for the CDF forecast pages, readable without colour: every series has its
+"""Server-rendered SVG charts for the CDF forecast pages and the IFR decision-consistency page, readable
+without colour: every series has its
 own pattern (solid, hatched, dotted, striped) shown in the legend, values are written beside what they
 mark, and each chart has a title and a description (the page gives the figures as a table too). Drawn
 by hand, as cdf-service's accuracy chart is: two small charts do not need a plotting library. Only
@@ -185,5 +186,86 @@ def outturn_chart(chart_id: str, title: str, description: str, o: Outturn, worde
         f'fill="{INK}">Forecast {escape(worded(o.forecast))}</text>'
     )
     parts.append(f'<line x1="{left}" x2="{left}" y1="20" y2="210" stroke="{INK}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@dataclass(frozen=True)
+class IntervalRow:
+    """One group's rate and its interval (fractions of 1), written out in `figures`."""
+
+    label: str
+    rate: float
+    low: float
+    high: float
+    figures: str
+    flagged: bool = False
+
+
+def interval_chart(
+    chart_id: str, title: str, description: str, rows: Sequence[IntervalRow], reference: float | None = None
+) -> Markup:
+    """Rates on one 0-100% scale, a row each: the interval as a line with end ticks, the rate as a dot,
+    or as a larger diamond with "flagged" beside the name when the row is flagged (shape and words, not
+    colour); each row's figures written on its right; `reference` (all groups together) a dashed line."""
+    left, plot_w, row_h, top = 250, 280, 40, 34  # room for "East of England (flagged)" in bold
+    width, height = 760, top + row_h * len(rows) + 64
+
+    def x(rate: float) -> float:
+        return left + rate * plot_w
+
+    parts = _open(chart_id, width, height, title, description)
+    bottom = top + row_h * len(rows)
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(
+            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 8}" y2="{bottom}" stroke="#d8dde0"/>'
+            f'<text x="{x(tick):.1f}" y="{bottom + 18}" font-size="12" text-anchor="middle" fill="{INK}">'
+            f"{tick:.0%}</text>"
+        )
+    if reference is not None:
+        parts.append(
+            f'<line data-row="reference" x1="{x(reference):.1f}" x2="{x(reference):.1f}" y1="{top - 14}" '
+            f'y2="{bottom}" stroke="{INK}" stroke-width="2" stroke-dasharray="6 4"/>'
+            f'<text x="{x(reference):.1f}" y="{top - 18}" font-size="12" text-anchor="middle" fill="{INK}">'
+            f"All together {reference:.0%}</text>"
+        )
+    for i, row in enumerate(rows):
+        mid = top + row_h * i + row_h / 2
+        weight = ' font-weight="bold"' if row.flagged else ""
+        name = f"{row.label} (flagged)" if row.flagged else row.label
+        parts.append(
+            f'<text x="{left - 10}" y="{mid + 5:.1f}" font-size="14" text-anchor="end" fill="{INK}"{weight}>'
+            f"{escape(name)}</text>"
+            f'<g data-row="{escape(row.label)}" data-rate="{row.rate}" data-flagged="{str(row.flagged).lower()}">'
+            f'<line x1="{x(row.low):.1f}" x2="{x(row.high):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{DARK}" '
+            f'stroke-width="3"/>'
+            f'<line x1="{x(row.low):.1f}" x2="{x(row.low):.1f}" y1="{mid - 7:.1f}" y2="{mid + 7:.1f}" stroke="{DARK}" '
+            f'stroke-width="2"/>'
+            f'<line x1="{x(row.high):.1f}" x2="{x(row.high):.1f}" y1="{mid - 7:.1f}" y2="{mid + 7:.1f}" '
+            f'stroke="{DARK}" stroke-width="2"/>'
+        )
+        cx = x(row.rate)
+        if row.flagged:
+            parts.append(
+                f'<path d="M{cx:.1f},{mid - 11:.1f} l11,11 l-11,11 l-11,-11 z" fill="{INK}" stroke="#ffffff" '
+                f'stroke-width="1.5"/>'
+            )
+        else:
+            parts.append(
+                f'<circle cx="{cx:.1f}" cy="{mid:.1f}" r="6" fill="{BLUE}" stroke="#ffffff" stroke-width="1.5"/>'
+            )
+        parts.append(
+            f'</g><text x="{left + plot_w + 14}" y="{mid + 5:.1f}" font-size="12" fill="{INK}"{weight}>'
+            f"{escape(row.figures)}</text>"
+        )
+    legend_y = height - 16
+    parts.append(
+        f'<circle cx="{left + 6}" cy="{legend_y - 4}" r="6" fill="{BLUE}"/>'
+        f'<text x="{left + 18}" y="{legend_y + 1}" font-size="13" fill="{INK}">approval rate</text>'
+        f'<line x1="{left + 130}" x2="{left + 160}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{DARK}" '
+        f'stroke-width="3"/><text x="{left + 168}" y="{legend_y + 1}" font-size="13" fill="{INK}">95% interval</text>'
+        f'<path d="M{left + 290},{legend_y - 14} l10,10 l-10,10 l-10,-10 z" fill="{INK}"/>'
+        f'<text x="{left + 306}" y="{legend_y + 1}" font-size="13" fill="{INK}">flagged: differs beyond chance</text>'
+    )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -130,6 +130,23 @@ ACTION_FORMS: dict[str, ActionForm] = {
             warning=True,
         ),
         ActionForm(
+            "redirect-service-development",
+            "Redirect as a service development request",
+            "Redirect as service development",
+            (
+                Field(
+                    "detail",
+                    "What to tell the clinician",
+                    "textarea",
+                    hint="Added to the letter, which already explains the cohort and how to show the patient differs",
+                    optional=True,
+                ),
+            ),
+            lead="Requests for this treatment from the region's trusts make a cohort: the request goes to the "
+            "region's policy team as a service development, not to an IFR panel.",
+            warning=True,
+        ),
+        ActionForm(
             "screen-out",
             "Screen out the request",
             "Screen out",

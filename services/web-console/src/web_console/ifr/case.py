@@ -26,6 +26,7 @@ STALE = "This case changed since you opened it. Check the case below, then try a
 READS = ("read", "history.read", "letters.read", "document.read")  # listed apart: who looked at the case
 NOTE = (Field("text", "Add a note", "textarea", hint="Seen by commissioner staff only, never by the trust"),)
 DESCRIPTION = Field("description", "Description", optional=True)
+COHORT_REDIRECT = "redirect-service-development"
 
 
 async def _case(apis: Apis, request_id: uuid.UUID) -> tuple[dict[str, Any], int]:
@@ -70,6 +71,8 @@ async def _render_case(
         _panel(apis, user, case.get("current_panel_id")),
     )
     actions = [ACTION_FORMS[a] for a in case["your_actions"] if a in ACTION_FORMS and _offered_here(a, user)]
+    cohort_action = next((a for a in actions if a.action == COHORT_REDIRECT), None)
+    actions = [a for a in actions if a.action != COHORT_REDIRECT]  # offered in the cohort alert's panel
     return render(
         request,
         "ifr/case.html",
@@ -83,6 +86,7 @@ async def _render_case(
         letters=letters,
         panel=panel,
         actions=actions,
+        cohort_action=cohort_action,
         done=ACTION_FORMS.get(done) if done else None,
         done_other=done if done and done not in ACTION_FORMS else None,
         errors=errors,

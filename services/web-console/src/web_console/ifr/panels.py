@@ -12,6 +12,7 @@ from web_console.apis import ApiProblem, Apis
 from web_console.deps import CheckedForm, CurrentSession, UserApis
 from web_console.form_fields import Field, anchors, labels_of, read
 from web_console.forms import FormErrors
+from web_console.labels import REGIONS
 from web_console.pages import render
 
 router = APIRouter(prefix="/ifr/panels")
@@ -31,6 +32,7 @@ WAITING_FOR_PANEL = ("screening", "resubmitted", "reconsideration", "review", "r
 PANEL_FIELDS = (
     Field("name", "Name of the meeting", hint="For example, London IFR panel, December"),
     Field("kind", "Kind of panel", "radios", options=(("ifr", "IFR panel"), ("review", "Review panel"))),
+    Field("region", "Region", "radios", hint="The commissioning region the panel sits for", options=REGIONS),
     Field("meeting_date", "Meeting date", "date"),
 )
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from web_console.apis import ApiProblem
 from web_console.deps import CurrentSession, UserApis
 from web_console.forms import FormErrors
+from web_console.ifr.consistency import period_query
 from web_console.pages import render
 from web_console.periods import counted_back
 
@@ -74,6 +75,7 @@ async def quarterly(
         quarters=recent_quarters(),
         report=report,
         measures=MEASURES,
+        consistency_query=period_query(report["period_start"], report["period_end"]) if report else None,
         errors=errors or None,
     )
 

@@ -13,7 +13,7 @@ from web_console.apis import ApiProblem
 from web_console.deps import CheckedForm, CurrentSession, UserApis
 from web_console.form_fields import Field, read
 from web_console.forms import FormErrors
-from web_console.labels import label
+from web_console.labels import REGIONS, label
 from web_console.pages import render
 from web_console.paging import list_links, passed_through_csv
 
@@ -43,6 +43,7 @@ FILTER_FIELDS = (
     Field("stage", "Stage", "radios", options=(("", "Any stage"), *((s, label(s)) for s in STAGES))),
     Field("state", "State", "checkboxes", options=tuple((s, label(s)) for s in STATES), optional=True),
     Field("trust", "Trust ODS code", optional=True, width="5"),
+    Field("region", "Region", "radios", options=(("", "Any region"), *REGIONS)),
     Field("urgency", "Urgency", "radios", options=(("", "Any"), ("routine", "Routine"), ("urgent", "Urgent"))),
     Field("officer", "Case officer", optional=True, width="20"),
     Field("due_before", "Next due before", "date", optional=True),
@@ -73,6 +74,7 @@ def _filters(request: Request) -> dict[str, Any]:
         "stage": q.get("stage") or None,
         "state": q.getlist("state"),
         "trust": (q.get("trust") or "").strip().upper() or None,
+        "region": q.get("region") or None,
         "urgency": q.get("urgency") or None,
         "officer": (q.get("officer") or "").strip() or None,
         "due_before": due_before,

@@ -58,6 +58,21 @@ class RequestRedirected(IfrCaseEvent):
     redirected_to: str | None = None
 
 
+@registry.register("ifr.request.service_development")
+class RequestRedirectedAsServiceDevelopment(IfrCaseEvent):
+    """One of a cohort: requests for the same treatment from the region's trusts reached the cohort
+    threshold (an open cohort alert), so the request goes to the region's policy process as a service
+    development request, not to an IFR panel."""
+
+    alert_id: UUID
+    alert_reference: str
+    region: str
+    region_name: str
+    cohort_requests: int  # the alert's requests when it was redirected
+    window_months: int
+    explanation: str | None = None  # the case officer's words to the clinician
+
+
 @registry.register("ifr.request.screened_out")
 class RequestScreenedOut(IfrCaseEvent):
     """Screening found the request cannot go to panel."""
@@ -160,3 +175,50 @@ class DeadlineApproaching(DeadlineEvent):
 @registry.register("ifr.request.deadline_breached")
 class DeadlineBreached(DeadlineEvent):
     """A stage clock passed its due date with the stage incomplete."""
+
+
+class CohortCase(BaseModel):
+    """A request in a cohort alert: by reference, with its outcome so far (no patient identifiers)."""
+
+    request_id: UUID
+    reference: str
+    provider_ods: str
+    received_on: date
+    state: str
+    outcome: str | None = None  # the decision that stands, once there is one
+
+
+class CohortEvent(BaseModel):
+    """Requests for one treatment (and indication) from one region's trusts: a group of patients, a
+    question for the region's policy team (a service development), not for IFR panels one by one."""
+
+    alert_id: UUID
+    reference: str  # the alert's (COHORT-2026-0001)
+    region: str  # the commissioning region's ODS code (Y56 ... Y63)
+    region_name: str
+    treatment_key: str  # ifr-service's domain/cohort.py treatment_key: what "the same treatment" means
+    treatment_name: str
+    treatment_code: str  # the dm+d or OPCS-4 code
+    indication_code: str | None  # ICD-10
+    indication: str | None  # the diagnosis as the crossing request names it
+    min_requests: int  # the threshold the count reached
+    window_months: int
+    window_start: date  # the first request's received date
+    detected_on: date  # the day the count reached the threshold
+    open_until: date  # the day the count would fall below the threshold with no more requests
+    request_count: int
+    cases: list[CohortCase]
+    trusts: list[str]
+
+
+@registry.register("ifr.cohort.detected")
+class CohortDetected(CohortEvent):
+    """Requests for one treatment in one region reached the cohort threshold within the window: once per
+    treatment, region and crossing (a later request joins the open alert: `ifr.cohort.updated`)."""
+
+
+@registry.register("ifr.cohort.updated")
+class CohortUpdated(CohortEvent):
+    """Another request for the treatment joined an open cohort alert (never a second detection)."""
+
+    added: list[str]  # the references of the requests that joined
