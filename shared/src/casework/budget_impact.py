@@ -43,3 +43,23 @@ class BudgetImpact(BaseModel):
     raises_alert: bool = Field(False, description="recording it would raise the line's at-risk alert")
     summary: str = Field(max_length=1000, description="the what-if in plain words, as shown")
     as_of: datetime = Field(description="when contract-service worked it out")
+
+
+def mismatch(
+    impact: BudgetImpact, *, source: str, provider_ods: str | None, financial_year: str, amount: Decimal | None
+) -> tuple[str, str] | None:
+    """Why the figure sent with a decision is not the what-if of this decision: (field, message), or
+    None when it is (its source, the provider's trust, the year whose budget carries it, and the amount
+    the decision commits; a decision that commits nothing may keep the figure shown for the amount asked)."""
+    if impact.source != source:
+        return "budget_impact.source", f"the figure shown was for a {impact.source} commitment, not {source}"
+    if provider_ods and impact.provider_ods[:3].upper() != provider_ods[:3].upper():
+        return "budget_impact.provider_ods", f"the figure shown was for {impact.provider_ods}, not {provider_ods}"
+    if impact.financial_year != financial_year:
+        return "budget_impact.financial_year", f"the figure shown was for {impact.financial_year}, not {financial_year}"
+    if amount is not None and impact.amount != amount:
+        return (
+            "budget_impact.amount",
+            f"the figure shown was for £{impact.amount}, the decision commits £{amount}: ask the what-if again",
+        )
+    return None

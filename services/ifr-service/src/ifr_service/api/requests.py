@@ -27,6 +27,7 @@ from ifr_service.api.examples import APPLICATION_EXAMPLE
 from ifr_service.api.schemas import CaseOut, CaseSummaryOut, case_out, summary_fields, summary_out
 from ifr_service.case_actions import actions_for
 from ifr_service.db.models import IfrRequest
+from ifr_service.db.panels import standing_budget_impact
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
 from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference, today
@@ -38,7 +39,8 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag o
 
 async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, principal: Principal) -> CaseOut:
     set_etag(response, case.version)
-    out = case_out(case, await case_clocks(uow, case.id), today(), uow.settings.deadline_warning_days)
+    clocks, shown = await case_clocks(uow, case.id), await standing_budget_impact(uow.session, case.id)
+    out = case_out(case, clocks, today(), uow.settings.deadline_warning_days, shown)
     out.your_actions = await actions_for(uow, principal, case, out.allowed_actions)
     return out
 
