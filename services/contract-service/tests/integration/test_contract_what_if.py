@@ -96,6 +96,7 @@ async def test_what_if_crossing_the_margin_and_within_it(stack: TestStack, contr
     )
     assert within.status_code == 200, within.text
     assert within.json()["forecast_outturn_after"] == "105000.00"  # at the threshold is not beyond it
+    assert within.json()["amount"] == "5000.00"  # in pence, however it was asked
     assert (within.json()["crosses_margin"], within.json()["raises_alert"]) == (False, False)
     assert "stays within the at-risk margin" in within.json()["summary"]
 

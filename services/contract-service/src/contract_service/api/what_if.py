@@ -22,6 +22,7 @@ from contract_service.api.access import READERS
 from contract_service.api.forecast import fy_param, provider_param
 from contract_service.db.outturn import commitment_what_if
 from contract_service.domain.budget_lines import FundingSource
+from contract_service.domain.contracts import pence
 from contract_service.domain.outturn import what_if_summary
 
 router = APIRouter(tags=["forecast outturn"])
@@ -64,7 +65,7 @@ async def forecast_what_if(
     """Forecast outturn if this commitment is added: the line it would fall on (chosen as an approval's
     commitment is), its outturn before and after (the commitment added in full), variance, and whether
     it crosses the at-risk margin by the rule the alerts use. Nothing is stored."""
-    trust, year = provider_param(principal, provider), year_of(fy, on)
+    trust, year, amount = provider_param(principal, provider), year_of(fy, on), pence(amount)
     margin: Decimal = uow.settings.budget_at_risk_margin_pct  # type: ignore[union-attr]
     line, result = await commitment_what_if(uow.session, trust, year, FundingSource(source), dmd_id, amount, margin)
     impact = BudgetImpact(
