@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import httpx
 from playwright.async_api import Page, expect
-from samples import CLINICIAN, prepare_cdf
+from samples import CLINICIAN, listed_ifr_case, prepare_cdf
 
 from casework.financial_year import financial_year_of, fy_label, fy_start_year
 from cdf_service.domain.national_list import EntryStatus
@@ -66,42 +66,12 @@ async def rrv_line(stack: TestStack, fy: str, body: dict) -> None:
         assert line.status_code in (201, 409), line.text
 
 
-async def listed_case(stack: TestStack) -> dict:
-    """A routine request from RRV screened and listed for today's panel, through the API."""
-    clinician, officer = stack.auth("RRV", "clinician"), stack.auth("X24", "ifr_officer")
-    async with httpx.AsyncClient(base_url=stack.layout.service_url("ifr")) as api:
-
-        async def act(case: dict, action: str, body: dict | None = None, headers: dict | None = None) -> dict:
-            reply = await api.post(
-                f"/api/v1/ifr/requests/{case['id']}/{action}",
-                json=body,
-                headers={**(headers or officer), "If-Match": f'W/"{case["version"]}"'},
-            )
-            assert reply.status_code == 200, reply.text
-            return reply.json()
-
-        draft = await api.post("/api/v1/ifr/requests", json=APPLICATION_EXAMPLE, headers=clinician)
-        case = await act(await act(await act(draft.json(), "submit", headers=clinician), "acknowledge"), "screen")
-        panel = await api.post(
-            "/api/v1/ifr/panels",
-            json={
-                "kind": "ifr",
-                "name": f"Budget panel {case['reference']}",
-                "meeting_date": date.today().isoformat(),
-                "members": MEMBERS,
-            },
-            headers={**officer, "Idempotency-Key": case["reference"]},
-        )
-        assert panel.status_code == 201, panel.text
-        return await act(case, "list-for-panel", {"panel_id": panel.json()["id"]})
-
-
 async def test_the_panel_sees_the_budget_impact_and_the_decision_keeps_it(platform: ConsolePlatform) -> None:
     stack = platform.stack
     dmd = APPLICATION_EXAMPLE["treatment"]["dmd_code"]
     line = {"kind": "high_cost_drug", "dmd_id": dmd, "line_name": "Examplimab (IFR)", "budget": "100000.00"}
     await rrv_line(stack, THIS_YEAR, line)
-    case = await listed_case(stack)
+    case, _ = await listed_ifr_case(stack.layout.service_url("ifr"), stack, APPLICATION_EXAMPLE, MEMBERS)
     case_path = f"/ifr/requests/{case['id']}"
 
     chair = await platform.person("panel-chair", path=case_path)

@@ -9,34 +9,17 @@ from datetime import date
 from decimal import Decimal
 
 from contract_fixtures import add_line, commissioner, create_contract, new_nhs_number, new_provider, settled_events
+from samples import confirmed_clinician, load_national_list
 from sqlalchemy import func, select
 
 from casework.financial_year import financial_year_of
 from cdf_service.domain.national_list import EntryStatus
-from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.national import Course, application_for, seed_entries
 from contract_service.db.models import BudgetAlert, Commitment
 from embedded_stack.testing import RunningService, TestStack, eventually
 
 FAST = {"forecast_interval_s": 0.2, "sact_poll_interval_s": 0.2}
 GMC = "7000143"
-
-
-async def clinician_at(stack: TestStack, cdf: RunningService, trust: str) -> None:
-    loaded = await cdf.client.post(
-        "/api/v1/cdf/list/import",
-        content=SEED_LIST.read_bytes(),
-        headers={**stack.auth("X24", "cdf_manager"), "Content-Type": "text/csv"},
-    )
-    assert loaded.status_code == 200, loaded.text
-    clinician = {"trust_ods": trust, "gmc_number": GMC, "name": "Dr W Whatif", "email": "w.whatif@nhs.net"}
-    registered = await cdf.client.post("/api/v1/cdf/clinicians", json=clinician, headers=stack.auth(trust, "clinician"))
-    assert registered.status_code == 201, registered.text
-    confirmed = await cdf.client.post(
-        f"/api/v1/cdf/clinicians/{registered.json()['id']}/confirm",
-        headers={**stack.auth(trust, "trust_cdf_lead"), "If-Match": registered.headers["ETag"]},
-    )
-    assert confirmed.status_code == 200, confirmed.text
 
 
 async def stored(contract: RunningService) -> tuple[int, int, int]:
@@ -62,7 +45,9 @@ async def test_the_what_if_predicts_the_alert_the_approval_raises(stack: TestSta
         line = await add_line(
             contract.client, stack, contract_id, "cdf", str(budget), category="cdf", line_name="CDF drugs"
         )
-        await clinician_at(stack, cdf, trust)
+        await load_national_list(cdf.client, stack)
+        clinician = {"trust_ods": trust, "gmc_number": GMC, "name": "Dr W Whatif", "email": "w.whatif@nhs.net"}
+        await confirmed_clinician(cdf.client, stack, clinician)
         course = Course(
             trust=trust,
             nhs_number=new_nhs_number(),
