@@ -8,28 +8,24 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from contract_fixtures import add_line, commissioner, create_contract, new_nhs_number, new_provider, settled_events
+from contract_fixtures import (
+    add_line,
+    commissioner,
+    create_contract,
+    new_nhs_number,
+    new_provider,
+    settled_events,
+    stored_for,
+)
 from samples import confirmed_clinician, load_national_list
-from sqlalchemy import func, select
 
 from casework.financial_year import financial_year_of
 from cdf_service.domain.national_list import EntryStatus
 from cdf_service.synthetic.national import Course, application_for, seed_entries
-from contract_service.db.models import BudgetAlert, Commitment
-from embedded_stack.testing import RunningService, TestStack, eventually
+from embedded_stack.testing import TestStack, eventually
 
 FAST = {"forecast_interval_s": 0.2, "sact_poll_interval_s": 0.2}
 GMC = "7000143"
-
-
-async def stored(contract: RunningService) -> tuple[int, int, int]:
-    outbox = contract.runtime.tables.outbox
-    async with contract.runtime.sessions() as session:
-        return (
-            await session.scalar(select(func.count()).select_from(Commitment)),
-            await session.scalar(select(func.count()).select_from(BudgetAlert)),
-            await session.scalar(select(func.count()).select_from(outbox)),
-        )
 
 
 async def test_the_what_if_predicts_the_alert_the_approval_raises(stack: TestStack) -> None:
@@ -68,7 +64,7 @@ async def test_the_what_if_predicts_the_alert_the_approval_raises(stack: TestSta
         expected_cost = listed.json()["expected_cost"]
 
         # before applying: the what-if, as the console asks it with the clinician's own token
-        before = await stored(contract)
+        before = await stored_for(contract, trust)
         asked = await contract.client.get(
             "/api/v1/forecast-outturn/what-if",
             params={
@@ -86,7 +82,7 @@ async def test_the_what_if_predicts_the_alert_the_approval_raises(stack: TestSta
         assert Decimal(shown["forecast_outturn_after"]) == Decimal(expected_cost)
         assert (shown["crosses_margin"], shown["raises_alert"]) == (True, True)
         assert "crosses the at-risk margin" in shown["summary"]
-        assert await stored(contract) == before  # the what-if changed nothing stored
+        assert await stored_for(contract, trust) == before  # the what-if changed nothing stored
 
         made = await cdf.client.post(
             "/api/v1/cdf/applications",
