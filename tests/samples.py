@@ -26,23 +26,35 @@ APPLICATION = {
 }
 
 
-async def prepare_cdf(client, stack) -> None:  # type: ignore[no-untyped-def]
-    """The national list and a confirmed clinician at RRV: what an approval needs (safe to repeat)."""
+async def load_national_list(client, stack) -> None:  # type: ignore[no-untyped-def]
+    """The demo's national CDF list, loaded as the CDF manager does (safe to repeat)."""
     loaded = await client.post(
         "/api/v1/cdf/list/import",
         content=CDF_LIST_CSV,
         headers={**stack.auth("X24", "cdf_manager"), "Content-Type": "text/csv"},
     )
     assert loaded.status_code == 200, loaded.text
-    registered = await client.post("/api/v1/cdf/clinicians", json=CLINICIAN, headers=stack.auth("RRV", "clinician"))
-    if registered.status_code == 409:  # already registered in this database
+
+
+async def confirmed_clinician(client, stack, clinician: dict, *, again_ok: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """`clinician` registered at their trust (`trust_ods`) and confirmed by the trust's CDF lead;
+    `again_ok`: one registered before in this database will do."""
+    trust = clinician["trust_ods"]
+    registered = await client.post("/api/v1/cdf/clinicians", json=clinician, headers=stack.auth(trust, "clinician"))
+    if again_ok and registered.status_code == 409:  # already registered in this database
         return
     assert registered.status_code == 201, registered.text
     confirmed = await client.post(
         f"/api/v1/cdf/clinicians/{registered.json()['id']}/confirm",
-        headers={**stack.auth("RRV", "trust_cdf_lead"), "If-Match": registered.headers["ETag"]},
+        headers={**stack.auth(trust, "trust_cdf_lead"), "If-Match": registered.headers["ETag"]},
     )
     assert confirmed.status_code == 200, confirmed.text
+
+
+async def prepare_cdf(client, stack) -> None:  # type: ignore[no-untyped-def]
+    """The national list and a confirmed clinician at RRV: what an approval needs (safe to repeat)."""
+    await load_national_list(client, stack)
+    await confirmed_clinician(client, stack, CLINICIAN, again_ok=True)
 
 
 async def submitted_ifr_case(ifr_url: str, stack, trust: str = "RRV") -> dict:  # type: ignore[no-untyped-def]
@@ -62,3 +74,45 @@ async def submitted_ifr_case(ifr_url: str, stack, trust: str = "RRV") -> dict:  
         )
     assert submitted.status_code == 200, submitted.text
     return submitted.json()
+
+
+async def listed_ifr_case(  # type: ignore[no-untyped-def]
+    ifr_url: str, stack, application: dict, members: list[dict], panel: str = "Panel for", before_listing=None
+) -> tuple[dict, dict]:
+    """An IFR request from RRV submitted, acknowledged, screened and listed for a panel meeting today
+    (named `panel` and the case's reference) with `members`, through the API; `before_listing(api, case)`
+    may act on the submitted case first."""
+    import httpx
+
+    clinician, officer = stack.auth("RRV", "clinician"), stack.auth("X24", "ifr_officer")
+    async with httpx.AsyncClient(base_url=ifr_url) as api:
+
+        async def act(case: dict, action: str, body: dict | None = None, headers: dict | None = None) -> dict:
+            reply = await api.post(
+                f"/api/v1/ifr/requests/{case['id']}/{action}",
+                json=body,
+                headers={**(headers or officer), "If-Match": f'W/"{case["version"]}"'},
+            )
+            assert reply.status_code == 200, reply.text
+            return reply.json()
+
+        draft = await api.post("/api/v1/ifr/requests", json=application, headers=clinician)
+        assert draft.status_code == 201, draft.text
+        case = await act(draft.json(), "submit", headers=clinician)
+        if before_listing is not None:
+            await before_listing(api, case)
+        case = await act(await act(case, "acknowledge"), "screen")
+        panel = await api.post(
+            "/api/v1/ifr/panels",
+            json={
+                "kind": "ifr",
+                "name": f"{panel} {case['reference']}",
+                "region": "Y56",  # RRV's region: London
+                "meeting_date": date.today().isoformat(),
+                "members": members,
+            },
+            headers={**officer, "Idempotency-Key": case["reference"]},
+        )
+        assert panel.status_code == 201, panel.text
+        case = await act(case, "list-for-panel", {"panel_id": panel.json()["id"]})
+    return case, panel.json()

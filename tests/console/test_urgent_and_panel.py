@@ -4,10 +4,9 @@ officer's note stays with staff; a document the trust attached downloads."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import httpx
 from playwright.async_api import expect
+from samples import listed_ifr_case
 
 from embedded_stack.browser import ConsolePlatform
 from ifr_service.api.examples import APPLICATION_EXAMPLE
@@ -24,43 +23,20 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 async def listed_urgent_case(platform: ConsolePlatform) -> tuple[dict, dict]:
-    """An urgent request screened and listed for today's panel, through the API."""
+    """An urgent request (with a document the trust attached) screened and listed for today's panel."""
     stack = platform.stack
-    clinician, officer = stack.auth("RRV", "clinician"), stack.auth("X24", "ifr_officer")
-    async with httpx.AsyncClient(base_url=stack.layout.service_url("ifr")) as api:
 
-        async def act(case: dict, action: str, body: dict | None = None, headers: dict | None = None) -> dict:
-            reply = await api.post(
-                f"/api/v1/ifr/requests/{case['id']}/{action}",
-                json=body,
-                headers={**(headers or officer), "If-Match": f'W/"{case["version"]}"'},
-            )
-            assert reply.status_code == 200, reply.text
-            return reply.json()
-
-        draft = await api.post("/api/v1/ifr/requests", json={**APPLICATION_EXAMPLE, **URGENT}, headers=clinician)
-        case = await act(draft.json(), "submit", headers=clinician)
+    async def attach(api: httpx.AsyncClient, case: dict) -> None:
         uploaded = await api.post(
             f"/api/v1/ifr/requests/{case['id']}/documents",
             files={"file": ("clinic-letter.pdf", PDF, "application/pdf")},
-            headers={**clinician, "Idempotency-Key": case["id"]},
+            headers={**stack.auth("RRV", "clinician"), "Idempotency-Key": case["id"]},
         )
         assert uploaded.status_code == 201, uploaded.text
-        case = await act(await act(case, "acknowledge"), "screen")
-        panel = await api.post(
-            "/api/v1/ifr/panels",
-            json={
-                "kind": "ifr",
-                "name": f"Urgent panel {case['reference']}",
-                "region": "Y56",
-                "meeting_date": date.today().isoformat(),
-                "members": MEMBERS,
-            },
-            headers={**officer, "Idempotency-Key": case["reference"]},
-        )
-        assert panel.status_code == 201, panel.text
-        case = await act(case, "list-for-panel", {"panel_id": panel.json()["id"]})
-    return case, panel.json()
+
+    return await listed_ifr_case(
+        stack.layout.service_url("ifr"), stack, {**APPLICATION_EXAMPLE, **URGENT}, MEMBERS, "Urgent panel", attach
+    )
 
 
 async def test_chairs_action_ratified_by_the_panel(platform: ConsolePlatform) -> None:

@@ -14,10 +14,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from contract_fixtures import add_line, commissioner, create_contract, new_nhs_number, new_provider, settled_events
+from samples import confirmed_clinician, load_national_list
 
 from casework.financial_year import financial_year_of
 from cdf_service.domain.national_list import EntryStatus
-from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.national import Course, application_for, seed_entries
 from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.mail_relay import read_messages
@@ -31,20 +31,9 @@ async def approved_course(stack: TestStack, cdf: RunningService, trust: str) -> 
     """The national list, a confirmed clinician at the trust, and one approval planned for today whose
     first cycle SACT will show as given yesterday."""
     today = date.today()
-    loaded = await cdf.client.post(
-        "/api/v1/cdf/list/import",
-        content=SEED_LIST.read_bytes(),
-        headers={**stack.auth("X24", "cdf_manager"), "Content-Type": "text/csv"},
-    )
-    assert loaded.status_code == 200, loaded.text
+    await load_national_list(cdf.client, stack)
     clinician = {"trust_ods": trust, "gmc_number": GMC, "name": "Dr S Start", "email": "s.start@nhs.net"}
-    registered = await cdf.client.post("/api/v1/cdf/clinicians", json=clinician, headers=stack.auth(trust, "clinician"))
-    assert registered.status_code == 201, registered.text
-    confirmed = await cdf.client.post(
-        f"/api/v1/cdf/clinicians/{registered.json()['id']}/confirm",
-        headers={**stack.auth(trust, "trust_cdf_lead"), "If-Match": registered.headers["ETag"]},
-    )
-    assert confirmed.status_code == 200, confirmed.text
+    await confirmed_clinician(cdf.client, stack, clinician)
     entry = min(
         (e for e in seed_entries().values() if e.status == EntryStatus.OPEN and e.managed_access_end is None),
         key=lambda e: e.entry_id,

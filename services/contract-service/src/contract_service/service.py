@@ -16,6 +16,7 @@ from contract_service.api.evidence import router as evidence_router
 from contract_service.api.forecast import router as forecast_router
 from contract_service.api.forecast_national import router as forecast_national_router
 from contract_service.api.validation_queries import router as validation_queries_router
+from contract_service.api.what_if import router as what_if_router
 from contract_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from contract_service.db.base import Base, platform_tables
 from contract_service.handlers import cdf_events, ifr_events
@@ -37,6 +38,7 @@ definition = ServiceDefinition(
         commitments_router,
         forecast_national_router,
         budget_alerts_router,
+        what_if_router,
         forecast_router,
         drug_returns_router,
         validation_queries_router,

@@ -251,3 +251,29 @@ async def outbox_drained(service: Any) -> bool:
 async def settled_events(stack: TestStack, service: Any, event_type: str, **match: Any) -> list[dict[str, Any]]:
     await eventually(lambda: outbox_drained(service))
     return await contract_events(stack, event_type, **match)
+
+
+async def stored_for(service: Any, trust: str) -> dict[str, Any]:
+    """What a what-if about `trust` must not change: its commitments, alerts and budget lines (with their
+    versions and at-risk state), the events about it in the outbox, and the audit rows callers made
+    (consumers of other tests' events may be writing meanwhile: those are left out)."""
+    from contract_service.db.commitments import SYSTEM
+    from contract_service.db.models import BudgetAlert, BudgetLine, Commitment
+
+    tables = service.runtime.tables
+    about = tables.outbox.c.envelope["data"]["provider_ods"].astext == trust
+    lines = select(BudgetLine.id, BudgetLine.version, BudgetLine.at_risk).where(BudgetLine.provider_ods == trust)
+    async with service.runtime.sessions() as session:
+        return {
+            "commitments": await session.scalar(
+                select(func.count()).select_from(Commitment).where(Commitment.provider_ods.startswith(trust))
+            ),
+            "alerts": await session.scalar(
+                select(func.count()).select_from(BudgetAlert).where(BudgetAlert.provider_ods == trust)
+            ),
+            "lines": list(await session.execute(lines)),
+            "outbox": await session.scalar(select(func.count()).select_from(tables.outbox).where(about)),
+            "audit by callers": await session.scalar(
+                select(func.count()).select_from(tables.audit).where(tables.audit.c.actor != SYSTEM)
+            ),
+        }

@@ -20,6 +20,8 @@ from contract_service.domain.outturn import (
     is_over_margin,
     line_outturn,
     risk_step,
+    what_if,
+    what_if_summary,
 )
 
 D = Decimal
@@ -122,3 +124,40 @@ def test_budget_profile_spreads_the_budget_evenly_and_adds_up(pennies: int) -> N
     profile = budget_profile(budget)
     assert len(profile) == 12 and sum(profile) == budget
     assert len(set(profile[:11])) == 1 and abs(profile[11] - profile[0]) < D("0.12")
+
+
+def test_what_if_adds_the_commitment_and_judges_it_by_the_alerts_rule() -> None:
+    crossing = what_if(D(100_000), D(100_000), False, D("5000.01"), D(5))
+    assert (crossing.outturn_after, crossing.variance_after) == (D("105000.01"), D("5000.01"))
+    assert crossing.crosses_margin and crossing.raises_alert and not crossing.at_risk_before
+    at_threshold = what_if(D(100_000), D(100_000), False, D(5000), D(5))
+    assert not at_threshold.at_risk_after and not at_threshold.crosses_margin  # at it is not beyond it
+    already = what_if(D(100_000), D(110_000), True, D(1), D(5))
+    assert already.at_risk_before and not already.crosses_margin and not already.raises_alert
+    # the line's kept state decides the alert, as risk_step decides it for the evaluation
+    stale_state = what_if(D(100_000), D(110_000), False, D(1), D(5))
+    assert stale_state.raises_alert and not stale_state.crosses_margin
+
+
+@given(
+    st.decimals(0, 10**7, places=2),
+    st.decimals(0, 10**7, places=2),
+    st.decimals(0, 10**6, places=2),
+    st.booleans(),
+)
+def test_what_if_agrees_with_risk_step(budget: Decimal, before: Decimal, amount: Decimal, was: bool) -> None:
+    result = what_if(budget, before, was, amount, D(5))
+    assert result.at_risk_after == is_over_margin(budget, before + amount, D(5))
+    assert result.raises_alert == risk_step(was, budget, before + amount, D(5)).alert
+
+
+def test_what_if_in_plain_words() -> None:
+    words = what_if_summary("CDF drugs", what_if(D(1000), D(900), False, D(200), D(5)), D(200))
+    assert words == (
+        "Adding £200.00 to CDF drugs takes its forecast outturn from £900.00 to £1,100.00 against a budget "
+        "of £1,000.00 (£100.00 over budget). This crosses the at-risk margin of 5%: the line would be at risk."
+    )
+    assert "(£50.00 under budget). It stays within" in what_if_summary(
+        "X", what_if(D(1000), D(900), False, D(50), D(5)), D(50)
+    )
+    assert "unallocated" in what_if_summary(None, None, D(10))

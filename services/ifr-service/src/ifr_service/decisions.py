@@ -9,12 +9,15 @@ supersedes, so a consumer replaces the earlier decision rather than adding to it
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pydantic import Field
 
 from casework.auth import Forbidden, Role
+from casework.budget_impact import BudgetImpact, mismatch
+from casework.financial_year import financial_year_of
 from casework.problems import Conflict as ConflictProblem
 from casework.problems import Unprocessable, field_problem
 from ifr_service.action_base import ActionContext, Body, Money, Reason, simple_transition
@@ -54,6 +57,11 @@ class DecisionTermsIn(Body):
     reasons: DecisionReasonsIn
     conditions: list[Reason] = Field(default_factory=list)
     approved_cost: Money | None = Field(None, description="Defaults to the application's total cost when funded")
+    budget_impact: BudgetImpact | None = Field(
+        None,
+        description="The what-if shown before the decision (contract-service's GET /forecast-outturn/what-if "
+        "for the approved cost), kept with the decision as shown",
+    )
 
 
 class DecideIn(DecisionTermsIn):
@@ -110,19 +118,34 @@ async def _quorate_panel(ctx: ActionContext, case: IfrRequest, present: list[str
     return panel, sorted(set(present) & set(conflicted))
 
 
-def _funded_cost(case: IfrRequest, body: DecisionTermsIn) -> Decimal | None:
+def _funded_cost(case: IfrRequest, body: DecisionTermsIn, today: date) -> Decimal | None:
     """The approved cost of a funded outcome (default: the application's total cost); checks the terms."""
     if body.outcome == Outcome.APPROVED_WITH_CONDITIONS and not body.conditions:
         raise field_problem("conditions", "an approval with conditions needs at least one condition")
     if body.outcome == Outcome.DECLINED and (body.conditions or body.approved_cost is not None):
         raise field_problem("approved_cost", "a declined request has no approved cost or conditions")
-    if not body.outcome.funds:
-        return None
-    return (
-        body.approved_cost
+    cost = (
+        None
+        if not body.outcome.funds
+        else body.approved_cost
         if body.approved_cost is not None
         else Application.model_validate(case.application).treatment.total_cost
     )
+    if body.budget_impact is not None and (
+        wrong := mismatch(
+            body.budget_impact,
+            source="ifr",
+            provider_ods=case.provider_ods,
+            financial_year=financial_year_of(today).financial_year,  # the decision's day decides the year
+            amount=cost,
+        )
+    ):
+        raise field_problem(*wrong)
+    return cost
+
+
+def _shown(body: DecisionTermsIn) -> dict[str, Any] | None:
+    return None if body.budget_impact is None else body.budget_impact.model_dump(mode="json")
 
 
 def _record_decision(
@@ -187,13 +210,13 @@ def _announce(ctx: ActionContext, case: IfrRequest, decision: Decision, earlier:
 
 
 async def decide(ctx: ActionContext, case: IfrRequest, body: DecideIn) -> None:
-    cost = _funded_cost(case, body)
+    cost = _funded_cost(case, body, ctx.today)
     panel, excluded = await _quorate_panel(ctx, case, body.present)
     purpose = await panels.agenda_purpose(ctx.uow.session, panel.id, case.id) or "decision"
     earlier = await panels.decisions_of(ctx.uow.session, case.id)
     decision = _record_decision(
         ctx, case, panel, purpose, body.outcome, body.reasons.model_dump(), body.present, excluded,
-        list(body.conditions), cost,
+        list(body.conditions), cost, budget_impact=_shown(body),
     )  # fmt: skip
     detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": decision.present}
     await simple_transition(ctx, case, Action.DECIDE, {**detail, "excluded": excluded})
@@ -237,7 +260,7 @@ async def _chairs_panel(ctx: ActionContext, case: IfrRequest, body: ChairsAction
 
 async def chairs_action(ctx: ActionContext, case: IfrRequest, body: ChairsActionIn) -> None:
     ensure_allowed(case, Action.CHAIRS_ACTION)  # a routine case: 409, a quorate panel must decide it
-    cost = _funded_cost(case, body)
+    cost = _funded_cost(case, body, ctx.today)
     panel, chair = await _chairs_panel(ctx, case, body)
     kind = "reconsideration" if case.state == CaseState.RECONSIDERATION else "decision"
     earlier = await panels.decisions_of(ctx.uow.session, case.id)
@@ -247,6 +270,7 @@ async def chairs_action(ctx: ActionContext, case: IfrRequest, body: ChairsAction
     decision = _record_decision(
         ctx, case, panel, kind, body.outcome, body.reasons.model_dump(), [chair], [], list(body.conditions), cost,
         basis="chairs_action", acting_chair=chair, urgent_reason=body.urgent_reason, ratification_due=due,
+        budget_impact=_shown(body),
     )  # fmt: skip
     case.outcome, case.ratification_due, case.current_panel_id = body.outcome.value, due, None
     _announce(ctx, case, decision, earlier)
@@ -265,7 +289,7 @@ async def ratify(ctx: ActionContext, case: IfrRequest, body: RatifyIn) -> None:
     panel, excluded = await _quorate_panel(ctx, case, body.present)
     decision = _record_decision(
         ctx, case, panel, "ratification", chairs.outcome, chairs.reasons, body.present, excluded,
-        list(chairs.conditions), chairs.approved_cost, supersedes_id=chairs.id,
+        list(chairs.conditions), chairs.approved_cost, supersedes_id=chairs.id, budget_impact=chairs.budget_impact,
     )  # fmt: skip
     chairs.ratification = "ratified"
     detail = {"panel_id": str(panel.id), "present": decision.present, "excluded": excluded, "note": body.note}
@@ -284,7 +308,7 @@ async def ratify(ctx: ActionContext, case: IfrRequest, body: RatifyIn) -> None:
 
 async def overturn(ctx: ActionContext, case: IfrRequest, body: DecideIn) -> None:
     chairs, earlier = await chairs_action_awaiting(ctx, case)
-    cost = _funded_cost(case, body)
+    cost = _funded_cost(case, body, ctx.today)
     try:
         check_overturn(
             DecisionTerms(chairs.outcome, tuple(chairs.conditions), chairs.approved_cost),
@@ -295,7 +319,7 @@ async def overturn(ctx: ActionContext, case: IfrRequest, body: DecideIn) -> None
     panel, excluded = await _quorate_panel(ctx, case, body.present)
     decision = _record_decision(
         ctx, case, panel, "ratification", body.outcome, body.reasons.model_dump(), body.present, excluded,
-        list(body.conditions), cost, supersedes_id=chairs.id,
+        list(body.conditions), cost, supersedes_id=chairs.id, budget_impact=_shown(body),
     )  # fmt: skip
     chairs.ratification = "overturned"
     detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": decision.present}

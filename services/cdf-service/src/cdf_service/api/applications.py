@@ -16,11 +16,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from casework.auth import Forbidden, Principal, Role, ensure_visible, require_roles
+from casework.budget_impact import BudgetImpact, mismatch
 from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.db import violated_constraint
 from casework.deps import Runtime, Uow
 from casework.events.catalogue.cdf import StopReason
+from casework.financial_year import financial_year_of
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import NhsNumber, OdsCode, patient_ref
 from casework.pagination import Page, paginate
@@ -62,6 +64,11 @@ class ApplicationIn(BaseModel):
     answers: dict[str, bool] = Field(description="criterion code -> confirmed; every criterion of the entry")
     planned_start: date
     consent_confirmed: bool
+    budget_impact: BudgetImpact | None = Field(
+        None,
+        description="The what-if shown before applying (contract-service's GET /forecast-outturn/what-if for the "
+        "entry's expected cost in the planned start's year), kept with the application as shown",
+    )
 
     @field_validator("date_of_birth")
     @classmethod
@@ -97,6 +104,9 @@ class ApplicationOut(BaseModel):
     planned_start: date
     lapse_due: date
     expected_cost: Decimal
+    budget_impact: dict[str, Any] | None = Field(
+        None, description="The budget what-if shown before applying, kept with the application as shown"
+    )
     first_administration: date | None
     final_treatment_date: date | None
     stop_reason: str | None
@@ -165,6 +175,17 @@ async def apply(
     reasons = list(decision.reasons)
     if not in_force:
         reasons.insert(0, f"list entry {entry.entry_id} is not on the list on {body.planned_start.isoformat()}")
+    approved = in_force and decision.approved
+    if body.budget_impact is not None and (
+        wrong := mismatch(
+            body.budget_impact,
+            source="cdf",
+            provider_ods=body.provider_ods,
+            financial_year=financial_year_of(body.planned_start).financial_year,
+            amount=entry.expected_cost if approved else None,  # a rejection commits nothing
+        )
+    ):
+        raise field_problem(*wrong)
     app = Application(
         id=uuid.uuid4(),
         reference=f"CDF-{uuid.uuid4().hex[:10].upper()}",
@@ -188,6 +209,7 @@ async def apply(
         lapse_due=lapse_due_date(body.planned_start, entry.lapse_window_days),
         expected_cost=entry.expected_cost,
         cost_per_cycle=entry.cost_per_cycle,
+        budget_impact=None if body.budget_impact is None else body.budget_impact.model_dump(mode="json"),
         status=(initial_state(decision) if in_force else ApplicationState.REJECTED).value,
         unmet_criteria=list(decision.unmet_criteria),
         reasons=reasons,

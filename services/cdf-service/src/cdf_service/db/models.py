@@ -142,6 +142,8 @@ class Application(Base):
     lapse_due: Mapped[date] = mapped_column(Date)
     expected_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     cost_per_cycle: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # the budget what-if shown before applying (casework.budget_impact.BudgetImpact), as shown
+    budget_impact: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(20), index=True)
     unmet_criteria: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     reasons: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))

@@ -25,10 +25,12 @@ from contract_service.domain.outturn import (
     ZERO,
     LineOutturn,
     Series,
+    WhatIf,
     add_series,
     forecast_series,
     line_outturn,
     risk_step,
+    what_if,
 )
 from contract_service.domain.reconciliation import trust_of
 from contract_service.domain.validation_queries import LineFunding
@@ -197,6 +199,27 @@ async def _provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -
             "committed": pence(committed.get(None, ZERO)),
         },
     )
+
+
+async def commitment_what_if(
+    session: AsyncSession,
+    provider_ods: str,
+    fy: str,
+    source: FundingSource,
+    dmd_id: str | None,
+    amount: Decimal,
+    margin: Decimal,
+) -> tuple[LineFigures | None, WhatIf | None]:
+    """The line a commitment would fall on (chosen as `record_commitment` chooses it) and its outturn
+    with the commitment added; (None, None) when no line fits. Read in one read-only snapshot: nothing
+    is written."""
+    outturn = await provider_outturn(session, provider_ods, fy)
+    line_id = choose_line(line_keys([x.line for x in outturn.lines]), source, dmd_id)
+    line = next((x for x in outturn.lines if x.line.id == line_id), None)
+    if line is None:
+        return None, None
+    figures = line.figures
+    return line, what_if(figures.budget, figures.forecast_outturn, line.line.at_risk, amount, margin)
 
 
 async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str) -> None:

@@ -123,3 +123,74 @@ def risk_step(was_at_risk: bool, budget: Decimal, forecast_outturn: Decimal, mar
     """Once per crossing: alert only on the move from not-at-risk to at-risk."""
     over = is_over_margin(budget, forecast_outturn, margin_pct)
     return RiskStep(at_risk=over, alert=over and not was_at_risk)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A line's forecast outturn before and after a commitment not yet made (nothing is stored)."""
+
+    budget: Decimal
+    amount: Decimal  # the commitment tried
+    outturn_before: Decimal
+    outturn_after: Decimal
+    margin_pct: Decimal
+    at_risk_before: bool  # over the margin before it
+    at_risk_after: bool
+    raises_alert: bool  # the evaluation after it would publish contract.budget.at_risk
+
+    @property
+    def variance_before(self) -> Decimal:
+        return self.outturn_before - self.budget
+
+    @property
+    def variance_after(self) -> Decimal:
+        return self.outturn_after - self.budget
+
+    @property
+    def crosses_margin(self) -> bool:
+        """The commitment takes the line from within the margin to beyond it."""
+        return self.at_risk_after and not self.at_risk_before
+
+
+def what_if(
+    budget: Decimal, outturn_before: Decimal, was_at_risk: bool, amount: Decimal, margin_pct: Decimal
+) -> WhatIf:
+    """The commitment added in full to the line's forecast outturn of its year, judged by the at-risk
+    rule the alerts use (`is_over_margin`, `risk_step`): `was_at_risk` is the state kept on the line."""
+    after = pence(outturn_before + amount)
+    return WhatIf(
+        budget=pence(budget),
+        amount=pence(amount),
+        outturn_before=pence(outturn_before),
+        outturn_after=after,
+        margin_pct=margin_pct,
+        at_risk_before=is_over_margin(budget, outturn_before, margin_pct),
+        at_risk_after=is_over_margin(budget, after, margin_pct),
+        raises_alert=risk_step(was_at_risk, budget, after, margin_pct).alert,
+    )
+
+
+def _pounds(amount: Decimal) -> str:
+    sign = "-" if amount < 0 else ""
+    return f"{sign}£{abs(amount):,.2f}"
+
+
+def what_if_summary(line_name: str | None, result: WhatIf | None, amount: Decimal) -> str:
+    """The what-if in plain words, as the decision pages show it and the decision keeps it."""
+    if line_name is None or result is None:
+        return (
+            f"No budget line of the provider's contract would carry this commitment of {_pounds(amount)}: "
+            "it would be recorded as unallocated."
+        )
+    over = result.variance_after
+    variance = f"{_pounds(over)} over budget" if over > 0 else f"{_pounds(-over)} under budget"
+    text = (
+        f"Adding {_pounds(result.amount)} to {line_name} takes its forecast outturn from "
+        f"{_pounds(result.outturn_before)} to {_pounds(result.outturn_after)} against a budget of "
+        f"{_pounds(result.budget)} ({variance}). "
+    )
+    if result.crosses_margin:
+        return text + f"This crosses the at-risk margin of {result.margin_pct}%: the line would be at risk."
+    if result.at_risk_before:
+        return text + f"The line is already beyond the at-risk margin of {result.margin_pct}%."
+    return text + f"It stays within the at-risk margin of {result.margin_pct}%."

@@ -28,6 +28,7 @@ from ifr_service.api.schemas import CaseOut, CaseSummaryOut, alert_ref, case_out
 from ifr_service.case_actions import actions_for
 from ifr_service.cohorts import open_alert_for
 from ifr_service.db.models import IfrRequest
+from ifr_service.db.panels import standing_budget_impact
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
 from ifr_service.domain.regions import Region
@@ -42,8 +43,8 @@ async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, princip
     set_etag(response, case.version)
     on = today()
     alert = await open_alert_for(uow, case, on)
-    clocks = await case_clocks(uow, case.id)
-    out = case_out(case, clocks, on, uow.settings.deadline_warning_days, in_cohort=alert is not None)
+    clocks, shown = await case_clocks(uow, case.id), await standing_budget_impact(uow.session, case.id)
+    out = case_out(case, clocks, on, uow.settings.deadline_warning_days, shown, in_cohort=alert is not None)
     if alert is not None and is_staff(principal):
         out.open_cohort_alert = alert_ref(alert)
     out.your_actions = await actions_for(uow, principal, case, out.allowed_actions)

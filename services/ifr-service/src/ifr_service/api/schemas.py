@@ -71,6 +71,9 @@ class CaseOut(CaseSummaryOut):
     current_panel_id: uuid.UUID | None
     review_outcome: str | None
     clocks: list[ClockOut]
+    budget_impact: dict[str, Any] | None = Field(
+        None, description="The budget what-if shown before the decision that stands, kept with it as shown"
+    )
     allowed_actions: list[str]
     your_actions: list[str] = Field(
         default_factory=list, description="Of allowed_actions, those the caller's roles may take"
@@ -137,9 +140,15 @@ def summary_out(case: IfrRequest, on: date) -> CaseSummaryOut:
 
 
 def case_out(
-    case: IfrRequest, clocks: list[CaseClock], on: date, warning_days: int, in_cohort: bool = False
+    case: IfrRequest,
+    clocks: list[CaseClock],
+    on: date,
+    warning_days: int,
+    budget_impact: dict[str, Any] | None = None,
+    in_cohort: bool = False,
 ) -> CaseOut:
     return CaseOut(
+        budget_impact=budget_impact,
         **summary_fields(case, on),
         application=case.application,
         inbound_id=case.inbound_id,

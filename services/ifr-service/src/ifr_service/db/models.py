@@ -258,6 +258,8 @@ class Decision(Base):
     reasons: Mapped[dict[str, Any]] = mapped_column(JSONB)
     conditions: Mapped[list[str]] = mapped_column(JSONB, default=list)
     approved_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # the budget what-if shown before the decision (casework.budget_impact.BudgetImpact), as shown
+    budget_impact: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     present: Mapped[list[str]] = mapped_column(JSONB)
     excluded_for_conflict: Mapped[list[str]] = mapped_column(JSONB, default=list)
     decided_on: Mapped[date] = mapped_column(Date)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +46,16 @@ async def agenda_purpose(session: AsyncSession, panel_id: uuid.UUID, request_id:
 
 async def get_panel(session: AsyncSession, panel_id: uuid.UUID) -> Panel | None:
     return await session.get(Panel, panel_id)
+
+
+async def standing_budget_impact(session: AsyncSession, request_id: uuid.UUID) -> dict[str, Any] | None:
+    """The budget what-if kept with the decision that stands (review findings left out), if it kept one."""
+    return await session.scalar(
+        select(Decision.budget_impact)
+        .where(Decision.request_id == request_id, Decision.kind != "review")
+        .order_by(Decision.created_at.desc(), Decision.id.desc())
+        .limit(1)
+    )
 
 
 async def decisions_of(session: AsyncSession, request_id: uuid.UUID) -> list[Decision]:

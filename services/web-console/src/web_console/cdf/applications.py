@@ -5,11 +5,13 @@ with filters; one application with its decision and treatment; withdrawal."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from web_console import budget_impact
 from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import SignedInUser
 from web_console.deps import CheckedForm, CurrentSession, UserApis
@@ -42,6 +44,10 @@ CONSENT_FIELD = Field(
     options=((CONSENT, "The patient has consented to their data being collected for the Cancer Drugs Fund"),),
 )
 WITHDRAW_FIELDS = (Field("reason", "Reason for withdrawing", "textarea"),)
+OTHER_YEAR = (
+    "The budget impact shown was worked out for another financial year than the planned start's. Check the "
+    "budget impact for that year below, then send the application."
+)
 LIST_FILTERS = (
     Field(
         "status",
@@ -97,18 +103,27 @@ async def choose_entry(
     )
 
 
+async def _what_if(apis: Apis, user: SignedInUser, entry: dict[str, Any], on: date) -> budget_impact.Shown:
+    """An approval commits the entry's expected cost on the trust's CDF line, in the planned start's year."""
+    return await budget_impact.what_if(
+        apis, source="cdf", provider=user.org, amount=entry.get("expected_cost"), dmd_id=entry.get("dmd_id"), on=on
+    )
+
+
 def _apply_form(
     request: Request,
     entry: dict[str, Any],
     values: dict[str, Any],
     errors: FormErrors | None = None,
     status_code: int = 200,
+    budget: budget_impact.Shown | None = None,
 ) -> Response:
     fields = form_fields(entry)
     return render(
         request,
         "cdf/apply_form.html",
         status_code=status_code,
+        budget=budget,
         title=f"Apply for {entry['drug_name']}",
         entry=entry,
         fields=fields,
@@ -121,7 +136,7 @@ def _apply_form(
 @router.get("/apply/{entry_id}")
 async def apply_page(request: Request, entry_id: str, session: CurrentSession, apis: UserApis) -> Response:
     entry = await apis.cdf.get(f"/cdf/list/{entry_id}")
-    return _apply_form(request, entry, {})
+    return _apply_form(request, entry, {}, budget=await _what_if(apis, session.user, entry, date.today()))
 
 
 def application_body(user: SignedInUser, entry: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -143,11 +158,18 @@ async def apply(
     entry = await apis.cdf.get(f"/cdf/list/{entry_id}")
     fields = form_fields(entry)
     body, shown, errors = read(form, fields)
+    impact = budget_impact.carried(form)
+    budget = budget_impact.Shown(impact, None if impact else "it could not be worked out when the page opened")
     if not errors:
+        planned = date.fromisoformat(body["planned_start"]) if body.get("planned_start") else None
+        asked = impact is not None or bool(form.get(budget_impact.CHECKED))
+        fitting = planned is None or budget_impact.fits(impact, entry.get("expected_cost"), planned)
+        if planned is not None and asked is (impact is not None) and not fitting:
+            budget = await _what_if(apis, session.user, entry, planned)  # another year: shown before sending
+            return _apply_form(request, entry, shown, FormErrors(general=[OTHER_YEAR]), 422, budget)
+        sent = application_body(session.user, entry, body) | ({"budget_impact": impact} if impact else {})
         try:
-            created = await apis.cdf.post(
-                "/cdf/applications", application_body(session.user, entry, body), idempotent=True
-            )
+            created = await apis.cdf.post("/cdf/applications", sent, idempotent=True)
             return RedirectResponse(f"/cdf/applications/{created.body['id']}?done=applied", status_code=303)
         except ApiProblem as problem:
             if problem.status not in (403, 409, 422):
@@ -155,8 +177,11 @@ async def apply(
             errors = FormErrors.from_problem(problem, labels_of(fields))
             if problem.status == 409 and problem.body.get("existing_id"):
                 errors = FormErrors(general=[f"The patient already has a live approval for {entry_id}."])
-            return _apply_form(request, entry, shown, errors, problem.status)
-    return _apply_form(request, entry, shown, errors, 422)
+            if budget_impact.problem_is_about_it(problem) and planned is not None:
+                budget = await _what_if(apis, session.user, entry, planned)
+                errors = FormErrors(general=[OTHER_YEAR])
+            return _apply_form(request, entry, shown, errors, problem.status, budget)
+    return _apply_form(request, entry, shown, errors, 422, budget)
 
 
 @router.get("/applications")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
+from web_console import budget_impact
 from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import SignedInUser
 from web_console.deps import CheckedForm, CurrentSession, UserApis
@@ -27,6 +29,13 @@ READS = ("read", "history.read", "letters.read", "document.read")  # listed apar
 NOTE = (Field("text", "Add a note", "textarea", hint="Seen by commissioner staff only, never by the trust"),)
 DESCRIPTION = Field("description", "Description", optional=True)
 COHORT_REDIRECT = "redirect-service-development"
+# The actions that decide whether to fund: their pages show the budget impact first and send it with them.
+BUDGETED = ("decide", "chairs-action", "overturn")
+FUNDING = ("approved", "approved_with_conditions")
+CHANGED_COST = (
+    "The budget impact shown was worked out for another cost or year. Check the budget impact for this "
+    "decision below, then record it."
+)
 
 
 async def _case(apis: Apis, request_id: uuid.UUID) -> tuple[dict[str, Any], int]:
@@ -144,7 +153,33 @@ async def action_page(
     values: dict[str, Any] = {}
     if form.needs_present:
         values["present"] = [o[0] for f in fields if f.name == "present" for o in f.options]
-    return _action_form(request, case, version, form, fields, values)
+    shown = await _what_if(apis, case, None) if action in BUDGETED else None
+    return _action_form(request, case, version, form, fields, values, budget=shown)
+
+
+def _total_cost(case: dict[str, Any]) -> str | None:
+    return ((case.get("application") or {}).get("treatment") or {}).get("total_cost")
+
+
+def _committed(case: dict[str, Any], body: dict[str, Any]) -> str | None:
+    """What the decision in the form would commit: the approved cost, else the application's total
+    cost, for a funding outcome; nothing for a decline."""
+    if body.get("outcome") not in FUNDING:
+        return None
+    cost = body.get("approved_cost")
+    return str(cost) if cost not in (None, "") else _total_cost(case)
+
+
+async def _what_if(apis: Apis, case: dict[str, Any], amount: str | None) -> budget_impact.Shown:
+    treatment = (case.get("application") or {}).get("treatment") or {}
+    return await budget_impact.what_if(
+        apis,
+        source="ifr",
+        provider=case.get("provider_ods"),
+        amount=amount or _total_cost(case),
+        dmd_id=treatment.get("dmd_code"),
+        on=date.today(),  # the decision's day decides the year
+    )
 
 
 def _action_form(
@@ -156,10 +191,12 @@ def _action_form(
     values: dict[str, Any],
     errors: FormErrors | None = None,
     status_code: int = 200,
+    budget: budget_impact.Shown | None = None,
 ) -> Response:
     return render(
         request,
         "ifr/action.html",
+        budget=budget,
         status_code=status_code,
         title=form.heading,
         case=case,
@@ -191,6 +228,17 @@ async def take_action(
     fields = await _form_fields(apis, session.user, spec, case)
     body, shown, errors = read(form, fields)
     version = str(form.get("version", ""))
+    budget = None
+    if action in BUDGETED:
+        impact = budget_impact.carried(form)
+        budget = budget_impact.Shown(impact, None if impact else "it could not be worked out when the page opened")
+        amount = _committed(case, body)
+        asked = impact is not None or bool(form.get(budget_impact.CHECKED))
+        if not errors and asked is (impact is not None) and not budget_impact.fits(impact, amount, date.today()):
+            budget = await _what_if(apis, case, amount)  # shown for another cost: shown again before recording
+            errors.general.append(CHANGED_COST)
+        elif impact is not None:
+            body["budget_impact"] = impact
     if not errors:
         try:
             await apis.ifr.post(f"/ifr/requests/{request_id}/{action}", body, if_match=f'W/"{version}"')
@@ -203,7 +251,10 @@ async def take_action(
                 )
             if problem.status != 422:
                 raise
-    return _action_form(request, case, int(version or case["version"]), spec, fields, shown, errors, 422)
+            if budget_impact.problem_is_about_it(problem):
+                budget = await _what_if(apis, case, _committed(case, body))
+                errors = FormErrors(general=[CHANGED_COST])
+    return _action_form(request, case, int(version or case["version"]), spec, fields, shown, errors, 422, budget)
 
 
 def _action_problem(problem: ApiProblem, fields: tuple[Field, ...] = ()) -> FormErrors:
