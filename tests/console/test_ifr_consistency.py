@@ -17,6 +17,8 @@ from playwright.async_api import Page, expect
 
 from casework.identifiers import verhoeff_check_digit
 from embedded_stack.browser import ConsolePlatform
+from ifr_service.api.examples import APPLICATION_EXAMPLE
+from ifr_service.domain.cohort import treatment_key
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "ifr-service" / "tests"))
 from ifr_http import MEMBERS, REASONS, Ifr, application
@@ -89,7 +91,8 @@ async def test_an_analyst_sees_the_region_set_apart_flagged(platform: ConsolePla
         await page.get_by_role("link", name="Download the report as CSV").click()
     text = (await (await download.value).path()).read_text()
     assert text.splitlines()[0] == "period_start,period_end,treatment,grouping,group,measure,value"
-    assert f"{code},flag:region,Y61,declined,7" in text
+    key = treatment_key(code, None, APPLICATION_EXAMPLE["clinical"]["diagnosis_icd10"])  # as the report groups
+    assert f"{key},flag:region,Y61,declined,7" in text
 
     # a date that is not one: the console's own problem; a start after the end: the API's, at its field
     await page.locator("#start-day").fill("30")

@@ -188,6 +188,7 @@ async def test_ifr_journey_from_application_to_the_decision_mail(platform: Conso
     await officer.check("officer worklist")
     await officer.page.get_by_role("link", name=reference).click()
     await officer.check("officer case page received")
+    await expect(officer.page.get_by_role("heading", level=1)).to_have_text("Examplimab")  # the treatment
     await officer.page.get_by_role("button", name="Acknowledge receipt").click()
     await expect(officer.page.locator(".nhsuk-notification-banner")).to_contain_text("Receipt acknowledged")
     await officer.page.get_by_role("button", name="Start screening").click()

@@ -13,11 +13,21 @@ from datetime import date, timedelta
 from ifr_http import MEMBERS, REASONS, Ifr, application
 
 from embedded_stack.testing import TestStack
+from ifr_service.api.examples import APPLICATION_EXAMPLE
+from ifr_service.domain.cohort import treatment_key
 from ifr_service.workflow import today
 
 EVERYONE = [m["member_id"] for m in MEMBERS]
 DRUG_A = ("Examplimab", "3762811000001103")
 DRUG_B = ("Otherumab", "3762911000001108")
+
+
+def key_of(drug: tuple[str, str]) -> str:
+    """The treatment as the report groups requests (its code and every request's indication)."""
+    return str(treatment_key(drug[1], None, APPLICATION_EXAMPLE["clinical"]["diagnosis_icd10"]))
+
+
+KEY_A = key_of(DRUG_A)
 TRUST_OF = {"Y56": "RRV", "Y59": "RTH", "Y60": "RWE", "Y61": "RGT", None: "RAL"}  # RAL: not mapped
 LATE = 45  # calendar days before today: more than the panel's 20 working days
 
@@ -83,19 +93,19 @@ def expected() -> tuple[Counter, Counter]:
     regions: Counter = Counter()
     panels: Counter = Counter()
     for region, panel, drug, approved, declined in DECIDED:
-        for key, counter in (((drug[1], region), regions), ((drug[1], panel), panels)):
+        for key, counter in (((key_of(drug), region), regions), ((key_of(drug), panel), panels)):
             counter[(*key, "requests")] += approved + declined
             counter[(*key, "approved")] += approved
             counter[(*key, "declined")] += declined
     for region, drug, what in OTHERS:
-        regions[(drug[1], region, "requests")] += 1
+        regions[(key_of(drug), region, "requests")] += 1
         if what == "screened_out":
-            regions[(drug[1], region, "screened_out")] += 1
+            regions[(key_of(drug), region, "screened_out")] += 1
         elif what in ("reconsidered", "approved"):
             panel = "london-1" if what == "reconsidered" else "other"
-            regions[(drug[1], region, "approved")] += 1
-            panels[(drug[1], panel, "requests")] += 1
-            panels[(drug[1], panel, "approved")] += 1
+            regions[(key_of(drug), region, "approved")] += 1
+            panels[(key_of(drug), panel, "requests")] += 1
+            panels[(key_of(drug), panel, "approved")] += 1
     return regions, panels
 
 
@@ -122,7 +132,7 @@ async def test_the_region_set_apart_is_flagged_and_nothing_else(stack: TestStack
 
         # the flags: East of England for Drug A, and the one panel that sits for it; nothing else
         flags = [(f["grouping"], f["treatment"], f["group"]) for f in report["flags"]]
-        assert flags == [("region", DRUG_A[1], "Y61"), ("panel", DRUG_A[1], panel_ids["east"])]
+        assert flags == [("region", KEY_A, "Y61"), ("panel", KEY_A, panel_ids["east"])]
         region_flag, panel_flag = report["flags"]
         # the request with no region is not among "the others": it is never tested
         others_a = sum(a for r, _, d, a, _ in DECIDED if d == DRUG_A and r != "Y61")
@@ -153,21 +163,13 @@ async def test_the_region_set_apart_is_flagged_and_nothing_else(stack: TestStack
 
         # against the clocks: East's Drug A requests came 45 days ago, so every decision was late
         east_a = next(
-            r
-            for t in report["treatments"]
-            if t["treatment"] == DRUG_A[1]
-            for r in t["by_region"]
-            if r["group"] == "Y61"
+            r for t in report["treatments"] if t["treatment"] == KEY_A for r in t["by_region"] if r["group"] == "Y61"
         )
         assert east_a["timeliness"]["panel_decision"]["missed"] == 10
         assert east_a["timeliness"]["panel_decision"]["met"] == 0
         assert east_a["median_working_days_to_decision"] > 20
         london_a = next(
-            r
-            for t in report["treatments"]
-            if t["treatment"] == DRUG_A[1]
-            for r in t["by_region"]
-            if r["group"] == "Y56"
+            r for t in report["treatments"] if t["treatment"] == KEY_A for r in t["by_region"] if r["group"] == "Y56"
         )
         assert london_a["timeliness"]["panel_decision"] == {"met": 10, "missed": 0, "open_overdue": 0, "met_pct": 100.0}
         assert london_a["median_working_days_to_decision"] == 0
@@ -179,8 +181,8 @@ async def test_the_region_set_apart_is_flagged_and_nothing_else(stack: TestStack
         assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(as_csv.text)))
         value = {(r["treatment"], r["grouping"], r["group"], r["measure"]): r["value"] for r in rows}
-        assert value[(DRUG_A[1], "region", "Y61", "declined")] == "9"
-        assert value[(DRUG_A[1], "flag:region", "Y61", "others_declined")] == str(others_d)
+        assert value[(KEY_A, "region", "Y61", "declined")] == "9"
+        assert value[(KEY_A, "flag:region", "Y61", "others_declined")] == str(others_d)
         quarter = f"{today().year}-Q{(today().month - 1) // 3 + 1}"
         ret = await svc.client.get("/api/v1/ifr/reports/quarterly", params={"quarter": quarter}, headers=analyst)
         link = ret.json()["links"]["consistency"]

@@ -139,6 +139,7 @@ async def consistency_records(
             select(
                 IfrRequest.id,
                 IfrRequest.region,
+                IfrRequest.treatment_key,
                 IfrRequest.treatment_code,
                 IfrRequest.treatment_name,
                 IfrRequest.received_on,
@@ -185,7 +186,8 @@ async def consistency_records(
         )
     records = [
         consistency.RequestRecord(
-            treatment=code or name or "unknown",
+            # the same treatment as cohorts count it (domain.cohort.treatment_key: code and indication)
+            treatment=key or code or name or "unknown",
             treatment_name=name or code or "unknown",
             received_on=received_on,
             region=region,
@@ -195,7 +197,7 @@ async def consistency_records(
             screened_out=i not in standing and i in screened_out and state in SCREENED_OUT_STATES,
             clocks=tuple(clocks[i].values()),
         )
-        for i, region, code, name, received_on, state in requests
+        for i, region, key, code, name, received_on, state in requests
     ]
     panel_ids = {r.panel for r in records if r.panel}
     panels = (
