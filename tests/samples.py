@@ -116,3 +116,31 @@ async def listed_ifr_case(  # type: ignore[no-untyped-def]
         assert panel.status_code == 201, panel.text
         case = await act(case, "list-for-panel", {"panel_id": panel.json()["id"]})
     return case, panel.json()
+
+
+def first_open_course(trust: str, nhs_number: str, gmc: str, regimen_start: date, planned_start: date):  # type: ignore[no-untyped-def]
+    """A course of the first open list entry with no managed-access end (the entry, the course), approved
+    for a patient at `trust` with consultant `gmc`: the CDF approval the contract flows start from."""
+    from cdf_service.domain.national_list import EntryStatus
+    from cdf_service.synthetic.national import Course, seed_entries
+
+    entry = min(
+        (e for e in seed_entries().values() if e.status == EntryStatus.OPEN and e.managed_access_end is None),
+        key=lambda e: e.entry_id,
+    )
+    course = Course(
+        trust=trust,
+        nhs_number=nhs_number,
+        born=date(1960, 1, 1),
+        sex="2",
+        gmc=gmc,
+        diagnosis="C34.9",
+        drugs=(entry.drug_name,),
+        cycle_days=entry.cycle_length_days,
+        cycles=entry.expected_cycles,
+        regimen_start=regimen_start,
+        entry_id=entry.entry_id,
+        approved=True,
+        planned_start=planned_start,
+    )
+    return entry, course

@@ -14,11 +14,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from contract_fixtures import add_line, commissioner, create_contract, new_nhs_number, new_provider, settled_events
-from samples import confirmed_clinician, load_national_list
+from samples import confirmed_clinician, first_open_course, load_national_list
 
 from casework.financial_year import financial_year_of
-from cdf_service.domain.national_list import EntryStatus
-from cdf_service.synthetic.national import Course, application_for, seed_entries
+from cdf_service.synthetic.national import Course, application_for
 from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.mail_relay import read_messages
 from embedded_stack.testing import RunningService, TestStack, eventually
@@ -34,24 +33,8 @@ async def approved_course(stack: TestStack, cdf: RunningService, trust: str) -> 
     await load_national_list(cdf.client, stack)
     clinician = {"trust_ods": trust, "gmc_number": GMC, "name": "Dr S Start", "email": "s.start@nhs.net"}
     await confirmed_clinician(cdf.client, stack, clinician)
-    entry = min(
-        (e for e in seed_entries().values() if e.status == EntryStatus.OPEN and e.managed_access_end is None),
-        key=lambda e: e.entry_id,
-    )
-    course = Course(
-        trust=trust,
-        nhs_number=new_nhs_number(),
-        born=date(1960, 1, 1),
-        sex="2",
-        gmc=GMC,
-        diagnosis="C34.9",
-        drugs=(entry.drug_name,),
-        cycle_days=entry.cycle_length_days,
-        cycles=entry.expected_cycles,
-        regimen_start=today - timedelta(days=1),
-        entry_id=entry.entry_id,
-        approved=True,
-        planned_start=today,
+    entry, course = first_open_course(
+        trust, new_nhs_number(), GMC, regimen_start=today - timedelta(days=1), planned_start=today
     )
     made = await cdf.client.post(
         "/api/v1/cdf/applications", json=application_for(course, entry), headers=stack.auth(trust, "clinician")

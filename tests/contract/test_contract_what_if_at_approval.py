@@ -17,11 +17,10 @@ from contract_fixtures import (
     settled_events,
     stored_for,
 )
-from samples import confirmed_clinician, load_national_list
+from samples import confirmed_clinician, first_open_course, load_national_list
 
 from casework.financial_year import financial_year_of
-from cdf_service.domain.national_list import EntryStatus
-from cdf_service.synthetic.national import Course, application_for, seed_entries
+from cdf_service.synthetic.national import application_for
 from embedded_stack.testing import TestStack, eventually
 
 FAST = {"forecast_interval_s": 0.2, "sact_poll_interval_s": 0.2}
@@ -31,10 +30,6 @@ GMC = "7000143"
 async def test_the_what_if_predicts_the_alert_the_approval_raises(stack: TestStack) -> None:
     trust, today = new_provider(), date.today()
     fy = financial_year_of(today).financial_year
-    entry = min(
-        (e for e in seed_entries().values() if e.status == EntryStatus.OPEN and e.managed_access_end is None),
-        key=lambda e: e.entry_id,
-    )
     async with stack.service("cdf", **FAST) as cdf, stack.service("contract") as contract:
         contract_id = (await create_contract(contract.client, stack, trust, fy))["id"]
         budget = Decimal("10000.00")  # well below one course of the entry, so its approval crosses the margin
@@ -44,21 +39,7 @@ async def test_the_what_if_predicts_the_alert_the_approval_raises(stack: TestSta
         await load_national_list(cdf.client, stack)
         clinician = {"trust_ods": trust, "gmc_number": GMC, "name": "Dr W Whatif", "email": "w.whatif@nhs.net"}
         await confirmed_clinician(cdf.client, stack, clinician)
-        course = Course(
-            trust=trust,
-            nhs_number=new_nhs_number(),
-            born=date(1960, 1, 1),
-            sex="2",
-            gmc=GMC,
-            diagnosis="C34.9",
-            drugs=(entry.drug_name,),
-            cycle_days=entry.cycle_length_days,
-            cycles=entry.expected_cycles,
-            regimen_start=today,
-            entry_id=entry.entry_id,
-            approved=True,
-            planned_start=today,
-        )
+        entry, course = first_open_course(trust, new_nhs_number(), GMC, regimen_start=today, planned_start=today)
         application = application_for(course, entry)
         listed = await cdf.client.get(f"/api/v1/cdf/list/{entry.entry_id}", headers=stack.auth(trust, "clinician"))
         expected_cost = listed.json()["expected_cost"]
