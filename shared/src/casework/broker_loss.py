@@ -114,9 +114,12 @@ async def load(session: AsyncSession, tables: PlatformTables, settings: ServiceS
     return {(topic, partition): highest for topic, partition, highest in (await session.execute(query)).all()}
 
 
-async def cut_back(settings: ServiceSettings, highest: Mapping[Partition, int]) -> dict[Partition, int]:
+async def cut_back(
+    settings: ServiceSettings, highest: Mapping[Partition, int], recorded: Mapping[Partition, str]
+) -> dict[Partition, int]:
     """The partitions whose log now ends at or before the highest offset acknowledged there, with the
-    offset it ends at."""
+    offset it ends at. `recorded` is the event id the outbox recorded at each highest offset
+    (`recorded_at`)."""
     if not highest:
         return {}
     consumer = AIOKafkaConsumer(**client_kwargs(settings), request_timeout_ms=10_000)
@@ -128,10 +131,34 @@ async def cut_back(settings: ServiceSettings, highest: Mapping[Partition, int]) 
         await consumer.stop()
     short = {(tp.topic, tp.partition): end for tp, end in ends.items() if end <= highest[(tp.topic, tp.partition)]}
     # An end offset alone is not proof: Tansu 0.6 answers the start of the log's last batch + 1, so after a
-    # batch of five the end looks four short of what it acknowledged. A log still holding a record at the
-    # highest offset acknowledged there was not cut back.
+    # batch of five the end looks four short of what it acknowledged. Nor is any record at the highest
+    # offset: a restarted log may have grown past it with new events (the fault probe lost 135 effects
+    # that way). The log was not cut back only where it still holds the very event the outbox put there.
     held = await _event_ids_at(settings, {key: highest[key] for key in short})
-    return {key: end for key, end in short.items() if key not in held}
+    return {key: end for key, end in short.items() if not _same_event(held.get(key), recorded.get(key))}
+
+
+def _same_event(on_broker: str | None, in_outbox: str | None) -> bool:
+    return on_broker is not None and on_broker != "" and on_broker == in_outbox
+
+
+async def recorded_at(
+    session: AsyncSession, tables: PlatformTables, offsets: Mapping[Partition, int]
+) -> dict[Partition, str]:
+    """The event id the outbox recorded as published at each (topic, partition) offset (the newest, if
+    a restarted log numbered two rows alike)."""
+    outbox = tables.outbox
+    found: dict[Partition, str] = {}
+    for (topic, partition), offset in offsets.items():
+        query = (
+            select(outbox.c.event_id)
+            .where(outbox.c.topic == topic, outbox.c.partition == partition, outbox.c.offset == offset)
+            .order_by(outbox.c.published_at.desc())
+            .limit(1)
+        )
+        if (event_id := await session.scalar(query)) is not None:
+            found[(topic, partition)] = str(event_id)
+    return found
 
 
 async def lost_from(
@@ -139,24 +166,12 @@ async def lost_from(
 ) -> dict[Partition, int]:
     """For each cut partition, given the offset its log now ends at (or its new acknowledgements start
     from): the offset from which what the outbox published there was lost."""
-    kept = {key: end for key, end in cut.items() if end > 0}
-    on_broker = await _event_ids_at(settings, {key: end - 1 for key, end in kept.items()})
-    outbox = tables.outbox
-    start: dict[Partition, int] = {}
-    for key, end in cut.items():
-        if end == 0:
-            start[key] = 0
-            continue
-        query = (
-            select(outbox.c.event_id)
-            .where(outbox.c.topic == key[0], outbox.c.partition == key[1], outbox.c.offset == end - 1)
-            .order_by(outbox.c.published_at.desc())
-            .limit(1)
-        )
-        recorded = await session.scalar(query)
-        survived = recorded is not None and str(recorded) == on_broker.get(key)
-        start[key] = end if survived else 0  # only the tail was lost, or the log was started again
-    return start
+    before_end = {key: end - 1 for key, end in cut.items() if end > 0}
+    on_broker = await _event_ids_at(settings, before_end)
+    in_outbox = await recorded_at(session, tables, before_end)
+    # Only the tail was lost where the record before the end is still the outbox's; else the log was
+    # started again and everything published there is lost.
+    return {key: end if _same_event(on_broker.get(key), in_outbox.get(key)) else 0 for key, end in cut.items()}
 
 
 async def _event_ids_at(settings: ServiceSettings, offsets: Mapping[Partition, int]) -> dict[Partition, str]:

@@ -139,7 +139,9 @@ class OutboxRelay:
             async with self._sessions() as session:
                 self._offsets.highest.update(await broker_loss.load(session, self._tables, self._settings))
             self._offsets.loaded = True
-        cut = await broker_loss.cut_back(self._settings, self._offsets.highest)
+        async with self._sessions() as session:
+            recorded = await broker_loss.recorded_at(session, self._tables, self._offsets.highest)
+        cut = await broker_loss.cut_back(self._settings, self._offsets.highest, recorded)
         if cut:
             async with self._sessions() as session, session.begin():
                 start = await broker_loss.lost_from(session, self._tables, self._settings, cut)
