@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 # axe-core for the console, and the OpenID provider the embedded run signs in with.
 NODE_LOCKS := services/web-console/node_modules/.package-lock.json deploy/embedded-stack/oidc-provider/node_modules/.package-lock.json
 
-.PHONY: up down status demo test lint format sync clean token migration browser
+.PHONY: up down status demo test lint format sync clean token migration browser bench
 
 $(UV):
 	python3 -m venv $(TOOLING)
@@ -64,6 +64,11 @@ clean:
 # make token PERSONA=rrv-clinician                      (a real token from the running OpenID provider)
 token: $(UV)
 	@$(UV) run --frozen embedded-stack token $(if $(PERSONA),--persona $(PERSONA),--org $(ORG) $(foreach r,$(ROLES),--role $(r)))
+
+# Every benchmark with a target, one after another, and one table of figures against targets (medians of
+# RUNS runs). `make bench QUICK=1` is a few minutes' check that each still runs, not figures.
+bench: sync
+	$(UV) run --frozen python -m bench.summary $(if $(QUICK),--quick) $(if $(RUNS),--runs $(RUNS))
 
 # make migration SERVICE=cdf MESSAGE="add sact tables"
 migration: sync

@@ -29,7 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.cdf_common import Auth, CpuMeter, bare_service, cdf_service, seed
-from bench.harness import Latencies, infrastructure, print_table
+from bench.harness import Latencies, figure, infrastructure, print_table
 from cdf_service.synthetic.people import gmc_number, nhs_number_for
 
 TRUSTS = ("RRV", "RGT", "RTH", "RM1", "RWE")
@@ -175,8 +175,16 @@ async def main(concurrency: int, duration: float, profile: str | None) -> None:
     rate_ratio = service.rate / baseline.rate
     p99 = service.row()["p99_ms"], baseline.row()["p99_ms"]
     p99_ratio = float(p99[0]) / float(p99[1])
-    print(f"\nrate ratio {rate_ratio:.0%} (target >= 60%): {'met' if rate_ratio >= 0.6 else 'MISSED'}")
-    print(f"p99 ratio {p99_ratio:.2f}x (target <= 2x): {'met' if p99_ratio <= 2 else 'MISSED'}")
+    print()
+    figure(
+        "CDF applications rate",
+        round(service.rate, 1),
+        "/s",
+        baseline=round(baseline.rate, 1),
+        ratio=rate_ratio,
+        at_least=0.75,
+    )
+    figure("CDF applications p99", float(p99[0]), "ms", baseline=float(p99[1]), ratio=p99_ratio, at_most=1.5)
 
 
 if __name__ == "__main__":

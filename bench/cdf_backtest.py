@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import print_table
+from bench.harness import figure, print_table
 from cdf_service.backtest.history import HistoryPlan, national_history
 from cdf_service.backtest.known import HistoryIndex, known_at
 from cdf_service.backtest.run import (
@@ -65,10 +65,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=1.0, help="approval rates x this (smaller: a quick check)")
     args = parser.parse_args()
     rows = []
     for repeat in range(args.repeats):
-        history, gen_wall, _ = timed(lambda: national_history(HistoryPlan(seed=args.seed)))
+        history, gen_wall, _ = timed(lambda: national_history(HistoryPlan(seed=args.seed, scale=args.scale)))
         _, base_wall, _ = timed(lambda h=history: run_rate_only(h))
         single, one_wall, one_cpu = timed(lambda h=history: run_backtest(h, years=3, workers=1))
         shared, many_wall, many_cpu = timed(lambda h=history: run_backtest(h, years=3, workers=args.workers))
@@ -88,6 +89,13 @@ def main() -> None:
         )
         pairs = len(shared.outcomes)
     print_table(f"CDF forecast backtest: 3 years x 11 cut-offs, {pairs} trust x entry x cut-off outcomes", rows)
+    figure(
+        "CDF forecast backtest, history + 3 years (1 process)",
+        round(gen_wall + one_wall, 1),
+        "s",
+        baseline=round(base_wall, 1),
+        at_most=TARGET_S,
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.console_common import signed_in_console, timed
-from bench.harness import infrastructure, print_table
+from bench.harness import figure, infrastructure, print_table
 from casework.db import create_engine
 from cdf_service.list_loader import SEED_LIST
 from embedded_stack.testing import TestStack
@@ -148,11 +148,7 @@ async def main(count: int) -> None:
     print_table(f"web console national CDF approvals, {count} applications (loopback, one client)", table)
     for api_row, page_row in zip(table[0::2], table[1::2], strict=True):
         api_p95, page_p95 = float(api_row["p95_ms"]), float(page_row["p95_ms"])
-        verdict = "met" if page_p95 <= TARGET_MS else "MISSED"
-        print(
-            f"{str(page_row['name']).removeprefix('page ')}: page p95 {page_p95} ms (target <= {TARGET_MS}: {verdict}),"
-            f" {page_p95 / api_p95:.2f}x the API call's p95 ({api_p95} ms)"
-        )
+        figure(f"console {page_row['name']} p95", page_p95, "ms", baseline=api_p95, at_most=TARGET_MS)
 
 
 if __name__ == "__main__":

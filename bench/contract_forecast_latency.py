@@ -49,13 +49,23 @@ from bench.contract_bench_setup import (
     sact_csv,
     service_process,
 )
-from bench.harness import Latencies, broker_round_trip, infrastructure, print_table
+from bench.harness import Latencies, broker_round_trip, figure, infrastructure, print_table
 from casework.bus import ensure_topics
 from casework.settings import ServiceSettings
 from embedded_stack.testing import TestStack, envelope_for
 
 DRUG = "37620001110000107"
-TARGET_P95_MS = 100.0
+# Issue 19's targets: SACT start posted -> forecast outturn committed, p95, at 100 starts/s. A trust's
+# system batching 10 starts per post meets 30 ms; one start per post (100 posts/s) meets 60 ms.
+BATCHED_START_TARGET_MS = 30.0
+SINGLE_START_TARGET_MS = 60.0
+FORECAST_EVENT_TARGET_MS = 100.0  # contract-service's own share, from the event on the broker
+
+
+def sact_start_target_ms(starts_per_post: int) -> float:
+    return SINGLE_START_TARGET_MS if starts_per_post == 1 else BATCHED_START_TARGET_MS
+
+
 BASE_VALUE = 1_000_000
 
 
@@ -281,7 +291,7 @@ async def quiet(contract: ServiceProcess, for_s: float = 2.0) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    rows, notes = [], []
+    rows, notes, targets = [], [], []
     async with infrastructure() as stack:
         bus = ServiceSettings(kafka_bootstrap_servers=stack.bootstrap_servers, kafka_topic_partitions=3)
         await ensure_topics(bus, ["cdf.events", "contract.events"])
@@ -292,6 +302,7 @@ async def run(args: argparse.Namespace) -> None:
                 stack, args.rate, args.sact_count, args.sact_warmup, args.cdf_interval_s, args.starts_per_post
             )
             rows.append(flow.row())
+            targets.append(sact_start_target_ms(args.starts_per_post))
             per_post, polls = args.starts_per_post, args.cdf_interval_s
             notes.append(f"sact-start: {per_post} starts per post; cdf-service fallback polls {polls} s")
         if args.variant in ("both", "forecast-event"):
@@ -299,13 +310,14 @@ async def run(args: argparse.Namespace) -> None:
                 stack, args.rate, args.count, args.warmup, args.unwanted_per_event
             )
             rows.append(flow.row())
+            targets.append(FORECAST_EVENT_TARGET_MS)
             with_unwanted = f" (with {args.unwanted_per_event} unwanted events each)" if args.unwanted_per_event else ""
             notes.append(f"forecast-event: contract-service CPU per event {cpu_ms:.2f} ms{with_unwanted}")
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print_table(f"contract forecast latency at {args.rate:g} events/s", rows)
-    for row in rows[1:]:
-        verdict = "meets" if float(row["p95_ms"]) <= TARGET_P95_MS else "MISSES"
-        print(f"target p95 <= {TARGET_P95_MS:g} ms, {row['name']}: {verdict} ({row['p95_ms']} ms)")
+    broker_p95 = float(baseline.row()["p95_ms"])
+    for row, target in zip(rows[1:], targets, strict=True):
+        figure(f"{row['name']} p95", float(row["p95_ms"]), "ms", baseline=broker_p95, at_most=target)
     for note in notes:
         print(note)
     print(f"load average at the end (2-core machine shared with other work): {load}")

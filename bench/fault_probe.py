@@ -365,16 +365,25 @@ class Effects:
         }
 
 
-async def until_settled(effects: Effects, within_s: float) -> float:
+async def until_settled(effects: Effects, burst: Burst, within_s: float, still_s: float = 30.0) -> float:
+    """Wait until the burst's effects are all there, or nothing has moved for `still_s` with the outboxes
+    drained and no mail queued (an empty outbox alone is not the end: a consumer may still be catching up,
+    or waiting out a commit bound after a broker restart), or `within_s` has passed."""
     started = time.monotonic()
-    quiet = 0
-    while quiet < 3:  # settled three polls running: nothing still on its way
+    last: dict[str, Any] = {}
+    moved = started
+    complete = 0
+    while time.monotonic() - started < within_s:
         await asyncio.sleep(1)
         try:
-            quiet = quiet + 1 if await effects.settled() else 0
+            drained = await effects.settled()
+            now = await effects.count(burst)
         except (OSError, asyncpg.PostgresError):
-            quiet = 0
-        if time.monotonic() - started > within_s:
+            continue
+        if now != last:
+            last, moved = now, time.monotonic()
+        complete = complete + 1 if drained and now["lost"] == 0 else 0
+        if complete >= 3 or (drained and time.monotonic() - moved >= still_s):
             break
     return time.monotonic() - started
 
@@ -393,7 +402,7 @@ async def main(args: argparse.Namespace) -> None:
                 started = time.monotonic()
                 b = await burst(platform, fault, actions[fault], first, args.approvals, args.ifr, args.rate)
                 first += args.approvals + args.ifr
-                drained = await until_settled(effects, within_s=300)
+                drained = await until_settled(effects, b, within_s=300)
                 row = await effects.count(b)
                 row["settled_s"] = round(drained, 1)
                 table.append(row)

@@ -125,3 +125,63 @@ async def broker_round_trip(bootstrap: str, rate_per_s: float, count: int, fetch
     await producer.stop()
     await consumer.stop()
     return Latencies("broker produce->consume", [(received[i] - sent[i]) * 1000 for i in range(count)], elapsed)
+
+
+# --- figures against their targets ---------------------------------------------------------------
+
+FIGURES_ENV = "BENCH_FIGURES"  # a file each judged figure is appended to as a JSON line (bench/summary.py)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One judged figure of a run: its value, the baseline measured beside it, and the target, which applies
+    to the ratio when there is one (value / baseline, or baseline / value for times: see `ratio`) and to
+    the value otherwise."""
+
+    name: str
+    value: float
+    unit: str
+    at_least: float | None = None
+    at_most: float | None = None
+    baseline: float | None = None
+    ratio: float | None = None
+
+    @property
+    def judged(self) -> float:
+        return self.value if self.ratio is None else self.ratio
+
+    @property
+    def met(self) -> bool:
+        low = self.at_least is None or self.judged >= self.at_least
+        high = self.at_most is None or self.judged <= self.at_most
+        return low and high
+
+    @property
+    def target(self) -> str:
+        bounds = []
+        if self.at_least is not None:
+            bounds.append(f">= {self.at_least:g}")
+        if self.at_most is not None:
+            bounds.append(f"<= {self.at_most:g}")
+        return ("" if self.ratio is None else "ratio ") + " and ".join(bounds)
+
+
+def figure(
+    name: str,
+    value: float,
+    unit: str,
+    *,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    baseline: float | None = None,
+    ratio: float | None = None,
+) -> Figure:
+    """Print a figure with its verdict, and record it where `make bench` collects figures."""
+    judged = Figure(name, value, unit, at_least, at_most, baseline, ratio)
+    against = "" if baseline is None else f", baseline {baseline:g} {unit}"
+    of_it = "" if ratio is None else f", ratio {ratio:.2f}"
+    print(f"{name}: {value:g} {unit}{against}{of_it} (target {judged.target}): {'met' if judged.met else 'MISSED'}")
+    if path := os.environ.get(FIGURES_ENV):
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(judged.__dict__) + "\n")
+    return judged
