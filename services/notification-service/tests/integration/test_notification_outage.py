@@ -82,3 +82,31 @@ async def test_relay_outage_fails_nothing_and_every_message_arrives_once(stack: 
 
 async def _count_is(svc: RunningService, expected: int, *where: object) -> bool:
     return await count(svc, *where) == expected
+
+
+async def test_postgresql_stopped_mid_batch_sends_no_message_twice(stack: TestStack) -> None:
+    """The relay takes messages while the database is away: their outcomes are written once it is back,
+    inside the claim's lease, so no message is sent again (the fault probe's outage sent 20 twice)."""
+    run = uuid.uuid4().hex[:8]
+    total = 40
+    fy = Notification.case_reference.startswith(f"BUDGET-RRV-{run}-")
+    # 10 a second: the batch takes 4 s, so the outage falls inside it; a lease short enough that a
+    # dropped outcome would be sent again within the test
+    paced = {**FAST, "send_rate_per_s": 10.0, "send_rate_burst": 1.0, "send_batch_size": total, "send_lease_s": 20.0}
+    async with stack.service("notification", database=database(f"pg_outage_{run}"), **paced) as svc:
+        await publish_events(stack, [budget_event(run, n) for n in range(total)])
+        await eventually(lambda: _count_is(svc, total, fy), within=60)
+        message_ids = {n.message_id for n in await rows(svc, fy)}
+        await eventually(lambda: len(relay_counts(stack, message_ids)) >= 3, within=30)
+        stack.postgres.stop("immediate")
+        try:
+            sent_at_stop = len(relay_counts(stack, message_ids))
+            await asyncio.sleep(3)  # outcome writes fail meanwhile
+        finally:
+            stack.postgres.start()
+        await eventually(lambda: _count_is(svc, total, fy, Notification.status == "sent"), within=90)
+        # all `sent`: none is left in a claim, so no copy can still come (a dropped outcome's row stays
+        # `sending` until its lease ends, and is then sent again before it turns `sent`)
+        counts = relay_counts(stack, message_ids)
+        assert sent_at_stop < total  # the outage fell inside the batch
+        assert len(counts) == total and sorted(set(counts.values())) == [1]  # all, each once

@@ -17,6 +17,9 @@ import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
+from sqlalchemy.exc import DBAPIError
+
+from casework.backoff import backoff_delay
 from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
 from notification_service.config import mail_identity, notification_settings, secure_domains
@@ -104,6 +107,9 @@ class Sender:
         lease = self.settings.send_lease_s
         budget = max(lease - 3 * self.settings.smtp_timeout_s, lease / 2)
         pending: list[Outcome] = []
+        # Our claim holds until the lease ends: an outcome not written by then may be sent again by
+        # whoever takes the row, so writing it is worth retrying (a database outage) until just before.
+        written_by = started + lease - self.settings.smtp_timeout_s
         try:
             for index, claimed in enumerate(batch):
                 rest = batch[index:]
@@ -126,9 +132,9 @@ class Sender:
                 step = after_attempt(attempts, outcome, self.policy, self.rng)
                 pending.append(Outcome(claimed, attempts, step, datetime.now(UTC)))
                 if len(pending) >= self.settings.send_record_every:
-                    await self.flush(pending)
+                    await self.flush(pending, written_by)
         finally:
-            await self.flush(pending)
+            await self.flush(pending, written_by)
 
     async def attempt(self, claimed: Claimed) -> Classification:
         try:
@@ -137,11 +143,26 @@ class Sender:
             return Classification(Verdict.permanent, f"cannot build the message: {exc}")
         return await self.relay.send(message, claimed.recipient)
 
-    async def flush(self, pending: list[Outcome]) -> None:
-        """Write what was sent so far (one transaction); the list is emptied."""
+    async def flush(self, pending: list[Outcome], written_by: float) -> None:
+        """Write what was sent so far (one transaction); the list is emptied. While the database is away
+        the write is tried again until `written_by` (monotonic): the relay has these messages, and an
+        outcome dropped now would send each of them again after the lease (the fault probe's PostgreSQL
+        outage sent 20 mails twice)."""
         written, pending[:] = list(pending), []
-        for lost in await record(self.runtime, written):
-            log.error("claim lost before the outcome was written", notification_id=str(lost.claimed.id))
+        failures = 0
+        while True:
+            try:
+                lost = await record(self.runtime, written)
+                break
+            except (OSError, DBAPIError) as exc:
+                failures += 1
+                delay = backoff_delay(failures, base=0.2, cap=2.0)
+                if time.monotonic() + delay >= written_by:
+                    raise
+                log.warning("outcome write failed; retrying", error=repr(exc), retry_in_s=round(delay, 3))
+                await asyncio.sleep(delay)
+        for each in lost:
+            log.error("claim lost before the outcome was written", notification_id=str(each.claimed.id))
 
     async def pace(self) -> None:
         """Wait for the relay's token bucket: `take()` says exactly how long until a token is free."""
