@@ -133,3 +133,62 @@ async def test_an_end_offset_short_of_the_last_batch_is_not_taken_for_a_lost_log
     assert list(restarted) == [partition]
     cut = await cut_back(settings, {partition: highest + 3}, {partition: last_id})  # as if it had acked three more
     assert list(cut) == [partition] and cut[partition] <= highest + 1
+
+
+async def test_a_consumer_reads_the_partitions_a_topic_came_back_with(stack: TestStack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A broker that came back empty has its topics made again by the first client to ask, with the
+    broker's own partition count (Tansu: 4, where the platform makes 3). A consumer that lived through the
+    restart must read the new partition too, soon, not after aiokafka's five-minute metadata age."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from effects_service import effects, effects_definition
+
+    broker = TansuBroker(free_port(), tmp_path / "partitions-broker.log")
+    broker.start()
+    bus = {"kafka_bootstrap_servers": broker.bootstrap_servers, "kafka_topic_partitions": 3}
+    tag = uuid.uuid4().hex[:8]
+    try:
+        async with stack.service(effects_definition("effects-partitions"), database="effects_partitions", **bus) as svc:
+            first = _submission_event(f"p-{tag}-before")
+            await _send(broker.bootstrap_servers, first, partition=0)
+            await eventually(lambda: _effects_of(svc, effects, f"p-{tag}-before"), within=40)
+            assert broker.process is not None
+            broker.process.kill()
+            broker.process.wait()
+            broker.start()  # empty: the topic comes back with four partitions
+            admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+            await admin.start()
+            try:
+                await admin.create_topics([NewTopic(first.topic, 4, 1)])
+            except Exception:
+                pass
+            finally:
+                await admin.close()
+            await _send(broker.bootstrap_servers, _submission_event(f"p-{tag}-after"), partition=3)
+            await eventually(lambda: _effects_of(svc, effects, f"p-{tag}-after"), within=40)
+    finally:
+        broker.stop()
+
+
+def _submission_event(period: str):  # type: ignore[no-untyped-def]
+    from embedded_stack.testing import envelope_for
+
+    data = {"submission_id": uuid.uuid4(), "provider_ods": "RRV", "period": period}
+    counts = {"rows_total": 1, "rows_accepted": 1, "rows_rejected": 0}
+    return envelope_for("cdf.sact_submission.processed", period, {**data, **counts})
+
+
+async def _send(bootstrap: str, envelope, partition: int) -> None:  # type: ignore[no-untyped-def]
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(envelope.topic, envelope.to_bytes(), partition=partition)
+    finally:
+        await producer.stop()
+
+
+async def _effects_of(svc: RunningService, effects, period: str) -> bool:  # type: ignore[no-untyped-def]
+    async with svc.runtime.sessions() as session:
+        found = await session.scalar(select(func.count()).select_from(effects).where(effects.c.period == period))
+    return bool(found)

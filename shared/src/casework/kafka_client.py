@@ -34,6 +34,7 @@ def client_kwargs(settings: ServiceSettings) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "security_protocol": settings.kafka_security_protocol,
+        "metadata_max_age_ms": settings.kafka_metadata_max_age_ms,
     }
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
         kwargs["ssl_context"] = tls_context(settings)

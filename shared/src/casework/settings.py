@@ -144,6 +144,11 @@ class ServiceSettings(PlatformSettings):
         500, description="Consumer fetch wait; keep 10-20 ms against the embedded Tansu broker"
     )
     kafka_session_timeout_ms: int = Field(10_000, description="Consumer group session timeout")
+    # How soon a client sees a topic's new partitions (aiokafka's default is 5 minutes). A broker that came
+    # back empty has its topics made again, perhaps with more partitions (Tansu auto-creates with 4 where
+    # the platform asks for 3): the fault probe found consumers reading only the old three for minutes
+    # while the relays re-published into the fourth (81 of 200 approvals without their commitment).
+    kafka_metadata_max_age_ms: int = Field(10_000, ge=1000, description="Refresh of cluster metadata, ms")
     kafka_heartbeat_interval_ms: int = Field(3_000, description="Consumer group heartbeat")
     kafka_rebalance_timeout_ms: int = Field(
         30_000, description="How long a rebalance waits for members; Tansu joins faster with ~1000"
