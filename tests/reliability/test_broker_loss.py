@@ -192,3 +192,30 @@ async def _effects_of(svc: RunningService, effects, period: str) -> bool:  # typ
     async with svc.runtime.sessions() as session:
         found = await session.scalar(select(func.count()).select_from(effects).where(effects.c.period == period))
     return bool(found)
+
+
+async def test_a_refilled_log_is_padded_past_every_old_position(stack: TestStack) -> None:
+    """A consumer of the old log may stand at any offset up to its end; what is re-published must come
+    after that, or the consumer skips it and the rewind marker too. `pad` fills the partition up to the
+    old end with records no consumer handles (an envelope type without handlers: ignored, no dead
+    letter)."""
+    from aiokafka import AIOKafkaProducer
+
+    from casework.broker_loss import PADDING_EVENT, pad
+    from casework.settings import ServiceSettings
+
+    topic = f"padding-{uuid.uuid4().hex[:8]}"
+    settings = ServiceSettings(service_name="probe", kafka_bootstrap_servers=stack.bootstrap_servers)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b'{"id": "first"}', partition=0)  # the new log holds one record
+        sent = await pad(producer, settings, {(topic, 0): 40})  # the old log ended at 40
+        after = await producer.send_and_wait(topic, b'{"id": "after"}', partition=0)
+    finally:
+        await producer.stop()
+    assert sent >= 39
+    assert after.offset >= 40  # what comes next lies beyond every position of the old log
+    records = await read_topic(stack.bootstrap_servers, topic)
+    fillers = [json.loads(r.value) for r in records[1:-1]]
+    assert len(fillers) == sent and {f["type"] for f in fillers} == {PADDING_EVENT}

@@ -24,6 +24,13 @@ events it has not read (found by the fault probes: 39 of 200 approvals lost thei
 the re-published rows the relay puts a rewind marker on each cut partition (`rewind_marker_row`: a record
 sent to that partition, with the `casework-rewind` header); a consumer that meets one reads the partition
 again from its beginning, and its inbox drops what it had handled.
+
+The marker must lie beyond every position a consumer can have: a consumer's position is at most the old
+log's highest acknowledged offset + 1, but a log started again and refilled can hold the re-published
+rows and the marker below that, so a consumer standing there would skip both (the fault probe: 29
+approvals on one partition never reached contract-service, whose commit of its old position had
+reached the new broker). So before re-publishing, the relay pads the partition (`pad`: records of a
+type no consumer handles) up to that offset; what it then re-publishes, and the marker, come after.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +53,7 @@ Partition = tuple[str, int]  # (topic, partition)
 REWIND_HEADER = "casework-rewind"  # a rewind marker: its value is the marker's id
 PARTITION_HEADER = "casework-partition"  # an outbox row sent to this partition (not the key's)
 REWIND_EVENT = "casework.broker.log_restarted"  # no consumer handles it: one that does not know it ignores it
+PADDING_EVENT = "casework.broker.padding"  # filler up to the old log's end: no consumer handles it either
 
 
 class PublishedOffsets:
@@ -233,6 +241,52 @@ async def republish(
             statement = statement.where(outbox.c.id.not_in(kept))
         marked += int((await session.execute(statement)).rowcount or 0)  # type: ignore[attr-defined]
     return marked
+
+
+async def old_ends(
+    session: AsyncSession, tables: PlatformTables, settings: ServiceSettings, partitions: Iterable[Partition]
+) -> dict[Partition, int]:
+    """Per partition, the end the old log had: the highest offset the outbox recorded there within the
+    window, + 1 (every replica's rows: the outbox is shared). Read before `republish` clears them."""
+    outbox = tables.outbox
+    ends: dict[Partition, int] = {}
+    for topic, partition in partitions:
+        query = select(func.max(outbox.c.offset)).where(
+            outbox.c.topic == topic,
+            outbox.c.partition == partition,
+            outbox.c.published_at >= window_start(settings),
+        )
+        if (highest := await session.scalar(query)) is not None:
+            ends[(topic, partition)] = int(highest) + 1
+    return ends
+
+
+async def pad(producer: AIOKafkaProducer, settings: ServiceSettings, up_to: Mapping[Partition, int]) -> int:
+    """Fill each partition with padding records until its log ends at or past `up_to[partition]`, so
+    that what is sent next lies beyond any position a consumer of the old log can have. Returns how
+    many were sent. Tansu's end offset may be short of the true end by a batch: that only pads more."""
+    if not up_to:
+        return 0
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), request_timeout_ms=10_000)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        ends = await consumer.end_offsets([TopicPartition(t, p) for t, p in up_to])
+    finally:
+        await consumer.stop()
+    sends = []
+    for tp, end in ends.items():
+        for _ in range(max(0, up_to[(tp.topic, tp.partition)] - end)):
+            filler = EventEnvelope(
+                type=PADDING_EVENT,
+                source=settings.service_name,
+                subject=f"{tp.topic}/{tp.partition}",
+                dataschema="casework:broker-padding/1",
+                data={},
+            )
+            sends.append(await producer.send(tp.topic, filler.to_bytes(), partition=tp.partition))
+    await asyncio.gather(*sends)
+    return len(sends)
 
 
 def rewind_envelope(source: str, topic: str, partition: int) -> EventEnvelope:

@@ -191,6 +191,10 @@ class OutboxRelay:
         rewind marker on every partition of each cut topic, so consumers that stand past the re-published
         rows in the new log read it again from the start (see casework.broker_loss). Every partition: a
         row goes out again by its key, and a topic the broker made again may have other partitions."""
+        old_ends = await broker_loss.old_ends(session, self._tables, self._settings, start)
+        padded = await broker_loss.pad(producer, self._settings, old_ends)
+        if padded:
+            log.warning("padded cut partitions up to their old ends", records=padded, ends=_named(old_ends))
         marked = await broker_loss.republish(session, self._tables, self._settings, start, keep)
         cut = {topic for topic, _ in start}
         partitions = {(t, p) for t in cut for p in (await producer.partitions_for(t) or ())} | set(start)
@@ -205,7 +209,7 @@ class OutboxRelay:
         log.warning(
             "the broker lost published events; publishing them again",
             noticed=noticed,
-            partitions={f"{t}/{p}": start for (t, p), start in cut.items()},
+            partitions=_named(cut),
             events=marked,
         )
         self.wake()
@@ -244,6 +248,10 @@ class OutboxRelay:
 
     async def close(self) -> None:
         await self._drop_producer()
+
+
+def _named(by_partition: dict[broker_loss.Partition, int]) -> dict[str, int]:
+    return {f"{t}/{p}": value for (t, p), value in by_partition.items()}
 
 
 def _partition_of(headers: dict) -> int | None:
