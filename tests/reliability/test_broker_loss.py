@@ -219,3 +219,41 @@ async def test_a_refilled_log_is_padded_past_every_old_position(stack: TestStack
     records = await read_topic(stack.bootstrap_servers, topic)
     fillers = [json.loads(r.value) for r in records[1:-1]]
     assert len(fillers) == sent and {f["type"] for f in fillers} == {PADDING_EVENT}
+
+
+async def test_events_go_only_to_the_partitions_the_platform_made(stack: TestStack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A topic the broker made by itself with more partitions (Tansu: 4) than the platform's layout (3):
+    the relay spreads events over the three only, by the same key hash as Kafka's default partitioner,
+    so consumers given only those three miss nothing."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from casework.outbox import key_partition
+
+    broker = TansuBroker(free_port(), tmp_path / "layout-broker.log")
+    broker.start()
+    try:
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic("cdf.events", 4, 1)])
+        finally:
+            await admin.close()
+        bus = {"kafka_bootstrap_servers": broker.bootstrap_servers, "kafka_topic_partitions": 3}
+        clinician = stack.auth("RRV", "clinician")
+        async with stack.service("cdf", database="cdf_partition_layout", **bus) as cdf:
+            await prepare_cdf(cdf.client, stack)
+            for i in range(30):
+                body = {**APPLICATION, "nhs_number": nhs_number_for(60_000 + i)}
+                created = await cdf.client.post("/api/v1/cdf/applications", json=body, headers=clinician)
+                assert created.status_code == 201, created.text
+            await eventually(lambda: _is_zero(_unpublished(cdf)), within=60)
+        records = await read_topic(broker.bootstrap_servers, "cdf.events")
+        approvals = [r for r in records if json.loads(r.value)["type"] == "cdf.application.approved"]
+        assert len(approvals) == 30
+        assert {r.partition for r in approvals} <= {0, 1, 2}
+        assert len({r.partition for r in approvals}) > 1  # spread, not all on one
+        for record in approvals:  # the partition Kafka's default partitioner gives among three
+            assert record.partition == key_partition(record.key, 3) == DefaultPartitioner()(record.key, [0, 1, 2], [])
+    finally:
+        broker.stop()
