@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from cdf_service.synthetic.people import nhs_number_for
 from embedded_stack.broker import TansuBroker
-from embedded_stack.testing import TestStack, caught_up, eventually, free_port, read_topic
+from embedded_stack.testing import TestStack, caught_up, events_consumed, eventually, free_port, read_topic
 
 TOTAL = 200
 
@@ -96,7 +96,11 @@ async def test_replay_republishes_events_consumers_drop_repeats(stack: TestStack
         # its tally moves only by what this test sends
         consumer = contract.runtime.consumer
         await eventually(lambda: caught_up(stack.bootstrap_servers, consumer.name, consumer.topics), interval=0.5)
-        approvals = _approvals_consumed(contract.settings.service_name)
+        service = contract.settings.service_name
+
+        def approvals(outcome: str) -> int:
+            return events_consumed(service, "cdf.application.approved", outcome)
+
         before = (approvals("processed"), approvals("duplicate"))
         replayed = await replay_since(
             cdf.runtime.sessions, cdf.runtime.tables, datetime.now(UTC) - timedelta(minutes=5)
@@ -117,14 +121,3 @@ async def test_replay_republishes_events_consumers_drop_repeats(stack: TestStack
         assert len(await eventually(marker_handled)) == 1
         assert approvals("processed") == before[0], "the replayed approval ran contract's handler again"
         assert approvals("duplicate") > before[1], "the replayed approval never reached contract's inbox"
-
-
-def _approvals_consumed(service: str):
-    """How many `cdf.application.approved` this process's `service` consumer ended with each outcome."""
-    from prometheus_client import REGISTRY
-
-    def count(outcome: str) -> float:
-        labels = {"service": service, "event_type": "cdf.application.approved", "outcome": outcome}
-        return REGISTRY.get_sample_value("casework_events_consumed_total", labels) or 0.0
-
-    return count

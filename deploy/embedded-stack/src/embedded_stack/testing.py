@@ -392,3 +392,12 @@ async def caught_up(bootstrap_servers: str, group: str, topics: list[str]) -> bo
         await admin.close()
     done = {tp: max(meta.offset, 0) for tp, meta in committed.items() if meta is not None}  # -1: none yet
     return all(done.get(tp, 0) >= end for tp, end in ends.items())
+
+
+def events_consumed(service: str, event_type: str, outcome: str) -> int:
+    """How many `event_type` events the `service` consumers of this process ended with `outcome` (processed,
+    duplicate, ...): a test sees a handler run twice even where the effect itself is idempotent."""
+    from prometheus_client import REGISTRY
+
+    labels = {"service": service, "event_type": event_type, "outcome": outcome}
+    return int(REGISTRY.get_sample_value("casework_events_consumed_total", labels) or 0)
