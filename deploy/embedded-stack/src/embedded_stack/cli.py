@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import date
 from types import FrameType
 from typing import Annotated
 
 import typer
 
+from casework import clock
 from embedded_stack.layout import StackLayout
 from embedded_stack.stack import EmbeddedStack, persona_lines, project_root, stop_recorded
 
@@ -99,7 +99,7 @@ def demo(
     except TimeoutError as not_ready:
         raise typer.BadParameter(f"{not_ready}: start the platform first (make up)") from None
     made = load_demo(urls, layout.secrets()["jwt_secret"], trusts=trusts, echo=typer.echo)
-    year = financial_year_of(date.today()).financial_year  # the forecast to look at: this year's
+    year = financial_year_of(clock.today()).financial_year  # the forecast to look at: this year's
     typer.echo(json.dumps(made, indent=1, default=str))
     typer.echo(
         "\nLook around (token: make token ORG=X24 ROLES=contract_manager):"

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from casework import clock
 from casework.auth import mint_token
 from casework.financial_year import financial_year_of, fy_label, fy_start_year
 from casework.identifiers import nhs_number_check_digit
@@ -101,7 +102,7 @@ def demo_years(plan: TrustPlan) -> list[str]:
     CDF approval is committed in its planned start's year, and the history reaches back before April
     for most of the year."""
     first = fy_start_year(financial_year_of(plan.as_of - timedelta(days=plan.history_days)).financial_year)
-    last = fy_start_year(financial_year_of(date.today()).financial_year)
+    last = fy_start_year(financial_year_of(clock.today()).financial_year)
     return [fy_label(year) for year in range(first, last + 1)]
 
 
@@ -171,7 +172,7 @@ def ensure_ifr_requests(platform: Platform) -> dict[str, str]:
             "kind": "ifr",
             "name": "Demo IFR panel",
             "region": "Y56",  # London: the demo trust RRV's region
-            "meeting_date": date.today().isoformat(),
+            "meeting_date": clock.today().isoformat(),
             "members": PANEL_MEMBERS,
         },
         headers=officer,

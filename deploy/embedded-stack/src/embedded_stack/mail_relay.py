@@ -100,6 +100,8 @@ class DevMailRelay:
         self._tls_context = context
         self.handler = MaildirHandler(folder)
         self._controller: Controller | None = None
+        # Logins refused (wrong user or password) since start: a test waits for a sender's next probes.
+        self.logins_refused = 0
 
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
@@ -109,6 +111,8 @@ class DevMailRelay:
             and auth_data.login.decode() == self.username
             and auth_data.password.decode() == self.password
         )
+        if not ok:
+            self.logins_refused += 1  # one thread (the controller's loop) writes it
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     def start(self) -> None:

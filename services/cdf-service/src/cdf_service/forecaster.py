@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from casework.clock import today
 from casework.financial_year import financial_year_of, fy_start
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
@@ -189,7 +190,7 @@ async def forecast_round(runtime: ServiceRuntime, as_of: date | None = None) -> 
         pairs = sorted((r.provider_ods, r.entry_id) for r in taken)
         if pairs:
             await lock_trusts(uow.session, (p[:3] for p, _ in pairs))  # as the SACT matcher does
-            await recompute_pairs(uow, runtime, pairs, as_of or date.today())
+            await recompute_pairs(uow, runtime, pairs, as_of or today())
         await uow.commit()
     return len(pairs)
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import bindparam, select
 
+from casework import clock
 from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
@@ -25,7 +26,7 @@ ACTOR = "system:cdf-lapse-sweep"
 
 async def lapse_overdue(runtime: ServiceRuntime, today: date | None = None, provider_ods: str | None = None) -> int:
     """Lapse every approval past its window (optionally one trust's); returns how many lapsed."""
-    today = today or date.today()
+    today = today or clock.today()
     total = 0
     while True:
         async with runtime.unit_of_work() as uow:
@@ -76,4 +77,4 @@ async def lapse_sweep(runtime: ServiceRuntime) -> None:
     """The periodic job (casework.periodic.every); LAPSE_SWEEP_INTERVAL_S=0 turns it off."""
     if runtime.settings.lapse_sweep_interval_s <= 0:  # type: ignore[attr-defined]
         return
-    await lapse_overdue(runtime, date.today())
+    await lapse_overdue(runtime, clock.today())

@@ -12,11 +12,12 @@ from datetime import date, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from casework.clock import today
 from casework.periodic import every
 from casework.runtime import BackgroundTask, ServiceRuntime
 from ifr_service.db.models import CaseClock, DeadlineAlert, IfrRequest
 from ifr_service.domain.clocks import TEAM_CLOCKS, Alert, alert_due
-from ifr_service.workflow import emit_case_event, today
+from ifr_service.workflow import emit_case_event
 
 ACTOR = "system:ifr-deadlines"
 

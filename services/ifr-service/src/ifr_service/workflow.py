@@ -11,11 +11,11 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from casework.auth import Principal
+from casework.clock import today  # England's working day: a case at 23:30 UTC in summer came the next day
 from casework.problems import Conflict, field_problem
 from casework.state_machine import IllegalTransition
 from casework.uow import UnitOfWork
@@ -28,13 +28,6 @@ from ifr_service.domain.cohort import treatment_key
 from ifr_service.domain.letters import render
 from ifr_service.domain.regions import Region, region_of
 from ifr_service.settings import IfrSettings
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def today() -> date:
-    """The working day in England (a case received at 23:30 UTC in summer arrived the next day)."""
-    return datetime.now(LONDON).date()
 
 
 async def new_reference(uow: UnitOfWork) -> str:

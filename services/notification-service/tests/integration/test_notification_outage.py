@@ -37,7 +37,9 @@ async def test_a_relay_refusing_our_login_fails_no_notification(stack: TestStack
     ) as svc:
         (event_id,) = await publish_events(stack, [budget_event(uuid.uuid4().hex[:8])])
         await eventually(lambda: _released_with(svc, event_id, "535"))
-        await asyncio.sleep(1.0)  # several relay probes later
+        # three more refused logins: the paused sender has probed the relay again and again meanwhile
+        probes = stack.relay.logins_refused + 3
+        await eventually(lambda: stack.relay.logins_refused >= probes, within=30)
         (waiting,) = await rows(svc, Notification.source_event_id == event_id)
         assert (waiting.status, waiting.attempts) == ("queued", 0)
     # the right password: the same queue drains (another sender, same database)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
+from casework import clock
 from casework.auth import Forbidden, Principal, Role, ensure_visible, require_roles
 from casework.budget_impact import BudgetImpact, mismatch
 from casework.concurrency import require_version, set_etag, stale_to_412
@@ -73,7 +74,7 @@ class ApplicationIn(BaseModel):
     @field_validator("date_of_birth")
     @classmethod
     def _plausible_birth(cls, value: date) -> date:
-        if value > date.today() or value < date.today() - timedelta(days=366 * 130):
+        if value > clock.today() or value < clock.today() - timedelta(days=366 * 130):
             raise ValueError("date of birth must be in the past 130 years")
         return value
 

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import Date, and_, cast, func, or_, select
 
+from casework import clock
 from casework.auth import Principal, Role, require_roles
 from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
@@ -70,7 +71,7 @@ class ForecastOut(BaseModel):
 
 def _fy(fy: str | None) -> str:
     if fy is None:
-        return financial_year_of(date.today()).financial_year
+        return financial_year_of(clock.today()).financial_year
     try:
         fy_start_year(fy)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from casework import clock
 from casework.auth import Principal, Role, current_principal, require_roles
 from casework.concurrency import require_version, set_etag
 from casework.csv_export import csv_response
@@ -166,7 +167,7 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     _: Principal = Depends(current_principal),
 ) -> Page[EntryOut]:
-    day = on or date.today()
+    day = on or clock.today()
     query = _filtered(day, status_, drug, open_only)
     rows, next_cursor = await paginate(uow.session, query, (ListEntryVersion.entry_id,), cursor, limit)
     return Page[EntryOut](items=[entry_out(r, day) for r in rows], next_cursor=next_cursor)
@@ -175,7 +176,7 @@ async def list_entries(
 @router.get(".csv", response_class=StreamingResponse)
 async def export_list(uow: Uow, on: Day = None, _: Principal = Depends(current_principal)) -> StreamingResponse:
     """The list on a day in the bulk-load format (a loaded export reloads as 'unchanged')."""
-    day = on or date.today()
+    day = on or clock.today()
     rows = (await uow.session.scalars(_filtered(day, None, None, False).order_by(ListEntryVersion.entry_id))).all()
     lines = [entry_to_row(list_repo.to_domain(r), r.change_note) for r in rows]
     return csv_response(LIST_COLUMNS, lines, f"cdf-list-{day.isoformat()}.csv")
@@ -200,7 +201,7 @@ def _filtered(day: date, status_: EntryStatus | None, drug: str | None, open_onl
 async def read_entry(
     entry_id: str, uow: Uow, response: Response, on: Day = None, _: Principal = Depends(current_principal)
 ) -> EntryOut:
-    day = on or date.today()
+    day = on or clock.today()
     row = await list_repo.entry_on(uow.session, entry_id, day)
     if row is None:
         raise NotFound(f"list entry {entry_id} is not on the list on {day.isoformat()}")

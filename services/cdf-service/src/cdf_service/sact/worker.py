@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import text, update
 
+from casework import clock
 from casework.child_processes import die_with_parent
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
@@ -158,7 +159,7 @@ class SactWorker:
         return Claimed(*row) if row is not None else None
 
     async def process(self, claimed: Claimed, today: date | None = None) -> None:
-        today = today or date.today()
+        today = today or clock.today()
         small = (
             claimed.upload_complete
             and claimed.chunks_total <= 1

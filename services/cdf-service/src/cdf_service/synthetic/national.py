@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
+from casework import clock
 from casework.events.catalogue.cdf import StopReason
 from cdf_service.domain.list_csv import parse_list_csv
 from cdf_service.domain.national_list import ListEntry, is_open_on
@@ -168,7 +169,7 @@ def application_for(course: Course, entry: ListEntry) -> dict[str, Any]:
 def two_cycle_course(entry: ListEntry, trust: str, nhs_number: str, gmc: str, approved: bool) -> Course:
     """A course of `entry`'s drug whose first two cycles have been given by yesterday (planned to start
     the day it did): what a test's small SACT upload shows."""
-    start = date.today() - timedelta(days=entry.cycle_length_days + 1)
+    start = clock.today() - timedelta(days=entry.cycle_length_days + 1)
     return Course(
         trust=trust,
         nhs_number=nhs_number,
@@ -202,7 +203,7 @@ class TrustPlan:
 
     cdf_patients: int = 40
     routine_patients: int = 200
-    as_of: date = field(default_factory=lambda: date.today() - timedelta(days=1))
+    as_of: date = field(default_factory=lambda: clock.today() - timedelta(days=1))
     history_days: int = 270  # planned starts fall in the last this-many days before as_of
     unapproved_share: float = 0.1  # CDF courses given with no approval
     no_start_share: float = 0.08  # approvals never started (they lapse)

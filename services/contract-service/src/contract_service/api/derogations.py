@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from casework import clock
 from casework.auth import Principal, ensure_visible
 from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.deps import Uow
@@ -74,7 +75,7 @@ def _out(derogation: Derogation) -> DerogationOut:
         action_plan=[PlannedAction.model_validate(a) for a in derogation.action_plan],
         due_date=derogation.due_date,
         status=derogation.status,
-        overdue=is_overdue(derogation.status, derogation.due_date, date.today()),
+        overdue=is_overdue(derogation.status, derogation.due_date, clock.today()),
         allowed_actions=DEROGATION_MACHINE.allowed(derogation.status),
         history=derogation.history,
         version=derogation.version,

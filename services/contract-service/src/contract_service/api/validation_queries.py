@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import ColumnElement, Select, case, func, select, update
 
+from casework import clock
 from casework.auth import Principal, ensure_visible
 from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
@@ -105,7 +106,7 @@ def _out(query: ValidationQuery) -> dict[str, Any]:
     fields = {name: getattr(query, name) for name in QueryOut.model_fields if hasattr(query, name)}
     return fields | {
         "allowed_actions": QUERY_MACHINE.allowed(query.status),
-        "response_overdue": query.status == QueryStatus.RAISED and date.today() > query.respond_by,
+        "response_overdue": query.status == QueryStatus.RAISED and clock.today() > query.respond_by,
     }
 
 

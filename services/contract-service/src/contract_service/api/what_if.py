@@ -12,6 +12,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from casework import clock
 from casework.auth import Principal, Role, require_roles
 from casework.budget_impact import BudgetImpact
 from casework.deps import Uow
@@ -48,7 +49,7 @@ def year_of(fy: str | None, on: date | None) -> str:
         if on is not None and financial_year_of(on).financial_year != fy:
             raise field_problem("on", f"{on.isoformat()} is not in the financial year {fy}")
         return fy
-    return financial_year_of(on or date.today()).financial_year
+    return financial_year_of(on or clock.today()).financial_year
 
 
 @router.get("/forecast-outturn/what-if", response_model=BudgetImpact)

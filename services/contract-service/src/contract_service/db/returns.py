@@ -10,12 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, text
 
+from casework import clock
 from casework.financial_year import financial_year_of
 from casework.idempotency import fingerprint
 from casework.identifiers import patient_ref
@@ -233,7 +233,7 @@ async def new_query(
         status=QueryStatus.RAISED,
         lines_count=0,
         challenged_value=Decimal(0),
-        respond_by=respond_by(datetime.now(UTC).date(), settings.validation_query_response_days),
+        respond_by=respond_by(clock.today(), settings.validation_query_response_days),
         source=source,
         **about,
     )

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, Header, Response
 from pydantic import BaseModel
 
 from casework.auth import Principal, require_roles
+from casework.clock import today
 from casework.concurrency import require_version, stale_to_412
 from casework.deps import Runtime, Uow
 from ifr_service.api.requests import respond
@@ -22,7 +23,7 @@ from ifr_service.api.schemas import CaseOut
 from ifr_service.case_actions import ACTIONS, CHAIR_ACTIONS, PROVIDER_ACTIONS, ActionContext, ActionSpec, roles_for
 from ifr_service.cohorts import open_alert_for
 from ifr_service.domain.case import Action
-from ifr_service.workflow import ensure_allowed, get_case, today
+from ifr_service.workflow import ensure_allowed, get_case
 
 router = APIRouter(prefix="/ifr/requests", tags=["actions"])
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag of the case you are changing")]

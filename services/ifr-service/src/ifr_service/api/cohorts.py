@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from casework.auth import Principal, Role, require_roles
+from casework.clock import today
 from casework.deps import Uow
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
@@ -19,7 +20,6 @@ from ifr_service.api.schemas import CohortAlertRef, alert_ref
 from ifr_service.cohorts import alert_cases
 from ifr_service.db.models import CohortAlert
 from ifr_service.domain.regions import Region
-from ifr_service.workflow import today
 
 router = APIRouter(prefix="/ifr/cohort-alerts", tags=["cohort alerts"])
 # NHS England's: an alert lists requests from several trusts

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from casework.auth import Principal, Role, require_roles
+from casework.clock import today
 from casework.concurrency import require_version, stale_to_412
 from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
@@ -26,7 +27,7 @@ from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel, Panel
 from ifr_service.domain.case import Action
 from ifr_service.domain.panel import Member, MemberRole, PanelKind, participating, quorum_shortfall, unknown_members
 from ifr_service.domain.regions import Region, region_name
-from ifr_service.workflow import ensure_allowed, get_case, today
+from ifr_service.workflow import ensure_allowed, get_case
 
 router = APIRouter(prefix="/ifr/panels", tags=["panels"])
 PANEL_READERS = (Role.IFR_OFFICER, Role.PANEL_MEMBER, Role.NATIONAL_ANALYST)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import and_, or_, select
 
 from casework.auth import Principal, Role, require_roles
+from casework.clock import today
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.financial_year import QUARTER_PATTERN
@@ -30,7 +31,6 @@ from ifr_service.domain.report import (
     quarter_bounds,
     quarterly_return,
 )
-from ifr_service.workflow import today
 
 router = APIRouter(prefix="/ifr/reports", tags=["reports"])
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Select, func, select
 
 from casework.auth import Principal, require_roles
+from casework.clock import today
 from casework.concurrency import require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
@@ -32,7 +33,7 @@ from ifr_service.db.panels import standing_budget_impact
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
 from ifr_service.domain.regions import Region
-from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference, today
+from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference
 
 router = APIRouter(prefix="/ifr/requests", tags=["requests"])
 Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, ValidationError, field_validator
 
+from casework import clock
 from casework.identifiers import Icd10Code, NhsNumber, OdsCode, Opcs4Code, SnomedId
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -50,7 +51,7 @@ class Patient(Section):
     @field_validator("date_of_birth")
     @classmethod
     def _not_in_future(cls, value: date | None) -> date | None:
-        if value is not None and value > date.today():
+        if value is not None and value > clock.today():
             raise ValueError("date of birth is in the future")
         return value
 
@@ -281,7 +282,7 @@ def _mail_value(path: str, raw: str) -> Any:
 def _date_text(text: str) -> str:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %B %Y"):
         try:
-            return datetime.strptime(text, fmt).date().isoformat()
+            return datetime.strptime(text, fmt).date().isoformat()  # noqa: DTZ007 - a calendar date, no instant
         except ValueError:
             continue
     return text

@@ -111,7 +111,7 @@ _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d
 def parse_day(value: str) -> date | None:
     for form in _DATE_FORMATS:
         try:
-            return datetime.strptime(value.strip(), form).date()
+            return datetime.strptime(value.strip(), form).date()  # noqa: DTZ007 - a calendar date, no instant
         except ValueError:
             continue
     return None

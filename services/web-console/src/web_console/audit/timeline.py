@@ -17,15 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from casework.clock import LONDON
 from casework.csv_export import csv_text
 from web_console.apis import Apis, ServiceApi, ServiceUnavailable
 from web_console.labels import audit_action, audit_record
 
 SERVICES = ("ifr", "cdf", "contract", "notification")
 SERVICE_NAMES = {"ifr": "IFR", "cdf": "CDF", "contract": "Contracts", "notification": "Mail"}
-LONDON = ZoneInfo("Europe/London")
 CSV_COLUMNS = ("service", "at", "actor", "actor_org", "action", "entity_type", "entity_id", "reason", "detail")
 
 Ask = Callable[[ServiceApi, str | None], Awaitable[dict[str, Any]]]

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from casework import clock
 from web_console import budget_impact
 from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import SignedInUser
@@ -136,7 +137,7 @@ def _apply_form(
 @router.get("/apply/{entry_id}")
 async def apply_page(request: Request, entry_id: str, session: CurrentSession, apis: UserApis) -> Response:
     entry = await apis.cdf.get(f"/cdf/list/{entry_id}")
-    return _apply_form(request, entry, {}, budget=await _what_if(apis, session.user, entry, date.today()))
+    return _apply_form(request, entry, {}, budget=await _what_if(apis, session.user, entry, clock.today()))
 
 
 def application_body(user: SignedInUser, entry: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from casework import clock
 from web_console.apis import ApiProblem
 from web_console.deps import CurrentSession, UserApis
 from web_console.form_fields import Field
@@ -48,7 +48,7 @@ async def completeness(
     month: Annotated[str | None, Query(max_length=7)] = None,
     provider: Annotated[str | None, Query(max_length=5)] = None,
 ) -> Response:
-    chosen = (month or "").strip() or date.today().strftime("%Y-%m")
+    chosen = (month or "").strip() or clock.today().strftime("%Y-%m")
     trust = (provider or "").strip().upper() or None
     errors = FormErrors()
     rows: list[dict[str, object]] = []

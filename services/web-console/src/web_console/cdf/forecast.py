@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from casework import clock
 from casework.financial_year import financial_year_of
 from web_console.apis import ApiProblem
 from web_console.auth.sessions import Session
@@ -48,7 +49,7 @@ ACCURACY_SERIES = (Series("Model", "solid"), Series("Run-rate", "hatch"))
 
 
 def _this_fy() -> str:
-    return financial_year_of(date.today()).financial_year
+    return financial_year_of(clock.today()).financial_year
 
 
 def _pounds(value: float) -> str:

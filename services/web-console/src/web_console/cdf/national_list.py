@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from casework import clock
 from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import SignedInUser
 from web_console.cdf.sact import upload_pieces
@@ -73,7 +74,7 @@ async def national_list(
 ) -> Response:
     q = request.query_params
     on, errors = _day(q, LIST_FILTERS[0])
-    filters = {"on": (on or date.today()).isoformat(), "drug": (q.get("drug") or "").strip() or None}
+    filters = {"on": (on or clock.today()).isoformat(), "drug": (q.get("drug") or "").strip() or None}
     filters["status"] = q.get("status") if q.get("status") in ("open", "closed") else None
     page, problems = await filtered_page(apis.cdf, BASE, filters, LIST_FILTERS, cursor) if not errors else ({}, errors)
     return render(
@@ -82,9 +83,9 @@ async def national_list(
         status_code=422 if problems else 200,
         title="The national CDF list",
         page=page,
-        on=on or date.today(),
+        on=on or clock.today(),
         filter_fields=LIST_FILTERS,
-        shown=_shown_filters(on or date.today(), filters),
+        shown=_shown_filters(on or clock.today(), filters),
         errors=problems or None,
         shown_fields=anchors(LIST_FILTERS),
         may_edit=session.user.has_any(*EDITOR_ROLES),
@@ -203,7 +204,7 @@ def _editor_values(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _today_shown(name: str = "effective_from") -> dict[str, Any]:
-    today = date.today()
+    today = clock.today()
     return {name: {"day": str(today.day), "month": str(today.month), "year": str(today.year)}}
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from casework import clock
 from casework.financial_year import financial_year_of
 from web_console.pages import long_date, money
 
@@ -16,7 +17,7 @@ ZERO = Decimal(0)
 
 
 def this_year() -> str:
-    return financial_year_of(date.today()).financial_year
+    return financial_year_of(clock.today()).financial_year
 
 
 def variance_text(value: Any, pct: Any = None) -> str:

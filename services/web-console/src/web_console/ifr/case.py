@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
+from casework import clock
 from web_console import budget_impact
 from web_console.apis import ApiProblem, Apis
 from web_console.auth.sessions import SignedInUser
@@ -178,7 +178,7 @@ async def _what_if(apis: Apis, case: dict[str, Any], amount: str | None) -> budg
         provider=case.get("provider_ods"),
         amount=amount or _total_cost(case),
         dmd_id=treatment.get("dmd_code"),
-        on=date.today(),  # the decision's day decides the year
+        on=clock.today(),  # the decision's day decides the year
     )
 
 
@@ -234,7 +234,7 @@ async def take_action(
         budget = budget_impact.Shown(impact, None if impact else "it could not be worked out when the page opened")
         amount = _committed(case, body)
         asked = impact is not None or bool(form.get(budget_impact.CHECKED))
-        if not errors and asked is (impact is not None) and not budget_impact.fits(impact, amount, date.today()):
+        if not errors and asked is (impact is not None) and not budget_impact.fits(impact, amount, clock.today()):
             budget = await _what_if(apis, case, amount)  # shown for another cost: shown again before recording
             errors.general.append(CHANGED_COST)
         elif impact is not None:

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from casework import clock
 from web_console.apis import ApiProblem
 from web_console.cdf.charts import IntervalRow, interval_chart
 from web_console.deps import CurrentSession, UserApis
@@ -109,7 +110,7 @@ async def consistency_download(extension: str, request: Request, session: Curren
     async with apis.ifr.stream(API, **({} if errors else period), format=extension) as upstream:
         content = await upstream.aread()
         media_type = upstream.headers.get("content-type", "application/octet-stream")
-    filename = f"ifr-consistency-{period.get('start', 'year')}-{period.get('end', date.today().isoformat())}"
+    filename = f"ifr-consistency-{period.get('start', 'year')}-{period.get('end', clock.today().isoformat())}"
     return Response(
         content,
         media_type=media_type,

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from casework import clock
 from web_console.apis import ApiProblem
 from web_console.deps import CurrentSession, UserApis
 from web_console.forms import FormErrors
@@ -38,12 +39,12 @@ MEASURES = (
 
 
 def this_quarter(today: date | None = None) -> str:
-    today = today or date.today()
+    today = today or clock.today()
     return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
 
 def recent_quarters(count: int = 6, today: date | None = None) -> list[str]:
-    today = today or date.today()
+    today = today or clock.today()
     return [f"{year}-Q{quarter}" for year, quarter in counted_back(today.year, (today.month - 1) // 3 + 1, 4, count)]
 
 

@@ -3,13 +3,13 @@ challenged, what is still open, what was not funded and what was funded on resol
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from casework import clock
 from casework.financial_year import financial_year_of
 from web_console.apis import ApiProblem
 from web_console.auth.sessions import SignedInUser
@@ -31,7 +31,7 @@ def _fields(user: SignedInUser) -> tuple[Field, ...]:
 def _chosen(request: Request, user: SignedInUser) -> dict[str, Any]:
     q = request.query_params
     chosen = {f.name: (q.get(f.name) or "").strip() or None for f in _fields(user)}
-    chosen["fy"] = chosen["fy"] or financial_year_of(date.today()).financial_year  # this year unless asked
+    chosen["fy"] = chosen["fy"] or financial_year_of(clock.today()).financial_year  # this year unless asked
     if chosen.get("provider"):
         chosen["provider"] = chosen["provider"].upper()
     return chosen
