@@ -1,0 +1,81 @@
+"""The relay rate limit, shared by every sender replica: one token bucket per relay account in PostgreSQL.
+
+NHSmail's sending limit is per application account, however many processes send as it. Each
+replica reserves slots from the account's row in `relay_rate_buckets` with one statement that refills
+the bucket for the time since it was last touched (capped at the burst), takes the slots, and answers
+what is left; a negative answer is slots owed, and each slot's wait follows from it
+(`domain.delivery.slot_waits`), so a sender sleeps exactly until its slot rather than polling.
+
+Time is PostgreSQL's alone: the statement reads `clock_timestamp()` once and the stored time never
+goes back, so replicas on machines whose clocks differ (or a Python clock against the database's) cannot
+make the bucket refill too fast or never. A replica reserves at most a burst's worth at a time, only
+what its batch still has to send, and gives back what it did not use, so a replica that dies owes the
+others at most one burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_service.domain.delivery import slot_waits
+
+_RESERVE = text(
+    """
+    WITH clock AS MATERIALIZED (SELECT clock_timestamp() AS now)
+    INSERT INTO relay_rate_buckets AS b (account, tokens, refilled_at)
+    SELECT :account, CAST(:burst AS double precision) - :n, now FROM clock
+    ON CONFLICT (account) DO UPDATE SET
+        tokens = least(
+            CAST(:burst AS double precision),
+            b.tokens + greatest(CAST(extract(epoch FROM excluded.refilled_at - b.refilled_at) AS double precision), 0)
+                * CAST(:rate AS double precision)
+        ) - :n,
+        refilled_at = greatest(excluded.refilled_at, b.refilled_at)
+    RETURNING tokens
+    """
+)
+_GIVE_BACK = text(
+    "UPDATE relay_rate_buckets SET tokens = least(CAST(:burst AS double precision), tokens + :n) "
+    "WHERE account = :account"
+)
+
+
+class SharedRateLimit:
+    """Slots to send to one relay account, reserved from the bucket all replicas share."""
+
+    def __init__(self, engine: AsyncEngine, account: str, rate_per_s: float, burst: float) -> None:
+        self.engine, self.account = engine, account
+        self.rate_per_s, self.burst = rate_per_s, burst
+        self._slots: deque[float] = deque()  # time.monotonic() at which each reserved slot may be used
+
+    async def wait_for_slot(self, wanted: int) -> float:
+        """Until the next reserved slot (reserving up to `wanted`, at most a burst, when none is left);
+        returns the seconds waited."""
+        if not self._slots:
+            await self._reserve(min(max(wanted, 1), max(1, math.floor(self.burst))))
+        wait = self._slots.popleft() - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return max(wait, 0.0)
+
+    async def give_back(self) -> None:
+        """Return the slots reserved and not used (a batch cut short), so other replicas may use them."""
+        unused, self._slots = len(self._slots), deque()
+        if unused:
+            async with self.engine.begin() as connection:
+                await connection.execute(_GIVE_BACK, {"account": self.account, "burst": self.burst, "n": unused})
+
+    async def _reserve(self, n: int) -> None:
+        params = {"account": self.account, "burst": self.burst, "rate": self.rate_per_s, "n": n}
+        async with self.engine.begin() as connection:
+            left = float((await connection.execute(_RESERVE, params)).scalar_one())
+        # the waits count from the statement's clock; the answer is here a moment later, so slots are
+        # taken a little late (never early) across replicas
+        answered = time.monotonic()
+        self._slots.extend(answered + wait for wait in slot_waits(left, n, self.rate_per_s))
