@@ -9,8 +9,8 @@ what is left; a negative answer is slots owed, and each slot's wait follows from
 Time is PostgreSQL's alone: the statement reads `clock_timestamp()` once and the stored time never
 goes back, so replicas on machines whose clocks differ (or a Python clock against the database's) cannot
 make the bucket refill too fast or never. A replica reserves at most a burst's worth at a time, only
-what its batch still has to send, and gives back what it did not use, so a replica that dies owes the
-others at most one burst.
+what its batch still has to send, and gives back what it did not use (a batch cut short, or slots it
+came too late for after a stall), so a replica that dies owes the others at most one burst.
 """
 
 from __future__ import annotations
@@ -54,15 +54,28 @@ class SharedRateLimit:
         self.rate_per_s, self.burst = rate_per_s, burst
         self._slots: deque[float] = deque()  # time.monotonic() at which each reserved slot may be used
 
-    async def wait_for_slot(self, wanted: int) -> float:
-        """Until the next reserved slot (reserving up to `wanted`, at most a burst, when none is left);
-        returns the seconds waited."""
-        if not self._slots:
-            await self._reserve(min(max(wanted, 1), max(1, math.floor(self.burst))))
-        wait = self._slots.popleft() - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return max(wait, 0.0)
+    @property
+    def grace_s(self) -> float:
+        """How late a reserved slot may still be used. A slot is the bucket's token at its time: used
+        much later (the process stalled), it would go out together with the tokens the bucket has
+        refilled since, so the account would see more than a burst at once. Half an interval (at least
+        20 ms, so a burst sent back to back keeps its slots) adds at most that much to any window."""
+        return max(0.5 / self.rate_per_s, 0.02)
+
+    async def wait_for_slot(self, wanted: int) -> None:
+        """Until the next reserved slot (reserving up to `wanted`, at most a burst, when none is left).
+        Slots the process is too late for go back to the bucket, and the next are reserved afresh."""
+        while True:
+            if not self._slots:
+                await self._reserve(min(max(wanted, 1), max(1, math.floor(self.burst))))
+            wait = self._slots[0] - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                wait = self._slots[0] - time.monotonic()
+            if -wait <= self.grace_s:
+                self._slots.popleft()
+                return
+            await self.give_back()
 
     async def give_back(self) -> None:
         """Return the slots reserved and not used (a batch cut short), so other replicas may use them."""
