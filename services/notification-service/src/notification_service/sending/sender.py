@@ -130,7 +130,7 @@ class Sender:
                     await self.flush(pending)
         finally:
             await self.flush(pending)
-            await self.limit.give_back()
+            self.limit.drop_unused()
 
     async def attempt(self, claimed: Claimed) -> Classification:
         try:
