@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -88,6 +89,33 @@ class RunningService:
     @property
     def runtime(self) -> ServiceRuntime:
         return self.app.state.runtime
+
+
+@dataclass
+class Replica:
+    """One process of a service served in replicas (`TestStack.served_replicas`)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def kill(self) -> None:
+        """SIGKILL, as a node failure or the OOM killer ends a pod: no shutdown, no commit, no goodbye."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def _serve_command(name: str) -> list[str]:
+    return [sys.executable, "-m", "casework", "serve", name]
+
+
+def _own_ports(name: str) -> dict[str, str]:
+    """What a replica of `name` listens on besides HTTP: replicas on one machine need ports of their own."""
+    return {"INBOUND_PORT": str(free_port())} if name == "notification" else {}
 
 
 class TestStack:
@@ -208,20 +236,54 @@ class TestStack:
         """Run a service as deployed, in its own process (`casework serve`), against this stack;
         yields its base URL once it is ready. For tests that drive it from synchronous code. `port`
         defaults to a free one; the layout's port makes it the one the console and mails link to."""
-        definition = load_definition(name)
         port = port or free_port()
-        environment = {
+        environment = self._service_environment(name, database, port, env)
+        with self._process(f"{name}-{port}", _serve_command(name), environment, port) as url:
+            yield url
+
+    @contextmanager
+    def served_replicas(self, name: str, n: int, database: str | None = None, **env: str) -> Iterator[list[Replica]]:
+        """N replicas of a service as deployed, as a scaled-out deployment runs them: each its own process
+        and port, all on one database and in one consumer group (`<service>-service`), all with their
+        workers. They start side by side; yields them once every one is ready. A replica's `kill()` is a
+        SIGKILL; whatever is still running at the end is stopped (SIGTERM, then SIGKILL)."""
+        started: list[Replica] = []
+        try:
+            for _ in range(n):
+                port = free_port()
+                environment = self._service_environment(name, database, port, {**_own_ports(name), **env})
+                log_path = self._log_path(f"{name}-{port}")
+                with log_path.open("ab") as log:
+                    process = subprocess.Popen(
+                        _serve_command(name), env={**os.environ, **environment}, stdout=log, stderr=subprocess.STDOUT
+                    )
+                started.append(Replica(f"http://127.0.0.1:{port}", process, log_path))
+            for replica in started:
+                wait_until_answers(f"{replica.url}/health/ready", replica.process, replica.log, 90)
+                self.processes[replica.url] = replica.process
+            yield started
+        finally:
+            for replica in started:  # all told at once, so they stop side by side
+                self.processes.pop(replica.url, None)
+                if replica.alive:
+                    replica.process.terminate()
+            for replica in started:
+                stop(replica.process, 20)
+
+    def _service_environment(self, name: str, database: str | None, port: int, env: dict[str, str]) -> dict[str, str]:
+        return {
             **self.layout.service_env(name),
-            "DATABASE_URL": self.migrate(definition, database),
+            "DATABASE_URL": self.migrate(load_definition(name), database),
             "PORT": str(port),
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             "LOG_LEVEL": "WARNING",
             **env,
         }
-        with self._process(
-            f"{name}-{port}", [sys.executable, "-m", "casework", "serve", name], environment, port
-        ) as url:
-            yield url
+
+    def _log_path(self, name: str) -> Path:
+        log_path = self.layout.logs / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        return log_path
 
     @contextmanager
     def served_console(self, database: str = CONSOLE, **env: str) -> Iterator[str]:
@@ -239,8 +301,7 @@ class TestStack:
 
     @contextmanager
     def _process(self, name: str, command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-        log_path = self.layout.logs / f"{name}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path = self._log_path(name)
         with log_path.open("ab") as log:
             process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
             url = f"http://127.0.0.1:{port}"

@@ -45,7 +45,9 @@ async def sweep_deadlines(runtime: ServiceRuntime, on: date | None = None) -> in
                         )
                     ),
                 )
-                .order_by(CaseClock.due_date)
+                # one order for every replica: two sweeps claiming the same alerts wait on each other
+                # in turn rather than each holding one the other wants (a deadlock, a lost round)
+                .order_by(CaseClock.due_date, CaseClock.id)
             )
         ).all()
         raised_before = set(

@@ -48,7 +48,9 @@ class NotificationSettings(ServiceSettings):
     send_max_attempts: int = Field(8, ge=1, description="Attempts (replies about the message) before it fails")
     send_retry_base_s: float = Field(1.0, gt=0, description="First retry delay, doubling, full jitter")
     send_retry_cap_s: float = Field(60.0, gt=0, description="Longest retry delay")
-    send_rate_per_s: float = Field(50.0, gt=0, description="Messages per second allowed to the relay")
+    send_rate_per_s: float = Field(
+        50.0, gt=0, description="Messages per second allowed to the relay account, all replicas together"
+    )
     send_rate_burst: float = Field(10.0, ge=1, description="Messages allowed at once before the rate applies")
     relay_backoff_base_s: float = Field(1.0, gt=0, description="First pause when the relay is unreachable")
     relay_backoff_cap_s: float = Field(10.0, gt=0, description="Longest pause between probes of an unreachable relay")

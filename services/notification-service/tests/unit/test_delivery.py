@@ -13,10 +13,8 @@ from notification_service.domain.delivery import (
     DeliveryAction,
     NotificationStatus,
     RelayCircuit,
-    RelayRateLimits,
     RelayReply,
     RetryPolicy,
-    TokenBucket,
     TransportFault,
     Verdict,
     after_attempt,
@@ -24,19 +22,12 @@ from notification_service.domain.delivery import (
     classify_exception,
     counts_as_attempt,
     next_status,
+    slot_waits,
 )
 
 S = NotificationStatus
 A = DeliveryAction
 POLICY = RetryPolicy(base_s=1.0, cap_s=60.0, max_attempts=8)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class ResponseError(Exception):
@@ -192,50 +183,44 @@ def test_policy_rejects_cap_below_base() -> None:
 # --- rate limiter
 
 
-def test_token_bucket_allows_a_burst_then_says_how_long_to_wait() -> None:
-    clock = FakeClock()
-    bucket = TokenBucket(rate_per_s=2.0, burst=3, clock=clock)
-    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert bucket.take() == pytest.approx(0.5)
-    clock.now += 0.25
-    assert bucket.take() == pytest.approx(0.25)  # waiting does not spend: still half a token short
-    clock.now += 0.25
-    assert bucket.take() == 0.0
+def test_slots_within_the_bucket_go_at_once_and_the_rest_one_interval_apart() -> None:
+    # a full bucket of 3 at 2/s, 5 slots reserved: 3 at once, then 0.5 s and 1 s
+    assert slot_waits(left=3 - 5, reserved=5, rate_per_s=2.0) == pytest.approx([0, 0, 0, 0.5, 1.0])
 
 
-def test_token_bucket_refill_is_capped_at_burst() -> None:
-    clock = FakeClock()
-    bucket = TokenBucket(rate_per_s=10.0, burst=2, clock=clock)
-    clock.now += 3600
-    assert [bucket.take() for _ in range(3)][:2] == [0.0, 0.0]
-    assert bucket.take() > 0
+def test_slots_owed_wait_behind_those_reserved_before() -> None:
+    # another replica's reservation left the bucket 4 short: this one's 2 slots follow it
+    assert slot_waits(left=-4 - 2, reserved=2, rate_per_s=10.0) == pytest.approx([0.5, 0.6])
 
 
-def test_token_bucket_survives_a_clock_stepping_back() -> None:
-    clock = FakeClock()
-    bucket = TokenBucket(rate_per_s=1.0, burst=1, clock=clock)
-    bucket.take()
-    clock.now -= 100
-    assert bucket.take() == pytest.approx(1.0)
+def test_part_of_a_token_counts() -> None:
+    assert slot_waits(left=0.5 - 1, reserved=1, rate_per_s=4.0) == pytest.approx([0.125])
 
 
-@given(st.lists(st.floats(min_value=0, max_value=2), min_size=1, max_size=200))
-def test_token_bucket_never_exceeds_rate_plus_burst(gaps: list[float]) -> None:
-    clock = FakeClock()
-    bucket = TokenBucket(rate_per_s=5.0, burst=2, clock=clock)
-    start, sent = clock.now, 0
-    for gap in gaps:
-        clock.now += gap
-        sent += bucket.take() == 0.0
-    assert sent <= 2 + 5.0 * (clock.now - start) + 1e-6
+@given(
+    st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=50),
+    st.floats(min_value=0.5, max_value=100),
+    st.integers(min_value=1, max_value=10),
+)
+def test_reservations_one_after_another_never_exceed_the_rate_plus_burst(
+    sizes: list[int], rate: float, burst: int
+) -> None:
+    """Reservations at one instant (the worst case: no refill between them), as the database's
+    statement makes them: every slot's time, over all reservations, keeps within burst + rate x time."""
+    tokens, times = float(burst), []
+    for n in sizes:
+        tokens -= n
+        times += slot_waits(tokens, n, rate)
+    times.sort()
+    for k, at in enumerate(times):
+        assert k + 1 <= burst + rate * at + 1e-6
 
 
-def test_rate_limits_are_per_relay() -> None:
-    clock = FakeClock()
-    limits = RelayRateLimits(rate_per_s=1.0, burst=1, clock=clock)
-    assert limits.take("send.nhs.net") == 0.0
-    assert limits.take("send.nhs.net") > 0
-    assert limits.take("127.0.0.1:2525") == 0.0
+def test_a_slot_needs_a_rate_and_a_count() -> None:
+    with pytest.raises(ValueError):
+        slot_waits(0, 1, 0)
+    with pytest.raises(ValueError):
+        slot_waits(0, 0, 1)
 
 
 # --- relay circuit

@@ -244,6 +244,10 @@ class SactSubmission(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The worker's claim: a new token at every claim (a takeover included); every write of the worker
+    # names it, so a worker that lost the submission to another writes nothing more (sact.worker).
+    claim_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # host and pid of the claiming process
 
 
 class SactChunk(Base):

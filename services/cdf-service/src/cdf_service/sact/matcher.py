@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -152,15 +152,21 @@ class LockedApproval:
 
 
 async def match_submission(
-    runtime: ServiceRuntime, submission_id: uuid.UUID, trust: str, listed: dict[str, ListedDrug]
+    runtime: ServiceRuntime,
+    submission_id: uuid.UUID,
+    trust: str,
+    listed: dict[str, ListedDrug],
+    hold: Callable[[UnitOfWork], Awaitable[None]] | None = None,
 ) -> Counter[str]:
     """Match every listed (patient, drug) pair the submission touched, a batch of pairs per transaction;
-    returns what happened."""
+    returns what happened. `hold` runs first in each batch's transaction (the worker's claim check)."""
     counts: Counter[str] = Counter()
     async with runtime.unit_of_work() as uow:
         keys = await submission_keys(uow, submission_id)
     for start in range(0, len(keys), KEYS_PER_BATCH):
         async with runtime.unit_of_work() as uow:
+            if hold is not None:
+                await hold(uow)
             await match_pairs(uow, keys[start : start + KEYS_PER_BATCH], submission_id, trust, listed, counts)
             await uow.commit()
     counts["pairs"] = len(keys)

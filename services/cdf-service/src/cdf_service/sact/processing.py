@@ -29,6 +29,21 @@ class SubmissionGone(Exception):
     """The upload failed and its submission was removed while a worker was on it."""
 
 
+class ClaimLost(Exception):
+    """Another worker took the submission over (this one was silent past SACT_STALE_AFTER_S): this one
+    stops, writing nothing more."""
+
+
+_STILL_THERE = text("SELECT 1 FROM sact_submissions WHERE id = :sid")
+
+
+async def lost_or_gone(uow: UnitOfWork, submission_id: uuid.UUID) -> Exception:
+    """Why a write naming our claim found no row: the submission was removed, or it is another's now."""
+    if await uow.session.scalar(_STILL_THERE, {"sid": submission_id}) is None:
+        return SubmissionGone(str(submission_id))
+    return ClaimLost(str(submission_id))
+
+
 ACTOR = "system:cdf-sact-worker"
 
 _CANDIDATE_ROWS = text(
@@ -59,7 +74,7 @@ _PIECE_WRITTEN = text(
     UPDATE sact_submissions
     SET rows_total = rows_total + :rows, rows_accepted = rows_accepted + :rows - :rejected,
         rows_rejected = rows_rejected + :rejected, chunks_done = :seq + 1, heartbeat_at = now()
-    WHERE id = :sid
+    WHERE id = :sid AND claim_token = :token AND chunks_done = :seq
     RETURNING rows_total
     """
 )
@@ -77,19 +92,23 @@ async def copy_piece(uow: UnitOfWork, submission_id: uuid.UUID, piece: PieceResu
         await driver.copy_records_to_table("sact_problems", records=problems, columns=PROBLEM_COLUMNS)
 
 
-async def write_piece(uow: UnitOfWork, submission_id: uuid.UUID, seq: int, piece: PieceResult) -> None:
+async def write_piece(
+    uow: UnitOfWork, submission_id: uuid.UUID, seq: int, piece: PieceResult, token: uuid.UUID
+) -> None:
     """A piece of a large file: its rows and problems, the progress counters, and the stored piece dropped.
 
-    Raises SubmissionGone when the submission was removed (its upload failed): nothing is written.
+    Raises SubmissionGone when the submission was removed (its upload failed), ClaimLost when another
+    worker holds it now (or wrote this piece already): the caller's transaction is rolled back, so
+    nothing of the piece is written twice.
 
     The commit does not wait for the WAL to reach the disk: a piece's transaction emits no event, and a
     database crash that loses its last pieces loses the stored upload with them (the pieces' table is
     unlogged), so the submission fails whole and is sent again, never half applied."""
     await uow.session.execute(text("SET LOCAL synchronous_commit = off"))
     await copy_piece(uow, submission_id, piece)
-    counts = {"sid": submission_id, "seq": seq, "rows": piece.rows, "rejected": piece.rejected}
+    counts = {"sid": submission_id, "seq": seq, "rows": piece.rows, "rejected": piece.rejected, "token": token}
     if (await uow.session.execute(_PIECE_WRITTEN, counts)).first() is None:
-        raise SubmissionGone(str(submission_id))
+        raise await lost_or_gone(uow, submission_id)
     await uow.session.execute(
         SactChunk.__table__.delete().where(SactChunk.submission_id == submission_id, SactChunk.seq == seq)
     )

@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import socket
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -47,10 +49,12 @@ from cdf_service.lapse import lapse_batch, lapse_overdue
 from cdf_service.sact.matcher import match_pairs, match_submission
 from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece
 from cdf_service.sact.processing import (
+    ClaimLost,
     SubmissionGone,
     announce_processed,
     copy_piece,
     listed_drugs,
+    lost_or_gone,
     read_piece,
     record_processed,
     reject_duplicates,
@@ -66,11 +70,14 @@ log = get_logger(__name__)
 SACT_WORKER = "cdf-sact-worker"  # wake signal: a submission (or a piece of one) was stored
 UPLOAD_POLL_S = 0.05  # how often a worker ahead of an upload looks for its next piece
 HEARTBEAT_EVERY_S = 5.0
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # claimed_by: which process holds a submission
 
+# A claim gives the submission a new token (a takeover too): every later write names it, so the worker
+# it was taken from, should it still be running, writes nothing more (processing.ClaimLost).
 _CLAIM = text(
     """
     UPDATE sact_submissions SET status = 'processing', started_at = coalesce(started_at, now()),
-                                heartbeat_at = now()
+                                heartbeat_at = now(), claim_token = gen_random_uuid(), claimed_by = :worker
     WHERE id = (
         SELECT id FROM sact_submissions
         WHERE status = 'received'
@@ -79,7 +86,7 @@ _CLAIM = text(
         ORDER BY created_at
         FOR UPDATE SKIP LOCKED
         LIMIT 1)
-    RETURNING id, upload_complete, chunks_total, bytes_received
+    RETURNING id, upload_complete, chunks_total, bytes_received, claim_token
     """
 )
 
@@ -88,10 +95,15 @@ _LOAD_SMALL = text(
     """
     SELECT s.provider_ods, s.period, s.columns, s.sact_version, s.chunks_total, c.data
     FROM sact_submissions s LEFT JOIN sact_chunks c ON c.submission_id = s.id AND c.seq = 0
-    WHERE s.id = :sid
+    WHERE s.id = :sid AND s.claim_token = :token
     FOR UPDATE OF s
     """
 )
+
+
+# The claim held while matching: each batch's transaction beats the heartbeat under the token (a
+# matching phase longer than SACT_STALE_AFTER_S is not taken over), or learns the claim is lost.
+_HOLD = text("UPDATE sact_submissions SET heartbeat_at = now() WHERE id = :sid AND claim_token = :token RETURNING id")
 
 
 class Claimed(NamedTuple):
@@ -99,6 +111,7 @@ class Claimed(NamedTuple):
     upload_complete: bool
     chunks_total: int
     bytes_received: int
+    token: uuid.UUID
 
 
 class UploadStalled(Exception):
@@ -153,8 +166,9 @@ class SactWorker:
             slots.release()
 
     async def claim(self) -> Claimed | None:
+        params = {"stale": self.settings.sact_stale_after_s, "worker": WORKER_NAME}
         async with self.runtime.unit_of_work() as uow:
-            row = (await uow.session.execute(_CLAIM, {"stale": self.settings.sact_stale_after_s})).first()
+            row = (await uow.session.execute(_CLAIM, params)).first()
             await uow.commit()
         return Claimed(*row) if row is not None else None
 
@@ -167,22 +181,27 @@ class SactWorker:
         )
         try:
             if small:
-                await self._at_once(claimed.id, today)
+                await self._at_once(claimed, today)
             else:
-                await self._in_pieces(claimed.id, today)
+                await self._in_pieces(claimed, today)
         except SubmissionGone:
             log.info("sact submission removed while processing (its upload failed)", submission_id=str(claimed.id))
+        except ClaimLost:
+            log.warning("sact submission taken over by another worker; this one stops", submission_id=str(claimed.id))
         except Exception as exc:
-            log.exception("sact submission failed", submission_id=str(claimed.id))
-            await self._fail(claimed.id, f"{type(exc).__name__}: {exc}")
+            if await self._fail(claimed, f"{type(exc).__name__}: {exc}"):
+                log.exception("sact submission failed", submission_id=str(claimed.id))
+            else:  # its stored pieces went with the claim, say: not this worker's to fail any more
+                log.warning("sact submission taken over by another worker; this one stops", error=repr(exc))
 
     # -- at once ----------------------------------------------------------------------------------
 
-    async def _at_once(self, submission_id: uuid.UUID, today: date) -> None:
+    async def _at_once(self, claimed: Claimed, today: date) -> None:
+        submission_id = claimed.id
         async with self.runtime.unit_of_work() as uow:
-            loaded = (await uow.session.execute(_LOAD_SMALL, {"sid": submission_id})).first()
+            loaded = (await uow.session.execute(_LOAD_SMALL, {"sid": submission_id, "token": claimed.token})).first()
             if loaded is None:
-                raise SubmissionGone(str(submission_id))
+                raise await lost_or_gone(uow, submission_id)
             trust = loaded.provider_ods[:3]
             listed = await self._listed(uow)
             spec = self._spec(submission_id, trust, (loaded.sact_version, loaded.columns), listed, today)
@@ -204,9 +223,10 @@ class SactWorker:
 
     # -- in pieces --------------------------------------------------------------------------------
 
-    async def _in_pieces(self, submission_id: uuid.UUID, today: date) -> None:
+    async def _in_pieces(self, claimed: Claimed, today: date) -> None:
+        submission_id, token = claimed.id, claimed.token
         async with self.runtime.unit_of_work() as uow:
-            submission = await _locked(uow, submission_id)
+            submission = await _locked(uow, submission_id, token)
             listed = await self._listed(uow)
             trust = submission.provider_ods[:3]
             spec = self._spec(submission_id, trust, (submission.sact_version, submission.columns), listed, today)
@@ -214,12 +234,12 @@ class SactWorker:
             # resumed after a restart: the checksums of the pieces already written
             checksums = RepeatedChecksums(await written_checksums(uow, submission_id) if progress[0] else ())
         started = time.perf_counter()
-        timings = await self._rows(submission_id, spec, checksums, *progress)
+        timings = await self._rows(claimed, spec, checksums, *progress)
         timings["ms_rows"] = round((time.perf_counter() - started) * 1000)
 
         started = time.perf_counter()
         async with self.runtime.unit_of_work() as uow:
-            submission = await _locked(uow, submission_id)
+            submission = await _locked(uow, submission_id, token)
             duplicates = await reject_duplicates(uow, submission_id, checksums)
             submission.rows_accepted -= duplicates
             submission.rows_rejected += duplicates
@@ -228,17 +248,19 @@ class SactWorker:
         timings["ms_duplicates"] = round((time.perf_counter() - started) * 1000)
 
         started = time.perf_counter()
-        counts = await match_submission(self.runtime, submission_id, spec.trust, listed_drugs(listed))
+        counts = await match_submission(
+            self.runtime, submission_id, spec.trust, listed_drugs(listed), hold=_holding(submission_id, token)
+        )
         counts["lapsed"] = await lapse_overdue(self.runtime, today, provider_ods=spec.trust)
         timings["ms_matching"] = round((time.perf_counter() - started) * 1000)
         counts.update(timings)
         async with self.runtime.unit_of_work() as uow:
-            record_processed(uow, await _locked(uow, submission_id), counts)
+            record_processed(uow, await _locked(uow, submission_id, token), counts)
             await uow.commit()
         log.info("sact submission processed", submission_id=str(submission_id), **counts)
 
     async def _rows(
-        self, submission_id: uuid.UUID, spec: ValidatorSpec, checksums: RepeatedChecksums, seq: int, first_row: int
+        self, claimed: Claimed, spec: ValidatorSpec, checksums: RepeatedChecksums, seq: int, first_row: int
     ) -> dict[str, int]:
         """Validate pieces side by side, write them in file order, until the upload's last piece is written
         (noting each written piece's duplicate checksums).
@@ -249,7 +271,8 @@ class SactWorker:
         waited = {"ms_waiting_for_validation": 0.0, "ms_writing": 0.0, "ms_waiting_for_upload": 0.0}
         depth = max(self.settings.sact_validation_processes, 1) + 1
         flight: deque[_InFlight] = deque()
-        upload = _UploadProgress(self, submission_id)
+        submission_id = claimed.id
+        upload = _UploadProgress(self, claimed)
         next_row: int | None = first_row
 
         async def fill() -> None:
@@ -282,7 +305,7 @@ class SactWorker:
                 await fill()  # the processes work on the next pieces while this one is written
                 started = time.perf_counter()
                 async with self.runtime.unit_of_work() as uow:
-                    await write_piece(uow, submission_id, done.seq, piece)
+                    await write_piece(uow, submission_id, done.seq, piece, claimed.token)
                     await uow.commit()
                 waited["ms_writing"] += time.perf_counter() - started
                 checksums.add(piece.keys)
@@ -337,34 +360,39 @@ class SactWorker:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    async def _fail(self, submission_id: uuid.UUID, error: str) -> None:
+    async def _fail(self, claimed: Claimed, error: str) -> bool:
+        """Mark the submission failed while it is still ours; False when it is not."""
         async with self.runtime.unit_of_work() as uow:
-            await uow.session.execute(
+            failed = await uow.session.execute(
                 update(SactSubmission)
-                .where(SactSubmission.id == submission_id)
+                .where(SactSubmission.id == claimed.id, SactSubmission.claim_token == claimed.token)
                 .values(status="failed", error=error[:2000], finished_at=datetime.now(UTC))
+                .returning(SactSubmission.id)
             )
+            ours = failed.first() is not None
             await uow.commit()
+        return ours
 
 
 class _UploadProgress:
     """How far the upload of a submission being processed has got; the worker's heartbeat while it waits."""
 
-    def __init__(self, worker: SactWorker, submission_id: uuid.UUID) -> None:
-        self.worker, self.submission_id = worker, submission_id
+    def __init__(self, worker: SactWorker, claimed: Claimed) -> None:
+        self.worker, self.submission_id, self.token = worker, claimed.id, claimed.token
         self.chunks_total, self.complete = 0, False
         self._moved_at = self._beat_at = time.monotonic()
 
     async def refresh(self, beat: bool = False) -> None:
         query = text(
             "UPDATE sact_submissions SET heartbeat_at = CASE WHEN :beat THEN now() ELSE heartbeat_at END "
-            "WHERE id = :sid RETURNING chunks_total, upload_complete"
+            "WHERE id = :sid AND claim_token = :token RETURNING chunks_total, upload_complete"
         )
+        params = {"sid": self.submission_id, "beat": beat, "token": self.token}
         async with self.worker.runtime.unit_of_work() as uow:
-            row = (await uow.session.execute(query, {"sid": self.submission_id, "beat": beat})).first()
+            row = (await uow.session.execute(query, params)).first()
+            if row is None:
+                raise await lost_or_gone(uow, self.submission_id)
             await uow.commit()
-        if row is None:
-            raise SubmissionGone(str(self.submission_id))
         if row.chunks_total != self.chunks_total:
             self._moved_at = time.monotonic()
         self.chunks_total, self.complete = row.chunks_total, row.upload_complete
@@ -372,8 +400,9 @@ class _UploadProgress:
     async def wait_for_more(self, seq: int) -> None:
         """Until a piece beyond `seq` is stored or the upload completes; fails an upload that stopped."""
         stale_after = self.worker.settings.sact_stale_after_s
+        beat_every = min(HEARTBEAT_EVERY_S, stale_after / 3)  # well inside the time others wait before a takeover
         while True:
-            beat = time.monotonic() - self._beat_at >= HEARTBEAT_EVERY_S
+            beat = time.monotonic() - self._beat_at >= beat_every
             await self.refresh(beat)
             if beat:
                 self._beat_at = time.monotonic()
@@ -384,11 +413,24 @@ class _UploadProgress:
             await asyncio.sleep(UPLOAD_POLL_S)
 
 
-async def _locked(uow: UnitOfWork, submission_id: uuid.UUID) -> SactSubmission:
-    submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True)
+async def _locked(uow: UnitOfWork, submission_id: uuid.UUID, token: uuid.UUID) -> SactSubmission:
+    """The submission's row, locked, while it is still ours."""
+    submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True, populate_existing=True)
     if submission is None:
         raise SubmissionGone(str(submission_id))
+    if submission.claim_token != token:
+        raise ClaimLost(str(submission_id))
     return submission
+
+
+def _holding(submission_id: uuid.UUID, token: uuid.UUID) -> Callable[[UnitOfWork], Awaitable[None]]:
+    """A matching batch's first step: the claim is still ours (its heartbeat beaten), else ClaimLost."""
+
+    async def hold(uow: UnitOfWork) -> None:
+        if (await uow.session.execute(_HOLD, {"sid": submission_id, "token": token})).first() is None:
+            raise await lost_or_gone(uow, submission_id)
+
+    return hold
 
 
 async def sact_worker(runtime: ServiceRuntime) -> None:

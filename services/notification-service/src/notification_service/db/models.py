@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -139,3 +140,16 @@ class InboundAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RelayRateBucket(Base):
+    """The token bucket of one relay account, shared by every sender replica (sending.rate_limit).
+
+    `tokens` goes below zero while replicas hold slots reserved ahead of time: it is the count of
+    slots left (or owed) as of `refilled_at`, a time from PostgreSQL's clock only."""
+
+    __tablename__ = "relay_rate_buckets"
+
+    account: Mapped[str] = mapped_column(String(400), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Double)
+    refilled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

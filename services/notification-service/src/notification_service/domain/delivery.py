@@ -7,7 +7,6 @@ No I/O here: the sender adapter maps aiosmtplib's exceptions onto `RelayReply` /
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -173,55 +172,16 @@ def after_attempt(attempts_made: int, outcome: Classification, policy: RetryPoli
     return NextStep(NotificationStatus.queued, policy.delay(attempts_made, rng), outcome.reason)
 
 
-@dataclass
-class TokenBucket:
-    """Token bucket for one relay: `rate_per_s` sustained, up to `burst` at once.
+def slot_waits(left: float, reserved: int, rate_per_s: float) -> list[float]:
+    """Seconds from the reservation until each of `reserved` slots of a token bucket may be used.
 
-    `take()` spends a token and returns 0.0, or returns the seconds until one is free (spending
-    nothing), so the caller sleeps exactly that long instead of polling.
-    """
-
-    rate_per_s: float
-    burst: float
-    clock: Callable[[], float]
-    _tokens: float = field(init=False)
-    _at: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        if self.rate_per_s <= 0 or self.burst < 1:
-            raise ValueError("rate_per_s must be > 0 and burst >= 1")
-        self._tokens = self.burst
-        self._at = self.clock()
-
-    def take(self) -> float:
-        self._refill()
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return 0.0
-        return (1 - self._tokens) / self.rate_per_s
-
-    def _refill(self) -> None:
-        now = self.clock()
-        # max(): a clock that steps backwards must not drain the bucket.
-        elapsed = max(now - self._at, 0.0)
-        self._tokens = min(self.burst, self._tokens + elapsed * self.rate_per_s)
-        self._at = now
-
-
-@dataclass
-class RelayRateLimits:
-    """One bucket per relay host; a relay not seen before gets the default rate."""
-
-    rate_per_s: float
-    burst: float
-    clock: Callable[[], float]
-    _buckets: dict[str, TokenBucket] = field(default_factory=dict, init=False)
-
-    def take(self, relay: str) -> float:
-        bucket = self._buckets.get(relay)
-        if bucket is None:
-            bucket = self._buckets[relay] = TokenBucket(self.rate_per_s, self.burst, self.clock)
-        return bucket.take()
+    `left` is what the bucket holds after the reservation took its tokens (below zero: slots owed,
+    reserved ahead of time). Slot i spends the bucket's (i+1)-th token: free at once while the bucket
+    held it, else once the rate has refilled the shortfall."""
+    if rate_per_s <= 0 or reserved < 1:
+        raise ValueError("rate_per_s must be > 0 and reserved >= 1")
+    before = left + reserved
+    return [max(0.0, (i + 1 - before) / rate_per_s) for i in range(reserved)]
 
 
 @dataclass

@@ -42,9 +42,10 @@ class RelayConnection:
         self._sent_here = 0
 
     @property
-    def key(self) -> str:
-        """Which relay: the rate limit is per relay."""
-        return f"{self._settings.smtp_host}:{self._settings.smtp_port}"
+    def account(self) -> str:
+        """Which relay account: the sending limit is the account's, whichever process sends as it."""
+        s = self._settings
+        return f"{s.smtp_username}@{s.smtp_host}:{s.smtp_port}"
 
     @property
     def connected(self) -> bool:

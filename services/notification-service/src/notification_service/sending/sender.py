@@ -1,6 +1,7 @@
 """The sender: takes due notifications from the queue and sends them through the relay.
 
-* One connection is reused for a run of messages (throughput), paced by a token bucket per relay.
+* One connection is reused for a run of messages (throughput), paced by the relay account's token
+  bucket, which every replica shares (sending.rate_limit).
 * A reply about a message counts an attempt: 2xx sent; 4xx retried later with exponential backoff
   and full jitter; 5xx failed at once with the reply as the reason.
 * An unreachable relay (connection refused, timeout, TLS or login failure, 421) is not the message's
@@ -26,7 +27,6 @@ from notification_service.config import mail_identity, notification_settings, se
 from notification_service.domain.delivery import (
     Classification,
     RelayCircuit,
-    RelayRateLimits,
     RetryPolicy,
     Verdict,
     after_attempt,
@@ -35,6 +35,7 @@ from notification_service.domain.message import build_message
 from notification_service.domain.templates import RenderedMail
 from notification_service.metrics import RELAY_AVAILABLE, SEND_OUTCOMES
 from notification_service.sending.claims import Claimed, Outcome, claim, record, release
+from notification_service.sending.rate_limit import SharedRateLimit
 from notification_service.sending.relay import RelayConnection, RelayUnavailable
 
 log = get_logger(__name__)
@@ -49,7 +50,7 @@ class Sender:
         self.circuit = RelayCircuit(
             s.relay_backoff_base_s, max(s.relay_backoff_cap_s, s.relay_backoff_base_s), self.rng
         )
-        self.limits = RelayRateLimits(s.send_rate_per_s, s.send_rate_burst, time.monotonic)
+        self.limit = SharedRateLimit(runtime.engine, self.relay.account, s.send_rate_per_s, s.send_rate_burst)
         self.policy = RetryPolicy(
             base_s=s.send_retry_base_s,
             cap_s=max(s.send_retry_cap_s, s.send_retry_base_s),
@@ -119,7 +120,7 @@ class Sender:
                 if not await self.connect():
                     await release(self.runtime, rest, f"relay unavailable: {self.circuit.last_reason}")
                     return
-                await self.pace()
+                await self.limit.wait_for_slot(len(rest))
                 outcome = await self.attempt(claimed)
                 SEND_OUTCOMES.labels(outcome.verdict.value).inc()
                 if outcome.verdict is Verdict.relay_unavailable:
@@ -135,6 +136,7 @@ class Sender:
                     await self.flush(pending, written_by)
         finally:
             await self.flush(pending, written_by)
+            self.limit.drop_unused()
 
     async def attempt(self, claimed: Claimed) -> Classification:
         try:
@@ -163,13 +165,6 @@ class Sender:
                 await asyncio.sleep(delay)
         for each in lost:
             log.error("claim lost before the outcome was written", notification_id=str(each.claimed.id))
-
-    async def pace(self) -> None:
-        """Wait for the relay's token bucket: `take()` says exactly how long until a token is free."""
-        wait = self.limits.take(self.relay.key)
-        while wait > 0:
-            await asyncio.sleep(wait)
-            wait = self.limits.take(self.relay.key)
 
     def message(self, claimed: Claimed) -> EmailMessage:
         rendered = RenderedMail(
