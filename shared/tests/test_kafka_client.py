@@ -29,8 +29,12 @@ def settings(**values: Any) -> ServiceSettings:
     return ServiceSettings(kafka_bootstrap_servers=BROKERS, **values)
 
 
-def test_plaintext_gives_only_the_address() -> None:
-    assert client_kwargs(settings()) == {"bootstrap_servers": BROKERS, "security_protocol": "PLAINTEXT"}
+def test_plaintext_gives_only_the_address_and_the_metadata_age() -> None:
+    assert client_kwargs(settings()) == {
+        "bootstrap_servers": BROKERS,
+        "security_protocol": "PLAINTEXT",
+        "metadata_max_age_ms": 10_000,
+    }
 
 
 def test_ssl_verifies_the_brokers_by_the_ca_file_and_presents_a_client_certificate(pem: tuple[Path, Path]) -> None:
@@ -43,7 +47,7 @@ def test_ssl_verifies_the_brokers_by_the_ca_file_and_presents_a_client_certifica
             kafka_ssl_key_file=str(key),
         )
     )
-    assert set(kwargs) == {"bootstrap_servers", "security_protocol", "ssl_context"}
+    assert set(kwargs) == {"bootstrap_servers", "security_protocol", "metadata_max_age_ms", "ssl_context"}
     assert kwargs["security_protocol"] == "SSL"
     context: ssl.SSLContext = kwargs["ssl_context"]
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
@@ -70,6 +74,7 @@ def test_sasl_ssl_with_a_username_and_password(mechanism: str, pem: tuple[Path, 
     assert kwargs == {
         "bootstrap_servers": BROKERS,
         "security_protocol": "SASL_SSL",
+        "metadata_max_age_ms": 10_000,
         "sasl_mechanism": mechanism,
         "sasl_plain_username": "ifr-service",
         "sasl_plain_password": "s3cret",
