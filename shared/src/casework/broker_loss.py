@@ -130,13 +130,7 @@ async def cut_back(
     (`recorded_at`)."""
     if not highest:
         return {}
-    consumer = AIOKafkaConsumer(**client_kwargs(settings), request_timeout_ms=10_000)
-    await consumer.start()
-    try:
-        await consumer.topics()  # metadata first: end offsets need each partition's leader
-        ends = await consumer.end_offsets([TopicPartition(t, p) for t, p in highest])
-    finally:
-        await consumer.stop()
+    ends = await _end_offsets(settings, highest)
     short = {(tp.topic, tp.partition): end for tp, end in ends.items() if end <= highest[(tp.topic, tp.partition)]}
     # An end offset alone is not proof: Tansu 0.6 answers the start of the log's last batch + 1, so after a
     # batch of five the end looks four short of what it acknowledged. Nor is any record at the highest
@@ -180,6 +174,17 @@ async def lost_from(
     # Only the tail was lost where the record before the end is still the outbox's; else the log was
     # started again and everything published there is lost.
     return {key: end if _same_event(on_broker.get(key), in_outbox.get(key)) else 0 for key, end in cut.items()}
+
+
+async def _end_offsets(settings: ServiceSettings, partitions: Iterable[Partition]) -> dict[TopicPartition, int]:
+    """The broker's end offset of each (topic, partition)."""
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), request_timeout_ms=10_000)
+    await consumer.start()
+    try:
+        await consumer.topics()  # metadata first: end offsets need each partition's leader
+        return await consumer.end_offsets([TopicPartition(t, p) for t, p in partitions])
+    finally:
+        await consumer.stop()
 
 
 async def _event_ids_at(settings: ServiceSettings, offsets: Mapping[Partition, int]) -> dict[Partition, str]:
@@ -267,13 +272,7 @@ async def pad(producer: AIOKafkaProducer, settings: ServiceSettings, up_to: Mapp
     many were sent. Tansu's end offset may be short of the true end by a batch: that only pads more."""
     if not up_to:
         return 0
-    consumer = AIOKafkaConsumer(**client_kwargs(settings), request_timeout_ms=10_000)
-    await consumer.start()
-    try:
-        await consumer.topics()
-        ends = await consumer.end_offsets([TopicPartition(t, p) for t, p in up_to])
-    finally:
-        await consumer.stop()
+    ends = await _end_offsets(settings, up_to)
     sends = []
     for tp, end in ends.items():
         for _ in range(max(0, up_to[(tp.topic, tp.partition)] - end)):
