@@ -24,6 +24,7 @@ from casework.outbox import outbox_row
 from casework.patient_data import assert_no_nhs_number
 from casework.prepared import combined, row_insert, row_params
 from casework.settings import ServiceSettings
+from casework.tracing import trace_headers
 
 if TYPE_CHECKING:
     from casework.auth import Principal
@@ -90,7 +91,8 @@ class UnitOfWork:
             causation_id=causation_id.get(),
             data=data,
         )
-        self._rows.append(outbox_row(envelope))
+        # the trace this change belongs to goes with the event (the relay sends it as Kafka headers)
+        self._rows.append(outbox_row(envelope, headers=trace_headers()))
         self.emitted.append(envelope)
         return envelope
 

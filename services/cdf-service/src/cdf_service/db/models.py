@@ -244,6 +244,8 @@ class SactSubmission(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # W3C traceparent/tracestate of the upload: the worker's processing continues that trace
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
 
 class SactChunk(Base):
