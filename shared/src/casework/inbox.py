@@ -155,6 +155,7 @@ class EventConsumer:
     # for ever: the fault probe found contract-service stuck there, handling nothing, 498 of 650 effects
     # late. A commit that has not finished in this long restarts the consumer instead.
     commit_timeout_s = 10.0
+    lag_interval_s = 0.5  # the lag gauges are brought up to date at most this often
 
     def __init__(
         self,
@@ -174,6 +175,7 @@ class EventConsumer:
         self._assignments = 0  # counts rebalances: a batch fetched before one does not move offsets
         self._rewinds = broker_loss.RewindsActedOn()
         self._lag_labels: set[tuple[str, str, str, str]] = set()
+        self._lag_at = 0.0
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -211,25 +213,32 @@ class EventConsumer:
                 await asyncio.sleep(delay)
 
     async def _record_lag(self, rewound: Collection[TopicPartition]) -> None:
-        """The lag gauge of each assigned partition: its highwater (from the last fetch) minus this
-        consumer's position, which after a batch is handled is past everything handled. A partition not
-        fetched yet, or being read again from the start, keeps its last value until the next batch."""
-        consumer = self._consumer
-        if consumer is None:
+        """The lag gauge of each assigned partition, at most every `lag_interval_s`: its highwater (from the
+        last fetch) minus this consumer's position, which once a batch is handled is past all of it. A
+        partition not fetched yet, or being read again from the start, keeps its last value. Never fails
+        the loop: a metric is not worth a consumer restart."""
+        if self._consumer is None or time.monotonic() - self._lag_at < self.lag_interval_s:
             return
+        self._lag_at = time.monotonic()
+        try:
+            await self._set_lag(self._consumer, rewound)
+        except Exception as exc:  # a rebalance between two partitions, say: the next round sets it
+            log.debug("consumer lag not measured", error=repr(exc))
+
+    async def _set_lag(self, consumer: AIOKafkaConsumer, rewound: Collection[TopicPartition]) -> None:
         service = self._settings.service_name
         assigned = consumer.assignment()
         for tp in assigned - set(rewound):
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
-            position = await consumer.position(tp)  # known once fetched: no round trip
+            # known once fetched (no round trip); bounded all the same, the loop must not wait on a metric
+            position = await asyncio.wait_for(consumer.position(tp), 1.0)
             labels = (service, self.name, tp.topic, str(tp.partition))
             CONSUMER_LAG.labels(*labels).set(max(highwater - position, 0))
             self._lag_labels.add(labels)
-        for labels in [
-            labels for labels in self._lag_labels if TopicPartition(labels[2], int(labels[3])) not in assigned
-        ]:
+        gone = [labels for labels in self._lag_labels if TopicPartition(labels[2], int(labels[3])) not in assigned]
+        for labels in gone:
             CONSUMER_LAG.remove(*labels)  # another member of the group reports it now
             self._lag_labels.discard(labels)
 
@@ -312,6 +321,9 @@ class EventConsumer:
         # A commit that fails or hangs only means the next consumer re-reads those records.
         await finish_within(self.commit_handled(), 3, f"{self.name} offset commit")
         await self._stop_consumer()
+        for labels in self._lag_labels:  # a stopped consumer reports no lag (another member will)
+            CONSUMER_LAG.remove(*labels)
+        self._lag_labels.clear()
 
     # -- events -----------------------------------------------------------------------------------
 
