@@ -32,6 +32,9 @@ from embedded_stack.testing import TestStack, eventually
 
 SERVICES = ("cdf", "contract", "notification")
 FAST = {"FORECAST_INTERVAL_S": "0.2", "SACT_POLL_INTERVAL_S": "0.2", "OTEL_BSP_SCHEDULE_DELAY": "100"}
+# The served notification-service joins the session's one notification group and may first meet events of
+# earlier tests that no notification service read yet: their mails must not hold this flow's mail back.
+SENDER = {"SEND_RATE_PER_S": "1000", "SEND_RATE_BURST": "100", "SEND_POLL_INTERVAL_S": "0.05"}
 
 
 @contextmanager
@@ -40,7 +43,13 @@ def traced_services(stack: TestStack, folder: Path) -> Iterator[dict[str, str]]:
     with ExitStack() as running:
         urls = {
             name: running.enter_context(
-                stack.served(name, database=f"trace_{name}", TRACE_FILE=str(folder / f"{name}.jsonl"), **FAST)
+                stack.served(
+                    name,
+                    database=f"trace_{name}",
+                    TRACE_FILE=str(folder / f"{name}.jsonl"),
+                    **FAST,
+                    **(SENDER if name == "notification" else {}),
+                )
             )
             for name in SERVICES
         }

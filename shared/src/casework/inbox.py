@@ -49,7 +49,7 @@ from casework.kafka_client import client_kwargs
 from casework.logs import get_logger
 from casework.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
 from casework.shutdown import finish_within
-from casework.tracing import continued
+from casework.tracing import continued, tracing
 from casework.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -415,7 +415,7 @@ class EventConsumer:
                 f"{event.envelope.type} process",
                 event.delivery.headers,
                 SpanKind.CONSUMER,
-                self._span_attributes(event),
+                self._span_attributes(event) if tracing() else None,  # built only for a span
             ):
                 await event.handler(uow, ReceivedEvent(event.envelope, payload))
         finally:

@@ -100,9 +100,9 @@ def tracing_wanted(settings: PlatformSettings) -> bool:
     return bool(settings.otel_exporter_otlp_endpoint or settings.trace_file)
 
 
-def configure_tracing(settings: PlatformSettings) -> bool:
+def configure_tracing(settings: PlatformSettings, name: str | None = None) -> bool:
     """Install the process's tracer provider and instrument httpx, once, if tracing is configured;
-    True when the process traces."""
+    True when the process traces. `name` is the traces' service name (default `<SERVICE_NAME>-service`)."""
     global _provider
     with _lock:
         if _provider is not None:
@@ -110,7 +110,7 @@ def configure_tracing(settings: PlatformSettings) -> bool:
         if not tracing_wanted(settings):
             return False
         provider = TracerProvider(
-            resource=Resource.create({"service.name": f"{settings.service_name}-service"}),
+            resource=Resource.create({"service.name": name or f"{settings.service_name}-service"}),
             sampler=ParentBased(root=_UntracedBackgroundCalls()),
         )
         if settings.otel_exporter_otlp_endpoint:
