@@ -44,23 +44,24 @@ async def test_the_outbox_age_grows_until_the_relay_publishes(stack: TestStack) 
     database = f"notification_metrics_{uuid.uuid4().hex[:6]}"
     async with stack.service("notification", database=database, run_workers=False) as svc:
         scrape = svc.client.get
-        assert values((await scrape("/metrics")).text, "casework_outbox_oldest_unpublished_age_seconds") == [0.0]
+        age = "casework_outbox_oldest_unpublished_age_seconds"
+        assert values((await scrape("/metrics")).text, age, service="notification") == [0.0]
         async with svc.runtime.unit_of_work() as uow:
             notification_id = uuid.uuid4()
             uow.emit("notification.sent", str(notification_id), outcome(notification_id))
             await uow.commit()
 
         await asyncio.sleep(0.3)  # an age to measure, not a wait for an effect
-        first = values((await scrape("/metrics")).text, "casework_outbox_oldest_unpublished_age_seconds")
+        first = values((await scrape("/metrics")).text, age, service="notification")
         await asyncio.sleep(0.3)
         text = (await scrape("/metrics")).text
-        later = values(text, "casework_outbox_oldest_unpublished_age_seconds")
+        later = values(text, age, service="notification")
         assert len(first) == 1 and first[0] >= 0.3 and later[0] >= first[0] + 0.3
         assert values(text, "casework_outbox_backlog", service="notification") == [1.0]
 
         assert await svc.runtime.relay.publish_batch() == 1  # no workers here: the relay's one batch, by hand
         text = (await scrape("/metrics")).text
-        assert values(text, "casework_outbox_oldest_unpublished_age_seconds", service="notification") == [0.0]
+        assert values(text, age, service="notification") == [0.0]
         assert values(text, "casework_outbox_backlog", service="notification") == [0.0]
 
 
