@@ -144,3 +144,39 @@ def first_open_course(trust: str, nhs_number: str, gmc: str, regimen_start: date
         planned_start=planned_start,
     )
     return entry, course
+
+
+START_GMC = "7000142"
+
+
+async def approved_course_starting_today(client, stack, trust: str, nhs_number: str):  # type: ignore[no-untyped-def]
+    """The national list, a confirmed clinician at `trust`, and one approval planned for today whose
+    first cycle SACT will show as given yesterday (the course)."""
+    from datetime import timedelta
+
+    from cdf_service.synthetic.national import application_for
+
+    today = date.today()
+    await load_national_list(client, stack)
+    clinician = {"trust_ods": trust, "gmc_number": START_GMC, "name": "Dr S Start", "email": "s.start@nhs.net"}
+    await confirmed_clinician(client, stack, clinician)
+    entry, course = first_open_course(
+        trust, nhs_number, START_GMC, regimen_start=today - timedelta(days=1), planned_start=today
+    )
+    made = await client.post(
+        "/api/v1/cdf/applications", json=application_for(course, entry), headers=stack.auth(trust, "clinician")
+    )
+    assert made.status_code == 201 and made.json()["status"] == "approved", made.text
+    return course
+
+
+def sact_csv(course) -> bytes:  # type: ignore[no-untyped-def]
+    """The course's SACT records of this month as a trust's CSV file."""
+    import io
+    import random
+
+    from cdf_service.synthetic.sact_files import write_sact_csv
+
+    buffer = io.StringIO()
+    write_sact_csv(buffer, [course], date.today(), random.Random(1))
+    return buffer.getvalue().encode()

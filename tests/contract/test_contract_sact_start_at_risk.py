@@ -8,45 +8,17 @@ first administration in SACT makes it an active treatment, so the forecast rises
 
 from __future__ import annotations
 
-import io
-import random
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from contract_fixtures import add_line, commissioner, create_contract, new_nhs_number, new_provider, settled_events
-from samples import confirmed_clinician, first_open_course, load_national_list
+from samples import approved_course_starting_today, sact_csv
 
 from casework.financial_year import financial_year_of
-from cdf_service.synthetic.national import Course, application_for
-from cdf_service.synthetic.sact_files import write_sact_csv
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import RunningService, TestStack, eventually
+from embedded_stack.testing import TestStack, eventually
 
 FAST = {"forecast_interval_s": 0.2, "sact_poll_interval_s": 0.2}
-GMC = "7000142"
-
-
-async def approved_course(stack: TestStack, cdf: RunningService, trust: str) -> Course:
-    """The national list, a confirmed clinician at the trust, and one approval planned for today whose
-    first cycle SACT will show as given yesterday."""
-    today = date.today()
-    await load_national_list(cdf.client, stack)
-    clinician = {"trust_ods": trust, "gmc_number": GMC, "name": "Dr S Start", "email": "s.start@nhs.net"}
-    await confirmed_clinician(cdf.client, stack, clinician)
-    entry, course = first_open_course(
-        trust, new_nhs_number(), GMC, regimen_start=today - timedelta(days=1), planned_start=today
-    )
-    made = await cdf.client.post(
-        "/api/v1/cdf/applications", json=application_for(course, entry), headers=stack.auth(trust, "clinician")
-    )
-    assert made.status_code == 201 and made.json()["status"] == "approved", made.text
-    return course
-
-
-def sact_csv(course: Course) -> bytes:
-    buffer = io.StringIO()
-    write_sact_csv(buffer, [course], date.today(), random.Random(1))
-    return buffer.getvalue().encode()
 
 
 async def test_sact_start_moves_the_outturn_and_alerts_once(stack: TestStack) -> None:
@@ -58,7 +30,7 @@ async def test_sact_start_moves_the_outturn_and_alerts_once(stack: TestStack) ->
         stack.service("notification"),
     ):
         contract_id = (await create_contract(contract.client, stack, trust, fy))["id"]
-        course = await approved_course(stack, cdf, trust)
+        course = await approved_course_starting_today(cdf.client, stack, trust, new_nhs_number())
 
         async def outturn() -> dict:
             response = await contract.client.get(

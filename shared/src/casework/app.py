@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from casework.request_body import BodyRules, RequestBodyGuard
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from casework.settings import ServiceSettings
 from casework.storable_text import StorableTextGuard
+from casework.tracing import configure_tracing, flush_tracing, instrument_app
 
 log = get_logger(__name__)
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -67,6 +69,7 @@ class CorrelationAndMetrics:
 def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or definition.load_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_tracing(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,6 +83,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
             yield
         finally:
             await runtime.stop()
+            await asyncio.to_thread(flush_tracing)  # the exporter's I/O off the event loop
             log.info("service stopped")
 
     app = FastAPI(
@@ -92,6 +96,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
     app.add_middleware(StorableTextGuard)
     app.add_middleware(RequestBodyGuard, rules=BodyRules.of(settings, routers))
     app.add_middleware(CorrelationAndMetrics)
+    instrument_app(app)  # outermost: the server span covers the platform's middleware too
     install_problem_handlers(app)
     for prefix, each in routers:
         app.include_router(each, prefix=prefix)

@@ -33,6 +33,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import BigInteger, Integer, String, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -46,8 +47,9 @@ from casework.correlation import causation_id, correlation_id
 from casework.events.envelope import EventEnvelope, dead_letter_topic
 from casework.kafka_client import client_kwargs
 from casework.logs import get_logger
-from casework.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from casework.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
 from casework.shutdown import finish_within
+from casework.tracing import continued, tracing
 from casework.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -74,6 +76,7 @@ class Delivery:
     partition: int | None
     offset: int | None
     raw: bytes
+    headers: Sequence[tuple[str, bytes]] = ()  # the Kafka record's: the trace context travels here
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ class EventConsumer:
     # for ever: the fault probe found contract-service stuck there, handling nothing, 498 of 650 effects
     # late. A commit that has not finished in this long restarts the consumer instead.
     commit_timeout_s = 10.0
+    lag_interval_s = 0.5  # the lag gauges are brought up to date at most this often
 
     def __init__(
         self,
@@ -170,6 +174,8 @@ class EventConsumer:
         self._last_commit = time.monotonic()
         self._assignments = 0  # counts rebalances: a batch fetched before one does not move offsets
         self._rewinds = broker_loss.RewindsActedOn()
+        self._lag_labels: set[tuple[str, str, str, str]] = set()
+        self._lag_at = 0.0
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -182,7 +188,7 @@ class EventConsumer:
                 batch, rewound = self._cut_at_rewinds(batch)
                 assignments = self._assignments
                 deliveries = [
-                    Delivery(record.topic, record.partition, record.offset, record.value)
+                    Delivery(record.topic, record.partition, record.offset, record.value, record.headers)
                     for records in batch.values()
                     for record in records
                 ]
@@ -191,6 +197,7 @@ class EventConsumer:
                     for tp, records in batch.items():
                         if records and tp not in rewound:
                             self._handled[tp] = records[-1].offset + 1
+                await self._record_lag(rewound)
                 for tp in rewound:
                     await self._consumer.seek_to_beginning(tp)  # type: ignore[union-attr]
                 if "dead_lettered" in outcomes or time.monotonic() - self._last_commit >= self.commit_interval_s:
@@ -204,6 +211,36 @@ class EventConsumer:
                 log.warning("consumer loop error; restarting", error=repr(exc), retry_in_s=round(delay, 3))
                 await self._stop_consumer()
                 await asyncio.sleep(delay)
+
+    async def _record_lag(self, rewound: Collection[TopicPartition]) -> None:
+        """The lag gauge of each assigned partition, at most every `lag_interval_s`: its highwater (from the
+        last fetch) minus this consumer's position, which once a batch is handled is past all of it. A
+        partition not fetched yet, or being read again from the start, keeps its last value. Never fails
+        the loop: a metric is not worth a consumer restart."""
+        if self._consumer is None or time.monotonic() - self._lag_at < self.lag_interval_s:
+            return
+        self._lag_at = time.monotonic()
+        try:
+            await self._set_lag(self._consumer, rewound)
+        except Exception as exc:  # a rebalance between two partitions, say: the next round sets it
+            log.debug("consumer lag not measured", error=repr(exc))
+
+    async def _set_lag(self, consumer: AIOKafkaConsumer, rewound: Collection[TopicPartition]) -> None:
+        service = self._settings.service_name
+        assigned = consumer.assignment()
+        for tp in assigned - set(rewound):
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            # known once fetched (no round trip); bounded all the same, the loop must not wait on a metric
+            position = await asyncio.wait_for(consumer.position(tp), 1.0)
+            labels = (service, self.name, tp.topic, str(tp.partition))
+            CONSUMER_LAG.labels(*labels).set(max(highwater - position, 0))
+            self._lag_labels.add(labels)
+        gone = [labels for labels in self._lag_labels if TopicPartition(labels[2], int(labels[3])) not in assigned]
+        for labels in gone:
+            CONSUMER_LAG.remove(*labels)  # another member of the group reports it now
+            self._lag_labels.discard(labels)
 
     def _cut_at_rewinds(
         self, batch: dict[TopicPartition, list[ConsumerRecord]]
@@ -284,6 +321,9 @@ class EventConsumer:
         # A commit that fails or hangs only means the next consumer re-reads those records.
         await finish_within(self.commit_handled(), 3, f"{self.name} offset commit")
         await self._stop_consumer()
+        for labels in self._lag_labels:  # a stopped consumer reports no lag (another member will)
+            CONSUMER_LAG.remove(*labels)
+        self._lag_labels.clear()
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -371,10 +411,31 @@ class EventConsumer:
         correlation_token = correlation_id.set(event.envelope.correlation_id)
         causation_token = causation_id.set(str(event.envelope.id))
         try:
-            await event.handler(uow, ReceivedEvent(event.envelope, payload))
+            with continued(
+                f"{event.envelope.type} process",
+                event.delivery.headers,
+                SpanKind.CONSUMER,
+                self._span_attributes(event) if tracing() else None,  # built only for a span
+            ):
+                await event.handler(uow, ReceivedEvent(event.envelope, payload))
         finally:
             correlation_id.reset(correlation_token)
             causation_id.reset(causation_token)
+
+    def _span_attributes(self, event: _Wanted) -> dict[str, str | int]:
+        attributes: dict[str, str | int] = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": event.delivery.topic,
+            "messaging.consumer.group.name": self.name,
+            "messaging.message.id": str(event.envelope.id),
+            "casework.event_type": event.envelope.type,
+        }
+        if event.delivery.partition is not None:
+            attributes["messaging.destination.partition.id"] = str(event.delivery.partition)
+        if event.delivery.offset is not None:
+            attributes["messaging.kafka.offset"] = event.delivery.offset
+        return attributes
 
     async def _deliver_alone(self, event: _Wanted, failed_attempts: int = 0, error: str = "") -> str:
         """One event in its own transaction, retried with backoff, then dead-lettered."""

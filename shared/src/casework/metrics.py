@@ -23,3 +23,13 @@ RETENTION_DELETED = Counter(
 OUTBOX_REPUBLISHED = Counter(
     "casework_outbox_republished_total", "Outbox events published again after the broker lost them", ["service"]
 )
+OUTBOX_OLDEST_AGE = Gauge(
+    "casework_outbox_oldest_unpublished_age_seconds",
+    "Age of the oldest outbox event not yet published (0: none waiting); set by the relay and at each scrape",
+    ["service"],
+)
+CONSUMER_LAG = Gauge(
+    "casework_consumer_lag",
+    "Records of a partition the consumer group has not handled yet (the partition's highwater minus the position)",
+    ["service", "group", "topic", "partition"],
+)

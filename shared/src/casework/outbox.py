@@ -15,6 +15,7 @@ import asyncio
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
@@ -29,7 +30,7 @@ from casework.bus import ensure_topics, new_producer, with_dead_letter_topics
 from casework.db import PlatformTables
 from casework.events.envelope import EventEnvelope
 from casework.logs import get_logger
-from casework.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
+from casework.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
 from casework.periodic import wait_for_wake
 from casework.settings import ServiceSettings
 from casework.shutdown import finish_within
@@ -73,6 +74,7 @@ class OutboxRelay:
                 outbox.c.message_key,
                 cast(outbox.c.envelope, Text).label("envelope"),
                 outbox.c.headers,
+                _age_s(outbox.c.created_at).label("age_s"),
             )
             .where(outbox.c.published_at.is_(None))
             .order_by(outbox.c.id)
@@ -163,7 +165,10 @@ class OutboxRelay:
                 rows = (await session.execute(self._take, {"batch": self._settings.outbox_batch_size})).all()
                 if not rows:
                     OUTBOX_BACKLOG.labels(self._settings.service_name).set(0)
+                    OUTBOX_OLDEST_AGE.labels(self._settings.service_name).set(0)
                     return 0
+                # the first row is the oldest (id order): while the broker is away this grows at each retry
+                OUTBOX_OLDEST_AGE.labels(self._settings.service_name).set(float(rows[0].age_s))
                 batch_ids = [r.id for r in rows]
                 acks = await self._send_all(rows)
                 await session.execute(
@@ -179,6 +184,8 @@ class OutboxRelay:
                 await self._record_failure(batch_ids, exc)
             raise
         OUTBOX_PUBLISHED.labels(self._settings.service_name).inc(len(batch_ids))
+        if len(batch_ids) < self._settings.outbox_batch_size:  # the outbox is drained, as this relay sees it
+            OUTBOX_OLDEST_AGE.labels(self._settings.service_name).set(0)
         return len(batch_ids)
 
     async def _publish_again(
@@ -226,7 +233,7 @@ class OutboxRelay:
                     row.topic,
                     value=row.envelope.encode(),  # the stored JSON as it is: no decode and encode again
                     key=key,
-                    headers=[(k, str(v).encode()) for k, v in row.headers.items()],
+                    headers=kafka_headers(row.headers),
                     partition=named if named is not None else await self._partition_for(producer, row.topic, key),
                 )
             )
@@ -251,12 +258,16 @@ class OutboxRelay:
             )
 
     async def backlog(self) -> int:
+        """How many events wait (and how old the oldest is), for the metrics: run at each scrape."""
         outbox = self._tables.outbox
         async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-            )
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), _age_s(func.min(outbox.c.created_at))).where(outbox.c.published_at.is_(None))
+                )
+            ).one()
         OUTBOX_BACKLOG.labels(self._settings.service_name).set(count or 0)
+        OUTBOX_OLDEST_AGE.labels(self._settings.service_name).set(float(oldest or 0))
         return int(count or 0)
 
     async def close(self) -> None:
@@ -271,6 +282,16 @@ def key_partition(key: bytes, partitions: int) -> int:
 
 def _named(by_partition: dict[broker_loss.Partition, int]) -> dict[str, int]:
     return {f"{t}/{p}": value for (t, p), value in by_partition.items()}
+
+
+def kafka_headers(headers: dict) -> list[tuple[str, bytes]]:
+    """An outbox row's headers as the Kafka record carries them (the trace context among them)."""
+    return [(k, str(v).encode()) for k, v in headers.items()]
+
+
+def _age_s(created_at: Any) -> Any:
+    """Seconds since `created_at`, by the database's clock (the one that wrote it)."""
+    return func.extract("epoch", func.clock_timestamp() - created_at)
 
 
 def _partition_of(headers: dict) -> int | None:

@@ -56,6 +56,8 @@ async def ready(runtime: Runtime) -> JSONResponse:
 @router.get("/metrics", tags=["platform"], summary="Prometheus metrics")
 async def metrics(runtime: Runtime) -> Response:
     await runtime.relay.backlog()
+    for refresh in runtime.definition.metrics:
+        await refresh(runtime)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -27,6 +27,7 @@ from casework.periodic import every
 from casework.retention import retention_round
 from casework.settings import ServiceSettings
 from casework.shutdown import cancel_within
+from casework.tracing import instrument_engines
 from casework.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class ServiceDefinition:
     handlers: dict[str, Handler] = field(default_factory=dict)
     background: list[BackgroundTask] = field(default_factory=list)
     configure_app: Callable[[FastAPI], None] | None = None
+    # gauges a service reads from its own tables, brought up to date at each /metrics scrape
+    metrics: list[BackgroundTask] = field(default_factory=list)
 
     @property
     def publishes(self) -> list[str]:
@@ -81,6 +84,7 @@ class ServiceRuntime:
         # connection; like the API's, it pings a connection only after it has been idle a while.
         self.consumer_engine: AsyncEngine = create_engine(settings.database_url, 2, settings.database_ping_after_idle_s)
         self.consumer_sessions: async_sessionmaker[AsyncSession] = session_factory(self.consumer_engine)
+        instrument_engines(self.engine, self.consumer_engine)
         self.relay = OutboxRelay(self.sessions, self.tables, settings, definition.topics)
         self.consumer = EventConsumer(self, definition.handlers) if definition.handlers else None
         self._tasks: list[asyncio.Task[None]] = []

@@ -77,6 +77,12 @@ class PlatformSettings(BaseSettings):
         1_048_576, ge=0, description="Largest request body a route accepts unless it names its own limit (uploads)"
     )
 
+    # Tracing (casework.tracing): off unless one of these is set.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector base URL (the standard OTel variable); spans go to <it>/v1/traces"
+    )
+    trace_file: str | None = Field(None, description="Finished spans appended to this file as JSON lines (tests)")
+
     log_level: str = Field("INFO", description="Log level")
     log_json: bool = Field(True, description="JSON logs (false: human-readable console)")
 

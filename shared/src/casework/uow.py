@@ -24,6 +24,7 @@ from casework.outbox import outbox_row
 from casework.patient_data import assert_no_nhs_number
 from casework.prepared import combined, row_insert, row_params
 from casework.settings import ServiceSettings
+from casework.tracing import attached, trace_headers
 
 if TYPE_CHECKING:
     from casework.auth import Principal
@@ -90,7 +91,8 @@ class UnitOfWork:
             causation_id=causation_id.get(),
             data=data,
         )
-        self._rows.append(outbox_row(envelope))
+        # the trace this change belongs to goes with the event (the relay sends it as Kafka headers)
+        self._rows.append(outbox_row(envelope, headers=trace_headers()))
         self.emitted.append(envelope)
         return envelope
 
@@ -151,7 +153,9 @@ class UnitOfWork:
         everything the transaction changed, such as re-evaluating a provider's budget after a batch of
         events changed several of its forecasts. Steps run in key order, so two units of work whose
         steps take the same locks take them in the same order."""
-        self._before_commit.setdefault(key, step)
+        if key not in self._before_commit:
+            # the step runs at commit, outside the handler or route that asked for it: in its trace
+            self._before_commit[key] = _in_trace(step, trace_headers())
 
     async def flush_messages(self) -> None:
         self.stage_rows(self.tables.outbox, self._rows)
@@ -179,6 +183,17 @@ class UnitOfWork:
         self._wake.clear()
         self._before_commit.clear()
         await self.session.rollback()
+
+
+def _in_trace(step: Callable[[], Awaitable[None]], trace: dict[str, str]) -> Callable[[], Awaitable[None]]:
+    if not trace:
+        return step
+
+    async def traced() -> None:
+        with attached(trace):
+            await step()
+
+    return traced
 
 
 async def _write_together(session: AsyncSession, writes: list[StagedWrite]) -> None:

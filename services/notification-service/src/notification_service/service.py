@@ -14,6 +14,7 @@ from notification_service.db import models as _models  # noqa: F401  (registers 
 from notification_service.db.base import Base, platform_tables
 from notification_service.gateway.server import inbound_gateway
 from notification_service.handlers.routing import routing_handlers
+from notification_service.metrics import refresh_queued_mail_age
 from notification_service.sending.sender import sender_loop
 from notification_service.settings import NotificationSettings
 
@@ -29,4 +30,5 @@ definition = ServiceDefinition(
     # The consumer subscribes to every event type the packaged routing table routes.
     handlers=routing_handlers(routing_config()),
     background=[sender_loop, inbound_gateway],
+    metrics=[refresh_queued_mail_age],
 )

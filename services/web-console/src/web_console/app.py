@@ -21,6 +21,7 @@ from casework.app import CorrelationAndMetrics
 from casework.correlation import correlation_id
 from casework.db import create_engine
 from casework.logs import configure_logging, get_logger
+from casework.tracing import configure_tracing, flush_tracing, instrument_app, instrument_engines
 from web_console.apis import ApiProblem, ServiceClients, ServiceUnavailable
 from web_console.audit import routers as audit_routers
 from web_console.auth.oidc import OpenIdSignIn
@@ -82,11 +83,13 @@ class SecurityHeaders:
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_tracing(settings, "web-console")  # its calls to the services carry the page's trace
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, settings.database_pool_size, settings.database_ping_after_idle_s)
         app.state.engine = engine
+        instrument_engines(engine)
         app.state.sessions = SessionStore(
             engine, settings.session_key.get_secret_value(), settings.session_idle_timeout_s, settings.session_max_age_s
         )
@@ -110,6 +113,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
                 await purge
             await app.state.services.close()
             await engine.dispose()
+            await asyncio.to_thread(flush_tracing)
 
     app = FastAPI(title="Casework web console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
@@ -117,6 +121,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     issuer = urlsplit(settings.oidc_issuer or "")
     app.add_middleware(SecurityHeaders, form_targets=f"{issuer.scheme}://{issuer.netloc}" if issuer.netloc else "")
     app.add_middleware(CorrelationAndMetrics)
+    instrument_app(app)
     _install_error_pages(app)
     _mount_assets(app, settings)
     app.include_router(_platform_routes())

@@ -23,6 +23,7 @@ from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, Unprocessable
 from casework.request_body import body_limit
 from casework.runtime import ServiceRuntime
+from casework.tracing import stored_trace
 from cdf_service.api.common import from_row
 from cdf_service.db.models import SactProblem, SactSubmission
 from cdf_service.sact import intake
@@ -271,6 +272,7 @@ async def _open(
         )
         uow.session.add(submission)
     submission.source_format = source_format
+    submission.trace_context = stored_trace()  # the worker's processing continues this request's trace
     uow.audit(principal, "submit", "sact_submission", submission.id, detail=key.model_dump())
     return submission
 

@@ -248,6 +248,8 @@ class SactSubmission(Base):
     # names it, so a worker that lost the submission to another writes nothing more (sact.worker).
     claim_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     claimed_by: Mapped[str | None] = mapped_column(String(200))  # host and pid of the claiming process
+    # W3C traceparent/tracestate of the upload: the worker's processing continues that trace
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
 
 class SactChunk(Base):

@@ -38,6 +38,7 @@ from casework.child_processes import die_with_parent
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
 from casework.runtime import ServiceRuntime
+from casework.tracing import continued
 from casework.uow import UnitOfWork
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import SactSubmission
@@ -86,7 +87,7 @@ _CLAIM = text(
         ORDER BY created_at
         FOR UPDATE SKIP LOCKED
         LIMIT 1)
-    RETURNING id, upload_complete, chunks_total, bytes_received, claim_token
+    RETURNING id, upload_complete, chunks_total, bytes_received, claim_token, trace_context
     """
 )
 
@@ -112,6 +113,7 @@ class Claimed(NamedTuple):
     chunks_total: int
     bytes_received: int
     token: uuid.UUID
+    trace_context: dict[str, str] | None = None  # the upload's: processing continues its trace
 
 
 class UploadStalled(Exception):
@@ -179,11 +181,10 @@ class SactWorker:
             and claimed.chunks_total <= 1
             and claimed.bytes_received <= self.settings.sact_inline_max_bytes
         )
+        attributes = {"casework.sact_submission_id": str(claimed.id), "casework.sact_at_once": small}
         try:
-            if small:
-                await self._at_once(claimed, today)
-            else:
-                await self._in_pieces(claimed, today)
+            with continued("sact submission process", claimed.trace_context, attributes=attributes):
+                await self._run(claimed, small, today)
         except SubmissionGone:
             log.info("sact submission removed while processing (its upload failed)", submission_id=str(claimed.id))
         except ClaimLost:
@@ -193,6 +194,12 @@ class SactWorker:
                 log.exception("sact submission failed", submission_id=str(claimed.id))
             else:  # its stored pieces went with the claim, say: not this worker's to fail any more
                 log.warning("sact submission taken over by another worker; this one stops", error=repr(exc))
+
+    async def _run(self, claimed: Claimed, small: bool, today: date) -> None:
+        if small:
+            await self._at_once(claimed, today)
+        else:
+            await self._in_pieces(claimed, today)
 
     # -- at once ----------------------------------------------------------------------------------
 

@@ -68,6 +68,8 @@ class Notification(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # W3C traceparent/tracestate of the event that queued it: sending continues that trace
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework.tracing import stored_trace
 from notification_service.db.models import Notification
 from notification_service.domain.delivery import NotificationStatus
 from notification_service.domain.message import MailIdentity, message_id_for
@@ -63,6 +64,7 @@ async def enqueue(
         # The received mail's own References; `build_message` appends In-Reply-To when sending.
         "references": " ".join(cause.references) or None,
         "status": NotificationStatus.queued.value,
+        "trace_context": stored_trace(),  # the sender continues the trace of what queued it
         "attempts": 0,
         "version": 1,
     }

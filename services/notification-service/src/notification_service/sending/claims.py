@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql import func
 
 from casework.runtime import ServiceRuntime
+from casework.tracing import attached
 from notification_service.db.models import Notification
 from notification_service.domain.delivery import NextStep, NotificationStatus
 
@@ -43,6 +44,7 @@ class Claimed:
     in_reply_to: str | None
     references: str | None
     attempts: int
+    trace_context: dict[str, str] | None = None  # what queued it: sending continues that trace
 
     def outcome(self, attempts: int) -> dict[str, Any]:
         """The common part of the `notification.sent` / `notification.failed` payloads."""
@@ -122,6 +124,7 @@ class Outcome:
     attempts: int
     step: NextStep
     at: datetime
+    trace: dict[str, str] | None = None  # the send's span: the outcome event continues from it
 
 
 async def record(runtime: ServiceRuntime, outcomes: list[Outcome]) -> list[Outcome]:
@@ -146,10 +149,11 @@ async def record(runtime: ServiceRuntime, outcomes: list[Outcome]) -> list[Outco
                 lost.append(outcome)
                 continue
             payload = claimed.outcome(outcome.attempts)
-            if step.status is NotificationStatus.sent:
-                uow.emit("notification.sent", str(claimed.id), {**payload, "sent_at": outcome.at})
-            elif step.status is NotificationStatus.failed:
-                uow.emit("notification.failed", str(claimed.id), {**payload, "error": step.last_error})
+            with attached(outcome.trace):  # the outcome event belongs to the send's trace
+                if step.status is NotificationStatus.sent:
+                    uow.emit("notification.sent", str(claimed.id), {**payload, "sent_at": outcome.at})
+                elif step.status is NotificationStatus.failed:
+                    uow.emit("notification.failed", str(claimed.id), {**payload, "error": step.last_error})
         await uow.commit()
     return lost
 

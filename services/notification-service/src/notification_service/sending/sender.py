@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from casework.backoff import backoff_delay
 from casework.logs import get_logger
 from casework.runtime import ServiceRuntime
+from casework.tracing import continued, stored_trace
 from notification_service.config import mail_identity, notification_settings, secure_domains
 from notification_service.domain.delivery import (
     Classification,
@@ -121,7 +122,9 @@ class Sender:
                     await release(self.runtime, rest, f"relay unavailable: {self.circuit.last_reason}")
                     return
                 await self.limit.wait_for_slot(len(rest))
-                outcome = await self.attempt(claimed)
+                with continued("mail send", claimed.trace_context, attributes=_span_attributes(claimed)):
+                    outcome = await self.attempt(claimed)
+                    trace = stored_trace()
                 SEND_OUTCOMES.labels(outcome.verdict.value).inc()
                 if outcome.verdict is Verdict.relay_unavailable:
                     RELAY_AVAILABLE.set(0)
@@ -131,7 +134,7 @@ class Sender:
                     return
                 attempts = claimed.attempts + 1
                 step = after_attempt(attempts, outcome, self.policy, self.rng)
-                pending.append(Outcome(claimed, attempts, step, datetime.now(UTC)))
+                pending.append(Outcome(claimed, attempts, step, datetime.now(UTC), trace))
                 if len(pending) >= self.settings.send_record_every:
                     await self.flush(pending, written_by)
         finally:
@@ -183,6 +186,15 @@ class Sender:
         # The id queued with the row wins, even if MESSAGE_ID_DOMAIN changed since: a resend must match.
         message.replace_header("Message-ID", claimed.message_id)
         return message
+
+
+def _span_attributes(claimed: Claimed) -> dict[str, str | int]:
+    return {
+        "casework.notification_id": str(claimed.id),
+        "casework.template": claimed.template,
+        "casework.source_event_type": claimed.source_event_type,
+        "casework.attempt": claimed.attempts + 1,
+    }
 
 
 async def sender_loop(runtime: ServiceRuntime) -> None:
