@@ -30,6 +30,6 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 CONSUMER_LAG = Gauge(
     "casework_consumer_lag",
-    "Records of a partition the consumer group has not handled yet (the partition's highwater minus the position)",
+    "Records of a partition the consumer group has not handled yet (its highwater minus the next offset to handle)",
     ["service", "group", "topic", "partition"],
 )
