@@ -162,9 +162,12 @@ def emit_case_event(uow: UnitOfWork, case: IfrRequest, event_type: str, **fields
                 subject=letter.subject,
                 body=letter.body,
                 data=envelope.data,
+                template=letter.template,
+                template_version=letter.version,
             )
         )
-        uow.audit("system:ifr", "letter", "ifr_request", case.id, detail={"kind": letter.kind, "event": event_type})
+        detail = {"kind": letter.kind, "event": event_type, "template": f"{letter.template} v{letter.version}"}
+        uow.audit("system:ifr", "letter", "ifr_request", case.id, detail=detail)
 
 
 def check_trust(principal: Principal, application: Application) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from embedded_stack.testing import TestStack
 from ifr_service.api import actions as actions_api
+from ifr_service.domain.letters import letter_templates
 
 
 async def test_draft_partial_then_submit_names_every_missing_field(stack: TestStack) -> None:
@@ -176,6 +177,12 @@ async def test_decision_records_who_was_present_and_keeps_letter_copies(stack: T
         assert case["state"] == "decided" and case["outcome"] == "approved_with_conditions"
         letters = (await svc.client.get(f"/api/v1/ifr/requests/{case['id']}/letters", headers=ifr.clinician)).json()
         assert [x["kind"] for x in letters] == ["acknowledgement", "decision"]
+        # each copy says which packaged wording it was written from
+        versions = {t.name: t.version for t in letter_templates().values()}
+        assert [(x["template"], x["template_version"]) for x in letters] == [
+            ("acknowledgement", versions["acknowledgement"]),
+            ("decision", versions["decision"]),
+        ]
         decision = letters[-1]
         assert REASONS["exceptionality"] in decision["body"] and "stop on progression" in decision["body"]
         assert decision["recipient"] == "sam.consultant@nhs.net"

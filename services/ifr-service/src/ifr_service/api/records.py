@@ -172,6 +172,8 @@ class LetterOut(BaseModel):
     recipient: str | None
     subject: str
     body: str
+    template: str | None = Field(None, description="the packaged letter template the wording came from")
+    template_version: int | None = Field(None, description="its version (None: a letter older than versioning)")
     created_at: datetime
 
 

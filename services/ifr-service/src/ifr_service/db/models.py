@@ -183,6 +183,9 @@ class Letter(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # the packaged template and version the wording came from (None: written before templates had versions)
+    template: Mapped[str | None] = mapped_column(String(60))
+    template_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _created()
 
 

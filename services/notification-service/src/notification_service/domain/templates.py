@@ -12,16 +12,16 @@ import textwrap
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, nodes
+from jinja2 import Template, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from casework.prose import long_date, prose_environment
 from notification_service.domain.secure_domains import SecureDomains
 
 PACKAGED_VERSION = 1
@@ -91,35 +91,8 @@ class RenderedMail:
     html: str
 
 
-def long_date(value: date | datetime | str) -> str:
-    """`2026-06-01` -> `1 June 2026`, the form NHS letters use; accepts ISO strings from JSON payloads."""
-    day = value if isinstance(value, date) else datetime.fromisoformat(str(value))
-    return f"{day.day} {day:%B %Y}"
-
-
-def money(value: Decimal | float | int | str) -> str:
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise TemplateRenderError(f"not an amount: {value!r}") from exc
-    return f"£{amount:,.2f}"
-
-
-def _environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        autoescape=autoescape,
-        undefined=StrictUndefined,
-        trim_blocks=False,  # templates are inline prose: a newline after a tag is meant
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["long_date"] = long_date
-    env.filters["money"] = money
-    return env
-
-
-_PLAIN = _environment(autoescape=False)
-_HTML = _environment(autoescape=True)
+_PLAIN = prose_environment(autoescape=False)
+_HTML = prose_environment(autoescape=True)
 
 
 def identifier_values(payload: Mapping[str, Any]) -> set[str]:
