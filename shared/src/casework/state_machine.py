@@ -34,6 +34,10 @@ class TransitionTable:
     def allowed(self, state: str) -> list[str]:
         return sorted({a for (s, a) in self._next if s == str(state)})
 
+    def sources(self, action: str) -> list[str]:
+        """The states `action` may leave, sorted: for a statement that moves rows in SQL."""
+        return sorted({s for (s, a) in self._next if a == str(action)})
+
     def can(self, state: str, action: str) -> bool:
         return (str(state), str(action)) in self._next
 

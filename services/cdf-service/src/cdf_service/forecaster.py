@@ -58,6 +58,7 @@ from cdf_service.domain.forecast_basis import (
     trust_shares,
 )
 from cdf_service.domain.national_list import EntryTerms, ListEntry, entry_as_of
+from cdf_service.domain.sact_submissions import SubmissionStatus
 from cdf_service.forecast_cache import ForecastCache, forecast_cache
 
 log = get_logger(__name__)
@@ -137,7 +138,7 @@ _HISTORY = text(
 # Each trust's latest processed SACT month: its SACT covers up to that month's end.
 _SACT_TO = text(
     "SELECT left(provider_ods, 3) AS trust, max(period) AS period FROM sact_submissions "
-    "WHERE status = 'processed' GROUP BY 1"
+    f"WHERE status = '{SubmissionStatus.PROCESSED}' GROUP BY 1"
 )
 _APPROVALS = text(
     "SELECT provider_ods, CAST(created_at AS date) AS created FROM applications "

@@ -250,6 +250,15 @@ async def test_json_batch_and_a_bad_header(stack: TestStack) -> None:
         listed = await svc.client.get("/api/v1/sact/submissions", params={"provider": "RHQ"}, headers=headers)
         assert [s["submission_id"] for s in listed.json()["items"]] == ["json-1"]  # the refused file left nothing
 
+        def listed_as(status: str) -> Any:
+            params = {"provider": "RHQ", "status": status}
+            return svc.client.get("/api/v1/sact/submissions", params=params, headers=headers)
+
+        assert [s["submission_id"] for s in (await listed_as("processed")).json()["items"]] == ["json-1"]
+        assert (await listed_as("failed")).json()["items"] == []
+        unknown = await listed_as("done")  # a status the lifecycle lacks: a 422 at `status`, not an empty page
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "status", unknown.text
+
         other_trust = await svc.client.get(
             f"/api/v1/sact/submissions/{made.json()['id']}", headers=stack.auth("RRV", "provider_system")
         )

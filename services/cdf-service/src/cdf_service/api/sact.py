@@ -26,6 +26,7 @@ from casework.runtime import ServiceRuntime
 from casework.tracing import stored_trace
 from cdf_service.api.common import from_row
 from cdf_service.db.models import SactProblem, SactSubmission
+from cdf_service.domain.sact_submissions import SubmissionStatus, may_resubmit
 from cdf_service.sact import intake
 from cdf_service.sact_schema import SCHEMAS, HeaderError, schema_for
 
@@ -72,7 +73,7 @@ class SubmissionOut(BaseModel):
     submission_id: str
     source_format: str
     sact_version: str | None = Field(description="the file's SACT version, e.g. 4.0")
-    status: str
+    status: SubmissionStatus
     bytes_received: int
     chunks_total: int
     chunks_done: int
@@ -186,7 +187,7 @@ async def submit(
         raise Problem("send text/csv or application/json", status=415, title="Unsupported media type")
     ensure_visible(principal, key.provider_ods, "provider", key.provider_ods)
     existing = await _existing(uow, key)
-    if existing is not None and existing.status != "failed":
+    if existing is not None and not may_resubmit(existing.status):
         return JSONResponse((await submission_out(uow, existing)).model_dump(mode="json"), status_code=200)
     submission = await _open(uow, runtime, key, existing, "json" if batch else "csv", principal)
     piece_bytes = runtime.settings.sact_chunk_bytes  # type: ignore[attr-defined]
@@ -293,7 +294,7 @@ async def list_submissions(
     uow: Uow,
     provider: OdsCode | None = None,
     period: Annotated[str | None, Query(pattern=PERIOD.pattern)] = None,
-    status_: Annotated[str | None, Query(alias="status", max_length=12)] = None,
+    status_: Annotated[SubmissionStatus | None, Query(alias="status")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     principal: Principal = Depends(require_roles(*READER_ROLES)),

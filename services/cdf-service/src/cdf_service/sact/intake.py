@@ -22,6 +22,7 @@ from casework.problems import Problem
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
 from cdf_service.db.models import SactChunk, SactProblem, SactRow, SactSubmission
+from cdf_service.domain.sact_submissions import UPLOAD_STARTS, SubmissionStep, next_status
 from cdf_service.sact.records import pieces
 from cdf_service.sact.worker import SACT_WORKER
 from cdf_service.sact_schema import detect, detect_keys, header_text
@@ -30,10 +31,11 @@ Pieces = AsyncIterator[tuple[list[str] | None, bytes]]  # (header, b"") once, th
 
 _UPLOADED = text(
     # The worker may have taken the file up already (status processing): only a waiting one is `received`.
-    """
+    f"""
     UPDATE sact_submissions
     SET upload_complete = true, chunks_total = :chunks, bytes_received = :bytes,
-        status = CASE WHEN status = 'receiving' THEN 'received' ELSE status END
+        status = CASE WHEN status = '{UPLOAD_STARTS}'
+                      THEN '{next_status(UPLOAD_STARTS, SubmissionStep.FINISH_UPLOAD)}' ELSE status END
     WHERE id = :sid
     """
 )
@@ -86,7 +88,8 @@ async def receive(
     submission.columns = header
     if second is None:
         data = first[1] if first is not None else b""
-        submission.status, submission.upload_complete = "received", True
+        submission.status = next_status(UPLOAD_STARTS, SubmissionStep.FINISH_UPLOAD)
+        submission.upload_complete = True
         submission.chunks_total, submission.bytes_received = (1 if data else 0), len(data)
         await _flush_new(uow)
         if data:
@@ -94,7 +97,7 @@ async def receive(
         uow.wake_after_commit(SACT_WORKER)
         await uow.commit()
         return True
-    submission.status, submission.upload_complete = "receiving", False
+    submission.status, submission.upload_complete = UPLOAD_STARTS, False
     await _flush_new(uow)
     await uow.commit()  # the status row, readable while the file arrives
     try:

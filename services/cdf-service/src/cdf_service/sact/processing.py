@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from casework.uow import UnitOfWork
 from cdf_service.db.models import SactChunk, SactSubmission
 from cdf_service.domain.sact_rows import AdministrationRow, RepeatedChecksums, repeated_administrations
+from cdf_service.domain.sact_submissions import SubmissionStatus, SubmissionStep, next_status
 from cdf_service.sact.matcher import ListedDrug
 from cdf_service.sact.pieces import COPY_COLUMNS, PieceResult
 
@@ -144,7 +145,7 @@ def listed_drugs(listed: dict[str, tuple[str, ...]]) -> dict[str, ListedDrug]:
 
 def record_processed(uow: UnitOfWork, submission: SactSubmission, counts: Counter[str]) -> None:
     """The submission is done: its status and counts (on the locked row), the event and the audit row."""
-    submission.status = "processed"
+    submission.status = next_status(submission.status, SubmissionStep.FINISH)
     submission.finished_at = datetime.now(UTC)
     submission.matched = dict(counts)
     totals = (submission.rows_total, submission.rows_accepted, submission.rows_rejected)
@@ -182,7 +183,7 @@ _FINISHED = (
     update(SactSubmission.__table__)
     .where(SactSubmission.__table__.c.id == bindparam("done_sid"))
     .values(
-        status="processed",
+        status=next_status(SubmissionStatus.PROCESSING, SubmissionStep.FINISH),
         rows_total=bindparam("done_total"),
         rows_accepted=bindparam("done_accepted"),
         rows_rejected=bindparam("done_rejected"),

@@ -43,6 +43,7 @@ from casework.uow import UnitOfWork
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import SactSubmission
 from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
+from cdf_service.domain.sact_submissions import LIFECYCLE, SubmissionStatus, SubmissionStep, next_status, sql_states
 from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.forecaster import recompute_pairs
 from cdf_service.lapse import BATCH as LAPSE_BATCH
@@ -75,15 +76,18 @@ WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # claimed_by: which proce
 
 # A claim gives the submission a new token (a takeover too): every later write names it, so the worker
 # it was taken from, should it still be running, writes nothing more (processing.ClaimLost).
+# The states come from the lifecycle table; from `receiving` only once a piece is stored.
 _CLAIM = text(
-    """
-    UPDATE sact_submissions SET status = 'processing', started_at = coalesce(started_at, now()),
+    f"""
+    UPDATE sact_submissions SET status = '{next_status(SubmissionStatus.RECEIVED, SubmissionStep.CLAIM)}',
+                                started_at = coalesce(started_at, now()),
                                 heartbeat_at = now(), claim_token = gen_random_uuid(), claimed_by = :worker
     WHERE id = (
         SELECT id FROM sact_submissions
-        WHERE status = 'received'
-           OR (status = 'receiving' AND chunks_total > 0)
-           OR (status IN ('processing', 'matching') AND heartbeat_at < now() - make_interval(secs => :stale))
+        WHERE (status IN ({sql_states(SubmissionStep.CLAIM)})
+               AND (status <> '{SubmissionStatus.RECEIVING}' OR chunks_total > 0))
+           OR (status IN ({sql_states(SubmissionStep.TAKE_OVER)})
+               AND heartbeat_at < now() - make_interval(secs => :stale))
         ORDER BY created_at
         FOR UPDATE SKIP LOCKED
         LIMIT 1)
@@ -250,7 +254,8 @@ class SactWorker:
             duplicates = await reject_duplicates(uow, submission_id, checksums)
             submission.rows_accepted -= duplicates
             submission.rows_rejected += duplicates
-            submission.status, submission.heartbeat_at = "matching", datetime.now(UTC)
+            submission.status = next_status(submission.status, SubmissionStep.ROWS_WRITTEN)
+            submission.heartbeat_at = datetime.now(UTC)
             await uow.commit()
         timings["ms_duplicates"] = round((time.perf_counter() - started) * 1000)
 
@@ -373,7 +378,8 @@ class SactWorker:
             failed = await uow.session.execute(
                 update(SactSubmission)
                 .where(SactSubmission.id == claimed.id, SactSubmission.claim_token == claimed.token)
-                .values(status="failed", error=error[:2000], finished_at=datetime.now(UTC))
+                .where(SactSubmission.status.in_(LIFECYCLE.sources(SubmissionStep.FAIL)))
+                .values(status=SubmissionStatus.FAILED, error=error[:2000], finished_at=datetime.now(UTC))
                 .returning(SactSubmission.id)
             )
             ours = failed.first() is not None
