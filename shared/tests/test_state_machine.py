@@ -24,6 +24,7 @@ def test_next_state_and_allowed_actions() -> None:
     assert DOOR.can("locked", "unlock") and not DOOR.can("locked", "open")
     assert DOOR.states == {"open", "closed", "locked"}
     assert DOOR.final_states() == set()
+    assert DOOR.reachable("locked") == {"open", "closed", "locked"} and DOOR.reachable("nowhere") == {"nowhere"}
     assert DOOR.sources("close") == ["open"] and DOOR.sources("lock") == ["closed"] and DOOR.sources("fly") == []
 
 

@@ -49,6 +49,18 @@ class TransitionTable:
     def actions(self) -> set[str]:
         return {a for _, a in self._next}
 
+    def reachable(self, start: str) -> set[str]:
+        """Every state some sequence of actions leads to from `start` (itself included)."""
+        seen, frontier = {str(start)}, [str(start)]
+        while frontier:
+            state = frontier.pop()
+            for action in self.allowed(state):
+                after = self._next[(state, action)]
+                if after not in seen:
+                    seen.add(after)
+                    frontier.append(after)
+        return seen
+
     def final_states(self) -> set[str]:
         return {s for s in self.states if not self.allowed(s)}
 

@@ -16,20 +16,8 @@ from cdf_service.sact.intake import _UPLOADED
 from cdf_service.sact.worker import _CLAIM
 
 
-def reachable(start: SubmissionStatus) -> set[str]:
-    seen, todo = {str(start)}, [str(start)]
-    while todo:
-        state = todo.pop()
-        for step in LIFECYCLE.allowed(state):
-            after = LIFECYCLE.next_state(state, step)
-            if after not in seen:
-                seen.add(after)
-                todo.append(after)
-    return seen
-
-
 def test_every_status_is_reachable_from_an_upload_and_only_processed_is_final() -> None:
-    assert reachable(UPLOAD_STARTS) == {str(s) for s in SubmissionStatus}
+    assert LIFECYCLE.reachable(UPLOAD_STARTS) == {str(s) for s in SubmissionStatus}
     assert LIFECYCLE.final_states() == {SubmissionStatus.PROCESSED}
 
 

@@ -61,15 +61,7 @@ def test_withdrawal_only_before_a_decision() -> None:
 
 
 def test_every_state_is_reachable_from_draft_and_only_closed_and_withdrawn_are_final() -> None:
-    seen, frontier = {S.DRAFT.value}, [S.DRAFT.value]
-    while frontier:
-        state = frontier.pop()
-        for action in CASE.allowed(state):
-            nxt = CASE.next_state(state, action)
-            if nxt not in seen:
-                seen.add(nxt)
-                frontier.append(nxt)
-    assert seen == {s.value for s in CaseState}
+    assert CASE.reachable(S.DRAFT) == {s.value for s in CaseState}
     assert CASE.final_states() == {s.value for s in FINAL_STATES}
     assert set(STAGE_OF) == set(CaseState)
     assert CASE.actions == {a.value for a in Action}
