@@ -10,21 +10,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notification_service.domain.inbound import (
-    ENVELOPE_NOT_SECURE,
-    FORM_FIELDS,
-    NOT_SECURE,
-    ApplicationSource,
-    GatewayOutcome,
-    InboundMail,
+from notification_service.domain.inbound.form import FORM_FIELDS, ApplicationSource, parse_form
+from notification_service.domain.inbound.html_text import html_to_text
+from notification_service.domain.inbound.message import InboundMail, inbound_id_for, parse_message
+from notification_service.domain.inbound.replies import (
     ReplySettings,
     acknowledgement_reply,
-    html_to_text,
-    inbound_id_for,
-    parse_form,
-    parse_message,
     received_payload,
     refusal_reply,
+)
+from notification_service.domain.inbound.screening import (
+    ENVELOPE_NOT_SECURE,
+    NOT_SECURE,
+    GatewayOutcome,
     screen,
     sender_allowed,
 )

@@ -38,6 +38,14 @@ def address_of(value: str) -> str:
     return f"{local}@{normalise_domain(domain)}"
 
 
+def address_or_none(value: str) -> str | None:
+    """`address_of`, or None for a value that is not a single mailbox (a form field, a header)."""
+    try:
+        return address_of(value)
+    except InvalidAddress:
+        return None
+
+
 def domain_of(address: str) -> str:
     return address_of(address).split("@")[1]
 

@@ -29,19 +29,15 @@ from notification_service.config import config_of, mail_identity, notification_s
 from notification_service.db.models import InboundAttachment, InboundMessage, InboundRefusal
 from notification_service.db.queue import Cause, enqueue
 from notification_service.db.templates import load_template_set
-from notification_service.domain.inbound import (
-    GatewayDecision,
-    GatewayOutcome,
-    InboundMail,
+from notification_service.domain.inbound.message import InboundMail, inbound_id_for, parse_message
+from notification_service.domain.inbound.replies import (
     ReplySettings,
     acknowledgement_mail,
-    inbound_id_for,
     inbound_reference,
-    parse_message,
     received_payload,
     refusal_mail,
-    screen,
 )
+from notification_service.domain.inbound.screening import GatewayDecision, GatewayOutcome, screen
 from notification_service.domain.sender_auth import SenderDecision, SenderOutcome, SenderVerdict
 from notification_service.domain.templates import RenderedMail
 from notification_service.metrics import INBOUND_MAIL
