@@ -51,10 +51,12 @@ demo: $(UV)
 test: sync browser
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen lint-imports
 	$(UV) run --frozen pytest
 
 lint: sync
 	$(UV) run --frozen ruff check .
+	$(UV) run --frozen lint-imports
 
 format: sync
 	$(UV) run --frozen ruff format .
