@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -90,6 +91,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         title=definition.title,
         version=definition.version,
         lifespan=lifespan,
+        # operation ids a client generator can use as method names (`apply`, `list_submissions`) instead of
+        # FastAPI's path-derived ones (`apply_api_v1_cdf_applications_post`); unique per app (test_openapi)
+        generate_unique_id_function=operation_id,
     )
     app.state.service_name = settings.service_name
     routers = [("", router), ("", admin), *(("/api/v1", r) for r in definition.routers)]
@@ -116,3 +120,8 @@ async def _try_ensure_topics(definition: ServiceDefinition, settings: ServiceSet
 
 def _consumed_topics(definition: ServiceDefinition) -> list[str]:
     return sorted({registry.get(t).topic for t in definition.handlers})
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route function's name: what the operation does, in the service's own words."""
+    return route.name

@@ -175,9 +175,7 @@ async def test_the_region_set_apart_is_flagged_and_nothing_else(stack: TestStack
         assert london_a["median_working_days_to_decision"] == 0
 
         # the CSV holds the same figures; the quarterly return links here
-        as_csv = await svc.client.get(
-            "/api/v1/ifr/reports/consistency", params={**period, "format": "csv"}, headers=analyst
-        )
+        as_csv = await svc.client.get("/api/v1/ifr/reports/consistency.csv", params=period, headers=analyst)
         assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(as_csv.text)))
         value = {(r["treatment"], r["grouping"], r["group"], r["measure"]): r["value"] for r in rows}

@@ -177,12 +177,19 @@ async def test_quarterly_return_matches_independent_counts(stack: TestStack) -> 
             "ratification": (2, 0, 0),
         }
 
-        as_csv = await svc.client.get(
-            "/api/v1/ifr/reports/quarterly", params={"quarter": label, "format": "csv"}, headers=analyst
-        )
+        as_csv = await svc.client.get("/api/v1/ifr/reports/quarterly.csv", params={"quarter": label}, headers=analyst)
         assert as_csv.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(as_csv.text)))
         assert {r["measure"]: int(r["value"]) for r in rows if r["section"] == "totals"} == report["totals"]
+        # the deprecated ?format=csv, kept for clients written before the .csv paths, answers the same rows
+        legacy = await svc.client.get(
+            "/api/v1/ifr/reports/quarterly", params={"quarter": label, "format": "csv"}, headers=analyst
+        )
+        assert list(csv.DictReader(io.StringIO(legacy.text))) == rows
+        bad_quarter = await svc.client.get(
+            "/api/v1/ifr/reports/quarterly.csv", params={"quarter": "2026-Q5"}, headers=analyst
+        )
+        assert bad_quarter.status_code == 422 and bad_quarter.json()["errors"][0]["field"] == "quarter"
         provider = await svc.client.get(
             "/api/v1/ifr/reports/quarterly", params={"quarter": label}, headers=ifr.clinician
         )

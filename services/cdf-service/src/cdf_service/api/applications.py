@@ -369,7 +369,7 @@ async def _visible(uow: UnitOfWork, principal: Principal, application_id: uuid.U
 
 
 @router.get("/{application_id}", response_model=ApplicationOut)
-async def read(
+async def read_application(
     application_id: uuid.UUID,
     uow: Uow,
     response: Response,

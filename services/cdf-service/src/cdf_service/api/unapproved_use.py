@@ -206,7 +206,7 @@ async def _visible(uow: UnitOfWork, principal: Principal, detection_id: uuid.UUI
 
 
 @router.get("/{detection_id}", response_model=DetectionOut)
-async def read(
+async def read_unapproved_use(
     detection_id: uuid.UUID,
     uow: Uow,
     response: Response,

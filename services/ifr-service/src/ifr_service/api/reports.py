@@ -1,4 +1,6 @@
-"""The quarterly national data return and the decision-consistency report (JSON, or CSV with ?format=csv)."""
+"""The quarterly national data return and the decision-consistency report: JSON, or CSV at the same path
+with `.csv` (the platform's one CSV convention; `?format=csv` is kept, deprecated, for clients written
+before it)."""
 
 from __future__ import annotations
 
@@ -96,17 +98,37 @@ async def case_summaries(uow: UnitOfWork, start: date, end: date) -> list[CaseSu
     ]
 
 
+Reporter = Annotated[Principal, Depends(require_roles(Role.IFR_OFFICER, Role.NATIONAL_ANALYST))]
+Quarter = Annotated[str, Query(pattern=QUARTER_PATTERN, examples=["2026-Q3"])]
+Start = Annotated[date | None, Query(examples=["2026-04-01"])]
+End = Annotated[date | None, Query(examples=["2027-03-31"])]
+# `?format=csv` came before the `.csv` paths; kept so existing clients go on working
+LegacyFormat = Annotated[
+    str, Query(pattern="^(json|csv)$", deprecated=True, description="Deprecated: GET the same path with .csv")
+]
+
+
 @router.get("/quarterly")
-async def quarterly(
-    uow: Uow,
-    principal: Annotated[Principal, Depends(require_roles(Role.IFR_OFFICER, Role.NATIONAL_ANALYST))],
-    quarter: Annotated[str, Query(pattern=QUARTER_PATTERN, examples=["2026-Q3"])],
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
-) -> Response:
+async def quarterly(uow: Uow, principal: Reporter, quarter: Quarter, format: LegacyFormat = "json") -> Response:
     """Received, screened out by reason, redirected, heard by panel, approved, declined,
     reconsiderations, reviews and outcomes, by treatment and trust; timeliness against each clock.
     Quarters are calendar quarters (2026-Q3 = July-September 2026); `financial_quarter` names the same
-    period in financial-year terms."""
+    period in financial-year terms. As CSV: `/quarterly.csv`."""
+    report = await _quarterly_report(uow, principal, quarter)
+    return _quarterly_csv(report, quarter) if format == "csv" else JSONResponse(jsonable_encoder(report))
+
+
+@router.get("/quarterly.csv", response_class=Response)
+async def quarterly_csv(uow: Uow, principal: Reporter, quarter: Quarter) -> Response:
+    """The quarterly return as CSV rows (`treatment`, `trust`, `measure`, `value` ...)."""
+    return _quarterly_csv(await _quarterly_report(uow, principal, quarter), quarter)
+
+
+def _quarterly_csv(report: dict[str, Any], quarter: str) -> Response:
+    return csv_response(CSV_COLUMNS, csv_rows(report), f"ifr-return-{quarter}.csv")
+
+
+async def _quarterly_report(uow: UnitOfWork, principal: Principal, quarter: str) -> dict[str, Any]:
     try:
         start, end = quarter_bounds(quarter)
     except ValueError as exc:
@@ -116,9 +138,7 @@ async def quarterly(
     report["links"] = {"consistency": f"/api/v1/ifr/reports/consistency?start={start}&end={end}"}
     uow.audit(principal, "report", "ifr_report", quarter)
     await uow.commit()
-    if format == "csv":
-        return csv_response(CSV_COLUMNS, csv_rows(report), f"ifr-return-{quarter}.csv")
-    return JSONResponse(jsonable_encoder(report))
+    return report
 
 
 # the longest period one report covers (five years of requests: the retention of a decided case)
@@ -210,18 +230,32 @@ async def consistency_records(
 
 @router.get("/consistency")
 async def decision_consistency(
-    uow: Uow,
-    principal: Annotated[Principal, Depends(require_roles(Role.IFR_OFFICER, Role.NATIONAL_ANALYST))],
-    start: Annotated[date | None, Query(examples=["2026-04-01"])] = None,
-    end: Annotated[date | None, Query(examples=["2027-03-31"])] = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    uow: Uow, principal: Reporter, start: Start = None, end: End = None, format: LegacyFormat = "json"
 ) -> Response:
     """Decision consistency: the requests received from `start` to `end` (default: the year up to
     today) by region and by panel, per treatment and overall: requests, screened out, approved,
     declined, the approval rate with its 95% Wilson interval, the clocks started on receipt and the
     median working days to the first decision; `flags` names each region or panel whose approval rate
     for a treatment differs from the others' beyond chance (Fisher's exact, Holm-Bonferroni), with its
-    counts. `method` states the test."""
+    counts. `method` states the test. As CSV: `/consistency.csv`."""
+    report = await _consistency_report(uow, principal, start, end)
+    return _consistency_csv(report) if format == "csv" else JSONResponse(jsonable_encoder(report))
+
+
+@router.get("/consistency.csv", response_class=Response)
+async def decision_consistency_csv(uow: Uow, principal: Reporter, start: Start = None, end: End = None) -> Response:
+    """The decision-consistency report as long CSV rows (`period_start` ... `measure`, `value`)."""
+    return _consistency_csv(await _consistency_report(uow, principal, start, end))
+
+
+def _consistency_csv(report: dict[str, Any]) -> Response:
+    name = f"ifr-consistency-{report['period_start']}-{report['period_end']}.csv"
+    return csv_response(consistency.CSV_COLUMNS, consistency.csv_rows(report), name)
+
+
+async def _consistency_report(
+    uow: UnitOfWork, principal: Principal, start: date | None, end: date | None
+) -> dict[str, Any]:
     for name, day in (("start", start), ("end", end)):
         if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
             raise field_problem(name, f"must be a date from {FIRST_YEAR} to {LAST_YEAR}")
@@ -235,6 +269,4 @@ async def decision_consistency(
     report = consistency.consistency_report(records, start, end, today(), panels)
     uow.audit(principal, "report", "ifr_consistency_report", f"{start}..{end}")
     await uow.commit()
-    if format == "csv":
-        return csv_response(consistency.CSV_COLUMNS, consistency.csv_rows(report), f"ifr-consistency-{start}-{end}.csv")
-    return JSONResponse(jsonable_encoder(report))
+    return report

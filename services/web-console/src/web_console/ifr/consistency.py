@@ -107,7 +107,8 @@ async def consistency_download(extension: str, request: Request, session: Curren
     if extension not in ("csv", "json"):
         return Response(status_code=404)
     period, _, errors = _period(request)
-    async with apis.ifr.stream(API, **({} if errors else period), format=extension) as upstream:
+    path = f"{API}.csv" if extension == "csv" else API  # the API's JSON, or its CSV at the path with .csv
+    async with apis.ifr.stream(path, **({} if errors else period)) as upstream:
         content = await upstream.aread()
         media_type = upstream.headers.get("content-type", "application/octet-stream")
     filename = f"ifr-consistency-{period.get('start', 'year')}-{period.get('end', clock.today().isoformat())}"

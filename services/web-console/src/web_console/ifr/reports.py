@@ -87,7 +87,8 @@ async def quarterly_download(
 ) -> Response:
     if extension not in ("csv", "json"):
         return Response(status_code=404)
-    async with apis.ifr.stream("/ifr/reports/quarterly", quarter=quarter, format=extension) as upstream:
+    path = "/ifr/reports/quarterly.csv" if extension == "csv" else "/ifr/reports/quarterly"
+    async with apis.ifr.stream(path, quarter=quarter) as upstream:
         content = await upstream.aread()
         media_type = upstream.headers.get("content-type", "application/octet-stream")
     filename = f"ifr-return-{quarter}.{extension}"
