@@ -1,6 +1,9 @@
 """Property-based checks of every service's public API with schemathesis: requests generated from each
 service's own OpenAPI document (valid and invalid bodies, odd path and query values, missing and
-stale headers) must never get a 5xx. A client's mistake is a 4xx problem+json, never a server error.
+stale headers) must never get a 5xx, and every answer must be one the document promises: its status
+among the operation's documented responses and its content type the one documented for that status
+(schemathesis's status-code and content-type conformance checks). A client's mistake is a 4xx
+problem+json, never a server error, and never a status the client could not have known about.
 
 Each service runs as deployed (`casework serve`, its own process and database) with its workers off,
 so nothing the fuzzing makes reaches the broker and the other tests. The callers hold every role, so
@@ -18,7 +21,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import content_type_conformance, not_a_server_error, status_code_conformance
 
 from casework.auth import Role
 from embedded_stack.testing import TestStack
@@ -32,6 +35,8 @@ FUZZ = settings(
     database=None,
 )
 
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 
 # Who calls: NHS England (sees every organisation) and a trust (its own records only, other code paths).
 CALLERS = {"commissioner": "X24", "provider": "RRV"}
@@ -53,10 +58,11 @@ def test_no_request_gets_a_server_error(stack: TestStack, service: str, caller: 
             @FUZZ
             @given(case=cases)
             def call(case: schemathesis.Case) -> None:
-                case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=[not_a_server_error])
+                case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
 
             try:
                 call()
-            except Exception as failure:  # collect every operation's first failure, then report them all
+            # collect every operation's first failure, then report them all (schemathesis raises a group)
+            except (Exception, BaseExceptionGroup) as failure:
                 failures.append(f"{operation.label}: {failure}")
     assert not failures, "\n\n".join(failures)

@@ -18,6 +18,7 @@ from casework.correlation import correlation_id
 from casework.events.registry import registry
 from casework.logs import configure_logging, get_logger
 from casework.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from casework.openapi import document_problems
 from casework.platform_routes import admin, router
 from casework.problems import install_problem_handlers
 from casework.request_body import BodyRules, RequestBodyGuard
@@ -104,6 +105,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
     install_problem_handlers(app)
     for prefix, each in routers:
         app.include_router(each, prefix=prefix)
+    document_problems(app)
     if definition.configure_app is not None:
         definition.configure_app(app)
     return app

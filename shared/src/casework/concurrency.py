@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import Response
+from fastapi import Header, Response
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.problems import PreconditionFailed, PreconditionRequired
+
+# The one way a route declares it: `if_match: IfMatch = None` (documented as the `If-Match` header, and
+# the OpenAPI document then lists the 412 and 428 it can answer).
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag of the resource as you read it: without it 428, a stale one 412",
+        examples=['W/"3"'],
+    ),
+]
 
 
 def etag(version: int) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import select, text
@@ -53,7 +53,7 @@ async def ready(runtime: Runtime) -> JSONResponse:
     return JSONResponse({"status": "degraded" if degraded else "ready", "checks": checks, "degraded": degraded})
 
 
-@router.get("/metrics", tags=["platform"], summary="Prometheus metrics")
+@router.get("/metrics", tags=["platform"], summary="Prometheus metrics", response_class=PlainTextResponse)
 async def metrics(runtime: Runtime) -> Response:
     await runtime.relay.backlog()
     for refresh in runtime.definition.metrics:

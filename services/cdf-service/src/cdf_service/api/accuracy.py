@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from casework.auth import Principal, require_roles
 from casework.deps import Uow
+from casework.openapi import problems
 from casework.problems import NotFound
 from cdf_service.api.accuracy_chart import AccuracyPoint, render_accuracy_chart
 from cdf_service.api.forecasts import READER_ROLES
@@ -56,7 +57,7 @@ async def _latest(uow: Any) -> ForecastBacktest:
     return found
 
 
-@router.get("/forecasts/accuracy", response_model=AccuracyOut)
+@router.get("/forecasts/accuracy", response_model=AccuracyOut, responses=problems(404))  # no backtest run yet
 async def forecast_accuracy(uow: Uow, principal: Principal = Depends(require_roles(*READER_ROLES))) -> AccuracyOut:
     """The latest backtest of the spend forecast against the run-rate (national, per trust and per trust x
     entry WAPE and bias, P10-P90 coverage, by cut-off month), with when and on what data it ran."""
@@ -74,7 +75,7 @@ async def forecast_accuracy(uow: Uow, principal: Principal = Depends(require_rol
     )
 
 
-@router.get("/forecasts/accuracy/chart.svg", response_class=Response)
+@router.get("/forecasts/accuracy/chart.svg", response_class=Response, responses=problems(404))
 async def forecast_accuracy_chart(uow: Uow, principal: Principal = Depends(require_roles(*READER_ROLES))) -> Response:
     """National WAPE by cut-off month, model beside run-rate, and the band's coverage, as SVG."""
     run = await _latest(uow)

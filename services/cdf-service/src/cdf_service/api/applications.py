@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Select, func, select
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from casework import clock
 from casework.auth import Forbidden, Principal, Role, ensure_visible, require_roles
 from casework.budget_impact import BudgetImpact, mismatch
-from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.db import violated_constraint
 from casework.deps import Runtime, Uow
@@ -26,6 +26,7 @@ from casework.events.catalogue.cdf import StopReason
 from casework.financial_year import financial_year_of
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import NhsNumber, OdsCode, patient_ref
+from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, NotFound, Unprocessable, field_problem
@@ -135,7 +136,7 @@ def application_out(app: Application) -> ApplicationOut:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut, openapi_extra=IDEMPOTENT)
 async def apply(
     body: ApplicationIn,
     request: Request,
@@ -388,7 +389,7 @@ async def withdraw(
     body: Withdrawal,
     uow: Uow,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     principal: Principal = Depends(require_roles(*WITHDRAW_ROLES)),
 ) -> ApplicationOut:
     app = await _visible(uow, principal, application_id)

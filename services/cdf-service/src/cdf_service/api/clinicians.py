@@ -6,16 +6,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from casework.auth import Principal, Role, ensure_visible, require_roles
-from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import OdsCode
+from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, field_problem
 from cdf_service.api.common import from_row
@@ -60,7 +61,7 @@ def clinician_out(row: Clinician) -> ClinicianOut:
     return from_row(ClinicianOut, row, allowed_actions=TRANSITIONS.allowed(row.status))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClinicianOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClinicianOut, openapi_extra=IDEMPOTENT)
 async def register(
     body: ClinicianIn,
     request: Request,
@@ -157,7 +158,7 @@ async def decide(
     uow: Uow,
     response: Response,
     body: Decision | None = None,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     principal: Principal = Depends(require_roles(Role.TRUST_CDF_LEAD)),
 ) -> ClinicianOut:
     """confirm | decline (pending registrations) or revoke (confirmed ones): the trust's CDF lead only."""

@@ -7,17 +7,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from casework import clock
 from casework.auth import Principal, Role, current_principal, require_roles
-from casework.concurrency import require_version, set_etag
+from casework.concurrency import IfMatch, require_version, set_etag
 from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import SnomedId
+from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, Unprocessable
 from casework.request_body import body_limit
@@ -218,7 +219,7 @@ async def entry_history(entry_id: str, uow: Uow, _: Principal = Depends(current_
     return [entry_out(r, r.effective_from) for r in rows]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=EntryOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=EntryOut, openapi_extra=IDEMPOTENT)
 async def create_entry(
     body: EntryIn,
     request: Request,
@@ -254,7 +255,7 @@ async def add_version(
     response: Response,
     uow: Uow,
     runtime: Runtime,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     principal: Principal = Depends(require_roles(*ADMIN_ROLES)),
 ) -> EntryOut:
     changes = _domain_values(body, {"effective_from", "change_note"})
@@ -269,7 +270,7 @@ async def close_entry(
     response: Response,
     uow: Uow,
     runtime: Runtime,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     principal: Principal = Depends(require_roles(*ADMIN_ROLES)),
 ) -> EntryOut:
     """Close to new applications from a day (patients already approved keep treatment)."""
@@ -304,7 +305,11 @@ async def _new_version(
     return entry_out(row, row.effective_from)
 
 
-@router.post("/import", response_model=ListLoadResult)
+# the body is the list file itself, read raw (one row per entry version)
+CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.post("/import", response_model=ListLoadResult, openapi_extra=CSV_BODY)
 @body_limit("list_import_max_bytes", field="file")
 async def import_list(
     request: Request, uow: Uow, runtime: Runtime, principal: Principal = Depends(require_roles(*ADMIN_ROLES))

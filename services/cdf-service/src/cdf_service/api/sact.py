@@ -19,6 +19,7 @@ from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
 from casework.financial_year import MONTH_PATTERN
 from casework.identifiers import OdsCode
+from casework.openapi import problems
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, Unprocessable
 from casework.request_body import body_limit
@@ -151,6 +152,7 @@ def _invalid(exc: ValidationError) -> Unprocessable:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SubmissionOut,
+    responses=problems(415),  # a body neither CSV nor JSON
     openapi_extra={
         "requestBody": {
             "content": {

@@ -8,13 +8,13 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, select
 
 from casework.auth import Principal, Role, ensure_visible, require_roles
-from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.identifiers import OdsCode
@@ -255,7 +255,7 @@ async def answer(
     body: Answer,
     uow: Uow,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     principal: Principal = Depends(require_roles(*ANSWER_ROLES)),
 ) -> DetectionOut:
     """The trust's answer: the approval reference that covers the use (checked: this trust, patient and drug,
@@ -301,7 +301,7 @@ async def accept(
     body: Acceptance,
     uow: Uow,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
 ) -> DetectionOut:
     """The commissioner accepts the trust's answer."""
@@ -314,7 +314,7 @@ async def challenge(
     body: Challenge,
     uow: Uow,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
 ) -> DetectionOut:
     """The commissioner challenges the answer, giving the reason (the trust may answer again)."""
@@ -347,7 +347,7 @@ async def close(
     body: Acceptance,
     uow: Uow,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
 ) -> DetectionOut:
     """The commissioner closes an accepted or challenged detection."""

@@ -15,6 +15,7 @@ from casework.auth import Principal
 from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import SnomedId
+from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import Conflict
 from contract_service.api.access import commissioner, reader
@@ -56,7 +57,12 @@ class BudgetLineOut(BaseModel):
     version: int
 
 
-@router.post("/contracts/{contract_id}/budget-lines", status_code=status.HTTP_201_CREATED, response_model=BudgetLineOut)
+@router.post(
+    "/contracts/{contract_id}/budget-lines",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BudgetLineOut,
+    openapi_extra=IDEMPOTENT,
+)
 async def add_budget_line(
     contract_id: uuid.UUID,
     body: BudgetLineIn,

@@ -6,19 +6,20 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.auth import Principal, ensure_visible
-from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.financial_year import fy_end, fy_start, fy_start_year
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import OdsCode
+from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, field_problem
 from contract_service.api.access import commissioner, reader
@@ -131,7 +132,7 @@ def contract_out(contract: Contract, variations: list[Variation], as_of: date | 
     )
 
 
-@router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractOut)
+@router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractOut, openapi_extra=IDEMPOTENT)
 async def create_contract(
     body: ContractIn, request: Request, response: Response, uow: Uow, principal: Principal = commissioner
 ) -> Any:
@@ -294,14 +295,19 @@ def _check_replay(base: ContractTerms, variations: list[Variation], sequence: in
         ) from None
 
 
-@router.post("/contracts/{contract_id}/variations", status_code=status.HTTP_201_CREATED, response_model=VariationOut)
+@router.post(
+    "/contracts/{contract_id}/variations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VariationOut,
+    openapi_extra=IDEMPOTENT,
+)
 async def agree_variation(
     contract_id: uuid.UUID,
     body: VariationIn,
     request: Request,
     response: Response,
     uow: Uow,
-    if_match: str | None = Header(None),
+    if_match: IfMatch = None,
     principal: Principal = commissioner,
 ) -> Any:
     idempotent = IdempotentRequest(request, principal, body.model_dump(mode="json"))

@@ -6,15 +6,16 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from casework import clock
 from casework.auth import Principal, ensure_visible
-from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
+from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, field_problem
 from contract_service.api.access import commissioner, reader
@@ -82,7 +83,12 @@ def _out(derogation: Derogation) -> DerogationOut:
     )
 
 
-@router.post("/contracts/{contract_id}/derogations", status_code=status.HTTP_201_CREATED, response_model=DerogationOut)
+@router.post(
+    "/contracts/{contract_id}/derogations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DerogationOut,
+    openapi_extra=IDEMPOTENT,
+)
 async def propose_derogation(
     contract_id: uuid.UUID,
     body: DerogationIn,
@@ -164,7 +170,7 @@ async def act_on_derogation(
     body: DerogationActionIn,
     response: Response,
     uow: Uow,
-    if_match: str | None = Header(None),
+    if_match: IfMatch = None,
     principal: Principal = commissioner,
 ) -> DerogationOut:
     derogation = await _load(uow, derogation_id, principal)

@@ -7,13 +7,13 @@ import hashlib
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from casework.auth import Principal
-from casework.concurrency import require_version
+from casework.concurrency import IfMatch, require_version
 from casework.deps import Uow
 from casework.downloads import document_download
 from casework.problems import Conflict, NotFound, Problem, field_problem
@@ -51,7 +51,7 @@ async def attach_evidence(
     uow: Uow,
     file: Annotated[UploadFile, File(description="the evidence: PDF or DOCX")],
     description: Annotated[str | None, Form(max_length=500)] = None,
-    if_match: str | None = Header(None),
+    if_match: IfMatch = None,
     principal: Principal = provider_user,
 ) -> JSONResponse:
     """`If-Match` the query's ETag (evidence is for the query as the trust read it); the query's

@@ -15,6 +15,7 @@ from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.financial_year import fy_start_year, month_starts
 from casework.identifiers import OdsCode
+from casework.openapi import problems
 from casework.problems import NotFound, field_problem
 from contract_service.api.access import reader
 from contract_service.api.chart import ChartMonth, render_chart
@@ -182,7 +183,7 @@ MONTH_COLUMNS = (
 )
 
 
-@router.get("/forecast-outturn/months.csv", response_class=Response)
+@router.get("/forecast-outturn/months.csv", response_class=Response, responses=problems(404))  # no such line
 async def forecast_outturn_months_csv(
     uow: Uow,
     fy: str = Query(examples=["2026/27"]),
@@ -205,7 +206,7 @@ async def forecast_outturn_months_csv(
     return csv_response(MONTH_COLUMNS, rows, name)
 
 
-@router.get("/forecast-outturn/chart.svg", response_class=Response)
+@router.get("/forecast-outturn/chart.svg", response_class=Response, responses=problems(404))
 async def forecast_outturn_chart(
     uow: Uow,
     fy: str = Query(examples=["2026/27"]),

@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import ColumnElement, Select, case, func, select, update
 
 from casework import clock
 from casework.auth import Principal, ensure_visible
-from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.identifiers import OdsCode
@@ -250,7 +250,7 @@ async def respond(
     body: ResponseIn,
     response: Response,
     uow: Uow,
-    if_match: str | None = Header(None),
+    if_match: IfMatch = None,
     principal: Principal = provider_user,
 ) -> QueryOut:
     """The provider accepts the challenge (the lines are not funded) or disputes it with evidence."""
@@ -266,7 +266,7 @@ async def resolve(
     body: ResolutionIn,
     response: Response,
     uow: Uow,
-    if_match: str | None = Header(None),
+    if_match: IfMatch = None,
     principal: Principal = commissioner,
 ) -> QueryOut:
     """The commissioner settles a dispute: uphold the challenge or accept the evidence; or withdraws it."""

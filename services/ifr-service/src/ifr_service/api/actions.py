@@ -11,12 +11,12 @@ action's own rules (422) and the change with its events and letter copy, in one 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Response
+from fastapi import APIRouter, Body, Depends, Response
 from pydantic import BaseModel
 
 from casework.auth import Principal, require_roles
 from casework.clock import today
-from casework.concurrency import require_version, stale_to_412
+from casework.concurrency import IfMatch, require_version, stale_to_412
 from casework.deps import Runtime, Uow
 from ifr_service.api.requests import respond
 from ifr_service.api.schemas import CaseOut
@@ -26,7 +26,6 @@ from ifr_service.domain.case import Action
 from ifr_service.workflow import ensure_allowed, get_case
 
 router = APIRouter(prefix="/ifr/requests", tags=["actions"])
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag of the case you are changing")]
 
 
 async def _run(

@@ -16,10 +16,12 @@ from sqlalchemy import select
 
 from casework.auth import Principal, Role, require_roles
 from casework.deps import Uow
+from casework.openapi import problems
 from casework.problems import NotFound
 from ifr_service.db.models import IfrRequest
 
-router = APIRouter(prefix="/ifr/mail-intake", tags=["mail intake"])
+# a caller who is not a commissioner is told nothing exists here (404)
+router = APIRouter(prefix="/ifr/mail-intake", tags=["mail intake"], responses=problems(404))
 MAIL_READERS = (Role.IFR_OFFICER, Role.MAIL_OPERATOR, Role.SERVICE)
 
 

@@ -16,6 +16,7 @@ from casework.clock import today
 from casework.concurrency import require_version, stale_to_412
 from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
+from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, field_problem
 from casework.uow import UnitOfWork
@@ -131,7 +132,7 @@ async def _panel_out(uow: UnitOfWork, panel: Panel) -> PanelOut:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PanelOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PanelOut, openapi_extra=IDEMPOTENT)
 async def create_panel(body: PanelIn, request: Request, uow: Uow, principal: Officer) -> Any:
     idempotent = IdempotentRequest(request, principal, body.model_dump(mode="json"))
     if (previous := await idempotent.previous(uow)) is not None:

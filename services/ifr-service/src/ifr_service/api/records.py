@@ -17,6 +17,7 @@ from casework.auth import Principal, require_roles
 from casework.deps import Runtime, Uow
 from casework.downloads import document_download
 from casework.idempotency import IdempotentRequest
+from casework.openapi import IDEMPOTENT
 from casework.problems import NotFound, Problem, field_problem
 from casework.request_body import body_limit
 from ifr_service.access import APPLICANT_ROLES, READER_ROLES, STAFF_ROLES, is_staff
@@ -56,7 +57,9 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/{request_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
+@router.post(
+    "/{request_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut, openapi_extra=IDEMPOTENT
+)
 @body_limit("document_max_bytes", overhead=FORM_OVERHEAD, field="file")
 async def upload_document(
     request_id: uuid.UUID,
@@ -141,7 +144,9 @@ class NoteOut(BaseModel):
     created_at: datetime
 
 
-@router.post("/{request_id}/notes", status_code=status.HTTP_201_CREATED, response_model=NoteOut)
+@router.post(
+    "/{request_id}/notes", status_code=status.HTTP_201_CREATED, response_model=NoteOut, openapi_extra=IDEMPOTENT
+)
 async def add_note(
     request_id: uuid.UUID,
     body: NoteIn,

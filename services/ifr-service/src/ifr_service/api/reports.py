@@ -108,7 +108,13 @@ LegacyFormat = Annotated[
 ]
 
 
-@router.get("/quarterly")
+# what the plain paths answer: JSON, or CSV under the deprecated ?format=csv
+JSON_OR_LEGACY_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}}}
+}
+
+
+@router.get("/quarterly", responses=JSON_OR_LEGACY_CSV)
 async def quarterly(uow: Uow, principal: Reporter, quarter: Quarter, format: LegacyFormat = "json") -> Response:
     """Received, screened out by reason, redirected, heard by panel, approved, declined,
     reconsiderations, reviews and outcomes, by treatment and trust; timeliness against each clock.
@@ -228,7 +234,7 @@ async def consistency_records(
     return records, {str(i): {"name": name, "region": region} for i, name, region in panels}
 
 
-@router.get("/consistency")
+@router.get("/consistency", responses=JSON_OR_LEGACY_CSV)
 async def decision_consistency(
     uow: Uow, principal: Reporter, start: Start = None, end: End = None, format: LegacyFormat = "json"
 ) -> Response:

@@ -6,18 +6,19 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Select, func, select
 
 from casework.auth import Principal, require_roles
 from casework.clock import today
-from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import OdsCode
+from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, Unprocessable
@@ -37,7 +38,6 @@ from ifr_service.workflow import apply_application, case_clocks, check_trust, ge
 
 router = APIRouter(prefix="/ifr/requests", tags=["requests"])
 Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag of the case you are changing")]
 
 
 async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, principal: Principal) -> CaseOut:
@@ -52,7 +52,7 @@ async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, princip
     return out
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut, openapi_extra=IDEMPOTENT)
 async def create_draft(
     body: Annotated[
         Application,

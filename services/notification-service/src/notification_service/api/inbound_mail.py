@@ -15,6 +15,7 @@ from sqlalchemy.orm import defer
 
 from casework.auth import Principal, Role, current_principal, require_roles
 from casework.deps import Uow
+from casework.openapi import problems
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
 from notification_service.api.schemas import (
@@ -25,7 +26,8 @@ from notification_service.api.schemas import (
 )
 from notification_service.db.models import InboundAttachment, InboundMessage, InboundRefusal
 
-router = APIRouter(prefix="/inbound-mail", tags=["inbound mail"])
+# a caller who is not a commissioner is told nothing exists here (404), whatever the path
+router = APIRouter(prefix="/inbound-mail", tags=["inbound mail"], responses=problems(404))
 
 
 _READERS = require_roles(Role.SERVICE, Role.IFR_OFFICER, Role.MAIL_OPERATOR)

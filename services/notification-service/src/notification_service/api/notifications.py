@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Select, func, select
 from starlette.responses import StreamingResponse
 
 from casework.auth import Principal, require_roles
-from casework.concurrency import require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.pagination import Page, paginate
@@ -148,7 +148,7 @@ async def resend_notification(
     uow: Uow,
     response: Response,
     principal: Annotated[Principal, Depends(require_roles(*RESEND_ROLES))],
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     body: ResendRequest | None = None,
 ) -> NotificationDetail:
     """Put a failed notification back in the queue (same Message-ID); needs `If-Match` with its ETag."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.auth import Principal, require_roles
-from casework.concurrency import require_version, set_etag
+from casework.concurrency import IfMatch, require_version, set_etag
 from casework.deps import Runtime, Uow
 from casework.problems import NotFound, PreconditionFailed, Unprocessable, field_problem
 from notification_service.api.schemas import (
@@ -116,7 +116,7 @@ async def put_template(
     uow: Uow,
     principal: Editor,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> TemplateOut:
     """Store a new version after checking it renders with the sample data and carries no identifiers.
 
