@@ -15,31 +15,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from replicas import metric
+from replicas import at_risk, metric
 from sqlalchemy import text
 
-from embedded_stack.testing import RunningService, TestStack, envelope_for, eventually, publish
+from embedded_stack.testing import RunningService, TestStack, eventually, publish
 
 EVENTS = 600
 _QUEUED = text(
     "SELECT count(*) AS n, count(DISTINCT source_event_id) AS events FROM notifications WHERE case_reference LIKE :run"
 )
 _DEAD = text("SELECT count(*) FROM dead_letters")
-
-
-def at_risk(run: str, n: int) -> object:
-    line = str(uuid.uuid4())
-    data = {
-        "provider_ods": "RRV",
-        "financial_year": f"{run}-{n:04d}",
-        "budget_line_id": line,
-        "line_name": "CDF drugs",
-        "budget": "1000.00",
-        "forecast_outturn": "1200.00",
-        "variance": "200.00",
-        "margin_pct": "5",
-    }
-    return envelope_for("contract.budget.at_risk", line, data, source="test")
 
 
 async def _queued(svc: RunningService, run: str) -> tuple[int, int]:
@@ -59,7 +44,7 @@ async def test_two_replicas_share_the_partitions_and_a_kill_loses_and_doubles_no
     env = {"SEND_RATE_PER_S": "200", "SEND_RATE_BURST": "20"}
     async with stack.service("notification", database=database, run_workers=False) as db:
         with stack.served_replicas("notification", 2, database=database, **env) as replicas:
-            producing = asyncio.create_task(publish(stack.bootstrap_servers, events))  # type: ignore[arg-type]
+            producing = asyncio.create_task(publish(stack.bootstrap_servers, events))
 
             async def both_working() -> bool:
                 return all(consumed(r.url) > 0 for r in replicas) and (await _queued(db, run))[0] >= EVENTS // 6
@@ -77,7 +62,7 @@ async def test_two_replicas_share_the_partitions_and_a_kill_loses_and_doubles_no
 
             await eventually(all_queued, within=120, interval=0.2)
             marker = at_risk(f"{run}-marker", 0)
-            await publish(stack.bootstrap_servers, [marker])  # type: ignore[list-item]
+            await publish(stack.bootstrap_servers, [marker])
             await eventually(lambda: _has_marker(db, run), within=60)
             queued = await _queued(db, run)
             # what the survivor read again of the dead one's share and its inbox dropped (the offsets the
