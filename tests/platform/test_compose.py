@@ -158,3 +158,16 @@ def test_notification_inbound_gateway_is_reachable_with_starttls() -> None:
     assert f"-keyout {Path(key).name} -out {Path(cert).name}" in script
     mailboxes = json.loads(default_of(environment["INBOUND_MAILBOXES"]))
     assert mailboxes and all(re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", m) for m in mailboxes)
+
+
+def test_every_process_sends_its_spans_to_the_collector() -> None:
+    """The stack's OpenTelemetry Collector receives OTLP/HTTP where every service and the console send their
+    spans, and has a traces pipeline from that receiver."""
+    services = COMPOSE["services"]
+    collector = services["otel-collector"]
+    (config_file,) = [source for target, source in mounts(collector).items() if target.endswith("config.yaml")]
+    config = yaml.safe_load((ROOT / config_file).read_text())
+    port = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].rsplit(":", 1)[1]
+    assert "otlp" in config["service"]["pipelines"]["traces"]["receivers"]
+    for name in (*SERVICE_NAMES, "console"):
+        assert services[name]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://otel-collector:{port}", name

@@ -584,3 +584,22 @@ def test_readme_names_every_secret_the_manifests_reference(overlay: str) -> None
         named |= {volume["secret"]["secretName"] for volume in spec.get("volumes", []) if "secret" in volume}
     named |= {tls["secretName"] for ingress in objects(overlay, "Ingress").values() for tls in ingress["spec"]["tls"]}
     assert named and not {name for name in named if f"`{name}`" not in deployment}, "README: Deployment"
+
+
+def test_production_processes_send_their_spans_to_the_collector_they_may_reach() -> None:
+    """Tracing in production: every process reads OTEL_EXPORTER_OTLP_ENDPOINT (the collector in namespace
+    observability, OTLP/HTTP) and a NetworkPolicy lets exactly those pods out to it on that port."""
+    (policy,) = [
+        p for name, p in objects("production", "NetworkPolicy").items() if name == "casework-to-otel-collector"
+    ]
+    (rule,) = policy["spec"]["egress"]
+    (peer,) = rule["to"]
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "observability"}
+    for name, template in pod_templates("production").items():
+        if component_of(template) not in ("api", "worker", "web"):
+            continue  # the migration jobs make no spans worth keeping
+        (container,) = template["spec"]["containers"]
+        endpoint = environment("production", container)["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"]
+        port = int(re.fullmatch(r"http://otel-collector\.observability\.svc:(\d+)", endpoint).group(1))  # type: ignore[union-attr]
+        assert matches(policy["spec"]["podSelector"], template["metadata"]["labels"]), name
+        assert port_allowed(rule, port, {}), f"{name} sends spans to port {port}, which the policy does not open"
