@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -43,11 +43,12 @@ from sqlalchemy.sql.dml import Insert
 
 from casework import broker_loss
 from casework.backoff import backoff_delay
+from casework.consumer_lag import ConsumerLag
 from casework.correlation import causation_id, correlation_id
 from casework.events.envelope import EventEnvelope, dead_letter_topic
 from casework.kafka_client import client_kwargs
 from casework.logs import get_logger
-from casework.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
+from casework.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from casework.shutdown import finish_within
 from casework.tracing import continued, tracing
 from casework.uow import UnitOfWork
@@ -148,13 +149,6 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
         self._owner.reset_offsets()
 
 
-class FetchState(Protocol):
-    """What the lag gauge reads of a consumer: no call here goes to the broker."""
-
-    def assignment(self) -> set[TopicPartition]: ...
-    def highwater(self, partition: TopicPartition) -> int | None: ...
-
-
 class EventConsumer:
     batch_size = 100  # wanted events handled in one transaction, at most
     commit_interval_s = 1.0  # offsets of handled records are committed at most this often
@@ -162,7 +156,6 @@ class EventConsumer:
     # for ever: the fault probe found contract-service stuck there, handling nothing, 498 of 650 effects
     # late. A commit that has not finished in this long restarts the consumer instead.
     commit_timeout_s = 10.0
-    lag_interval_s = 0.5  # the lag gauges are brought up to date at most this often
 
     def __init__(
         self,
@@ -181,8 +174,7 @@ class EventConsumer:
         self._last_commit = time.monotonic()
         self._assignments = 0  # counts rebalances: a batch fetched before one does not move offsets
         self._rewinds = broker_loss.RewindsActedOn()
-        self._lag_labels: set[tuple[str, str, str, str]] = set()
-        self._lag_at = 0.0
+        self._lag = ConsumerLag(self._settings.service_name, self.name)
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -204,7 +196,8 @@ class EventConsumer:
                     for tp, records in batch.items():
                         if records and tp not in rewound:
                             self._handled[tp] = records[-1].offset + 1
-                self._record_lag(rewound)
+                if self._consumer is not None:  # not stopped by a revoke while the batch was handled
+                    self._lag.update(self._consumer, self._handled, rewound)
                 for tp in rewound:
                     await self._consumer.seek_to_beginning(tp)  # type: ignore[union-attr]
                 if "dead_lettered" in outcomes or time.monotonic() - self._last_commit >= self.commit_interval_s:
@@ -218,38 +211,6 @@ class EventConsumer:
                 log.warning("consumer loop error; restarting", error=repr(exc), retry_in_s=round(delay, 3))
                 await self._stop_consumer()
                 await asyncio.sleep(delay)
-
-    def _record_lag(self, rewound: Collection[TopicPartition]) -> None:
-        """The lag gauge of each assigned partition, at most every `lag_interval_s`. Never fails the
-        loop and never waits: a metric is not worth a consumer restart or a slower loop. (A first version
-        awaited `consumer.position()` here, which waits while a position is being reset; with it the
-        notification suite lost events in 4 of 287 tests, run after run, and passed without it.)"""
-        if self._consumer is None or time.monotonic() - self._lag_at < self.lag_interval_s:
-            return
-        self._lag_at = time.monotonic()
-        try:
-            self._set_lag(self._consumer, rewound)
-        except Exception as exc:  # a rebalance between two partitions, say: the next round sets it
-            log.debug("consumer lag not measured", error=repr(exc))
-
-    def _set_lag(self, consumer: FetchState, rewound: Collection[TopicPartition]) -> None:
-        """Per partition: its highwater (known from the last fetch, no round trip) minus the next offset
-        this consumer will handle. A partition fetched but with nothing handled since it was assigned had
-        nothing to return: lag 0 (records fetched and not yet returned by `getmany` count from the next
-        round). A partition not fetched yet, or being read again from the start, keeps its last value."""
-        service = self._settings.service_name
-        assigned = consumer.assignment()
-        for tp in assigned - set(rewound):
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
-            labels = (service, self.name, tp.topic, str(tp.partition))
-            CONSUMER_LAG.labels(*labels).set(max(highwater - self._handled.get(tp, highwater), 0))
-            self._lag_labels.add(labels)
-        gone = [labels for labels in self._lag_labels if TopicPartition(labels[2], int(labels[3])) not in assigned]
-        for labels in gone:
-            CONSUMER_LAG.remove(*labels)  # another member of the group reports it now
-            self._lag_labels.discard(labels)
 
     def _cut_at_rewinds(
         self, batch: dict[TopicPartition, list[ConsumerRecord]]
@@ -330,9 +291,7 @@ class EventConsumer:
         # A commit that fails or hangs only means the next consumer re-reads those records.
         await finish_within(self.commit_handled(), 3, f"{self.name} offset commit")
         await self._stop_consumer()
-        for labels in self._lag_labels:  # a stopped consumer reports no lag (another member will)
-            CONSUMER_LAG.remove(*labels)
-        self._lag_labels.clear()
+        self._lag.clear()
 
     # -- events -----------------------------------------------------------------------------------
 
