@@ -14,8 +14,8 @@ from casework.auth import Principal, require_roles
 from casework.deps import Uow
 from casework.openapi import problems
 from casework.problems import NotFound
+from cdf_service.access import FORECAST_READER_ROLES
 from cdf_service.api.accuracy_chart import AccuracyPoint, render_accuracy_chart
-from cdf_service.api.forecasts import READER_ROLES
 from cdf_service.db.backtest_repo import latest_backtest
 from cdf_service.db.models import ForecastBacktest
 
@@ -58,7 +58,9 @@ async def _latest(uow: Any) -> ForecastBacktest:
 
 
 @router.get("/forecasts/accuracy", response_model=AccuracyOut, responses=problems(404))  # no backtest run yet
-async def forecast_accuracy(uow: Uow, principal: Principal = Depends(require_roles(*READER_ROLES))) -> AccuracyOut:
+async def forecast_accuracy(
+    uow: Uow, principal: Principal = Depends(require_roles(*FORECAST_READER_ROLES))
+) -> AccuracyOut:
     """The latest backtest of the spend forecast against the run-rate (national, per trust and per trust x
     entry WAPE and bias, P10-P90 coverage, by cut-off month), with when and on what data it ran."""
     run = await _latest(uow)
@@ -76,7 +78,9 @@ async def forecast_accuracy(uow: Uow, principal: Principal = Depends(require_rol
 
 
 @router.get("/forecasts/accuracy/chart.svg", response_class=Response, responses=problems(404))
-async def forecast_accuracy_chart(uow: Uow, principal: Principal = Depends(require_roles(*READER_ROLES))) -> Response:
+async def forecast_accuracy_chart(
+    uow: Uow, principal: Principal = Depends(require_roles(*FORECAST_READER_ROLES))
+) -> Response:
     """National WAPE by cut-off month, model beside run-rate, and the band's coverage, as SVG."""
     run = await _latest(uow)
     months = run.figures["months"]

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from casework import clock
-from casework.auth import Forbidden, Principal, Role, ensure_visible, require_roles
+from casework.auth import Forbidden, Principal, ensure_visible, require_roles
 from casework.budget_impact import BudgetImpact, mismatch
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
@@ -31,6 +31,7 @@ from casework.pagination import Page, paginate
 from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, NotFound, Unprocessable, field_problem
 from casework.uow import UnitOfWork
+from cdf_service.access import APPLICANT_ROLES, APPLICATION_READER_ROLES, WITHDRAW_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db import application_repo
 from cdf_service.db.forecast_repo import mark_dirty, stage_dirty
@@ -50,9 +51,6 @@ from cdf_service.events import emit_decision, emit_withdrawn
 
 router = APIRouter(prefix="/cdf/applications", tags=["applications"])
 
-APPLICANT_ROLES = (Role.CLINICIAN, Role.PROVIDER_SYSTEM)
-WITHDRAW_ROLES = (*APPLICANT_ROLES, Role.TRUST_CDF_LEAD, Role.CDF_MANAGER)
-READER_ROLES = (*WITHDRAW_ROLES, Role.TRUST_PHARMACIST, Role.NATIONAL_ANALYST)
 ENTITY = "cdf_application"
 LIVE_APPROVAL_CONSTRAINT = "uq_applications_live_patient_entry"  # one live approval per patient and entry
 
@@ -294,7 +292,7 @@ async def search_applications(
     body: PatientSearch,
     uow: Uow,
     runtime: Runtime,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*APPLICATION_READER_ROLES)),
 ) -> Page[ApplicationOut]:
     """The applications in the caller's view for one patient (`nhs_number`) or one `reference` (at most
     100), newest first. The NHS number travels in the body, never in a URL, so no access log holds it."""
@@ -317,7 +315,7 @@ async def list_applications(
     filters: Annotated[Filters, Query()],
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*APPLICATION_READER_ROLES)),
 ) -> Page[ApplicationOut]:
     query = _filtered(filters, principal)
     rows, next_cursor = await paginate(uow.session, query, (Application.created_at, Application.id), cursor, limit)
@@ -349,7 +347,7 @@ EXPORT_COLUMNS = (
 async def export_applications(
     uow: Uow,
     filters: Annotated[Filters, Query()],
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*APPLICATION_READER_ROLES)),
 ) -> StreamingResponse:
     """The filtered applications for a spreadsheet (no NHS numbers; the reference identifies each)."""
     query = _filtered(filters, principal)
@@ -374,7 +372,7 @@ async def read_application(
     application_id: uuid.UUID,
     uow: Uow,
     response: Response,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*APPLICATION_READER_ROLES)),
 ) -> ApplicationOut:
     app = await _visible(uow, principal, application_id)
     uow.audit(principal, "read", ENTITY, app.id)
@@ -472,7 +470,7 @@ async def list_treatments(
     filters: Annotated[TreatmentFilters, Query()],
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*APPLICATION_READER_ROLES)),
 ) -> Page[TreatmentOut]:
     """Approved treatments SACT has shown starting: first administration, cycles, stop date and reason."""
     query = _treatments(filters, principal)
@@ -489,7 +487,7 @@ TREATMENT_COLUMNS = tuple(c for c in TreatmentOut.model_fields if c not in ("app
 async def export_treatments(
     uow: Uow,
     filters: Annotated[TreatmentFilters, Query()],
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*APPLICATION_READER_ROLES)),
 ) -> StreamingResponse:
     """The filtered treatments for a spreadsheet (no patient identifiers; the reference names each;
     every stop reason, separated by semicolons)."""

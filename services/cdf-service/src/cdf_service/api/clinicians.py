@@ -19,13 +19,12 @@ from casework.identifiers import OdsCode
 from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, field_problem
+from cdf_service.access import CLINICIAN_READER_ROLES, REGISTRAR_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db.models import Clinician
 from cdf_service.domain.clinicians import TRANSITIONS, RegistrationAction, RegistrationState, email_problem
 
 router = APIRouter(prefix="/cdf/clinicians", tags=["clinicians"])
-REGISTRAR_ROLES = (Role.CLINICIAN, Role.TRUST_CDF_LEAD, Role.PROVIDER_SYSTEM, Role.CDF_MANAGER)
-READER_ROLES = (*REGISTRAR_ROLES, Role.TRUST_PHARMACIST)
 
 
 class ClinicianIn(BaseModel):
@@ -116,7 +115,7 @@ async def list_clinicians(
     gmc: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*CLINICIAN_READER_ROLES)),
 ) -> Page[ClinicianOut]:
     query = select(Clinician)
     if (own := principal.org_filter()) is not None:
@@ -136,7 +135,7 @@ async def read_clinician(
     clinician_id: uuid.UUID,
     uow: Uow,
     response: Response,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*CLINICIAN_READER_ROLES)),
 ) -> ClinicianOut:
     row = await _visible(uow.session, principal, clinician_id)
     set_etag(response, row.version)

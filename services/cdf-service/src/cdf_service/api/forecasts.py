@@ -12,28 +12,19 @@ from pydantic import BaseModel
 from sqlalchemy import Date, and_, cast, func, or_, select
 
 from casework import clock
-from casework.auth import Principal, Role, require_roles
+from casework.auth import Principal, require_roles
 from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
 from casework.financial_year import MONTH_PATTERN, financial_year_of, fy_start_year
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import field_problem
+from cdf_service.access import FORECAST_READER_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db.models import Application, Forecast, TreatmentCycle
 from cdf_service.domain.completeness import ApprovalPeriod, completeness_by_trust, month_bounds
 
 router = APIRouter(prefix="/cdf", tags=["forecasts and reports"])
-READER_ROLES = (
-    Role.CDF_MANAGER,
-    Role.FINANCE_LEAD,
-    Role.CONTRACT_MANAGER,
-    Role.NATIONAL_ANALYST,
-    Role.TRUST_CDF_LEAD,
-    Role.TRUST_FINANCE,
-    Role.TRUST_PHARMACIST,
-    Role.SERVICE,
-)
 FY = r"^\d{4}/\d{2}$"
 MONTH = MONTH_PATTERN
 
@@ -98,7 +89,7 @@ async def forecasts(
     entry_id: Annotated[str | None, Query(max_length=40)] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*FORECAST_READER_ROLES)),
 ) -> Page[ForecastOut]:
     """The latest stored forecast of each trust x entry (recomputed on every approval or treatment change)."""
     query = _forecasts(principal, provider, _fy(fy), entry_id)
@@ -129,7 +120,7 @@ async def forecasts_csv(
     uow: Uow,
     provider: OdsCode | None = None,
     fy: Annotated[str | None, Query(pattern=FY)] = None,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*FORECAST_READER_ROLES)),
 ) -> StreamingResponse:
     query = _forecasts(principal, provider, _fy(fy), None).order_by(Forecast.provider_ods, Forecast.entry_id)
     rows = (await uow.session.scalars(query)).all()
@@ -153,7 +144,7 @@ async def sact_completeness(
     runtime: Runtime,
     month: Annotated[str, Query(pattern=MONTH, description="YYYY-MM")],
     provider: OdsCode | None = None,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*FORECAST_READER_ROLES)),
 ) -> list[CompletenessOut]:
     """Per trust: the share of approvals active in the month that have SACT activity that month, against
     the national expectation (COMPLETENESS_EXPECTATION, 90%)."""

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from casework import clock
-from casework.auth import Principal, Role, current_principal, require_roles
+from casework.auth import Principal, current_principal, require_roles
 from casework.concurrency import IfMatch, require_version, set_etag
 from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
@@ -24,6 +24,7 @@ from casework.problems import Conflict, NotFound, Unprocessable
 from casework.request_body import body_limit
 from casework.runtime import ServiceRuntime
 from casework.uow import UnitOfWork
+from cdf_service.access import LIST_EDITOR_ROLES
 from cdf_service.db import list_repo
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import ListEntryVersion
@@ -39,7 +40,6 @@ from cdf_service.domain.national_list import (
 from cdf_service.list_loader import ListLoadProblems, load_list_csv
 
 router = APIRouter(prefix="/cdf/list", tags=["national list"])
-ADMIN_ROLES = (Role.CDF_MANAGER, Role.ADMIN)
 ENTRY_ID = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
 
 
@@ -226,7 +226,7 @@ async def create_entry(
     response: Response,
     uow: Uow,
     runtime: Runtime,
-    principal: Principal = Depends(require_roles(*ADMIN_ROLES)),
+    principal: Principal = Depends(require_roles(*LIST_EDITOR_ROLES)),
 ) -> Any:
     idem = IdempotentRequest(request, principal, body)
     if (previous := await idem.previous(uow)) is not None:
@@ -256,7 +256,7 @@ async def add_version(
     uow: Uow,
     runtime: Runtime,
     if_match: IfMatch = None,
-    principal: Principal = Depends(require_roles(*ADMIN_ROLES)),
+    principal: Principal = Depends(require_roles(*LIST_EDITOR_ROLES)),
 ) -> EntryOut:
     changes = _domain_values(body, {"effective_from", "change_note"})
     change = (changes, body.effective_from, body.change_note)
@@ -271,7 +271,7 @@ async def close_entry(
     uow: Uow,
     runtime: Runtime,
     if_match: IfMatch = None,
-    principal: Principal = Depends(require_roles(*ADMIN_ROLES)),
+    principal: Principal = Depends(require_roles(*LIST_EDITOR_ROLES)),
 ) -> EntryOut:
     """Close to new applications from a day (patients already approved keep treatment)."""
     change = ({"status": EntryStatus.CLOSED}, body.effective_from, body.change_note)
@@ -312,7 +312,7 @@ CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema":
 @router.post("/import", response_model=ListLoadResult, openapi_extra=CSV_BODY)
 @body_limit("list_import_max_bytes", field="file")
 async def import_list(
-    request: Request, uow: Uow, runtime: Runtime, principal: Principal = Depends(require_roles(*ADMIN_ROLES))
+    request: Request, uow: Uow, runtime: Runtime, principal: Principal = Depends(require_roles(*LIST_EDITOR_ROLES))
 ) -> ListLoadResult:
     """Bulk load (text/csv, one row per entry version). All rows load or none: a 422 lists every
     (row, field, reason). Reloading the same file changes nothing."""

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import func, select
 
-from casework.auth import Principal, Role, ensure_visible, require_roles
+from casework.auth import Principal, ensure_visible, require_roles
 from casework.csv_export import csv_response
 from casework.deps import Runtime, Uow
 from casework.financial_year import MONTH_PATTERN
@@ -25,6 +25,7 @@ from casework.problems import NotFound, Problem, Unprocessable
 from casework.request_body import body_limit
 from casework.runtime import ServiceRuntime
 from casework.tracing import stored_trace
+from cdf_service.access import SACT_READER_ROLES, SACT_SUBMITTER_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db.models import SactProblem, SactSubmission
 from cdf_service.domain.sact_submissions import SubmissionStatus, may_resubmit
@@ -32,8 +33,6 @@ from cdf_service.sact import intake
 from cdf_service.sact_schema import SCHEMAS, HeaderError, schema_for
 
 router = APIRouter(prefix="/sact/submissions", tags=["SACT"])
-SUBMITTER_ROLES = (Role.PROVIDER_SYSTEM, Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST)
-READER_ROLES = (*SUBMITTER_ROLES, Role.CDF_MANAGER, Role.NATIONAL_ANALYST)
 REPORT_PREVIEW = 100
 PERIOD = re.compile(MONTH_PATTERN)
 
@@ -172,7 +171,7 @@ async def submit(
     period: Annotated[str | None, Query(description="CSV uploads: YYYY-MM")] = None,
     submission_id: Annotated[str | None, Query(description="CSV uploads: the trust's id for this file")] = None,
     sact_version: Annotated[str | None, Query(description=f"CSV uploads: {VERSION_HELP}")] = None,
-    principal: Principal = Depends(require_roles(*SUBMITTER_ROLES)),
+    principal: Principal = Depends(require_roles(*SACT_SUBMITTER_ROLES)),
 ) -> Any:
     """202 with the submission; processing runs in the background (poll GET /sact/submissions/{id}).
     The same trust + period + submission id again returns the first submission (200), unless it failed."""
@@ -299,7 +298,7 @@ async def list_submissions(
     status_: Annotated[SubmissionStatus | None, Query(alias="status")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*SACT_READER_ROLES)),
 ) -> Page[SubmissionOut]:
     query = select(SactSubmission)
     if (own := principal.org_filter()) is not None:
@@ -318,7 +317,7 @@ async def list_submissions(
 
 @router.get("/{submission_id}", response_model=SubmissionOut)
 async def read_submission(
-    submission_id: uuid.UUID, uow: Uow, principal: Principal = Depends(require_roles(*READER_ROLES))
+    submission_id: uuid.UUID, uow: Uow, principal: Principal = Depends(require_roles(*SACT_READER_ROLES))
 ) -> SubmissionOut:
     """Progress (pieces and rows so far) and the first problems, readable while processing runs."""
     row = await _visible(uow, principal, submission_id)
@@ -334,7 +333,7 @@ async def report(
     uow: Uow,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*SACT_READER_ROLES)),
 ) -> Page[RowProblemOut]:
     await _visible(uow, principal, submission_id)
     query = select(SactProblem).where(SactProblem.submission_id == submission_id)
@@ -348,7 +347,7 @@ async def report_csv(
     submission_id: uuid.UUID,
     uow: Uow,
     runtime: Runtime,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*SACT_READER_ROLES)),
 ) -> StreamingResponse:
     await _visible(uow, principal, submission_id)
     return csv_response(

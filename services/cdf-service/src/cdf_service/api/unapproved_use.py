@@ -21,6 +21,12 @@ from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Unprocessable, field_problem
 from casework.uow import UnitOfWork
+from cdf_service.access import (
+    NHS_NUMBER_READER_ROLES,
+    UNAPPROVED_USE_ANSWER_ROLES,
+    UNAPPROVED_USE_DECIDE_ROLES,
+    UNAPPROVED_USE_READER_ROLES,
+)
 from cdf_service.api.common import from_row
 from cdf_service.db.models import Application, UnapprovedUse
 from cdf_service.domain.unapproved_use import (
@@ -38,10 +44,6 @@ from cdf_service.events import emit_unapproved_use_change
 
 router = APIRouter(prefix="/cdf/unapproved-uses", tags=["unapproved use"])
 
-ANSWER_ROLES = (Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST, Role.PROVIDER_SYSTEM)
-DECIDE_ROLES = (Role.CDF_MANAGER,)
-READER_ROLES = (*ANSWER_ROLES, *DECIDE_ROLES, Role.NATIONAL_ANALYST)
-PATIENT_ROLES = frozenset({Role.CDF_MANAGER.value, Role.ADMIN.value})  # commissioners who may see NHS numbers
 ENTITY = "cdf_unapproved_use"
 
 
@@ -89,15 +91,15 @@ class Challenge(BaseModel):
 
 def _sees_patients(principal: Principal, use: UnapprovedUse) -> bool:
     own_trust = not principal.is_commissioner and use.provider_ods.upper().startswith(principal.org.upper())
-    return own_trust or bool(principal.roles & PATIENT_ROLES)
+    return own_trust or bool(principal.roles & NHS_NUMBER_READER_ROLES)
 
 
 def _your_actions(principal: Principal, state: str) -> list[str]:
     allowed = TRANSITIONS.allowed(state)
     mine: set[str] = set()
-    if principal.has_any(ANSWER_ROLES) or principal.has_any([Role.ADMIN]):
+    if principal.has_any(UNAPPROVED_USE_ANSWER_ROLES) or principal.has_any([Role.ADMIN]):
         mine |= {str(a) for a in TRUST_ACTIONS}
-    if principal.has_any(DECIDE_ROLES) or principal.has_any([Role.ADMIN]):
+    if principal.has_any(UNAPPROVED_USE_DECIDE_ROLES) or principal.has_any([Role.ADMIN]):
         mine |= {str(a) for a in COMMISSIONER_ACTIONS}
     return [a for a in allowed if a in mine]
 
@@ -151,7 +153,7 @@ async def list_detections(
     filters: Annotated[Filters, Query()],
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*UNAPPROVED_USE_READER_ROLES)),
 ) -> Page[DetectionOut]:
     """The trust's detections (a commissioner: every trust's), oldest first, cursor-paged."""
     query = _filtered(filters, principal)
@@ -184,7 +186,7 @@ EXPORT_COLUMNS = (
 async def export_detections(
     uow: Uow,
     filters: Annotated[Filters, Query()],
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*UNAPPROVED_USE_READER_ROLES)),
 ) -> StreamingResponse:
     """The filtered detections for a spreadsheet (no NHS numbers: the id and the submission row identify each)."""
     query = _filtered(filters, principal).order_by(UnapprovedUse.created_at, UnapprovedUse.id).limit(100_000)
@@ -210,7 +212,7 @@ async def read_unapproved_use(
     detection_id: uuid.UUID,
     uow: Uow,
     response: Response,
-    principal: Principal = Depends(require_roles(*READER_ROLES)),
+    principal: Principal = Depends(require_roles(*UNAPPROVED_USE_READER_ROLES)),
 ) -> DetectionOut:
     use = await _visible(uow, principal, detection_id)
     uow.audit(principal, "read", ENTITY, use.id)
@@ -256,7 +258,7 @@ async def answer(
     uow: Uow,
     response: Response,
     if_match: IfMatch = None,
-    principal: Principal = Depends(require_roles(*ANSWER_ROLES)),
+    principal: Principal = Depends(require_roles(*UNAPPROVED_USE_ANSWER_ROLES)),
 ) -> DetectionOut:
     """The trust's answer: the approval reference that covers the use (checked: this trust, patient and drug,
     approved or treated under it; the detection is linked to it), or a written explanation."""
@@ -302,7 +304,7 @@ async def accept(
     uow: Uow,
     response: Response,
     if_match: IfMatch = None,
-    principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
+    principal: Principal = Depends(require_roles(*UNAPPROVED_USE_DECIDE_ROLES)),
 ) -> DetectionOut:
     """The commissioner accepts the trust's answer."""
     return await _decide(uow, principal, response, detection_id, if_match, DetectionAction.ACCEPT, body.note)
@@ -315,7 +317,7 @@ async def challenge(
     uow: Uow,
     response: Response,
     if_match: IfMatch = None,
-    principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
+    principal: Principal = Depends(require_roles(*UNAPPROVED_USE_DECIDE_ROLES)),
 ) -> DetectionOut:
     """The commissioner challenges the answer, giving the reason (the trust may answer again)."""
     if not body.reason.strip():
@@ -348,7 +350,7 @@ async def close(
     uow: Uow,
     response: Response,
     if_match: IfMatch = None,
-    principal: Principal = Depends(require_roles(*DECIDE_ROLES)),
+    principal: Principal = Depends(require_roles(*UNAPPROVED_USE_DECIDE_ROLES)),
 ) -> DetectionOut:
     """The commissioner closes an accepted or challenged detection."""
     changes: dict[str, Any] = {"closed_at": datetime.now(UTC)}

@@ -9,6 +9,17 @@ from casework.auth import Forbidden, Principal, Role, require_roles
 PROVIDER_ROLES = (Role.TRUST_FINANCE, Role.TRUST_PHARMACIST, Role.PROVIDER_SYSTEM)
 COMMISSIONER_ROLES = (Role.CONTRACT_MANAGER, Role.FINANCE_LEAD)
 READERS = (*PROVIDER_ROLES, *COMMISSIONER_ROLES, Role.SERVICE)
+# The forecast's readers, and those who record the decisions that commit money: the IFR panel (its
+# chair records the decision; officers record for it), the CDF manager, and the trust's applicants for
+# their own trust's lines (a CDF approval is made at once when they apply).
+WHAT_IF_ROLES = (
+    *READERS,
+    Role.PANEL_MEMBER,
+    Role.IFR_OFFICER,
+    Role.CDF_MANAGER,
+    Role.CLINICIAN,
+    Role.TRUST_CDF_LEAD,
+)
 
 
 def _commissioner(principal: Principal = Depends(require_roles(*COMMISSIONER_ROLES))) -> Principal:

@@ -13,13 +13,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from casework import clock
-from casework.auth import Principal, Role, require_roles
+from casework.auth import Principal, require_roles
 from casework.budget_impact import BudgetImpact
 from casework.deps import Uow
 from casework.financial_year import financial_year_of
 from casework.identifiers import OdsCode, SnomedId
 from casework.problems import field_problem
-from contract_service.api.access import READERS
+from contract_service.api.access import WHAT_IF_ROLES
 from contract_service.api.forecast import fy_param, provider_param
 from contract_service.db.outturn import commitment_what_if
 from contract_service.domain.budget_lines import FundingSource
@@ -27,18 +27,6 @@ from contract_service.domain.contracts import pence
 from contract_service.domain.outturn import what_if_summary
 
 router = APIRouter(tags=["forecast outturn"])
-
-# The forecast's readers, and those who record the decisions that commit money: the IFR panel (its
-# chair records the decision; officers record for it), the CDF manager, and the trust's applicants for
-# their own trust's lines (a CDF approval is made at once when they apply).
-WHAT_IF_ROLES = (
-    *READERS,
-    Role.PANEL_MEMBER,
-    Role.IFR_OFFICER,
-    Role.CDF_MANAGER,
-    Role.CLINICIAN,
-    Role.TRUST_CDF_LEAD,
-)
 
 
 def year_of(fy: str | None, on: date | None) -> str:

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from casework.auth import Principal, Role, current_principal, require_roles
+from casework.auth import Principal, current_principal, require_roles
 from casework.deps import Uow
 from casework.openapi import problems
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
+from notification_service.access import INBOUND_MAIL_READER_ROLES
 from notification_service.api.schemas import (
     InboundAttachmentOut,
     InboundMailOut,
@@ -30,7 +31,7 @@ from notification_service.db.models import InboundAttachment, InboundMessage, In
 router = APIRouter(prefix="/inbound-mail", tags=["inbound mail"], responses=problems(404))
 
 
-_READERS = require_roles(Role.SERVICE, Role.IFR_OFFICER, Role.MAIL_OPERATOR)
+_READERS = require_roles(*INBOUND_MAIL_READER_ROLES)
 
 
 async def _commissioner(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

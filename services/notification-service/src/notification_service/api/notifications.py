@@ -17,10 +17,8 @@ from casework.csv_export import csv_response
 from casework.deps import Uow
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
+from notification_service.access import PROVIDER_ROLES, RESEND_ROLES, STAFF_ROLES
 from notification_service.api.schemas import (
-    PROVIDER_ROLES,
-    RESEND_ROLES,
-    STAFF_ROLES,
     NotificationDetail,
     NotificationOut,
     ResendRequest,

@@ -8,25 +8,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from casework.auth import Role
-
-# Commissioner staff who follow correspondence; provider (trust) users see their own organisation's.
-STAFF_ROLES = (
-    Role.IFR_OFFICER,
-    Role.PANEL_MEMBER,
-    Role.CDF_MANAGER,
-    Role.CONTRACT_MANAGER,
-    Role.FINANCE_LEAD,
-    Role.NATIONAL_ANALYST,
-    Role.MAIL_OPERATOR,
-    Role.SERVICE,
-)
-PROVIDER_ROLES = (Role.CLINICIAN, Role.TRUST_CDF_LEAD, Role.TRUST_PHARMACIST, Role.TRUST_FINANCE)
-# Who may put a failed notification back in the queue (case owners and the mail operations officers
-# who watch delivery; admins pass every check).
-RESEND_ROLES = (Role.IFR_OFFICER, Role.CDF_MANAGER, Role.CONTRACT_MANAGER, Role.FINANCE_LEAD, Role.MAIL_OPERATOR)
-# Who may store a new template version: the mail operations officers (and admins).
-TEMPLATE_EDITORS = (Role.MAIL_OPERATOR,)
 TEMPLATE_NAME = r"^[a-z][a-z0-9_]{0,119}$"
 
 

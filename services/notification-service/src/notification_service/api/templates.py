@@ -15,9 +15,8 @@ from casework.auth import Principal, require_roles
 from casework.concurrency import IfMatch, require_version, set_etag
 from casework.deps import Runtime, Uow
 from casework.problems import NotFound, PreconditionFailed, Unprocessable, field_problem
+from notification_service.access import STAFF_ROLES, TEMPLATE_EDITORS
 from notification_service.api.schemas import (
-    STAFF_ROLES,
-    TEMPLATE_EDITORS,
     TEMPLATE_NAME,
     PreviewOut,
     PreviewRequest,
