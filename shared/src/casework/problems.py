@@ -145,9 +145,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc, HTTPProblem):
             return problem_response(exc.status_code, exc.title, str(exc.detail), request, exc.headers, **exc.extra)
-        title = {401: "Unauthorised", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}.get(
-            exc.status_code, "Error"
-        )
+        title = {
+            400: "Bad request",
+            401: "Unauthorised",
+            403: "Forbidden",
+            404: "Not found",
+            405: "Method not allowed",
+        }.get(exc.status_code, "Error")
         return problem_response(exc.status_code, title, str(exc.detail), request, getattr(exc, "headers", None))
 
     # Database errors are answered here, inside the correlation middleware (a handler for Exception
