@@ -8,13 +8,13 @@ from casework.periodic import every
 from casework.runtime import ServiceDefinition, ServiceRuntime
 from cdf_service.api.accuracy import router as accuracy_router
 from cdf_service.api.applications import router as applications_router
-from cdf_service.api.applications import treatments_router
 from cdf_service.api.audit import router as audit_router
 from cdf_service.api.clinicians import router as clinicians_router
 from cdf_service.api.forecasts import router as forecasts_router
 from cdf_service.api.national_list import router as list_router
 from cdf_service.api.sact import router as sact_router
 from cdf_service.api.sact_schemas import router as sact_schemas_router
+from cdf_service.api.treatments import router as treatments_router
 from cdf_service.api.unapproved_use import router as unapproved_use_router
 from cdf_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from cdf_service.db.base import Base, platform_tables
