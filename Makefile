@@ -52,11 +52,13 @@ test: sync browser
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen lint-imports
+	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest
 
 lint: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen lint-imports
+	$(UV) run --frozen mypy
 
 format: sync
 	$(UV) run --frozen ruff format .

@@ -39,6 +39,7 @@ import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select, update
@@ -182,7 +183,8 @@ async def _end_offsets(settings: ServiceSettings, partitions: Iterable[Partition
     await consumer.start()
     try:
         await consumer.topics()  # metadata first: end offsets need each partition's leader
-        return await consumer.end_offsets([TopicPartition(t, p) for t, p in partitions])
+        ends: dict[Any, int] = await consumer.end_offsets([TopicPartition(t, p) for t, p in partitions])
+        return ends
     finally:
         await consumer.stop()
 

@@ -14,7 +14,8 @@ from casework.uow import UnitOfWork
 
 async def get_runtime(request: Request) -> ServiceRuntime:
     # async: FastAPI runs a plain `def` dependency in a worker thread, a hand-off on every request
-    return request.app.state.runtime
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
 
 
 async def get_uow(runtime: ServiceRuntime = Depends(get_runtime)) -> AsyncIterator[UnitOfWork]:

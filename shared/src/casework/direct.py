@@ -57,7 +57,7 @@ class DirectStatement:
         return found
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self.statement.compile(dialect=dialect)
+        compiled = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]  # every statement we pass is a ClauseElement
         names = tuple(compiled.positiontup or ())
         binds = [compiled.binds[n] for n in names]
         if any(b.expanding for b in binds):

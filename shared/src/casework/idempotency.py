@@ -94,6 +94,7 @@ class IdempotentRequest:
             return None
         if row.request_hash != self.hash or row.path != self.path:
             raise field_problem(HEADER, "was already used for a different request")
+        assert row.status_code is not None, "a key's record is stored with its response, in one statement"
         return JSONResponse(row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"})
 
     async def previous(self, uow: UnitOfWork) -> JSONResponse | None:

@@ -32,7 +32,7 @@ def nhs_number_check_digit(first_nine: str) -> int | None:
         return 0
     if check == 10:
         return None
-    return check
+    return int(check)
 
 
 def is_valid_nhs_number(value: str) -> bool:

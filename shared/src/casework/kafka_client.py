@@ -51,12 +51,13 @@ def client_kwargs(settings: ServiceSettings) -> dict[str, Any]:
 def tls_context(settings: ServiceSettings) -> ssl.SSLContext:
     """Verifies the brokers' certificates and host names; presents a client certificate where one is set."""
     password = _secret(settings.kafka_ssl_key_password)
-    return create_ssl_context(
+    context: ssl.SSLContext = create_ssl_context(
         cafile=settings.kafka_ssl_ca_file,
         certfile=settings.kafka_ssl_cert_file,
         keyfile=settings.kafka_ssl_key_file,
         password=password,
     )
+    return context
 
 
 def token_provider(settings: ServiceSettings) -> AbstractTokenProvider:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+from structlog.typing import EventDict, Processor
 
 from casework.correlation import causation_id, correlation_id
 from casework.patient_data import scrub_nhs_numbers
 
 
-def _add_correlation(_logger: object, _method: str, event: dict) -> dict:
+def _add_correlation(_logger: Any, _method: str, event: EventDict) -> EventDict:
     if (cid := correlation_id.get()) is not None:
         event.setdefault("correlation_id", cid)
     if (cause := causation_id.get()) is not None:
@@ -19,7 +21,7 @@ def _add_correlation(_logger: object, _method: str, event: dict) -> dict:
     return event
 
 
-def _scrub(_logger: object, _method: str, event: dict) -> dict:
+def _scrub(_logger: Any, _method: str, event: EventDict) -> EventDict:
     """No NHS number reaches a log line: not in an access log's URL, an error's text or a traceback."""
     for key, value in event.items():
         if isinstance(value, str) and any(c.isdigit() for c in value):
@@ -29,7 +31,7 @@ def _scrub(_logger: object, _method: str, event: dict) -> dict:
 
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -63,4 +65,5 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger

@@ -70,7 +70,8 @@ class ProviderKeys:
     async def _get(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
         response = await client.get(url)
         response.raise_for_status()
-        return response.json()
+        document: dict[str, Any] = response.json()
+        return document
 
 
 async def discover(client: httpx.AsyncClient, issuer: str) -> dict[str, Any]:
@@ -78,7 +79,7 @@ async def discover(client: httpx.AsyncClient, issuer: str) -> dict[str, Any]:
     issuer = issuer.rstrip("/")
     response = await client.get(f"{issuer}/.well-known/openid-configuration")
     response.raise_for_status()
-    document = response.json()
+    document: dict[str, Any] = response.json()
     if str(document.get("issuer", "")).rstrip("/") != issuer:
         raise ValueError(f"discovery names issuer {document.get('issuer')!r}, expected {issuer!r}")
     return document

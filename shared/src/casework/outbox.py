@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import RecordMetadata
-from sqlalchemy import BigInteger, Integer, Text, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy import BigInteger, Integer, Row, Text, bindparam, cast, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,7 +39,9 @@ log = get_logger(__name__)
 _RELAY_LOCK = "casework outbox relay"  # the advisory lock's name (each service has its own database)
 
 
-def outbox_row(envelope: EventEnvelope, topic: str | None = None, headers: dict | None = None) -> dict:
+def outbox_row(
+    envelope: EventEnvelope, topic: str | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "event_id": envelope.id,
         "event_type": envelope.type,
@@ -230,7 +232,7 @@ class OutboxRelay:
         )
         self.wake()
 
-    async def _send_all(self, rows: list) -> list[RecordMetadata]:
+    async def _send_all(self, rows: Sequence[Row[Any]]) -> list[RecordMetadata]:
         producer = await self._ready_producer()
         sends = []
         for row in rows:
@@ -285,14 +287,15 @@ class OutboxRelay:
 def key_partition(key: bytes, partitions: int) -> int:
     """The partition of a key among `partitions`: Kafka's default (murmur2, as the Java client and
     aiokafka hash), so a key keeps its partition whoever sends it."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def _named(by_partition: dict[broker_loss.Partition, int]) -> dict[str, int]:
     return {f"{t}/{p}": value for (t, p), value in by_partition.items()}
 
 
-def kafka_headers(headers: dict) -> list[tuple[str, bytes]]:
+def kafka_headers(headers: dict[str, Any]) -> list[tuple[str, bytes]]:
     """An outbox row's headers as the Kafka record carries them (the trace context among them)."""
     return [(k, str(v).encode()) for k, v in headers.items()]
 
@@ -302,7 +305,7 @@ def _age_s(created_at: Any) -> Any:
     return func.extract("epoch", func.clock_timestamp() - created_at)
 
 
-def _partition_of(headers: dict) -> int | None:
+def _partition_of(headers: dict[str, Any]) -> int | None:
     """The partition a row names (a rewind marker's), else None: the key's, by the partitioner."""
     named = headers.get(broker_loss.PARTITION_HEADER)
     return int(named) if named is not None else None
@@ -317,4 +320,4 @@ async def replay_since(sessions: async_sessionmaker[AsyncSession], tables: Platf
             .where(outbox.c.created_at >= since, outbox.c.published_at.is_not(None))
             .values(published_at=None)
         )
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)  # an UPDATE's CursorResult

@@ -80,5 +80,5 @@ async def paginate(
     rows = rows[:limit]
     if not (more and rows):
         return rows, None
-    last = key_of(rows[-1]) if key_of is not None else [getattr(rows[-1], k.key) for k in keys]  # type: ignore[union-attr]
+    last = key_of(rows[-1]) if key_of is not None else [getattr(rows[-1], str(k.key)) for k in keys]
     return rows, encode_cursor(last)

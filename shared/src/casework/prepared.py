@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, literal, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -51,7 +51,7 @@ def combined(statements: Sequence[UpdateBase], counted: Sequence[bool]) -> Selec
         _COMBINED.move_to_end(key)
         return found[1]
     ctes = [statement.cte(f"write_{i}") for i, statement in enumerate(statements)]
-    counts = [
+    counts: list[ColumnElement[Any]] = [
         select(func.count()).select_from(cte).scalar_subquery() for cte, c in zip(ctes, counted, strict=True) if c
     ]
     query = select(*(counts or [literal(1)])).add_cte(*ctes)

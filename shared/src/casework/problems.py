@@ -6,6 +6,7 @@ exceptions are converted here, so no response ever carries a stack trace.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -90,7 +91,7 @@ def problem_response(
     title: str,
     detail: str,
     request: Request,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body = {

@@ -122,7 +122,7 @@ class BodyRules:
                 rule = _rule(route, settings, default)
                 if rule != default:
                     pattern, _, _ = compile_path(prefix + route.path)
-                    special.append(_Route(frozenset(route.methods), pattern, rule))
+                    special.append(_Route(frozenset(route.methods or ()), pattern, rule))
         return cls(default, special)
 
 

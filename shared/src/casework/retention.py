@@ -54,7 +54,7 @@ async def retention_round(runtime: ServiceRuntime) -> dict[str, int]:
 
 
 async def _delete_all(runtime: ServiceRuntime, table: Table, condition: ColumnElement[bool]) -> int:
-    ctid = literal_column("ctid")
+    ctid: ColumnElement[Any] = literal_column("ctid")
     batch = select(ctid).select_from(table).where(condition).limit(BATCH).with_for_update(skip_locked=True)
     statement = delete(table).where(ctid.in_(batch.scalar_subquery()))
     total = 0

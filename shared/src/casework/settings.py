@@ -123,7 +123,7 @@ def kafka_security_problems(settings: ServiceSettings) -> list[str]:
         return problems
     mechanism = settings.kafka_sasl_mechanism
     if mechanism == "OAUTHBEARER":
-        client = {"KAFKA_OAUTH_CLIENT_ID": settings.kafka_oauth_client_id}
+        client: dict[str, object] = {"KAFKA_OAUTH_CLIENT_ID": settings.kafka_oauth_client_id}
         client |= {"KAFKA_OAUTH_CLIENT_SECRET": settings.kafka_oauth_client_secret}
         if settings.kafka_oauth_token_url and settings.kafka_oauth_token_file:
             problems.append("KAFKA_OAUTH_TOKEN_URL and KAFKA_OAUTH_TOKEN_FILE: set one, not both")
@@ -134,7 +134,7 @@ def kafka_security_problems(settings: ServiceSettings) -> list[str]:
         elif not settings.kafka_oauth_token_file:
             problems.append("KAFKA_SASL_MECHANISM=OAUTHBEARER needs KAFKA_OAUTH_TOKEN_URL or KAFKA_OAUTH_TOKEN_FILE")
     else:
-        credentials = {"KAFKA_SASL_USERNAME": settings.kafka_sasl_username}
+        credentials: dict[str, object] = {"KAFKA_SASL_USERNAME": settings.kafka_sasl_username}
         credentials |= {"KAFKA_SASL_PASSWORD": settings.kafka_sasl_password}
         missing = [name for name, value in credentials.items() if not value]
         if missing:

@@ -42,7 +42,9 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "casework.migrations sets sqlalchemy.url before running the environment"
+    engine = create_async_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(_run_sync)
     await engine.dispose()

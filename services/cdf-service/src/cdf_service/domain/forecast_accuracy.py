@@ -178,7 +178,7 @@ def out_of_year_bands(outcomes: Sequence[PairOutcome]) -> list[PairOutcome]:
     if len(years) < 2:
         calibration = fit_band(outcomes)
         return [with_band(o, calibration) for o in outcomes]
-    banded = []
+    banded: list[PairOutcome] = []
     for year in years:
         calibration = fit_band(o for o in outcomes if o.financial_year != year)
         banded.extend(with_band(o, calibration) for o in outcomes if o.financial_year == year)

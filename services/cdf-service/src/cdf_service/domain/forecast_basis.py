@@ -24,7 +24,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import accumulate, pairwise
 from typing import Any
 
@@ -273,7 +273,8 @@ def last_cycle(app: Any) -> date:
     """The start of a started application's latest cycle: as SACT reported it (a dispensed pack's last
     cycle, maybe still to come), else the latest day a cycle was given."""
     reported: date | None = app.last_cycle_start
-    return app.months[-1] if reported is None else max(reported, app.months[-1])
+    latest: date = app.months[-1]
+    return latest if reported is None else max(reported, latest)
 
 
 def trust_inputs(
@@ -304,9 +305,11 @@ def trust_inputs(
 
 def _stop(app: Any) -> date | None:
     """Date of final treatment, or the withdrawal date for a treatment withdrawn while running."""
-    if app.final_treatment_date is not None:
-        return app.final_treatment_date
-    return app.closed_at.date() if app.status == "withdrawn" and app.closed_at else None
+    final: date | None = app.final_treatment_date
+    if final is not None:
+        return final
+    closed: datetime | None = app.closed_at
+    return closed.date() if app.status == "withdrawn" and closed else None
 
 
 def forecast_pairs(

@@ -20,6 +20,7 @@ test holds the two paths to the same rows, records, COPY lines, problems and dup
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -27,7 +28,7 @@ import polars as pl
 
 from cdf_service.domain.sact_validator import DATE_ORDER, RowValidator
 from cdf_service.domain.sact_values import parse_date, whole
-from cdf_service.sact_schema import Role
+from cdf_service.sact_schema import DataItem, Role
 
 RECORD = (
     "provider_ods",
@@ -98,8 +99,8 @@ class ColumnValidator:
     def _regimens(self, col: _Distinct) -> dict[str, pl.Expr]:
         """The patient and regimen-level values of each run's first row, and whether they are fine."""
         at, rows = self._at, self.rows
-        patient = col.each(at[Role.NHS_NUMBER], rows.patient_ref, pl.String)  # the HMAC once a patient (cached)
-        provider = col.mapped(at[Role.PROVIDER], rows.provider, pl.String)
+        patient = col.each(rows.required[Role.NHS_NUMBER], rows.patient_ref, pl.String)  # the HMAC once a patient
+        provider = col.mapped(rows.required[Role.PROVIDER], rows.provider, pl.String)
         fine = [
             patient.is_not_null(),
             provider != "",
@@ -172,7 +173,7 @@ class ColumnValidator:
     def _drugs(self, col: _Distinct) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         """Each row's drug name known (item 31), its key (the name stripped and lower case: the dictionary's
         key; Polars' lowering is checked against it per name) and whether it is on the CDF list."""
-        index = self._at[Role.DRUG_NAME]
+        index = self.rows.required[Role.DRUG_NAME]
         distinct = col.distinct(index)
         bad, listed = [], []
         for raw, key in zip(distinct, _key(pl.Series(distinct, dtype=pl.String)).to_list(), strict=True):
@@ -206,7 +207,7 @@ class ColumnValidator:
         rows = self.rows
         mask: pl.Expr = pl.lit(0, pl.Int64)
         for index, item in self._reasons:
-            mask = mask | col.mapped(index, lambda raw, item=item: rows.reason_mask(item, raw), pl.Int64)
+            mask = mask | col.mapped(index, functools.partial(_reason_mask, rows, item), pl.Int64)
         return pl.when(mask != 0).then(mask.cast(pl.String))
 
     def _choices(self, col: _Distinct) -> list[pl.Expr]:
@@ -301,3 +302,9 @@ def _none_of(values: pl.Expr, bad: list[str]) -> pl.Expr:
 def _whole_up_to(raw: str, largest: int) -> bool:
     """A cycle number (item 26) as the record writes it: whole, at most `largest`, no leading zeros."""
     return whole(raw) and int(raw) <= largest and str(int(raw)) == raw
+
+
+def _reason_mask(rows: RowValidator, item: DataItem, raw: str) -> int:
+    """One stop-reason item's mask for a raw value (a partial of it per item: a lambda's default argument
+    hid the item's type)."""
+    return rows.reason_mask(item, raw)

@@ -34,6 +34,15 @@ from cdf_service.domain.sact_values import Check, check_for, parse_date, parse_t
 from cdf_service.domain.stop_reasons import BIT
 from cdf_service.sact_schema import DataItem, HeaderError, ItemType, Problem, Role, SactSchema, header_problems
 
+# the items whose columns every SACT version's header must have (the header check refuses a file without)
+REQUIRED_ROLES = (
+    Role.NHS_NUMBER,
+    Role.PROVIDER,
+    Role.BIRTH_DATE,
+    Role.REGIMEN_START,
+    Role.DRUG_NAME,
+    Role.CYCLE_NUMBER,
+)
 CACHE_LIMIT = 200_000  # entries per cache; cleared when full so memory stays bounded
 ROWS_REMEMBERED = 512  # regimens (their regimen-level values) of recent good rows: a regimen's rows come together
 RECENT_ROWS = 4  # the last rows' cycle- and drug-level values compared first (a regimen's drugs alternate)
@@ -166,9 +175,14 @@ class RowValidator:
         """Column positions of what the rules read (None when the file has no such column)."""
         at = {role: self.index.get(item.header) for role, item in schema.by_role.items()}
         self.positions = at
-        self._nhs, self._provider = at[Role.NHS_NUMBER], at[Role.PROVIDER]
-        self._born, self._start = at[Role.BIRTH_DATE], at[Role.REGIMEN_START]
-        self._drug, self._cycle = at[Role.DRUG_NAME], at[Role.CYCLE_NUMBER]
+
+        def required(role: Role) -> int:  # the header check has made sure every file has these
+            return self.index[schema.by_role[role].header]
+
+        self.required = {role: required(role) for role in REQUIRED_ROLES}  # positions of the columns every file has
+        self._nhs, self._provider = required(Role.NHS_NUMBER), required(Role.PROVIDER)
+        self._born, self._start = required(Role.BIRTH_DATE), required(Role.REGIMEN_START)
+        self._drug, self._cycle = required(Role.DRUG_NAME), required(Role.CYCLE_NUMBER)
         self._hot = (
             self._drug,
             self._cycle,
@@ -212,9 +226,9 @@ class RowValidator:
             if not administration.intersection(schema.by_number[n].role for n in choice.items)
         ]
         self._pairs = [(*(positions + positions)[:2], choice.exactly_one) for choice, positions in self.choices]
-        regimen_level = {c.index for c in self._regimen_columns.columns}
-        assert all(set(positions) <= regimen_level for _, positions in self.choices), "choices are checked per regimen"
-        self._reasons = [
+        regimen_positions = {c.index for c in self._regimen_columns.columns}
+        assert all(set(positions) <= regimen_positions for _, positions in self.choices), "choices are per regimen"
+        self._reasons: list[tuple[int, DataItem, dict[str, int]]] = [
             (self.index[item.header], item, {}) for item in schema.reason_items if item.header in self.index
         ]
 
@@ -236,13 +250,17 @@ class RowValidator:
         return outer.hexdigest()
 
     def to_date(self, raw: str) -> date | None:
-        found = self._dates.get(raw, False)
-        return found if found is not False else _remember(self._dates, raw, parse_date(raw))
+        try:
+            return self._dates[raw]
+        except KeyError:
+            return _remember(self._dates, raw, parse_date(raw))
 
     def to_day(self, raw: str) -> date | None:
         """The day of an infusion timestamp (v4.0 item 80)."""
-        found = self._stamps.get(raw, False)
-        return found if found is not False else _remember(self._stamps, raw, parse_timestamp(raw))
+        try:
+            return self._stamps[raw]
+        except KeyError:
+            return _remember(self._stamps, raw, parse_timestamp(raw))
 
     def drug(self, raw: str) -> Drug | None:
         found = self._drug_names.get(raw)
@@ -301,6 +319,7 @@ class RowValidator:
             if regimen is None:
                 return None
             self._last = (key, regimen)
+        assert regimen is not None  # the row before's regimen was a good one, or it was not kept
         drugs, dates, stamps = self._lookups
         raw = c[drug_at]
         drug = drugs.get(raw) or self.drug(raw)

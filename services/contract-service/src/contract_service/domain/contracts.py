@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -203,7 +203,7 @@ def apply_change(terms: ContractTerms, change: Change) -> ContractTerms:
                 update={"service_lines": tuple(x for x in terms.service_lines if x.code != change.code)}
             )
         case AddServiceLine():
-            updated = {"service_lines": (*terms.service_lines, change.line)}
+            updated: dict[str, tuple[Any, ...]] = {"service_lines": (*terms.service_lines, change.line)}
         case AddSchedule():
             updated = {"schedules": (*terms.schedules, change.schedule)}
         case SetCquinRate():

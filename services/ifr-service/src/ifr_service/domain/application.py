@@ -175,7 +175,9 @@ def _email_domain_allowed(email: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
-def missing_for_submission(application: Application, secure_domains: tuple[str, ...] = ("nhs.net",)) -> list[dict]:
+def missing_for_submission(
+    application: Application, secure_domains: tuple[str, ...] = ("nhs.net",)
+) -> list[dict[str, str]]:
     """Every problem that stops this application being submitted, as `{field, message}`."""
     problems = [{"field": p, "message": "is required"} for p in REQUIRED if value_at(application, p) is None]
     t = application.treatment

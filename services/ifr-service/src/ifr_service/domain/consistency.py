@@ -189,7 +189,9 @@ def counts(records: Sequence[RequestRecord], as_of: date) -> dict[str, Any]:
     }
 
 
-def _grouped(records: Iterable[RequestRecord], key: Callable[[RequestRecord], str | None]) -> dict[Any, list]:
+def _grouped(
+    records: Iterable[RequestRecord], key: Callable[[RequestRecord], str | None]
+) -> dict[Any, list[RequestRecord]]:
     groups: dict[Any, list[RequestRecord]] = {}
     for r in records:
         groups.setdefault(key(r), []).append(r)

@@ -135,7 +135,9 @@ def _counts(cases: Iterable[CaseSummary], start: date, end: date) -> tuple[Count
 
 
 def _timeliness(cases: Iterable[CaseSummary], start: date, end: date, as_of: date) -> dict[str, dict[str, Any]]:
-    out = {str(c): {"met": 0, "missed": 0, "open_overdue": 0} for c in Clock if c in TEAM_CLOCKS}
+    out: dict[str, dict[str, Any]] = {
+        str(c): {"met": 0, "missed": 0, "open_overdue": 0} for c in Clock if c in TEAM_CLOCKS
+    }
     for case in cases:
         for c in case.clocks:
             if c.clock not in out or c.cancelled:

@@ -142,7 +142,7 @@ class RetryPolicy(BaseModel):
     def ceiling(self, attempts_made: int) -> float:
         # Clamp the exponent: past ~60 doublings the cap has long applied, and 2**1100 overflows a float.
         exponent = min(max(attempts_made - 1, 0), 60)
-        return min(self.cap_s, self.base_s * 2**exponent)
+        return float(min(self.cap_s, self.base_s * 2**exponent))
 
     def delay(self, attempts_made: int, rng: random.Random) -> float:
         """Seconds to wait after `attempts_made` (>= 1) failed attempts."""
@@ -209,7 +209,7 @@ class RelayCircuit:
         return self.retry_at is not None
 
     def pause_for(self, failures: int) -> float:
-        ceiling = min(self.cap_s, self.base_s * 2 ** min(max(failures - 1, 0), 60))
+        ceiling = float(min(self.cap_s, self.base_s * 2 ** min(max(failures - 1, 0), 60)))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
     def failed(self, now: float, reason: str) -> float:
