@@ -246,7 +246,7 @@ async def republish(
         )
         if kept:
             statement = statement.where(outbox.c.id.not_in(kept))
-        marked += int((await session.execute(statement)).rowcount or 0)  # type: ignore[attr-defined]
+        marked += int((await session.execute(statement)).rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE: a CursorResult
     return marked
 
 

@@ -38,7 +38,7 @@ def _parent_death_signal(signum: int) -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0  # type: ignore[no-any-return]
+        return libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0  # type: ignore[no-any-return]  # ctypes: untyped
     except (OSError, AttributeError):
         return False
 

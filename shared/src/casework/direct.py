@@ -75,8 +75,8 @@ async def fetch(session: AsyncSession, statement: DirectStatement, params: Mappi
     connection = await session.connection()
     sync = connection.sync_connection  # checked out for the session's transaction: no I/O to reach the driver
     usable = sync is not None and not sync.invalidated and connection.dialect.driver == "asyncpg"
-    driver = sync.connection.driver_connection if usable else None  # type: ignore[union-attr]
+    driver = sync.connection.driver_connection if usable else None  # type: ignore[union-attr]  # usable: not None
     if driver is None or not driver.is_in_transaction():
         return (await connection.execute(statement.statement, dict(params))).all()
     compiled = statement.compiled_for(connection.dialect)
-    return await driver.fetch(compiled.sql, *compiled.arguments(params))  # type: ignore[no-any-return]
+    return await driver.fetch(compiled.sql, *compiled.arguments(params))  # type: ignore[no-any-return]  # asyncpg: untyped

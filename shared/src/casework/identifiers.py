@@ -127,7 +127,7 @@ def patient_ref(nhs_number: str, key: str | bytes) -> str:
     return hmac.new(raw_key, normalise_nhs_number(nhs_number).encode(), hashlib.sha256).hexdigest()
 
 
-def _checked(predicate, what: str):  # type: ignore[no-untyped-def]
+def _checked(predicate, what: str):  # type: ignore[no-untyped-def]  # pydantic validator factory
     def validate(value: str) -> str:
         if not predicate(value):
             raise ValueError(f"not a valid {what}")

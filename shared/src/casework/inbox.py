@@ -182,8 +182,8 @@ class EventConsumer:
         failures = 0
         while True:
             try:
-                await self._ensure_started()
-                batch = await self._consumer.getmany(timeout_ms=1000, max_records=500)  # type: ignore[union-attr]
+                consumer = await self._ensure_started()
+                batch = await consumer.getmany(timeout_ms=1000, max_records=500)
                 batch, rewound = self._cut_at_rewinds(batch)
                 assignments = self._assignments
                 deliveries = [
@@ -199,7 +199,7 @@ class EventConsumer:
                 if self._consumer is not None:  # not stopped by a revoke while the batch was handled
                     self._lag.update(self._consumer, self._handled, rewound)
                 for tp in rewound:
-                    await self._consumer.seek_to_beginning(tp)  # type: ignore[union-attr]
+                    await consumer.seek_to_beginning(tp)
                 if "dead_lettered" in outcomes or time.monotonic() - self._last_commit >= self.commit_interval_s:
                     await self.commit_handled()
                 failures = 0
@@ -258,9 +258,9 @@ class EventConsumer:
         self._handled.clear()
         self._committed.clear()
 
-    async def _ensure_started(self) -> None:
+    async def _ensure_started(self) -> AIOKafkaConsumer:
         if self._consumer is not None:
-            return
+            return self._consumer
         consumer = AIOKafkaConsumer(
             **client_kwargs(self._settings),
             group_id=self.name,
@@ -281,6 +281,7 @@ class EventConsumer:
             await finish_within(consumer.stop(), 1, f"{self.name} consumer stop")
             raise
         self._consumer = consumer
+        return consumer
 
     async def _stop_consumer(self) -> None:
         if self._consumer is not None:

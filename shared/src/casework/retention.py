@@ -60,7 +60,7 @@ async def _delete_all(runtime: ServiceRuntime, table: Table, condition: ColumnEl
     total = 0
     while True:
         async with runtime.sessions() as session, session.begin():
-            count = (await session.execute(statement)).rowcount or 0  # type: ignore[attr-defined]
+            count = (await session.execute(statement)).rowcount or 0  # type: ignore[attr-defined]  # a DELETE: a CursorResult
         total += count
         if count < BATCH:
             return total

@@ -65,7 +65,7 @@ class ServiceDefinition:
         return sorted({registry.get(t).topic for t in self.publishes})
 
     def load_settings(self, **overrides: object) -> ServiceSettings:
-        return self.settings_class(**overrides)  # type: ignore[arg-type]
+        return self.settings_class(**overrides)  # type: ignore[arg-type]  # fields by name
 
 
 class ServiceRuntime:

@@ -131,7 +131,7 @@ def _decimal(raw: Any, places: int, maximum: Decimal, positive: bool) -> tuple[D
         return None, "must be greater than 0" if positive else "must not be negative"
     if value > maximum:
         return None, f"must be at most {maximum}"
-    if -value.as_tuple().exponent > places:  # type: ignore[operator]
+    if -value.as_tuple().exponent > places:  # type: ignore[operator]  # finite: an int
         return None, f"at most {places} decimal places"
     return value, None
 

@@ -87,7 +87,7 @@ class ProviderMailboxes(BaseModel):
     provider_contract_lead: str | None = None
 
     def get(self, role: RecipientRole) -> str | None:
-        return getattr(self, role.value)  # type: ignore[no-any-return]
+        return getattr(self, role.value)  # type: ignore[no-any-return]  # a str field
 
 
 class MailboxPattern(BaseModel):
@@ -158,10 +158,10 @@ class Directory(BaseModel):
             if entry is not None and (address := entry.get(role)) is not None:
                 return address
         # The pattern names trust mailboxes too: a site's mail goes to its trust's mailbox.
-        return getattr(self.pattern, role.value).replace("{ods}", code[:3].lower())  # type: ignore[no-any-return]
+        return getattr(self.pattern, role.value).replace("{ods}", code[:3].lower())  # type: ignore[no-any-return]  # a str field
 
     def central_mailbox(self, role: RecipientRole) -> str:
-        return getattr(self, role.value)  # type: ignore[no-any-return]
+        return getattr(self, role.value)  # type: ignore[no-any-return]  # a str field
 
 
 class Route(BaseModel):

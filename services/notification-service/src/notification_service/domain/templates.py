@@ -234,7 +234,7 @@ class TemplateSet:
         chosen = versions[-1] if versions and version is None else version
         if (name, chosen) not in self._sources:
             raise TemplateNotFound(f"no template {name!r} version {version or 'latest'}")
-        return self._sources[(name, chosen)]  # type: ignore[index]
+        return self._sources[(name, chosen)]  # type: ignore[index]  # found above
 
     def sample(self, name: str) -> dict[str, Any]:
         if name not in self._samples:

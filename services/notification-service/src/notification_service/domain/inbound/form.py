@@ -186,7 +186,7 @@ def validate_application(
         if problem:
             problems.append(FieldProblem(spec.key, problem))
         elif value:
-            fields[spec.key] = spec.check(value) if spec.check else value  # type: ignore[assignment]
+            fields[spec.key] = spec.check(value) if spec.check else value  # type: ignore[assignment]  # a valid value
     problems += _cross_field_problems(fields, today)
     return ExtractedApplication(source, fields, tuple(problems))
 
