@@ -62,7 +62,8 @@ _METHODS = ("get", "put", "post", "delete", "patch")
 _FASTAPI_422 = "Validation Error"  # FastAPI's own description of the 422 it documents
 
 
-def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
+def problem_documented(status: int, description: str | None = None) -> dict[str, Any]:
+    """The OpenAPI response object of a problem status (casework.problems.problem_response is the answer itself)."""
     return {
         "description": description or _WHY.get(status, "Error"),
         "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{PROBLEM}"}}},
@@ -71,7 +72,7 @@ def problem_response(status: int, description: str | None = None) -> dict[str, A
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """For a route's `responses=`: the statuses only the route knows it returns (a 409, a 415)."""
-    return {status: problem_response(status) for status in statuses}
+    return {status: problem_documented(status) for status in statuses}
 
 
 # For a route's `openapi_extra=`: it honours `Idempotency-Key` (casework.idempotency reads the header).
@@ -114,7 +115,7 @@ def _document_operation(path: str, operation: dict[str, Any]) -> None:
         responses["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     for status in _statuses(path, operation):
         said = responses.get(str(status), {}).get("description")
-        responses[str(status)] = problem_response(status, None if said in (None, _FASTAPI_422) else said)
+        responses[str(status)] = problem_documented(status, None if said in (None, _FASTAPI_422) else said)
 
 
 def _statuses(path: str, operation: dict[str, Any]) -> Iterable[int]:
