@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import PackageLoader
+from jinja2 import PackageLoader, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from casework.prose import prose_environment
@@ -97,6 +97,12 @@ def wording_digest(template: LetterTemplate) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
+@cache
+def _subject(text: str) -> Template:
+    # compiled once per subject line: rendering a letter should not compile its subject again
+    return _environment().from_string(text)
+
+
 # event type -> letter kind (what the console and the API call each letter)
 LETTER_EVENTS: Mapping[str, str] = {event: t.kind for event, t in letter_templates().items()}
 
@@ -110,7 +116,7 @@ def render(event_type: str, data: Mapping[str, Any]) -> Letter | None:
     context = {field: None for field in OPTIONAL_FIELDS} | dict(data)
     return Letter(
         kind=template.kind,
-        subject=env.from_string(template.subject).render(context),
+        subject=_subject(template.subject).render(context),
         body=env.get_template(template.body_file).render(context),
         template=template.name,
         version=template.version,
