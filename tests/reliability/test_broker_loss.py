@@ -135,6 +135,36 @@ async def test_an_end_offset_short_of_the_last_batch_is_not_taken_for_a_lost_log
     assert list(cut) == [partition] and cut[partition] <= highest + 1
 
 
+async def test_a_restarted_log_grown_past_the_highest_offset_or_missing_a_partition_is_cut(stack: TestStack) -> None:
+    """A batch sent just after a restart can reach one partition and fail on the others; the relay's retry
+    then finds that partition's new log longer than the old one was (CI: 31 of 200 approvals lost, the
+    partition taken for whole because its end lay past the highest acknowledged offset). Its log holds
+    another event at that offset: cut. A partition the topic came back without is cut from 0, at once."""
+    from aiokafka import AIOKafkaProducer
+
+    from casework.broker_loss import cut_back
+    from casework.settings import ServiceSettings
+
+    topic = f"grown-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, enable_idempotence=False)
+    await producer.start()
+    try:
+        acks = [
+            await producer.send_and_wait(topic, json.dumps({"id": str(uuid.uuid4())}).encode(), partition=0)
+            for _ in range(6)
+        ]
+    finally:
+        await producer.stop()
+    settings = ServiceSettings(service_name="probe", kafka_bootstrap_servers=stack.bootstrap_servers)
+    partition, missing = (topic, 0), (topic, 7)
+    old_highest = acks[2].offset  # the old log ended here, with an event the new one does not hold
+    cut = await cut_back(settings, {partition: old_highest}, {partition: str(uuid.uuid4())})
+    assert list(cut) == [partition] and cut[partition] > old_highest
+    intact = json.loads((await read_topic(stack.bootstrap_servers, topic))[2].value)["id"]
+    assert await cut_back(settings, {partition: old_highest}, {partition: intact}) == {}
+    assert await cut_back(settings, {missing: 3}, {missing: intact}) == {missing: 0}
+
+
 async def test_a_consumer_reads_the_partitions_a_topic_came_back_with(stack: TestStack, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A broker that came back empty has its topics made again by the first client to ask, with the
     broker's own partition count (Tansu: 4, where the platform makes 3). A consumer that lived through the

@@ -214,13 +214,23 @@ class OutboxRelay:
         if padded:
             log.warning("padded cut partitions up to their old ends", records=padded, ends=_named(old_ends))
         marked = await broker_loss.republish(session, self._tables, self._settings, start, keep)
-        cut = {topic for topic, _ in start}
-        partitions = {(t, p) for t in cut for p in (await producer.partitions_for(t) or ())} | set(start)
-        for topic, partition in sorted(partitions):
+        for topic, partition in sorted(await self._marker_partitions(producer, start)):
             marker = broker_loss.rewind_envelope(self._settings.service_name, topic, partition)
             headers = {broker_loss.REWIND_HEADER: str(marker.id), broker_loss.PARTITION_HEADER: str(partition)}
             await session.execute(insert(self._tables.outbox).values(**outbox_row(marker, topic, headers)))
         return marked
+
+    @staticmethod
+    async def _marker_partitions(
+        producer: AIOKafkaProducer, start: dict[broker_loss.Partition, int]
+    ) -> set[broker_loss.Partition]:
+        """Every partition the cut topics have now; a cut partition the topic no longer has gets none (a
+        record for it could never be sent, and would hold up the outbox behind it)."""
+        partitions: set[broker_loss.Partition] = set()
+        for topic in {t for t, _ in start}:
+            known = await producer.partitions_for(topic) or {p for t, p in start if t == topic}
+            partitions |= {(topic, p) for p in known}
+        return partitions
 
     def _lost(self, cut: dict[broker_loss.Partition, int], marked: int, noticed: str) -> None:
         OUTBOX_REPUBLISHED.labels(self._settings.service_name).inc(marked)
