@@ -78,3 +78,37 @@ async def test_connection_whose_ping_fails_is_replaced(stack: TestStack) -> None
         assert failed == [1]
     finally:
         await engine.dispose()
+
+
+async def test_a_transaction_left_waiting_is_ended_and_its_row_lock_freed(stack: TestStack) -> None:
+    """A process paused inside a transaction (SIGSTOP, a frozen VM) keeps its row locks while it is paused;
+    a takeover's `FOR UPDATE SKIP LOCKED` skips the row all that time (cdf's SACT worker: a stopped
+    replica's file never taken over). With `idle_in_transaction_timeout_s` PostgreSQL ends the
+    transaction, and the row is free again."""
+    from embedded_stack.testing import eventually
+
+    url = stack.database_url("postgres")
+    paused, other = create_engine(url, 1, idle_in_transaction_timeout_s=0.5), create_engine(url, 1)
+    table = "lease_probe"
+    try:
+        async with other.begin() as conn:
+            await conn.execute(text(f"CREATE TABLE IF NOT EXISTS {table} (id int PRIMARY KEY)"))
+            await conn.execute(text(f"INSERT INTO {table} VALUES (1) ON CONFLICT DO NOTHING"))
+        held = await paused.connect()
+        await held.begin()
+        await held.execute(text(f"SELECT id FROM {table} WHERE id = 1 FOR UPDATE"))  # then it waits on nothing
+
+        async def free() -> bool:
+            async with other.connect() as conn:
+                skip_locked = text(f"SELECT id FROM {table} WHERE id = 1 FOR UPDATE SKIP LOCKED")
+                return (await conn.execute(skip_locked)).first() is not None
+
+        assert not await free()  # locked while the transaction lives
+        await eventually(free, within=10)
+        try:
+            await held.close()
+        except Exception:  # its session was ended by the server: closing may say so
+            pass
+    finally:
+        await paused.dispose()
+        await other.dispose()

@@ -144,11 +144,22 @@ class PlatformTables:
         return cls(outbox, inbox, dead_letters, audit, idempotency)
 
 
-def create_engine(database_url: str, pool_size: int = 10, ping_after_idle_s: float = 5.0) -> AsyncEngine:
+def create_engine(
+    database_url: str, pool_size: int = 10, ping_after_idle_s: float = 5.0, idle_in_transaction_timeout_s: float = 0
+) -> AsyncEngine:
     """The service's engine. A pooled connection is checked before use when it has been idle longer
     than `ping_after_idle_s` (0: every time, like `pool_pre_ping`), or whenever its socket is seen
-    closed; see `_ping_idle_connections`."""
-    engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size)
+    closed; see `_ping_idle_connections`.
+
+    PostgreSQL ends a session whose transaction has waited on its client longer than
+    `idle_in_transaction_timeout_s` (0: never), and its row locks go with it. A process paused inside a
+    transaction (SIGSTOP, a frozen VM, a long GC) otherwise keeps them for as long as it is paused, and
+    whatever would take its work over waits behind them (`FOR UPDATE SKIP LOCKED` skips the row for good)."""
+    connect_args: dict[str, Any] = {}
+    if idle_in_transaction_timeout_s > 0:
+        timeout_ms = str(round(idle_in_transaction_timeout_s * 1000))
+        connect_args["server_settings"] = {"idle_in_transaction_session_timeout": timeout_ms}
+    engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
     _ping_idle_connections(engine, ping_after_idle_s)
     return engine
 

@@ -77,12 +77,20 @@ class ServiceRuntime:
         self.broker_health = BrokerHealth(settings)
         self.tables = definition.tables
         self.engine: AsyncEngine = create_engine(
-            settings.database_url, settings.database_pool_size, settings.database_ping_after_idle_s
+            settings.database_url,
+            settings.database_pool_size,
+            settings.database_ping_after_idle_s,
+            settings.database_idle_in_transaction_timeout_s,
         )
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         # The consumer's own small pool, so handling events never waits behind API requests for a
         # connection; like the API's, it pings a connection only after it has been idle a while.
-        self.consumer_engine: AsyncEngine = create_engine(settings.database_url, 2, settings.database_ping_after_idle_s)
+        self.consumer_engine: AsyncEngine = create_engine(
+            settings.database_url,
+            2,
+            settings.database_ping_after_idle_s,
+            settings.database_idle_in_transaction_timeout_s,
+        )
         self.consumer_sessions: async_sessionmaker[AsyncSession] = session_factory(self.consumer_engine)
         instrument_engines(self.engine, self.consumer_engine)
         self.relay = OutboxRelay(self.sessions, self.tables, settings, definition.topics)

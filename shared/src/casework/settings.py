@@ -38,6 +38,12 @@ class PlatformSettings(BaseSettings):
     database_ping_after_idle_s: float = Field(
         5.0, ge=0, description="A pooled connection idle longer than this is pinged before use (0: always)"
     )
+    database_idle_in_transaction_timeout_s: float = Field(
+        0,
+        ge=0,
+        description="PostgreSQL ends a transaction left waiting on this process this long, and frees its locks "
+        "(0: never)",
+    )
 
     # Who is calling: bearer tokens from the OpenID provider (NHS CIS2 in production, the embedded
     # provider in development), verified by its published keys; dev tokens only where a dev key is set.

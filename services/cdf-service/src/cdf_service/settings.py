@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from casework.settings import ServiceSettings
 
@@ -55,6 +56,12 @@ class CdfSettings(ServiceSettings):
     sact_stale_after_s: float = Field(
         300.0, description="A submission whose worker has been silent this long is taken over by another"
     )
+    database_idle_in_transaction_timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description="PostgreSQL ends a transaction left waiting on this process this long, and frees its locks; "
+        "at most SACT_STALE_AFTER_S (unset: equal to it)",
+    )
     forecast_interval_s: float = Field(
         5.0,
         description="How often the forecaster looks for changed trust x entry pairs marked by other replicas "
@@ -82,3 +89,17 @@ class CdfSettings(ServiceSettings):
     completeness_expectation: Decimal = Field(
         Decimal("0.90"), description="National SACT completeness expectation (share of approvals with SACT activity)"
     )
+
+    @model_validator(mode="after")
+    def _locks_end_with_the_lease(self) -> Self:
+        """A SACT worker paused inside a transaction holds its submission's row lock, and the takeover's
+        `FOR UPDATE SKIP LOCKED` skips the row while it does: so PostgreSQL must end such a transaction by
+        the time the lease runs out (CI: a SIGSTOPped replica's file never taken over in 33 s)."""
+        if "database_idle_in_transaction_timeout_s" not in self.model_fields_set:
+            self.database_idle_in_transaction_timeout_s = self.sact_stale_after_s
+        elif self.database_idle_in_transaction_timeout_s > self.sact_stale_after_s:
+            raise ValueError(
+                "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_S must not exceed SACT_STALE_AFTER_S: a paused worker's "
+                "locks would outlast its lease and hold up the takeover"
+            )
+        return self
