@@ -68,7 +68,7 @@ class CorrelationAndMetrics:
         HTTP_LATENCY.labels(service, scope["method"], route).observe(time.perf_counter() - started)
 
 
-def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(definition: ServiceDefinition[ServiceSettings], settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or definition.load_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     configure_tracing(settings)
@@ -111,7 +111,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
     return app
 
 
-async def _try_ensure_topics(definition: ServiceDefinition, settings: ServiceSettings) -> None:
+async def _try_ensure_topics(definition: ServiceDefinition[ServiceSettings], settings: ServiceSettings) -> None:
     # The broker may be down at start: the API still starts and the relay creates topics later.
     topics = with_dead_letter_topics(definition.topics + _consumed_topics(definition))
     try:
@@ -120,7 +120,7 @@ async def _try_ensure_topics(definition: ServiceDefinition, settings: ServiceSet
         log.warning("could not create topics at start", error=repr(exc))
 
 
-def _consumed_topics(definition: ServiceDefinition) -> list[str]:
+def _consumed_topics(definition: ServiceDefinition[ServiceSettings]) -> list[str]:
     return sorted({registry.get(t).topic for t in definition.handlers})
 
 

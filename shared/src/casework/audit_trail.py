@@ -31,6 +31,7 @@ from casework.deps import Runtime, Uow
 from casework.identifiers import NhsNumber, patient_ref
 from casework.pagination import decode_cursor, encode_cursor
 from casework.problems import field_problem
+from casework.settings import ServiceSettings
 from casework.uow import UnitOfWork
 
 AUDITORS = (Role.IG_LEAD,)  # admins pass every role check
@@ -182,14 +183,14 @@ async def _page(
 
 
 async def _patient_where(
-    uow: UnitOfWork, runtime: Runtime, find: PatientRecords, nhs_number: str
+    uow: UnitOfWork[ServiceSettings], runtime: Runtime, find: PatientRecords, nhs_number: str
 ) -> tuple[ColumnElement[bool], list[Records]]:
     key = runtime.settings.patient_ref_key.get_secret_value()
     records = await find(uow.session, Patient(nhs_number, patient_ref(nhs_number, key)))
     return _patient_rows(runtime, records), records
 
 
-def _audit_read(uow: UnitOfWork, principal: Principal, action: str, detail: dict[str, Any]) -> None:
+def _audit_read(uow: UnitOfWork[ServiceSettings], principal: Principal, action: str, detail: dict[str, Any]) -> None:
     """The look at the trail is recorded like any other read (never the NHS number, only what it found)."""
     uow.audit(principal, f"audit.{action}", "audit_events", action.split(".")[0], detail=detail)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -262,7 +262,7 @@ async def current_principal(
     return principal
 
 
-def require_roles(*roles: str) -> Callable[..., object]:
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency: the caller holds at least one of `roles` (admins pass every check)."""
     wanted = {str(r) for r in roles} | {Role.ADMIN.value}
 

@@ -196,6 +196,12 @@ def _ping_idle_connections(engine: AsyncEngine, idle_s: float) -> None:
             raise exc.InvalidatePoolError(f"ping failed: {error!r}") from error
 
 
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's Core table, for Core statements (SQLAlchemy types `__table__` as any FromClause)."""
+    table: Table = model.__table__
+    return table
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

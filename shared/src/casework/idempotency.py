@@ -32,6 +32,7 @@ from casework.auth import Principal
 from casework.db import PlatformTables
 from casework.prepared import row_insert, row_params
 from casework.problems import Conflict, field_problem
+from casework.settings import ServiceSettings
 from casework.uow import UnitOfWork
 
 HEADER = "Idempotency-Key"
@@ -97,14 +98,14 @@ class IdempotentRequest:
         assert row.status_code is not None, "a key's record is stored with its response, in one statement"
         return JSONResponse(row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"})
 
-    async def previous(self, uow: UnitOfWork) -> JSONResponse | None:
+    async def previous(self, uow: UnitOfWork[ServiceSettings]) -> JSONResponse | None:
         """The stored response of an earlier request with this key, if any."""
         lookup = self.stored(uow.tables)
         if lookup is None:
             return None
         return self.replay((await uow.session.execute(lookup.query, lookup.params)).one_or_none())
 
-    async def remember(self, uow: UnitOfWork, status_code: int, body: Any) -> None:
+    async def remember(self, uow: UnitOfWork[ServiceSettings], status_code: int, body: Any) -> None:
         """Store the response with the unit of work's next write (`UnitOfWork.stage`, so in the same
         round trip as its events and audit rows); a concurrent twin loses on the primary key and its
         commit raises `KeyTaken` (commit with `commit_or_replay` to answer with the winner's response)."""
@@ -122,7 +123,7 @@ class IdempotentRequest:
         }
         uow.stage(row_insert(table, tuple(row), skip_conflicts=True), row_params(table, row), check=_stored_once)
 
-    async def commit_or_replay(self, uow: UnitOfWork) -> JSONResponse | None:
+    async def commit_or_replay(self, uow: UnitOfWork[ServiceSettings]) -> JSONResponse | None:
         """Commit `uow` (with the response `remember` staged). None when this request's record was
         stored; when a concurrent request with the same key committed first, `uow` is rolled back and
         that request's stored response is returned, to be answered instead."""

@@ -49,6 +49,7 @@ from casework.events.envelope import EventEnvelope, dead_letter_topic
 from casework.kafka_client import client_kwargs
 from casework.logs import get_logger
 from casework.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from casework.settings import ServiceSettings
 from casework.shutdown import finish_within
 from casework.tracing import continued, tracing
 from casework.uow import UnitOfWork
@@ -62,7 +63,8 @@ class ReceivedEvent:
     payload: BaseModel
 
 
-Handler = Callable[[UnitOfWork, ReceivedEvent], Awaitable[None]]
+# Any: each service's handlers take a unit of work of its own settings (`UnitOfWork[ContractSettings]`)
+Handler = Callable[[UnitOfWork[Any], ReceivedEvent], Awaitable[None]]
 
 
 class DeadLetterReplayError(Exception):
@@ -375,7 +377,7 @@ class EventConsumer:
             await uow.commit()
         return outcomes
 
-    async def _run_handler(self, uow: UnitOfWork, event: _Wanted) -> None:
+    async def _run_handler(self, uow: UnitOfWork[ServiceSettings], event: _Wanted) -> None:
         payload = self._runtime.registry.parse(event.envelope)
         correlation_token = correlation_id.set(event.envelope.correlation_id)
         causation_token = causation_id.set(str(event.envelope.id))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from casework.auth import Principal
 from casework.identifiers import NhsNumber
+from casework.settings import ServiceSettings
 from casework.uow import UnitOfWork
 
 SEARCH_LIMIT = 100  # the newest this many records of the patient or reference in the caller's view
@@ -33,7 +34,7 @@ class PatientSearch(BaseModel):
     def by(self) -> str:
         return "nhs_number" if self.nhs_number is not None else "reference"
 
-    def audit(self, uow: UnitOfWork, principal: Principal, entity: str, ids: list[str]) -> None:
+    def audit(self, uow: UnitOfWork[ServiceSettings], principal: Principal, entity: str, ids: list[str]) -> None:
         """Record the search in the audit trail: what it searched by (never the number itself) and the
         records it read."""
         uow.audit(principal, "search", entity, self.by, detail={"by": self.by, "found": len(ids), "ids": ids})

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from casework.logs import get_logger
+from casework.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from casework.runtime import BackgroundTask, ServiceRuntime
@@ -20,11 +21,14 @@ log = get_logger(__name__)
 
 
 def every(
-    interval_s: Callable[[ServiceRuntime], float] | float, job: Callable[[ServiceRuntime], Awaitable[object]], name: str
+    # Any: each service passes functions of its own runtime (`ServiceRuntime[IfrSettings]`)
+    interval_s: Callable[[ServiceRuntime[Any]], float] | float,
+    job: Callable[[ServiceRuntime[Any]], Awaitable[object]],
+    name: str,
 ) -> BackgroundTask:
     """A background task that runs `job(runtime)` now and then every `interval_s` seconds."""
 
-    async def loop(runtime: ServiceRuntime) -> None:
+    async def loop(runtime: ServiceRuntime[ServiceSettings]) -> None:
         while True:
             try:
                 await job(runtime)

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Table, delete, literal_column, select
 
 from casework.logs import get_logger
 from casework.metrics import RETENTION_DELETED
+from casework.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from casework.runtime import ServiceRuntime
@@ -25,7 +26,7 @@ log = get_logger(__name__)
 BATCH = 5000
 
 
-async def retention_round(runtime: ServiceRuntime) -> dict[str, int]:
+async def retention_round(runtime: ServiceRuntime[ServiceSettings]) -> dict[str, int]:
     """One round over the three tables; how many rows each lost."""
     settings: Any = runtime.settings
     tables = runtime.tables
@@ -53,7 +54,7 @@ async def retention_round(runtime: ServiceRuntime) -> dict[str, int]:
     return deleted
 
 
-async def _delete_all(runtime: ServiceRuntime, table: Table, condition: ColumnElement[bool]) -> int:
+async def _delete_all(runtime: ServiceRuntime[ServiceSettings], table: Table, condition: ColumnElement[bool]) -> int:
     ctid: ColumnElement[Any] = literal_column("ctid")
     batch = select(ctid).select_from(table).where(condition).limit(BATCH).with_for_update(skip_locked=True)
     statement = delete(table).where(ctid.in_(batch.scalar_subquery()))

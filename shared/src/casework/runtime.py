@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic
 
 from fastapi import APIRouter
 from sqlalchemy import MetaData
@@ -25,27 +25,26 @@ from casework.logs import get_logger
 from casework.outbox import OutboxRelay
 from casework.periodic import every
 from casework.retention import retention_round
-from casework.settings import ServiceSettings
 from casework.shutdown import cancel_within
 from casework.tracing import instrument_engines
-from casework.uow import UnitOfWork
+from casework.uow import S, UnitOfWork
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 log = get_logger(__name__)
 
-BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
+BackgroundTask = Callable[["ServiceRuntime[Any]"], Awaitable[None]]
 
 
 @dataclass
-class ServiceDefinition:
+class ServiceDefinition(Generic[S]):
     """Everything the platform needs to know to run, migrate and document one service."""
 
     name: str
     title: str
     version: str
-    settings_class: type[ServiceSettings]
+    settings_class: type[S]
     metadata: MetaData
     tables: PlatformTables
     migrations: Path  # folder holding Alembic revision files
@@ -64,14 +63,16 @@ class ServiceDefinition:
     def topics(self) -> list[str]:
         return sorted({registry.get(t).topic for t in self.publishes})
 
-    def load_settings(self, **overrides: object) -> ServiceSettings:
+    def load_settings(self, **overrides: object) -> S:
         return self.settings_class(**overrides)  # type: ignore[arg-type]  # fields by name
 
 
-class ServiceRuntime:
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+class ServiceRuntime(Generic[S]):
+    """Typed by the service's settings (`ServiceRuntime[CdfSettings]`), so `runtime.settings` has its fields."""
+
+    def __init__(self, definition: ServiceDefinition[S], settings: S) -> None:
         self.definition = definition
-        self.settings = settings
+        self.settings: S = settings
         self.registry: EventRegistry = registry
         self.tokens = TokenVerifier(settings)
         self.broker_health = BrokerHealth(settings)
@@ -104,7 +105,7 @@ class ServiceRuntime:
         that gave the worker something to do (`UnitOfWork.wake_after_commit`)."""
         return self._signals.setdefault(worker, asyncio.Event())
 
-    def unit_of_work(self, sessions: async_sessionmaker[AsyncSession] | None = None) -> UnitOfWork:
+    def unit_of_work(self, sessions: async_sessionmaker[AsyncSession] | None = None) -> UnitOfWork[S]:
         return UnitOfWork(
             sessions or self.sessions,
             self.tables,

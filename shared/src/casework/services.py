@@ -5,11 +5,12 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from casework.runtime import ServiceDefinition
+from casework.settings import ServiceSettings
 
 SERVICE_NAMES = ("ifr", "cdf", "contract", "notification")
 
 
-def load_definition(name: str) -> ServiceDefinition:
+def load_definition(name: str) -> ServiceDefinition[ServiceSettings]:
     matches = [ep for ep in entry_points(group="casework.services") if ep.name == name]
     if not matches:
         known = sorted(ep.name for ep in entry_points(group="casework.services"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Table, insert
@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from casework.auth import Principal
 
 
+# The service's own settings class. Covariant: code for any service takes a `UnitOfWork[ServiceSettings]`
+# and is given a `UnitOfWork[CdfSettings]` (the settings are read, never replaced).
+S = TypeVar("S", bound=ServiceSettings, covariant=True)
+
+
 @dataclass(frozen=True)
 class StagedWrite:
     statement: UpdateBase
@@ -37,15 +42,17 @@ class StagedWrite:
     check: Callable[[int], None] | None = None
 
 
-class UnitOfWork:
+class UnitOfWork(Generic[S]):
+    """Typed by the service's settings (`UnitOfWork[CdfSettings]`), so `uow.settings` has its fields."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         tables: PlatformTables,
         registry: EventRegistry,
         source: str,
-        on_commit: Callable[[], None] | None = None,
-        settings: ServiceSettings | None = None,
+        on_commit: Callable[[], None] | None,
+        settings: S,
         signals: Mapping[str, asyncio.Event] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -53,7 +60,7 @@ class UnitOfWork:
         self._registry = registry
         self._source = source
         self._on_commit = on_commit
-        self.settings = settings  # the service's own settings, for handlers that need configuration
+        self.settings: S = settings  # the service's own settings, for handlers that need configuration
         self._signals = signals or {}
         self._wake: set[str] = set()
         self._before_commit: dict[tuple[str, ...], Callable[[], Awaitable[None]]] = {}

@@ -8,6 +8,7 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 
 from casework import clock
 from embedded_stack.layout import StackLayout
@@ -161,5 +162,5 @@ def token(
         return
     if not org or not role:
         raise typer.BadParameter("give --persona, or --org and at least one --role")
-    settings = ServiceSettings(jwt_secret=layout.secrets()["jwt_secret"], jwt_audience=API_AUDIENCE)
+    settings = ServiceSettings(jwt_secret=SecretStr(layout.secrets()["jwt_secret"]), jwt_audience=API_AUDIENCE)
     typer.echo(mint_token(settings, sub=sub, org=org, roles=role, ttl_s=ttl))

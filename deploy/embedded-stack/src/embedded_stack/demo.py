@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from casework import clock
 from casework.auth import mint_token
@@ -56,7 +57,7 @@ class Platform:
     def __init__(self, urls: dict[str, str], jwt_secret: str) -> None:
         self.urls = urls
         self.jwt_secret = jwt_secret
-        self._settings = ServiceSettings(jwt_secret=jwt_secret)
+        self._settings = ServiceSettings(jwt_secret=SecretStr(jwt_secret))
         self._clients = {name: httpx.Client(base_url=f"{url}/api/v1", timeout=60) for name, url in urls.items()}
 
     def auth(self, org: str, role: str, sub: str | None = None) -> dict[str, str]:

@@ -29,6 +29,7 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import MetaData
 
 from casework.app import create_app
@@ -202,7 +203,7 @@ class TestStack:
         return name
 
     def settings_for(self, definition: ServiceDefinition, database: str | None = None, **overrides: Any) -> Any:
-        env = {k.lower(): v for k, v in self.layout.service_env(definition.name).items()}
+        env: dict[str, Any] = {k.lower(): v for k, v in self.layout.service_env(definition.name).items()}
         env |= {
             "database_url": self.migrate(definition, database),
             "kafka_bootstrap_servers": self.bootstrap_servers,
@@ -324,7 +325,7 @@ class TestStack:
 
     def token(self, sub: str, org: str, *roles: str, ttl_s: int = 3600) -> str:
         """A dev token (signed with the stack's dev key), for any sub, organisation and roles."""
-        settings = ServiceSettings(jwt_secret=self.layout.secrets()["jwt_secret"], jwt_audience=API_AUDIENCE)
+        settings = ServiceSettings(jwt_secret=SecretStr(self.layout.secrets()["jwt_secret"]), jwt_audience=API_AUDIENCE)
         return mint_token(settings, sub=sub, org=org, roles=roles, ttl_s=ttl_s)
 
     def auth(self, org: str, *roles: str, sub: str | None = None) -> dict[str, str]:

@@ -5,9 +5,12 @@ Payload models live in casework.events.catalogue.cdf; contract- and notification
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol, TypedDict
+
+from pydantic import BaseModel
 
 from casework.events.catalogue.cdf import (
     ApplicationApproved,
@@ -22,16 +25,60 @@ from casework.events.catalogue.cdf import (
     UnapprovedUseChallenged,
     UnapprovedUseClosed,
 )
-from casework.uow import UnitOfWork
 from cdf_service.db.models import Application, UnapprovedUse
 from cdf_service.domain.stop_reasons import NOT_STATED
 from cdf_service.domain.unapproved_use import DetectionAction
+from cdf_service.runtime import CdfUnitOfWork
 
 
 class ApplicationKey(Protocol):
-    """What every application event names (an Application row, or the SACT matcher's locked copy)."""
+    """What every application event names (an Application row, or the SACT matcher's locked copy); read-only, so
+    a row's columns and a named tuple's fields both fit."""
 
-    id: object
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def reference(self) -> str: ...
+
+    @property
+    def provider_ods(self) -> str: ...
+
+    @property
+    def entry_id(self) -> str: ...
+
+    @property
+    def dmd_id(self) -> str: ...
+
+    @property
+    def patient_ref(self) -> str: ...
+
+
+class TreatmentFacts(ApplicationKey, Protocol):
+    @property
+    def first_administration(self) -> date | None: ...
+
+    @property
+    def first_dispensed(self) -> bool: ...
+
+    @property
+    def final_treatment_date(self) -> date | None: ...
+
+    @property
+    def stop_reason(self) -> str | None: ...
+
+    @property
+    def stop_reasons(self) -> list[str] | None: ...
+
+    @property
+    def cycles_given(self) -> int: ...
+
+    @property
+    def cost_per_cycle(self) -> Decimal: ...
+
+
+class _ApplicationRef(TypedDict):
+    application_id: uuid.UUID
     reference: str
     provider_ods: str
     entry_id: str
@@ -39,30 +86,20 @@ class ApplicationKey(Protocol):
     patient_ref: str
 
 
-class TreatmentFacts(ApplicationKey, Protocol):
-    first_administration: date | None
-    first_dispensed: bool
-    final_treatment_date: date | None
-    stop_reason: str | None
-    stop_reasons: list[str] | None
-    cycles_given: int
-    cost_per_cycle: Decimal
+def _ref(app: ApplicationKey) -> _ApplicationRef:
+    return _ApplicationRef(
+        application_id=app.id,
+        reference=app.reference,
+        provider_ods=app.provider_ods,
+        entry_id=app.entry_id,
+        dmd_id=app.dmd_id,
+        patient_ref=app.patient_ref,
+    )
 
 
-def _ref(app: ApplicationKey) -> dict[str, object]:
-    return {
-        "application_id": app.id,
-        "reference": app.reference,
-        "provider_ods": app.provider_ods,
-        "entry_id": app.entry_id,
-        "dmd_id": app.dmd_id,
-        "patient_ref": app.patient_ref,
-    }
-
-
-def emit_decision(uow: UnitOfWork, app: Application) -> None:
+def emit_decision(uow: CdfUnitOfWork, app: Application) -> None:
     if app.status == "approved":
-        payload: object = ApplicationApproved(
+        payload: BaseModel = ApplicationApproved(
             **_ref(app),
             entry_version=app.entry_version,
             drug_name=app.drug_name,
@@ -74,7 +111,7 @@ def emit_decision(uow: UnitOfWork, app: Application) -> None:
             approved_at=app.created_at or datetime.now(UTC),
             expected_cost=app.expected_cost,
         )
-        uow.emit("cdf.application.approved", str(app.id), payload)  # type: ignore[arg-type]
+        uow.emit("cdf.application.approved", str(app.id), payload)
         return
     rejected = ApplicationRejected(
         **_ref(app),
@@ -86,14 +123,14 @@ def emit_decision(uow: UnitOfWork, app: Application) -> None:
     uow.emit("cdf.application.rejected", str(app.id), rejected)
 
 
-def emit_withdrawn(uow: UnitOfWork, app: Application) -> None:
+def emit_withdrawn(uow: CdfUnitOfWork, app: Application) -> None:
     payload = ApplicationWithdrawn(
         **_ref(app), withdrawn_at=app.closed_at or datetime.now(UTC), reason=app.close_reason or ""
     )
     uow.emit("cdf.application.withdrawn", str(app.id), payload)
 
 
-def emit_lapsed(uow: UnitOfWork, app: Application) -> None:
+def emit_lapsed(uow: CdfUnitOfWork, app: Application) -> None:
     payload = ApprovalLapsed(
         **_ref(app),
         planned_start=app.planned_start,
@@ -104,7 +141,7 @@ def emit_lapsed(uow: UnitOfWork, app: Application) -> None:
     uow.emit("cdf.approval.lapsed", str(app.id), payload)
 
 
-def emit_started(uow: UnitOfWork, app: TreatmentFacts) -> None:
+def emit_started(uow: CdfUnitOfWork, app: TreatmentFacts) -> None:
     assert app.first_administration is not None
     payload = TreatmentStarted(
         **_ref(app),
@@ -115,7 +152,7 @@ def emit_started(uow: UnitOfWork, app: TreatmentFacts) -> None:
     uow.emit("cdf.treatment.started", str(app.id), payload)
 
 
-def emit_stopped(uow: UnitOfWork, app: TreatmentFacts) -> None:
+def emit_stopped(uow: CdfUnitOfWork, app: TreatmentFacts) -> None:
     assert app.final_treatment_date is not None
     payload = TreatmentStopped(
         **_ref(app),
@@ -128,9 +165,9 @@ def emit_stopped(uow: UnitOfWork, app: TreatmentFacts) -> None:
     uow.emit("cdf.treatment.stopped", str(app.id), payload)
 
 
-def emit_unapproved_use_change(uow: UnitOfWork, use: UnapprovedUse, action: DetectionAction, by: str) -> None:
+def emit_unapproved_use_change(uow: CdfUnitOfWork, use: UnapprovedUse, action: DetectionAction, by: str) -> None:
     """The event of a detection's step: answered, accepted, challenged or closed (patient_ref only)."""
-    ref = {
+    ref: dict[str, Any] = {  # the fields every step's event shares, each checked by its model
         "detection_id": use.id,
         "provider_ods": use.provider_ods,
         "patient_ref": use.patient_ref,

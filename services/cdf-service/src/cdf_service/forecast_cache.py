@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from casework.runtime import ServiceRuntime
 from cdf_service.domain.forecast import BandCalibration
 from cdf_service.domain.forecast_basis import EntryBasis, TrustShares
 from cdf_service.domain.national_list import ListEntry
+from cdf_service.runtime import CdfRuntime
 
 Clock = Callable[[], float]
 
@@ -90,7 +90,7 @@ class ForecastCache:
         return self.max_age_s <= 0 or self._clock() - built_at > self.max_age_s
 
 
-def forecast_cache(runtime: ServiceRuntime) -> ForecastCache:
+def forecast_cache(runtime: CdfRuntime) -> ForecastCache:
     """The runtime's cache (one per service instance: tests run several against different databases)."""
     cache = runtime.extras.get("forecast_cache")
     if not isinstance(cache, ForecastCache):

@@ -37,8 +37,6 @@ from casework.clock import today
 from casework.financial_year import financial_year_of, fy_start
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
-from casework.runtime import ServiceRuntime
-from casework.uow import UnitOfWork
 from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.trust_locks import lock_trusts
@@ -60,6 +58,7 @@ from cdf_service.domain.forecast_basis import (
 from cdf_service.domain.national_list import EntryTerms, ListEntry, entry_as_of
 from cdf_service.domain.sact_submissions import SubmissionStatus
 from cdf_service.forecast_cache import ForecastCache, forecast_cache
+from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 
 log = get_logger(__name__)
 PAIRS_PER_ROUND = 100
@@ -183,7 +182,7 @@ _STORE = text(
 )
 
 
-async def forecast_round(runtime: ServiceRuntime, as_of: date | None = None) -> int:
+async def forecast_round(runtime: CdfRuntime, as_of: date | None = None) -> int:
     """Recompute the pairs marked dirty (one batch); returns how many pairs were recomputed."""
     async with runtime.unit_of_work() as uow:
         connection = await uow.session.connection()
@@ -197,7 +196,7 @@ async def forecast_round(runtime: ServiceRuntime, as_of: date | None = None) -> 
 
 
 async def recompute_pairs(
-    uow: UnitOfWork, runtime: ServiceRuntime, pairs: Sequence[tuple[str, str]], as_of: date
+    uow: CdfUnitOfWork, runtime: CdfRuntime, pairs: Sequence[tuple[str, str]], as_of: date
 ) -> None:
     """Recompute and store the forecasts of `pairs` in the caller's unit of work (which holds their
     trusts' locks); `cdf.forecast.updated` for each whose months changed."""
@@ -221,11 +220,11 @@ async def recompute_pairs(
 
 
 async def _list_terms(
-    uow: UnitOfWork, runtime: ServiceRuntime, entry_ids: Iterable[str], as_of: date
+    uow: CdfUnitOfWork, runtime: CdfRuntime, entry_ids: Iterable[str], as_of: date
 ) -> tuple[dict[str, EntryTerms], dict[str, ListEntry]]:
     """Each entry's versions (the process's copy: no query within its TTL) and the one in force on as_of,
     else the latest."""
-    ttl: float = runtime.settings.list_cache_ttl_s  # type: ignore[attr-defined]
+    ttl: float = runtime.settings.list_cache_ttl_s
     cache, terms, entries = list_cache(runtime), {}, {}
     for entry_id in sorted(entry_ids):
         versions = await cache.versions(uow.session, entry_id, ttl)
@@ -235,9 +234,9 @@ async def _list_terms(
     return terms, entries
 
 
-async def _context(connection: Any, runtime: ServiceRuntime, as_of: date) -> ForecastContext:
+async def _context(connection: Any, runtime: CdfRuntime, as_of: date) -> ForecastContext:
     """Each trust's SACT horizon (read every round) and the national figures (kept: `forecast_cache`)."""
-    settings: Any = runtime.settings
+    settings = runtime.settings
     sact_to = {r.trust: month_end(date.fromisoformat(f"{r.period}-01")) for r in await connection.execute(_SACT_TO)}
     cache = forecast_cache(runtime)
     national = cache.national(as_of)
@@ -283,13 +282,13 @@ def calibration_of(stored: Mapping[str, Any] | None) -> BandCalibration:
     return BandCalibration({int(months): Band(float(low), float(high)) for months, (low, high) in stored.items()})
 
 
-async def forecaster(runtime: ServiceRuntime) -> None:
+async def forecaster(runtime: CdfRuntime) -> None:
     """Background task: drain the dirty pairs, then wait until a commit marks more (or FORECAST_INTERVAL_S).
 
     A change after a quiet spell is re-forecast at once; while changes keep coming (approvals at a
     hundred a second), rounds start at most every FORECAST_ROUND_GAP_S and each takes every pair marked
     meanwhile: one round per change cost about five times the CPU per pair of a round of a hundred."""
-    settings: Any = runtime.settings
+    settings = runtime.settings
     wake = runtime.wake_signal(FORECASTER)
     while True:
         started = clock.monotonic()
@@ -304,7 +303,7 @@ async def forecaster(runtime: ServiceRuntime) -> None:
         await asyncio.sleep(max(0.0, started + settings.forecast_round_gap_s - clock.monotonic()))
 
 
-async def _store(uow: UnitOfWork, results: Sequence[ForecastOutturn], entries: Mapping[str, ListEntry]) -> None:
+async def _store(uow: CdfUnitOfWork, results: Sequence[ForecastOutturn], entries: Mapping[str, ListEntry]) -> None:
     """Upsert every result; publish `cdf.forecast.updated` for those whose months changed."""
     stored = [_stored_values(result) for result in results]
     connection = await uow.session.connection()

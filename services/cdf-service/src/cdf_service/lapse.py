@@ -12,19 +12,18 @@ from sqlalchemy import bindparam, select
 
 from casework import clock
 from casework.logs import get_logger
-from casework.runtime import ServiceRuntime
-from casework.uow import UnitOfWork
 from cdf_service.db.forecast_repo import mark_dirty
 from cdf_service.db.models import Application
 from cdf_service.domain.prior_approval import TRANSITIONS, ApplicationAction, ApplicationState, has_lapsed
 from cdf_service.events import emit_lapsed
+from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 
 log = get_logger(__name__)
 BATCH = 500
 ACTOR = "system:cdf-lapse-sweep"
 
 
-async def lapse_overdue(runtime: ServiceRuntime, today: date | None = None, provider_ods: str | None = None) -> int:
+async def lapse_overdue(runtime: CdfRuntime, today: date | None = None, provider_ods: str | None = None) -> int:
     """Lapse every approval past its window (optionally one trust's); returns how many lapsed."""
     today = today or clock.today()
     total = 0
@@ -51,7 +50,7 @@ _OVERDUE = (
 _OVERDUE_AT = _OVERDUE.where(Application.provider_ods == bindparam("provider_ods"))
 
 
-async def lapse_batch(uow: UnitOfWork, today: date, provider_ods: str | None = None) -> int:
+async def lapse_batch(uow: CdfUnitOfWork, today: date, provider_ods: str | None = None) -> int:
     """One batch inside the caller's unit of work (the SACT matcher calls it after applying a file)."""
     if provider_ods is None:
         found = await uow.session.scalars(_OVERDUE, {"today": today})
@@ -73,8 +72,8 @@ async def lapse_batch(uow: UnitOfWork, today: date, provider_ods: str | None = N
     return len(apps)
 
 
-async def lapse_sweep(runtime: ServiceRuntime) -> None:
+async def lapse_sweep(runtime: CdfRuntime) -> None:
     """The periodic job (casework.periodic.every); LAPSE_SWEEP_INTERVAL_S=0 turns it off."""
-    if runtime.settings.lapse_sweep_interval_s <= 0:  # type: ignore[attr-defined]
+    if runtime.settings.lapse_sweep_interval_s <= 0:
         return
     await lapse_overdue(runtime, clock.today())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from casework.periodic import every
-from casework.runtime import ServiceDefinition, ServiceRuntime
+from casework.runtime import ServiceDefinition
 from cdf_service.api.accuracy import router as accuracy_router
 from cdf_service.api.applications import router as applications_router
 from cdf_service.api.audit import router as audit_router
@@ -20,12 +20,13 @@ from cdf_service.db import models as _models  # noqa: F401  (registers the table
 from cdf_service.db.base import Base, platform_tables
 from cdf_service.forecaster import forecaster
 from cdf_service.lapse import lapse_sweep
+from cdf_service.runtime import CdfRuntime
 from cdf_service.sact.worker import sact_worker
 from cdf_service.settings import CdfSettings
 
 
-def _sweep_interval(runtime: ServiceRuntime) -> float:
-    interval = runtime.settings.lapse_sweep_interval_s  # type: ignore[attr-defined]
+def _sweep_interval(runtime: CdfRuntime) -> float:
+    interval = runtime.settings.lapse_sweep_interval_s
     return interval if interval > 0 else 3600.0  # off: the job returns at once; don't spin
 
 

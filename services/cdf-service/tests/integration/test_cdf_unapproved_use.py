@@ -80,6 +80,11 @@ async def test_a_detection_is_followed_from_open_to_closed(stack: TestStack) -> 
         assert one["first_administration"] == first.regimen_start.isoformat()
         assert one["your_actions"] == ["answer"] and one["submission_id"] == submission
         assert await _events(svc, one["id"]) == ["cdf.unapproved_use.detected"]
+        by_entry = await svc.client.get(BASE, params={"entry_id": first.entry_id}, headers=stack.auth(*lead))
+        assert first.nhs_number in {i["nhs_number"] for i in by_entry.json()["items"]}
+        assert all(first.entry_id in i["entry_ids"] for i in by_entry.json()["items"])
+        nowhere = await svc.client.get(BASE, params={"entry_id": "CDF-NOT-LISTED-1"}, headers=stack.auth(*lead))
+        assert nowhere.status_code == 200 and nowhere.json()["items"] == []
 
         # another trust sees none of them; an analyst sees them without NHS numbers
         other = await svc.client.get(f"{BASE}/{one['id']}", headers=stack.auth("RRV", "trust_cdf_lead"))

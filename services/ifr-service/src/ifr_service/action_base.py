@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from casework.auth import Principal
-from casework.uow import UnitOfWork
 from ifr_service.db.models import CaseClock, IfrRequest
 from ifr_service.domain.case import Action
 from ifr_service.domain.clocks import plan_for
+from ifr_service.runtime import IfrUnitOfWork
 from ifr_service.settings import IfrSettings
 from ifr_service.workflow import transition
 
@@ -23,7 +23,7 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
 @dataclass
 class ActionContext:
-    uow: UnitOfWork
+    uow: IfrUnitOfWork
     settings: IfrSettings
     principal: Principal
     today: date

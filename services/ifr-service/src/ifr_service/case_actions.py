@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from casework.auth import Principal, Role
 from casework.identifiers import patient_ref
 from casework.problems import Unprocessable, field_problem
-from casework.uow import UnitOfWork
 from ifr_service.access import APPLICANT_ROLES, CHAIRS_ACTION_ROLES, OFFICER_ROLES, PROVIDER_ROLES
 from ifr_service.action_base import ActionContext, Body, NoBody, Reason, simple_transition
 from ifr_service.cohorts import count_received, open_alert_for
@@ -50,6 +49,7 @@ from ifr_service.domain.case import (
 from ifr_service.domain.clocks import Clock, is_open, plan_for
 from ifr_service.domain.panel import not_independent, recorder_refusal, unknown_members
 from ifr_service.domain.regions import region_name, region_of
+from ifr_service.runtime import IfrUnitOfWork
 from ifr_service.workflow import apply_treatment, case_clocks, emit_case_event, ensure_allowed, now, transition
 
 __all__ = ["ACTIONS", "PROVIDER_ACTIONS", "ActionContext", "ActionSpec", "ConflictIn", "ListIn", "list_on_panel"]
@@ -333,7 +333,7 @@ async def _check_ratification_meeting(ctx: ActionContext, case: IfrRequest, pane
 
 
 async def declare_conflicts(
-    uow: UnitOfWork, panel_id: uuid.UUID, request_id: uuid.UUID, conflicts: list[ConflictIn], principal: Principal
+    uow: IfrUnitOfWork, panel_id: uuid.UUID, request_id: uuid.UUID, conflicts: list[ConflictIn], principal: Principal
 ) -> None:
     for c in conflicts:
         await uow.session.execute(
@@ -434,7 +434,7 @@ def roles_for(action: str) -> tuple[str, ...]:
     return APPLICANT_ROLES if action in PROVIDER_ACTIONS else OFFICER_ROLES
 
 
-async def actions_for(uow: UnitOfWork, principal: Principal, case: IfrRequest, allowed: list[str]) -> list[str]:
+async def actions_for(uow: IfrUnitOfWork, principal: Principal, case: IfrRequest, allowed: list[str]) -> list[str]:
     """Of the actions the case allows now, those this caller may take: by role, and for a panel member
     the panel's decisions only as the chair or deputy chair of the panel the case is listed on."""
     mine = [a for a in allowed if principal.has_any([*roles_for(a), Role.ADMIN])]

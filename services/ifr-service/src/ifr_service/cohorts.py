@@ -17,16 +17,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from casework.uow import UnitOfWork
 from ifr_service.db.models import COHORT_REFERENCE_SEQUENCE, CohortAlert, CohortAlertCase, IfrRequest
 from ifr_service.domain.cohort import CohortStep, cohort_step, open_until, window_opens
 from ifr_service.domain.regions import region_name
+from ifr_service.runtime import IfrUnitOfWork
 from ifr_service.settings import IfrSettings
 
 ACTOR = "system:ifr-cohort"
 
 
-async def count_received(uow: UnitOfWork, case: IfrRequest, settings: IfrSettings) -> CohortAlert | None:
+async def count_received(uow: IfrUnitOfWork, case: IfrRequest, settings: IfrSettings) -> CohortAlert | None:
     """Count the case (just received, or its treatment changed) into its treatment's cohort; the alert
     it raised or joined, or None."""
     key, region, on = case.treatment_key, case.region, case.received_on
@@ -61,7 +61,7 @@ async def count_received(uow: UnitOfWork, case: IfrRequest, settings: IfrSetting
 
 
 async def _detect(
-    uow: UnitOfWork, case: IfrRequest, counted: list[tuple[uuid.UUID, date]], settings: IfrSettings
+    uow: IfrUnitOfWork, case: IfrRequest, counted: list[tuple[uuid.UUID, date]], settings: IfrSettings
 ) -> CohortAlert | None:
     rule = settings.cohort_rule()
     on = case.received_on
@@ -104,7 +104,7 @@ async def _detect(
     return alert
 
 
-async def _join(uow: UnitOfWork, alert: CohortAlert, case: IfrRequest, settings: IfrSettings) -> CohortAlert | None:
+async def _join(uow: IfrUnitOfWork, alert: CohortAlert, case: IfrRequest, settings: IfrSettings) -> CohortAlert | None:
     added = await uow.session.scalar(
         pg_insert(CohortAlertCase)
         .values(alert_id=alert.id, request_id=case.id, joined=True)
@@ -129,7 +129,7 @@ async def _join(uow: UnitOfWork, alert: CohortAlert, case: IfrRequest, settings:
     return alert
 
 
-async def open_alert_for(uow: UnitOfWork, case: IfrRequest, on: date) -> CohortAlert | None:
+async def open_alert_for(uow: IfrUnitOfWork, case: IfrRequest, on: date) -> CohortAlert | None:
     """The open cohort alert for the case's treatment in its region on `on` (its requests need not
     include the case: a draft, or a request received before the window, matches too)."""
     if case.treatment_key is None or case.region is None:
@@ -146,7 +146,7 @@ async def open_alert_for(uow: UnitOfWork, case: IfrRequest, on: date) -> CohortA
     )
 
 
-async def alert_cases(uow: UnitOfWork, alert_id: uuid.UUID) -> list[dict[str, Any]]:
+async def alert_cases(uow: IfrUnitOfWork, alert_id: uuid.UUID) -> list[dict[str, Any]]:
     """The alert's requests, oldest first: reference, trust, received, state and outcome so far."""
     rows = (
         await uow.session.execute(
@@ -176,7 +176,7 @@ async def alert_cases(uow: UnitOfWork, alert_id: uuid.UUID) -> list[dict[str, An
     ]
 
 
-async def _payload(uow: UnitOfWork, alert: CohortAlert) -> dict[str, Any]:
+async def _payload(uow: IfrUnitOfWork, alert: CohortAlert) -> dict[str, Any]:
     cases = await alert_cases(uow, alert.id)
     return {
         "alert_id": alert.id,

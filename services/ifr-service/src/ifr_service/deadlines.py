@@ -14,18 +14,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.clock import today
 from casework.periodic import every
-from casework.runtime import BackgroundTask, ServiceRuntime
+from casework.runtime import BackgroundTask
 from ifr_service.db.models import CaseClock, DeadlineAlert, IfrRequest
 from ifr_service.domain.clocks import TEAM_CLOCKS, Alert, alert_due
+from ifr_service.runtime import IfrRuntime
 from ifr_service.workflow import emit_case_event
 
 ACTOR = "system:ifr-deadlines"
 
 
-async def sweep_deadlines(runtime: ServiceRuntime, on: date | None = None) -> int:
+async def sweep_deadlines(runtime: IfrRuntime, on: date | None = None) -> int:
     """Raise the alerts due on `on` (today by default); returns how many were raised."""
     on = on or today()
-    warning = runtime.settings.deadline_warning_days  # type: ignore[attr-defined]
+    warning = runtime.settings.deadline_warning_days
     horizon = on + timedelta(days=2 * warning + 7)  # generous in calendar days; alert_due decides exactly
     raised = 0
     async with runtime.unit_of_work() as uow:
@@ -81,7 +82,7 @@ async def sweep_deadlines(runtime: ServiceRuntime, on: date | None = None) -> in
 
 def deadline_sweep() -> BackgroundTask:
     return every(
-        lambda runtime: runtime.settings.deadline_sweep_interval_s,  # type: ignore[attr-defined]
+        lambda runtime: runtime.settings.deadline_sweep_interval_s,
         sweep_deadlines,
         "ifr-deadline-sweep",
     )

@@ -85,7 +85,7 @@ class IfrSettings(ServiceSettings):
     quorum_min_voting: int = Field(DEFAULT_QUORUM.min_voting, ge=1, description="Voting members needed")
 
     def clock_days(self) -> dict[Clock, ClockDays]:
-        days = {
+        days: dict[Clock, ClockDays] = {
             c: ClockDays(getattr(self, f"{c.value}_days_routine"), getattr(self, f"{c.value}_days_urgent"))
             for c in Clock
             if c != Clock.RATIFICATION

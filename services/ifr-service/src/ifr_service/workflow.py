@@ -18,7 +18,6 @@ from casework.auth import Principal
 from casework.clock import today  # England's working day: a case at 23:30 UTC in summer came the next day
 from casework.problems import Conflict, field_problem
 from casework.state_machine import IllegalTransition
-from casework.uow import UnitOfWork
 from ifr_service.access import PROVIDER_ROLES, not_found, visible_cases
 from ifr_service.db.models import REFERENCE_SEQUENCE, CaseClock, IfrRequest, Letter, Transition
 from ifr_service.domain.application import Application
@@ -27,15 +26,16 @@ from ifr_service.domain.clocks import ClockPlan, apply_plan, new_clocks, next_du
 from ifr_service.domain.cohort import treatment_key
 from ifr_service.domain.letters import render
 from ifr_service.domain.regions import Region, region_of
+from ifr_service.runtime import IfrUnitOfWork
 from ifr_service.settings import IfrSettings
 
 
-async def new_reference(uow: UnitOfWork) -> str:
+async def new_reference(uow: IfrUnitOfWork) -> str:
     number = await uow.session.scalar(select(REFERENCE_SEQUENCE.next_value()))
     return f"IFR-{today().year}-{number:06d}"
 
 
-async def get_case(uow: UnitOfWork, request_id: uuid.UUID, principal: Principal | None) -> IfrRequest:
+async def get_case(uow: IfrUnitOfWork, request_id: uuid.UUID, principal: Principal | None) -> IfrRequest:
     query = select(IfrRequest).where(IfrRequest.id == request_id)
     if principal is not None:
         query = visible_cases(query, principal)
@@ -45,7 +45,7 @@ async def get_case(uow: UnitOfWork, request_id: uuid.UUID, principal: Principal 
     return case
 
 
-async def case_clocks(uow: UnitOfWork, request_id: uuid.UUID) -> list[CaseClock]:
+async def case_clocks(uow: IfrUnitOfWork, request_id: uuid.UUID) -> list[CaseClock]:
     rows = await uow.session.scalars(
         select(CaseClock).where(CaseClock.request_id == request_id).order_by(CaseClock.started_on, CaseClock.clock)
     )
@@ -57,7 +57,7 @@ def actor_of(principal: Principal | str) -> str:
 
 
 async def transition(
-    uow: UnitOfWork,
+    uow: IfrUnitOfWork,
     case: IfrRequest,
     action: str,
     principal: Principal | str,
@@ -125,7 +125,7 @@ def ensure_allowed(case: IfrRequest, action: str, in_cohort: bool = False) -> No
     if not CASE.can(case.state, action):
         raise IllegalTransition(CASE.machine, case.state, action, allowed)
     reason = refusal(case.state, action, case.urgent, case.review_outcome, in_cohort)
-    extra = {"review_outcome": case.review_outcome} if case.state == CaseState.REVIEW_DECIDED else {}
+    extra: dict[str, Any] = {"review_outcome": case.review_outcome} if case.state == CaseState.REVIEW_DECIDED else {}
     raise Conflict(
         f"{CASE.machine}: cannot {action} in state {case.state}: {reason}; allowed: {', '.join(allowed) or 'none'}",
         title="Action not allowed in this state",
@@ -136,7 +136,7 @@ def ensure_allowed(case: IfrRequest, action: str, in_cohort: bool = False) -> No
     )
 
 
-def emit_case_event(uow: UnitOfWork, case: IfrRequest, event_type: str, **fields: Any) -> None:
+def emit_case_event(uow: IfrUnitOfWork, case: IfrRequest, event_type: str, **fields: Any) -> None:
     """Emit an event about the case; when the event sends a letter, keep the case's copy of it."""
     payload = {
         "request_id": case.id,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
 
-from casework.runtime import ServiceRuntime
 from notification_service.db.models import Notification
+from notification_service.runtime import NotificationRuntime
 
 SEND_OUTCOMES = Counter(
     "notification_send_outcomes_total",
@@ -25,7 +25,7 @@ _OLDEST_QUEUED = select(func.extract("epoch", func.clock_timestamp() - func.min(
 )
 
 
-async def refresh_queued_mail_age(runtime: ServiceRuntime) -> None:
+async def refresh_queued_mail_age(runtime: NotificationRuntime) -> None:
     """At each scrape: one aggregate over the unsent rows (the sender's partial index holds only those)."""
     async with runtime.sessions() as session:
         age = await session.scalar(_OLDEST_QUEUED)

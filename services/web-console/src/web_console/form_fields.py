@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from starlette.datastructures import FormData
+from starlette.datastructures import ImmutableMultiDict
 
 from web_console.forms import FormErrors, field_id
 
@@ -46,7 +46,9 @@ class Field:
         return f"{self.label} (optional)" if self.optional else self.label
 
 
-def read(form: FormData, fields: Iterable[Field]) -> tuple[dict[str, Any], dict[str, Any], FormErrors]:
+def read(
+    form: ImmutableMultiDict[str, Any], fields: Iterable[Field]
+) -> tuple[dict[str, Any], dict[str, Any], FormErrors]:
     """(the API body, the values to show again, the problems found before asking the API)."""
     body: dict[str, Any] = {}
     shown: dict[str, Any] = {}
@@ -70,7 +72,7 @@ def _listified(node: Any) -> Any:
     return {key: _listified(value) for key, value in node.items()}
 
 
-def _read_one(form: FormData, f: Field) -> tuple[Any, Any, str | None]:
+def _read_one(form: ImmutableMultiDict[str, Any], f: Field) -> tuple[Any, Any, str | None]:
     if f.kind == "date":
         parts = {p: str(form.get(f"{f.id}[{p}]", "")).strip() for p in ("day", "month", "year")}
         if not any(parts.values()):

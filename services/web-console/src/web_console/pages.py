@@ -93,7 +93,7 @@ class _OneProblem:
 
 @functools.lru_cache(maxsize=8192)
 def _rendered_field(f: Any, value_json: str, problem: str | None) -> Markup:
-    macro = ENVIRONMENT.get_template("partials/fields.html").module.field  # type: ignore[attr-defined]
+    macro = ENVIRONMENT.get_template("partials/fields.html").module.field  # type: ignore[attr-defined]  # a template module's macros are made at run time
     return Markup(macro(f, {f.name: json.loads(value_json)}, _OneProblem(problem)))
 
 
@@ -106,13 +106,13 @@ def form_field(f: Any, values: Any, errors: Any) -> Markup:
 
 @functools.lru_cache(maxsize=512)
 def status_tag(code: Any) -> Markup:
-    macro = ENVIRONMENT.get_template("partials/ui.html").module.status_tag  # type: ignore[attr-defined]
+    macro = ENVIRONMENT.get_template("partials/ui.html").module.status_tag  # type: ignore[attr-defined]  # a template module's macros are made at run time
     return Markup(macro(code))
 
 
 @functools.lru_cache(maxsize=2048)
 def _header(user: Any, items: tuple[tuple[str, str, bool], ...], csrf_token: str) -> Markup:
-    macro = ENVIRONMENT.get_template("partials/chrome.html").module.page_header  # type: ignore[attr-defined]
+    macro = ENVIRONMENT.get_template("partials/chrome.html").module.page_header  # type: ignore[attr-defined]  # a template module's macros are made at run time
     navigation = {"items": [{"text": t, "href": h, "current": c} for t, h, c in items]}
     return Markup(macro(user, navigation, csrf_token))
 
@@ -126,7 +126,7 @@ def page_header(user: Any, navigation: dict[str, Any], csrf_token: str) -> Marku
 
 @functools.cache
 def page_footer() -> Markup:
-    return Markup(ENVIRONMENT.get_template("partials/chrome.html").module.page_footer())  # type: ignore[attr-defined]
+    return Markup(ENVIRONMENT.get_template("partials/chrome.html").module.page_footer())  # type: ignore[attr-defined]  # a template module's macros are made at run time
 
 
 ENVIRONMENT.globals |= {

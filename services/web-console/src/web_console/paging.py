@@ -4,7 +4,7 @@ CSV the API writes, passed through to the browser."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi.responses import StreamingResponse
 
@@ -38,13 +38,19 @@ async def filtered_page(
         return {"items": [], "next_cursor": None}, FormErrors.from_problem(problem, labels_of(fields))
 
 
-def list_links(query: str, next_cursor: str | None, cursor: str | None) -> dict[str, str | None]:
+class ListLinks(TypedDict):
+    csv_query: str
+    next_query: str | None
+    first_query: str | None
+
+
+def list_links(query: str, next_cursor: str | None, cursor: str | None) -> ListLinks:
     """A list page's links: the CSV of the same filters, the next page, and the first (on a later page)."""
-    return {
-        "csv_query": without_cursor(query),
-        "next_query": with_cursor(query, next_cursor),
-        "first_query": without_cursor(query) if cursor else None,
-    }
+    return ListLinks(
+        csv_query=without_cursor(query),
+        next_query=with_cursor(query, next_cursor),
+        first_query=without_cursor(query) if cursor else None,
+    )
 
 
 async def passed_through_csv(api: ServiceApi, path: str, params: dict[str, Any]) -> StreamingResponse:

@@ -11,13 +11,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from casework.auth import Principal, require_roles
-from casework.deps import Uow
 from casework.openapi import problems
 from casework.problems import NotFound
 from cdf_service.access import FORECAST_READER_ROLES
 from cdf_service.api.accuracy_chart import AccuracyPoint, render_accuracy_chart
 from cdf_service.db.backtest_repo import latest_backtest
 from cdf_service.db.models import ForecastBacktest
+from cdf_service.runtime import Uow
 
 router = APIRouter(prefix="/cdf", tags=["forecasts and reports"])
 NONE_YET = "no forecast backtest has been stored yet: run `python -m cdf_service.backtest --store`"

@@ -50,11 +50,11 @@ def render_accuracy_chart(title: str, subtitle: str, points: Sequence[AccuracyPo
         f'height="{y_share(0.7) - y_share(0.9):.1f}" fill="{TARGET}"/>',
     ]
     for i in range(5):
-        value = top * i / 4
+        level = top * i / 4
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y_error(value):.1f}" y2="{y_error(value):.1f}" '
-            f'stroke="#d8dde0"/><text x="{LEFT - 6}" y="{y_error(value) + 4:.1f}" font-size="11" '
-            f'text-anchor="end">{100 * value:.0f}%</text>'
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y_error(level):.1f}" y2="{y_error(level):.1f}" '
+            f'stroke="#d8dde0"/><text x="{LEFT - 6}" y="{y_error(level) + 4:.1f}" font-size="11" '
+            f'text-anchor="end">{100 * level:.0f}%</text>'
             f'<text x="{WIDTH - RIGHT + 6}" y="{y_share(i / 4) + 4:.1f}" font-size="11">{25 * i}%</text>'
         )
     line = []

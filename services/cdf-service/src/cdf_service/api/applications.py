@@ -20,7 +20,6 @@ from casework.budget_impact import BudgetImpact, mismatch
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.db import violated_constraint
-from casework.deps import Runtime, Uow
 from casework.events.catalogue.cdf import StopReason
 from casework.financial_year import financial_year_of
 from casework.idempotency import IdempotentRequest
@@ -29,7 +28,6 @@ from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, NotFound, Unprocessable, field_problem
-from casework.uow import UnitOfWork
 from cdf_service.access import APPLICANT_ROLES, APPLICATION_READER_ROLES, WITHDRAW_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db import application_repo
@@ -47,6 +45,7 @@ from cdf_service.domain.prior_approval import (
     lapse_due_date,
 )
 from cdf_service.events import emit_decision, emit_withdrawn
+from cdf_service.runtime import CdfUnitOfWork, Runtime, Uow
 
 router = APIRouter(prefix="/cdf/applications", tags=["applications"])
 
@@ -147,7 +146,7 @@ async def apply(
 
     The hot path: one read (Idempotency-Key, clinician, live approval), the list entry from the
     process's copy, and one write (application, event, forecast mark, audit row, idempotency record)."""
-    settings: Any = runtime.settings
+    settings = runtime.settings
     idem = IdempotentRequest(request, principal, body)
     ref = patient_ref(body.nhs_number, settings.patient_ref_key.get_secret_value())
     context = await application_repo.application_context(
@@ -267,7 +266,7 @@ class Filters(BaseModel):
     planned_to: date | None = None
 
 
-def _filtered(filters: Filters, principal: Principal) -> Select[tuple[Application]]:
+def _filtered(filters: Filters, principal: Principal) -> Select[Application]:
     query = select(Application)
     if (own := principal.org_filter()) is not None:
         query = query.where(Application.provider_ods.startswith(own))
@@ -300,7 +299,7 @@ async def search_applications(
         key = runtime.settings.patient_ref_key.get_secret_value()
         query = query.where(Application.patient_ref == patient_ref(body.nhs_number, key))
     else:
-        query = query.where(func.upper(Application.reference) == body.reference.strip().upper())  # type: ignore[union-attr]
+        query = query.where(func.upper(Application.reference) == (body.reference or "").strip().upper())
     order = (Application.created_at.desc(), Application.id.desc())
     rows = (await uow.session.scalars(query.order_by(*order).limit(SEARCH_LIMIT))).all()
     body.audit(uow, principal, ENTITY, [str(r.id) for r in rows])
@@ -358,7 +357,7 @@ async def export_applications(
     )
 
 
-async def _visible(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> Application:
+async def _visible(uow: CdfUnitOfWork, principal: Principal, application_id: uuid.UUID) -> Application:
     app = await uow.session.get(Application, application_id)
     if app is None:
         raise NotFound(f"application {application_id} not found")

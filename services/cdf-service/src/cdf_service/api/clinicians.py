@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.auth import Principal, Role, ensure_visible, require_roles
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
-from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import OdsCode
 from casework.openapi import IDEMPOTENT
@@ -23,6 +22,7 @@ from cdf_service.access import CLINICIAN_READER_ROLES, REGISTRAR_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db.models import Clinician
 from cdf_service.domain.clinicians import TRANSITIONS, RegistrationAction, RegistrationState, email_problem
+from cdf_service.runtime import Runtime, Uow
 
 router = APIRouter(prefix="/cdf/clinicians", tags=["clinicians"])
 

@@ -14,7 +14,6 @@ from sqlalchemy import Date, and_, cast, func, or_, select
 from casework import clock
 from casework.auth import Principal, require_roles
 from casework.csv_export import csv_response
-from casework.deps import Runtime, Uow
 from casework.financial_year import MONTH_PATTERN, financial_year_of, fy_start_year
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
@@ -23,6 +22,7 @@ from cdf_service.access import FORECAST_READER_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db.models import Application, Forecast, TreatmentCycle
 from cdf_service.domain.completeness import ApprovalPeriod, completeness_by_trust, month_bounds
+from cdf_service.runtime import Runtime, Uow
 
 router = APIRouter(prefix="/cdf", tags=["forecasts and reports"])
 FY = r"^\d{4}/\d{2}$"
@@ -151,7 +151,7 @@ async def sact_completeness(
     first, last = month_bounds(date.fromisoformat(f"{month}-01"))
     periods = await _active_periods(uow, principal, provider, first, last)
     matched = await _with_activity(uow, [p.approval_id for p in periods], first, last)
-    expectation: Decimal = runtime.settings.completeness_expectation  # type: ignore[attr-defined]
+    expectation: Decimal = runtime.settings.completeness_expectation
     results = completeness_by_trust(first, periods, matched, expectation)
     return [
         CompletenessOut(

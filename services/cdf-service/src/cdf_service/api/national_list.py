@@ -15,15 +15,12 @@ from casework import clock
 from casework.auth import Principal, current_principal, require_roles
 from casework.concurrency import IfMatch, require_version, set_etag
 from casework.csv_export import csv_response
-from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import SnomedId
 from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import Conflict, NotFound, Unprocessable
 from casework.request_body import body_limit
-from casework.runtime import ServiceRuntime
-from casework.uow import UnitOfWork
 from cdf_service.access import LIST_EDITOR_ROLES
 from cdf_service.db import list_repo
 from cdf_service.db.list_cache import list_cache
@@ -38,6 +35,7 @@ from cdf_service.domain.national_list import (
     is_open_on,
 )
 from cdf_service.list_loader import ListLoadProblems, load_list_csv
+from cdf_service.runtime import CdfRuntime, CdfUnitOfWork, Runtime, Uow
 
 router = APIRouter(prefix="/cdf/list", tags=["national list"])
 ENTRY_ID = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
@@ -279,8 +277,8 @@ async def close_entry(
 
 
 async def _new_version(
-    uow: UnitOfWork,
-    runtime: ServiceRuntime,
+    uow: CdfUnitOfWork,
+    runtime: CdfRuntime,
     principal: Principal,
     response: Response,
     entry_id: str,

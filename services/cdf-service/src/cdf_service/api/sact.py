@@ -16,19 +16,18 @@ from sqlalchemy import func, select
 
 from casework.auth import Principal, ensure_visible, require_roles
 from casework.csv_export import csv_response
-from casework.deps import Runtime, Uow
 from casework.financial_year import MONTH_PATTERN
 from casework.identifiers import OdsCode
 from casework.openapi import problems
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, Unprocessable
 from casework.request_body import body_limit
-from casework.runtime import ServiceRuntime
 from casework.tracing import stored_trace
 from cdf_service.access import SACT_READER_ROLES, SACT_SUBMITTER_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db.models import SactProblem, SactSubmission
 from cdf_service.domain.sact_submissions import SubmissionStatus, may_resubmit
+from cdf_service.runtime import CdfRuntime, Runtime, Uow
 from cdf_service.sact import intake
 from cdf_service.sact_schema import SCHEMAS, HeaderError, schema_for
 
@@ -137,7 +136,10 @@ def _refused_header(exc: HeaderError) -> Unprocessable:
 
 def _key_from_query(provider_ods: str | None, period: str | None, submission_id: str | None) -> SubmissionKey:
     try:
-        return SubmissionKey(provider_ods=provider_ods, period=period, submission_id=submission_id)  # type: ignore[arg-type]
+        # validated as a body is: a missing part is a 422 at its name
+        return SubmissionKey.model_validate(
+            {"provider_ods": provider_ods, "period": period, "submission_id": submission_id}
+        )
     except ValidationError as exc:
         raise _invalid(exc) from None
 
@@ -191,7 +193,7 @@ async def submit(
     if existing is not None and not may_resubmit(existing.status):
         return JSONResponse((await submission_out(uow, existing)).model_dump(mode="json"), status_code=200)
     submission = await _open(uow, runtime, key, existing, "json" if batch else "csv", principal)
-    piece_bytes = runtime.settings.sact_chunk_bytes  # type: ignore[attr-defined]
+    piece_bytes = runtime.settings.sact_chunk_bytes
     try:
         if batch is not None:
             source = intake.record_pieces(batch.records, piece_bytes, declared)
@@ -216,13 +218,13 @@ async def submit(
         return await submission_out(fresh, stored)
 
 
-async def _json_batch(request: Request, runtime: ServiceRuntime) -> SactBatch:
+async def _json_batch(request: Request, runtime: CdfRuntime) -> SactBatch:
     body = await request.body()
     try:
         data = json.loads(body)
     except ValueError:
         raise Unprocessable("the body is not JSON", errors=[{"field": "body", "message": "not JSON"}]) from None
-    limit = runtime.settings.sact_json_max_records  # type: ignore[attr-defined]
+    limit = runtime.settings.sact_json_max_records
     if isinstance(data, dict) and isinstance(data.get("records"), list) and len(data["records"]) > limit:
         message = f"at most {limit} records per JSON batch; send larger submissions as CSV"
         raise Unprocessable(message, errors=[{"field": "records", "message": message}])
@@ -243,7 +245,7 @@ async def _existing(uow: Any, key: SubmissionKey) -> SactSubmission | None:
 
 async def _open(
     uow: Any,
-    runtime: ServiceRuntime,
+    runtime: CdfRuntime,
     key: SubmissionKey,
     failed: SactSubmission | None,
     source_format: str,
@@ -355,7 +357,7 @@ async def report_csv(
     )
 
 
-async def _all_problems(runtime: ServiceRuntime, submission_id: uuid.UUID) -> AsyncIterator[dict[str, Any]]:
+async def _all_problems(runtime: CdfRuntime, submission_id: uuid.UUID) -> AsyncIterator[dict[str, Any]]:
     """Every problem, a page at a time in its own session (the response streams after the request's ends)."""
     cursor: str | None = None
     while True:

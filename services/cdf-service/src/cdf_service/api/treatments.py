@@ -16,15 +16,14 @@ from sqlalchemy import Select, func, select
 
 from casework.auth import Principal, require_roles
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.events.catalogue.cdf import StopReason
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
-from casework.uow import UnitOfWork
 from cdf_service.access import APPLICATION_READER_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db.models import Application, TreatmentCycle
 from cdf_service.domain.prior_approval import ApplicationState
+from cdf_service.runtime import CdfUnitOfWork, Uow
 
 router = APIRouter(prefix="/cdf/treatments", tags=["treatments"])
 
@@ -55,7 +54,7 @@ class TreatmentFilters(BaseModel):
     running: bool | None = Field(None, description="true: still on treatment; false: stopped")
 
 
-def _treatments(filters: TreatmentFilters, principal: Principal) -> Select[tuple[Application]]:
+def _treatments(filters: TreatmentFilters, principal: Principal) -> Select[Application]:
     query = select(Application).where(Application.first_administration.is_not(None))
     if (own := principal.org_filter()) is not None:
         query = query.where(Application.provider_ods.startswith(own))
@@ -69,7 +68,7 @@ def _treatments(filters: TreatmentFilters, principal: Principal) -> Select[tuple
     return query
 
 
-async def _treatment_rows(uow: UnitOfWork, rows: Sequence[Application]) -> list[TreatmentOut]:
+async def _treatment_rows(uow: CdfUnitOfWork, rows: Sequence[Application]) -> list[TreatmentOut]:
     dispensed = await _cycles_dispensed(uow, [r.id for r in rows])
     return [
         from_row(

@@ -11,16 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
+from sqlalchemy import Select, any_, select
 
 from casework.auth import Principal, Role, ensure_visible, require_roles
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Unprocessable, field_problem
-from casework.uow import UnitOfWork
 from cdf_service.access import (
     NHS_NUMBER_READER_ROLES,
     UNAPPROVED_USE_ANSWER_ROLES,
@@ -41,6 +39,7 @@ from cdf_service.domain.unapproved_use import (
     reference_problem,
 )
 from cdf_service.events import emit_unapproved_use_change
+from cdf_service.runtime import CdfUnitOfWork, Uow
 
 router = APIRouter(prefix="/cdf/unapproved-uses", tags=["unapproved use"])
 
@@ -126,7 +125,7 @@ class Filters(BaseModel):
     administered_to: date | None = None
 
 
-def _filtered(filters: Filters, principal: Principal) -> Select[tuple[UnapprovedUse]]:
+def _filtered(filters: Filters, principal: Principal) -> Select[UnapprovedUse]:
     query = select(UnapprovedUse)
     if (own := principal.org_filter()) is not None:
         query = query.where(UnapprovedUse.provider_ods.startswith(own))
@@ -135,7 +134,7 @@ def _filtered(filters: Filters, principal: Principal) -> Select[tuple[Unapproved
     if filters.status:
         query = query.where(UnapprovedUse.status.in_([s.value for s in filters.status]))
     if filters.entry_id:
-        query = query.where(UnapprovedUse.entry_ids.any(filters.entry_id))
+        query = query.where(any_(UnapprovedUse.entry_ids) == filters.entry_id)
     if filters.drug:
         query = query.where(UnapprovedUse.drug_key == filters.drug.strip().lower())
     if filters.submission_id:
@@ -199,7 +198,7 @@ async def export_detections(
     return csv_response(EXPORT_COLUMNS, out, "cdf-unapproved-use.csv")
 
 
-async def _visible(uow: UnitOfWork, principal: Principal, detection_id: uuid.UUID) -> UnapprovedUse:
+async def _visible(uow: CdfUnitOfWork, principal: Principal, detection_id: uuid.UUID) -> UnapprovedUse:
     use = await uow.session.scalar(select(UnapprovedUse).where(UnapprovedUse.id == detection_id))
     if use is None:
         raise NotFound(f"unapproved use {detection_id} not found")
@@ -222,7 +221,7 @@ async def read_unapproved_use(
 
 
 async def _current(
-    uow: UnitOfWork, principal: Principal, detection_id: uuid.UUID, if_match: str | None
+    uow: CdfUnitOfWork, principal: Principal, detection_id: uuid.UUID, if_match: str | None
 ) -> UnapprovedUse:
     """The detection the caller may see, at the version the caller read (a stale page hears so first)."""
     use = await _visible(uow, principal, detection_id)
@@ -231,7 +230,7 @@ async def _current(
 
 
 async def _step(
-    uow: UnitOfWork,
+    uow: CdfUnitOfWork,
     principal: Principal,
     response: Response,
     use: UnapprovedUse,
@@ -326,7 +325,7 @@ async def challenge(
 
 
 async def _decide(
-    uow: UnitOfWork,
+    uow: CdfUnitOfWork,
     principal: Principal,
     response: Response,
     detection_id: uuid.UUID,

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import accumulate
+from typing import Any
 
 from casework.financial_year import month_start
 from cdf_service.domain.list_csv import parse_list_csv
@@ -359,7 +360,7 @@ def _entry(
 class _Change:
     effective: date
     published: date
-    fields: dict[str, object]
+    fields: dict[str, Any]  # ListEntry fields by name, each of its own type
 
 
 def _list_changes(rng: random.Random, plan: HistoryPlan, first: ListEntry) -> list[_Change]:
@@ -547,7 +548,7 @@ def _cycles_received(rng: random.Random, process: _EntryProcess) -> int:
 
 
 def _cycle_days(rng: random.Random, length: int, start: date, cycles: int, end: date) -> list[date]:
-    days, day = [], start
+    days, day = list[date](), start
     delays, weights = [d for d, _ in CYCLE_DELAYS], [w for _, w in CYCLE_DELAYS]
     while len(days) < cycles and day <= end:
         days.append(day)

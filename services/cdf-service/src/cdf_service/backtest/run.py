@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Protocol
 
 from casework.financial_year import fy_end, fy_label, fy_start
 from cdf_service.backtest.history import HistoricApplication, NationalHistory, PublishedVersion
@@ -41,6 +41,16 @@ from cdf_service.domain.time_on_treatment import DEFAULT_MIN_HISTORY
 CUTOFF_DAY = 20  # of the month after the cut-off month: month M's SACT is due by then
 CUTOFF_MONTHS = tuple(range(1, 12))
 Pair = tuple[str, str]
+
+
+class ModelParameters(Protocol):
+    """What the backtest reads of the forecaster's settings: CdfSettings has them, ModelSettings too."""
+
+    @property
+    def forecast_min_history(self) -> int: ...
+
+    @property
+    def forecast_default_start_rate(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ def run_backtest(
     history: NationalHistory,
     years: int = 3,
     months: Sequence[int] = CUTOFF_MONTHS,
-    settings: Any = None,
+    settings: ModelParameters | None = None,
     workers: int = 1,
 ) -> Backtest:
     """Forecast at every cut-off of the last `years` years and measure it against the outturn; with
@@ -102,7 +112,9 @@ def run_backtest(
     return Backtest(measured, tuple(banded), accuracy_by_month(banded), fit_band(outcomes), seconds)
 
 
-def measure(history: NationalHistory, cutoffs: Sequence[tuple[str, int]], settings: Any) -> list[PairOutcome]:
+def measure(
+    history: NationalHistory, cutoffs: Sequence[tuple[str, int]], settings: ModelParameters
+) -> list[PairOutcome]:
     """The outcomes of the given (financial year, cut-off month)s, taken in order."""
     prices = _Prices(history.versions)
     index = HistoryIndex(history)
@@ -122,12 +134,12 @@ def measure(history: NationalHistory, cutoffs: Sequence[tuple[str, int]], settin
 _SHARED: list[NationalHistory] = []  # the history a forked worker inherits (not pickled)
 
 
-def _measure_shared(cutoffs: Sequence[tuple[str, int]], settings: Any) -> list[PairOutcome]:
+def _measure_shared(cutoffs: Sequence[tuple[str, int]], settings: ModelParameters) -> list[PairOutcome]:
     return measure(_SHARED[0], cutoffs, settings)
 
 
 def _in_processes(
-    history: NationalHistory, cutoffs: Sequence[tuple[str, int]], settings: Any, workers: int
+    history: NationalHistory, cutoffs: Sequence[tuple[str, int]], settings: ModelParameters, workers: int
 ) -> list[PairOutcome]:
     _SHARED[:] = [history]
     try:
@@ -143,7 +155,7 @@ def _in_processes(
 
 
 def forecast_at(
-    knowledge: Knowledge, settings: Any, calibration: BandCalibration = BandCalibration()
+    knowledge: Knowledge, settings: ModelParameters, calibration: BandCalibration = BandCalibration()
 ) -> dict[Pair, ForecastOutturn]:
     """The forecaster's answer for every pair with an application, from what the cut-off knew."""
     pairs = sorted({(a.provider_ods, a.entry_id) for a in knowledge.applications})

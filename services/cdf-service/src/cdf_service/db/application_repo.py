@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework.db import table_of
 from casework.idempotency import StoredLookup
-from casework.uow import UnitOfWork
 from cdf_service.db.models import Application, Clinician
 from cdf_service.domain.prior_approval import LIVE_STATES
+from cdf_service.runtime import CdfUnitOfWork
 
 LIVE = tuple(s.value for s in LIVE_STATES)
 
@@ -97,8 +98,8 @@ def _context_query(stored: Select[Any] | None) -> Select[Any]:
     return select(*columns).select_from(joined)
 
 
-def stage_insert(uow: UnitOfWork, app: Application) -> None:
+def stage_insert(uow: CdfUnitOfWork, app: Application) -> None:
     """Write a new application with the unit of work's other writes (its event, audit row and
     idempotency record: one statement); `app` is a transient row with every column set."""
-    table = Application.__table__
+    table = table_of(Application)
     uow.stage_rows(table, [{c.key: getattr(app, c.key) for c in table.columns}])

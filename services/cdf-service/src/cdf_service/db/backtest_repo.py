@@ -22,7 +22,9 @@ async def store_backtest(session: AsyncSession, doc: dict[str, Any]) -> int:
         "figures": {key: doc[key] for key in FIGURES},
         "calibration": doc["calibration"],
     }
-    return int(await session.scalar(insert(ForecastBacktest).values(**values).returning(ForecastBacktest.id)))
+    return int(
+        (await session.execute(insert(ForecastBacktest).values(**values).returning(ForecastBacktest.id))).scalar_one()
+    )
 
 
 async def latest_backtest(session: AsyncSession) -> ForecastBacktest | None:

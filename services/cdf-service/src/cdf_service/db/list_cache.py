@@ -15,10 +15,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.runtime import ServiceRuntime
 from cdf_service.db import list_repo
 from cdf_service.db.models import ListEntryVersion
 from cdf_service.domain.national_list import ListEntry, entry_as_of
+from cdf_service.runtime import CdfRuntime
 
 
 class ListCache:
@@ -80,7 +80,7 @@ async def _from_database(session: AsyncSession, entry_id: str, day: date) -> tup
     return (list_repo.to_domain(latest), False) if latest is not None else None
 
 
-def list_cache(runtime: ServiceRuntime) -> ListCache:
+def list_cache(runtime: CdfRuntime) -> ListCache:
     """The runtime's copy (one per service instance: tests run several against different databases)."""
     cache = runtime.extras.get("list_cache")
     if not isinstance(cache, ListCache):

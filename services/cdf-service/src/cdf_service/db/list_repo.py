@@ -77,7 +77,7 @@ def in_force_clause(day: date) -> Any:
     )
 
 
-def versions_on(day: date) -> Select[tuple[ListEntryVersion]]:
+def versions_on(day: date) -> Select[ListEntryVersion]:
     """The list on `day`: every entry's version in force that day."""
     return select(ListEntryVersion).where(in_force_clause(day))
 

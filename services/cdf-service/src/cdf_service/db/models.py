@@ -96,7 +96,7 @@ class Clinician(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = _created_at()
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}  # type: ignore[misc]  # SQLAlchemy types it an instance variable; ruff (RUF012) wants a ClassVar
 
 
 # --- Applications ----------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ class Application(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = _created_at()
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}  # type: ignore[misc]  # SQLAlchemy types it an instance variable; ruff (RUF012) wants a ClassVar
 
 
 class TreatmentCycle(Base):
@@ -209,7 +209,7 @@ class UnapprovedUse(Base):
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[datetime] = _created_at()
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}  # type: ignore[misc]  # SQLAlchemy types it an instance variable; ruff (RUF012) wants a ClassVar
 
 
 # --- SACT submissions ------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ class SactRow(Base):
         # file order, each piece written once in its own transaction).
         Index("ix_sact_rows_submission", "submission_id", postgresql_using="brin"),
     )
-    __mapper_args__: ClassVar[dict[str, Any]] = {"primary_key": ["submission_id", "row_no"]}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"primary_key": ["submission_id", "row_no"]}  # type: ignore[misc]  # as above
 
     submission_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     row_no: Mapped[int] = mapped_column(Integer)

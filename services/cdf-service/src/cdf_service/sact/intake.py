@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from casework.db import table_of
 from casework.problems import Problem
-from casework.runtime import ServiceRuntime
-from casework.uow import UnitOfWork
 from cdf_service.db.models import SactChunk, SactProblem, SactRow, SactSubmission
 from cdf_service.domain.sact_submissions import UPLOAD_STARTS, SubmissionStep, next_status
+from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 from cdf_service.sact.records import pieces
 from cdf_service.sact.worker import SACT_WORKER
 from cdf_service.sact_schema import detect, detect_keys, header_text
@@ -74,7 +74,7 @@ def _drain(buffer: io.StringIO) -> bytes:
 
 
 async def receive(
-    uow: UnitOfWork, runtime: ServiceRuntime, submission: SactSubmission, source: Pieces, declared: int | None
+    uow: CdfUnitOfWork, runtime: CdfRuntime, submission: SactSubmission, source: Pieces, declared: int | None
 ) -> bool:
     """Store the upload for `submission` (added to `uow`, not yet flushed). Returns True when it was
     stored whole in `uow`'s one transaction, False when it was streamed piece by piece.
@@ -86,14 +86,14 @@ async def receive(
     first = await anext(source, None)
     second = await anext(source, None) if first is not None else None
     submission.columns = header
-    if second is None:
+    if first is None or second is None:
         data = first[1] if first is not None else b""
         submission.status = next_status(UPLOAD_STARTS, SubmissionStep.FINISH_UPLOAD)
         submission.upload_complete = True
         submission.chunks_total, submission.bytes_received = (1 if data else 0), len(data)
         await _flush_new(uow)
         if data:
-            uow.stage_rows(SactChunk.__table__, [{"submission_id": submission.id, "seq": 0, "data": data}])
+            uow.stage_rows(table_of(SactChunk), [{"submission_id": submission.id, "seq": 0, "data": data}])
         uow.wake_after_commit(SACT_WORKER)
         await uow.commit()
         return True
@@ -113,14 +113,14 @@ async def _header(source: Pieces) -> list[str]:
     return (item[0] if item is not None else None) or []
 
 
-async def _flush_new(uow: UnitOfWork) -> None:
+async def _flush_new(uow: CdfUnitOfWork) -> None:
     try:
         await uow.session.flush()
     except IntegrityError:
         raise Problem("this submission is being uploaded right now; retry to see it", status=409) from None
 
 
-async def _stream(runtime: ServiceRuntime, submission_id: uuid.UUID, first: bytes, second: bytes, rest: Pieces) -> None:
+async def _stream(runtime: CdfRuntime, submission_id: uuid.UUID, first: bytes, second: bytes, rest: Pieces) -> None:
     seq = received = 0
     for piece in (first, second):
         received += len(piece)
@@ -136,7 +136,7 @@ async def _stream(runtime: ServiceRuntime, submission_id: uuid.UUID, first: byte
         await uow.commit()
 
 
-async def _store_piece(runtime: ServiceRuntime, submission_id: uuid.UUID, seq: int, piece: bytes, total: int) -> None:
+async def _store_piece(runtime: CdfRuntime, submission_id: uuid.UUID, seq: int, piece: bytes, total: int) -> None:
     async with runtime.unit_of_work() as uow:
         await uow.session.execute(insert(SactChunk).values(submission_id=submission_id, seq=seq, data=piece))
         await uow.session.execute(
@@ -148,7 +148,7 @@ async def _store_piece(runtime: ServiceRuntime, submission_id: uuid.UUID, seq: i
         await uow.commit()
 
 
-async def discard(runtime: ServiceRuntime, submission_id: uuid.UUID, keep_row: bool) -> None:
+async def discard(runtime: CdfRuntime, submission_id: uuid.UUID, keep_row: bool) -> None:
     """Remove what a submission stored (a refused upload, or a failed one being sent again).
 
     The status row is locked first: a worker writing a piece holds that lock, so its piece is either

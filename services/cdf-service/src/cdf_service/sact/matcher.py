@@ -19,14 +19,13 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from casework.events.catalogue.cdf import UnapprovedUseDetected
-from casework.runtime import ServiceRuntime
-from casework.uow import UnitOfWork
 from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.db.trust_locks import lock_trusts
 from cdf_service.domain.matching import ApprovalView, Given, Regimen, Treatment, match
 from cdf_service.domain.prior_approval import TRANSITIONS, ApplicationAction, ApplicationState
 from cdf_service.domain.stop_reasons import describe, reasons_of
 from cdf_service.events import emit_started, emit_stopped
+from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 
 KEYS_PER_BATCH = 500
 ACTOR = "system:cdf-sact-matcher"
@@ -152,11 +151,11 @@ class LockedApproval:
 
 
 async def match_submission(
-    runtime: ServiceRuntime,
+    runtime: CdfRuntime,
     submission_id: uuid.UUID,
     trust: str,
     listed: dict[str, ListedDrug],
-    hold: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+    hold: Callable[[CdfUnitOfWork], Awaitable[None]] | None = None,
 ) -> Counter[str]:
     """Match every listed (patient, drug) pair the submission touched, a batch of pairs per transaction;
     returns what happened. `hold` runs first in each batch's transaction (the worker's claim check)."""
@@ -173,13 +172,13 @@ async def match_submission(
     return counts
 
 
-async def submission_keys(uow: UnitOfWork, submission_id: uuid.UUID) -> list[tuple[str, str]]:
+async def submission_keys(uow: CdfUnitOfWork, submission_id: uuid.UUID) -> list[tuple[str, str]]:
     """The listed (patient_ref, drug) pairs a submission touched, in one order for every caller."""
     return [(r[0], r[1]) for r in await uow.session.execute(_KEYS, {"sid": submission_id})]
 
 
 async def match_pairs(
-    uow: UnitOfWork,
+    uow: CdfUnitOfWork,
     keys: Sequence[tuple[str, str]],
     submission_id: uuid.UUID,
     trust: str,
@@ -227,7 +226,7 @@ class _Writes:
 
     async def flush(
         self,
-        uow: UnitOfWork,
+        uow: CdfUnitOfWork,
         submission_id: uuid.UUID,
         trust: str,
         listed: dict[str, ListedDrug],
@@ -263,11 +262,11 @@ class _Writes:
         }
 
 
-def runtime_early_days(uow: UnitOfWork) -> int:
+def runtime_early_days(uow: CdfUnitOfWork) -> int:
     return int(getattr(uow.settings, "early_start_days", 28))
 
 
-async def _locked_approvals(uow: UnitOfWork, params: dict[str, object]) -> list[LockedApproval]:
+async def _locked_approvals(uow: CdfUnitOfWork, params: dict[str, object]) -> list[LockedApproval]:
     return [LockedApproval(*row) for row in await uow.session.execute(_APPROVALS, params)]
 
 
@@ -276,7 +275,7 @@ def _view(app: LockedApproval) -> ApprovalView:
 
 
 def _apply_treatment(
-    uow: UnitOfWork, app: LockedApproval, treatment: Treatment, writes: _Writes, counts: Counter[str]
+    uow: CdfUnitOfWork, app: LockedApproval, treatment: Treatment, writes: _Writes, counts: Counter[str]
 ) -> None:
     regimen = treatment.regimen
     if len(regimen.cycles) != app.cycles_given:
@@ -311,7 +310,7 @@ def _apply_treatment(
 
 
 async def _record_unapproved(
-    uow: UnitOfWork,
+    uow: CdfUnitOfWork,
     found: Sequence[tuple[tuple[str, str], Regimen]],
     submission_id: uuid.UUID,
     trust: str,

@@ -95,7 +95,7 @@ def validate_piece(spec: ValidatorSpec, first_row: int, data: bytes) -> PieceRes
     for position in accepted.declined:
         row_no = first_row + position + 1
         result = rows.problems(list(frame.row(position)))
-        if type(result) is Administration:
+        if isinstance(result, Administration):
             line, key = _line(prefix, row_no, result)
             more.append((row_no, line, key))
             if result.listed:
@@ -124,7 +124,7 @@ def validate_piece_by_rows(spec: ValidatorSpec, first_row: int, data: bytes) -> 
     for cells in rows_of(data, validator.leading):  # a regimen's rows share their first cells
         row_no += 1
         result = accept(cells) or check(cells)
-        if type(result) is Administration:
+        if isinstance(result, Administration):
             line, key = _line(prefix, row_no, result)
             lines.append(line)
             keys.append(key)

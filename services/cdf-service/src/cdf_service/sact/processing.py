@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 
-from casework.uow import UnitOfWork
+from casework.db import table_of
 from cdf_service.db.models import SactChunk, SactSubmission
 from cdf_service.domain.sact_rows import AdministrationRow, RepeatedChecksums, repeated_administrations
 from cdf_service.domain.sact_submissions import SubmissionStatus, SubmissionStep, next_status
+from cdf_service.runtime import CdfUnitOfWork
 from cdf_service.sact.matcher import ListedDrug
 from cdf_service.sact.pieces import COPY_COLUMNS, PieceResult
 
@@ -38,7 +39,7 @@ class ClaimLost(Exception):
 _STILL_THERE = text("SELECT 1 FROM sact_submissions WHERE id = :sid")
 
 
-async def lost_or_gone(uow: UnitOfWork, submission_id: uuid.UUID) -> Exception:
+async def lost_or_gone(uow: CdfUnitOfWork, submission_id: uuid.UUID) -> Exception:
     """Why a write naming our claim found no row: the submission was removed, or it is another's now."""
     if await uow.session.scalar(_STILL_THERE, {"sid": submission_id}) is None:
         return SubmissionGone(str(submission_id))
@@ -58,7 +59,7 @@ _CANDIDATE_ROWS = text(
 _DELETE_ROWS = text("DELETE FROM sact_rows WHERE ctid = ANY(CAST(CAST(:ctids AS text[]) AS tid[]))")
 
 
-async def read_piece(uow: UnitOfWork, submission_id: uuid.UUID, seq: int) -> bytes:
+async def read_piece(uow: CdfUnitOfWork, submission_id: uuid.UUID, seq: int) -> bytes:
     data = await uow.session.scalar(
         text("SELECT data FROM sact_chunks WHERE submission_id = :sid AND seq = :seq"),
         {"sid": submission_id, "seq": seq},
@@ -81,7 +82,7 @@ _PIECE_WRITTEN = text(
 )
 
 
-async def copy_piece(uow: UnitOfWork, submission_id: uuid.UUID, piece: PieceResult) -> None:
+async def copy_piece(uow: CdfUnitOfWork, submission_id: uuid.UUID, piece: PieceResult) -> None:
     """A validated piece's accepted rows into sact_rows and its problems into sact_problems (COPY)."""
     raw = await (await uow.session.connection()).get_raw_connection()
     driver: Any = raw.driver_connection
@@ -94,7 +95,7 @@ async def copy_piece(uow: UnitOfWork, submission_id: uuid.UUID, piece: PieceResu
 
 
 async def write_piece(
-    uow: UnitOfWork, submission_id: uuid.UUID, seq: int, piece: PieceResult, token: uuid.UUID
+    uow: CdfUnitOfWork, submission_id: uuid.UUID, seq: int, piece: PieceResult, token: uuid.UUID
 ) -> None:
     """A piece of a large file: its rows and problems, the progress counters, and the stored piece dropped.
 
@@ -111,11 +112,11 @@ async def write_piece(
     if (await uow.session.execute(_PIECE_WRITTEN, counts)).first() is None:
         raise await lost_or_gone(uow, submission_id)
     await uow.session.execute(
-        SactChunk.__table__.delete().where(SactChunk.submission_id == submission_id, SactChunk.seq == seq)
+        table_of(SactChunk).delete().where(SactChunk.submission_id == submission_id, SactChunk.seq == seq)
     )
 
 
-async def reject_duplicates(uow: UnitOfWork, submission_id: uuid.UUID, checksums: RepeatedChecksums) -> int:
+async def reject_duplicates(uow: CdfUnitOfWork, submission_id: uuid.UUID, checksums: RepeatedChecksums) -> int:
     """Every repeat of an administration already in an earlier row becomes a problem naming that row;
     returns how many (the caller moves them from accepted to rejected)."""
     if not checksums.repeated:
@@ -132,7 +133,7 @@ async def reject_duplicates(uow: UnitOfWork, submission_id: uuid.UUID, checksums
     return len(repeats)
 
 
-async def written_checksums(uow: UnitOfWork, submission_id: uuid.UUID) -> list[int]:
+async def written_checksums(uow: CdfUnitOfWork, submission_id: uuid.UUID) -> list[int]:
     """The duplicate checksums of the rows already written (a worker resuming a submission part done)."""
     query = text("SELECT duplicate_key FROM sact_rows WHERE submission_id = :sid AND duplicate_key IS NOT NULL")
     return list((await uow.session.execute(query, {"sid": submission_id})).scalars())
@@ -143,7 +144,7 @@ def listed_drugs(listed: dict[str, tuple[str, ...]]) -> dict[str, ListedDrug]:
     return {name.strip().lower(): ListedDrug(name, ids[0]) for name, ids in listed.items() if ids}
 
 
-def record_processed(uow: UnitOfWork, submission: SactSubmission, counts: Counter[str]) -> None:
+def record_processed(uow: CdfUnitOfWork, submission: SactSubmission, counts: Counter[str]) -> None:
     """The submission is done: its status and counts (on the locked row), the event and the audit row."""
     submission.status = next_status(submission.status, SubmissionStep.FINISH)
     submission.finished_at = datetime.now(UTC)
@@ -153,7 +154,7 @@ def record_processed(uow: UnitOfWork, submission: SactSubmission, counts: Counte
 
 
 def announce_processed(
-    uow: UnitOfWork,
+    uow: CdfUnitOfWork,
     submission_id: uuid.UUID,
     provider_ods: str,
     period: str,
@@ -180,8 +181,8 @@ def announce_processed(
 # A small submission is finished by statements built once, written with the event and audit rows in
 # the unit of work's one closing statement (casework.prepared).
 _FINISHED = (
-    update(SactSubmission.__table__)
-    .where(SactSubmission.__table__.c.id == bindparam("done_sid"))
+    update(table_of(SactSubmission))
+    .where(table_of(SactSubmission).c.id == bindparam("done_sid"))
     .values(
         status=next_status(SubmissionStatus.PROCESSING, SubmissionStep.FINISH),
         rows_total=bindparam("done_total"),
@@ -193,11 +194,11 @@ _FINISHED = (
         heartbeat_at=func.now(),
     )
 )
-_PIECES_DROPPED = delete(SactChunk.__table__).where(SactChunk.__table__.c.submission_id == bindparam("drop_sid"))
+_PIECES_DROPPED = delete(table_of(SactChunk)).where(table_of(SactChunk).c.submission_id == bindparam("drop_sid"))
 
 
 def stage_small_finished(
-    uow: UnitOfWork, submission_id: uuid.UUID, chunks: int, totals: tuple[int, int, int], counts: Counter[str]
+    uow: CdfUnitOfWork, submission_id: uuid.UUID, chunks: int, totals: tuple[int, int, int], counts: Counter[str]
 ) -> None:
     """The status row of a submission processed at once, and its stored piece dropped, at the commit."""
     total, accepted, rejected = totals

@@ -92,7 +92,7 @@ def rows_of(piece: bytes, shared: int = 0) -> Iterator[list[str]]:
     lines = text.split("\n")
     tail = [lines.pop()]  # what follows the last newline ("" when the piece ends with one): read as it is
     unread = iter(lines)
-    head, head_cells, after = "\n", [], 0  # the last split line's first `shared` fields ("\n" begins no line)
+    head, head_cells, after = "\n", list[str](), 0  # the last split line's first `shared` fields ("\n" begins no line)
     for line in unread:
         if '"' in line:  # the csv module reads on into the next lines while a quoted field runs on
             source = chain((line + "\n",), map(_with_newline, unread), _take(tail))

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import text, update
 
@@ -37,9 +37,7 @@ from casework import clock
 from casework.child_processes import die_with_parent
 from casework.logs import get_logger
 from casework.periodic import wait_for_wake
-from casework.runtime import ServiceRuntime
 from casework.tracing import continued
-from casework.uow import UnitOfWork
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import SactSubmission
 from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
@@ -48,6 +46,7 @@ from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.forecaster import recompute_pairs
 from cdf_service.lapse import BATCH as LAPSE_BATCH
 from cdf_service.lapse import lapse_batch, lapse_overdue
+from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 from cdf_service.sact.matcher import match_pairs, match_submission
 from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece
 from cdf_service.sact.processing import (
@@ -132,9 +131,9 @@ class _InFlight:
 
 
 class SactWorker:
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    def __init__(self, runtime: CdfRuntime) -> None:
         self.runtime = runtime
-        self.settings: Any = runtime.settings
+        self.settings = runtime.settings
         self._wake = runtime.wake_signal(SACT_WORKER)
         self._pool: ProcessPoolExecutor | None = None
         self._key = self.settings.patient_ref_key.get_secret_value().encode()
@@ -185,7 +184,10 @@ class SactWorker:
             and claimed.chunks_total <= 1
             and claimed.bytes_received <= self.settings.sact_inline_max_bytes
         )
-        attributes = {"casework.sact_submission_id": str(claimed.id), "casework.sact_at_once": small}
+        attributes: dict[str, str | bool] = {
+            "casework.sact_submission_id": str(claimed.id),
+            "casework.sact_at_once": small,
+        }
         try:
             with continued("sact submission process", claimed.trace_context, attributes=attributes):
                 await self._run(claimed, small, today)
@@ -332,7 +334,7 @@ class SactWorker:
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._validation_pool(), validate_piece, spec, first_row, data)
 
-    async def _listed(self, uow: UnitOfWork) -> dict[str, tuple[str, ...]]:
+    async def _listed(self, uow: CdfUnitOfWork) -> dict[str, tuple[str, ...]]:
         return await list_cache(self.runtime).drug_names(uow.session, self.settings.list_cache_ttl_s)
 
     def _spec(
@@ -426,7 +428,7 @@ class _UploadProgress:
             await asyncio.sleep(UPLOAD_POLL_S)
 
 
-async def _locked(uow: UnitOfWork, submission_id: uuid.UUID, token: uuid.UUID) -> SactSubmission:
+async def _locked(uow: CdfUnitOfWork, submission_id: uuid.UUID, token: uuid.UUID) -> SactSubmission:
     """The submission's row, locked, while it is still ours."""
     submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True, populate_existing=True)
     if submission is None:
@@ -436,17 +438,17 @@ async def _locked(uow: UnitOfWork, submission_id: uuid.UUID, token: uuid.UUID) -
     return submission
 
 
-def _holding(submission_id: uuid.UUID, token: uuid.UUID) -> Callable[[UnitOfWork], Awaitable[None]]:
+def _holding(submission_id: uuid.UUID, token: uuid.UUID) -> Callable[[CdfUnitOfWork], Awaitable[None]]:
     """A matching batch's first step: the claim is still ours (its heartbeat beaten), else ClaimLost."""
 
-    async def hold(uow: UnitOfWork) -> None:
+    async def hold(uow: CdfUnitOfWork) -> None:
         if (await uow.session.execute(_HOLD, {"sid": submission_id, "token": token})).first() is None:
             raise await lost_or_gone(uow, submission_id)
 
     return hold
 
 
-async def sact_worker(runtime: ServiceRuntime) -> None:
+async def sact_worker(runtime: CdfRuntime) -> None:
     """The background task; the upload route wakes it through the runtime's wake signal."""
     worker = SactWorker(runtime)
     try:

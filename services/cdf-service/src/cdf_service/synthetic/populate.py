@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from casework.auth import mint_token
 from casework.settings import ServiceSettings
@@ -19,7 +20,7 @@ from cdf_service.synthetic.sact_files import write_sact_csv
 
 class Api:
     def __init__(self, base_url: str, jwt_secret: str) -> None:
-        self.settings = ServiceSettings(jwt_secret=jwt_secret)
+        self.settings = ServiceSettings(jwt_secret=SecretStr(jwt_secret))
         self.http = httpx.Client(base_url=f"{base_url.rstrip('/')}/api/v1", timeout=120)
 
     def auth(self, org: str, role: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ from sqlalchemy import Select
 
 from casework.auth import Principal
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
@@ -20,6 +19,7 @@ from contract_service.api.access import reader
 from contract_service.api.forecast import fy_param
 from contract_service.db.alerts import alerts_query
 from contract_service.db.models import BudgetAlert
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["forecast outturn"])
 
@@ -40,7 +40,7 @@ class AlertOut(BaseModel):
     cleared_at: datetime | None  # the forecast fell back to or below the margin
 
 
-def _visible(principal: Principal, provider: str | None, fy: str | None, open_only: bool) -> Select[tuple[BudgetAlert]]:
+def _visible(principal: Principal, provider: str | None, fy: str | None, open_only: bool) -> Select[BudgetAlert]:
     """A provider user naming another provider gets 404, as for the forecast outturn itself."""
     if provider and not principal.can_see(provider):
         raise NotFound(f"provider {provider} not found")

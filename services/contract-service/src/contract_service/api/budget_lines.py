@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from casework.auth import Principal
-from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import SnomedId
 from casework.openapi import IDEMPOTENT
@@ -25,6 +24,7 @@ from contract_service.db.budgets import allocate_unallocated
 from contract_service.db.models import BudgetLine
 from contract_service.db.outturn import evaluate_risk
 from contract_service.domain.budget_lines import BudgetKind
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["budget lines"])
 

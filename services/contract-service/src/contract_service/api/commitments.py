@@ -11,11 +11,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from casework.auth import Principal
-from casework.deps import Uow
 from casework.identifiers import OdsCode
 from casework.pagination import paginate
 from contract_service.api.access import reader
 from contract_service.db.models import Commitment
+from contract_service.runtime import Uow
 
 router = APIRouter(prefix="/commitments", tags=["commitments"])
 

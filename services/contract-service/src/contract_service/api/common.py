@@ -10,13 +10,13 @@ from pydantic import BaseModel
 
 from casework.concurrency import set_etag
 from casework.idempotency import IdempotentRequest
-from casework.uow import UnitOfWork
+from contract_service.runtime import ContractUnitOfWork
 
 Out = TypeVar("Out", bound=BaseModel)
 
 
 async def created(
-    uow: UnitOfWork, idempotent: IdempotentRequest, response: Response, out: Out, version: int
+    uow: ContractUnitOfWork, idempotent: IdempotentRequest, response: Response, out: Out, version: int
 ) -> Out | JSONResponse:
     """Remember the response under the Idempotency-Key, commit with it, and give the ETag (or the
     response of a concurrent request with the same key that committed first)."""

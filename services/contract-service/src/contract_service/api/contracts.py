@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework.auth import Principal, ensure_visible
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.financial_year import fy_end, fy_start, fy_start_year
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import OdsCode
@@ -37,6 +36,7 @@ from contract_service.domain.contracts import (
     terms_as_of,
 )
 from contract_service.domain.derogations import DerogationStatus
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["contracts"])
 
@@ -112,7 +112,9 @@ async def _variations(session: AsyncSession, contract_id: uuid.UUID) -> list[Con
 
 
 def _domain(rows: list[ContractVariation]) -> list[Variation]:
-    return [Variation(sequence=r.sequence, effective_date=r.effective_date, changes=r.changes) for r in rows]
+    # validated from the stored JSON changes, as a body's are
+    stored = ({"sequence": r.sequence, "effective_date": r.effective_date, "changes": r.changes} for r in rows)
+    return [Variation.model_validate(variation) for variation in stored]
 
 
 def contract_out(contract: Contract, variations: list[Variation], as_of: date | None, rate: Any) -> ContractOut:
@@ -156,7 +158,7 @@ async def create_contract(
             f"{body.provider_ods} already has a contract for {body.financial_year}: one per provider per year;"
             " change it with a variation"
         ) from None
-    out = contract_out(contract, [], None, uow.settings.cquin_rate_pct)  # type: ignore[union-attr]
+    out = contract_out(contract, [], None, uow.settings.cquin_rate_pct)
     uow.audit(principal, "create", "contract", contract.id)
     return await created(uow, idempotent, response, out, contract.version)
 
@@ -180,7 +182,7 @@ async def list_contracts(
     rows, next_cursor = await paginate(
         uow.session, query, (Contract.financial_year, Contract.provider_ods, Contract.id), cursor, limit
     )
-    rate = uow.settings.cquin_rate_pct  # type: ignore[union-attr]
+    rate = uow.settings.cquin_rate_pct
     items = [contract_out(r, _domain(await _variations(uow.session, r.id)), None, rate) for r in rows]
     return Page(items=items, next_cursor=next_cursor)
 
@@ -250,7 +252,7 @@ async def export_contracts(uow: Uow, fy: str | None = None, principal: Principal
         query = query.where(Contract.provider_ods == org[:3])
     if fy:
         query = query.where(Contract.financial_year == fy)
-    rate = uow.settings.cquin_rate_pct  # type: ignore[union-attr]
+    rate = uow.settings.cquin_rate_pct
     rows = [await _summary_row(uow.session, c, rate) for c in (await uow.session.scalars(query)).all()]
     return csv_response(SUMMARY_COLUMNS, rows, "contracts.csv")
 
@@ -266,7 +268,7 @@ async def read_contract(
     contract = await load_contract(uow, contract_id, principal)
     variations = _domain(await _variations(uow.session, contract.id))
     set_etag(response, contract.version)
-    return contract_out(contract, variations, as_of, uow.settings.cquin_rate_pct)  # type: ignore[union-attr]
+    return contract_out(contract, variations, as_of, uow.settings.cquin_rate_pct)
 
 
 @router.get("/contracts/{contract_id}/variations", response_model=Page[VariationOut])

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from casework import clock
 from casework.auth import Principal, ensure_visible
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
-from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
 from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
@@ -29,6 +28,7 @@ from contract_service.domain.derogations import (
     check_new_due_date,
     is_overdue,
 )
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["derogations"])
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from casework.auth import Principal, ensure_visible
-from casework.deps import Uow
 from casework.financial_year import MONTH_PATTERN
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
@@ -24,6 +23,7 @@ from contract_service.api.access import reader, submitter
 from contract_service.db.models import DrugReturn, DrugReturnLine, ValidationQuery
 from contract_service.db.returns import Submission, store_return
 from contract_service.domain.drug_returns import read_csv
+from contract_service.runtime import Uow
 from contract_service.settings import ContractSettings
 
 router = APIRouter(tags=["drug returns"])
@@ -157,7 +157,7 @@ async def submit_return(request: Request, uow: Uow, principal: Principal = submi
     """Idempotent per provider + period + submission_id: the same submission again returns the first
     result (200); other content under the same id is a 409. Bad rows are rejected and reported,
     the rest kept; 422 when no row is valid (nothing stored)."""
-    submission = await _submission(request, principal, uow.settings)  # type: ignore[arg-type]
+    submission = await _submission(request, principal, uow.settings)
     drug_return, created = await store_return(uow, submission)
     action = "create" if created else "replay"
     uow.audit(principal, action, "drug_return", drug_return.id, detail={"lines": drug_return.rows_accepted})

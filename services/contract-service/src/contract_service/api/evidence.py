@@ -14,7 +14,6 @@ from sqlalchemy.orm import undefer
 
 from casework.auth import Principal
 from casework.concurrency import IfMatch, require_version
-from casework.deps import Uow
 from casework.downloads import document_download
 from casework.problems import Conflict, NotFound, Problem, field_problem
 from casework.request_body import body_limit
@@ -22,6 +21,7 @@ from contract_service.api.access import provider_user, reader
 from contract_service.api.validation_queries import EvidenceOut, documents_of, load_query
 from contract_service.db.models import EvidenceDocument
 from contract_service.domain.evidence import evidence_type, safe_filename, takes_evidence
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["validation queries"])
 FORM_OVERHEAD = 64 * 1024  # the form's boundaries, part headers and description around the file
@@ -60,7 +60,7 @@ async def attach_evidence(
     require_version(if_match, query.version)
     if not takes_evidence(query.status):
         raise Conflict(f"the query is {query.status}: evidence can no longer be added", current_state=query.status)
-    content = await _read_limited(file, uow.settings.evidence_max_bytes)  # type: ignore[attr-defined]
+    content = await _read_limited(file, uow.settings.evidence_max_bytes)
     if not content:
         raise field_problem("file", "is empty")
     content_type = evidence_type(content, file.filename or "")

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from casework.auth import Principal
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.financial_year import fy_start_year, month_starts
 from casework.identifiers import OdsCode
 from casework.openapi import problems
@@ -22,6 +21,7 @@ from contract_service.api.chart import ChartMonth, render_chart
 from contract_service.db.models import Contract
 from contract_service.db.outturn import ProviderOutturn, provider_outturn
 from contract_service.domain.outturn import ZERO, budget_profile
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["forecast outturn"])
 
@@ -124,7 +124,7 @@ async def forecast_outturn(
     uow: Uow, fy: str = Query(examples=["2026/27"]), provider: OdsCode | None = None, principal: Principal = reader
 ) -> OutturnOut:
     outturn = await provider_outturn(uow.session, provider_param(principal, provider), fy_param(fy))
-    return outturn_out(outturn, uow.settings.budget_at_risk_margin_pct)  # type: ignore[union-attr]
+    return outturn_out(outturn, uow.settings.budget_at_risk_margin_pct)
 
 
 CSV_COLUMNS = (

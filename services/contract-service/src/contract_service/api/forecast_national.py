@@ -10,11 +10,11 @@ from pydantic import BaseModel
 
 from casework.auth import Principal
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from contract_service.api.access import commissioner
 from contract_service.api.forecast import fy_param
 from contract_service.db.outturn import ProviderOutturn, national_outturn
 from contract_service.domain.contracts import pence
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["forecast outturn"])
 

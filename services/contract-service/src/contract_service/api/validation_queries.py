@@ -4,6 +4,7 @@ and the report of challenged value."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -16,7 +17,6 @@ from casework import clock
 from casework.auth import Principal, ensure_visible
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
@@ -34,6 +34,7 @@ from contract_service.domain.validation_queries import (
     is_resolved,
     line_funding_after,
 )
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["validation queries"])
 # the report names its file after the year: only a year label may reach the Content-Disposition header
@@ -316,7 +317,7 @@ async def challenged_value_report(
         )
         for row in await uow.session.execute(stmt):
             period = row[1] if grouping is not None else None
-            values = row[2:] if grouping is not None else row[1:]
+            values: Sequence[Any] = row[2:] if grouping is not None else row[1:]
             rows.append(
                 ChallengedValueRow(
                     provider_ods=row[0],

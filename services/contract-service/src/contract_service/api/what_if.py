@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Query
 from casework import clock
 from casework.auth import Principal, require_roles
 from casework.budget_impact import BudgetImpact
-from casework.deps import Uow
 from casework.financial_year import financial_year_of
 from casework.identifiers import OdsCode, SnomedId
 from casework.problems import field_problem
@@ -25,6 +24,7 @@ from contract_service.db.outturn import commitment_what_if
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.contracts import pence
 from contract_service.domain.outturn import what_if_summary
+from contract_service.runtime import Uow
 
 router = APIRouter(tags=["forecast outturn"])
 
@@ -55,7 +55,7 @@ async def forecast_what_if(
     commitment is), its outturn before and after (the commitment added in full), variance, and whether
     it crosses the at-risk margin by the rule the alerts use. Nothing is stored."""
     trust, year, amount = provider_param(principal, provider), year_of(fy, on), pence(amount)
-    margin: Decimal = uow.settings.budget_at_risk_margin_pct  # type: ignore[union-attr]
+    margin: Decimal = uow.settings.budget_at_risk_margin_pct
     line, result = await commitment_what_if(uow.session, trust, year, FundingSource(source), dmd_id, amount, margin)
     impact = BudgetImpact(
         provider_ods=trust,

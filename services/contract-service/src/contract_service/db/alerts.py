@@ -40,13 +40,13 @@ async def clear_alerts(session: AsyncSession, line_id: uuid.UUID) -> None:
     )
 
 
-def alerts_query(org: str | None, provider: str | None, fy: str | None, open_only: bool) -> Select[tuple[BudgetAlert]]:
+def alerts_query(org: str | None, provider: str | None, fy: str | None, open_only: bool) -> Select[BudgetAlert]:
     """Alerts a reader may see: a provider user only their own trust's (`org`), whatever `provider` says."""
     query = select(BudgetAlert)
     if org is not None:
-        query = query.where(of_trust(BudgetAlert.provider_ods, org))  # type: ignore[arg-type]
+        query = query.where(of_trust(BudgetAlert.provider_ods, org))
     if provider:
-        query = query.where(of_trust(BudgetAlert.provider_ods, provider))  # type: ignore[arg-type]
+        query = query.where(of_trust(BudgetAlert.provider_ods, provider))
     if fy:
         query = query.where(BudgetAlert.financial_year == fy)
     if open_only:

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from contract_service.db.models import BudgetLine, Commitment, Contract, DrugReturnLine
 from contract_service.domain.budget_lines import BudgetKind, FundingSource, LineKey, choose_line
@@ -74,9 +75,9 @@ def line_keys(lines: Sequence[BudgetLine | LineRow]) -> list[LineKey]:
     return [LineKey(line.id, BudgetKind(line.kind), line.dmd_id, line.category) for line in lines]
 
 
-def of_trust(column: object, provider_ods: str) -> object:
+def of_trust(column: ColumnElement[str] | InstrumentedAttribute[str], provider_ods: str) -> ColumnElement[bool]:
     """Rows of the trust and any of its sites (RRV, RRV03 ...)."""
-    return column.startswith(trust_of(provider_ods))  # type: ignore[attr-defined]
+    return column.startswith(trust_of(provider_ods))
 
 
 async def allocate_unallocated(session: AsyncSession, provider_ods: str, financial_year: str) -> int:

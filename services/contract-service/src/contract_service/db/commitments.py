@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from casework.financial_year import financial_year_of
-from casework.uow import UnitOfWork
 from contract_service.db.budgets import line_keys, lines_for
 from contract_service.db.models import Commitment, DrugReturnLine
 from contract_service.db.outturn import FUNDED
 from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.commitments import CommitmentStatus, release
 from contract_service.domain.contracts import pence
+from contract_service.runtime import ContractUnitOfWork
 
 SYSTEM = "system:contract"
 
@@ -42,18 +42,18 @@ class Approval:
     financial_year_date: date  # the day that decides which year's budget carries it
 
 
-async def find(uow: UnitOfWork, source: FundingSource, reference: str) -> Commitment | None:
+async def find(uow: ContractUnitOfWork, source: FundingSource, reference: str) -> Commitment | None:
     return await uow.session.scalar(
         select(Commitment).where(Commitment.source == source, Commitment.source_reference == reference)
     )
 
 
-async def _line_for(uow: UnitOfWork, approval: Approval, fy: str) -> uuid.UUID | None:
+async def _line_for(uow: ContractUnitOfWork, approval: Approval, fy: str) -> uuid.UUID | None:
     keys = line_keys(await lines_for(uow.session, approval.provider_ods, fy))
     return choose_line(keys, approval.source, approval.dmd_id)
 
 
-async def record_commitment(uow: UnitOfWork, approval: Approval, event_id: object) -> Commitment:
+async def record_commitment(uow: ContractUnitOfWork, approval: Approval, event_id: object) -> Commitment:
     """Commit an approval once; a repeated approval changes nothing (a superseding IFR decision goes
     through `change_commitment`)."""
     fy = financial_year_of(approval.financial_year_date).financial_year
@@ -101,7 +101,7 @@ def _which_commitment(commitment: Commitment) -> dict[str, Any]:
     }
 
 
-def _emit_recorded(uow: UnitOfWork, commitment: Commitment, previous: Decimal | None) -> None:
+def _emit_recorded(uow: ContractUnitOfWork, commitment: Commitment, previous: Decimal | None) -> None:
     uow.emit(
         "contract.commitment.recorded",
         subject=str(commitment.id),
@@ -114,7 +114,7 @@ def _emit_recorded(uow: UnitOfWork, commitment: Commitment, previous: Decimal | 
     )
 
 
-def _emit_released(uow: UnitOfWork, commitment: Commitment, reason: str, released: Decimal) -> None:
+def _emit_released(uow: ContractUnitOfWork, commitment: Commitment, reason: str, released: Decimal) -> None:
     uow.emit(
         "contract.commitment.released",
         subject=str(commitment.id),
@@ -127,7 +127,7 @@ def _emit_released(uow: UnitOfWork, commitment: Commitment, reason: str, release
     )
 
 
-async def change_commitment(uow: UnitOfWork, commitment: Commitment, amount: Decimal, event_id: object) -> None:
+async def change_commitment(uow: ContractUnitOfWork, commitment: Commitment, amount: Decimal, event_id: object) -> None:
     """A superseding IFR decision funds `amount`: raise or reduce the commitment to it, or fund it again
     after a decline (the row is the same; its events say what moved)."""
     previous = commitment.amount if commitment.status == CommitmentStatus.COMMITTED else Decimal(0)
@@ -142,18 +142,18 @@ async def change_commitment(uow: UnitOfWork, commitment: Commitment, amount: Dec
     uow.audit(SYSTEM, "update", "commitment", commitment.id, reason=f"decision superseded, event {event_id}")
 
 
-async def spent_against(uow: UnitOfWork, commitment_id: uuid.UUID) -> Decimal:
+async def spent_against(uow: ContractUnitOfWork, commitment_id: uuid.UUID) -> Decimal:
     """Funded drug-return spend covered by this approval so far."""
     total = await uow.session.scalar(
         select(func.coalesce(func.sum(DrugReturnLine.cost), 0)).where(
             DrugReturnLine.authority_id == commitment_id, DrugReturnLine.funding.in_(FUNDED)
         )
     )
-    return Decimal(total)
+    return Decimal(total or 0)  # coalesced to 0 already: `or` is for the type checker
 
 
 async def release_commitment(
-    uow: UnitOfWork,
+    uow: ContractUnitOfWork,
     approval: Approval,
     status: CommitmentStatus,
     ended_on: date,

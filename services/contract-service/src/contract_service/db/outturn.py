@@ -14,7 +14,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from casework.direct import DirectStatement, fetch
-from casework.uow import UnitOfWork
 from contract_service.db.alerts import clear_alerts, record_alert
 from contract_service.db.budgets import LineRow, contract_for, line_keys, line_rows, of_trust, set_at_risk
 from contract_service.db.models import CdfForecast, Commitment, Contract, DrugReturnLine
@@ -34,6 +33,7 @@ from contract_service.domain.outturn import (
 )
 from contract_service.domain.reconciliation import trust_of
 from contract_service.domain.validation_queries import LineFunding
+from contract_service.runtime import ContractUnitOfWork
 
 FUNDED = (LineFunding.FUNDED, LineFunding.FUNDED_ON_RESOLUTION)
 
@@ -222,12 +222,12 @@ async def commitment_what_if(
     return line, what_if(figures.budget, figures.forecast_outturn, line.line.at_risk, amount, margin)
 
 
-async def evaluate_risk(uow: UnitOfWork, provider_ods: str, fy: str) -> None:
+async def evaluate_risk(uow: ContractUnitOfWork, provider_ods: str, fy: str) -> None:
     """Step every line's at-risk state; on a crossing record the alert and publish contract.budget.at_risk
     (in this unit of work); a line back within the margin clears its alert.
     The lines are locked first, so two evaluations of one provider cannot both see the crossing, and the
     figures are read in a later statement, so they include what an evaluation that held the lock committed."""
-    margin: Decimal = uow.settings.budget_at_risk_margin_pct  # type: ignore[union-attr]
+    margin: Decimal = uow.settings.budget_at_risk_margin_pct
     provider = trust_of(provider_ods)
     figures = await _figures(uow.session, provider, fy, lock=True)
     for line in figures.lines:

@@ -20,7 +20,6 @@ from casework.financial_year import financial_year_of
 from casework.idempotency import fingerprint
 from casework.identifiers import patient_ref
 from casework.problems import Conflict, Unprocessable
-from casework.uow import UnitOfWork
 from contract_service.db.budgets import line_keys, lines_for
 from contract_service.db.models import Commitment, DrugReturn, DrugReturnLine, ValidationQuery
 from contract_service.db.outturn import evaluate_risk
@@ -41,6 +40,7 @@ from contract_service.domain.validation_queries import (
     query_reference,
     respond_by,
 )
+from contract_service.runtime import ContractUnitOfWork
 from contract_service.settings import ContractSettings
 
 
@@ -53,7 +53,7 @@ class Submission:
     submitted_by: str
 
 
-async def authorities_for(uow: UnitOfWork, patient_refs: set[str]) -> list[Authority]:
+async def authorities_for(uow: ContractUnitOfWork, patient_refs: set[str]) -> list[Authority]:
     """Every approval known for these patients (any provider, so a wrong-provider line says so)."""
     if not patient_refs:
         return []
@@ -73,7 +73,7 @@ async def authorities_for(uow: UnitOfWork, patient_refs: set[str]) -> list[Autho
     ]
 
 
-async def _existing(uow: UnitOfWork, submission: Submission, content_hash: str) -> DrugReturn | None:
+async def _existing(uow: ContractUnitOfWork, submission: Submission, content_hash: str) -> DrugReturn | None:
     found = await uow.session.scalar(
         select(DrugReturn).where(
             DrugReturn.provider_ods == submission.provider_ods,
@@ -94,7 +94,7 @@ def _rejected(errors: list[Any]) -> Unprocessable:
     return Unprocessable("no valid line in the return: nothing was stored", errors=report)
 
 
-async def store_return(uow: UnitOfWork, submission: Submission) -> tuple[DrugReturn, bool]:
+async def store_return(uow: ContractUnitOfWork, submission: Submission) -> tuple[DrugReturn, bool]:
     """The stored return and whether it was stored now (False: a replay of the same submission)."""
     trust = trust_of(submission.provider_ods)
     await lock_provider_month(uow, trust, submission.period)
@@ -104,7 +104,7 @@ async def store_return(uow: UnitOfWork, submission: Submission) -> tuple[DrugRet
     validated = validate_return(submission.period, submission.rows)
     if not validated.lines:
         raise _rejected(validated.errors)
-    settings: ContractSettings = uow.settings  # type: ignore[assignment]
+    settings: ContractSettings = uow.settings
     key = settings.patient_ref_key.get_secret_value()
     refs = {line.row: patient_ref(line.nhs_number, key) for line in validated.lines}
     to_reconcile = [_to_reconcile(submission, line, refs[line.row]) for line in validated.lines]
@@ -186,7 +186,7 @@ def _line_row(
 
 
 async def _challenge(
-    uow: UnitOfWork, trust: str, period: str, fy: str, lines: list[DrugReturnLine], settings: ContractSettings
+    uow: ContractUnitOfWork, trust: str, period: str, fy: str, lines: list[DrugReturnLine], settings: ContractSettings
 ) -> ValidationQuery:
     """Put the lines on the provider-month's query: the open one still awaiting a response, else a new one."""
     query = await uow.session.scalar(
@@ -211,7 +211,13 @@ async def _challenge(
 
 
 async def new_query(
-    uow: UnitOfWork, trust: str, period: str, fy: str, settings: ContractSettings, source: QuerySource, **about: Any
+    uow: ContractUnitOfWork,
+    trust: str,
+    period: str,
+    fy: str,
+    settings: ContractSettings,
+    source: QuerySource,
+    **about: Any,
 ) -> ValidationQuery:
     """A raised query of the provider-month, numbered after the month's others, with nothing on it yet.
     The caller holds the provider-month's lock (`lock_provider_month`), so the number is not taken twice."""
@@ -241,7 +247,7 @@ async def new_query(
     return query
 
 
-def emit_raised(uow: UnitOfWork, query: ValidationQuery) -> None:
+def emit_raised(uow: ContractUnitOfWork, query: ValidationQuery) -> None:
     uow.emit(
         "contract.validation_query.raised",
         subject=str(query.id),
@@ -259,7 +265,7 @@ def emit_raised(uow: UnitOfWork, query: ValidationQuery) -> None:
     )
 
 
-async def lock_provider_month(uow: UnitOfWork, trust: str, period: str) -> None:
+async def lock_provider_month(uow: ContractUnitOfWork, trust: str, period: str) -> None:
     """Serialise what opens or numbers a provider-month's queries (returns arriving, CDF challenges)."""
     await uow.session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"drug-return:{trust}:{period}"}

@@ -17,16 +17,16 @@ from sqlalchemy import func, select
 
 from casework.events.catalogue.cdf import UnapprovedUseChallenged
 from casework.financial_year import financial_year_of
-from casework.uow import UnitOfWork
 from contract_service.db.models import DrugReturn, DrugReturnLine, ValidationQuery
 from contract_service.db.outturn import evaluate_risk
 from contract_service.db.returns import emit_raised, lock_provider_month, new_query
 from contract_service.domain.reconciliation import trust_of
 from contract_service.domain.validation_queries import LineFunding, QuerySource, unapproved_use_subject
+from contract_service.runtime import ContractUnitOfWork
 from contract_service.settings import ContractSettings
 
 
-async def challenge_unapproved_use(uow: UnitOfWork, challenged: UnapprovedUseChallenged) -> ValidationQuery:
+async def challenge_unapproved_use(uow: ContractUnitOfWork, challenged: UnapprovedUseChallenged) -> ValidationQuery:
     """The detection's query (raised now, or the one an earlier delivery of the challenge raised)."""
     found = await uow.session.scalar(
         select(ValidationQuery).where(ValidationQuery.detection_id == challenged.detection_id)
@@ -36,7 +36,7 @@ async def challenge_unapproved_use(uow: UnitOfWork, challenged: UnapprovedUseCha
     trust, first = trust_of(challenged.provider_ods), challenged.first_administration
     period, fy = f"{first:%Y-%m}", financial_year_of(first).financial_year
     await lock_provider_month(uow, trust, period)
-    settings: ContractSettings = uow.settings  # type: ignore[assignment]
+    settings: ContractSettings = uow.settings
     query = await new_query(
         uow,
         trust,
@@ -63,7 +63,9 @@ async def challenge_unapproved_use(uow: UnitOfWork, challenged: UnapprovedUseCha
     return query
 
 
-async def _funded_lines(uow: UnitOfWork, trust: str, challenged: UnapprovedUseChallenged) -> list[DrugReturnLine]:
+async def _funded_lines(
+    uow: ContractUnitOfWork, trust: str, challenged: UnapprovedUseChallenged
+) -> list[DrugReturnLine]:
     statement = (
         select(DrugReturnLine)
         .where(
@@ -80,7 +82,7 @@ async def _funded_lines(uow: UnitOfWork, trust: str, challenged: UnapprovedUseCh
     return list((await uow.session.scalars(statement)).all())
 
 
-async def _withhold(uow: UnitOfWork, query: ValidationQuery, lines: list[DrugReturnLine]) -> None:
+async def _withhold(uow: ContractUnitOfWork, query: ValidationQuery, lines: list[DrugReturnLine]) -> None:
     """The lines leave funding for the query; their returns' figures say so too."""
     moved: dict[object, Decimal] = defaultdict(Decimal)
     for line in lines:

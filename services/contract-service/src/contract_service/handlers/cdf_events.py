@@ -4,6 +4,7 @@ validation query."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from casework.db import table_of
 from casework.direct import DirectStatement, fetch
 from casework.events.catalogue.cdf import (
     ApplicationApproved,
@@ -22,7 +24,6 @@ from casework.events.catalogue.cdf import (
     UnapprovedUseChallenged,
 )
 from casework.inbox import ReceivedEvent
-from casework.uow import UnitOfWork
 from contract_service.db.commitments import Approval, record_commitment, release_commitment
 from contract_service.db.models import CdfForecast
 from contract_service.db.outturn import evaluate_risk
@@ -30,9 +31,10 @@ from contract_service.db.unapproved_use import challenge_unapproved_use
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.commitments import CommitmentStatus
 from contract_service.domain.reconciliation import trust_of
+from contract_service.runtime import ContractUnitOfWork
 
 
-def _approval(ref: CdfApplicationRef, amount: Decimal, planned_start: object, valid_from: object) -> Approval:
+def _approval(ref: CdfApplicationRef, amount: Decimal, planned_start: date, valid_from: date | None) -> Approval:
     return Approval(
         source=FundingSource.CDF,
         source_id=ref.application_id,
@@ -42,26 +44,26 @@ def _approval(ref: CdfApplicationRef, amount: Decimal, planned_start: object, va
         dmd_id=ref.dmd_id,
         entry_id=ref.entry_id,
         amount=amount,
-        valid_from=valid_from,  # type: ignore[arg-type]
-        financial_year_date=planned_start,  # type: ignore[arg-type]
+        valid_from=valid_from,
+        financial_year_date=planned_start,
     )
 
 
-async def record_cdf_commitment(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def record_cdf_commitment(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
     approved = event.payload
     assert isinstance(approved, ApplicationApproved)
     approval = _approval(approved, approved.expected_cost, approved.planned_start, approved.approved_at.date())
     await record_commitment(uow, approval, event.envelope.id)
 
 
-async def release_lapsed(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def release_lapsed(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
     lapsed = event.payload
     assert isinstance(lapsed, ApprovalLapsed)
     approval = _approval(lapsed, lapsed.committed_amount, lapsed.planned_start, None)
     await release_commitment(uow, approval, CommitmentStatus.LAPSED, lapsed.lapse_due, Decimal(0), event.envelope.id)
 
 
-async def release_withdrawn(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def release_withdrawn(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
     withdrawn = event.payload
     assert isinstance(withdrawn, ApplicationWithdrawn)
     day = withdrawn.withdrawn_at.date()
@@ -70,7 +72,7 @@ async def release_withdrawn(uow: UnitOfWork, event: ReceivedEvent) -> None:
     await release_commitment(uow, approval, CommitmentStatus.WITHDRAWN, day, None, event.envelope.id)
 
 
-async def release_stopped(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def release_stopped(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
     stopped = event.payload
     assert isinstance(stopped, TreatmentStopped)
     approval = _approval(stopped, stopped.cost_to_date, stopped.final_treatment_date, None)
@@ -81,8 +83,8 @@ async def release_stopped(uow: UnitOfWork, event: ReceivedEvent) -> None:
 
 def _upsert_statement() -> Any:
     """Insert or replace the forecast of a provider x entry x year unless the stored one is newer."""
-    table = CdfForecast.__table__
-    columns = ("provider_ods", "entry_id", "financial_year", "dmd_id", "as_of", "event_time")
+    table = table_of(CdfForecast)
+    columns: tuple[str, ...] = ("provider_ods", "entry_id", "financial_year", "dmd_id", "as_of", "event_time")
     columns += ("actual_to_date", "forecast_outturn", "months")
     insert = pg_insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
     newer = tuple_(table.c.as_of, table.c.event_time) <= tuple_(insert.excluded.as_of, insert.excluded.event_time)
@@ -96,7 +98,7 @@ def _upsert_statement() -> Any:
 _UPSERT = DirectStatement(_upsert_statement())  # built once, run on the driver: every event
 
 
-async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def update_forecast(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
     """Keep the latest forecast per provider x entry x year (an older event arriving late changes
     nothing); when it changed, the provider's lines are re-evaluated against their budgets just before
     the transaction commits, once however many of the provider's forecasts the transaction changed
@@ -123,7 +125,7 @@ async def update_forecast(uow: UnitOfWork, event: ReceivedEvent) -> None:
         uow.before_commit(("budget-risk", trust, fy), partial(evaluate_risk, uow, trust, fy))
 
 
-async def raise_unapproved_use_query(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def raise_unapproved_use_query(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
     challenged = event.payload
     assert isinstance(challenged, UnapprovedUseChallenged)
     await challenge_unapproved_use(uow, challenged)

@@ -22,7 +22,6 @@ from casework.events.catalogue.ifr import DecisionMade, DecisionRatified
 from casework.identifiers import is_valid_snomed_id
 from casework.inbox import ReceivedEvent
 from casework.logs import get_logger
-from casework.uow import UnitOfWork
 from contract_service.db.commitments import (
     SYSTEM,
     Approval,
@@ -34,11 +33,12 @@ from contract_service.db.commitments import (
 from contract_service.db.models import Commitment, IfrDecisionState
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.commitments import CommitmentStatus, IfrChange, funds_ifr, ifr_change, is_stale
+from contract_service.runtime import ContractUnitOfWork
 
 log = get_logger(__name__)
 
 
-async def _locked_state(uow: UnitOfWork, request_id: uuid.UUID, reference: str) -> IfrDecisionState:
+async def _locked_state(uow: ContractUnitOfWork, request_id: uuid.UUID, reference: str) -> IfrDecisionState:
     """The request's decision state, created if new and locked: two deliveries for one request (a
     rebalance can briefly give a partition to two consumers) apply one after the other."""
     await uow.session.execute(
@@ -72,7 +72,7 @@ def _approval(decision: DecisionMade) -> Approval:
     )
 
 
-async def record_ifr_decision(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def record_ifr_decision(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
     """Apply the decision unless a later one already stands: commit, re-commit, adjust or release."""
     decision = event.payload
     assert isinstance(decision, DecisionMade)
@@ -122,7 +122,7 @@ def _rest_on(commitment: Commitment, decision: DecisionMade, state: IfrDecisionS
     commitment.ratified_on = state.ratified_on if ratified else None
 
 
-async def record_ifr_ratification(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def record_ifr_ratification(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
     """A panel ratified a chair's action: the decision stands unchanged, so no money moves; the
     commitment resting on it is marked ratified."""
     ratified = event.payload

@@ -17,12 +17,12 @@ from pydantic import BaseModel
 from casework.auth import Principal, require_roles
 from casework.clock import today
 from casework.concurrency import IfMatch, require_version, stale_to_412
-from casework.deps import Runtime, Uow
 from ifr_service.api.requests import respond
 from ifr_service.api.schemas import CaseOut
 from ifr_service.case_actions import ACTIONS, CHAIR_ACTIONS, PROVIDER_ACTIONS, ActionContext, ActionSpec, roles_for
 from ifr_service.cohorts import open_alert_for
 from ifr_service.domain.case import Action
+from ifr_service.runtime import Runtime, Uow
 from ifr_service.workflow import ensure_allowed, get_case
 
 router = APIRouter(prefix="/ifr/requests", tags=["actions"])
@@ -60,7 +60,7 @@ def _route(spec: ActionSpec) -> None:
 
         async def endpoint(
             request_id: uuid.UUID,
-            body: model,
+            body: model,  # type: ignore[valid-type]  # the action's body model, a value: FastAPI reads it at run time
             response: Response,
             uow: Uow,
             runtime: Runtime,
@@ -71,13 +71,13 @@ def _route(spec: ActionSpec) -> None:
 
     else:
 
-        async def endpoint(  # type: ignore[misc]
+        async def endpoint(  # type: ignore[misc]  # the other branch's, with an optional body: one name, two signatures
             request_id: uuid.UUID,
             response: Response,
             uow: Uow,
             runtime: Runtime,
             principal: Caller,
-            body: Annotated[model | None, Body()] = None,
+            body: Annotated[model | None, Body()] = None,  # type: ignore[valid-type]  # as above
             if_match: IfMatch = None,
         ) -> CaseOut:
             return await _run(spec, request_id, body or model(), response, uow, runtime, if_match, principal)

@@ -12,14 +12,13 @@ from sqlalchemy import select
 
 from casework.auth import Principal, Role, require_roles
 from casework.clock import today
-from casework.deps import Uow
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
-from casework.uow import UnitOfWork
 from ifr_service.api.schemas import CohortAlertRef, alert_ref
 from ifr_service.cohorts import alert_cases
 from ifr_service.db.models import CohortAlert
 from ifr_service.domain.regions import Region
+from ifr_service.runtime import IfrUnitOfWork, Uow
 
 router = APIRouter(prefix="/ifr/cohort-alerts", tags=["cohort alerts"])
 # NHS England's: an alert lists requests from several trusts
@@ -50,7 +49,7 @@ class CohortAlertOut(CohortAlertRef):
     trusts: list[str]
 
 
-async def alert_out(uow: UnitOfWork, alert: CohortAlert) -> CohortAlertOut:
+async def alert_out(uow: IfrUnitOfWork, alert: CohortAlert) -> CohortAlertOut:
     cases = [CohortCaseOut(**c) for c in await alert_cases(uow, alert.id)]
     return CohortAlertOut(
         **alert_ref(alert).model_dump(),

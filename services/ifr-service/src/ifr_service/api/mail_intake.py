@@ -15,10 +15,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from casework.auth import Principal, Role, require_roles
-from casework.deps import Uow
 from casework.openapi import problems
 from casework.problems import NotFound
 from ifr_service.db.models import IfrRequest
+from ifr_service.runtime import Uow
 
 # a caller who is not a commissioner is told nothing exists here (404)
 router = APIRouter(prefix="/ifr/mail-intake", tags=["mail intake"], responses=problems(404))

@@ -14,12 +14,10 @@ from sqlalchemy import select
 from casework.auth import Principal, Role, require_roles
 from casework.clock import today
 from casework.concurrency import require_version, stale_to_412
-from casework.deps import Runtime, Uow
 from casework.idempotency import IdempotentRequest
 from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, field_problem
-from casework.uow import UnitOfWork
 from ifr_service.access import OFFICER_ROLES, visible_panels
 from ifr_service.case_actions import ActionContext, ConflictIn, ListIn, declare_conflicts, list_on_panel
 from ifr_service.cohorts import open_alert_for
@@ -28,6 +26,7 @@ from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel, Panel
 from ifr_service.domain.case import Action
 from ifr_service.domain.panel import Member, MemberRole, PanelKind, participating, quorum_shortfall, unknown_members
 from ifr_service.domain.regions import Region, region_name
+from ifr_service.runtime import IfrUnitOfWork, Runtime, Uow
 from ifr_service.workflow import ensure_allowed, get_case
 
 router = APIRouter(prefix="/ifr/panels", tags=["panels"])
@@ -87,7 +86,7 @@ class PanelOut(BaseModel):
     agenda: list[AgendaEntryOut]
 
 
-async def _panel_out(uow: UnitOfWork, panel: Panel) -> PanelOut:
+async def _panel_out(uow: IfrUnitOfWork, panel: Panel) -> PanelOut:
     members = (
         await uow.session.scalars(select(PanelMember).where(PanelMember.panel_id == panel.id).order_by(PanelMember.id))
     ).all()
@@ -194,7 +193,7 @@ async def list_panels(
     return Page[PanelOut](items=[await _panel_out(uow, p) for p in rows], next_cursor=next_cursor)
 
 
-async def _visible_panel(uow: UnitOfWork, panel_id: uuid.UUID, principal: Principal) -> Panel:
+async def _visible_panel(uow: IfrUnitOfWork, panel_id: uuid.UUID, principal: Principal) -> Panel:
     panel = await uow.session.scalar(visible_panels(select(Panel).where(Panel.id == panel_id), principal))
     if panel is None:
         raise NotFound(f"panel {panel_id} not found")
@@ -241,7 +240,7 @@ async def add_to_agenda(
 ) -> PanelOut:
     """List cases for this panel (each is the case's `list-for-panel` action, all or none)."""
     panel = await _visible_panel(uow, panel_id, principal)
-    context = ActionContext(uow, runtime.settings, principal, today())  # type: ignore[arg-type]
+    context = ActionContext(uow, runtime.settings, principal, today())
     listed = {c.request_id for c in body.cases}
     stray = [str(c.request_id) for c in body.conflicts if c.request_id not in listed]
     if stray:

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from casework.auth import Principal, require_roles
-from casework.deps import Runtime, Uow
 from casework.downloads import document_download
 from casework.idempotency import IdempotentRequest
 from casework.openapi import IDEMPOTENT
@@ -23,6 +22,7 @@ from casework.request_body import body_limit
 from ifr_service.access import APPLICANT_ROLES, READER_ROLES, STAFF_ROLES, is_staff
 from ifr_service.db.models import Document, Letter, Note
 from ifr_service.domain.documents import safe_filename, sniff
+from ifr_service.runtime import Runtime, Uow
 from ifr_service.workflow import get_case
 
 router = APIRouter(prefix="/ifr/requests", tags=["records"])
@@ -72,7 +72,7 @@ async def upload_document(
 ) -> Any:
     """Attach a PDF or DOCX (recognised by its content) to the case, with its SHA-256."""
     case = await get_case(uow, request_id, principal)
-    content = await _read_limited(file, runtime.settings.document_max_bytes)  # type: ignore[attr-defined]
+    content = await _read_limited(file, runtime.settings.document_max_bytes)
     if not content:
         raise field_problem("file", "is empty")
     content_type = sniff(content)
@@ -225,7 +225,7 @@ async def history(request_id: uuid.UUID, uow: Uow, principal: Reader) -> list[Hi
             continue
         detail = dict(r.detail)
         if r.action == "note":
-            detail["text"] = notes.get(detail.get("note"), "")
+            detail["text"] = notes.get(str(detail.get("note")), "")
         entries.append(
             HistoryEntry(at=r.at, actor=r.actor, actor_org=r.actor_org, action=r.action, reason=r.reason, detail=detail)
         )

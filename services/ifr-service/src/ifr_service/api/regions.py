@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from casework.auth import Principal, require_roles
-from casework.deps import Runtime
 from ifr_service.access import READER_ROLES
 from ifr_service.domain.regions import REGION_NAMES, trusts_by_region
+from ifr_service.runtime import Runtime
 
 router = APIRouter(prefix="/ifr/regions", tags=["regions"])
 
@@ -26,5 +26,5 @@ async def list_regions(
     runtime: Runtime, principal: Annotated[Principal, Depends(require_roles(*READER_ROLES))]
 ) -> list[RegionOut]:
     """The seven regions by ODS code, each with the trusts mapped to it (`TRUST_REGIONS`)."""
-    grouped = trusts_by_region(runtime.settings.trust_regions)  # type: ignore[attr-defined]
+    grouped = trusts_by_region(runtime.settings.trust_regions)
     return [RegionOut(code=region, name=REGION_NAMES[region], trusts=trusts) for region, trusts in grouped.items()]

@@ -16,10 +16,8 @@ from sqlalchemy import and_, or_, select
 from casework.auth import Principal, Role, require_roles
 from casework.clock import today
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.financial_year import QUARTER_PATTERN
 from casework.problems import field_problem
-from casework.uow import UnitOfWork
 from ifr_service.db.models import CaseClock, Decision, IfrRequest, Panel, Transition
 from ifr_service.domain import consistency
 from ifr_service.domain.case import Action, CaseState
@@ -33,6 +31,7 @@ from ifr_service.domain.report import (
     quarter_bounds,
     quarterly_return,
 )
+from ifr_service.runtime import IfrUnitOfWork, Uow
 
 router = APIRouter(prefix="/ifr/reports", tags=["reports"])
 
@@ -52,7 +51,7 @@ MILESTONE_OF = {
 }
 
 
-async def case_summaries(uow: UnitOfWork, start: date, end: date) -> list[CaseSummary]:
+async def case_summaries(uow: IfrUnitOfWork, start: date, end: date) -> list[CaseSummary]:
     """Every case with something in the period: its milestones and its clocks."""
     transitions = (
         await uow.session.scalars(
@@ -134,7 +133,7 @@ def _quarterly_csv(report: dict[str, Any], quarter: str) -> Response:
     return csv_response(CSV_COLUMNS, csv_rows(report), f"ifr-return-{quarter}.csv")
 
 
-async def _quarterly_report(uow: UnitOfWork, principal: Principal, quarter: str) -> dict[str, Any]:
+async def _quarterly_report(uow: IfrUnitOfWork, principal: Principal, quarter: str) -> dict[str, Any]:
     try:
         start, end = quarter_bounds(quarter)
     except ValueError as exc:
@@ -155,7 +154,7 @@ SCREENED_OUT_STATES = (CaseState.SCREENED_OUT, CaseState.CLOSED)
 
 
 async def consistency_records(
-    uow: UnitOfWork, start: date, end: date
+    uow: IfrUnitOfWork, start: date, end: date
 ) -> tuple[list[consistency.RequestRecord], dict[str, dict[str, Any]]]:
     """The requests received from `start` to `end` as the consistency report counts them, and the
     panels that decided them (name and region)."""
@@ -215,7 +214,7 @@ async def consistency_records(
             # the same treatment as cohorts count it (domain.cohort.treatment_key: code and indication)
             treatment=key or code or name or "unknown",
             treatment_name=name or code or "unknown",
-            received_on=received_on,
+            received_on=received_on,  # type: ignore[arg-type]  # the query keeps requests received in the period
             region=region,
             panel=standing[i][0] if i in standing else None,
             outcome=standing[i][1] if i in standing else None,
@@ -260,7 +259,7 @@ def _consistency_csv(report: dict[str, Any]) -> Response:
 
 
 async def _consistency_report(
-    uow: UnitOfWork, principal: Principal, start: date | None, end: date | None
+    uow: IfrUnitOfWork, principal: Principal, start: date | None, end: date | None
 ) -> dict[str, Any]:
     for name, day in (("start", start), ("end", end)):
         if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:

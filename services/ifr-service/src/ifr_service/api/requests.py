@@ -15,14 +15,12 @@ from casework.auth import Principal, require_roles
 from casework.clock import today
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import OdsCode
 from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, Unprocessable
-from casework.uow import UnitOfWork
 from casework.working_days import add_working_days
 from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, is_staff, visible_cases
 from ifr_service.api.examples import APPLICATION_EXAMPLE
@@ -34,13 +32,14 @@ from ifr_service.db.panels import standing_budget_impact
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
 from ifr_service.domain.regions import Region
+from ifr_service.runtime import IfrUnitOfWork, Uow
 from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference
 
 router = APIRouter(prefix="/ifr/requests", tags=["requests"])
 Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]
 
 
-async def respond(uow: UnitOfWork, case: IfrRequest, response: Response, principal: Principal) -> CaseOut:
+async def respond(uow: IfrUnitOfWork, case: IfrRequest, response: Response, principal: Principal) -> CaseOut:
     set_etag(response, case.version)
     on = today()
     alert = await open_alert_for(uow, case, on)
@@ -243,7 +242,7 @@ async def search_cases(body: CaseSearchIn, uow: Uow, principal: Reader) -> Page[
     if body.nhs_number is not None:
         query = query.where(IfrRequest.nhs_number == body.nhs_number)
     else:
-        query = query.where(func.upper(IfrRequest.reference) == body.reference.strip().upper())  # type: ignore[union-attr]
+        query = query.where(func.upper(IfrRequest.reference) == (body.reference or "").strip().upper())
     rows = (await uow.session.scalars(query.order_by(IfrRequest.created_at.desc()).limit(SEARCH_LIMIT))).all()
     body.audit(uow, principal, "ifr_requests", [str(r.id) for r in rows])
     await uow.commit()

@@ -16,18 +16,18 @@ from sqlalchemy import select
 from casework.events.catalogue.mail import MailReceived
 from casework.inbox import ReceivedEvent
 from casework.service_client import ServiceClient
-from casework.uow import UnitOfWork
 from ifr_service.db.models import Document, IfrRequest
 from ifr_service.domain.application import from_mail
 from ifr_service.domain.case import CaseState
 from ifr_service.domain.documents import safe_filename, sniff
+from ifr_service.runtime import IfrUnitOfWork
 from ifr_service.settings import IfrSettings
 from ifr_service.workflow import apply_application, new_reference
 
 ACTOR = "system:ifr-mail-intake"
 
 
-async def open_draft_from_mail(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def open_draft_from_mail(uow: IfrUnitOfWork, event: ReceivedEvent) -> None:
     mail = event.payload
     assert isinstance(mail, MailReceived)
     settings = uow.settings

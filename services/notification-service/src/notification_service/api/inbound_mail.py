@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from casework.auth import Principal, current_principal, require_roles
-from casework.deps import Uow
 from casework.openapi import problems
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
@@ -26,6 +25,7 @@ from notification_service.api.schemas import (
     InboundRefusalOut,
 )
 from notification_service.db.models import InboundAttachment, InboundMessage, InboundRefusal
+from notification_service.runtime import Uow
 
 # a caller who is not a commissioner is told nothing exists here (404), whatever the path
 router = APIRouter(prefix="/inbound-mail", tags=["inbound mail"], responses=problems(404))
@@ -39,7 +39,7 @@ async def _commissioner(principal: Annotated[Principal, Depends(current_principa
     # (404 before the role check: a provider's 403 would say there is something to be refused).
     if not principal.is_commissioner:
         raise NotFound("no such inbound mail")
-    return await _READERS(principal)  # type: ignore[no-any-return,operator]
+    return await _READERS(principal)
 
 
 Reader = Annotated[Principal, Depends(_commissioner)]

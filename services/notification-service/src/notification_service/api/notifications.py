@@ -14,7 +14,6 @@ from starlette.responses import StreamingResponse
 from casework.auth import Principal, require_roles
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
-from casework.deps import Uow
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
 from notification_service.access import PROVIDER_ROLES, RESEND_ROLES, STAFF_ROLES
@@ -25,6 +24,7 @@ from notification_service.api.schemas import (
 )
 from notification_service.db.models import Notification
 from notification_service.domain.delivery import DeliveryAction, NotificationStatus, next_status
+from notification_service.runtime import Uow
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 Reader = Annotated[Principal, Depends(require_roles(*STAFF_ROLES, *PROVIDER_ROLES))]

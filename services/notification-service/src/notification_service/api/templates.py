@@ -6,14 +6,13 @@ once. A version is never changed or deleted, so what a sent mail was rendered fr
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.auth import Principal, require_roles
 from casework.concurrency import IfMatch, require_version, set_etag
-from casework.deps import Runtime, Uow
 from casework.problems import NotFound, PreconditionFailed, Unprocessable, field_problem
 from notification_service.access import STAFF_ROLES, TEMPLATE_EDITORS
 from notification_service.api.schemas import (
@@ -36,6 +35,7 @@ from notification_service.domain.templates import (
     TemplateSource,
     check_source,
 )
+from notification_service.runtime import Runtime, Uow
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 Reader = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
@@ -43,7 +43,7 @@ Editor = Annotated[Principal, Depends(require_roles(*TEMPLATE_EDITORS))]
 Name = Annotated[str, Path(pattern=TEMPLATE_NAME)]
 
 
-def _origin(version: int, name: str) -> str:
+def _origin(version: int, name: str) -> Literal["packaged", "stored"]:
     return "packaged" if version == PACKAGED_VERSION and name in packaged_names() else "stored"
 
 
@@ -57,7 +57,7 @@ async def list_templates(uow: Uow, runtime: Runtime, principal: Reader) -> list[
             name=name,
             latest_version=templates.versions(name)[-1],
             versions=templates.versions(name),
-            origin=_origin(templates.versions(name)[-1], name),  # type: ignore[arg-type]
+            origin=_origin(templates.versions(name)[-1], name),
             routed_events=sorted(r.event for r in table.routes if r.template == name),
             gateway_reply=name in replies,
         )
@@ -84,7 +84,7 @@ async def _out(uow: Uow, templates: TemplateSet, name: str, version: int | None)
         version=source.version,
         latest_version=templates.versions(name)[-1],
         versions=templates.versions(name),
-        origin=_origin(source.version, name),  # type: ignore[arg-type]
+        origin=_origin(source.version, name),
         subject=source.subject,
         text=source.text,
         html=source.html,

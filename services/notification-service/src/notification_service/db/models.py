@@ -71,7 +71,7 @@ class Notification(Base):
     # W3C traceparent/tracestate of the event that queued it: sending continues that trace
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}  # type: ignore[misc]  # SQLAlchemy types it an instance variable; ruff (RUF012) wants a ClassVar
 
 
 class TemplateVersion(Base):

@@ -23,8 +23,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.logs import get_logger
-from casework.runtime import ServiceRuntime
-from casework.uow import UnitOfWork
 from notification_service.config import config_of, mail_identity, notification_settings
 from notification_service.db.models import InboundAttachment, InboundMessage, InboundRefusal
 from notification_service.db.queue import Cause, enqueue
@@ -41,6 +39,7 @@ from notification_service.domain.inbound.screening import GatewayDecision, Gatew
 from notification_service.domain.sender_auth import SenderDecision, SenderOutcome, SenderVerdict
 from notification_service.domain.templates import RenderedMail
 from notification_service.metrics import INBOUND_MAIL
+from notification_service.runtime import NotificationRuntime, NotificationUnitOfWork
 
 log = get_logger(__name__)
 GATEWAY_ACTOR = "system:inbound-gateway"
@@ -61,7 +60,7 @@ def envelope_sender(mail_from: str | None) -> str | None:
 
 
 async def receive(
-    runtime: ServiceRuntime,
+    runtime: NotificationRuntime,
     raw: bytes,
     mailbox: str,
     mail_from: str | None,
@@ -96,7 +95,7 @@ async def receive(
 
 
 async def _accept(
-    uow: UnitOfWork,
+    uow: NotificationUnitOfWork,
     mail: InboundMail,
     raw: bytes,
     inbound_id: uuid.UUID,
@@ -113,7 +112,9 @@ async def _accept(
     return True
 
 
-async def _refuse(uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str, sender: str | None) -> None:
+async def _refuse(
+    uow: NotificationUnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str, sender: str | None
+) -> None:
     await _record_refusal(uow, mail, inbound_id, reason, sender)
     reply = refusal_mail(mail, reason, await _reply_settings(uow))
     await _queue_reply(uow, mail, reply, inbound_id, "mail.refused")
@@ -121,7 +122,7 @@ async def _refuse(uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, rea
 
 
 async def _record_refusal(
-    uow: UnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str, sender: str | None
+    uow: NotificationUnitOfWork, mail: InboundMail, inbound_id: uuid.UUID, reason: str, sender: str | None
 ) -> None:
     await uow.session.execute(
         pg_insert(InboundRefusal)
@@ -139,7 +140,7 @@ async def _record_refusal(
 
 
 async def _refuse_unverified(
-    runtime: ServiceRuntime,
+    runtime: NotificationRuntime,
     mail: InboundMail,
     inbound_id: uuid.UUID,
     reason: str,
@@ -205,7 +206,7 @@ async def _store(
     return True
 
 
-async def _reply_settings(uow: UnitOfWork) -> ReplySettings:
+async def _reply_settings(uow: NotificationUnitOfWork) -> ReplySettings:
     settings = notification_settings(uow.settings)
     config = config_of(settings)
     return ReplySettings(
@@ -219,7 +220,7 @@ async def _reply_settings(uow: UnitOfWork) -> ReplySettings:
 
 
 async def _queue_reply(
-    uow: UnitOfWork,
+    uow: NotificationUnitOfWork,
     mail: InboundMail,
     reply: RenderedMail,
     inbound_id: uuid.UUID,

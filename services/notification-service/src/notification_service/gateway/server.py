@@ -21,7 +21,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from casework.backoff import backoff_delay
 from casework.logs import get_logger
-from casework.runtime import ServiceRuntime
 from notification_service.config import notification_settings
 from notification_service.domain.sender_auth import (
     SenderDecision,
@@ -32,6 +31,7 @@ from notification_service.domain.sender_auth import (
 )
 from notification_service.gateway.intake import receive
 from notification_service.gateway.sender_checks import check_sender, use_resolver
+from notification_service.runtime import NotificationRuntime
 from notification_service.settings import NotificationSettings
 
 log = get_logger(__name__)
@@ -40,7 +40,7 @@ log = get_logger(__name__)
 class GatewayHandler:
     """aiosmtpd hooks: which recipients are ours, and what to do with a message's bytes."""
 
-    def __init__(self, runtime: ServiceRuntime, mailboxes: frozenset[str]) -> None:
+    def __init__(self, runtime: NotificationRuntime, mailboxes: frozenset[str]) -> None:
         self.runtime = runtime
         self.mailboxes = mailboxes
         self.settings = notification_settings(runtime.settings)
@@ -98,7 +98,7 @@ def gateway_tls(settings: NotificationSettings) -> ssl.SSLContext | None:
     return context
 
 
-async def inbound_gateway(runtime: ServiceRuntime) -> None:
+async def inbound_gateway(runtime: NotificationRuntime) -> None:
     """Background task: listen for mail until the service stops."""
     settings = notification_settings(runtime.settings)
     if not settings.inbound_enabled:

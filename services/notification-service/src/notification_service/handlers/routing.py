@@ -12,17 +12,17 @@ from typing import Any
 
 from casework.inbox import Handler, ReceivedEvent
 from casework.logs import get_logger
-from casework.uow import UnitOfWork
 from notification_service.config import config_of, mail_identity, notification_settings
 from notification_service.db.queue import Cause, enqueue
 from notification_service.db.templates import load_template_set
 from notification_service.domain.routing import PlannedNotification, RoutingConfig
 from notification_service.domain.templates import TemplateSet, template_context
+from notification_service.runtime import NotificationUnitOfWork
 
 log = get_logger(__name__)
 
 
-async def route_event(uow: UnitOfWork, event: ReceivedEvent) -> None:
+async def route_event(uow: NotificationUnitOfWork, event: ReceivedEvent) -> None:
     config = config_of(uow.settings)
     payload: dict[str, Any] = event.envelope.data
     plans = config.table.resolve(event.envelope.type, payload, config.directory)
@@ -34,7 +34,7 @@ async def route_event(uow: UnitOfWork, event: ReceivedEvent) -> None:
 
 
 async def _queue_plan(
-    uow: UnitOfWork,
+    uow: NotificationUnitOfWork,
     event: ReceivedEvent,
     plan: PlannedNotification,
     payload: dict[str, Any],

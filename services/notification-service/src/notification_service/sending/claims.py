@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql import func
 
-from casework.runtime import ServiceRuntime
+from casework.db import table_of
 from casework.tracing import attached
 from notification_service.db.models import Notification
 from notification_service.domain.delivery import NextStep, NotificationStatus
+from notification_service.runtime import NotificationRuntime
 
 Q, SENDING = NotificationStatus.queued.value, NotificationStatus.sending.value
-N = Notification.__table__
+N = table_of(Notification)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Claimed:
 _FIELDS = [c for c in Claimed.__dataclass_fields__ if c != "token"]
 
 
-async def claim(runtime: ServiceRuntime, limit: int, lease_s: float) -> list[Claimed]:
+async def claim(runtime: NotificationRuntime, limit: int, lease_s: float) -> list[Claimed]:
     token = uuid.uuid4()
     due = (
         select(N.c.id)
@@ -96,7 +97,7 @@ async def claim(runtime: ServiceRuntime, limit: int, lease_s: float) -> list[Cla
     return [Claimed(token=token, **{f: getattr(r, f) for f in _FIELDS}) for r in ordered]
 
 
-async def release(runtime: ServiceRuntime, claimed: list[Claimed], reason: str) -> None:
+async def release(runtime: NotificationRuntime, claimed: list[Claimed], reason: str) -> None:
     """Back to the queue, due at once, with no attempt counted (the relay was at fault, not the mail)."""
     if not claimed:
         return
@@ -127,7 +128,7 @@ class Outcome:
     trace: dict[str, str] | None = None  # the send's span: the outcome event continues from it
 
 
-async def record(runtime: ServiceRuntime, outcomes: list[Outcome]) -> list[Outcome]:
+async def record(runtime: NotificationRuntime, outcomes: list[Outcome]) -> list[Outcome]:
     """Write outcomes and their events in one transaction; returns those whose claim was lost.
 
     Written a few at a time for throughput: a crash before this commit resends those messages, with

@@ -22,7 +22,6 @@ from sqlalchemy.exc import DBAPIError
 
 from casework.backoff import backoff_delay
 from casework.logs import get_logger
-from casework.runtime import ServiceRuntime
 from casework.tracing import continued, stored_trace
 from notification_service.config import mail_identity, notification_settings, secure_domains
 from notification_service.domain.delivery import (
@@ -35,6 +34,7 @@ from notification_service.domain.delivery import (
 from notification_service.domain.message import build_message
 from notification_service.domain.templates import RenderedMail
 from notification_service.metrics import RELAY_AVAILABLE, SEND_OUTCOMES
+from notification_service.runtime import NotificationRuntime
 from notification_service.sending.claims import Claimed, Outcome, claim, record, release
 from notification_service.sending.rate_limit import SharedRateLimit
 from notification_service.sending.relay import RelayConnection, RelayUnavailable
@@ -43,7 +43,7 @@ log = get_logger(__name__)
 
 
 class Sender:
-    def __init__(self, runtime: ServiceRuntime, rng: random.Random | None = None) -> None:
+    def __init__(self, runtime: NotificationRuntime, rng: random.Random | None = None) -> None:
         self.runtime = runtime
         self.settings = s = notification_settings(runtime.settings)
         self.rng = rng or random.Random()
@@ -197,5 +197,5 @@ def _span_attributes(claimed: Claimed) -> dict[str, str | int]:
     }
 
 
-async def sender_loop(runtime: ServiceRuntime) -> None:
+async def sender_loop(runtime: NotificationRuntime) -> None:
     await Sender(runtime).run()

@@ -27,7 +27,7 @@ FILTERS = (
 
 def _filters(request: Request) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """(the API's filters, the values to show again, the console's problems: a date that is not one)."""
-    body, shown, errors = read(request.query_params, FILTERS)  # type: ignore[arg-type]
+    body, shown, errors = read(request.query_params, FILTERS)
     if body.get("provider"):
         body["provider"] = str(body["provider"]).upper()
     return body, shown, errors

@@ -66,7 +66,7 @@ async def forecasts(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     q = request.query_params
-    filters = {f.name: (q.get(f.name) or "").strip() or None for f in FILTERS}
+    filters: dict[str, Any] = {f.name: (q.get(f.name) or "").strip() or None for f in FILTERS}
     filters["fy"] = filters["fy"] or _this_fy()
     filters["provider"] = filters["provider"].upper() if filters["provider"] else None
     errors = FormErrors()

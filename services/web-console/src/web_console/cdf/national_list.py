@@ -154,7 +154,7 @@ async def import_list(request: Request, session: CdfTeam, apis: UserApis, form: 
     except ApiProblem as problem:
         if problem.status not in (403, 413, 415, 422):
             raise
-        return _import_page(request, **_refused(file.filename, problem), status_code=problem.status)
+        return _import_page(request, **_refused(file.filename or "The file", problem), status_code=problem.status)
     return _import_page(request, loaded=reply.body)
 
 

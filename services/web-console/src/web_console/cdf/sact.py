@@ -97,7 +97,7 @@ async def upload(request: Request, session: CurrentSession, apis: UserApis, form
                 raise
             errors = FormErrors.from_problem(problem, labels_of(UPLOAD_FIELDS))
             if problem.errors and not {e["field"] for e in problem.errors} & {f.name for f in UPLOAD_FIELDS}:
-                errors = _header_refused(file.filename, problem)
+                errors = _header_refused(file.filename or "The file", problem)
     return _upload_page(request, await _past(apis), shown, errors, 422)
 
 

@@ -199,6 +199,7 @@ async def _budget_line_refused(
 def _as_of(request: Request) -> tuple[date | None, dict[str, Any], FormErrors]:
     """The date asked for: the page's date boxes, or `as_of=YYYY-MM-DD` in a link."""
     q = request.query_params
+    day: date | None
     if q.get("as_of"):
         try:
             day = date.fromisoformat(str(q["as_of"]))
@@ -207,7 +208,7 @@ def _as_of(request: Request) -> tuple[date | None, dict[str, Any], FormErrors]:
             errors.add(AS_OF.name, f"{AS_OF.label} must be a real date, like 27 3 2026")
             return None, {AS_OF.name: {"day": "", "month": "", "year": ""}}, errors
         return day, shown_from({"as_of": day.isoformat()}, (AS_OF,)), FormErrors()
-    body, shown, errors = read(q, (AS_OF,))  # type: ignore[arg-type]  # query parameters read as a form
+    body, shown, errors = read(q, (AS_OF,))
     day = date.fromisoformat(body["as_of"]) if body.get("as_of") else None
     return day, shown, errors
 

@@ -28,7 +28,7 @@ PERIOD = (
 
 
 def _period(request: Request) -> tuple[dict[str, Any], dict[str, Any], FormErrors]:
-    return read(request.query_params, PERIOD)  # type: ignore[arg-type]
+    return read(request.query_params, PERIOD)
 
 
 def percent(value: float | None) -> str:
@@ -121,7 +121,7 @@ async def consistency_download(extension: str, request: Request, session: Curren
 
 def period_query(start: str, end: str) -> str:
     """This page's query for the days `start` to `end` (ISO dates): the quarterly return links here."""
-    parts = {}
+    parts: dict[str, int] = {}
     for name, value in (("start", start), ("end", end)):
         day = date.fromisoformat(value)
         parts |= {f"{name}[day]": day.day, f"{name}[month]": day.month, f"{name}[year]": day.year}

@@ -30,7 +30,7 @@ def _fields(user: SignedInUser) -> tuple[Field, ...]:
 
 def _chosen(request: Request, user: SignedInUser) -> dict[str, Any]:
     q = request.query_params
-    chosen = {f.name: (q.get(f.name) or "").strip() or None for f in _fields(user)}
+    chosen: dict[str, Any] = {f.name: (q.get(f.name) or "").strip() or None for f in _fields(user)}
     chosen["fy"] = chosen["fy"] or financial_year_of(clock.today()).financial_year  # this year unless asked
     if chosen.get("provider"):
         chosen["provider"] = chosen["provider"].upper()

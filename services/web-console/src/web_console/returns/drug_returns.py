@@ -57,7 +57,7 @@ def _filter_fields(user: SignedInUser) -> tuple[Field, ...]:
 
 def _filters(request: Request, user: SignedInUser) -> dict[str, Any]:
     q = request.query_params
-    filters = {f.name: (q.get(f.name) or "").strip() or None for f in _filter_fields(user)}
+    filters: dict[str, Any] = {f.name: (q.get(f.name) or "").strip() or None for f in _filter_fields(user)}
     if filters.get("provider"):
         filters["provider"] = filters["provider"].upper()
     return filters
