@@ -257,8 +257,8 @@ async def stored_for(service: Any, trust: str) -> dict[str, Any]:
     """What a what-if about `trust` must not change: its commitments, alerts and budget lines (with their
     versions and at-risk state), the events about it in the outbox, and the audit rows callers made
     (consumers of other tests' events may be writing meanwhile: those are left out)."""
-    from contract_service.db.commitments import SYSTEM
     from contract_service.db.models import BudgetAlert, BudgetLine, Commitment
+    from contract_service.use_cases.commitments import SYSTEM
 
     tables = service.runtime.tables
     about = tables.outbox.c.envelope["data"]["provider_ods"].astext == trust

@@ -22,9 +22,9 @@ from contract_service.api.common import created
 from contract_service.api.contracts import load_contract
 from contract_service.db.budgets import allocate_unallocated
 from contract_service.db.models import BudgetLine
-from contract_service.db.outturn import evaluate_risk
 from contract_service.domain.budget_lines import BudgetKind
 from contract_service.runtime import Uow
+from contract_service.use_cases.budget_risk import evaluate_risk
 
 router = APIRouter(tags=["budget lines"])
 

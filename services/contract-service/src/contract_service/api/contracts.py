@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -13,30 +13,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.auth import Principal, ensure_visible
-from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag
 from casework.csv_export import csv_response
-from casework.financial_year import fy_end, fy_start, fy_start_year
+from casework.financial_year import fy_start_year
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import OdsCode
 from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
-from casework.problems import Conflict, NotFound, field_problem
+from casework.problems import Conflict, NotFound
 from contract_service.api.access import commissioner, reader
 from contract_service.api.common import created
 from contract_service.db.models import BudgetLine, Commitment, Contract, ContractVariation, Derogation
+from contract_service.db.variations import as_domain, variations_of
 from contract_service.domain.commitments import CommitmentStatus
 from contract_service.domain.contracts import (
     Change,
     ContractTerms,
     ContractValue,
     Variation,
-    VariationError,
     applied_variations,
     contract_value,
     terms_as_of,
 )
 from contract_service.domain.derogations import DerogationStatus
 from contract_service.runtime import Uow
+from contract_service.use_cases import contracts
 
 router = APIRouter(tags=["contracts"])
 
@@ -100,21 +101,6 @@ async def load_contract(uow: Uow, contract_id: uuid.UUID, principal: Principal) 
         raise NotFound(f"contract {contract_id} not found")
     ensure_visible(principal, contract.provider_ods, "contract", contract_id)
     return contract
-
-
-async def _variations(session: AsyncSession, contract_id: uuid.UUID) -> list[ContractVariation]:
-    rows = await session.scalars(
-        select(ContractVariation)
-        .where(ContractVariation.contract_id == contract_id)
-        .order_by(ContractVariation.sequence)
-    )
-    return list(rows.all())
-
-
-def _domain(rows: list[ContractVariation]) -> list[Variation]:
-    # validated from the stored JSON changes, as a body's are
-    stored = ({"sequence": r.sequence, "effective_date": r.effective_date, "changes": r.changes} for r in rows)
-    return [Variation.model_validate(variation) for variation in stored]
 
 
 def contract_out(contract: Contract, variations: list[Variation], as_of: date | None, rate: Any) -> ContractOut:
@@ -183,7 +169,7 @@ async def list_contracts(
         uow.session, query, (Contract.financial_year, Contract.provider_ods, Contract.id), cursor, limit
     )
     rate = uow.settings.cquin_rate_pct
-    items = [contract_out(r, _domain(await _variations(uow.session, r.id)), None, rate) for r in rows]
+    items = [contract_out(r, as_domain(await variations_of(uow.session, r.id)), None, rate) for r in rows]
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -207,7 +193,7 @@ SUMMARY_COLUMNS = (
 
 
 async def _summary_row(session: AsyncSession, contract: Contract, rate: Any) -> dict[str, Any]:
-    variations = _domain(await _variations(session, contract.id))
+    variations = as_domain(await variations_of(session, contract.id))
     out = contract_out(contract, variations, None, rate)
     budget = await session.scalar(
         select(func.coalesce(func.sum(BudgetLine.budget), 0)).where(BudgetLine.contract_id == contract.id)
@@ -266,7 +252,7 @@ async def read_contract(
     principal: Principal = reader,
 ) -> ContractOut:
     contract = await load_contract(uow, contract_id, principal)
-    variations = _domain(await _variations(uow.session, contract.id))
+    variations = as_domain(await variations_of(uow.session, contract.id))
     set_etag(response, contract.version)
     return contract_out(contract, variations, as_of, uow.settings.cquin_rate_pct)
 
@@ -283,18 +269,6 @@ async def list_variations(
     query = select(ContractVariation).where(ContractVariation.contract_id == contract_id)
     rows, next_cursor = await paginate(uow.session, query, (ContractVariation.sequence,), cursor, limit)
     return Page(items=[VariationOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=next_cursor)
-
-
-def _check_replay(base: ContractTerms, variations: list[Variation], sequence: int) -> None:
-    """Every agreed variation must still apply once the new one takes its place in effective order."""
-    try:
-        terms_as_of(base, variations)
-    except VariationError as exc:
-        if exc.sequence == sequence:
-            raise field_problem(f"changes[{exc.index}]", exc.message) from None
-        raise field_problem(
-            "effective_date", f"agreed variation {exc.sequence} would no longer apply: {exc.message}"
-        ) from None
 
 
 @router.post(
@@ -317,39 +291,13 @@ async def agree_variation(
         return previous
     contract = await load_contract(uow, contract_id, principal)
     require_version(if_match, contract.version)
-    if not fy_start(contract.financial_year) <= body.effective_date <= fy_end(contract.financial_year):
-        raise field_problem("effective_date", f"must fall within the contract's year {contract.financial_year}")
-    rows = await _variations(uow.session, contract.id)
-    sequence = max((r.sequence for r in rows), default=0) + 1
-    new = Variation(sequence=sequence, effective_date=body.effective_date, changes=tuple(body.changes))
-    _check_replay(ContractTerms.model_validate(contract.base_terms), [*_domain(rows), new], sequence)
-    variation = ContractVariation(
-        id=uuid.uuid4(),
-        contract_id=contract.id,
-        sequence=sequence,
+    variation = await contracts.agree_variation(
+        uow,
+        contract,
         effective_date=body.effective_date,
         summary=body.summary,
-        changes=[c.model_dump(mode="json") for c in body.changes],
-        agreed_by=principal.sub,
+        changes=body.changes,
+        agreed_by=principal,
     )
-    uow.session.add(variation)
-    contract.updated_at = datetime.now(UTC)  # a new contract version: the ETag moves on
-    async with stale_to_412():
-        await uow.session.flush()
-    await uow.session.refresh(variation)
-    uow.emit(
-        "contract.variation.agreed",
-        subject=str(contract.id),
-        payload={
-            "contract_id": contract.id,
-            "provider_ods": contract.provider_ods,
-            "financial_year": contract.financial_year,
-            "variation_id": variation.id,
-            "sequence": sequence,
-            "effective_date": body.effective_date,
-            "summary": body.summary,
-        },
-    )
-    uow.audit(principal, "vary", "contract", contract.id, detail={"sequence": sequence})
     out = VariationOut.model_validate(variation, from_attributes=True)
     return await created(uow, idempotent, response, out, contract.version)

@@ -21,10 +21,10 @@ from casework.problems import NotFound, Problem, field_problem
 from casework.request_body import body_limit
 from contract_service.api.access import reader, submitter
 from contract_service.db.models import DrugReturn, DrugReturnLine, ValidationQuery
-from contract_service.db.returns import Submission, store_return
 from contract_service.domain.drug_returns import read_csv
 from contract_service.runtime import Uow
 from contract_service.settings import ContractSettings
+from contract_service.use_cases.drug_returns import Submission, store_return
 
 router = APIRouter(tags=["drug returns"])
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import ColumnElement, Select, case, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select
 
 from casework import clock
 from casework.auth import Principal, ensure_visible
-from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag
 from casework.csv_export import csv_response
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
@@ -23,18 +23,15 @@ from casework.problems import NotFound
 from contract_service.api.access import commissioner, provider_user, reader
 from contract_service.api.drug_returns import ReturnLineOut
 from contract_service.db.models import DrugReturnLine, EvidenceDocument, ValidationQuery
-from contract_service.db.outturn import evaluate_risk
 from contract_service.domain.contracts import pence
 from contract_service.domain.validation_queries import (
     FUNDED_OUTCOMES,
     OPEN,
     QUERY_MACHINE,
     QueryStatus,
-    funded_adjustment,
-    is_resolved,
-    line_funding_after,
 )
 from contract_service.runtime import Uow
+from contract_service.use_cases import validation_queries
 
 router = APIRouter(tags=["validation queries"])
 # the report names its file after the year: only a year label may reach the Content-Disposition header
@@ -205,41 +202,11 @@ async def read_query(query_id: uuid.UUID, response: Response, uow: Uow, principa
     return detail
 
 
-async def _settle(uow: Uow, query: ValidationQuery, principal: Principal) -> None:
-    """A final state: the withheld lines are funded or not, and the event tells finance by how much."""
-    query.resolved_by, query.resolved_at = principal.sub, datetime.now(UTC)
-    query.funded_adjustment = funded_adjustment(query.status, query.challenged_value)
-    await uow.session.execute(
-        update(DrugReturnLine)
-        .where(DrugReturnLine.query_id == query.id)
-        .values(funding=line_funding_after(query.status))
-    )
-    uow.emit(
-        "contract.validation_query.resolved",
-        subject=str(query.id),
-        payload={
-            "query_id": query.id,
-            "reference": query.reference,
-            "provider_ods": query.provider_ods,
-            "period": query.period,
-            "outcome": query.status,
-            "funded_adjustment": query.funded_adjustment,
-        },
-    )
-
-
 async def _move(
     uow: Uow, query: ValidationQuery, action: str, if_match: str | None, principal: Principal, response: Response
 ) -> QueryOut:
     require_version(if_match, query.version)
-    query.status = QUERY_MACHINE.next_state(query.status, action)
-    if is_resolved(query.status):
-        await _settle(uow, query, principal)
-    async with stale_to_412():
-        await uow.session.flush()
-    if query.status in FUNDED_OUTCOMES:
-        await evaluate_risk(uow, query.provider_ods, query.financial_year)  # funded spend moved the outturn
-    uow.audit(principal, action, "validation_query", query.id)
+    await validation_queries.take_step(uow, query, action, by=principal)
     await uow.commit()
     set_etag(response, query.version)
     return QueryOut.model_validate(_out(query))
@@ -256,8 +223,7 @@ async def respond(
 ) -> QueryOut:
     """The provider accepts the challenge (the lines are not funded) or disputes it with evidence."""
     query = await load_query(uow, query_id, principal)
-    query.evidence_text, query.evidence_reference = body.evidence_text, body.evidence_reference
-    query.responded_by, query.responded_at = principal.sub, datetime.now(UTC)
+    validation_queries.record_response(query, body.evidence_text, body.evidence_reference, by=principal)
     return await _move(uow, query, body.action, if_match, principal, response)
 
 

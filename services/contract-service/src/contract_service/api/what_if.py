@@ -20,10 +20,10 @@ from casework.identifiers import OdsCode, SnomedId
 from casework.problems import field_problem
 from contract_service.api.access import WHAT_IF_ROLES
 from contract_service.api.forecast import fy_param, provider_param
-from contract_service.db.outturn import commitment_what_if
+from contract_service.db.outturn import LineFigures, commitment_what_if
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.contracts import pence
-from contract_service.domain.outturn import what_if_summary
+from contract_service.domain.outturn import WhatIf, what_if_summary
 from contract_service.runtime import Uow
 
 router = APIRouter(tags=["forecast outturn"])
@@ -57,7 +57,7 @@ async def forecast_what_if(
     trust, year, amount = provider_param(principal, provider), year_of(fy, on), pence(amount)
     margin: Decimal = uow.settings.budget_at_risk_margin_pct
     line, result = await commitment_what_if(uow.session, trust, year, FundingSource(source), dmd_id, amount, margin)
-    impact = BudgetImpact(
+    asked = BudgetImpact(
         provider_ods=trust,
         financial_year=year,
         source=source,
@@ -67,9 +67,14 @@ async def forecast_what_if(
         summary=what_if_summary(line.line.line_name if line else None, result, amount),
         as_of=datetime.now(UTC),
     )
+    return _with_line(asked, line, result)
+
+
+def _with_line(asked: BudgetImpact, line: LineFigures | None, result: WhatIf | None) -> BudgetImpact:
+    """The answer with the line's figures before and after, where a line fits the commitment."""
     if line is None or result is None:
-        return impact
-    return impact.model_copy(
+        return asked
+    return asked.model_copy(
         update={
             "budget_line_id": line.line.id,
             "line_name": line.line.line_name,

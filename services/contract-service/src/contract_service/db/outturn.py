@@ -1,5 +1,5 @@
-"""Forecast outturn of a provider's budget lines from stored CDF forecasts and drug-return actuals,
-and the at-risk alert (state kept on each line so it fires once per crossing)."""
+"""Forecast outturn of a provider's budget lines from stored CDF forecasts and drug-return actuals (the
+at-risk step that uses them: `use_cases.budget_risk`)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from casework.direct import DirectStatement, fetch
-from contract_service.db.alerts import clear_alerts, record_alert
-from contract_service.db.budgets import LineRow, contract_for, line_keys, line_rows, of_trust, set_at_risk
+from contract_service.db.budgets import LineRow, contract_for, line_keys, line_rows, of_trust
 from contract_service.db.models import CdfForecast, Commitment, Contract, DrugReturnLine
 from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.commitments import CommitmentStatus
@@ -28,12 +27,10 @@ from contract_service.domain.outturn import (
     add_series,
     forecast_series,
     line_outturn,
-    risk_step,
     what_if,
 )
 from contract_service.domain.reconciliation import trust_of
 from contract_service.domain.validation_queries import LineFunding
-from contract_service.runtime import ContractUnitOfWork
 
 FUNDED = (LineFunding.FUNDED, LineFunding.FUNDED_ON_RESOLUTION)
 
@@ -137,14 +134,14 @@ async def _committed(session: AsyncSession, provider: str, fy: str) -> dict[Any,
 
 
 @dataclass
-class _Figures:
+class LineOutturns:
     lines: list[LineRow]
     by_line: dict[uuid.UUID, LineOutturn]
     cdf_unallocated: Decimal
     returned_unallocated: Decimal
 
 
-async def _figures(session: AsyncSession, provider: str, fy: str, *, lock: bool) -> _Figures:
+async def figures_of(session: AsyncSession, provider: str, fy: str, *, lock: bool) -> LineOutturns:
     lines = await line_rows(session, provider, fy, lock=lock)
     sources = await _sources(session, provider, fy)
     cdf, cdf_unallocated = _cdf_series_by_line(sources.forecasts, line_keys(lines))
@@ -152,7 +149,7 @@ async def _figures(session: AsyncSession, provider: str, fy: str, *, lock: bool)
     by_line = {
         line.id: line_outturn(line.budget, cdf.get(line.id), returned.get(line.id, {}), months) for line in lines
     }
-    return _Figures(lines, by_line, cdf_unallocated, sum(returned.get(None, {}).values(), ZERO))
+    return LineOutturns(lines, by_line, cdf_unallocated, sum(returned.get(None, {}).values(), ZERO))
 
 
 async def provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -> ProviderOutturn:
@@ -185,7 +182,7 @@ async def national_outturn(session: AsyncSession, fy: str) -> list[ProviderOuttu
 async def _provider_outturn(session: AsyncSession, provider_ods: str, fy: str) -> ProviderOutturn:
     provider = trust_of(provider_ods)
     contract = await contract_for(session, provider, fy)
-    figures = await _figures(session, provider, fy, lock=False)
+    figures = await figures_of(session, provider, fy, lock=False)
     committed = await _committed(session, provider, fy)
     return ProviderOutturn(
         provider,
@@ -220,38 +217,3 @@ async def commitment_what_if(
         return None, None
     figures = line.figures
     return line, what_if(figures.budget, figures.forecast_outturn, line.line.at_risk, amount, margin)
-
-
-async def evaluate_risk(uow: ContractUnitOfWork, provider_ods: str, fy: str) -> None:
-    """Step every line's at-risk state; on a crossing record the alert and publish contract.budget.at_risk
-    (in this unit of work); a line back within the margin clears its alert.
-    The lines are locked first, so two evaluations of one provider cannot both see the crossing, and the
-    figures are read in a later statement, so they include what an evaluation that held the lock committed."""
-    margin: Decimal = uow.settings.budget_at_risk_margin_pct
-    provider = trust_of(provider_ods)
-    figures = await _figures(uow.session, provider, fy, lock=True)
-    for line in figures.lines:
-        outturn = figures.by_line[line.id]
-        step = risk_step(line.at_risk, outturn.budget, outturn.forecast_outturn, margin)
-        if step.at_risk != line.at_risk:
-            await set_at_risk(uow.session, line.id, step.at_risk)
-        if line.at_risk and not step.at_risk:
-            await clear_alerts(uow.session, line.id)
-        if step.alert:
-            await record_alert(uow.session, provider, fy, line, outturn, margin)
-            contract = await contract_for(uow.session, provider, fy)
-            uow.emit(
-                "contract.budget.at_risk",
-                subject=str(line.id),
-                payload={
-                    "provider_ods": provider,
-                    "financial_year": fy,
-                    "budget_line_id": line.id,
-                    "line_name": line.line_name,
-                    "budget": outturn.budget,
-                    "forecast_outturn": outturn.forecast_outturn,
-                    "variance": outturn.variance,
-                    "margin_pct": margin,
-                    "contract_lead_email": contract.contract_lead_email if contract else None,
-                },
-            )

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from casework.financial_year import fy_end, fy_start
+
 PENNY = Decimal("0.01")
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Activity = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
@@ -235,3 +237,8 @@ def terms_as_of(base: ContractTerms, variations: Sequence[Variation], as_of: dat
 def applied_variations(variations: Sequence[Variation], as_of: date) -> list[int]:
     """Sequence numbers of the variations in force on `as_of`, in effective order."""
     return [v.sequence for v in in_effective_order(variations) if v.effective_date <= as_of]
+
+
+def effective_in_year(financial_year: str, day: date) -> bool:
+    """A variation takes effect within the contract's own financial year (1 April to 31 March)."""
+    return fy_start(financial_year) <= day <= fy_end(financial_year)

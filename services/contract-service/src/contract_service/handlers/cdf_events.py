@@ -24,14 +24,14 @@ from casework.events.catalogue.cdf import (
     UnapprovedUseChallenged,
 )
 from casework.inbox import ReceivedEvent
-from contract_service.db.commitments import Approval, record_commitment, release_commitment
 from contract_service.db.models import CdfForecast
-from contract_service.db.outturn import evaluate_risk
-from contract_service.db.unapproved_use import challenge_unapproved_use
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.commitments import CommitmentStatus
 from contract_service.domain.reconciliation import trust_of
 from contract_service.runtime import ContractUnitOfWork
+from contract_service.use_cases.budget_risk import evaluate_risk
+from contract_service.use_cases.commitments import Approval, record_commitment, release_commitment
+from contract_service.use_cases.unapproved_use import challenge_unapproved_use
 
 
 def _approval(ref: CdfApplicationRef, amount: Decimal, planned_start: date, valid_from: date | None) -> Approval:

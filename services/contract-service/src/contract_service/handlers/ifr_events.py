@@ -22,7 +22,11 @@ from casework.events.catalogue.ifr import DecisionMade, DecisionRatified
 from casework.identifiers import is_valid_snomed_id
 from casework.inbox import ReceivedEvent
 from casework.logs import get_logger
-from contract_service.db.commitments import (
+from contract_service.db.models import Commitment, IfrDecisionState
+from contract_service.domain.budget_lines import FundingSource
+from contract_service.domain.commitments import CommitmentStatus, IfrChange, funds_ifr, ifr_change, is_stale
+from contract_service.runtime import ContractUnitOfWork
+from contract_service.use_cases.commitments import (
     SYSTEM,
     Approval,
     change_commitment,
@@ -30,10 +34,6 @@ from contract_service.db.commitments import (
     record_commitment,
     release_commitment,
 )
-from contract_service.db.models import Commitment, IfrDecisionState
-from contract_service.domain.budget_lines import FundingSource
-from contract_service.domain.commitments import CommitmentStatus, IfrChange, funds_ifr, ifr_change, is_stale
-from contract_service.runtime import ContractUnitOfWork
 
 log = get_logger(__name__)
 

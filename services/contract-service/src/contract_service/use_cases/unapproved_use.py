@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from casework.events.catalogue.cdf import UnapprovedUseChallenged
 from casework.financial_year import financial_year_of
 from contract_service.db.models import DrugReturn, DrugReturnLine, ValidationQuery
-from contract_service.db.outturn import evaluate_risk
-from contract_service.db.returns import emit_raised, lock_provider_month, new_query
 from contract_service.domain.reconciliation import trust_of
 from contract_service.domain.validation_queries import LineFunding, QuerySource, unapproved_use_subject
 from contract_service.runtime import ContractUnitOfWork
 from contract_service.settings import ContractSettings
+from contract_service.use_cases.budget_risk import evaluate_risk
+from contract_service.use_cases.drug_returns import emit_raised, lock_provider_month, new_query
 
 
 async def challenge_unapproved_use(uow: ContractUnitOfWork, challenged: UnapprovedUseChallenged) -> ValidationQuery:

@@ -22,7 +22,6 @@ from casework.identifiers import patient_ref
 from casework.problems import Conflict, Unprocessable
 from contract_service.db.budgets import line_keys, lines_for
 from contract_service.db.models import Commitment, DrugReturn, DrugReturnLine, ValidationQuery
-from contract_service.db.outturn import evaluate_risk
 from contract_service.domain.budget_lines import FundingSource, choose_line
 from contract_service.domain.drug_returns import ReturnLine, period_bounds, submitted_value, validate_return
 from contract_service.domain.reconciliation import (
@@ -42,6 +41,7 @@ from contract_service.domain.validation_queries import (
 )
 from contract_service.runtime import ContractUnitOfWork
 from contract_service.settings import ContractSettings
+from contract_service.use_cases.budget_risk import evaluate_risk
 
 
 @dataclass(frozen=True)

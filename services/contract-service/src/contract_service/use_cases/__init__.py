@@ -1,0 +1,4 @@
+"""contract-service's use cases: each function applies the domain's rules to what it loads through
+`db/`, writes the change and emits its events in the caller's unit of work. The routes (`api/`) and the
+event handlers (`handlers/`) parse, authorise and call one of them; only here and in handlers is
+`uow.emit` called."""
