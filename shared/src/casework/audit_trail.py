@@ -97,6 +97,11 @@ class TimeRange(BaseModel):
 class PatientAuditQuery(TimeRange):
     """Who read or changed this patient's records. The NHS number travels in the body, never in a URL."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"nhs_number": "9990000018", "since": "2026-04-01T00:00:00Z", "until": "2026-07-01T00:00:00Z"}]
+        }
+    )
     nhs_number: NhsNumber
 
 

@@ -88,6 +88,18 @@ IDEMPOTENT: dict[str, Any] = {
     ]
 }
 
+# The `file` of an upload's example: a one-page PDF (what the services accept is read from the bytes).
+PDF_EXAMPLE = (
+    "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def upload_example(description: str) -> dict[str, Any]:
+    """For a route's `openapi_extra=`: the example of a multipart upload of one document (`file`, `description`)."""
+    example = {"file": PDF_EXAMPLE, "description": description}
+    return {"requestBody": {"content": {"multipart/form-data": {"example": example}}}}
+
 
 def document_problems(app: FastAPI) -> None:
     """Make `app.openapi()` document the problems each operation can return (once, then cached)."""

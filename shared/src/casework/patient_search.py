@@ -20,7 +20,8 @@ SEARCH_LIMIT = 100  # the newest this many records of the patient or reference i
 class PatientSearch(BaseModel):
     """Records by the patient's NHS number or by a record's reference (one of the two)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # a service whose references have a known form adds an example with one (ifr-service's CaseSearchIn)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"nhs_number": "9990000018"}]})
     nhs_number: NhsNumber | None = None
     reference: str | None = Field(None, min_length=3, max_length=40)
 

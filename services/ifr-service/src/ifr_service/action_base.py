@@ -34,7 +34,7 @@ class Body(BaseModel):
 
 
 class NoBody(Body):
-    pass
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
 
 
 async def simple_transition(

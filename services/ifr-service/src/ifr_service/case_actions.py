@@ -14,7 +14,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.auth import Principal, Role
@@ -61,17 +61,41 @@ A = Action
 
 
 class SubmitIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}, {"received_on": "2026-05-11"}]})
     received_on: date | None = Field(
         None, description="Case officers only: the day a paper or mail application arrived (clocks start then)"
     )
 
 
 class InformationRequestIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "information_needed": "Please send the BVAS scores of the last two clinics and the renal function "
+                    "results of the last three months.",
+                    "respond_by": "2026-06-12",
+                }
+            ]
+        }
+    )
     information_needed: Reason
     respond_by: date | None = None
 
 
 class InformationIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "information": "BVAS 19 at the clinic of 2 June 2026; eGFR 38. The clinic letter is attached.",
+                    "application": {
+                        "clinical": {"current_condition": "Active disease: BVAS 19 on 2 June 2026 despite rituximab."}
+                    },
+                }
+            ]
+        }
+    )
     information: Reason = Field(description="What the clinician sends back (or the new clinical information)")
     application: dict[str, Any] | None = Field(None, description="Form sections/fields to change")
 
@@ -89,12 +113,30 @@ REDIRECT_TEXT = {
 
 
 class RedirectIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "not_nhs_england_responsibility",
+                    "detail": "The treatment is commissioned by the integrated care board, not by NHS England.",
+                    "redirected_to": "NHS North East and North Cumbria ICB",
+                }
+            ]
+        }
+    )
     reason: RedirectReason
     detail: Reason | None = None
     redirected_to: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
 
 
 class ServiceDevelopmentIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"detail": "Other patients are in the same situation: a cohort question for the policy process."}
+            ]
+        }
+    )
     alert_id: uuid.UUID | None = Field(
         None, description="The open cohort alert the request matches (default: that alert; any other is 422)"
     )
@@ -117,6 +159,16 @@ SCREEN_OUT_TEXT = {
 
 
 class ScreenOutIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reasons": ["no_prospect_of_exceptionality"],
+                    "detail": "The application describes the usual course of the condition, not an exceptional one.",
+                }
+            ]
+        }
+    )
     reasons: list[ScreenOutReason] = Field(min_length=1)
     detail: Reason | None = None
 
@@ -127,23 +179,49 @@ class ConflictIn(Body):
 
 
 class ListIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "panel_id": "3f6c2a1e-8b4d-4c7a-9e2f-5a1b7c9d0e42",
+                    "conflicts": [{"member_id": "j.patel", "reason": "Works in the applying clinician's department."}],
+                }
+            ]
+        }
+    )
     panel_id: uuid.UUID | None = Field(None, description="Required except for a reconsideration (same panel)")
     conflicts: list[ConflictIn] = Field(default_factory=list, description="Conflicts members declared on this case")
 
 
 class ReconsiderIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"new_information": "A genetic test result of 20 May 2026 that the panel did not have."}]
+        }
+    )
     new_information: Reason
 
 
 class ReviewIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"grounds": "The panel did not consider the renal contraindication set out in section 4."}]
+        }
+    )
     grounds: Reason
 
 
 class WithdrawIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "The patient has moved to a clinical trial of the same drug."}]}
+    )
     reason: Reason
 
 
 class CloseIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{}, {"reason": "The treatment course ended in March 2027."}]}
+    )
     reason: Reason | None = None
 
 

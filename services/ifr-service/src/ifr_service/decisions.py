@@ -13,7 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, JsonValue
+from pydantic.config import JsonDict
 
 from casework.auth import Forbidden, Role
 from casework.budget_impact import BudgetImpact, mismatch
@@ -64,11 +65,46 @@ class DecisionTermsIn(Body):
     )
 
 
+# the panel members of the examples (ifr-service's PanelIn example), and the reasons of a funded decision
+_PRESENT: list[JsonValue] = ["m.okafor", "j.patel", "r.evans", "s.wright", "l.hughes"]
+_REASONS: JsonDict = {
+    "exceptionality": "A genetic variant seen in under 1 in 10,000 patients, and renal impairment that rules out "
+    "the standard options: a clinical picture significantly different from other patients with the condition.",
+    "clinical_effectiveness": "Case series (n=12) show remission in 9 patients within 12 weeks.",
+    "value_for_money": "£15,000 for six months against the cost of repeated admissions for relapse.",
+}
+
+
 class DecideIn(DecisionTermsIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "approved_with_conditions",
+                    "reasons": _REASONS,
+                    "conditions": ["Review of the BVAS score at 12 weeks; stop if it has not fallen."],
+                    "approved_cost": "15000.00",
+                    "present": _PRESENT,
+                }
+            ]
+        }
+    )
     present: list[str] = Field(min_length=1, description="Member ids of those present")
 
 
 class ChairsActionIn(DecisionTermsIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "approved",
+                    "reasons": _REASONS,
+                    "urgent_reason": "Renal function is falling week by week; the next quorate panel is in 3 weeks.",
+                    "approved_cost": "15000.00",
+                }
+            ]
+        }
+    )
     urgent_reason: Reason = Field(description="Why the request could not wait for a quorate panel")
     panel_id: uuid.UUID | None = Field(
         None, description="The chair's IFR panel; defaults to the panel the case is listed on"
@@ -79,11 +115,32 @@ class ChairsActionIn(DecisionTermsIn):
 
 
 class RatifyIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "present": _PRESENT,
+                    "note": "Ratified without change.",
+                }
+            ]
+        }
+    )
     present: list[str] = Field(min_length=1, description="Member ids of those present")
     note: Reason | None = None
 
 
 class ReviewDecisionIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "upheld",
+                    "reasons": "The panel followed the policy and weighed the evidence it had; the decision stands.",
+                    "present": ["a.khan", "c.morris", "t.obrien"],
+                }
+            ]
+        }
+    )
     outcome: ReviewOutcome
     reasons: Reason
     present: list[str] = Field(min_length=1)

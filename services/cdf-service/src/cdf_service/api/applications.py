@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -54,6 +54,22 @@ LIVE_APPROVAL_CONSTRAINT = "uq_applications_live_patient_entry"  # one live appr
 
 
 class ApplicationIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "nhs_number": "9990000107",
+                    "date_of_birth": "1958-03-14",
+                    "provider_ods": "RRV",
+                    "entry_id": "CDF-PEMBRO-NSCLC-1L",
+                    "clinician_gmc": "4716250",
+                    "answers": {"C1": True, "C2": True, "C3": True, "C4": True, "C5": True, "C6": True, "C9": False},
+                    "planned_start": "2026-12-01",
+                    "consent_confirmed": True,
+                }
+            ]
+        }
+    )
     nhs_number: NhsNumber
     date_of_birth: date
     provider_ods: OdsCode
@@ -118,6 +134,11 @@ class ApplicationOut(BaseModel):
 
 
 class Withdrawal(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "The patient chose another treatment after discussion at the lung MDT."}]
+        }
+    )
     reason: str = Field(min_length=1, max_length=2000)
 
 

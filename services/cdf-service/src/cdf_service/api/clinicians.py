@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +28,19 @@ router = APIRouter(prefix="/cdf/clinicians", tags=["clinicians"])
 
 
 class ClinicianIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "trust_ods": "RRV",
+                    "gmc_number": "4716250",
+                    "name": "Dr Aisha Rahman",
+                    "email": "aisha.rahman@nhs.net",
+                    "specialty": "medical oncology",
+                }
+            ]
+        }
+    )
     trust_ods: OdsCode
     gmc_number: str = Field(pattern=r"^\d{7}$", description="GMC reference number (7 digits)")
     name: str = Field(min_length=1, max_length=200)
@@ -36,6 +49,9 @@ class ClinicianIn(BaseModel):
 
 
 class Decision(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "GMC registration and the specialist register entry checked."}]}
+    )
     note: str | None = Field(None, max_length=2000)
 
 

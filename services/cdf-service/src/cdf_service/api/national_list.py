@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from casework import clock
 from casework.auth import Principal, current_principal, require_roles
@@ -63,7 +65,56 @@ class EntryContent(BaseModel):
     lapse_window_days: int = Field(28, ge=0, le=365)
 
 
+# A list entry as the CDF team would add it, and the same entry as a row of the import file
+ENTRY_EXAMPLE: dict[str, Any] = {
+    "entry_id": "CDF-PEMBRO-NSCLC-1L",
+    "drug_name": "Pembrolizumab",
+    "dmd_id": "155722341000001108",
+    "other_dmd_ids": ["118258541000001108", "356207981000001103"],
+    "indication": "Untreated PD-L1 positive (TPS >= 50%) metastatic non-small cell lung cancer "
+    "without EGFR or ALK alterations",
+    "regimen": "Pembrolizumab 200 mg IV every 21 days for up to 35 cycles",
+    "criteria": [
+        {
+            "code": "C1",
+            "text": "Histologically or cytologically confirmed stage IV non-small cell lung cancer",
+        },
+        {"code": "C2", "text": "PD-L1 tumour proportion score of 50% or more"},
+        {"code": "C3", "text": "No EGFR mutation or ALK translocation"},
+        {"code": "C4", "text": "ECOG performance status 0 or 1"},
+        {"code": "C5", "text": "No prior systemic treatment for metastatic disease"},
+        {"code": "C6", "text": "Patient consents to SACT and Blueteq data collection"},
+        {
+            "code": "C9",
+            "text": "Patient enrolled in the outcomes registry (optional)",
+            "mandatory": False,
+        },
+    ],
+    "cost_per_cycle": "5260.00",
+    "cycle_length_days": 21,
+    "expected_cycles": 8,
+    "managed_access_start": "2017-07-19",
+    "managed_access_end": "2027-03-31",
+    "status": "open",
+    "lapse_window_days": 28,
+    "effective_from": "2026-04-01",
+    "change_note": "NICE recommendation for use within the Cancer Drugs Fund",
+}
+
+
+def _list_file(*entries: dict[str, Any]) -> str:
+    """The import file (text/csv, the export's columns) holding these entries."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, LIST_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for entry in entries:
+        criteria = [f"{c['code']}{'' if c.get('mandatory', True) else '?'}: {c['text']}" for c in entry["criteria"]]
+        writer.writerow({**entry, "other_dmd_ids": " ".join(entry["other_dmd_ids"]), "criteria": " | ".join(criteria)})
+    return out.getvalue()
+
+
 class EntryIn(EntryContent):
+    model_config = ConfigDict(json_schema_extra={"examples": [ENTRY_EXAMPLE]})
     entry_id: str = Field(pattern=ENTRY_ID, examples=["CDF-PEMBRO-NSCLC-1L"])
     effective_from: date
     change_note: str | None = Field(None, max_length=2000)
@@ -72,6 +123,13 @@ class EntryIn(EntryContent):
 class EntryChange(BaseModel):
     """A new version: only the fields that change, and the day it takes effect."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"effective_from": "2026-07-01", "cost_per_cycle": "5290.00", "change_note": "List price update"}
+            ]
+        }
+    )
     effective_from: date
     change_note: str | None = Field(None, max_length=2000)
     drug_name: str | None = Field(None, min_length=1, max_length=200)
@@ -89,6 +147,16 @@ class EntryChange(BaseModel):
 
 
 class EntryClose(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "effective_from": "2027-04-01",
+                    "change_note": "Managed access ended: recommended for routine commissioning",
+                }
+            ]
+        }
+    )
     effective_from: date
     change_note: str | None = Field(None, max_length=2000)
 
@@ -304,7 +372,12 @@ async def _new_version(
 
 
 # the body is the list file itself, read raw (one row per entry version)
-CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string"}, "example": _list_file(ENTRY_EXAMPLE)}},
+    }
+}
 
 
 @router.post("/import", response_model=ListLoadResult, openapi_extra=CSV_BODY)

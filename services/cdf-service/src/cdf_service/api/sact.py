@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.config import JsonDict
 from sqlalchemy import func, select
 
 from casework.auth import Principal, ensure_visible, require_roles
@@ -44,9 +45,47 @@ class SubmissionKey(BaseModel):
 
 VERSION_HELP = "the SACT version of the data, 4 (v4.0) or 3 (v3.0); without it, read from the header"
 
+# The examples' record: the first pembrolizumab infusion of a patient at RRV, as SACT v4.0 items (a 999 test
+# NHS number); the same record as a CSV file is the text/csv example.
+SACT_RECORD_EXAMPLE: JsonDict = {
+    "NHS_NUMBER": "9990000107",
+    "NHS_NUMBER_STATUS_INDICATOR_CODE": "01",
+    "PERSON_BIRTH_DATE": "1958-03-14",
+    "ORGANISATION_IDENTIFIER_CODE_OF_PROVIDER": "RRV",
+    "PRIMARY_DIAGNOSIS_ICD_10": "C34.9",
+    "INTENT_OF_TREATMENT": "2",
+    "NON_CURATIVE_LINE_OF_TREATMENT": 1,
+    "REGIMEN": "PEMBROLIZUMAB",
+    "START_DATE_OF_REGIMEN": "2026-05-04",
+    "CYCLE_NUMBER": 1,
+    "START_DATE_OF_CYCLE": "2026-05-04",
+    "DRUG_NAME": "PEMBROLIZUMAB",
+    "DAILY_TOTAL_DOSE_PER_ADMINISTRATION": 200,
+    "UNIT_OF_MEASUREMENT_SNOMED_CT_DM_D": "258684004",
+    "ROUTE_OF_ADMINISTRATION_SNOMED_CT_DM_D": "47625008",
+    "ADMINISTRATION_TIMESTAMP_INFUSION": "2026-05-04T10:30:00",
+    "CYCLE_LENGTH_IN_DAYS": 21,
+    "ORGANISATION_IDENTIFIER_OF_SACT_ADMINISTRATION": "RRV",
+}
+SACT_CSV_EXAMPLE = ",".join(SACT_RECORD_EXAMPLE) + "\n" + ",".join(map(str, SACT_RECORD_EXAMPLE.values())) + "\n"
+
 
 class SactBatch(SubmissionKey):
     """A JSON batch: records keyed by the SACT item headers of one version (missing keys are empty)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider_ods": "RRV",
+                    "period": "2026-05",
+                    "submission_id": "RRV-SACT-2026-05",
+                    "sact_version": "4",
+                    "records": [SACT_RECORD_EXAMPLE],
+                }
+            ]
+        }
+    )
 
     sact_version: str | None = Field(default=None, description=VERSION_HELP, examples=["4"])
     records: list[dict[str, str | int | float | None]] = Field(min_length=1)
@@ -157,7 +196,10 @@ def _invalid(exc: ValidationError) -> Unprocessable:
     openapi_extra={
         "requestBody": {
             "content": {
-                "text/csv": {"schema": {"type": "string", "description": "header of national SACT field names"}},
+                "text/csv": {
+                    "schema": {"type": "string", "description": "header of national SACT field names"},
+                    "example": SACT_CSV_EXAMPLE,
+                },
                 "application/json": {"schema": SactBatch.model_json_schema()},
             }
         }

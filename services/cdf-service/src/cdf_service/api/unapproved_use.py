@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, any_, select
 
 from casework.auth import Principal, Role, ensure_visible, require_roles
@@ -76,15 +76,33 @@ class DetectionOut(BaseModel):
 
 
 class Answer(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "approval_reference": "CDF-3F2A9C1B7E",
+                    "explanation": "Given under the approval of 4 May 2026; the SACT row gave the brand name.",
+                }
+            ]
+        }
+    )
     approval_reference: str | None = Field(None, max_length=30, description="the approval that covers the use")
     explanation: str | None = Field(None, max_length=4000, description="why the drug was given with no approval")
 
 
 class Acceptance(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "The trust's explanation is accepted; no charge is challenged."}]}
+    )
     note: str | None = Field(None, max_length=4000)
 
 
 class Challenge(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "No CDF approval covers this patient's pembrolizumab from May 2026."}]
+        }
+    )
     reason: str = Field(min_length=1, max_length=4000)
 
 

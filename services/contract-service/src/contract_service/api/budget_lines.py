@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +30,18 @@ router = APIRouter(tags=["budget lines"])
 
 
 class BudgetLineIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "cdf",
+                    "dmd_id": "155722341000001108",
+                    "line_name": "CDF drugs: pembrolizumab",
+                    "budget": "750000.00",
+                }
+            ]
+        }
+    )
     kind: BudgetKind
     dmd_id: SnomedId | None = Field(None, description="the drug (dm+d) this line is for")
     category: str | None = Field(None, min_length=1, max_length=100, description="or a category, e.g. biologics")

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, JsonValue, field_validator
+from pydantic.config import JsonDict
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +45,52 @@ router = APIRouter(tags=["contracts"])
 FinancialYear = Annotated[str, Field(pattern=r"^\d{4}/\d{2}$", examples=["2026/27"])]
 
 
+# The contract of the examples: a trust's specialised services for 2026/27 (two of its lines)
+_MONTHLY_PLAN: list[JsonValue] = [
+    "40.00",
+    "42.00",
+    "42.00",
+    "44.00",
+    "44.00",
+    "40.00",
+    "44.00",
+    "44.00",
+    "36.00",
+    "44.00",
+    "40.00",
+    "44.00",
+]
+CONTRACT_EXAMPLE: JsonDict = {
+    "provider_ods": "RRV",
+    "financial_year": "2026/27",
+    "title": "University College London Hospitals: specialised services 2026/27",
+    "contract_lead_email": "contracts.lead@nhs.net",
+    "terms": {
+        "schedules": [{"hub": "13Q-LDN", "hub_name": "London specialised commissioning hub"}],
+        "service_lines": [
+            {
+                "code": "NCBPS01C",
+                "hub": "13Q-LDN",
+                "description": "Cancer: chemotherapy delivery (adult)",
+                "price": "412.00",
+                "activity_plan": _MONTHLY_PLAN,
+            },
+            {
+                "code": "HCD-PEMBRO",
+                "hub": "13Q-LDN",
+                "description": "Pembrolizumab (excluded drug, paid at cost)",
+                "category": "excluded_drugs",
+                "unit": "cycle",
+                "price": "5260.00",
+                "activity_plan": ["12.00"] * 12,
+            },
+        ],
+    },
+}
+
+
 class ContractIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CONTRACT_EXAMPLE]})
     provider_ods: OdsCode = Field(examples=["RRV"])
     financial_year: FinancialYear
     title: str = Field(min_length=1, max_length=200)
@@ -79,6 +125,20 @@ class ContractOut(BaseModel):
 
 
 class VariationIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "effective_date": "2026-10-01",
+                    "summary": "Chemotherapy delivery price revised from October; CQUIN rate agreed at 1.25%.",
+                    "changes": [
+                        {"op": "set_price", "code": "NCBPS01C", "price": "418.50"},
+                        {"op": "set_cquin_rate", "cquin_rate_pct": "1.250"},
+                    ],
+                }
+            ]
+        }
+    )
     effective_date: date
     summary: str = Field(min_length=1, max_length=2000)
     changes: list[Change] = Field(min_length=1, max_length=200)

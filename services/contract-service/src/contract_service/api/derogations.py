@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from casework import clock
@@ -40,6 +40,29 @@ class PlannedAction(BaseModel):
 
 
 class DerogationIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "service_specification": "170004/S",
+                    "description": "The chemotherapy day unit opens 5 days a week; the specification asks for 6.",
+                    "action_plan": [
+                        {
+                            "action": "Recruit two chemotherapy nurses",
+                            "owner": "Head of cancer nursing",
+                            "due_date": "2026-09-30",
+                        },
+                        {
+                            "action": "Open Saturday sessions",
+                            "owner": "Cancer services manager",
+                            "due_date": "2026-12-01",
+                        },
+                    ],
+                    "due_date": "2026-12-31",
+                }
+            ]
+        }
+    )
     service_specification: str = Field(min_length=1, max_length=100, examples=["170004/S"])
     description: str = Field(min_length=1, max_length=5000)
     action_plan: list[PlannedAction] = Field(min_length=1, max_length=100)
@@ -47,6 +70,16 @@ class DerogationIn(BaseModel):
 
 
 class DerogationActionIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "note": "Recruitment took longer than planned; Saturday sessions now start in January.",
+                    "due_date": "2027-01-31",
+                }
+            ]
+        }
+    )
     note: str | None = Field(None, max_length=5000)
     due_date: date | None = Field(None, description="the new due date (extend, agree-recovery)")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from datetime import date, datetime
@@ -10,7 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 from sqlalchemy import select
 
 from casework.auth import Principal, ensure_visible
@@ -38,10 +41,47 @@ class ReturnHeader(BaseModel):
     submission_id: str = Field(pattern=_SUBMISSION, description="the trust's id for this submission")
 
 
+# A line of the examples: a CDF-funded pembrolizumab cycle at RRV in May 2026 (a 999 test NHS number)
+RETURN_LINE_EXAMPLE: JsonDict = {
+    "nhs_number": "9990000107",
+    "dmd_id": "155722341000001108",
+    "indication": "Metastatic non-small cell lung cancer, first line",
+    "administered_on": "2026-05-04",
+    "quantity": "2",
+    "cost": "5260.00",
+    "approval_reference": "CDF-3F2A9C1B7E",
+    "drug_name": "Pembrolizumab 100mg/4ml concentrate for solution for infusion vials",
+}
+
+
+def _csv_file(lines: list[JsonDict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, list(lines[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(lines)
+    return out.getvalue()
+
+
+RETURN_CSV_EXAMPLE = _csv_file([RETURN_LINE_EXAMPLE])
+
+
 class DrugReturnIn(ReturnHeader):
     """A return as JSON. Lines are checked one by one (a bad line is reported, not fatal), so they
     are plain objects here: nhs_number, dmd_id, indication, administered_on (YYYY-MM-DD), quantity,
     cost, approval_reference (optional), drug_name (optional)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider_ods": "RRV",
+                    "period": "2026-05",
+                    "submission_id": "RRV-HCD-2026-05",
+                    "lines": [RETURN_LINE_EXAMPLE],
+                }
+            ]
+        }
+    )
 
     lines: list[dict[str, Any]]
 
@@ -145,7 +185,7 @@ async def _submission(request: Request, principal: Principal, settings: Contract
                 "application/json": {"schema": DrugReturnIn.model_json_schema()},
                 "text/csv": {
                     "schema": {"type": "string"},
-                    "example": "nhs_number,dmd_id,indication,administered_on,quantity,cost,approval_reference\n",
+                    "example": RETURN_CSV_EXAMPLE,
                 },
             },
             "description": "CSV needs the query parameters provider_ods, period and submission_id.",

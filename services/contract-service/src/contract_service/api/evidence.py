@@ -15,6 +15,7 @@ from sqlalchemy.orm import undefer
 from casework.auth import Principal
 from casework.concurrency import IfMatch, require_version
 from casework.downloads import document_download
+from casework.openapi import upload_example
 from casework.problems import Conflict, NotFound, Problem, field_problem
 from casework.request_body import body_limit
 from contract_service.api.access import provider_user, reader
@@ -44,7 +45,12 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/validation-queries/{query_id}/documents", status_code=201, response_model=EvidenceOut)
+@router.post(
+    "/validation-queries/{query_id}/documents",
+    status_code=201,
+    response_model=EvidenceOut,
+    openapi_extra=upload_example("Blueteq approval form for the patient, May 2026"),
+)
 @body_limit("evidence_max_bytes", overhead=FORM_OVERHEAD, field="file")
 async def attach_evidence(
     query_id: uuid.UUID,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement, Select, case, func, select
 
 from casework import clock
@@ -84,6 +84,18 @@ class QueryDetail(QueryOut):
 
 
 class ResponseIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "dispute",
+                    "evidence_text": "The patient's treatment is covered by the CDF approval of 4 May 2026.",
+                    "evidence_reference": "CDF-3F2A9C1B7E",
+                },
+                {"action": "accept"},
+            ]
+        }
+    )
     action: Literal["accept", "dispute"]
     evidence_text: str | None = Field(None, max_length=10_000)
     evidence_reference: str | None = Field(None, max_length=100, description="e.g. a Blueteq or approval reference")
@@ -96,6 +108,16 @@ class ResponseIn(BaseModel):
 
 
 class ResolutionIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "accept_evidence",
+                    "note": "The CDF approval covers the cycles in the return; the lines are funded.",
+                }
+            ]
+        }
+    )
     action: Literal["uphold_challenge", "accept_evidence", "withdraw"]
     note: str = Field(min_length=1, max_length=10_000)
 

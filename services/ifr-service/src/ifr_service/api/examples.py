@@ -51,3 +51,9 @@ APPLICATION_EXAMPLE: dict[str, Any] = {
     "patient_consent": True,
     "chief_pharmacist_support": True,
 }
+
+# PATCH of a draft: sections merged field by field (here a changed dose and the trial question answered)
+DRAFT_CHANGES_EXAMPLE: dict[str, Any] = {
+    "treatment": {"dose": "300 mg", "total_cost": "18000.00"},
+    "part_of_trial": False,
+}

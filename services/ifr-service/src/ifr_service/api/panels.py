@@ -48,7 +48,27 @@ EARLIEST_MEETING, LATEST_MEETING = date(1900, 1, 1), date(2099, 12, 31)
 
 
 class PanelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "ifr",
+                    "name": "North East and Yorkshire IFR panel, June 2026",
+                    "region": "Y63",
+                    "meeting_date": "2026-06-18",
+                    "members": [
+                        {"member_id": "m.okafor", "name": "Dr Mira Okafor", "role": "chair"},
+                        {"member_id": "j.patel", "name": "Dr Jay Patel", "role": "clinician"},
+                        {"member_id": "r.evans", "name": "Dr Rhian Evans", "role": "public_health"},
+                        {"member_id": "s.wright", "name": "Sam Wright", "role": "pharmacist"},
+                        {"member_id": "l.hughes", "name": "Lee Hughes", "role": "lay_member"},
+                        {"member_id": "k.brown", "name": "Kim Brown", "role": "commissioner", "voting": False},
+                    ],
+                }
+            ]
+        },
+    )
     kind: PanelKind = PanelKind.IFR
     name: str = Field(min_length=1, max_length=200)
     region: Region = Field(description="The commissioning region the panel sits for (Y56 London ... Y63)")
@@ -214,7 +234,23 @@ class AgendaCaseIn(BaseModel):
 
 
 class AgendaIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "cases": [{"request_id": "0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "version": 4}],
+                    "conflicts": [
+                        {
+                            "request_id": "0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d",
+                            "member_id": "j.patel",
+                            "reason": "Works in the applying clinician's department.",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
     cases: list[AgendaCaseIn] = Field(min_length=1)
     conflicts: list[ConflictInCase] = Field(default_factory=list)
 
@@ -264,6 +300,17 @@ async def add_to_agenda(
 
 
 class ConflictDeclarationIn(ConflictIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d",
+                    "member_id": "s.wright",
+                    "reason": "Advised the trust on this patient's medicines in 2025.",
+                }
+            ]
+        }
+    )
     request_id: uuid.UUID
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import undefer
 from casework.auth import Principal, require_roles
 from casework.downloads import document_download
 from casework.idempotency import IdempotentRequest
-from casework.openapi import IDEMPOTENT
+from casework.openapi import IDEMPOTENT, upload_example
 from casework.problems import NotFound, Problem, field_problem
 from casework.request_body import body_limit
 from ifr_service.access import APPLICANT_ROLES, READER_ROLES, STAFF_ROLES, is_staff
@@ -58,7 +58,10 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 
 
 @router.post(
-    "/{request_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut, openapi_extra=IDEMPOTENT
+    "/{request_id}/documents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentOut,
+    openapi_extra={**IDEMPOTENT, **upload_example("Rheumatology clinic letter, 2 June 2026")},
 )
 @body_limit("document_max_bytes", overhead=FORM_OVERHEAD, field="file")
 async def upload_document(
@@ -133,7 +136,12 @@ async def download_document(request_id: uuid.UUID, document_id: uuid.UUID, uow: 
 
 
 class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"text": "Spoke to the consultant's secretary: the clinic letter follows by secure email."}]
+        },
+    )
     text: str = Field(min_length=1, max_length=10_000)
 
 

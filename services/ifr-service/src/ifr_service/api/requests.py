@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, func, select
 
 from casework.auth import Principal, require_roles
@@ -23,7 +23,7 @@ from casework.patient_search import SEARCH_LIMIT, PatientSearch
 from casework.problems import Conflict, Unprocessable
 from casework.working_days import add_working_days
 from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, is_staff, visible_cases
-from ifr_service.api.examples import APPLICATION_EXAMPLE
+from ifr_service.api.examples import APPLICATION_EXAMPLE, DRAFT_CHANGES_EXAMPLE
 from ifr_service.api.schemas import CaseOut, CaseSummaryOut, alert_ref, case_out, summary_fields, summary_out
 from ifr_service.case_actions import actions_for
 from ifr_service.cohorts import open_alert_for
@@ -95,7 +95,7 @@ async def create_draft(
 @router.patch("/{request_id}", response_model=CaseOut)
 async def update_draft(
     request_id: uuid.UUID,
-    changes: dict[str, Any],
+    changes: Annotated[dict[str, Any], Body(examples=[DRAFT_CHANGES_EXAMPLE])],
     response: Response,
     uow: Uow,
     if_match: IfMatch = None,
@@ -234,6 +234,10 @@ class CaseSearchIn(PatientSearch):
     """Find cases by the patient's NHS number or the case reference. The NHS number travels in the body,
     never in a URL, so it is not written to access logs."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"nhs_number": "9990000018"}, {"reference": "IFR-2026-000123"}]}
+    )
+
 
 @router.post("/search", response_model=Page[CaseSummaryOut])
 async def search_cases(body: CaseSearchIn, uow: Uow, principal: Reader) -> Page[CaseSummaryOut]:
@@ -302,6 +306,7 @@ async def read_case(request_id: uuid.UUID, response: Response, uow: Uow, princip
 
 
 class AssignIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"officer": "ifr-officer-17"}]})
     officer: str = Field(min_length=1, max_length=200)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 TEMPLATE_NAME = r"^[a-z][a-z0-9_]{0,119}$"
 
@@ -43,6 +44,11 @@ class NotificationDetail(NotificationOut):
 
 
 class ResendRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "The trust's CDF lead asked for the approval email again (first one quarantined)."}]
+        }
+    )
     reason: str | None = Field(None, max_length=500, description="Why it is sent again (kept in the audit trail)")
 
 
@@ -68,8 +74,20 @@ class TemplateOut(BaseModel):
     created_at: datetime | None = None
 
 
+# A new version of the packaged cdf_application_approved template (its sample data checks it: no `sample`)
+TEMPLATE_EDIT_EXAMPLE: JsonDict = {
+    "subject": "CDF application {{ reference }}: approved",
+    "text": "Cancer Drugs Fund application {{ reference }} has been approved.\n\n"
+    "Treatment must start by {{ lapse_due | long_date }}, or the approval lapses.\n\n"
+    "View the application: {{ link }}\n",
+    "html": "<p>Cancer Drugs Fund application {{ reference }} has been approved.</p>\n"
+    "<p>Treatment must start by {{ lapse_due | long_date }}, or the approval lapses.</p>\n"
+    '<p><a href="{{ link }}">View the application</a></p>\n',
+}
+
+
 class TemplateEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [TEMPLATE_EDIT_EXAMPLE]})
 
     subject: str = Field(min_length=1, max_length=2_000, description="Jinja2; one line; no patient identifiers")
     text: str = Field(min_length=1, max_length=100_000, description="Jinja2 plain-text body")
@@ -80,7 +98,7 @@ class TemplateEdit(BaseModel):
 
 
 class PreviewRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}, {"version": 2}]})
 
     context: dict[str, Any] | None = Field(None, description="Values to render with; the sample data when absent")
     version: int | None = Field(None, ge=1, description="The version to preview; the latest when absent")
