@@ -66,8 +66,10 @@ async def keyboard_answers(page: Page, answers: list[tuple[str, str, str]], butt
             for _ in range(int(value)):
                 await page.keyboard.press("ArrowDown")
     await tab_to_button(page, button)
-    await page.keyboard.press("Enter")
-    await page.wait_for_load_state()
+    # wait for the navigation Enter starts: wait_for_load_state alone can return before it begins, and
+    # axe then ran on a page being replaced (CI: "Execution context was destroyed")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
 
 
 async def wait_for_mail(relay: Path, subject: str, to: str, within_s: float = 120) -> str:
