@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -57,14 +57,22 @@ from casework.uow import UnitOfWork
 log = get_logger(__name__)
 
 
+P = TypeVar("P", bound=BaseModel, covariant=True)  # the event type's payload model (the registry's)
+
+
 @dataclass(frozen=True)
-class ReceivedEvent:
+class ReceivedEvent(Generic[P]):
+    """An event as a handler gets it: typed by its payload model (`ReceivedEvent[ApplicationApproved]`),
+    which the registry parsed it into; tests/platform/test_handlers.py checks each handler's annotation
+    names the model its event type is registered with."""
+
     envelope: EventEnvelope
-    payload: BaseModel
+    payload: P
 
 
 # Any: each service's handlers take a unit of work of its own settings (`UnitOfWork[ContractSettings]`)
-Handler = Callable[[UnitOfWork[Any], ReceivedEvent], Awaitable[None]]
+# and an event of the payload they handle (`ReceivedEvent[TreatmentStopped]`)
+Handler = Callable[[UnitOfWork[Any], ReceivedEvent[Any]], Awaitable[None]]
 
 
 class DeadLetterReplayError(Exception):

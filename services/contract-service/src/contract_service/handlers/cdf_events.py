@@ -23,7 +23,7 @@ from casework.events.catalogue.cdf import (
     TreatmentStopped,
     UnapprovedUseChallenged,
 )
-from casework.inbox import ReceivedEvent
+from casework.inbox import Handler, ReceivedEvent
 from contract_service.db.models import CdfForecast
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.commitments import CommitmentStatus
@@ -49,32 +49,28 @@ def _approval(ref: CdfApplicationRef, amount: Decimal, planned_start: date, vali
     )
 
 
-async def record_cdf_commitment(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
+async def record_cdf_commitment(uow: ContractUnitOfWork, event: ReceivedEvent[ApplicationApproved]) -> None:
     approved = event.payload
-    assert isinstance(approved, ApplicationApproved)
     approval = _approval(approved, approved.expected_cost, approved.planned_start, approved.approved_at.date())
     await record_commitment(uow, approval, event.envelope.id)
 
 
-async def release_lapsed(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
+async def release_lapsed(uow: ContractUnitOfWork, event: ReceivedEvent[ApprovalLapsed]) -> None:
     lapsed = event.payload
-    assert isinstance(lapsed, ApprovalLapsed)
     approval = _approval(lapsed, lapsed.committed_amount, lapsed.planned_start, None)
     await release_commitment(uow, approval, CommitmentStatus.LAPSED, lapsed.lapse_due, Decimal(0), event.envelope.id)
 
 
-async def release_withdrawn(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
+async def release_withdrawn(uow: ContractUnitOfWork, event: ReceivedEvent[ApplicationWithdrawn]) -> None:
     withdrawn = event.payload
-    assert isinstance(withdrawn, ApplicationWithdrawn)
     day = withdrawn.withdrawn_at.date()
     approval = _approval(withdrawn, Decimal(0), day, None)
     # spent = what the drug returns show against the approval so far
     await release_commitment(uow, approval, CommitmentStatus.WITHDRAWN, day, None, event.envelope.id)
 
 
-async def release_stopped(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
+async def release_stopped(uow: ContractUnitOfWork, event: ReceivedEvent[TreatmentStopped]) -> None:
     stopped = event.payload
-    assert isinstance(stopped, TreatmentStopped)
     approval = _approval(stopped, stopped.cost_to_date, stopped.final_treatment_date, None)
     await release_commitment(
         uow, approval, CommitmentStatus.STOPPED, stopped.final_treatment_date, stopped.cost_to_date, event.envelope.id
@@ -98,13 +94,12 @@ def _upsert_statement() -> Any:
 _UPSERT = DirectStatement(_upsert_statement())  # built once, run on the driver: every event
 
 
-async def update_forecast(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
+async def update_forecast(uow: ContractUnitOfWork, event: ReceivedEvent[ForecastUpdated]) -> None:
     """Keep the latest forecast per provider x entry x year (an older event arriving late changes
     nothing); when it changed, the provider's lines are re-evaluated against their budgets just before
     the transaction commits, once however many of the provider's forecasts the transaction changed
     (the events fetched together are handled in one transaction: a SACT submission moves several)."""
     forecast = event.payload
-    assert isinstance(forecast, ForecastUpdated)
     changed = await fetch(
         uow.session,
         _UPSERT,
@@ -125,13 +120,12 @@ async def update_forecast(uow: ContractUnitOfWork, event: ReceivedEvent) -> None
         uow.before_commit(("budget-risk", trust, fy), partial(evaluate_risk, uow, trust, fy))
 
 
-async def raise_unapproved_use_query(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
+async def raise_unapproved_use_query(uow: ContractUnitOfWork, event: ReceivedEvent[UnapprovedUseChallenged]) -> None:
     challenged = event.payload
-    assert isinstance(challenged, UnapprovedUseChallenged)
     await challenge_unapproved_use(uow, challenged)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "cdf.application.approved": record_cdf_commitment,
     "cdf.approval.lapsed": release_lapsed,
     "cdf.application.withdrawn": release_withdrawn,

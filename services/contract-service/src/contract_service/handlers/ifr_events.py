@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.events.catalogue.ifr import DecisionMade, DecisionRatified
 from casework.identifiers import is_valid_snomed_id
-from casework.inbox import ReceivedEvent
+from casework.inbox import Handler, ReceivedEvent
 from casework.logs import get_logger
 from contract_service.db.models import Commitment, IfrDecisionState
 from contract_service.domain.budget_lines import FundingSource
@@ -72,10 +72,9 @@ def _approval(decision: DecisionMade) -> Approval:
     )
 
 
-async def record_ifr_decision(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
+async def record_ifr_decision(uow: ContractUnitOfWork, event: ReceivedEvent[DecisionMade]) -> None:
     """Apply the decision unless a later one already stands: commit, re-commit, adjust or release."""
     decision = event.payload
-    assert isinstance(decision, DecisionMade)
     state = await _locked_state(uow, decision.request_id, decision.reference)
     if is_stale(state.decision_number, decision.decision_number):
         log.info(
@@ -122,11 +121,10 @@ def _rest_on(commitment: Commitment, decision: DecisionMade, state: IfrDecisionS
     commitment.ratified_on = state.ratified_on if ratified else None
 
 
-async def record_ifr_ratification(uow: ContractUnitOfWork, event: ReceivedEvent) -> None:
+async def record_ifr_ratification(uow: ContractUnitOfWork, event: ReceivedEvent[DecisionRatified]) -> None:
     """A panel ratified a chair's action: the decision stands unchanged, so no money moves; the
     commitment resting on it is marked ratified."""
     ratified = event.payload
-    assert isinstance(ratified, DecisionRatified)
     state = await _locked_state(uow, ratified.request_id, ratified.reference)
     state.ratified_decision_id, state.ratified_on = ratified.decision_id, ratified.ratified_on
     commitment = await find(uow, FundingSource.IFR, ratified.reference)
@@ -142,7 +140,7 @@ async def record_ifr_ratification(uow: ContractUnitOfWork, event: ReceivedEvent)
     )
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "ifr.decision.made": record_ifr_decision,
     "ifr.decision.ratified": record_ifr_ratification,
 }

@@ -27,9 +27,8 @@ from ifr_service.workflow import apply_application, new_reference
 ACTOR = "system:ifr-mail-intake"
 
 
-async def open_draft_from_mail(uow: IfrUnitOfWork, event: ReceivedEvent) -> None:
+async def open_draft_from_mail(uow: IfrUnitOfWork, event: ReceivedEvent[MailReceived]) -> None:
     mail = event.payload
-    assert isinstance(mail, MailReceived)
     settings = uow.settings
     assert isinstance(settings, IfrSettings)
     if mail.mailbox.lower() != settings.ifr_mailbox.lower():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from casework.inbox import Handler, ReceivedEvent
 from casework.logs import get_logger
 from notification_service.config import config_of, mail_identity, notification_settings
@@ -22,7 +24,7 @@ from notification_service.runtime import NotificationUnitOfWork
 log = get_logger(__name__)
 
 
-async def route_event(uow: NotificationUnitOfWork, event: ReceivedEvent) -> None:
+async def route_event(uow: NotificationUnitOfWork, event: ReceivedEvent[BaseModel]) -> None:
     config = config_of(uow.settings)
     payload: dict[str, Any] = event.envelope.data
     plans = config.table.resolve(event.envelope.type, payload, config.directory)
@@ -35,7 +37,7 @@ async def route_event(uow: NotificationUnitOfWork, event: ReceivedEvent) -> None
 
 async def _queue_plan(
     uow: NotificationUnitOfWork,
-    event: ReceivedEvent,
+    event: ReceivedEvent[BaseModel],
     plan: PlannedNotification,
     payload: dict[str, Any],
     templates: TemplateSet,
