@@ -24,10 +24,10 @@ from notification_helpers import (
 from sqlalchemy import func, select, update
 
 from embedded_stack.testing import RunningService, TestStack, eventually, read_topic
+from notification_service.db.claims import Claimed
 from notification_service.db.models import Notification
 from notification_service.domain.delivery import Classification
 from notification_service.domain.message import message_id_for
-from notification_service.sending.claims import Claimed
 from notification_service.sending.sender import Sender
 
 

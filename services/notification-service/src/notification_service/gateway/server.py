@@ -29,10 +29,10 @@ from notification_service.domain.sender_auth import (
     SenderVerdict,
     sender_decision,
 )
-from notification_service.gateway.intake import receive
 from notification_service.gateway.sender_checks import check_sender, use_resolver
 from notification_service.runtime import NotificationRuntime
 from notification_service.settings import NotificationSettings
+from notification_service.use_cases.inbound_mail import receive
 
 log = get_logger(__name__)
 

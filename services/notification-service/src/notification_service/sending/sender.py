@@ -24,6 +24,7 @@ from casework.backoff import backoff_delay
 from casework.logs import get_logger
 from casework.tracing import continued, stored_trace
 from notification_service.config import mail_identity, notification_settings, secure_domains
+from notification_service.db.claims import Claimed, claim, release
 from notification_service.domain.delivery import (
     Classification,
     RelayCircuit,
@@ -35,9 +36,9 @@ from notification_service.domain.message import build_message
 from notification_service.domain.templates import RenderedMail
 from notification_service.metrics import RELAY_AVAILABLE, SEND_OUTCOMES
 from notification_service.runtime import NotificationRuntime
-from notification_service.sending.claims import Claimed, Outcome, claim, record, release
 from notification_service.sending.rate_limit import SharedRateLimit
 from notification_service.sending.relay import RelayConnection, RelayUnavailable
+from notification_service.use_cases.deliveries import Outcome, record
 
 log = get_logger(__name__)
 
