@@ -192,7 +192,10 @@ def _invalid(exc: ValidationError) -> Unprocessable:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SubmissionOut,
-    responses=problems(415),  # a body neither CSV nor JSON
+    responses={
+        **problems(415),  # a body neither CSV nor JSON
+        200: {"model": SubmissionOut, "description": "The same trust, period and submission id again: the first"},
+    },
     openapi_extra={
         "requestBody": {
             "content": {

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from casework.auth import Principal, ensure_visible
 from casework.financial_year import MONTH_PATTERN
 from casework.identifiers import OdsCode
+from casework.openapi import problems
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, field_problem
 from casework.request_body import body_limit
@@ -179,6 +180,10 @@ async def _submission(request: Request, principal: Principal, settings: Contract
     "/drug-returns",
     status_code=201,
     response_model=DrugReturnOut,
+    responses={
+        **problems(409),  # other content under a submission id already used
+        200: {"model": DrugReturnOut, "description": "The same return sent again: the stored result"},
+    },
     openapi_extra={
         "requestBody": {
             "content": {
