@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import figure, print_table
-from cdf_service.backtest.history import HistoryPlan, national_history
+from cdf_service.backtest.history import national_history
+from cdf_service.backtest.history_records import HistoryPlan
 from cdf_service.backtest.known import HistoryIndex, known_at
 from cdf_service.backtest.run import (
     CUTOFF_MONTHS,

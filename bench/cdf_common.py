@@ -16,7 +16,8 @@ from casework.auth import mint_token
 from casework.services import load_definition
 from casework.settings import ServiceSettings
 from cdf_service.list_loader import SEED_LIST
-from embedded_stack.testing import TestStack, free_port
+from embedded_stack.ports import free_port
+from embedded_stack.testing import TestStack
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,7 +23,8 @@ from playwright.async_api import expect
 from samples import APPLICATION, CDF_LIST_CSV, prepare_cdf
 
 from casework.db import create_engine, session_factory
-from cdf_service.backtest.history import HistoryPlan, national_history
+from cdf_service.backtest.history import national_history
+from cdf_service.backtest.history_records import HistoryPlan
 from cdf_service.backtest.report import document
 from cdf_service.backtest.run import run_backtest
 from cdf_service.db.backtest_repo import store_backtest

@@ -11,8 +11,9 @@ import uuid
 
 from ifr_http import Ifr, application
 
+from embedded_stack.event_checks import read_topic
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import RunningService, TestStack, eventually, read_topic
+from embedded_stack.testing import RunningService, TestStack, eventually
 
 REGIONS = {"RRV": "Y56", "RJ1": "Y56", "RGT": "Y61"}
 LONDON_POLICY = "england.london-specialised-policy@nhs.net"

@@ -8,8 +8,9 @@ import json
 from ifr_http import MEMBERS, REASONS, Ifr
 
 from casework.financial_year import financial_year_of
+from embedded_stack.event_checks import read_topic
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import TestStack, eventually, read_topic
+from embedded_stack.testing import TestStack, eventually
 from ifr_service.workflow import today
 
 

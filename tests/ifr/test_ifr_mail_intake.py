@@ -12,8 +12,9 @@ import aiosmtplib
 from ifr_http import Ifr
 from sqlalchemy import select
 
+from embedded_stack.event_checks import read_topic
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import TestStack, envelope_for, eventually, publish, read_topic
+from embedded_stack.testing import TestStack, envelope_for, eventually, publish
 
 IFR_MAILBOX = "england.ifr-casework@nhs.net"
 CLINIC_LETTER = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

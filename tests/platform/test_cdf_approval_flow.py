@@ -5,8 +5,9 @@ import uuid
 
 from samples import APPLICATION, prepare_cdf
 
+from embedded_stack.event_checks import read_topic
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import TestStack, eventually, read_topic
+from embedded_stack.testing import TestStack, eventually
 
 
 async def test_approval_becomes_commitment_and_mail(stack: TestStack) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from cdf_service.synthetic.national import TrustPlan
 from embedded_stack.demo import IFR_STAGES, load_demo
-from embedded_stack.testing import RunningService, TestStack, caught_up, eventually
+from embedded_stack.event_checks import caught_up
+from embedded_stack.testing import RunningService, TestStack, eventually
 
 SERVICES = ("cdf", "contract", "ifr")
 

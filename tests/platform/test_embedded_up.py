@@ -16,7 +16,7 @@ from samples import APPLICATION, CDF_LIST_CSV, CLINICIAN
 from casework.auth import mint_token
 from casework.services import SERVICE_NAMES
 from casework.settings import ServiceSettings
-from embedded_stack.testing import free_port
+from embedded_stack.ports import free_port
 
 
 def start_stack(home: Path, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from embedded_stack.testing import TestStack, envelope_for, eventually, free_port, publish
+from embedded_stack.ports import free_port
+from embedded_stack.testing import TestStack, envelope_for, eventually, publish
 from notification_service.db.models import Notification
 
 FAST_SENDER = {"send_poll_interval_s": 0.05, "relay_backoff_base_s": 0.2, "relay_backoff_cap_s": 0.5}

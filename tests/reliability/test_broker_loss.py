@@ -18,7 +18,9 @@ from casework.broker_loss import rewind_marker
 from cdf_service.synthetic.people import nhs_number_for
 from contract_service.db.models import Commitment
 from embedded_stack.broker import TansuBroker
-from embedded_stack.testing import RunningService, TestStack, eventually, free_port, read_topic
+from embedded_stack.event_checks import read_topic
+from embedded_stack.ports import free_port
+from embedded_stack.testing import RunningService, TestStack, eventually
 
 BEFORE, AFTER = 100, 100
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from embedded_stack.testing import TestStack, free_port
+from embedded_stack.ports import free_port
+from embedded_stack.testing import TestStack
 
 ROUTES = {
     "ifr": "/api/v1/ifr/requests",

@@ -6,7 +6,8 @@ import effects_service
 from effects_service import POISON_PERIOD, effects, effects_definition
 from sqlalchemy import func, select
 
-from embedded_stack.testing import TestStack, envelope_for, eventually, publish, read_topic
+from embedded_stack.event_checks import read_topic
+from embedded_stack.testing import TestStack, envelope_for, eventually, publish
 
 
 def submission(period: str) -> dict:

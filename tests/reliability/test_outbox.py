@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from cdf_service.synthetic.people import nhs_number_for
 from embedded_stack.broker import TansuBroker
-from embedded_stack.testing import TestStack, caught_up, events_consumed, eventually, free_port, read_topic
+from embedded_stack.event_checks import caught_up, events_consumed, read_topic
+from embedded_stack.ports import free_port
+from embedded_stack.testing import TestStack, eventually
 
 TOTAL = 200
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from casework.services import SERVICE_NAMES
-from embedded_stack.testing import TestStack, free_port
+from embedded_stack.ports import free_port
+from embedded_stack.testing import TestStack
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)

@@ -32,7 +32,8 @@ from contract_fixtures import (
 from replicas import metric
 from sqlalchemy import text
 
-from embedded_stack.testing import RunningService, TestStack, caught_up, eventually, publish
+from embedded_stack.event_checks import caught_up
+from embedded_stack.testing import RunningService, TestStack, eventually, publish
 
 EVENTS = 600
 APPROVED = "cdf.application.approved"

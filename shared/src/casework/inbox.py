@@ -1,9 +1,10 @@
 """Idempotent inbox: each consumed event has its effect exactly once.
 
-The handler's effect and the row recording the event id in `inbox_events` commit in one transaction,
-so a redelivered event (after a crash, a rebalance or an outbox replay) finds its id and does nothing.
-A failing handler is retried with backoff; after `consumer_max_retries` the event is dead-lettered:
-kept in `dead_letters` (admin list and replay) and published to `<topic>.dlq` through the outbox.
+The handler's effect and the row recording the event id in `inbox_events` commit in one transaction
+(the claim: casework.inbox_claims), so a redelivered event (after a crash, a rebalance or an outbox
+replay) finds its id and does nothing. A failing handler is retried with backoff; after
+`consumer_max_retries` the event is dead-lettered (casework.dead_letters): kept in `dead_letters`
+(admin list and replay) and published to `<topic>.dlq` through the outbox.
 
 Records fetched together are handled together: up to `batch_size` wanted events share one
 transaction that first claims all their inbox rows in one statement (an id already there is a
@@ -17,38 +18,35 @@ inbox row (they have no effect to guard).
 Offsets are committed only for records already handled, so a killed consumer loses nothing; they
 are committed at most every `commit_interval_s` (and when partitions are revoked, after a dead
 letter and at close), not after every fetch: a record handled but not yet committed comes again
-after a crash and the inbox drops it.
+after a crash and the inbox drops it. Rebalances and a broker that lost its log move the partitions
+under the consumer: casework.partition_moves.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import BigInteger, Integer, String, Table, bindparam, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import func
-from sqlalchemy.sql.dml import Insert
 
 from casework import broker_loss
 from casework.backoff import backoff_delay
 from casework.consumer_lag import ConsumerLag
 from casework.correlation import causation_id, correlation_id
-from casework.events.envelope import EventEnvelope, dead_letter_topic
+from casework.dead_letters import DeadLetterReplayError, letter_to_replay, mark_letter, record_dead_letter
+from casework.events.envelope import EventEnvelope
+from casework.inbox_claims import claim_params, claim_statement
 from casework.kafka_client import client_kwargs
 from casework.logs import get_logger
-from casework.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from casework.metrics import EVENTS_CONSUMED
+from casework.partition_moves import CommitOnRevoke, cut_at_rewinds
 from casework.settings import ServiceSettings
 from casework.shutdown import finish_within
 from casework.tracing import continued, tracing
@@ -75,10 +73,6 @@ class ReceivedEvent(Generic[P]):
 Handler = Callable[[UnitOfWork[Any], ReceivedEvent[Any]], Awaitable[None]]
 
 
-class DeadLetterReplayError(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class Delivery:
     """Where an event came from: a Kafka record, or a dead letter being replayed."""
@@ -103,60 +97,6 @@ class _HandlerFailed(Exception):
     def __init__(self, index: int, error: str) -> None:
         super().__init__(error)
         self.index, self.error = index, error
-
-
-@functools.cache
-def claim_statement(inbox: Table) -> Insert:
-    """INSERT of inbox rows for any number of events (one array parameter per column), skipping ids
-    already there, RETURNING the ids claimed now: one round trip, built once per table."""
-    rows = (
-        func.unnest(
-            bindparam("event_ids", type_=ARRAY(UUID(as_uuid=True))),
-            bindparam("event_types", type_=ARRAY(String)),
-            bindparam("topics", type_=ARRAY(String)),
-            bindparam("partitions", type_=ARRAY(Integer)),
-            bindparam("offsets", type_=ARRAY(BigInteger)),
-        )
-        .table_valued("event_id", "event_type", "topic", "partition", "offset")
-        .render_derived()
-    )
-    source = select(
-        bindparam("consumer", type_=String),
-        rows.c.event_id,
-        rows.c.event_type,
-        rows.c.topic,
-        rows.c.partition,
-        rows.c.offset,
-    )
-    columns = ["consumer", "event_id", "event_type", "topic", "partition", "offset"]
-    return pg_insert(inbox).from_select(columns, source).on_conflict_do_nothing().returning(inbox.c.event_id)
-
-
-def claim_params(consumer: str, events: Sequence[tuple[EventEnvelope, Delivery]]) -> dict[str, Any]:
-    return {
-        "consumer": consumer,
-        "event_ids": [e.id for e, _ in events],
-        "event_types": [e.type for e, _ in events],
-        "topics": [d.topic for _, d in events],
-        "partitions": [d.partition for _, d in events],
-        "offsets": [d.offset for _, d in events],
-    }
-
-
-class _CommitOnRevoke(ConsumerRebalanceListener):
-    """Commits what was handled on partitions about to be taken away, so their next owner starts there."""
-
-    def __init__(self, owner: EventConsumer) -> None:
-        self._owner = owner
-
-    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
-        try:
-            await self._owner.commit_handled(only=revoked)
-        except Exception as exc:  # the next owner re-reads those records; the inbox drops them
-            log.warning("offset commit before rebalance failed", error=repr(exc))
-
-    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
-        self._owner.reset_offsets()
 
 
 class EventConsumer:
@@ -194,7 +134,7 @@ class EventConsumer:
             try:
                 consumer = await self._ensure_started()
                 batch = await consumer.getmany(timeout_ms=1000, max_records=500)
-                batch, rewound = self._cut_at_rewinds(batch)
+                batch, rewound = cut_at_rewinds(batch, self._rewinds)
                 assignments = self._assignments
                 deliveries = [
                     Delivery(record.topic, record.partition, record.offset, record.value, record.headers)
@@ -221,27 +161,6 @@ class EventConsumer:
                 log.warning("consumer loop error; restarting", error=repr(exc), retry_in_s=round(delay, 3))
                 await self._stop_consumer()
                 await asyncio.sleep(delay)
-
-    def _cut_at_rewinds(
-        self, batch: dict[TopicPartition, list[ConsumerRecord]]
-    ) -> tuple[dict[TopicPartition, list[ConsumerRecord]], set[TopicPartition]]:
-        """The batch up to the first new rewind marker of each partition, and the partitions to read again
-        from the beginning: the broker lost its log and this consumer may stand past events re-published
-        into the new one (casework.broker_loss). What follows a marker is read again after the rewind."""
-        rewound: set[TopicPartition] = set()
-        kept = {}
-        for tp, records in batch.items():
-            for index, record in enumerate(records):
-                marker = broker_loss.rewind_marker(record.headers)
-                if marker is not None and self._rewinds.reads_again((tp.topic, tp.partition), marker, record.timestamp):
-                    log.warning(
-                        "the broker lost its log: reading the partition again", topic=tp.topic, partition=tp.partition
-                    )
-                    records = records[:index]
-                    rewound.add(tp)
-                    break
-            kept[tp] = records
-        return kept, rewound
 
     async def commit_handled(self, only: Collection[TopicPartition] | None = None) -> None:
         """Commit the offsets of handled records not committed yet (of the partitions `only`, if given)."""
@@ -282,7 +201,7 @@ class EventConsumer:
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
             rebalance_timeout_ms=self._settings.kafka_rebalance_timeout_ms,
         )
-        consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+        consumer.subscribe(self.topics, listener=CommitOnRevoke(self))
         self.reset_offsets()
         try:
             await consumer.start()
@@ -452,55 +371,11 @@ class EventConsumer:
             return "processed"
 
     async def _dead_letter(self, delivery: Delivery, envelope: EventEnvelope | None, error: str, attempts: int) -> None:
-        letters = self._runtime.tables.dead_letters
-        event_id = (
-            envelope.id
-            if envelope
-            else uuid.uuid5(uuid.NAMESPACE_URL, f"{delivery.topic}/{delivery.partition}/{delivery.offset}")
-        )
-        try:
-            original: dict[str, Any] = json.loads(delivery.raw)
-            if not isinstance(original, dict):
-                original = {"raw": delivery.raw.decode(errors="replace")}
-        except ValueError:
-            original = {"raw": delivery.raw.decode(errors="replace")}
-        async with self._runtime.unit_of_work() as uow:
-            already = await uow.session.scalar(
-                select(letters.c.id).where(
-                    letters.c.consumer == self.name,
-                    letters.c.event_id == event_id,
-                    letters.c.replayed_at.is_(None),
-                )
-            )
-            if already is None:
-                await uow.session.execute(
-                    letters.insert().values(
-                        consumer=self.name,
-                        event_id=event_id,
-                        event_type=envelope.type if envelope else None,
-                        topic=delivery.topic,
-                        partition=delivery.partition,
-                        offset=delivery.offset,
-                        raw_value=delivery.raw.decode(errors="replace"),
-                        error=error[:4000],
-                        attempts=attempts,
-                    )
-                )
-                row = outbox_row_for_dead_letter(original, delivery.topic, event_id, error, self.name)
-                await uow.session.execute(pg_insert(uow.tables.outbox).values(**row).on_conflict_do_nothing())
-            await uow.session.commit()
-        DEAD_LETTERS.labels(self._settings.service_name).inc()
-        log.error("event dead-lettered", event_id=str(event_id), topic=delivery.topic, error=error)
+        await record_dead_letter(self._runtime, delivery, envelope, consumer=self.name, error=error, attempts=attempts)
 
     async def replay_dead_letter(self, letter_id: int) -> str:
         """Handle a dead letter again once (after a fix); returns processed | duplicate."""
-        letters = self._runtime.tables.dead_letters
-        async with self._runtime.sessions() as session:
-            row = (await session.execute(select(letters).where(letters.c.id == letter_id))).one_or_none()
-        if row is None:
-            raise LookupError(letter_id)
-        if row.replayed_at is not None:
-            raise DeadLetterReplayError(f"dead letter {letter_id} was already replayed at {row.replayed_at}")
+        row = await letter_to_replay(self._runtime, letter_id)
         delivery = Delivery(row.topic, row.partition, row.offset, row.raw_value.encode())
         try:
             envelope = EventEnvelope.from_bytes(delivery.raw)
@@ -508,27 +383,7 @@ class EventConsumer:
             outcome = await self.handle_once(envelope, handler, delivery)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            await self._mark_letter(letter_id, replay_error=error[:4000])
+            await mark_letter(self._runtime, letter_id, replay_error=error[:4000])
             raise DeadLetterReplayError(error) from exc
-        await self._mark_letter(letter_id, replayed_at=func.now(), replay_error=None)
+        await mark_letter(self._runtime, letter_id, replayed_at=func.now(), replay_error=None)
         return outcome
-
-    async def _mark_letter(self, letter_id: int, **values: Any) -> None:
-        letters = self._runtime.tables.dead_letters
-        async with self._runtime.sessions() as session, session.begin():
-            await session.execute(update(letters).where(letters.c.id == letter_id).values(**values))
-
-
-def outbox_row_for_dead_letter(
-    original: dict[str, Any], topic: str, event_id: uuid.UUID, error: str, consumer: str
-) -> dict[str, Any]:
-    """The dead-letter copy goes out through the outbox too, so it is not lost if the broker is down."""
-    dlq_id = uuid.uuid5(event_id, f"dlq:{consumer}")
-    return {
-        "event_id": dlq_id,
-        "event_type": str(original.get("type", "unreadable")),
-        "topic": dead_letter_topic(topic),
-        "message_key": str(original.get("subject", event_id)),
-        "envelope": original,
-        "headers": {"error": error[:500], "consumer": consumer, "original_event_id": str(event_id)},
-    }

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from casework.auth import Role, require_roles
+from casework.dead_letters import DeadLetterReplayError
 from casework.deps import Runtime
 from casework.events.asyncapi import asyncapi_document
-from casework.inbox import DeadLetterReplayError
 from casework.problems import Conflict, NotFound
 
 router = APIRouter()

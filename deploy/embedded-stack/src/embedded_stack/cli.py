@@ -120,8 +120,8 @@ def revision(
 
     from casework.migrations import ensure_database_sync, make_revision, upgrade
     from casework.services import load_definition
+    from embedded_stack.ports import free_port
     from embedded_stack.postgres import PostgresServer
-    from embedded_stack.testing import free_port
 
     definition = load_definition(service)
     with tempfile.TemporaryDirectory() as folder:

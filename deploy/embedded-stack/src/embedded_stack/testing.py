@@ -3,15 +3,15 @@
 Every port is picked free at start and everything lives under the session's temp folder, so
 several test runs (or a running `make up`) can share a machine. Services run in-process with
 their workers (outbox relay, consumers) on the test's event loop; tests talk HTTP through httpx.
+What became of events (a topic read back, a group caught up): embedded_stack.event_checks; free ports:
+embedded_stack.ports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,8 +26,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import MetaData
@@ -46,39 +45,10 @@ from embedded_stack.dev_dns import DevDns
 from embedded_stack.layout import CONSOLE, RELAY_USER, StackLayout, StackPorts
 from embedded_stack.mail_relay import DevMailRelay
 from embedded_stack.oidc import API_AUDIENCE, OidcProvider
+from embedded_stack.ports import free_port
 from embedded_stack.postgres import PostgresServer
 from embedded_stack.processes import stop, wait_until_answers
 from web_console.database import CONSOLE_DATABASE
-
-
-def _listening_ports() -> range:
-    """Ports below the kernel's ephemeral range: the stack picks its ports at the start of a session and
-    some are bound minutes later (the console's, the services'); a port the kernel hands out (bind to
-    0) can meanwhile become an outgoing connection's local port, and the late bind fails."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    return range(min(20000, low - 2000), low)
-
-
-_HANDED_OUT: set[int] = set()
-
-
-def free_port() -> int:
-    """A port nothing listens on, outside the ephemeral range, never handed out twice in one run."""
-    ports = _listening_ports()
-    for port in random.sample(ports, min(500, len(ports))):
-        if port in _HANDED_OUT:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _HANDED_OUT.add(port)
-        return port
-    raise RuntimeError(f"no free port in {ports}")
 
 
 @dataclass
@@ -411,55 +381,3 @@ async def publish(bootstrap_servers: str, envelopes: list[EventEnvelope]) -> Non
             await producer.send_and_wait(envelope.topic, envelope.to_bytes(), key=envelope.subject.encode())
     finally:
         await producer.stop()
-
-
-async def read_topic(bootstrap_servers: str, topic: str, idle_s: float = 1.0) -> list[Any]:
-    """Every record on a topic from the beginning (a fresh consumer group), until idle."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap_servers,
-        group_id=f"reader-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=10,
-    )
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=5000)
-            if not batch:
-                return records
-            for part in batch.values():
-                records.extend(part)
-    finally:
-        await consumer.stop()
-
-
-async def caught_up(bootstrap_servers: str, group: str, topics: list[str]) -> bool:
-    """True once consumer group `group` has committed, on every partition of `topics`, the partition's end:
-    everything on those topics up to now has been handled (a consumer commits only what it handled), so a
-    test can count "no second effect" after it without guessing how long a redelivery takes."""
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await reader.start()
-    await admin.start()
-    try:
-        await reader.topics()  # the cluster's metadata, so every topic's partitions are known
-        parts = [TopicPartition(t, p) for t in topics for p in reader.partitions_for_topic(t) or ()]
-        ends = await reader.end_offsets(parts)
-        committed = await admin.list_consumer_group_offsets(group, partitions=parts)
-    finally:
-        await reader.stop()
-        await admin.close()
-    done = {tp: max(meta.offset, 0) for tp, meta in committed.items() if meta is not None}  # -1: none yet
-    return all(done.get(tp, 0) >= end for tp, end in ends.items())
-
-
-def events_consumed(service: str, event_type: str, outcome: str) -> int:
-    """How many `event_type` events the `service` consumers of this process ended with `outcome` (processed,
-    duplicate, ...): a test sees a handler run twice even where the effect itself is idempotent."""
-    from prometheus_client import REGISTRY
-
-    labels = {"service": service, "event_type": event_type, "outcome": outcome}
-    return int(REGISTRY.get_sample_value("casework_events_consumed_total", labels) or 0)

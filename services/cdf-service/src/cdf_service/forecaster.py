@@ -40,14 +40,7 @@ from casework.periodic import wait_for_wake
 from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.trust_locks import lock_trusts
-from cdf_service.domain.forecast import (
-    Band,
-    BandCalibration,
-    ForecastOutturn,
-    month_end,
-    months_covered,
-    run_rate_outturn,
-)
+from cdf_service.domain.forecast import Band, BandCalibration, ForecastOutturn, month_end, run_rate_outturn
 from cdf_service.domain.forecast_basis import (
     RATE_WINDOW_DAYS,
     ForecastContext,
@@ -55,6 +48,7 @@ from cdf_service.domain.forecast_basis import (
     forecast_pairs,
     trust_shares,
 )
+from cdf_service.domain.forecast_inputs import months_covered
 from cdf_service.domain.national_list import EntryTerms, ListEntry, entry_as_of
 from cdf_service.domain.sact_submissions import SubmissionStatus
 from cdf_service.forecast_cache import ForecastCache, forecast_cache

@@ -13,7 +13,8 @@ from cdf_helpers import confirmed_clinician, load_seed_list, next_patient_index
 from sqlalchemy import text
 
 from casework.financial_year import financial_year_of, fy_end
-from cdf_service.domain.forecast import PendingApproval, Treatment, forecast_entry
+from cdf_service.domain.forecast import forecast_entry
+from cdf_service.domain.forecast_inputs import PendingApproval, Treatment
 from cdf_service.domain.national_list import Criterion, EntryStatus, ListEntry
 from cdf_service.synthetic.national import Course
 from cdf_service.synthetic.people import nhs_number_for

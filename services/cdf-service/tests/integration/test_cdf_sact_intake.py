@@ -18,7 +18,8 @@ from sqlalchemy import text
 from cdf_service.sact_schema import SACT_V4
 from cdf_service.synthetic.national import SyntheticTrust, TrustPlan, build_trust
 from cdf_service.synthetic.sact_files import write_sact_csv
-from embedded_stack.testing import RunningService, TestStack, eventually, read_topic
+from embedded_stack.event_checks import read_topic
+from embedded_stack.testing import RunningService, TestStack, eventually
 
 pytestmark = pytest.mark.integration
 TRUST = "RPY"

@@ -9,14 +9,14 @@ from functools import cache
 
 import pytest
 
-from cdf_service.backtest.history import (
+from cdf_service.backtest.history import national_history
+from cdf_service.backtest.history_records import (
     CycleRecord,
     HistoricApplication,
     HistoryPlan,
     NationalHistory,
     PublishedVersion,
     SactMonth,
-    national_history,
 )
 from cdf_service.backtest.known import HistoryIndex, known_at
 from cdf_service.backtest.run import ModelSettings, cutoff_day, forecast_at, run_backtest

@@ -9,7 +9,8 @@ from functools import cache
 from itertools import pairwise
 
 from casework.financial_year import month_start
-from cdf_service.backtest.history import HistoryPlan, NationalHistory, national_history
+from cdf_service.backtest.history import national_history
+from cdf_service.backtest.history_records import HistoryPlan, NationalHistory
 from cdf_service.domain.national_list import EntryStatus
 
 PLAN = HistoryPlan(seed=3, first_fy=2021, years=4, trusts=12, entries=14)

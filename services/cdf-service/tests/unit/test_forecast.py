@@ -12,17 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casework.financial_year import financial_year_of
-from cdf_service.domain.forecast import (
-    NORMAL_P90,
-    Band,
-    CyclePattern,
-    ForecastBasis,
-    PendingApproval,
-    Treatment,
-    forecast_entry,
-    historical_start_rate,
-    run_rate_outturn,
-)
+from cdf_service.domain.forecast import NORMAL_P90, Band, ForecastBasis, forecast_entry, run_rate_outturn
+from cdf_service.domain.forecast_inputs import CyclePattern, PendingApproval, Treatment, historical_start_rate
 from cdf_service.domain.time_on_treatment import Observation, kaplan_meier
 
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from forecast_entries import make_entry
 
-from cdf_service.domain.forecast import BandCalibration, CyclePattern
+from cdf_service.domain.forecast import BandCalibration
 from cdf_service.domain.forecast_basis import EntryBasis, TrustShares
+from cdf_service.domain.forecast_inputs import CyclePattern
 from cdf_service.forecast_cache import ForecastCache
 
 DAY = date(2026, 6, 30)

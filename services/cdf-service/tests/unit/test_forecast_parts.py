@@ -11,15 +11,8 @@ from decimal import Decimal
 import pytest
 from forecast_entries import make_entry
 
-from cdf_service.domain.forecast import (
-    Band,
-    CyclePattern,
-    NewApprovals,
-    PendingApproval,
-    Treatment,
-    forecast_entry,
-    months_covered,
-)
+from cdf_service.domain.forecast import Band, forecast_entry
+from cdf_service.domain.forecast_inputs import CyclePattern, NewApprovals, PendingApproval, Treatment, months_covered
 from cdf_service.domain.national_list import EntryStatus, EntryTerms
 from cdf_service.domain.time_on_treatment import kaplan_meier, observation_from_cycles, observation_from_treatment
 

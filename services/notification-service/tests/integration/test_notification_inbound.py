@@ -15,8 +15,9 @@ import pytest
 from notification_helpers import FAST, database, send_to_gateway, signed
 from sqlalchemy import func, select
 
+from embedded_stack.event_checks import read_topic
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import RunningService, TestStack, eventually, read_topic
+from embedded_stack.testing import RunningService, TestStack, eventually
 from notification_service.db.models import InboundMessage, Notification
 
 IFR_MAILBOX = "england.ifr-casework@nhs.net"

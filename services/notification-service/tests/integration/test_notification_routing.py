@@ -13,15 +13,8 @@ from typing import Any
 import pytest
 from notification_helpers import FAST, STAFF, database, publish_events, relay_mail, rows
 
-from embedded_stack.testing import (
-    RunningService,
-    TestStack,
-    caught_up,
-    envelope_for,
-    events_consumed,
-    eventually,
-    publish,
-)
+from embedded_stack.event_checks import caught_up, events_consumed
+from embedded_stack.testing import RunningService, TestStack, envelope_for, eventually, publish
 from notification_service.db.models import Notification
 from notification_service.domain.message import message_id_for
 

@@ -20,7 +20,8 @@ from notification_helpers import FAST, database, send_to_gateway, signed
 from sqlalchemy import select
 
 from embedded_stack.mail_relay import read_messages
-from embedded_stack.testing import RunningService, TestStack, eventually, free_port
+from embedded_stack.ports import free_port
+from embedded_stack.testing import RunningService, TestStack, eventually
 from notification_service.db.models import InboundMessage
 from notification_service.gateway.sender_checks import use_resolver
 

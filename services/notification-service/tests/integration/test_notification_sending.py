@@ -23,7 +23,8 @@ from notification_helpers import (
 )
 from sqlalchemy import func, select, update
 
-from embedded_stack.testing import RunningService, TestStack, eventually, read_topic
+from embedded_stack.event_checks import read_topic
+from embedded_stack.testing import RunningService, TestStack, eventually
 from notification_service.db.claims import Claimed
 from notification_service.db.models import Notification
 from notification_service.domain.delivery import Classification

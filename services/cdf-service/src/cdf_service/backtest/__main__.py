@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cdf_service.backtest.history import HistoryPlan, national_history
+from cdf_service.backtest.history import national_history
+from cdf_service.backtest.history_records import HistoryPlan
 from cdf_service.backtest.report import document, table
 from cdf_service.backtest.run import run_backtest
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from cdf_service.backtest.history import HistoricApplication, NationalHistory, PublishedVersion
+from cdf_service.backtest.history_records import HistoricApplication, NationalHistory, PublishedVersion
 from cdf_service.domain.forecast import month_end
 from cdf_service.domain.national_list import ListEntry, entry_as_of
 from cdf_service.domain.prior_approval import lapse_due_date

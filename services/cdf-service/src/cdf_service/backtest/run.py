@@ -24,9 +24,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from casework.financial_year import fy_end, fy_label, fy_start
-from cdf_service.backtest.history import HistoricApplication, NationalHistory, PublishedVersion
+from cdf_service.backtest.history_records import HistoricApplication, NationalHistory, PublishedVersion
 from cdf_service.backtest.known import HistoryIndex, Knowledge, known_at
-from cdf_service.domain.forecast import DEFAULT_START_RATE, BandCalibration, ForecastOutturn, months_covered
+from cdf_service.domain.forecast import BandCalibration, ForecastOutturn
 from cdf_service.domain.forecast_accuracy import (
     MonthAccuracy,
     PairOutcome,
@@ -35,6 +35,7 @@ from cdf_service.domain.forecast_accuracy import (
     out_of_year_bands,
 )
 from cdf_service.domain.forecast_basis import ForecastContext, forecast_pairs, trust_shares
+from cdf_service.domain.forecast_inputs import DEFAULT_START_RATE, months_covered
 from cdf_service.domain.national_list import EntryTerms
 from cdf_service.domain.time_on_treatment import DEFAULT_MIN_HISTORY
 

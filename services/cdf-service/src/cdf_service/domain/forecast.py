@@ -21,14 +21,16 @@ default is the normal distribution's). The variance adds up patient by patient (
 each active patient's remaining spend under the curve, each pending approval's Bernoulli(start rate)
 start times that, the new approvals as a compound Poisson count plus the uncertainty of their rate.
 The lower end never goes below the actual spend to date.
+
+What the forecast is made from: domain.forecast_inputs; a patient's cycles projected forward, with
+their moments: domain.cycle_projection.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -36,64 +38,23 @@ from enum import StrEnum
 
 from casework.financial_year import financial_year_of, fy_end, fy_start, month_start, month_starts
 from casework.identifiers import is_valid_ods_code
+from cdf_service.domain.cycle_projection import ProjectionParts, expected_duration_survival, project, project_active
+from cdf_service.domain.forecast_inputs import (
+    DEFAULT_START_RATE,
+    CyclePattern,
+    NewApprovals,
+    PendingApproval,
+    Treatment,
+)
 from cdf_service.domain.national_list import EntryTerms, ListEntry
 from cdf_service.domain.prior_approval import lapse_due_date
-from cdf_service.domain.time_on_treatment import CENSOR_BEFORE, KaplanMeierCurve
+from cdf_service.domain.time_on_treatment import KaplanMeierCurve
 
-DEFAULT_START_RATE = 0.9  # share of approvals that start, when there is no history yet
 NORMAL_P90 = 1.2815515655446004  # the normal distribution's 90th percentile, in standard deviations
 PENNY = Decimal("0.01")
 
-Survival = Callable[[float], float]
-CostOn = Callable[[date], float]
 
-
-# --- Inputs and result ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Treatment:
-    """A started treatment as SACT shows it, cycles keyed by the day they were given (a dispensed pack:
-    all its cycles on its day), with the start and length (v4.0 item 82) of the latest cycle SACT
-    reported when known."""
-
-    start: date
-    stop: date | None  # date of final treatment; None while still on treatment
-    cycles_by_month: Mapping[date, int] = field(default_factory=dict)
-    last_cycle_start: date | None = None  # the latest cycle SACT reported (a dispensed pack: its last one)
-    cycle_length_days: int | None = None  # that cycle's length as SACT gave it (v4.0 item 82)
-
-
-@dataclass(frozen=True)
-class PendingApproval:
-    """Approved, not yet started."""
-
-    planned_start: date
-
-
-@dataclass(frozen=True)
-class NewApprovals:
-    """Approvals of the trust and entry not made yet: expected per day the entry takes approvals, the
-    variance of that estimate, and the days from an approval to its first administration."""
-
-    per_day: float
-    per_day_variance: float = 0.0
-    start_lag_days: int = 14
-
-
-@dataclass(frozen=True)
-class CyclePattern:
-    """How an entry's cycles are spaced in SACT: the mean days from one to the next (delays included), and
-    `longer_gaps[g]`, the share of gaps between consecutive cycles longer than g days (none longer than
-    the table). Without a table every gap up to a cycle length + four weeks is possible."""
-
-    interval: float
-    longer_gaps: tuple[float, ...] = ()
-
-    def gap_longer_than(self, days: int) -> float:
-        if not self.longer_gaps:
-            return 1.0 if days <= self.interval + 28 else 0.0
-        return self.longer_gaps[days] if 0 <= days < len(self.longer_gaps) else float(days < 0)
+# --- The result --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -159,16 +120,6 @@ class ForecastOutturn:
     upper: Decimal
 
 
-# --- Rates and the finance shortcut --------------------------------------------------------------
-
-
-def historical_start_rate(started: int, resolved: int, default: float = DEFAULT_START_RATE) -> float:
-    """Share of resolved approvals (started, lapsed or withdrawn) that started; `default` with no history."""
-    if started < 0 or resolved < started:
-        raise ValueError("need 0 <= started <= resolved")
-    return default if resolved == 0 else started / resolved
-
-
 def run_rate_outturn(actual_to_date: Decimal, months_elapsed: int) -> Decimal:
     """Finance's shortcut: spend to date / months elapsed x 12. The forecast must beat it in backtests."""
     if not 1 <= months_elapsed <= 12:
@@ -176,117 +127,11 @@ def run_rate_outturn(actual_to_date: Decimal, months_elapsed: int) -> Decimal:
     return _pence(actual_to_date / months_elapsed * 12)
 
 
-def months_covered(sact_to: date, financial_year: str) -> int:
-    """Months of the financial year the trust's SACT reaches into (0 before the year starts)."""
-    if sact_to < fy_start(financial_year):
-        return 0
-    return financial_year_of(min(sact_to, fy_end(financial_year))).month
-
-
 def _pence(amount: Decimal) -> Decimal:
     return amount.quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
-# --- Cycle projection ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Projection:
-    """Expected spend per month and the first two moments of one patient's spend in the year."""
-
-    by_month: dict[date, float]
-    mean: float
-    second_moment: float
-
-
-def expected_duration_survival(entry: ListEntry) -> Survival:
-    """Fallback curve: everyone stays exactly `expected_cycles` cycles (duration = cycles x length)."""
-    duration = entry.expected_duration_days
-    return lambda t: 1.0 if t < duration else 0.0
-
-
-def _project(
-    origin: date, first: int, survival: Survival, given: float, parts: _Parts, step: float | None = None
-) -> _Projection:
-    """Cycles k = first, first + 1, ... dated origin + (k - first) x the interval between cycles (rounded to
-    a day) up to the year's end; cycle k given with probability S(k x L) / given (time on treatment is
-    counted in cycles of the list's length L), at its day's cost.
-
-    The events "cycle k given" are nested (a later cycle implies the earlier ones), so the j-th
-    probability p_j is P(count >= j). With c_j the j-th cycle's cost and C_j = c_1 + ... + c_j, the
-    spend X has E[X] = sum p_j c_j and E[X^2] = sum p_j c_j (2 C_j - c_j) (with one cost c:
-    c^2 sum (2j - 1) p_j).
-    """
-    by_month: dict[date, float] = {}
-    mean = second = cumulative = 0.0
-    interval, unit, k = step or parts.interval, parts.unit, first
-    day = origin
-    while day <= parts.until:
-        p = survival(k * unit) / given
-        if p <= 0.0:
-            break  # survival never rises again
-        c = parts.cost(day)
-        cumulative += c
-        month = month_start(day)
-        by_month[month] = by_month.get(month, 0.0) + p * c
-        mean += p * c
-        second += p * c * (2 * cumulative - c)
-        k += 1
-        day = origin + timedelta(days=round((k - first) * interval))
-    return _Projection(by_month, mean, second)
-
-
-def _project_active(
-    start: date, seen: int, last: date | None, length: int | None, parts: _Parts, pattern: CyclePattern
-) -> _Projection:
-    """The rest of a treatment that started on `start` and was running when the trust's SACT ends, with
-    `seen` cycles in SACT, the latest starting on `last` (a dispensed pack's last cycle: maybe after
-    `sact_to`), `length` days long as SACT reported it (v4.0 item 82; None: the list's length L).
-    L below is then that length, and the interval the entry's interval x length / L.
-
-    It has had at least `seen` cycles: with G = S(just under n x L) and S1 = S(n x L), n = seen, the
-    next cycle comes with probability S1 / G. SACT also shows no cycle in the g days from `last` to its
-    end; a continuing treatment's gap is longer than g with probability F(g) (`CyclePattern`), a
-    stopped one's always. So P(next cycle) = S1 F / (S1 F + G - S1), and cycle k >= n is given with
-    S(k x L) times the same factor. The next cycles fall every interval after `last` (from the day
-    after SACT ends if already overdue). With no cycle seen: on treatment at `sact_to`, cycles every
-    interval from the start."""
-    if length is not None and length != parts.unit:
-        parts = dataclasses.replace(parts, interval=parts.interval * length / parts.unit, unit=length)
-    survival, interval, sact_to = parts.survival, parts.interval, parts.sact_to
-    if last is None:
-        elapsed = (sact_to - start).days
-        given = survival(elapsed * parts.unit / interval)
-        if given <= 0.0:
-            return _Projection({}, 0.0, 0.0)  # already longer than the curve allows
-        first = int(elapsed // interval) + 1
-        return _project(start + timedelta(days=round(first * interval)), first, survival, given, parts)
-    at_least, next_one = survival(seen * parts.unit - CENSOR_BEFORE), survival(seen * parts.unit)
-    quiet = pattern.gap_longer_than(max(0, (sact_to - last).days))
-    if at_least <= 0.0 or next_one <= 0.0 or quiet <= 0.0:
-        return _Projection({}, 0.0, 0.0)  # past the curve, or quiet for longer than any treatment goes on
-    given = next_one + (at_least - next_one) / quiet
-    origin = max(last + timedelta(days=round(interval)), sact_to + timedelta(days=1))
-    return _project(origin, seen, survival, given, parts)
-
-
-def expected_start(pending: PendingApproval, sact_to: date) -> date:
-    """The planned start, or the day after the trust's SACT ends when that has passed and the approval is live."""
-    return max(pending.planned_start, sact_to + timedelta(days=1))
-
-
 # --- The forecast --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Parts:
-    survival: Survival
-    interval: float  # days between cycles
-    unit: int  # the list's cycle length: the curve counts time on treatment in cycles of it
-    as_of: date
-    sact_to: date
-    until: date
-    cost: CostOn
 
 
 def forecast_entry(
@@ -319,7 +164,9 @@ def forecast_entry(
     terms = terms or EntryTerms.of(entry)
     cycles = cycles or CyclePattern(float(entry.cycle_length_days))
     survival = curve.survival if curve is not None else expected_duration_survival(entry)
-    parts = _Parts(survival, cycles.interval, entry.cycle_length_days, as_of, sact_to, fy_end(fy), terms.cost_on)
+    parts = ProjectionParts(
+        survival, cycles.interval, entry.cycle_length_days, as_of, sact_to, fy_end(fy), terms.cost_on
+    )
     year_start = fy_start(fy)
     treatments = [t for t in treatments if t.stop is None or t.stop >= year_start]  # the rest cost nothing now
     actual = _actual_spend(treatments, year_start, as_of, terms)
@@ -366,7 +213,7 @@ def _actual_spend(
 
 
 def _active_part(
-    treatments: Iterable[Treatment], parts: _Parts, pattern: CyclePattern
+    treatments: Iterable[Treatment], parts: ProjectionParts, pattern: CyclePattern
 ) -> tuple[dict[date, float], float]:
     """Expected spend per month of treatments running when the SACT ends, and the variance of their spend.
     Treatments that started on the same day (with the same cycles seen) have the same projection: it is
@@ -378,7 +225,7 @@ def _active_part(
     by_month: dict[date, float] = {}
     variance = 0.0
     for (start, seen, last, length), patients in running.items():
-        projection = _project_active(start, seen, last, length, parts, pattern)
+        projection = project_active(start, seen, last, length, parts, pattern)
         _add(by_month, projection.by_month, patients)
         variance += patients * (projection.second_moment - projection.mean**2)
     return by_month, variance
@@ -398,7 +245,7 @@ def _seen(treatment: Treatment, as_of: date) -> tuple[int, date | None, int | No
 
 
 def _pipeline_part(
-    pending: Iterable[PendingApproval], parts: _Parts, lapse_window_days: int, start_rate: float
+    pending: Iterable[PendingApproval], parts: ProjectionParts, lapse_window_days: int, start_rate: float
 ) -> tuple[dict[date, float], float]:
     """Expected spend per month of approvals not yet started (x start rate), and its variance.
     Approvals planned for the same day have the same projection: it is made once per planned start."""
@@ -408,7 +255,7 @@ def _pipeline_part(
         if parts.sact_to > lapse_due_date(planned, lapse_window_days):
             continue  # SACT covers its whole window and shows no start: it lapses and will cost nothing
         start = max(planned, parts.sact_to + timedelta(days=1))
-        projection = _project(start, 0, parts.survival, 1.0, parts)
+        projection = project(start, 0, parts.survival, 1.0, parts)
         _add(by_month, projection.by_month, start_rate * approvals)
         # Spend = B x X with B ~ Bernoulli(p) independent of X: Var = p E[X^2] - p^2 E[X]^2 per approval.
         variance += approvals * (start_rate * projection.second_moment - (start_rate * projection.mean) ** 2)
@@ -416,7 +263,7 @@ def _pipeline_part(
 
 
 def _new_approvals_part(
-    rate: NewApprovals | None, parts: _Parts, terms: EntryTerms, as_of: date, start_rate: float
+    rate: NewApprovals | None, parts: ProjectionParts, terms: EntryTerms, as_of: date, start_rate: float
 ) -> tuple[dict[date, float], float]:
     """Approvals after `as_of`, month by month: per_day x the days the entry takes approvals, each starting
     (with probability start rate) a lag after the middle of those days. Their count is Poisson, so the
@@ -431,7 +278,7 @@ def _new_approvals_part(
         days = terms.approval_days(first, last)
         if days:
             start = first + timedelta(days=(last - first).days // 2 + rate.start_lag_days)
-            projection = _project(start, 0, parts.survival, 1.0, parts)
+            projection = project(start, 0, parts.survival, 1.0, parts)
             starts = rate.per_day * days * start_rate
             _add(by_month, projection.by_month, starts)
             variance += starts * projection.second_moment

@@ -29,15 +29,13 @@ from itertools import accumulate, pairwise
 from typing import Any
 
 from casework.financial_year import financial_year_of, fy_start
-from cdf_service.domain.forecast import (
+from cdf_service.domain.forecast import BandCalibration, ForecastOutturn, forecast_entry
+from cdf_service.domain.forecast_inputs import (
     DEFAULT_START_RATE,
-    BandCalibration,
     CyclePattern,
-    ForecastOutturn,
     NewApprovals,
     PendingApproval,
     Treatment,
-    forecast_entry,
     historical_start_rate,
     months_covered,
 )

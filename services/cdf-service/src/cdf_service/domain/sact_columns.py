@@ -8,7 +8,7 @@ column, through the RowValidator's own functions and caches; what comes back to 
 fail (`is_in`, in native code) and, where the record needs it, the value the check read. What is
 vectorised is how those answers combine: every value fine, each choice given as it says (one of 66 and
 67; at least one of 10 and 11; one of 80 and 81), a multi-cycle row's cycle length (item 82 when 83 > 1),
-and the order of the dates (`sact_validator.DATE_ORDER`, compared as ISO text, which orders as the dates
+and the order of the dates (`sact_row_problems.DATE_ORDER`, compared as ISO text, which orders as the dates
 do). A regimen's rows come together and repeat its patient and regimen-level values: those are checked
 once per run of rows that repeat them, and the answers spread back over the run.
 
@@ -26,7 +26,8 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from cdf_service.domain.sact_validator import DATE_ORDER, RowValidator
+from cdf_service.domain.sact_row_problems import DATE_ORDER
+from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.domain.sact_values import parse_date, whole
 from cdf_service.sact_schema import DataItem, Role
 
@@ -117,7 +118,7 @@ class ColumnValidator:
             "born": col.text(at[Role.BIRTH_DATE]),
             "nhs_number": col.text(at[Role.NHS_NUMBER])
             .str.replace_all(" ", "", literal=True)
-            .str.replace_all("-", "", literal=True),  # as sact_validator.nhs_digits
+            .str.replace_all("-", "", literal=True),  # as sact_row_reading.nhs_digits
         }
 
     def _row_values(self, col: _Distinct) -> dict[str, pl.Expr]:
