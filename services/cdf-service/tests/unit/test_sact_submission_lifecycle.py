@@ -12,8 +12,8 @@ from cdf_service.domain.sact_submissions import (
     next_status,
     sql_states,
 )
+from cdf_service.sact.claims import CLAIM
 from cdf_service.sact.intake import _UPLOADED
-from cdf_service.sact.worker import _CLAIM
 
 
 def test_every_status_is_reachable_from_an_upload_and_only_processed_is_final() -> None:
@@ -41,7 +41,7 @@ def test_a_claim_is_taken_over_only_while_a_worker_holds_it_and_fails_only_from_
 
 
 def test_the_worker_claims_and_the_upload_finishes_with_the_tables_states() -> None:
-    claim = " ".join(_CLAIM.text.split())
+    claim = " ".join(CLAIM.text.split())
     assert f"status IN ({sql_states(SubmissionStep.CLAIM)})" in claim
     assert "status IN ('received', 'receiving')" in claim and "status <> 'receiving' OR chunks_total > 0" in claim
     assert "status IN ('matching', 'processing') AND heartbeat_at <" in claim

@@ -2,7 +2,8 @@
 
 Claiming uses FOR UPDATE SKIP LOCKED, so the worker's loops and replicas share submissions; a
 submission whose worker went silent for SACT_STALE_AFTER_S is taken over and resumes after its last
-committed piece. Two ways through (the steps are in sact.processing):
+committed piece (the claim and its token: sact.claims; an upload still arriving: sact.upload_progress).
+Two ways through (the steps are in sact.processing):
 
 - **At once**: a small upload (one piece, at most SACT_INLINE_MAX_BYTES) is validated in the worker
   and written, checked for duplicates, matched, lapsed and marked processed in one transaction: a
@@ -21,17 +22,14 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import socket
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import NamedTuple
 
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from casework import clock
 from casework.child_processes import die_with_parent
@@ -39,14 +37,14 @@ from casework.logs import get_logger
 from casework.periodic import wait_for_wake
 from casework.tracing import continued
 from cdf_service.db.list_cache import list_cache
-from cdf_service.db.models import SactSubmission
 from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
-from cdf_service.domain.sact_submissions import LIFECYCLE, SubmissionStatus, SubmissionStep, next_status, sql_states
+from cdf_service.domain.sact_submissions import SubmissionStep, next_status
 from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.forecaster import recompute_pairs
 from cdf_service.lapse import BATCH as LAPSE_BATCH
 from cdf_service.lapse import lapse_batch, lapse_overdue
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
+from cdf_service.sact.claims import Claimed, claim_next, fail_claimed, holding, locked
 from cdf_service.sact.matcher import match_pairs, match_submission
 from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece
 from cdf_service.sact.processing import (
@@ -64,36 +62,12 @@ from cdf_service.sact.processing import (
     written_checksums,
 )
 from cdf_service.sact.records import count_rows
+from cdf_service.sact.upload_progress import UploadProgress
 from cdf_service.sact_drugs import reference_drugs
 from cdf_service.sact_schema import CURRENT, SCHEMAS
 
 log = get_logger(__name__)
 SACT_WORKER = "cdf-sact-worker"  # wake signal: a submission (or a piece of one) was stored
-UPLOAD_POLL_S = 0.05  # how often a worker ahead of an upload looks for its next piece
-HEARTBEAT_EVERY_S = 5.0
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # claimed_by: which process holds a submission
-
-# A claim gives the submission a new token (a takeover too): every later write names it, so the worker
-# it was taken from, should it still be running, writes nothing more (processing.ClaimLost).
-# The states come from the lifecycle table; from `receiving` only once a piece is stored.
-_CLAIM = text(
-    f"""
-    UPDATE sact_submissions SET status = '{next_status(SubmissionStatus.RECEIVED, SubmissionStep.CLAIM)}',
-                                started_at = coalesce(started_at, now()),
-                                heartbeat_at = now(), claim_token = gen_random_uuid(), claimed_by = :worker
-    WHERE id = (
-        SELECT id FROM sact_submissions
-        WHERE (status IN ({sql_states(SubmissionStep.CLAIM)})
-               AND (status <> '{SubmissionStatus.RECEIVING}' OR chunks_total > 0))
-           OR (status IN ({sql_states(SubmissionStep.TAKE_OVER)})
-               AND heartbeat_at < now() - make_interval(secs => :stale))
-        ORDER BY created_at
-        FOR UPDATE SKIP LOCKED
-        LIMIT 1)
-    RETURNING id, upload_complete, chunks_total, bytes_received, claim_token, trace_context
-    """
-)
-
 
 _LOAD_SMALL = text(
     """
@@ -103,24 +77,6 @@ _LOAD_SMALL = text(
     FOR UPDATE OF s
     """
 )
-
-
-# The claim held while matching: each batch's transaction beats the heartbeat under the token (a
-# matching phase longer than SACT_STALE_AFTER_S is not taken over), or learns the claim is lost.
-_HOLD = text("UPDATE sact_submissions SET heartbeat_at = now() WHERE id = :sid AND claim_token = :token RETURNING id")
-
-
-class Claimed(NamedTuple):
-    id: uuid.UUID
-    upload_complete: bool
-    chunks_total: int
-    bytes_received: int
-    token: uuid.UUID
-    trace_context: dict[str, str] | None = None  # the upload's: processing continues its trace
-
-
-class UploadStalled(Exception):
-    pass
 
 
 @dataclass
@@ -171,11 +127,7 @@ class SactWorker:
             slots.release()
 
     async def claim(self) -> Claimed | None:
-        params = {"stale": self.settings.sact_stale_after_s, "worker": WORKER_NAME}
-        async with self.runtime.unit_of_work() as uow:
-            row = (await uow.session.execute(_CLAIM, params)).first()
-            await uow.commit()
-        return Claimed(*row) if row is not None else None
+        return await claim_next(self.runtime)
 
     async def process(self, claimed: Claimed, today: date | None = None) -> None:
         today = today or clock.today()
@@ -196,7 +148,7 @@ class SactWorker:
         except ClaimLost:
             log.warning("sact submission taken over by another worker; this one stops", submission_id=str(claimed.id))
         except Exception as exc:
-            if await self._fail(claimed, f"{type(exc).__name__}: {exc}"):
+            if await fail_claimed(self.runtime, claimed, f"{type(exc).__name__}: {exc}"):
                 log.exception("sact submission failed", submission_id=str(claimed.id))
             else:  # its stored pieces went with the claim, say: not this worker's to fail any more
                 log.warning("sact submission taken over by another worker; this one stops", error=repr(exc))
@@ -239,7 +191,7 @@ class SactWorker:
     async def _in_pieces(self, claimed: Claimed, today: date) -> None:
         submission_id, token = claimed.id, claimed.token
         async with self.runtime.unit_of_work() as uow:
-            submission = await _locked(uow, submission_id, token)
+            submission = await locked(uow, submission_id, token)
             listed = await self._listed(uow)
             trust = submission.provider_ods[:3]
             spec = self._spec(submission_id, trust, (submission.sact_version, submission.columns), listed, today)
@@ -252,7 +204,7 @@ class SactWorker:
 
         started = time.perf_counter()
         async with self.runtime.unit_of_work() as uow:
-            submission = await _locked(uow, submission_id, token)
+            submission = await locked(uow, submission_id, token)
             duplicates = await reject_duplicates(uow, submission_id, checksums)
             submission.rows_accepted -= duplicates
             submission.rows_rejected += duplicates
@@ -263,13 +215,13 @@ class SactWorker:
 
         started = time.perf_counter()
         counts = await match_submission(
-            self.runtime, submission_id, spec.trust, listed_drugs(listed), hold=_holding(submission_id, token)
+            self.runtime, submission_id, spec.trust, listed_drugs(listed), hold=holding(submission_id, token)
         )
         counts["lapsed"] = await lapse_overdue(self.runtime, today, provider_ods=spec.trust)
         timings["ms_matching"] = round((time.perf_counter() - started) * 1000)
         counts.update(timings)
         async with self.runtime.unit_of_work() as uow:
-            record_processed(uow, await _locked(uow, submission_id, token), counts)
+            record_processed(uow, await locked(uow, submission_id, token), counts)
             await uow.commit()
         log.info("sact submission processed", submission_id=str(submission_id), **counts)
 
@@ -286,7 +238,7 @@ class SactWorker:
         depth = max(self.settings.sact_validation_processes, 1) + 1
         flight: deque[_InFlight] = deque()
         submission_id = claimed.id
-        upload = _UploadProgress(self, claimed)
+        upload = UploadProgress(self.runtime, claimed)
         next_row: int | None = first_row
 
         async def fill() -> None:
@@ -373,79 +325,6 @@ class SactWorker:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-
-    async def _fail(self, claimed: Claimed, error: str) -> bool:
-        """Mark the submission failed while it is still ours; False when it is not."""
-        async with self.runtime.unit_of_work() as uow:
-            failed = await uow.session.execute(
-                update(SactSubmission)
-                .where(SactSubmission.id == claimed.id, SactSubmission.claim_token == claimed.token)
-                .where(SactSubmission.status.in_(LIFECYCLE.sources(SubmissionStep.FAIL)))
-                .values(status=SubmissionStatus.FAILED, error=error[:2000], finished_at=datetime.now(UTC))
-                .returning(SactSubmission.id)
-            )
-            ours = failed.first() is not None
-            await uow.commit()
-        return ours
-
-
-class _UploadProgress:
-    """How far the upload of a submission being processed has got; the worker's heartbeat while it waits."""
-
-    def __init__(self, worker: SactWorker, claimed: Claimed) -> None:
-        self.worker, self.submission_id, self.token = worker, claimed.id, claimed.token
-        self.chunks_total, self.complete = 0, False
-        self._moved_at = self._beat_at = time.monotonic()
-
-    async def refresh(self, beat: bool = False) -> None:
-        query = text(
-            "UPDATE sact_submissions SET heartbeat_at = CASE WHEN :beat THEN now() ELSE heartbeat_at END "
-            "WHERE id = :sid AND claim_token = :token RETURNING chunks_total, upload_complete"
-        )
-        params = {"sid": self.submission_id, "beat": beat, "token": self.token}
-        async with self.worker.runtime.unit_of_work() as uow:
-            row = (await uow.session.execute(query, params)).first()
-            if row is None:
-                raise await lost_or_gone(uow, self.submission_id)
-            await uow.commit()
-        if row.chunks_total != self.chunks_total:
-            self._moved_at = time.monotonic()
-        self.chunks_total, self.complete = row.chunks_total, row.upload_complete
-
-    async def wait_for_more(self, seq: int) -> None:
-        """Until a piece beyond `seq` is stored or the upload completes; fails an upload that stopped."""
-        stale_after = self.worker.settings.sact_stale_after_s
-        beat_every = min(HEARTBEAT_EVERY_S, stale_after / 3)  # well inside the time others wait before a takeover
-        while True:
-            beat = time.monotonic() - self._beat_at >= beat_every
-            await self.refresh(beat)
-            if beat:
-                self._beat_at = time.monotonic()
-            if self.complete or self.chunks_total > seq:
-                return
-            if time.monotonic() - self._moved_at > stale_after:
-                raise UploadStalled(f"no piece of the file arrived for {stale_after:g} s; send the file again")
-            await asyncio.sleep(UPLOAD_POLL_S)
-
-
-async def _locked(uow: CdfUnitOfWork, submission_id: uuid.UUID, token: uuid.UUID) -> SactSubmission:
-    """The submission's row, locked, while it is still ours."""
-    submission = await uow.session.get(SactSubmission, submission_id, with_for_update=True, populate_existing=True)
-    if submission is None:
-        raise SubmissionGone(str(submission_id))
-    if submission.claim_token != token:
-        raise ClaimLost(str(submission_id))
-    return submission
-
-
-def _holding(submission_id: uuid.UUID, token: uuid.UUID) -> Callable[[CdfUnitOfWork], Awaitable[None]]:
-    """A matching batch's first step: the claim is still ours (its heartbeat beaten), else ClaimLost."""
-
-    async def hold(uow: CdfUnitOfWork) -> None:
-        if (await uow.session.execute(_HOLD, {"sid": submission_id, "token": token})).first() is None:
-            raise await lost_or_gone(uow, submission_id)
-
-    return hold
 
 
 async def sact_worker(runtime: CdfRuntime) -> None:

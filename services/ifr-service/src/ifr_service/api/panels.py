@@ -19,13 +19,14 @@ from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, field_problem
 from ifr_service.access import OFFICER_ROLES, visible_panels
-from ifr_service.case_actions import ActionContext, ConflictIn, ListIn, declare_conflicts, list_on_panel
+from ifr_service.action_base import ActionContext
 from ifr_service.cohorts import open_alert_for
 from ifr_service.db import panels as panel_queries
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel, PanelMember
 from ifr_service.domain.case import Action
 from ifr_service.domain.panel import Member, MemberRole, PanelKind, participating, quorum_shortfall, unknown_members
 from ifr_service.domain.regions import Region, region_name
+from ifr_service.panel_actions import ConflictIn, ListIn, declare_conflicts, list_on_panel
 from ifr_service.runtime import IfrUnitOfWork, Runtime, Uow
 from ifr_service.workflow import ensure_allowed, get_case
 
