@@ -15,41 +15,35 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from casework import clock
-from casework.auth import Forbidden, Principal, ensure_visible, require_roles
-from casework.budget_impact import BudgetImpact, mismatch
+from casework.auth import Principal, ensure_visible, require_roles
+from casework.budget_impact import BudgetImpact
 from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
 from casework.csv_export import csv_response
 from casework.db import violated_constraint
 from casework.events.catalogue.cdf import StopReason
-from casework.financial_year import financial_year_of
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import NhsNumber, OdsCode, patient_ref
 from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.patient_search import SEARCH_LIMIT, PatientSearch
-from casework.problems import Conflict, NotFound, Unprocessable, field_problem
+from casework.problems import NotFound
 from cdf_service.access import APPLICANT_ROLES, APPLICATION_READER_ROLES, WITHDRAW_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db import application_repo
-from cdf_service.db.forecast_repo import mark_dirty, stage_dirty
-from cdf_service.db.list_cache import list_cache
+from cdf_service.db.forecast_repo import mark_dirty
 from cdf_service.db.models import Application
-from cdf_service.domain.clinicians import may_apply_problem
-from cdf_service.domain.national_list import ListEntry
 from cdf_service.domain.prior_approval import (
     TRANSITIONS,
     ApplicationAction,
     ApplicationState,
-    decide_application,
-    initial_state,
-    lapse_due_date,
 )
-from cdf_service.events import emit_decision, emit_withdrawn
+from cdf_service.events import emit_withdrawn
 from cdf_service.runtime import CdfUnitOfWork, Runtime, Uow
+from cdf_service.use_cases.applications import ENTITY, duplicate_approval
+from cdf_service.use_cases.applications import apply as apply_for_approval
 
 router = APIRouter(prefix="/cdf/applications", tags=["applications"])
 
-ENTITY = "cdf_application"
 LIVE_APPROVAL_CONSTRAINT = "uq_applications_live_patient_entry"  # one live approval per patient and entry
 
 
@@ -176,72 +170,7 @@ async def apply(
     if (previous := idem.replay(context.stored)) is not None:
         return previous
     ensure_visible(principal, body.provider_ods, "provider", body.provider_ods)  # not for another trust
-    found = await list_cache(runtime).entry_for(
-        uow.session, body.entry_id, body.planned_start, settings.list_cache_ttl_s
-    )
-    if found is None:
-        raise field_problem("entry_id", f"{body.entry_id} is not an entry of the national CDF list")
-    entry, in_force = found
-    clinician = context.applicant
-    if clinician is None:
-        raise field_problem("clinician_gmc", may_apply_problem(None, body.provider_ods) or "")
-    if problem := may_apply_problem(clinician.status, body.provider_ods):
-        raise Forbidden(f"clinician {body.clinician_gmc} may not apply: {problem}", field="clinician_gmc")
-    _check_answers(entry, body.answers)
-    if context.live_approval is not None:
-        raise _duplicate(context.live_approval, entry.entry_id)
-    decision = decide_application(entry, body.answers, body.planned_start, body.consent_confirmed)
-    reasons = list(decision.reasons)
-    if not in_force:
-        reasons.insert(0, f"list entry {entry.entry_id} is not on the list on {body.planned_start.isoformat()}")
-    approved = in_force and decision.approved
-    if body.budget_impact is not None and (
-        wrong := mismatch(
-            body.budget_impact,
-            source="cdf",
-            provider_ods=body.provider_ods,
-            financial_year=financial_year_of(body.planned_start).financial_year,
-            amount=entry.expected_cost if approved else None,  # a rejection commits nothing
-        )
-    ):
-        raise field_problem(*wrong)
-    app = Application(
-        id=uuid.uuid4(),
-        reference=f"CDF-{uuid.uuid4().hex[:10].upper()}",
-        provider_ods=body.provider_ods,
-        patient_ref=ref,
-        nhs_number=body.nhs_number,
-        date_of_birth=body.date_of_birth,
-        entry_id=entry.entry_id,
-        entry_version=entry.version,
-        dmd_id=entry.dmd_id,
-        drug_name=entry.drug_name,
-        drug_key=entry.drug_name.strip().lower(),
-        indication=entry.indication,
-        clinician_id=clinician.id,
-        clinician_gmc=clinician.gmc_number,
-        clinician_email=clinician.email,
-        answers=body.answers,
-        consent_confirmed=body.consent_confirmed,
-        planned_start=body.planned_start,
-        lapse_window_days=entry.lapse_window_days,
-        lapse_due=lapse_due_date(body.planned_start, entry.lapse_window_days),
-        expected_cost=entry.expected_cost,
-        cost_per_cycle=entry.cost_per_cycle,
-        budget_impact=None if body.budget_impact is None else body.budget_impact.model_dump(mode="json"),
-        status=(initial_state(decision) if in_force else ApplicationState.REJECTED).value,
-        unmet_criteria=list(decision.unmet_criteria),
-        reasons=reasons,
-        cycles_given=0,
-        version=1,
-        created_by=principal.sub,
-        created_at=datetime.now(UTC),
-    )
-    application_repo.stage_insert(uow, app)
-    emit_decision(uow, app)
-    if app.status == ApplicationState.APPROVED:
-        stage_dirty(uow, [(app.provider_ods, app.entry_id)])
-    uow.audit(principal, "create", ENTITY, app.id, detail={"status": app.status})
+    app = await apply_for_approval(uow, runtime, body, context=context, patient_ref=ref, principal=principal)
     out = application_out(app)
     await idem.remember(uow, status.HTTP_201_CREATED, out)
     try:
@@ -253,26 +182,10 @@ async def apply(
         await uow.rollback()  # a concurrent twin approved first
         if (first := await idem.previous(uow)) is not None:  # the same request again: its answer
             return first
-        existing = await application_repo.live_approval_id(uow.session, ref, entry.entry_id)
-        raise _duplicate(existing, entry.entry_id) from None
+        existing = await application_repo.live_approval_id(uow.session, ref, app.entry_id)
+        raise duplicate_approval(existing, app.entry_id) from None
     set_etag(response, app.version)
     return out
-
-
-def _check_answers(entry: ListEntry, answers: dict[str, bool]) -> None:
-    unknown = sorted(set(answers) - entry.criterion_codes)
-    missing = [c.code for c in entry.criteria if c.code not in answers]
-    errors = [{"field": f"answers.{c}", "message": f"entry {entry.entry_id} has no criterion {c}"} for c in unknown]
-    errors += [{"field": f"answers.{c}", "message": "an answer is required"} for c in missing]
-    if errors:
-        raise Unprocessable("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
-
-
-def _duplicate(existing: uuid.UUID | None, entry_id: str) -> Conflict:
-    return Conflict(
-        f"the patient already has a live approval for {entry_id} ({existing})",
-        existing_id=str(existing) if existing else None,
-    )
 
 
 # --- reading ---------------------------------------------------------------------------------------

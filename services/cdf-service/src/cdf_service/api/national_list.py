@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from casework import clock
 from casework.auth import Principal, current_principal, require_roles
-from casework.concurrency import IfMatch, require_version, set_etag
+from casework.concurrency import IfMatch, set_etag
 from casework.csv_export import csv_response
 from casework.idempotency import IdempotentRequest
 from casework.identifiers import SnomedId
 from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
-from casework.problems import Conflict, NotFound, Unprocessable
+from casework.problems import NotFound, Unprocessable
 from casework.request_body import body_limit
 from cdf_service.access import LIST_EDITOR_ROLES
 from cdf_service.db import list_repo
@@ -31,13 +31,12 @@ from cdf_service.domain.list_csv import LIST_COLUMNS, entry_to_row
 from cdf_service.domain.national_list import (
     Criterion,
     EntryStatus,
-    InvalidListEntry,
-    ListEntry,
-    VersionConflict,
     is_open_on,
 )
 from cdf_service.list_loader import ListLoadProblems, load_list_csv
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork, Runtime, Uow
+from cdf_service.use_cases.national_list import add_version as add_list_version
+from cdf_service.use_cases.national_list import create_entry as create_list_entry
 
 router = APIRouter(prefix="/cdf/list", tags=["national list"])
 ENTRY_ID = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
@@ -215,11 +214,6 @@ def _domain_values(body: BaseModel, exclude: set[str]) -> dict[str, Any]:
     return values
 
 
-def _invalid(exc: InvalidListEntry) -> Unprocessable:
-    errors = [{"field": p.split(" ", 1)[0].rstrip(":"), "message": p} for p in exc.problems]
-    return Unprocessable("; ".join(exc.problems), errors=errors)
-
-
 Day = Annotated[date | None, Query(description="The list as it stood on this day (default today)")]
 
 
@@ -297,15 +291,9 @@ async def create_entry(
     idem = IdempotentRequest(request, principal, body)
     if (previous := await idem.previous(uow)) is not None:
         return previous
-    if await list_repo.latest_version(uow.session, body.entry_id) is not None:
-        raise Conflict(f"list entry {body.entry_id} exists; add a version instead", entry_id=body.entry_id)
-    try:
-        entry = ListEntry(version=1, **_domain_values(body, {"change_note"}))
-        row = await list_repo.add_first_version(uow.session, entry, principal.sub, body.change_note)
-    except InvalidListEntry as exc:
-        raise _invalid(exc) from None
+    values = _domain_values(body, {"change_note"})
+    row = await create_list_entry(uow, values, change_note=body.change_note, principal=principal)
     out = entry_out(row, row.effective_from)
-    uow.audit(principal, "create", "cdf_list_entry", f"{row.entry_id}/v1", reason=body.change_note)
     await idem.remember(uow, status.HTTP_201_CREATED, out)
     if (first := await idem.commit_or_replay(uow)) is not None:
         return first
@@ -354,17 +342,15 @@ async def _new_version(
     change: tuple[dict[str, Any], date, str | None],
 ) -> EntryOut:
     changes, effective_from, note = change
-    current = await list_repo.latest_version(uow.session, entry_id, lock=True)
-    if current is None:
-        raise NotFound(f"list entry {entry_id} not found")
-    require_version(if_match, current.version)
-    try:
-        row = await list_repo.add_next_version(uow.session, current, changes, effective_from, principal.sub, note)
-    except VersionConflict as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "effective_from", "message": str(exc)}]) from None
-    except InvalidListEntry as exc:
-        raise _invalid(exc) from None
-    uow.audit(principal, "version", "cdf_list_entry", f"{entry_id}/v{row.version}", reason=note)
+    row = await add_list_version(
+        uow,
+        entry_id,
+        changes=changes,
+        effective_from=effective_from,
+        note=note,
+        if_match=if_match,
+        principal=principal,
+    )
     await uow.commit()
     list_cache(runtime).invalidate()
     set_etag(response, row.version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -23,14 +24,14 @@ from casework.openapi import problems
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, Problem, Unprocessable
 from casework.request_body import body_limit
-from casework.tracing import stored_trace
 from cdf_service.access import SACT_READER_ROLES, SACT_SUBMITTER_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db.models import SactProblem, SactSubmission
-from cdf_service.domain.sact_submissions import SubmissionStatus, may_resubmit
+from cdf_service.domain.sact_submissions import SubmissionStatus
 from cdf_service.runtime import CdfRuntime, Runtime, Uow
 from cdf_service.sact import intake
 from cdf_service.sact_schema import SCHEMAS, HeaderError, schema_for
+from cdf_service.use_cases.sact_submissions import submit as submit_sact
 
 router = APIRouter(prefix="/sact/submissions", tags=["SACT"])
 REPORT_PREVIEW = 100
@@ -222,45 +223,59 @@ async def submit(
 ) -> Any:
     """202 with the submission; processing runs in the background (poll GET /sact/submissions/{id}).
     The same trust + period + submission id again returns the first submission (200), unless it failed."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    batch: SactBatch | None = None
-    if content_type == "application/json":
-        batch = await _json_batch(request, runtime)
-        key: SubmissionKey = batch
-        declared = _declared(batch.sact_version)
-    elif content_type in ("text/csv", "application/csv", "text/plain", "application/octet-stream"):
-        key = _key_from_query(provider_ods, period, submission_id)
-        declared = _declared(sact_version)
-    else:
-        raise Problem("send text/csv or application/json", status=415, title="Unsupported media type")
+    key, batch, declared = await _upload(request, runtime, provider_ods, period, submission_id, sact_version)
     ensure_visible(principal, key.provider_ods, "provider", key.provider_ods)
-    existing = await _existing(uow, key)
-    if existing is not None and not may_resubmit(existing.status):
-        return JSONResponse((await submission_out(uow, existing)).model_dump(mode="json"), status_code=200)
-    submission = await _open(uow, runtime, key, existing, "json" if batch else "csv", principal)
     piece_bytes = runtime.settings.sact_chunk_bytes
+    if batch is not None:
+        pieces = functools.partial(intake.record_pieces, batch.records, piece_bytes, declared)
+    else:
+        pieces = functools.partial(intake.csv_pieces, request.stream(), piece_bytes)
+    source_format = "json" if batch else "csv"
     try:
-        if batch is not None:
-            source = intake.record_pieces(batch.records, piece_bytes, declared)
-        else:
-            source = intake.csv_pieces(request.stream(), piece_bytes)
-        whole = await intake.receive(uow, runtime, submission, source, declared)
+        sent = await submit_sact(
+            uow, runtime, key, pieces=pieces, declared=declared, source_format=source_format, principal=principal
+        )
     except HeaderError as exc:
         raise _refused_header(exc) from None
-    response.headers["Location"] = f"/api/v1/sact/submissions/{submission.id}"
-    if whole:  # stored with its status row just now: nothing processed yet, no problems to report
-        return from_row(
-            SubmissionOut,
-            submission,
-            submission_id=submission.submission_ref,
-            sact_version=_version_text(submission.sact_version),
-            report=[],
-            report_total=0,
-        )
+    if not sent.accepted:  # the first submission stands
+        return JSONResponse((await submission_out(uow, sent.submission)).model_dump(mode="json"), status_code=200)
+    response.headers["Location"] = f"/api/v1/sact/submissions/{sent.submission.id}"
+    if sent.whole:  # stored with its status row just now: nothing processed yet, no problems to report
+        return _just_stored(sent.submission)
     async with runtime.unit_of_work() as fresh:
-        stored = await fresh.session.get(SactSubmission, submission.id)
+        stored = await fresh.session.get(SactSubmission, sent.submission.id)
         assert stored is not None
         return await submission_out(fresh, stored)
+
+
+async def _upload(
+    request: Request,
+    runtime: CdfRuntime,
+    provider_ods: str | None,
+    period: str | None,
+    submission_id: str | None,
+    sact_version: str | None,
+) -> tuple[SubmissionKey, SactBatch | None, int | None]:
+    """The upload's key, its JSON batch (None for a CSV file) and the version it declares; 415 for a body
+    that is neither."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        batch = await _json_batch(request, runtime)
+        return batch, batch, _declared(batch.sact_version)
+    if content_type in ("text/csv", "application/csv", "text/plain", "application/octet-stream"):
+        return _key_from_query(provider_ods, period, submission_id), None, _declared(sact_version)
+    raise Problem("send text/csv or application/json", status=415, title="Unsupported media type")
+
+
+def _just_stored(submission: SactSubmission) -> SubmissionOut:
+    return from_row(
+        SubmissionOut,
+        submission,
+        submission_id=submission.submission_ref,
+        sact_version=_version_text(submission.sact_version),
+        report=[],
+        report_total=0,
+    )
 
 
 async def _json_batch(request: Request, runtime: CdfRuntime) -> SactBatch:
@@ -277,53 +292,6 @@ async def _json_batch(request: Request, runtime: CdfRuntime) -> SactBatch:
         return SactBatch.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from None
-
-
-async def _existing(uow: Any, key: SubmissionKey) -> SactSubmission | None:
-    query = select(SactSubmission).where(
-        SactSubmission.provider_ods == key.provider_ods,
-        SactSubmission.period == key.period,
-        SactSubmission.submission_ref == key.submission_id,
-    )
-    return await uow.session.scalar(query)
-
-
-async def _open(
-    uow: Any,
-    runtime: CdfRuntime,
-    key: SubmissionKey,
-    failed: SactSubmission | None,
-    source_format: str,
-    principal: Principal,
-) -> SactSubmission:
-    """A new status row (written by `intake.receive` with the upload), or the failed one reset."""
-    if failed is not None:
-        await intake.discard(runtime, failed.id, keep_row=True)
-        submission = failed
-        for name in ("chunks_total", "chunks_done", "rows_total", "rows_accepted", "rows_rejected", "bytes_received"):
-            setattr(submission, name, 0)
-        submission.matched, submission.error, submission.finished_at, submission.started_at = {}, None, None, None
-    else:
-        submission = SactSubmission(
-            id=uuid.uuid4(),
-            provider_ods=key.provider_ods,
-            period=key.period,
-            submission_ref=key.submission_id,
-            columns=[],
-            matched={},
-            bytes_received=0,
-            chunks_total=0,
-            chunks_done=0,
-            rows_total=0,
-            rows_accepted=0,
-            rows_rejected=0,
-            created_by=principal.sub,
-        )
-        uow.session.add(submission)
-    submission.source_format = source_format
-    submission.trace_context = stored_trace()  # the worker's processing continues this request's trace
-    uow.audit(principal, "submit", "sact_submission", submission.id, detail=key.model_dump())
-    return submission
 
 
 # --- reading ---------------------------------------------------------------------------------------

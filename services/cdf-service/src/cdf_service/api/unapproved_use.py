@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, any_, select
 
 from casework.auth import Principal, Role, ensure_visible, require_roles
-from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, require_version, set_etag
 from casework.csv_export import csv_response
 from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
-from casework.problems import NotFound, Unprocessable, field_problem
+from casework.problems import NotFound, field_problem
 from cdf_service.access import (
     NHS_NUMBER_READER_ROLES,
     UNAPPROVED_USE_ANSWER_ROLES,
@@ -26,24 +26,19 @@ from cdf_service.access import (
     UNAPPROVED_USE_READER_ROLES,
 )
 from cdf_service.api.common import from_row
-from cdf_service.db.models import Application, UnapprovedUse
+from cdf_service.db.models import UnapprovedUse
 from cdf_service.domain.unapproved_use import (
     COMMISSIONER_ACTIONS,
     TRANSITIONS,
     TRUST_ACTIONS,
-    ApprovalFacts,
-    Detected,
     DetectionAction,
     DetectionState,
-    answer_problems,
-    reference_problem,
 )
-from cdf_service.events import emit_unapproved_use_change
 from cdf_service.runtime import CdfUnitOfWork, Uow
+from cdf_service.use_cases.unapproved_use import ENTITY, step
+from cdf_service.use_cases.unapproved_use import answer as answer_detection
 
 router = APIRouter(prefix="/cdf/unapproved-uses", tags=["unapproved use"])
-
-ENTITY = "cdf_unapproved_use"
 
 
 class DetectionOut(BaseModel):
@@ -256,13 +251,11 @@ async def _step(
     **changes: Any,
 ) -> DetectionOut:
     """One move of the table on a detection read with `_current`, saved with its event and audit row."""
-    use.status = TRANSITIONS.next_state(use.status, action)
-    for name, value in changes.items():
-        setattr(use, name, value)
-    async with stale_to_412():
-        await uow.session.flush()
-    emit_unapproved_use_change(uow, use, action, principal.sub)
-    uow.audit(principal, str(action), ENTITY, use.id, detail={"status": use.status})
+    await step(uow, principal, use, action, **changes)
+    return await _saved(uow, principal, response, use)
+
+
+async def _saved(uow: CdfUnitOfWork, principal: Principal, response: Response, use: UnapprovedUse) -> DetectionOut:
     await uow.commit()
     set_etag(response, use.version)
     return detection_out(use, principal)
@@ -280,38 +273,10 @@ async def answer(
     """The trust's answer: the approval reference that covers the use (checked: this trust, patient and drug,
     approved or treated under it; the detection is linked to it), or a written explanation."""
     use = await _current(uow, principal, detection_id, if_match)  # before its answer is judged
-    reference = (body.approval_reference or "").strip().upper() or None
-    explanation = (body.explanation or "").strip() or None
-    if problems := answer_problems(reference, explanation):
-        errors = [{"field": f, "message": m} for f, m in problems]
-        raise Unprocessable("; ".join(f"{f}: {m}" for f, m in problems), errors=errors)
-    application_id = None
-    if reference is not None:
-        approval = await uow.session.scalar(select(Application).where(Application.reference == reference))
-        facts = None
-        if approval is not None:
-            facts = ApprovalFacts(
-                approval.reference, approval.provider_ods, approval.patient_ref, approval.drug_key, approval.status
-            )
-        detected = Detected(use.provider_ods, use.patient_ref, use.drug_key)
-        if problem := reference_problem(detected, facts, reference):
-            raise field_problem("approval_reference", problem)
-        application_id = approval.id if approval is not None else None
-    return await _step(
-        uow,
-        principal,
-        response,
-        use,
-        DetectionAction.ANSWER,
-        approval_reference=reference,
-        application_id=application_id,
-        explanation=explanation,
-        answered_by=principal.sub,
-        answered_at=datetime.now(UTC),
-        decision_note=None,
-        decided_by=None,
-        decided_at=None,
+    await answer_detection(
+        uow, use, approval_reference=body.approval_reference, explanation=body.explanation, principal=principal
     )
+    return await _saved(uow, principal, response, use)
 
 
 @router.post("/{detection_id}/accept", response_model=DetectionOut)

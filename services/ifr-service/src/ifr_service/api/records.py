@@ -23,6 +23,7 @@ from ifr_service.access import APPLICANT_ROLES, READER_ROLES, STAFF_ROLES, is_st
 from ifr_service.db.models import Document, Letter, Note
 from ifr_service.domain.documents import safe_filename, sniff
 from ifr_service.runtime import Runtime, Uow
+from ifr_service.use_cases.documents import attach_document
 from ifr_service.workflow import get_case
 
 router = APIRouter(prefix="/ifr/requests", tags=["records"])
@@ -88,21 +89,15 @@ async def upload_document(
     )
     if (previous := await idempotent.previous(uow)) is not None:
         return previous
-    document = Document(
-        id=uuid.uuid4(),
-        request_id=case.id,
+    document = await attach_document(
+        uow,
+        case,
+        content=content,
         filename=filename,
         content_type=content_type,
-        size=len(content),
         sha256=digest,
         description=description,
-        content=content,
-        uploaded_by=principal.sub,
-    )
-    uow.session.add(document)
-    await uow.session.flush()
-    uow.audit(
-        principal, "document.upload", "ifr_request", case.id, detail={"document": str(document.id), "sha256": digest}
+        principal=principal,
     )
     out = DocumentOut.model_validate(document, from_attributes=True).model_dump(mode="json")
     await idempotent.remember(uow, status.HTTP_201_CREATED, out)

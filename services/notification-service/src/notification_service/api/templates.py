@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.auth import Principal, require_roles
-from casework.concurrency import IfMatch, require_version, set_etag
-from casework.problems import NotFound, PreconditionFailed, Unprocessable, field_problem
+from casework.concurrency import IfMatch, set_etag
+from casework.problems import NotFound, field_problem
 from notification_service.access import STAFF_ROLES, TEMPLATE_EDITORS
 from notification_service.api.schemas import (
     TEMPLATE_NAME,
@@ -24,7 +23,6 @@ from notification_service.api.schemas import (
     TemplateSummary,
 )
 from notification_service.config import config_of
-from notification_service.db.models import TemplateVersion
 from notification_service.db.templates import load_template_set, packaged_names, stored_versions
 from notification_service.domain.templates import (
     PACKAGED_VERSION,
@@ -32,10 +30,9 @@ from notification_service.domain.templates import (
     TemplateNotFound,
     TemplateRenderError,
     TemplateSet,
-    TemplateSource,
-    check_source,
 )
 from notification_service.runtime import Runtime, Uow
+from notification_service.use_cases.templates import store_version
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 Reader = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
@@ -122,46 +119,20 @@ async def put_template(
     Changing an existing template needs `If-Match` with its ETag (the latest version); a new
     template name needs `sample` data to be checked against.
     """
-    templates = await load_template_set(uow.session, name)
-    exists = name in templates.names()
-    if exists:
-        latest = templates.versions(name)[-1]
-        require_version(if_match, latest)
-        sample = body.sample if body.sample is not None else templates.sample(name)
-    elif body.sample is None:
-        raise field_problem("sample", "required for a new template: what to check it against")
-    else:
-        latest, sample = 0, body.sample
-    version = latest + 1
-    problems = check_source(TemplateSource(name, version, body.subject, body.text, body.html), sample)
-    if problems:
-        raise Unprocessable("; ".join(problems), errors=[{"field": _field_of(p), "message": p} for p in problems])
-    inserted = await uow.session.scalar(
-        pg_insert(TemplateVersion)
-        .values(
-            name=name,
-            version=version,
-            subject=body.subject,
-            text=body.text,
-            html=body.html,
-            sample=body.sample,
-            created_by=principal.sub,
-        )
-        .on_conflict_do_nothing()
-        .returning(TemplateVersion.version)
+    version = await store_version(
+        uow,
+        name,
+        subject=body.subject,
+        text=body.text,
+        html=body.html,
+        sample=body.sample,
+        if_match=if_match,
+        principal=principal,
     )
-    if inserted is None:  # another editor stored this version number first
-        raise PreconditionFailed(f"template {name} changed meanwhile; reload and retry", current_version=version)
-    uow.audit(principal, "store_version", "template", name, detail={"version": version})
     await uow.commit()
     out = await _out(uow, await load_template_set(uow.session, name), name, version)
     set_etag(response, version)
     return out
-
-
-def _field_of(problem: str) -> str:
-    part = problem.split(":", 1)[0]
-    return part if part in ("subject", "text", "html") else "template"
 
 
 @router.post("/{name}/preview", response_model=PreviewOut)
