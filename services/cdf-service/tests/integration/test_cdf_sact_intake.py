@@ -233,6 +233,18 @@ async def test_json_batch_and_a_bad_header(stack: TestStack) -> None:
             }
         ]
         assert done["sact_version"] == "4.0"
+        async with svc.runtime.sessions() as session:  # the audit keeps the batch's key, not its records
+            details = (
+                (
+                    await session.execute(
+                        text("SELECT detail FROM audit_events WHERE action = 'submit' AND entity_id = :id"),
+                        {"id": made.json()["id"]},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert details == [{"provider_ods": "RHQ", "period": "2026-10", "submission_id": "json-1"}]
 
         unknown_key = {**batch, "submission_id": "json-2", "records": [{"NHS_NUMBER": "x", "SHOE_SIZE": "9"}]}
         refused = await svc.client.post("/api/v1/sact/submissions", json=unknown_key, headers=headers)

@@ -101,5 +101,7 @@ async def _open(
         uow.session.add(submission)
     submission.source_format = source_format
     submission.trace_context = stored_trace()  # the worker's processing continues this request's trace
-    uow.audit(principal, "submit", "sact_submission", submission.id, detail=key.model_dump())
+    # the key only: a JSON batch is a key with its records, and those hold NHS numbers
+    detail = {"provider_ods": key.provider_ods, "period": key.period, "submission_id": key.submission_id}
+    uow.audit(principal, "submit", "sact_submission", submission.id, detail=detail)
     return submission
