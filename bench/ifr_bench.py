@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "ifr-s
 from ifr_http import Ifr
 
 from bench.harness import Latencies, infrastructure, print_table
-from ifr_service.deadlines import sweep_deadlines
-from ifr_service.workflow import today
+from ifr_service.use_cases.deadlines import sweep_deadlines
+from ifr_service.use_cases.workflow import today
 
 
 async def timed(name: str, n: int, call: Callable[[], Awaitable[object]]) -> Latencies:

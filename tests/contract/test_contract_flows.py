@@ -20,6 +20,7 @@ from contract_fixtures import (
 )
 from samples import APPLICATION, prepare_cdf
 
+from casework.clock import today
 from embedded_stack.mail_relay import read_messages
 from embedded_stack.testing import RunningService, TestStack, eventually
 
@@ -65,13 +66,16 @@ async def test_approval_commitment_and_a_return_with_one_unauthorised_line_is_ma
         assert commitment["budget_line_id"] == rrv["cdf_line"] and commitment["status"] == "committed"
         drug = commitment["dmd_id"]
 
+        # on the approval's day (the authority runs from the decision: a dose given before it is challenged)
+        given = today()
+        period = f"{given:%Y-%m}"
         other_patient = new_nhs_number()
         lines = [
             {  # given under the approval just made
                 "nhs_number": PATIENT,
                 "dmd_id": drug,
                 "indication": "NSCLC first line",
-                "administered_on": "2026-12-03",
+                "administered_on": str(given),
                 "quantity": "1",
                 "cost": "5260.00",
                 "approval_reference": reference,
@@ -80,21 +84,21 @@ async def test_approval_commitment_and_a_return_with_one_unauthorised_line_is_ma
                 "nhs_number": other_patient,
                 "dmd_id": drug,
                 "indication": "NSCLC first line",
-                "administered_on": "2026-12-04",
+                "administered_on": str(given),
                 "quantity": "1",
                 "cost": "5260.00",
             },
         ]
         sent = await contract.client.post(
             "/api/v1/drug-returns",
-            json={"provider_ods": "RRV", "period": "2026-12", "submission_id": "RRV-2026-12-A", "lines": lines},
+            json={"provider_ods": "RRV", "period": period, "submission_id": f"RRV-{period}-A", "lines": lines},
             headers=stack.auth("RRV", "trust_pharmacist"),
         )
         assert sent.status_code == 201, sent.text
         out = sent.json()
         assert (out["authorised_value"], out["challenged_value"]) == ("5260.00", "5260.00")
         query_reference = out["query_reference"]
-        assert query_reference == "VQ-RRV-2026-12-001"
+        assert query_reference == f"VQ-RRV-{period}-001"
 
         raised = await settled_events(stack, contract, "contract.validation_query.raised", reference=query_reference)
         assert [(e["data"]["lines_count"], e["data"]["challenged_value"]) for e in raised] == [(1, "5260.00")]
@@ -102,7 +106,7 @@ async def test_approval_commitment_and_a_return_with_one_unauthorised_line_is_ma
         mails = await eventually(lambda: len(found := mails_about(stack, query_reference)) >= 2 and found)
         assert sorted(m["To"] for m in mails) == ["rrv.contracts@nhs.net", "rrv.pharmacy@nhs.net"]
         body = mails[0].get_body(("plain",)).get_content()
-        assert "5,260.00" in body and "2026-12" in body and "/validation-queries/" in body
+        assert "5,260.00" in body and period in body and "/validation-queries/" in body
         for mail in mails:
             text = mail.as_string()
             assert PATIENT.replace(" ", "") not in text and other_patient not in text

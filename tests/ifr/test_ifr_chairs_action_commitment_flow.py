@@ -5,7 +5,7 @@ change."""
 from ifr_http import MEMBERS, REASONS, Ifr
 
 from embedded_stack.testing import TestStack, eventually
-from ifr_service.workflow import today
+from ifr_service.use_cases.workflow import today
 
 EVERYONE = [m["member_id"] for m in MEMBERS]
 

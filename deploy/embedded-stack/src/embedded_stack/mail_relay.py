@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 import ssl
 import threading
 import uuid
@@ -84,7 +85,12 @@ class MaildirHandler:
         with self._lock:
             for rcpt in envelope.rcpt_tos:
                 trace = f"X-Relay-Rcpt-To: {rcpt}\r\nX-Relay-Auth-User: {login}\r\n"
-                (self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(trace.encode() + raw)
+                # written aside and renamed: a reader globbing *.eml never sees a half-written message
+                # (an empty file read as a mail without a Subject failed test_contract_flows once)
+                kept = self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+                partial = kept.with_suffix(".partial")
+                partial.write_bytes(trace.encode() + raw)
+                os.replace(partial, kept)
         return "250 Message accepted for delivery"
 
 

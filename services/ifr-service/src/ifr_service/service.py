@@ -16,9 +16,9 @@ from ifr_service.api.reports import router as reports_router
 from ifr_service.api.requests import router as requests_router
 from ifr_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from ifr_service.db.base import Base, platform_tables
-from ifr_service.deadlines import deadline_sweep
 from ifr_service.handlers.mail_intake import open_draft_from_mail
 from ifr_service.settings import IfrSettings
+from ifr_service.use_cases.deadlines import deadline_sweep
 
 definition = ServiceDefinition(
     name="ifr",

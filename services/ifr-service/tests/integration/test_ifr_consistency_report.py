@@ -15,7 +15,7 @@ from ifr_http import MEMBERS, REASONS, Ifr, application
 from embedded_stack.testing import TestStack
 from ifr_service.api.examples import APPLICATION_EXAMPLE
 from ifr_service.domain.cohort import treatment_key
-from ifr_service.workflow import today
+from ifr_service.use_cases.workflow import today
 
 EVERYONE = [m["member_id"] for m in MEMBERS]
 DRUG_A = ("Examplimab", "3762811000001103")

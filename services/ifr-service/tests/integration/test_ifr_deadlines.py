@@ -8,10 +8,10 @@ from ifr_http import Ifr, application
 from sqlalchemy import select
 
 from embedded_stack.testing import TestStack
-from ifr_service import workflow
 from ifr_service.api import actions as actions_api
 from ifr_service.api import requests as requests_api
-from ifr_service.deadlines import sweep_deadlines
+from ifr_service.use_cases import workflow
+from ifr_service.use_cases.deadlines import sweep_deadlines
 
 CHRISTMAS_2025 = date(2025, 12, 23)  # Tuesday; 25, 26 Dec and 1 Jan are bank holidays
 

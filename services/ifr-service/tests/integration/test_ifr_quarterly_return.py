@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from ifr_http import MEMBERS, REASONS, REVIEW_MEMBERS, URGENT, Ifr, application
 
 from embedded_stack.testing import TestStack
-from ifr_service.workflow import today
+from ifr_service.use_cases.workflow import today
 
 EVERYONE = [m["member_id"] for m in MEMBERS]
 REVIEWERS = [m["member_id"] for m in REVIEW_MEMBERS]

@@ -58,7 +58,9 @@ async def record_cdf_commitment(uow: ContractUnitOfWork, event: ReceivedEvent[Ap
 async def release_lapsed(uow: ContractUnitOfWork, event: ReceivedEvent[ApprovalLapsed]) -> None:
     lapsed = event.payload
     approval = _approval(lapsed, lapsed.committed_amount, lapsed.planned_start, None)
-    await release_commitment(uow, approval, CommitmentStatus.LAPSED, lapsed.lapse_due, Decimal(0), event.envelope.id)
+    await release_commitment(
+        uow, approval, CommitmentStatus.LAPSED, ended_on=lapsed.lapse_due, spent=Decimal(0), event_id=event.envelope.id
+    )
 
 
 async def release_withdrawn(uow: ContractUnitOfWork, event: ReceivedEvent[ApplicationWithdrawn]) -> None:
@@ -66,14 +68,21 @@ async def release_withdrawn(uow: ContractUnitOfWork, event: ReceivedEvent[Applic
     day = withdrawn.withdrawn_at.date()
     approval = _approval(withdrawn, Decimal(0), day, None)
     # spent = what the drug returns show against the approval so far
-    await release_commitment(uow, approval, CommitmentStatus.WITHDRAWN, day, None, event.envelope.id)
+    await release_commitment(
+        uow, approval, CommitmentStatus.WITHDRAWN, ended_on=day, spent=None, event_id=event.envelope.id
+    )
 
 
 async def release_stopped(uow: ContractUnitOfWork, event: ReceivedEvent[TreatmentStopped]) -> None:
     stopped = event.payload
     approval = _approval(stopped, stopped.cost_to_date, stopped.final_treatment_date, None)
     await release_commitment(
-        uow, approval, CommitmentStatus.STOPPED, stopped.final_treatment_date, stopped.cost_to_date, event.envelope.id
+        uow,
+        approval,
+        CommitmentStatus.STOPPED,
+        ended_on=stopped.final_treatment_date,
+        spent=stopped.cost_to_date,
+        event_id=event.envelope.id,
     )
 
 

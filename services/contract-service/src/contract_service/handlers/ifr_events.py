@@ -104,11 +104,11 @@ async def record_ifr_decision(uow: ContractUnitOfWork, event: ReceivedEvent[Deci
     elif change == IfrChange.RELEASE:
         # What drug returns show was given while the approval stood stays; the rest goes back.
         commitment = await release_commitment(
-            uow, approval, CommitmentStatus.DECLINED, decision.decided_on, None, event_id
+            uow, approval, CommitmentStatus.DECLINED, ended_on=decision.decided_on, spent=None, event_id=event_id
         )
     elif change in (IfrChange.RECOMMIT, IfrChange.INCREASE, IfrChange.REDUCE):
         assert commitment is not None
-        await change_commitment(uow, commitment, approval.amount, event_id)
+        await change_commitment(uow, commitment, amount=approval.amount, event_id=event_id)
     if commitment is not None:
         _rest_on(commitment, decision, state)
 

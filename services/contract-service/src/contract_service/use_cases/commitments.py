@@ -127,7 +127,9 @@ def _emit_released(uow: ContractUnitOfWork, commitment: Commitment, reason: str,
     )
 
 
-async def change_commitment(uow: ContractUnitOfWork, commitment: Commitment, amount: Decimal, event_id: object) -> None:
+async def change_commitment(
+    uow: ContractUnitOfWork, commitment: Commitment, *, amount: Decimal, event_id: object
+) -> None:
     """A superseding IFR decision funds `amount`: raise or reduce the commitment to it, or fund it again
     after a decline (the row is the same; its events say what moved)."""
     previous = commitment.amount if commitment.status == CommitmentStatus.COMMITTED else Decimal(0)
@@ -156,6 +158,7 @@ async def release_commitment(
     uow: ContractUnitOfWork,
     approval: Approval,
     status: CommitmentStatus,
+    *,
     ended_on: date,
     spent: Decimal | None,
     event_id: object,

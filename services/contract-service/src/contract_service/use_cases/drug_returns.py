@@ -199,7 +199,7 @@ async def _challenge(
     )
     added = sum((line.cost for line in lines), Decimal(0))
     if query is None:
-        query = await new_query(uow, trust, period, fy, settings, QuerySource.DRUG_RETURN)
+        query = await new_query(uow, trust, period, fy=fy, settings=settings, source=QuerySource.DRUG_RETURN)
     query.lines_count += len(lines)
     query.challenged_value += added
     await uow.session.flush()
@@ -214,6 +214,7 @@ async def new_query(
     uow: ContractUnitOfWork,
     trust: str,
     period: str,
+    *,
     fy: str,
     settings: ContractSettings,
     source: QuerySource,

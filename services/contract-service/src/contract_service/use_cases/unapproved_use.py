@@ -41,9 +41,9 @@ async def challenge_unapproved_use(uow: ContractUnitOfWork, challenged: Unapprov
         uow,
         trust,
         period,
-        fy,
-        settings,
-        QuerySource.CDF_UNAPPROVED_USE,
+        fy=fy,
+        settings=settings,
+        source=QuerySource.CDF_UNAPPROVED_USE,
         detection_id=challenged.detection_id,
         subject=unapproved_use_subject(challenged.drug_name, first, challenged.cycles),
     )

@@ -17,14 +17,14 @@ from pydantic import BaseModel
 from casework.auth import Principal, require_roles
 from casework.clock import today
 from casework.concurrency import IfMatch, require_version, stale_to_412
-from ifr_service.action_base import ActionContext
 from ifr_service.api.requests import respond
 from ifr_service.api.schemas import CaseOut
-from ifr_service.case_actions import ACTIONS, CHAIR_ACTIONS, PROVIDER_ACTIONS, ActionSpec, roles_for
-from ifr_service.cohorts import open_alert_for
 from ifr_service.domain.case import Action
 from ifr_service.runtime import Runtime, Uow
-from ifr_service.workflow import ensure_allowed, get_case
+from ifr_service.use_cases.action_base import ActionContext
+from ifr_service.use_cases.case_actions import ACTIONS, CHAIR_ACTIONS, PROVIDER_ACTIONS, ActionSpec, roles_for
+from ifr_service.use_cases.cohorts import open_alert_for
+from ifr_service.use_cases.workflow import ensure_allowed, get_case
 
 router = APIRouter(prefix="/ifr/requests", tags=["actions"])
 

@@ -15,10 +15,10 @@ from casework.clock import today
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
 from ifr_service.api.schemas import CohortAlertRef, alert_ref
-from ifr_service.cohorts import alert_cases
 from ifr_service.db.models import CohortAlert
 from ifr_service.domain.regions import Region
 from ifr_service.runtime import IfrUnitOfWork, Uow
+from ifr_service.use_cases.cohorts import alert_cases
 
 router = APIRouter(prefix="/ifr/cohort-alerts", tags=["cohort alerts"])
 # NHS England's: an alert lists requests from several trusts

@@ -19,16 +19,16 @@ from casework.openapi import IDEMPOTENT
 from casework.pagination import Page, paginate
 from casework.problems import NotFound, field_problem
 from ifr_service.access import OFFICER_ROLES, visible_panels
-from ifr_service.action_base import ActionContext
-from ifr_service.cohorts import open_alert_for
 from ifr_service.db import panels as panel_queries
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel, PanelMember
 from ifr_service.domain.case import Action
 from ifr_service.domain.panel import Member, MemberRole, PanelKind, participating, quorum_shortfall, unknown_members
 from ifr_service.domain.regions import Region, region_name
-from ifr_service.panel_actions import ConflictIn, ListIn, declare_conflicts, list_on_panel
 from ifr_service.runtime import IfrUnitOfWork, Runtime, Uow
-from ifr_service.workflow import ensure_allowed, get_case
+from ifr_service.use_cases.action_base import ActionContext
+from ifr_service.use_cases.cohorts import open_alert_for
+from ifr_service.use_cases.panel_actions import ConflictIn, ListIn, declare_conflicts, list_on_panel
+from ifr_service.use_cases.workflow import ensure_allowed, get_case
 
 router = APIRouter(prefix="/ifr/panels", tags=["panels"])
 PANEL_READERS = (Role.IFR_OFFICER, Role.PANEL_MEMBER, Role.NATIONAL_ANALYST)
@@ -331,7 +331,7 @@ async def declare_conflict(
         raise field_problem("member_id", "a panel member declares their own conflicts")
     if await panel_queries.agenda_purpose(uow.session, panel.id, body.request_id) is None:
         raise field_problem("request_id", "is not on this panel's agenda")
-    await declare_conflicts(uow, panel.id, body.request_id, [body], principal)
+    await declare_conflicts(uow, principal, panel_id=panel.id, request_id=body.request_id, conflicts=[body])
     await uow.session.flush()
     out = await _panel_out(uow, panel)
     await uow.commit()

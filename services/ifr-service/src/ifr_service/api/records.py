@@ -24,7 +24,7 @@ from ifr_service.db.models import Document, Letter, Note
 from ifr_service.domain.documents import safe_filename, sniff
 from ifr_service.runtime import Runtime, Uow
 from ifr_service.use_cases.documents import attach_document
-from ifr_service.workflow import get_case
+from ifr_service.use_cases.workflow import get_case
 
 router = APIRouter(prefix="/ifr/requests", tags=["records"])
 Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]

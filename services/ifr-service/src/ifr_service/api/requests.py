@@ -25,15 +25,15 @@ from casework.working_days import add_working_days
 from ifr_service.access import APPLICANT_ROLES, OFFICER_ROLES, PROVIDER_ROLES, READER_ROLES, is_staff, visible_cases
 from ifr_service.api.examples import APPLICATION_EXAMPLE, DRAFT_CHANGES_EXAMPLE
 from ifr_service.api.schemas import CaseOut, CaseSummaryOut, alert_ref, case_out, summary_fields, summary_out
-from ifr_service.case_actions import actions_for
-from ifr_service.cohorts import open_alert_for
 from ifr_service.db.models import IfrRequest
 from ifr_service.db.panels import standing_budget_impact
 from ifr_service.domain.application import Application, merge
 from ifr_service.domain.case import RATIFICATION_STATES, STAGE_OF, CaseState, Stage
 from ifr_service.domain.regions import Region
 from ifr_service.runtime import IfrUnitOfWork, Uow
-from ifr_service.workflow import apply_application, case_clocks, check_trust, get_case, new_reference
+from ifr_service.use_cases.case_actions import actions_for
+from ifr_service.use_cases.cohorts import open_alert_for
+from ifr_service.use_cases.workflow import apply_application, case_clocks, check_trust, get_case, new_reference
 
 router = APIRouter(prefix="/ifr/requests", tags=["requests"])
 Reader = Annotated[Principal, Depends(require_roles(*READER_ROLES))]
@@ -47,7 +47,7 @@ async def respond(uow: IfrUnitOfWork, case: IfrRequest, response: Response, prin
     out = case_out(case, clocks, on, uow.settings.deadline_warning_days, shown, in_cohort=alert is not None)
     if alert is not None and is_staff(principal):
         out.open_cohort_alert = alert_ref(alert)
-    out.your_actions = await actions_for(uow, principal, case, out.allowed_actions)
+    out.your_actions = await actions_for(uow, principal, case, allowed=out.allowed_actions)
     return out
 
 

@@ -22,7 +22,7 @@ from ifr_service.domain.case import CaseState
 from ifr_service.domain.documents import safe_filename, sniff
 from ifr_service.runtime import IfrUnitOfWork
 from ifr_service.settings import IfrSettings
-from ifr_service.workflow import apply_application, new_reference
+from ifr_service.use_cases.workflow import apply_application, new_reference
 
 ACTOR = "system:ifr-mail-intake"
 

@@ -68,7 +68,14 @@ class GatewayHandler:
             return "451 4.7.0 The sender could not be verified just now; please try again later"
         try:
             for mailbox in mailboxes:
-                await receive(self.runtime, raw, mailbox, envelope.mail_from, verdict, decisions[mailbox])
+                await receive(
+                    self.runtime,
+                    raw,
+                    mailbox,
+                    mail_from=envelope.mail_from,
+                    verdict=verdict,
+                    verified=decisions[mailbox],
+                )
         except Exception:
             log.exception("inbound mail could not be stored; the sender will retry")
             return "451 4.3.0 Temporary failure; please try again later"

@@ -63,6 +63,7 @@ async def receive(
     runtime: NotificationRuntime,
     raw: bytes,
     mailbox: str,
+    *,
     mail_from: str | None,
     verdict: SenderVerdict | None = None,
     verified: SenderDecision | None = None,

@@ -18,7 +18,7 @@ from casework.runtime import BackgroundTask
 from ifr_service.db.models import CaseClock, DeadlineAlert, IfrRequest
 from ifr_service.domain.clocks import TEAM_CLOCKS, Alert, alert_due
 from ifr_service.runtime import IfrRuntime
-from ifr_service.workflow import emit_case_event
+from ifr_service.use_cases.workflow import emit_case_event
 
 ACTOR = "system:ifr-deadlines"
 

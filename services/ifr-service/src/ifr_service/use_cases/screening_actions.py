@@ -12,12 +12,12 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from casework.problems import field_problem
-from ifr_service.action_base import ActionContext, Body, Reason, simple_transition
-from ifr_service.cohorts import open_alert_for
 from ifr_service.db.models import IfrRequest
 from ifr_service.domain.case import Action
 from ifr_service.domain.regions import region_name
-from ifr_service.workflow import emit_case_event, ensure_allowed
+from ifr_service.use_cases.action_base import ActionContext, Body, Reason, simple_transition
+from ifr_service.use_cases.cohorts import open_alert_for
+from ifr_service.use_cases.workflow import emit_case_event, ensure_allowed
 
 
 class RedirectReason(StrEnum):
@@ -96,7 +96,7 @@ class ScreenOutIn(Body):
 async def redirect(ctx: ActionContext, case: IfrRequest, body: RedirectIn) -> None:
     text = REDIRECT_TEXT[body.reason] + (f": {body.detail}" if body.detail else "")
     detail = {"reason": body.reason.value, "explanation": body.detail, "redirected_to": body.redirected_to}
-    await simple_transition(ctx, case, Action.REDIRECT, detail)
+    await simple_transition(ctx, case, Action.REDIRECT, detail=detail)
     emit_case_event(ctx.uow, case, "ifr.request.redirected", redirect_reason=text, redirected_to=body.redirected_to)
 
 
@@ -109,7 +109,7 @@ async def redirect_service_development(ctx: ActionContext, case: IfrRequest, bod
     if body.alert_id is not None and body.alert_id != alert.id:
         raise field_problem("alert_id", "is not the open cohort alert for this request's treatment in its region")
     detail = {"alert_id": str(alert.id), "alert_reference": alert.reference, "explanation": body.detail}
-    await simple_transition(ctx, case, Action.REDIRECT_SERVICE_DEVELOPMENT, detail)
+    await simple_transition(ctx, case, Action.REDIRECT_SERVICE_DEVELOPMENT, detail=detail)
     emit_case_event(
         ctx.uow,
         case,
@@ -127,7 +127,7 @@ async def redirect_service_development(ctx: ActionContext, case: IfrRequest, bod
 async def screen_out(ctx: ActionContext, case: IfrRequest, body: ScreenOutIn) -> None:
     codes = list(dict.fromkeys(body.reasons))
     await simple_transition(
-        ctx, case, Action.SCREEN_OUT, {"reasons": [c.value for c in codes], "explanation": body.detail}
+        ctx, case, Action.SCREEN_OUT, detail={"reasons": [c.value for c in codes], "explanation": body.detail}
     )
     texts = [SCREEN_OUT_TEXT[c] for c in codes] + ([body.detail] if body.detail else [])
     emit_case_event(ctx.uow, case, "ifr.request.screened_out", reasons=texts)

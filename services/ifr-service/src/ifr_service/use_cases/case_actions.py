@@ -19,10 +19,14 @@ from pydantic import BaseModel, ConfigDict
 from casework.auth import Principal, Role
 from casework.problems import field_problem
 from ifr_service.access import APPLICANT_ROLES, CHAIRS_ACTION_ROLES, OFFICER_ROLES
-from ifr_service.action_base import ActionContext, Body, NoBody, Reason, simple_transition
 from ifr_service.db import panels
 from ifr_service.db.models import IfrRequest
-from ifr_service.decisions import (
+from ifr_service.domain.case import Action
+from ifr_service.domain.clocks import Clock, is_open
+from ifr_service.domain.panel import recorder_refusal
+from ifr_service.runtime import IfrUnitOfWork
+from ifr_service.use_cases.action_base import ActionContext, Body, NoBody, Reason, simple_transition
+from ifr_service.use_cases.decisions import (
     ChairsActionIn,
     DecideIn,
     RatifyIn,
@@ -33,10 +37,7 @@ from ifr_service.decisions import (
     overturn,
     ratify,
 )
-from ifr_service.domain.case import Action
-from ifr_service.domain.clocks import Clock, is_open
-from ifr_service.domain.panel import recorder_refusal
-from ifr_service.intake_actions import (
+from ifr_service.use_cases.intake_actions import (
     InformationIn,
     InformationRequestIn,
     SubmitIn,
@@ -46,9 +47,8 @@ from ifr_service.intake_actions import (
     screen,
     submit,
 )
-from ifr_service.panel_actions import ListIn, list_on_panel
-from ifr_service.runtime import IfrUnitOfWork
-from ifr_service.screening_actions import (
+from ifr_service.use_cases.panel_actions import ListIn, list_on_panel
+from ifr_service.use_cases.screening_actions import (
     RedirectIn,
     ScreenOutIn,
     ServiceDevelopmentIn,
@@ -56,7 +56,7 @@ from ifr_service.screening_actions import (
     redirect_service_development,
     screen_out,
 )
-from ifr_service.workflow import case_clocks, emit_case_event, ensure_allowed
+from ifr_service.use_cases.workflow import case_clocks, emit_case_event, ensure_allowed
 
 A = Action
 
@@ -99,7 +99,7 @@ class CloseIn(Body):
 
 
 async def request_reconsideration(ctx: ActionContext, case: IfrRequest, body: ReconsiderIn) -> None:
-    await simple_transition(ctx, case, Action.REQUEST_RECONSIDERATION, {"new_information": body.new_information})
+    await simple_transition(ctx, case, Action.REQUEST_RECONSIDERATION, detail={"new_information": body.new_information})
     case.current_panel_id = None
     emit_case_event(ctx.uow, case, "ifr.request.reconsideration_requested", new_information=body.new_information)
 
@@ -109,19 +109,19 @@ async def request_review(ctx: ActionContext, case: IfrRequest, body: ReviewIn) -
     if not windows or windows[-1].due_date < ctx.today:
         closed = f" on {windows[-1].due_date}" if windows else ""
         raise field_problem("grounds", f"the window to request a review closed{closed}")
-    await simple_transition(ctx, case, Action.REQUEST_REVIEW, {"grounds": body.grounds})
+    await simple_transition(ctx, case, Action.REQUEST_REVIEW, detail={"grounds": body.grounds})
     case.current_panel_id = None
     emit_case_event(ctx.uow, case, "ifr.request.review_requested", grounds=body.grounds)
 
 
 async def withdraw(ctx: ActionContext, case: IfrRequest, body: WithdrawIn) -> None:
-    await simple_transition(ctx, case, Action.WITHDRAW, {"reason": body.reason})
+    await simple_transition(ctx, case, Action.WITHDRAW, detail={"reason": body.reason})
     emit_case_event(ctx.uow, case, "ifr.request.withdrawn", reason=body.reason)
 
 
 async def close(ctx: ActionContext, case: IfrRequest, body: CloseIn) -> None:
     ensure_allowed(case, Action.CLOSE)  # after a review, only an upheld decision is closed
-    await simple_transition(ctx, case, Action.CLOSE, {"reason": body.reason} if body.reason else None)
+    await simple_transition(ctx, case, Action.CLOSE, detail={"reason": body.reason} if body.reason else None)
 
 
 # -- the catalogue the routes are built from -----------------------------------------------------------
@@ -182,7 +182,7 @@ def roles_for(action: str) -> tuple[str, ...]:
     return APPLICANT_ROLES if action in PROVIDER_ACTIONS else OFFICER_ROLES
 
 
-async def actions_for(uow: IfrUnitOfWork, principal: Principal, case: IfrRequest, allowed: list[str]) -> list[str]:
+async def actions_for(uow: IfrUnitOfWork, principal: Principal, case: IfrRequest, *, allowed: list[str]) -> list[str]:
     """Of the actions the case allows now, those this caller may take: by role, and for a panel member
     the panel's decisions only as the chair or deputy chair of the panel the case is listed on."""
     mine = [a for a in allowed if principal.has_any([*roles_for(a), Role.ADMIN])]

@@ -12,10 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from casework.auth import Principal
 from casework.problems import field_problem
-from ifr_service.action_base import ActionContext, Body, Reason
 from ifr_service.db import panels
 from ifr_service.db.models import AgendaItem, Conflict, IfrRequest, Panel
-from ifr_service.decisions import chairs_action_awaiting
 from ifr_service.domain.case import (
     RATIFICATION_STATES,
     Action,
@@ -27,7 +25,9 @@ from ifr_service.domain.case import (
 from ifr_service.domain.clocks import Clock, plan_for
 from ifr_service.domain.panel import not_independent, unknown_members
 from ifr_service.runtime import IfrUnitOfWork
-from ifr_service.workflow import emit_case_event, ensure_allowed, transition
+from ifr_service.use_cases.action_base import ActionContext, Body, Reason
+from ifr_service.use_cases.decisions import chairs_action_awaiting
+from ifr_service.use_cases.workflow import emit_case_event, ensure_allowed, transition
 
 
 class ConflictIn(Body):
@@ -96,14 +96,14 @@ async def list_on_panel(ctx: ActionContext, case: IfrRequest, body: ListIn) -> N
         ctx.uow,
         case,
         Action.LIST_FOR_PANEL,
-        ctx.principal,
-        ctx.settings,
-        plan,
+        principal=ctx.principal,
+        settings=ctx.settings,
+        plan=plan,
         starts={Clock.DECISION_LETTER: panel.meeting_date},
         detail=detail,
     )
     ctx.uow.session.add(AgendaItem(panel_id=panel.id, request_id=case.id, purpose=purpose, added_by=ctx.principal.sub))
-    await declare_conflicts(ctx.uow, panel.id, case.id, body.conflicts, ctx.principal)
+    await declare_conflicts(ctx.uow, ctx.principal, panel_id=panel.id, request_id=case.id, conflicts=body.conflicts)
     case.current_panel_id = panel.id
     emit_case_event(ctx.uow, case, "ifr.request.listed_for_panel", panel_id=panel.id, meeting_date=panel.meeting_date)
 
@@ -117,7 +117,7 @@ async def _check_ratification_meeting(ctx: ActionContext, case: IfrRequest, pane
 
 
 async def declare_conflicts(
-    uow: IfrUnitOfWork, panel_id: uuid.UUID, request_id: uuid.UUID, conflicts: list[ConflictIn], principal: Principal
+    uow: IfrUnitOfWork, principal: Principal, *, panel_id: uuid.UUID, request_id: uuid.UUID, conflicts: list[ConflictIn]
 ) -> None:
     for c in conflicts:
         await uow.session.execute(

@@ -13,14 +13,14 @@ from pydantic import ConfigDict, Field, ValidationError
 from casework.identifiers import patient_ref
 from casework.problems import Unprocessable, field_problem
 from ifr_service.access import PROVIDER_ROLES
-from ifr_service.action_base import ActionContext, Body, NoBody, Reason, simple_transition
-from ifr_service.cohorts import count_received
 from ifr_service.db.models import IfrRequest
 from ifr_service.domain.application import Application, merge, missing_for_submission
 from ifr_service.domain.case import Action
 from ifr_service.domain.clocks import Clock, is_open, plan_for
 from ifr_service.domain.regions import region_of
-from ifr_service.workflow import apply_treatment, emit_case_event, now, transition
+from ifr_service.use_cases.action_base import ActionContext, Body, NoBody, Reason, simple_transition
+from ifr_service.use_cases.cohorts import count_received
+from ifr_service.use_cases.workflow import apply_treatment, emit_case_event, now, transition
 
 
 class SubmitIn(Body):
@@ -80,7 +80,15 @@ async def submit(ctx: ActionContext, case: IfrRequest, body: SubmitIn) -> None:
     case.received_on = received_on
     case.submitted_at = now()
     case.region = region_of(case.provider_ods, ctx.settings.trust_regions)  # the mapping as it is on submission
-    await transition(ctx.uow, case, Action.SUBMIT, ctx.principal, ctx.settings, plan_for(Action.SUBMIT), on=received_on)
+    await transition(
+        ctx.uow,
+        case,
+        Action.SUBMIT,
+        principal=ctx.principal,
+        settings=ctx.settings,
+        plan=plan_for(Action.SUBMIT),
+        on=received_on,
+    )
     emit_case_event(
         ctx.uow,
         case,
@@ -106,7 +114,9 @@ async def screen(ctx: ActionContext, case: IfrRequest, body: NoBody) -> None:
 async def request_information(ctx: ActionContext, case: IfrRequest, body: InformationRequestIn) -> None:
     if body.respond_by is not None and body.respond_by < ctx.today:
         raise field_problem("respond_by", "is in the past")
-    await simple_transition(ctx, case, Action.REQUEST_INFORMATION, {"information_needed": body.information_needed})
+    await simple_transition(
+        ctx, case, Action.REQUEST_INFORMATION, detail={"information_needed": body.information_needed}
+    )
     emit_case_event(
         ctx.uow,
         case,
@@ -133,7 +143,7 @@ async def provide_information(ctx: ActionContext, case: IfrRequest, body: Inform
             raise field_problem("application.clinician.trust_ods", "cannot change once submitted")
         case.application = application.model_dump(mode="json")
         apply_treatment(case, application)
-    await simple_transition(ctx, case, Action.PROVIDE_INFORMATION, {"information": body.information})
+    await simple_transition(ctx, case, Action.PROVIDE_INFORMATION, detail={"information": body.information})
     emit_case_event(ctx.uow, case, "ifr.request.resubmitted")
     if case.treatment_key != counted_as:  # now a request for another treatment: counted in its cohort
         await count_received(ctx.uow, case, ctx.settings)

@@ -21,7 +21,6 @@ from casework.budget_impact import BudgetImpact, mismatch
 from casework.financial_year import financial_year_of
 from casework.problems import Conflict as ConflictProblem
 from casework.problems import Unprocessable, field_problem
-from ifr_service.action_base import ActionContext, Body, Money, Reason, simple_transition
 from ifr_service.db import panels
 from ifr_service.db.models import Decision, IfrRequest, Panel
 from ifr_service.domain.application import Application
@@ -42,7 +41,8 @@ from ifr_service.domain.panel import (
     recorder_refusal,
     unknown_members,
 )
-from ifr_service.workflow import emit_case_event, ensure_allowed
+from ifr_service.use_cases.action_base import ActionContext, Body, Money, Reason, simple_transition
+from ifr_service.use_cases.workflow import emit_case_event, ensure_allowed
 
 # -- bodies -------------------------------------------------------------------------------------------
 
@@ -276,7 +276,7 @@ async def decide(ctx: ActionContext, case: IfrRequest, body: DecideIn) -> None:
         list(body.conditions), cost, budget_impact=_shown(body),
     )  # fmt: skip
     detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": decision.present}
-    await simple_transition(ctx, case, Action.DECIDE, {**detail, "excluded": excluded})
+    await simple_transition(ctx, case, Action.DECIDE, detail={**detail, "excluded": excluded})
     case.outcome = body.outcome.value
     _announce(ctx, case, decision, earlier)
 
@@ -288,7 +288,7 @@ async def decide_review(ctx: ActionContext, case: IfrRequest, body: ReviewDecisi
     )
     case.review_outcome = body.outcome.value
     detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": decision.present}
-    await simple_transition(ctx, case, Action.DECIDE_REVIEW, {**detail, "excluded": excluded})
+    await simple_transition(ctx, case, Action.DECIDE_REVIEW, detail={**detail, "excluded": excluded})
     case.current_panel_id = None
     emit_case_event(ctx.uow, case, "ifr.request.review_decided", outcome=body.outcome.value, reasons=body.reasons)
 
@@ -322,7 +322,9 @@ async def chairs_action(ctx: ActionContext, case: IfrRequest, body: ChairsAction
     kind = "reconsideration" if case.state == CaseState.RECONSIDERATION else "decision"
     earlier = await panels.decisions_of(ctx.uow.session, case.id)
     detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "chair": chair}
-    clocks = await simple_transition(ctx, case, Action.CHAIRS_ACTION, {**detail, "urgent_reason": body.urgent_reason})
+    clocks = await simple_transition(
+        ctx, case, Action.CHAIRS_ACTION, detail={**detail, "urgent_reason": body.urgent_reason}
+    )
     due = min(c.due_date for c in clocks if c.clock == Clock.RATIFICATION and is_open(c))
     decision = _record_decision(
         ctx, case, panel, kind, body.outcome, body.reasons.model_dump(), [chair], [], list(body.conditions), cost,
@@ -350,7 +352,7 @@ async def ratify(ctx: ActionContext, case: IfrRequest, body: RatifyIn) -> None:
     )  # fmt: skip
     chairs.ratification = "ratified"
     detail = {"panel_id": str(panel.id), "present": decision.present, "excluded": excluded, "note": body.note}
-    await simple_transition(ctx, case, Action.RATIFY, {**detail, "chairs_action": str(chairs.id)})
+    await simple_transition(ctx, case, Action.RATIFY, detail={**detail, "chairs_action": str(chairs.id)})
     case.ratification_due = None
     emit_case_event(
         ctx.uow,
@@ -381,7 +383,7 @@ async def overturn(ctx: ActionContext, case: IfrRequest, body: DecideIn) -> None
     chairs.ratification = "overturned"
     detail = {"outcome": body.outcome.value, "panel_id": str(panel.id), "present": decision.present}
     await simple_transition(
-        ctx, case, Action.OVERTURN, {**detail, "excluded": excluded, "chairs_action": str(chairs.id)}
+        ctx, case, Action.OVERTURN, detail={**detail, "excluded": excluded, "chairs_action": str(chairs.id)}
     )
     case.outcome, case.ratification_due = body.outcome.value, None
     _announce(ctx, case, decision, earlier)

@@ -15,7 +15,7 @@ from ifr_service.domain.case import Action
 from ifr_service.domain.clocks import plan_for
 from ifr_service.runtime import IfrUnitOfWork
 from ifr_service.settings import IfrSettings
-from ifr_service.workflow import transition
+from ifr_service.use_cases.workflow import transition
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
@@ -38,8 +38,10 @@ class NoBody(Body):
 
 
 async def simple_transition(
-    ctx: ActionContext, case: IfrRequest, action: Action, detail: dict[str, Any] | None = None
+    ctx: ActionContext, case: IfrRequest, action: Action, *, detail: dict[str, Any] | None = None
 ) -> list[CaseClock]:
     """The action's move with the clock plan the domain gives for it from the case's state."""
     plan = plan_for(action, case.state, case.review_outcome)
-    return await transition(ctx.uow, case, action, ctx.principal, ctx.settings, plan, detail=detail)
+    return await transition(
+        ctx.uow, case, action, principal=ctx.principal, settings=ctx.settings, plan=plan, detail=detail
+    )
