@@ -51,6 +51,7 @@ from casework.settings import ServiceSettings
 from casework.shutdown import finish_within
 from casework.tracing import continued, tracing
 from casework.uow import UnitOfWork
+from casework.worker import Backoff, Worker
 
 log = get_logger(__name__)
 
@@ -129,38 +130,43 @@ class EventConsumer:
     # -- the loop -----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        failures = 0
-        while True:
-            try:
-                consumer = await self._ensure_started()
-                batch = await consumer.getmany(timeout_ms=1000, max_records=500)
-                batch, rewound = cut_at_rewinds(batch, self._rewinds)
-                assignments = self._assignments
-                deliveries = [
-                    Delivery(record.topic, record.partition, record.offset, record.value, record.headers)
-                    for records in batch.values()
-                    for record in records
-                ]
-                outcomes = await self.deliver_many(deliveries) if deliveries else []
-                if assignments == self._assignments:
-                    for tp, records in batch.items():
-                        if records and tp not in rewound:
-                            self._handled[tp] = records[-1].offset + 1
-                if self._consumer is not None:  # not stopped by a revoke while the batch was handled
-                    self._lag.update(self._consumer, self._handled, rewound)
-                for tp in rewound:
-                    await consumer.seek_to_beginning(tp)
-                if "dead_lettered" in outcomes or time.monotonic() - self._last_commit >= self.commit_interval_s:
-                    await self.commit_handled()
-                failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # broker gone or rebalance: uncommitted records come again
-                failures += 1
-                delay = backoff_delay(failures, base=0.2, cap=5.0)
-                log.warning("consumer loop error; restarting", error=repr(exc), retry_in_s=round(delay, 3))
-                await self._stop_consumer()
-                await asyncio.sleep(delay)
+        """Fetch and handle batch after batch (a fetch waits up to a second for records, so the loop never
+        waits a poll of its own). When the broker goes or a rebalance breaks a batch, the consumer is
+        stopped and started again after a backoff; uncommitted records come again."""
+        worker = Worker(
+            f"consumer:{self.name}",
+            self._handle_fetched,
+            service=self._settings.service_name,
+            poll_s=0.0,  # never waited: every round asks for the next
+            backoff=Backoff(base_s=0.2, cap_s=5.0),
+            on_failure=lambda _exc: self._stop_consumer(),
+            failure_message="consumer loop error; restarting",
+        )
+        await worker.run()
+
+    async def _handle_fetched(self) -> bool:
+        """One fetch and its batch handled; True: the next fetch comes at once."""
+        consumer = await self._ensure_started()
+        batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+        batch, rewound = cut_at_rewinds(batch, self._rewinds)
+        assignments = self._assignments
+        deliveries = [
+            Delivery(record.topic, record.partition, record.offset, record.value, record.headers)
+            for records in batch.values()
+            for record in records
+        ]
+        outcomes = await self.deliver_many(deliveries) if deliveries else []
+        if assignments == self._assignments:
+            for tp, records in batch.items():
+                if records and tp not in rewound:
+                    self._handled[tp] = records[-1].offset + 1
+        if self._consumer is not None:  # not stopped by a revoke while the batch was handled
+            self._lag.update(self._consumer, self._handled, rewound)
+        for tp in rewound:
+            await consumer.seek_to_beginning(tp)
+        if "dead_lettered" in outcomes or time.monotonic() - self._last_commit >= self.commit_interval_s:
+            await self.commit_handled()
+        return True
 
     async def commit_handled(self, only: Collection[TopicPartition] | None = None) -> None:
         """Commit the offsets of handled records not committed yet (of the partitions `only`, if given)."""

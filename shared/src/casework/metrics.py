@@ -33,3 +33,13 @@ CONSUMER_LAG = Gauge(
     "Records of a partition the consumer group has not handled yet (its highwater minus the next offset to handle)",
     ["service", "group", "topic", "partition"],
 )
+WORKER_ROUNDS = Counter(
+    "casework_worker_rounds_total",
+    "Rounds a background worker (casework.worker) ran, by outcome (ok, failed)",
+    ["service", "worker", "outcome"],
+)
+WORKER_LAST_SUCCESS = Gauge(
+    "casework_worker_last_success_timestamp_seconds",
+    "When a background worker's round last succeeded (Unix time)",
+    ["service", "worker"],
+)

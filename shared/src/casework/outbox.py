@@ -25,15 +25,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casework import broker_loss
-from casework.backoff import backoff_delay
 from casework.bus import ensure_topics, new_producer, with_dead_letter_topics
 from casework.db import PlatformTables
 from casework.events.envelope import EventEnvelope
 from casework.logs import get_logger
 from casework.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
-from casework.periodic import wait_for_wake
 from casework.settings import ServiceSettings
 from casework.shutdown import finish_within
+from casework.worker import Backoff, Worker
 
 log = get_logger(__name__)
 _RELAY_LOCK = "casework outbox relay"  # the advisory lock's name (each service has its own database)
@@ -66,7 +65,6 @@ class OutboxRelay:
         self._topics = with_dead_letter_topics(topics)
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
-        self._failures = 0
         self._offsets = broker_loss.PublishedOffsets()
         # Built once (casework.prepared): the relay runs these for every batch.
         outbox = tables.outbox
@@ -107,24 +105,23 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                published = await self.publish_batch()
-                self._failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # broker or database unreachable: keep the rows, retry later
-                self._failures += 1
-                delay = backoff_delay(self._failures, base=0.1, cap=5.0)
-                log.warning("outbox publish failed; will retry", error=repr(exc), retry_in_s=round(delay, 3))
-                await self._drop_producer()
-                await asyncio.sleep(delay)
-                continue
-            if published < self._settings.outbox_batch_size:
-                await self._wait_for_work()
+        """Publish batch after batch; a batch short of OUTBOX_BATCH_SIZE drained the outbox, so the relay
+        then waits for a commit's wake-up or OUTBOX_POLL_INTERVAL_S. While the broker or the database is
+        unreachable it keeps the rows, drops its producer and retries with backoff."""
+        worker = Worker(
+            "outbox-relay",
+            self._publish_round,
+            service=self._settings.service_name,
+            poll_s=lambda: self._settings.outbox_poll_interval_s,
+            wake=self._wake,
+            backoff=Backoff(base_s=0.1, cap_s=5.0),
+            on_failure=lambda _exc: self._drop_producer(),
+            failure_message="outbox publish failed; will retry",
+        )
+        await worker.run()
 
-    async def _wait_for_work(self) -> None:
-        await wait_for_wake(self._wake, self._settings.outbox_poll_interval_s)
+    async def _publish_round(self) -> bool:
+        return await self.publish_batch() >= self._settings.outbox_batch_size
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

@@ -22,6 +22,7 @@ from casework.correlation import correlation_id
 from casework.db import create_engine
 from casework.logs import configure_logging, get_logger
 from casework.tracing import configure_tracing, flush_tracing, instrument_app, instrument_engines
+from casework.worker import Worker
 from web_console.apis import ApiProblem, ServiceClients, ServiceUnavailable
 from web_console.audit import routers as audit_routers
 from web_console.auth.oidc import OpenIdSignIn
@@ -103,7 +104,9 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             },
             settings.api_timeout_s,
         )
-        purge = asyncio.create_task(_purge_sessions(app.state.sessions), name="console:purge-sessions")
+        purge = asyncio.create_task(
+            _purge_sessions(app.state.sessions, settings.service_name), name="console:purge-sessions"
+        )
         log.info("console started", port=settings.port)
         try:
             yield
@@ -213,12 +216,13 @@ def _correlation(request: Request) -> str | None:
     return correlation_id.get() or getattr(request.state, "correlation_id", None)
 
 
-async def _purge_sessions(sessions: SessionStore, every_s: float = 600) -> None:
-    while True:
-        try:
-            removed = await sessions.purge_expired()
-            if removed:
-                log.info("ended sessions purged", removed=removed)
-        except Exception as exc:
-            log.warning("session purge failed", error=repr(exc))
-        await asyncio.sleep(every_s)
+async def _purge_sessions(sessions: SessionStore, service: str, every_s: float = 600) -> None:
+    async def one_round() -> bool:
+        removed = await sessions.purge_expired()
+        if removed:
+            log.info("ended sessions purged", removed=removed)
+        return False
+
+    await Worker(
+        "purge-sessions", one_round, service=service, poll_s=every_s, failure_message="session purge failed"
+    ).run()

@@ -19,8 +19,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from casework.backoff import backoff_delay
 from casework.logs import get_logger
+from casework.worker import Backoff, Worker
 from notification_service.config import notification_settings
 from notification_service.domain.sender_auth import (
     SenderDecision,
@@ -35,6 +35,7 @@ from notification_service.settings import NotificationSettings
 from notification_service.use_cases.inbound_mail import receive
 
 log = get_logger(__name__)
+_LISTEN_BACKOFF = Backoff(base_s=0.5, cap_s=30.0)
 
 
 class GatewayHandler:
@@ -130,21 +131,22 @@ async def inbound_gateway(runtime: NotificationRuntime) -> None:
             loop=loop,
         )
 
-    server = await _listen(loop, protocol, settings)
-    log.info("inbound gateway listening", host=settings.inbound_host, port=settings.inbound_port)
-    try:
-        await server.serve_forever()
-    finally:
-        server.close()
-
-
-async def _listen(loop: asyncio.AbstractEventLoop, protocol: Any, settings: NotificationSettings) -> asyncio.Server:
-    failures = 0
-    while True:
+    async def listen_and_serve() -> bool:
+        # a listen that fails (the port still held by a stopping replica, say) is tried again with backoff
+        server = await loop.create_server(protocol, host=settings.inbound_host, port=settings.inbound_port)
+        log.info("inbound gateway listening", host=settings.inbound_host, port=settings.inbound_port)
         try:
-            return await loop.create_server(protocol, host=settings.inbound_host, port=settings.inbound_port)
-        except OSError as exc:  # the port still held by a stopping replica, say: keep trying
-            failures += 1
-            delay = backoff_delay(failures, base=0.5, cap=30.0)
-            log.error("inbound gateway cannot listen yet", error=repr(exc), retry_in_s=round(delay, 2))
-            await asyncio.sleep(delay)
+            await server.serve_forever()  # returns only by raising: the service stops
+        finally:
+            server.close()
+        return False
+
+    worker = Worker(
+        "inbound-gateway",
+        listen_and_serve,
+        service=runtime.settings.service_name,
+        poll_s=_LISTEN_BACKOFF.base_s,
+        backoff=_LISTEN_BACKOFF,
+        failure_message="inbound gateway cannot listen yet",
+    )
+    await worker.run()

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from casework.backoff import backoff_delay
 from casework.logs import get_logger
 from casework.tracing import continued, stored_trace
+from casework.worker import Worker
 from notification_service.config import mail_identity, notification_settings, secure_domains
 from notification_service.db.claims import Claimed, claim, release
 from notification_service.domain.delivery import (
@@ -62,17 +63,17 @@ class Sender:
         self.secure = secure_domains(s)
 
     async def run(self) -> None:
+        """Round after round while there is work; idle, a round every SEND_POLL_INTERVAL_S. A failing round
+        (the database away, say) is logged and the next comes after the poll interval."""
+        worker = Worker(
+            "sender",
+            self.round,
+            service=self.runtime.settings.service_name,
+            poll_s=lambda: self.settings.send_poll_interval_s,
+            failure_message="sending round failed",
+        )
         try:
-            while True:
-                try:
-                    busy = await self.round()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # the database away, say: log and try again next round
-                    log.warning("sending round failed", error=repr(exc))
-                    busy = False
-                if not busy:
-                    await asyncio.sleep(self.settings.send_poll_interval_s)
+            await worker.run()
         finally:
             await self.relay.close()
 
