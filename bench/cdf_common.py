@@ -15,7 +15,7 @@ import httpx
 from casework.auth import mint_token
 from casework.services import load_definition
 from casework.settings import ServiceSettings
-from cdf_service.list_loader import SEED_LIST
+from cdf_service.use_cases.list_loader import SEED_LIST
 from embedded_stack.ports import free_port
 from embedded_stack.testing import TestStack
 

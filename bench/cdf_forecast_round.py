@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.cdf_common import CpuMeter
 from bench.harness import infrastructure, print_table
 from casework.runtime import ServiceRuntime
-from cdf_service.forecast_cache import ForecastCache
-from cdf_service.forecaster import PAIRS_PER_ROUND, forecast_round
 from cdf_service.synthetic.national import TrustPlan
 from cdf_service.synthetic.populate import populate
+from cdf_service.use_cases.forecast_cache import ForecastCache
+from cdf_service.use_cases.forecaster import PAIRS_PER_ROUND, forecast_round
 from embedded_stack.testing import TestStack
 
 TRUSTS = ("RRV", "RGT", "RTH", "RM1", "RWE", "RA7", "RJ1", "RX1")

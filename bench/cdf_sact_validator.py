@@ -27,10 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import print_table
+from cdf_service.domain.sact_records import record_boundary
 from cdf_service.domain.sact_rows import DrugDictionary
 from cdf_service.sact import pieces
 from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece, validate_piece_by_rows
-from cdf_service.sact.records import record_boundary
 from cdf_service.sact_drugs import reference_drugs
 from cdf_service.sact_schema import SactSchema, schema_for
 from cdf_service.synthetic.national import TrustPlan, build_trust, seed_entries

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from bench.console_common import signed_in_console, timed
 from bench.harness import figure, infrastructure, print_table
 from casework.db import create_engine
-from cdf_service.list_loader import SEED_LIST
+from cdf_service.use_cases.list_loader import SEED_LIST
 from embedded_stack.testing import TestStack
 
 TARGET_MS = 150

@@ -22,10 +22,10 @@ import httpx
 
 from casework.services import load_definition
 from cdf_service.domain.national_list import EntryStatus, ListEntry
-from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.national import Course, application_for, seed_entries
 from cdf_service.synthetic.people import gmc_number, nhs_number_for
 from cdf_service.synthetic.sact_files import write_sact_csv
+from cdf_service.use_cases.list_loader import SEED_LIST
 from embedded_stack.testing import TestStack
 
 FY = "2026/27"

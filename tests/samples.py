@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from cdf_service.list_loader import SEED_LIST
+from cdf_service.use_cases.list_loader import SEED_LIST
 
 CDF_LIST_CSV = SEED_LIST.read_bytes()  # the demo's national list (pembrolizumab at 5,260.00 x 8 cycles)
 

@@ -25,9 +25,9 @@ from playwright.async_api import Page, expect
 from casework.financial_year import financial_year_of
 from casework.identifiers import nhs_number_check_digit
 from cdf_service.domain.national_list import EntryStatus
-from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.national import Course, application_for, seed_entries
 from cdf_service.synthetic.sact_files import write_sact_csv
+from cdf_service.use_cases.list_loader import SEED_LIST
 from embedded_stack.browser import ConsolePlatform, Person
 from embedded_stack.mail_relay import read_messages
 from embedded_stack.testing import TestStack, eventually

@@ -13,7 +13,7 @@ from __future__ import annotations
 from samples import prepare_cdf
 from sqlalchemy import text
 
-from cdf_service.list_loader import SEED_LIST
+from cdf_service.use_cases.list_loader import SEED_LIST
 from embedded_stack.testing import RunningService, TestStack, eventually
 
 TRUSTS = ["RRV", "RJ1", "RGT", "RTH", "RM1", "RWE", "RYJ", "RAL", "RJZ", "RQM"]

@@ -18,11 +18,11 @@ from cdf_service.api.treatments import router as treatments_router
 from cdf_service.api.unapproved_use import router as unapproved_use_router
 from cdf_service.db import models as _models  # noqa: F401  (registers the tables on the metadata)
 from cdf_service.db.base import Base, platform_tables
-from cdf_service.forecaster import forecaster
-from cdf_service.lapse import lapse_sweep
 from cdf_service.runtime import CdfRuntime
 from cdf_service.sact.worker import sact_worker
 from cdf_service.settings import CdfSettings
+from cdf_service.use_cases.forecaster import forecaster
+from cdf_service.use_cases.lapse import lapse_sweep
 
 
 def _sweep_interval(runtime: CdfRuntime) -> float:

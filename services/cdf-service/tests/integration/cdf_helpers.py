@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.people import gmc_number
+from cdf_service.use_cases.list_loader import SEED_LIST
 from embedded_stack.testing import TestStack, eventually
 
 _rng = random.Random()

@@ -15,8 +15,8 @@ from casework.idempotency import fingerprint
 from casework.identifiers import patient_ref
 from cdf_service.api.applications import ApplicationIn
 from cdf_service.db.models import Application
-from cdf_service.lapse import lapse_overdue
 from cdf_service.synthetic.people import nhs_number_for
+from cdf_service.use_cases.lapse import lapse_overdue
 from embedded_stack.testing import TestStack, eventually
 
 pytestmark = pytest.mark.integration

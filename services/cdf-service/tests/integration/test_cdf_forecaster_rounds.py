@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import text
 
 from casework.runtime import ServiceRuntime
-from cdf_service import forecaster
-from cdf_service.forecaster import forecast_round
 from cdf_service.synthetic.national import TrustPlan
 from cdf_service.synthetic.populate import populate
+from cdf_service.use_cases import forecaster
+from cdf_service.use_cases.forecaster import forecast_round
 from embedded_stack.testing import TestStack
 
 pytestmark = pytest.mark.integration

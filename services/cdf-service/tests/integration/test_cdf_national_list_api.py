@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import pytest
 from cdf_helpers import application_body, confirmed_clinician, load_seed_list, next_patient_index
 
-from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.people import nhs_number_for
+from cdf_service.use_cases.list_loader import SEED_LIST
 from embedded_stack.testing import TestStack
 
 pytestmark = pytest.mark.integration

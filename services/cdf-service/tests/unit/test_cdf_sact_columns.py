@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cdf_service.domain.sact_records import frame_of, rows_of
 from cdf_service.domain.sact_rows import DrugDictionary, duplicate_key
 from cdf_service.sact import pieces
 from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece, validate_piece_by_rows
-from cdf_service.sact.records import frame_of, rows_of
 from cdf_service.sact_drugs import reference_drugs
 from cdf_service.sact_schema import SACT_V3, SACT_V4, Role, SactSchema
 from cdf_service.synthetic.national import TrustPlan, build_trust, seed_entries

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdf_service.sact.records import count_rows, frame_of, pieces, record_boundary, rows_of
+from cdf_service.domain.sact_records import count_rows, frame_of, pieces, record_boundary, rows_of
 
 
 def test_boundary_skips_newlines_inside_quotes() -> None:

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from casework.events.catalogue.cdf import StopReason
 from casework.identifiers import patient_ref
+from cdf_service.domain.sact_records import rows_of
 from cdf_service.domain.sact_rows import Administration, DrugDictionary
 from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.domain.stop_reasons import mask_of, reasons_of
-from cdf_service.sact.records import rows_of
 from cdf_service.sact_drugs import reference_drugs
 from cdf_service.sact_schema import SACT_V3, SACT_V4, HeaderError, Role, SactSchema
 from cdf_service.synthetic.national import TrustPlan, build_trust, seed_entries

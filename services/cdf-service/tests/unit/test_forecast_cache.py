@@ -11,7 +11,7 @@ from forecast_entries import make_entry
 from cdf_service.domain.forecast import BandCalibration
 from cdf_service.domain.forecast_basis import EntryBasis, TrustShares
 from cdf_service.domain.forecast_inputs import CyclePattern
-from cdf_service.forecast_cache import ForecastCache
+from cdf_service.use_cases.forecast_cache import ForecastCache
 
 DAY = date(2026, 6, 30)
 BASIS = EntryBasis(None, CyclePattern(28.0), 56, 0.9, 14, 0.1, (1.0,))

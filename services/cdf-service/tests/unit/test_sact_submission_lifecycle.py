@@ -13,7 +13,7 @@ from cdf_service.domain.sact_submissions import (
     sql_states,
 )
 from cdf_service.sact.claims import CLAIM
-from cdf_service.sact.intake import _UPLOADED
+from cdf_service.use_cases.sact_intake import _UPLOADED
 
 
 def test_every_status_is_reachable_from_an_upload_and_only_processed_is_final() -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from casework import clock
 from casework.auth import Principal, ensure_visible, require_roles
 from casework.budget_impact import BudgetImpact
-from casework.concurrency import IfMatch, require_version, set_etag, stale_to_412
+from casework.concurrency import IfMatch, set_etag
 from casework.csv_export import csv_response
 from casework.db import violated_constraint
 from casework.events.catalogue.cdf import StopReason
@@ -30,17 +30,15 @@ from casework.problems import NotFound
 from cdf_service.access import APPLICANT_ROLES, APPLICATION_READER_ROLES, WITHDRAW_ROLES
 from cdf_service.api.common import from_row
 from cdf_service.db import application_repo
-from cdf_service.db.forecast_repo import mark_dirty
 from cdf_service.db.models import Application
 from cdf_service.domain.prior_approval import (
     TRANSITIONS,
-    ApplicationAction,
     ApplicationState,
 )
-from cdf_service.events import emit_withdrawn
 from cdf_service.runtime import CdfUnitOfWork, Runtime, Uow
 from cdf_service.use_cases.applications import ENTITY, duplicate_approval
 from cdf_service.use_cases.applications import apply as apply_for_approval
+from cdf_service.use_cases.applications import withdraw as withdraw_application
 
 router = APIRouter(prefix="/cdf/applications", tags=["applications"])
 
@@ -323,14 +321,7 @@ async def withdraw(
     principal: Principal = Depends(require_roles(*WITHDRAW_ROLES)),
 ) -> ApplicationOut:
     app = await _visible(uow, principal, application_id)
-    require_version(if_match, app.version)
-    app.status = TRANSITIONS.next_state(app.status, ApplicationAction.WITHDRAW)
-    app.closed_at, app.close_reason = datetime.now(UTC), body.reason
-    async with stale_to_412():
-        await uow.session.flush()
-    emit_withdrawn(uow, app)
-    await mark_dirty(uow, [(app.provider_ods, app.entry_id)])
-    uow.audit(principal, "withdraw", ENTITY, app.id, reason=body.reason)
+    await withdraw_application(uow, app, reason=body.reason, if_match=if_match, principal=principal)
     await uow.commit()
     set_etag(response, app.version)
     return application_out(app)

@@ -33,8 +33,8 @@ from cdf_service.domain.national_list import (
     EntryStatus,
     is_open_on,
 )
-from cdf_service.list_loader import ListLoadProblems, load_list_csv
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork, Runtime, Uow
+from cdf_service.use_cases.list_loader import ListLoadProblems, load_list_csv
 from cdf_service.use_cases.national_list import add_version as add_list_version
 from cdf_service.use_cases.national_list import create_entry as create_list_entry
 

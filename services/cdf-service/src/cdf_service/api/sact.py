@@ -29,8 +29,8 @@ from cdf_service.api.common import from_row
 from cdf_service.db.models import SactProblem, SactSubmission
 from cdf_service.domain.sact_submissions import SubmissionStatus
 from cdf_service.runtime import CdfRuntime, Runtime, Uow
-from cdf_service.sact import intake
 from cdf_service.sact_schema import SCHEMAS, HeaderError, schema_for
+from cdf_service.use_cases import sact_intake
 from cdf_service.use_cases.sact_submissions import submit as submit_sact
 
 router = APIRouter(prefix="/sact/submissions", tags=["SACT"])
@@ -227,9 +227,9 @@ async def submit(
     ensure_visible(principal, key.provider_ods, "provider", key.provider_ods)
     piece_bytes = runtime.settings.sact_chunk_bytes
     if batch is not None:
-        pieces = functools.partial(intake.record_pieces, batch.records, piece_bytes, declared)
+        pieces = functools.partial(sact_intake.record_pieces, batch.records, piece_bytes, declared)
     else:
-        pieces = functools.partial(intake.csv_pieces, request.stream(), piece_bytes)
+        pieces = functools.partial(sact_intake.csv_pieces, request.stream(), piece_bytes)
     source_format = "json" if batch else "csv"
     try:
         sent = await submit_sact(

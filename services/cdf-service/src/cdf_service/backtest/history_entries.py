@@ -19,7 +19,7 @@ from casework.financial_year import month_start
 from cdf_service.backtest.history_records import HistoryPlan, PublishedVersion, add_months, uniform_day
 from cdf_service.domain.list_csv import parse_list_csv
 from cdf_service.domain.national_list import EntryStatus, ListEntry
-from cdf_service.list_loader import SEED_LIST
+from cdf_service.use_cases.list_loader import SEED_LIST
 
 # Entries
 OPENING_YEARS_BEFORE, LAST_OPENING_MONTHS_BEFORE_END = 4, 6

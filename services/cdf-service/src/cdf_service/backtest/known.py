@@ -1,7 +1,8 @@
 """What the service would have known on a cut-off day: only records dated before it.
 
-The forecaster reads applications as rows (`cdf_service.forecaster._OWN` and `_HISTORY`); this builds
-the same rows from the national history as a database would have held them the day before the cut-off:
+The forecaster reads applications as rows (`cdf_service.use_cases.forecaster._OWN` and `_HISTORY`); this
+builds the same rows from the national history as a database would have held them the day before the
+cut-off:
 - an application exists from the day it was decided, is withdrawn from its withdrawal day;
 - a SACT cycle exists from the day its submission arrived, a stop from the day the submission recording
   it arrived; the first administration is the earliest cycle known;

@@ -4,10 +4,11 @@ what the year turned out to be.
 For each financial year measured and each cut-off month M1..M11 the cut-off day is the 20th of the
 month after M (when month M's SACT is due), and the forecast is made as of the day before from
 `known_at` (nothing dated on or after the cut-off). The forecast is the service's own path,
-`cdf_service.forecaster.forecast_pairs`, over every pair with an application. The run-rate is
-finance's shortcut on the same data: the spend SACT shows for the months the trust has submitted,
-divided by those months, x 12 (0 when it has submitted none of the year yet). The actual outturn is
-every cycle given in the year at the price in force on its day, however late its data came.
+`cdf_service.domain.forecast_basis.forecast_pairs` (the forecaster's), over every pair with an
+application. The run-rate is finance's shortcut on the same data: the spend SACT shows for the months
+the trust has submitted, divided by those months, x 12 (0 when it has submitted none of the year yet).
+The actual outturn is every cycle given in the year at the price in force on its day, however late its
+data came.
 """
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""SACT intake: streamed upload, background processing in chunks, matching to approvals."""
+"""The SACT worker: claims stored submissions, validates and writes their rows in pieces, and calls the
+use cases that match them to approvals and finish them (the upload's storage: use_cases.sact_intake)."""

@@ -23,6 +23,7 @@ from zlib import crc32
 import polars as pl
 
 from cdf_service.domain.sact_columns import Accepted, ColumnValidator
+from cdf_service.domain.sact_records import frame_of, rows_of
 from cdf_service.domain.sact_rows import (
     CYCLE_TEXT,
     REGIMEN_TEXT,
@@ -32,7 +33,6 @@ from cdf_service.domain.sact_rows import (
     regimen_checksum,
 )
 from cdf_service.domain.sact_validator import RowValidator
-from cdf_service.sact.records import frame_of, rows_of
 from cdf_service.sact_schema import SCHEMAS
 
 COPY_COLUMNS = ("submission_id", "row_no", *Administration._fields, "duplicate_key")

@@ -1,28 +1,25 @@
-"""The steps of processing a SACT submission, each inside the caller's unit of work.
+"""The steps of processing a SACT submission's rows, each inside the caller's unit of work.
 
 The worker composes them two ways (sact.worker): a small submission runs every step in one
 transaction; a large one commits each piece on its own, then rejects duplicates, then matches in
-batches. A step never commits, so whichever way it is used, what it writes lands with the rest.
+batches (use_cases.sact_matching). A step never commits, so whichever way it is used, what it writes
+lands with the rest. Finishing a submission, with its event, is use_cases.sact_processing.
 """
 
 from __future__ import annotations
 
 import io
 import uuid
-from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, text, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import text
 
 from casework.db import table_of
-from cdf_service.db.models import SactChunk, SactSubmission
+from cdf_service.db.models import SactChunk
 from cdf_service.domain.sact_rows import AdministrationRow, RepeatedChecksums, repeated_administrations
-from cdf_service.domain.sact_submissions import SubmissionStatus, SubmissionStep, next_status
 from cdf_service.runtime import CdfUnitOfWork
-from cdf_service.sact.matcher import ListedDrug
 from cdf_service.sact.pieces import COPY_COLUMNS, PieceResult
+from cdf_service.use_cases.sact_matching import ListedDrug
 
 PROBLEM_COLUMNS = ("submission_id", "row_no", "field", "reason")
 
@@ -45,8 +42,6 @@ async def lost_or_gone(uow: CdfUnitOfWork, submission_id: uuid.UUID) -> Exceptio
         return SubmissionGone(str(submission_id))
     return ClaimLost(str(submission_id))
 
-
-ACTOR = "system:cdf-sact-worker"
 
 _CANDIDATE_ROWS = text(
     # The rows whose checksum was seen more than once (RepeatedChecksums): a few hundred of a million,
@@ -142,67 +137,3 @@ async def written_checksums(uow: CdfUnitOfWork, submission_id: uuid.UUID) -> lis
 def listed_drugs(listed: dict[str, tuple[str, ...]]) -> dict[str, ListedDrug]:
     """The matcher's view of the list: drug key (lower-case name) -> name and primary dm+d id."""
     return {name.strip().lower(): ListedDrug(name, ids[0]) for name, ids in listed.items() if ids}
-
-
-def record_processed(uow: CdfUnitOfWork, submission: SactSubmission, counts: Counter[str]) -> None:
-    """The submission is done: its status and counts (on the locked row), the event and the audit row."""
-    submission.status = next_status(submission.status, SubmissionStep.FINISH)
-    submission.finished_at = datetime.now(UTC)
-    submission.matched = dict(counts)
-    totals = (submission.rows_total, submission.rows_accepted, submission.rows_rejected)
-    announce_processed(uow, submission.id, submission.provider_ods, submission.period, totals, counts)
-
-
-def announce_processed(
-    uow: CdfUnitOfWork,
-    submission_id: uuid.UUID,
-    provider_ods: str,
-    period: str,
-    totals: tuple[int, int, int],
-    counts: Counter[str],
-) -> None:
-    """`cdf.sact_submission.processed` and the audit row of a finished submission."""
-    rows_total, rows_accepted, rows_rejected = totals
-    uow.emit(
-        "cdf.sact_submission.processed",
-        str(submission_id),
-        {
-            "submission_id": submission_id,
-            "provider_ods": provider_ods,
-            "period": period,
-            "rows_total": rows_total,
-            "rows_accepted": rows_accepted,
-            "rows_rejected": rows_rejected,
-        },
-    )
-    uow.audit(ACTOR, "process", "sact_submission", submission_id, detail=dict(counts))
-
-
-# A small submission is finished by statements built once, written with the event and audit rows in
-# the unit of work's one closing statement (casework.prepared).
-_FINISHED = (
-    update(table_of(SactSubmission))
-    .where(table_of(SactSubmission).c.id == bindparam("done_sid"))
-    .values(
-        status=next_status(SubmissionStatus.PROCESSING, SubmissionStep.FINISH),
-        rows_total=bindparam("done_total"),
-        rows_accepted=bindparam("done_accepted"),
-        rows_rejected=bindparam("done_rejected"),
-        chunks_done=bindparam("done_chunks"),
-        matched=bindparam("done_matched", type_=JSONB),
-        finished_at=func.now(),
-        heartbeat_at=func.now(),
-    )
-)
-_PIECES_DROPPED = delete(table_of(SactChunk)).where(table_of(SactChunk).c.submission_id == bindparam("drop_sid"))
-
-
-def stage_small_finished(
-    uow: CdfUnitOfWork, submission_id: uuid.UUID, chunks: int, totals: tuple[int, int, int], counts: Counter[str]
-) -> None:
-    """The status row of a submission processed at once, and its stored piece dropped, at the commit."""
-    total, accepted, rejected = totals
-    values = {"done_sid": submission_id, "done_total": total, "done_accepted": accepted}
-    values |= {"done_rejected": rejected, "done_chunks": chunks, "done_matched": dict(counts)}
-    uow.stage(_FINISHED, values)
-    uow.stage(_PIECES_DROPPED, {"drop_sid": submission_id})

@@ -3,7 +3,8 @@
 Claiming uses FOR UPDATE SKIP LOCKED, so the worker's loops and replicas share submissions; a
 submission whose worker went silent for SACT_STALE_AFTER_S is taken over and resumes after its last
 committed piece (the claim and its token: sact.claims; an upload still arriving: sact.upload_progress).
-Two ways through (the steps are in sact.processing):
+Two ways through (the row steps are in sact.processing; matching, lapsing, re-forecasting and finishing
+with the event are use cases: use_cases.sact_matching, .lapse, .forecaster, .sact_processing):
 
 - **At once**: a small upload (one piece, at most SACT_INLINE_MAX_BYTES) is validated in the worker
   and written, checked for duplicates, matched, lapsed and marked processed in one transaction: a
@@ -37,37 +38,35 @@ from casework.logs import get_logger
 from casework.periodic import wait_for_wake
 from casework.tracing import continued
 from cdf_service.db.list_cache import list_cache
+from cdf_service.domain.sact_records import count_rows
 from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
 from cdf_service.domain.sact_submissions import SubmissionStep, next_status
 from cdf_service.domain.sact_validator import RowValidator
-from cdf_service.forecaster import recompute_pairs
-from cdf_service.lapse import BATCH as LAPSE_BATCH
-from cdf_service.lapse import lapse_batch, lapse_overdue
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 from cdf_service.sact.claims import Claimed, claim_next, fail_claimed, holding, locked
-from cdf_service.sact.matcher import match_pairs, match_submission
 from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece
 from cdf_service.sact.processing import (
     ClaimLost,
     SubmissionGone,
-    announce_processed,
     copy_piece,
     listed_drugs,
     lost_or_gone,
     read_piece,
-    record_processed,
     reject_duplicates,
-    stage_small_finished,
     write_piece,
     written_checksums,
 )
-from cdf_service.sact.records import count_rows
 from cdf_service.sact.upload_progress import UploadProgress
 from cdf_service.sact_drugs import reference_drugs
 from cdf_service.sact_schema import CURRENT, SCHEMAS
+from cdf_service.use_cases.forecaster import recompute_pairs
+from cdf_service.use_cases.lapse import BATCH as LAPSE_BATCH
+from cdf_service.use_cases.lapse import lapse_batch, lapse_overdue
+from cdf_service.use_cases.sact_intake import SACT_WORKER
+from cdf_service.use_cases.sact_matching import match_pairs, match_submission
+from cdf_service.use_cases.sact_processing import announce_processed, record_processed, stage_small_finished
 
 log = get_logger(__name__)
-SACT_WORKER = "cdf-sact-worker"  # wake signal: a submission (or a piece of one) was stored
 
 _LOAD_SMALL = text(
     """

@@ -20,8 +20,8 @@ from casework import clock
 from casework.events.catalogue.cdf import StopReason
 from cdf_service.domain.list_csv import parse_list_csv
 from cdf_service.domain.national_list import ListEntry, is_open_on
-from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.people import gmc_number, random_nhs_number
+from cdf_service.use_cases.list_loader import SEED_LIST
 
 TRUSTS = ("RRV", "RGT", "RTH", "RM1", "RWE", "RBV", "RPY", "RHQ", "RJ1", "RRK")
 DIAGNOSES = ("C34.1", "C50.9", "C56.X", "C18.7", "C90.0", "C81.1", "C67.9", "C61.X", "C44.9", "C20.X")

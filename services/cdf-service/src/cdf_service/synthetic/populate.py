@@ -13,9 +13,9 @@ from pydantic import SecretStr
 
 from casework.auth import mint_token
 from casework.settings import ServiceSettings
-from cdf_service.list_loader import SEED_LIST
 from cdf_service.synthetic.national import SyntheticTrust, TrustPlan, build_trust
 from cdf_service.synthetic.sact_files import write_sact_csv
+from cdf_service.use_cases.list_loader import SEED_LIST
 
 
 class Api:

@@ -2,7 +2,8 @@
 clinician's registration, every criterion answered, one live approval per patient and entry, and the
 budget what-if shown checked against what the approval commits; decided at once (approved, or rejected
 naming every reason), stored, announced as cdf.application.approved or .rejected, and an approval's
-trust and entry marked for a new forecast."""
+trust and entry marked for a new forecast. Withdrawing one (from the version the caller read, If-Match):
+closed, announced as cdf.application.withdrawn, its trust and entry marked for a new forecast."""
 
 from __future__ import annotations
 
@@ -12,18 +13,26 @@ from typing import Protocol
 
 from casework.auth import Forbidden, Principal
 from casework.budget_impact import BudgetImpact, mismatch
+from casework.concurrency import require_version, stale_to_412
 from casework.financial_year import financial_year_of
 from casework.problems import Conflict, Unprocessable, field_problem
 from cdf_service.db import application_repo
 from cdf_service.db.application_repo import ApplicationContext
-from cdf_service.db.forecast_repo import stage_dirty
+from cdf_service.db.forecast_repo import mark_dirty, stage_dirty
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.models import Application
 from cdf_service.domain.clinicians import may_apply_problem
 from cdf_service.domain.national_list import ListEntry
-from cdf_service.domain.prior_approval import ApplicationState, decide_application, initial_state, lapse_due_date
-from cdf_service.events import emit_decision
+from cdf_service.domain.prior_approval import (
+    TRANSITIONS,
+    ApplicationAction,
+    ApplicationState,
+    decide_application,
+    initial_state,
+    lapse_due_date,
+)
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
+from cdf_service.use_cases.application_events import emit_decision, emit_withdrawn
 
 ENTITY = "cdf_application"
 
@@ -122,6 +131,21 @@ async def apply(
         stage_dirty(uow, [(app.provider_ods, app.entry_id)])
     uow.audit(principal, "create", ENTITY, app.id, detail={"status": app.status})
     return app
+
+
+async def withdraw(
+    uow: CdfUnitOfWork, app: Application, *, reason: str, if_match: str | None, principal: Principal
+) -> None:
+    """The application withdrawn from the version the caller read, flushed with its event, forecast mark
+    and audit row (not committed)."""
+    require_version(if_match, app.version)
+    app.status = TRANSITIONS.next_state(app.status, ApplicationAction.WITHDRAW)
+    app.closed_at, app.close_reason = datetime.now(UTC), reason
+    async with stale_to_412():
+        await uow.session.flush()
+    emit_withdrawn(uow, app)
+    await mark_dirty(uow, [(app.provider_ods, app.entry_id)])
+    uow.audit(principal, "withdraw", ENTITY, app.id, reason=reason)
 
 
 def _check_answers(entry: ListEntry, answers: dict[str, bool]) -> None:

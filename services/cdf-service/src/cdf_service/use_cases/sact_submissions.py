@@ -18,8 +18,8 @@ from casework.tracing import stored_trace
 from cdf_service.db.models import SactSubmission
 from cdf_service.domain.sact_submissions import may_resubmit
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
-from cdf_service.sact import intake
-from cdf_service.sact.intake import Pieces
+from cdf_service.use_cases import sact_intake
+from cdf_service.use_cases.sact_intake import Pieces
 
 
 class SubmissionKey(Protocol):
@@ -54,7 +54,7 @@ async def submit(
     if existing is not None and not may_resubmit(existing.status):
         return Submitted(existing, accepted=False, whole=False)
     submission = await _open(uow, runtime, key, existing, source_format, principal)
-    whole = await intake.receive(uow, runtime, submission, pieces(), declared)
+    whole = await sact_intake.receive(uow, runtime, submission, pieces(), declared)
     return Submitted(submission, accepted=True, whole=whole)
 
 
@@ -75,9 +75,9 @@ async def _open(
     source_format: str,
     principal: Principal,
 ) -> SactSubmission:
-    """A new status row (written by `intake.receive` with the upload), or the failed one reset."""
+    """A new status row (written by `sact_intake.receive` with the upload), or the failed one reset."""
     if failed is not None:
-        await intake.discard(runtime, failed.id, keep_row=True)
+        await sact_intake.discard(runtime, failed.id, keep_row=True)
         submission = failed
         for name in ("chunks_total", "chunks_done", "rows_total", "rows_accepted", "rows_rejected", "bytes_received"):
             setattr(submission, name, 0)

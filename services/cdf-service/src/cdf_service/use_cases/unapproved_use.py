@@ -12,6 +12,12 @@ from sqlalchemy import select
 
 from casework.auth import Principal
 from casework.concurrency import stale_to_412
+from casework.events.catalogue.cdf import (
+    UnapprovedUseAccepted,
+    UnapprovedUseAnswered,
+    UnapprovedUseChallenged,
+    UnapprovedUseClosed,
+)
 from casework.problems import Unprocessable, field_problem
 from cdf_service.db.models import Application, UnapprovedUse
 from cdf_service.domain.unapproved_use import (
@@ -22,7 +28,6 @@ from cdf_service.domain.unapproved_use import (
     answer_problems,
     reference_problem,
 )
-from cdf_service.events import emit_unapproved_use_change
 from cdf_service.runtime import CdfUnitOfWork
 
 ENTITY = "cdf_unapproved_use"
@@ -81,3 +86,33 @@ async def answer(
         decided_by=None,
         decided_at=None,
     )
+
+
+def emit_unapproved_use_change(uow: CdfUnitOfWork, use: UnapprovedUse, action: DetectionAction, by: str) -> None:
+    """The event of a detection's step: answered, accepted, challenged or closed (patient_ref only)."""
+    ref: dict[str, Any] = {  # the fields every step's event shares, each checked by its model
+        "detection_id": use.id,
+        "provider_ods": use.provider_ods,
+        "patient_ref": use.patient_ref,
+        "dmd_id": use.dmd_id or "",
+        "drug_name": use.drug_name or use.drug_key,
+        "first_administration": use.first_administration,
+        "submission_id": use.submission_id,
+        "status": use.status,
+    }
+    payload: UnapprovedUseAnswered | UnapprovedUseAccepted | UnapprovedUseChallenged | UnapprovedUseClosed
+    if action is DetectionAction.ANSWER:
+        payload = UnapprovedUseAnswered(
+            **ref,
+            approval_reference=use.approval_reference,
+            application_id=use.application_id,
+            explanation=use.explanation,
+            answered_by=by,
+        )
+    elif action is DetectionAction.ACCEPT:
+        payload = UnapprovedUseAccepted(**ref, note=use.decision_note, decided_by=by)
+    elif action is DetectionAction.CHALLENGE:
+        payload = UnapprovedUseChallenged(**ref, reason=use.decision_note or "", cycles=use.cycles, decided_by=by)
+    else:
+        payload = UnapprovedUseClosed(**ref, note=use.decision_note, closed_by=by)
+    uow.emit(f"cdf.unapproved_use.{use.status}", str(use.id), payload)

@@ -18,7 +18,7 @@ from cdf_service.db import list_repo
 from cdf_service.domain.list_csv import ListRow, RowProblem, parse_list_csv
 from cdf_service.domain.national_list import InvalidListEntry, VersionConflict
 
-SEED_LIST = Path(__file__).parent / "data" / "national_list.csv"
+SEED_LIST = Path(__file__).parent.parent / "data" / "national_list.csv"
 
 
 class ListLoadProblems(Exception):

@@ -4,7 +4,8 @@ An upload that fits in one piece (a trust's system sending the day's few adminis
 with its status row in one transaction and handed to the worker at once. A larger one is stored a
 piece per transaction, so memory stays at about one piece however large the file and the status row
 shows the bytes received while the upload runs; every stored piece wakes the worker, which takes the
-file up before its end arrives (sact.worker). Nothing is processed here.
+file up before its end arrives (sact.worker). Nothing is processed here; the submission's use case
+(use_cases.sact_submissions) calls `receive` and `discard`, the upload route makes the pieces.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from casework.db import table_of
 from casework.problems import Problem
 from cdf_service.db.models import SactChunk, SactProblem, SactRow, SactSubmission
+from cdf_service.domain.sact_records import pieces
 from cdf_service.domain.sact_submissions import UPLOAD_STARTS, SubmissionStep, next_status
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
-from cdf_service.sact.records import pieces
-from cdf_service.sact.worker import SACT_WORKER
 from cdf_service.sact_schema import detect, detect_keys, header_text
 
+SACT_WORKER = "cdf-sact-worker"  # the worker's wake signal: a submission (or a piece of one) was stored
 Pieces = AsyncIterator[tuple[list[str] | None, bytes]]  # (header, b"") once, then (None, piece) ...
 
 _UPLOADED = text(

@@ -24,8 +24,8 @@ from cdf_service.db.trust_locks import lock_trusts
 from cdf_service.domain.matching import ApprovalView, Given, Regimen, Treatment, match
 from cdf_service.domain.prior_approval import TRANSITIONS, ApplicationAction, ApplicationState
 from cdf_service.domain.stop_reasons import describe, reasons_of
-from cdf_service.events import emit_started, emit_stopped
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
+from cdf_service.use_cases.application_events import emit_started, emit_stopped
 
 KEYS_PER_BATCH = 500
 ACTOR = "system:cdf-sact-matcher"

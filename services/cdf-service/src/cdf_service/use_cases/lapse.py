@@ -15,8 +15,8 @@ from casework.logs import get_logger
 from cdf_service.db.forecast_repo import mark_dirty
 from cdf_service.db.models import Application
 from cdf_service.domain.prior_approval import TRANSITIONS, ApplicationAction, ApplicationState, has_lapsed
-from cdf_service.events import emit_lapsed
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
+from cdf_service.use_cases.application_events import emit_lapsed
 
 log = get_logger(__name__)
 BATCH = 500

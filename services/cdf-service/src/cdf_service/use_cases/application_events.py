@@ -1,4 +1,6 @@
-"""Event payloads built from an application row, in one place (API, sweep and SACT matcher emit them).
+"""The events of an application, built from its row in one place: decided and withdrawn
+(use_cases.applications), lapsed (use_cases.lapse), treatment started and stopped
+(use_cases.sact_matching).
 
 Payload models live in casework.events.catalogue.cdf; contract- and notification-service consume them.
 """
@@ -8,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypedDict
+from typing import Protocol, TypedDict
 
 from pydantic import BaseModel
 
@@ -20,14 +22,9 @@ from casework.events.catalogue.cdf import (
     StopReason,
     TreatmentStarted,
     TreatmentStopped,
-    UnapprovedUseAccepted,
-    UnapprovedUseAnswered,
-    UnapprovedUseChallenged,
-    UnapprovedUseClosed,
 )
-from cdf_service.db.models import Application, UnapprovedUse
+from cdf_service.db.models import Application
 from cdf_service.domain.stop_reasons import NOT_STATED
-from cdf_service.domain.unapproved_use import DetectionAction
 from cdf_service.runtime import CdfUnitOfWork
 
 
@@ -163,33 +160,3 @@ def emit_stopped(uow: CdfUnitOfWork, app: TreatmentFacts) -> None:
         cost_to_date=app.cost_per_cycle * app.cycles_given,
     )
     uow.emit("cdf.treatment.stopped", str(app.id), payload)
-
-
-def emit_unapproved_use_change(uow: CdfUnitOfWork, use: UnapprovedUse, action: DetectionAction, by: str) -> None:
-    """The event of a detection's step: answered, accepted, challenged or closed (patient_ref only)."""
-    ref: dict[str, Any] = {  # the fields every step's event shares, each checked by its model
-        "detection_id": use.id,
-        "provider_ods": use.provider_ods,
-        "patient_ref": use.patient_ref,
-        "dmd_id": use.dmd_id or "",
-        "drug_name": use.drug_name or use.drug_key,
-        "first_administration": use.first_administration,
-        "submission_id": use.submission_id,
-        "status": use.status,
-    }
-    payload: UnapprovedUseAnswered | UnapprovedUseAccepted | UnapprovedUseChallenged | UnapprovedUseClosed
-    if action is DetectionAction.ANSWER:
-        payload = UnapprovedUseAnswered(
-            **ref,
-            approval_reference=use.approval_reference,
-            application_id=use.application_id,
-            explanation=use.explanation,
-            answered_by=by,
-        )
-    elif action is DetectionAction.ACCEPT:
-        payload = UnapprovedUseAccepted(**ref, note=use.decision_note, decided_by=by)
-    elif action is DetectionAction.CHALLENGE:
-        payload = UnapprovedUseChallenged(**ref, reason=use.decision_note or "", cycles=use.cycles, decided_by=by)
-    else:
-        payload = UnapprovedUseClosed(**ref, note=use.decision_note, closed_by=by)
-    uow.emit(f"cdf.unapproved_use.{use.status}", str(use.id), payload)

@@ -51,8 +51,8 @@ from cdf_service.domain.forecast_basis import (
 from cdf_service.domain.forecast_inputs import months_covered
 from cdf_service.domain.national_list import EntryTerms, ListEntry, entry_as_of
 from cdf_service.domain.sact_submissions import SubmissionStatus
-from cdf_service.forecast_cache import ForecastCache, forecast_cache
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
+from cdf_service.use_cases.forecast_cache import ForecastCache, forecast_cache
 
 log = get_logger(__name__)
 PAIRS_PER_ROUND = 100
