@@ -251,7 +251,7 @@ async def _step(
     **changes: Any,
 ) -> DetectionOut:
     """One move of the table on a detection read with `_current`, saved with its event and audit row."""
-    await step(uow, principal, use, action, **changes)
+    await step(uow, principal, use, action=action, **changes)
     return await _saved(uow, principal, response, use)
 
 

@@ -34,7 +34,7 @@ ENTITY = "cdf_unapproved_use"
 
 
 async def step(
-    uow: CdfUnitOfWork, principal: Principal, use: UnapprovedUse, action: DetectionAction, **changes: Any
+    uow: CdfUnitOfWork, principal: Principal, use: UnapprovedUse, *, action: DetectionAction, **changes: Any
 ) -> None:
     """One move of the table, with its changes, flushed with its event and audit row (not committed)."""
     use.status = TRANSITIONS.next_state(use.status, action)
@@ -76,7 +76,7 @@ async def answer(
         uow,
         principal,
         use,
-        DetectionAction.ANSWER,
+        action=DetectionAction.ANSWER,
         approval_reference=reference,
         application_id=application_id,
         explanation=explanation,
