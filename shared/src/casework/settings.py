@@ -34,7 +34,9 @@ class PlatformSettings(BaseSettings):
         "postgresql+asyncpg://postgres@127.0.0.1:5432/casework",
         description="SQLAlchemy async URL of this service's own database",
     )
-    database_pool_size: int = Field(10, description="Connections kept in the pool")
+    database_pool_size: int = Field(
+        20, description="Connections the pool may hold; each one opened stays open (no overflow opened and closed)"
+    )
     database_ping_after_idle_s: float = Field(
         5.0, ge=0, description="A pooled connection idle longer than this is pinged before use (0: always)"
     )

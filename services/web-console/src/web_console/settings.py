@@ -16,7 +16,7 @@ class ConsoleSettings(PlatformSettings):
     port: int = 8080
     public_base_url: str = Field("http://127.0.0.1:8080", description="Where users reach the console")
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/console"
-    database_pool_size: int = 5
+    database_pool_size: int = 10
 
     ifr_service_url: str = Field("http://127.0.0.1:8001", description="ifr-service's API")
     cdf_service_url: str = Field("http://127.0.0.1:8002", description="cdf-service's API")
