@@ -35,8 +35,8 @@ from sqlalchemy import text
 from casework import clock
 from casework.child_processes import die_with_parent
 from casework.logs import get_logger
-from casework.periodic import wait_for_wake
 from casework.tracing import continued
+from casework.worker import Worker
 from cdf_service.db.list_cache import list_cache
 from cdf_service.domain.sact_records import count_rows
 from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
@@ -96,24 +96,38 @@ class SactWorker:
 
     async def run(self) -> None:
         """One claimer; each claimed submission is processed in a task of its own, SACT_WORKERS at once.
-        (One claimer rather than a loop per slot: a wake-up then costs one claim query, not one each.)"""
+        (One claimer rather than a loop per slot: a wake-up then costs one claim query, not one each.)
+        Idle, or after a failed claim (the database away, say), the claimer waits for an upload's wake-up
+        or SACT_POLL_INTERVAL_S (a `casework.worker.Worker` without backoff)."""
         slots = asyncio.Semaphore(max(self.settings.sact_workers, 1))
         working: set[asyncio.Task[None]] = set()
+
+        async def claim_round() -> bool:
+            """A free slot, then a claim: True (the next claim at once) when a submission was claimed."""
+            await slots.acquire()
+            try:
+                claimed = await self.claim()
+            except BaseException:
+                slots.release()  # a failed claim holds no slot while the worker waits for the next poll
+                raise
+            if claimed is None:
+                slots.release()
+                return False
+            task = asyncio.create_task(self._process_in_slot(claimed, slots))
+            working.add(task)
+            task.add_done_callback(working.discard)
+            return True
+
+        worker = Worker(
+            SACT_WORKER,
+            claim_round,
+            service=self.settings.service_name,
+            poll_s=lambda: self.settings.sact_poll_interval_s,
+            wake=self._wake,
+            failure_message="sact claim failed",
+        )
         try:
-            while True:
-                await slots.acquire()
-                try:
-                    claimed = await self.claim()
-                except Exception as exc:  # database away: try again at the next poll
-                    log.warning("sact claim failed", error=repr(exc))
-                    claimed = None
-                if claimed is None:
-                    slots.release()
-                    await wait_for_wake(self._wake, self.settings.sact_poll_interval_s)
-                    continue
-                task = asyncio.create_task(self._process_in_slot(claimed, slots))
-                working.add(task)
-                task.add_done_callback(working.discard)
+            await worker.run()
         finally:
             for task in working:
                 task.cancel()
