@@ -188,13 +188,18 @@ class SactWorker:
             duplicates = await reject_duplicates(uow, submission_id, RepeatedChecksums(piece.keys))
             keys = sorted(piece.listed)
             counts: Counter[str] = Counter(pairs=len(keys))
-            changed = await match_pairs(uow, keys, submission_id, trust, listed_drugs(listed), counts, mark=False)
+            drugs = listed_drugs(listed)
+            changed = await match_pairs(
+                uow, keys, submission_id=submission_id, trust=trust, listed=drugs, counts=counts, mark=False
+            )
             if changed:  # re-forecast here, under the trust's lock the matcher holds: no forecaster round
-                await recompute_pairs(uow, self.runtime, sorted(changed), today)
+                await recompute_pairs(uow, self.runtime, sorted(changed), as_of=today)
             counts["lapsed"] = await lapse_batch(uow, today, trust)
             totals = (piece.rows, piece.rows - piece.rejected - duplicates, piece.rejected + duplicates)
-            stage_small_finished(uow, submission_id, loaded.chunks_total, totals, counts)
-            announce_processed(uow, submission_id, loaded.provider_ods, loaded.period, totals, counts)
+            stage_small_finished(uow, submission_id, chunks=loaded.chunks_total, totals=totals, counts=counts)
+            announce_processed(
+                uow, submission_id, provider_ods=loaded.provider_ods, period=loaded.period, totals=totals, counts=counts
+            )
             await uow.commit()
         if counts["lapsed"] == LAPSE_BATCH:  # more than one batch overdue: the rest in their own transactions
             await lapse_overdue(self.runtime, today, provider_ods=trust)
@@ -228,7 +233,11 @@ class SactWorker:
 
         started = time.perf_counter()
         counts = await match_submission(
-            self.runtime, submission_id, spec.trust, listed_drugs(listed), hold=holding(submission_id, token)
+            self.runtime,
+            submission_id,
+            trust=spec.trust,
+            listed=listed_drugs(listed),
+            hold=holding(submission_id, token),
         )
         counts["lapsed"] = await lapse_overdue(self.runtime, today, provider_ods=spec.trust)
         timings["ms_matching"] = round((time.perf_counter() - started) * 1000)

@@ -180,13 +180,13 @@ async def forecast_round(runtime: CdfRuntime, as_of: date | None = None) -> int:
         pairs = sorted((r.provider_ods, r.entry_id) for r in taken)
         if pairs:
             await lock_trusts(uow.session, (p[:3] for p, _ in pairs))  # as the SACT matcher does
-            await recompute_pairs(uow, runtime, pairs, as_of or today())
+            await recompute_pairs(uow, runtime, pairs, as_of=as_of or today())
         await uow.commit()
     return len(pairs)
 
 
 async def recompute_pairs(
-    uow: CdfUnitOfWork, runtime: CdfRuntime, pairs: Sequence[tuple[str, str]], as_of: date
+    uow: CdfUnitOfWork, runtime: CdfRuntime, pairs: Sequence[tuple[str, str]], *, as_of: date
 ) -> None:
     """Recompute and store the forecasts of `pairs` in the caller's unit of work (which holds their
     trusts' locks); `cdf.forecast.updated` for each whose months changed."""
@@ -262,7 +262,7 @@ async def _refresh_bases(
     for entry_id in stale:
         rows = history[entry_id]
         basis = entry_basis(rows, entries[entry_id], terms[entry_id], context)
-        cache.keep(entry_id, basis, context.as_of, terms[entry_id].versions, len(rows))
+        cache.keep(entry_id, basis, context.as_of, versions=terms[entry_id].versions, history=len(rows))
 
 
 def calibration_of(stored: Mapping[str, Any] | None) -> BandCalibration:
