@@ -1,7 +1,8 @@
-"""The code keeps a readable shape (issue 20): no production module over 400 lines and no route function
-over 40 lines. A module that grows past the limit is split along its concepts; a route keeps parsing,
-authorising and calling one use case (`<service>/use_cases/`), which holds the rule, the write and the
-events. Each failure names every offender with its length, so the fix starts from the message.
+"""The code keeps a readable shape (issue 20): no production module over 400 lines, no route function
+over 40 lines, events emitted only by use cases and handlers, and use cases with more than three
+parameters taking the rest by keyword. A module that grows past the limit is split along its concepts;
+a route keeps parsing, authorising and calling one use case (`<service>/use_cases/`), which holds the
+rule, the write and the events. Each failure names every offender with its length, so the fix starts from the message.
 
 Production code: every service's src/, the shared library (shared/src) and the test stack
 (deploy/embedded-stack/src); migrations excluded (generated revisions, read once). A route is a
@@ -18,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("services/*/src/**/*.py", "shared/src/**/*.py", "deploy/embedded-stack/src/**/*.py")
 MODULE_LIMIT = 400
 ROUTE_LIMIT = 40
+USE_CASES = "services/*/src/*/use_cases/**/*.py"
+POSITIONAL_LIMIT = 3  # a public use case's fourth parameter on is keyword-only: `uow, principal, body, *, ...`
+EMITTING_LAYERS = ("use_cases", "handlers")
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "api_route"})
 
 # Routes known to be over the limit while their split is under way elsewhere, as "path::function", each
@@ -86,3 +90,46 @@ def test_no_route_function_is_over_40_lines() -> None:
     )
     stale = [name for name in ALLOWED_LONG_ROUTES if routes.get(name, 0) <= ROUTE_LIMIT]
     assert not stale, f"allowed as long but no longer over {ROUTE_LIMIT} lines (or gone): drop them: {stale}"
+
+
+def emit_calls() -> dict[str, list[int]]:
+    """Lines calling `uow.emit(...)` (the unit of work's event outbox) in every service's src/, by path."""
+    found: dict[str, list[int]] = {}
+    for path in ROOT.glob("services/*/src/**/*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "emit"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "uow"
+            ):
+                found.setdefault(str(path.relative_to(ROOT)), []).append(node.lineno)
+    return found
+
+
+def test_only_use_cases_and_handlers_emit_events() -> None:
+    calls = emit_calls()
+    assert any("/use_cases/" in path for path in calls), "the scan finds the use cases' emits"
+    outside = {
+        path: lines for path, lines in calls.items() if not any(f"/{layer}/" in path for layer in EMITTING_LAYERS)
+    }
+    assert not outside, "uow.emit outside use_cases/ and handlers/ (move the write and emit to a use case): " + (
+        ", ".join(f"{path}:{lines}" for path, lines in sorted(outside.items()))
+    )
+
+
+def test_use_cases_take_their_fourth_parameter_on_by_keyword() -> None:
+    paths = sorted(ROOT.glob(USE_CASES))
+    assert len(paths) > 20, "every service's use cases are scanned"
+    positional = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            # a use case is what the other layers call: the module's public functions, not its _helpers
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
+                names = [a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
+                if len(names) > POSITIONAL_LIMIT:
+                    positional[f"{path.relative_to(ROOT)}::{node.name}"] = len(names)
+    assert not positional, f"use cases with more than {POSITIONAL_LIMIT} positional parameters (add `*`): " + (
+        ", ".join(f"{name} ({n})" for name, n in sorted(positional.items()))
+    )

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from casework.settings import ServiceSettings
 from casework.worker import Worker
-from casework.worker import wait_for_wake as wait_for_wake  # cdf-service imports it from here for now
 
 if TYPE_CHECKING:
     from casework.runtime import BackgroundTask, ServiceRuntime

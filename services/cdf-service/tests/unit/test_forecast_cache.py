@@ -29,13 +29,13 @@ def test_a_basis_is_kept_until_the_rule_says_rebuild() -> None:
     clock, versions = Clock(), [make_entry()]
     cache = ForecastCache(refresh_share=0.05, max_age_s=300, clock=clock)
     assert cache.stale("E", DAY, versions)  # nothing kept yet
-    cache.keep("E", BASIS, DAY, versions, history=100)
+    cache.keep("E", BASIS, DAY, versions=versions, history=100)
     assert not cache.stale("E", DAY, versions) and cache.basis("E") is BASIS
     cache.recomputed(["E"] * 4)
     assert not cache.stale("E", DAY, versions)  # 4 changes of 100 applications: under 5%
     cache.recomputed(["E", "OTHER"])
     assert cache.stale("E", DAY, versions)  # the fifth: rebuild
-    cache.keep("E", BASIS, DAY, versions, history=100)
+    cache.keep("E", BASIS, DAY, versions=versions, history=100)
     assert cache.stale("E", DAY + timedelta(days=1), versions)  # another day
     priced = [dataclasses.replace(versions[0], cost_per_cycle=Decimal("1.00"))]
     assert cache.stale("E", DAY, priced)  # the list changed
@@ -46,11 +46,11 @@ def test_a_basis_is_kept_until_the_rule_says_rebuild() -> None:
 def test_a_small_history_is_rebuilt_on_every_change_and_max_age_zero_keeps_nothing() -> None:
     versions = [make_entry()]
     cache = ForecastCache(refresh_share=0.05, max_age_s=300, clock=Clock())
-    cache.keep("E", BASIS, DAY, versions, history=3)
+    cache.keep("E", BASIS, DAY, versions=versions, history=3)
     cache.recomputed(["E"])
     assert cache.stale("E", DAY, versions)
     off = ForecastCache(refresh_share=0.05, max_age_s=0, clock=Clock())
-    off.keep("E", BASIS, DAY, versions, history=1000)
+    off.keep("E", BASIS, DAY, versions=versions, history=1000)
     assert off.stale("E", DAY, versions)
     assert off.national(DAY) is None
 

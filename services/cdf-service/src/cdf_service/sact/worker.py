@@ -35,8 +35,8 @@ from sqlalchemy import text
 from casework import clock
 from casework.child_processes import die_with_parent
 from casework.logs import get_logger
-from casework.periodic import wait_for_wake
 from casework.tracing import continued
+from casework.worker import Worker
 from cdf_service.db.list_cache import list_cache
 from cdf_service.domain.sact_records import count_rows
 from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
@@ -96,24 +96,38 @@ class SactWorker:
 
     async def run(self) -> None:
         """One claimer; each claimed submission is processed in a task of its own, SACT_WORKERS at once.
-        (One claimer rather than a loop per slot: a wake-up then costs one claim query, not one each.)"""
+        (One claimer rather than a loop per slot: a wake-up then costs one claim query, not one each.)
+        Idle, or after a failed claim (the database away, say), the claimer waits for an upload's wake-up
+        or SACT_POLL_INTERVAL_S (a `casework.worker.Worker` without backoff)."""
         slots = asyncio.Semaphore(max(self.settings.sact_workers, 1))
         working: set[asyncio.Task[None]] = set()
+
+        async def claim_round() -> bool:
+            """A free slot, then a claim: True (the next claim at once) when a submission was claimed."""
+            await slots.acquire()
+            try:
+                claimed = await self.claim()
+            except BaseException:
+                slots.release()  # a failed claim holds no slot while the worker waits for the next poll
+                raise
+            if claimed is None:
+                slots.release()
+                return False
+            task = asyncio.create_task(self._process_in_slot(claimed, slots))
+            working.add(task)
+            task.add_done_callback(working.discard)
+            return True
+
+        worker = Worker(
+            SACT_WORKER,
+            claim_round,
+            service=self.settings.service_name,
+            poll_s=lambda: self.settings.sact_poll_interval_s,
+            wake=self._wake,
+            failure_message="sact claim failed",
+        )
         try:
-            while True:
-                await slots.acquire()
-                try:
-                    claimed = await self.claim()
-                except Exception as exc:  # database away: try again at the next poll
-                    log.warning("sact claim failed", error=repr(exc))
-                    claimed = None
-                if claimed is None:
-                    slots.release()
-                    await wait_for_wake(self._wake, self.settings.sact_poll_interval_s)
-                    continue
-                task = asyncio.create_task(self._process_in_slot(claimed, slots))
-                working.add(task)
-                task.add_done_callback(working.discard)
+            await worker.run()
         finally:
             for task in working:
                 task.cancel()
@@ -174,13 +188,18 @@ class SactWorker:
             duplicates = await reject_duplicates(uow, submission_id, RepeatedChecksums(piece.keys))
             keys = sorted(piece.listed)
             counts: Counter[str] = Counter(pairs=len(keys))
-            changed = await match_pairs(uow, keys, submission_id, trust, listed_drugs(listed), counts, mark=False)
+            drugs = listed_drugs(listed)
+            changed = await match_pairs(
+                uow, keys, submission_id=submission_id, trust=trust, listed=drugs, counts=counts, mark=False
+            )
             if changed:  # re-forecast here, under the trust's lock the matcher holds: no forecaster round
-                await recompute_pairs(uow, self.runtime, sorted(changed), today)
+                await recompute_pairs(uow, self.runtime, sorted(changed), as_of=today)
             counts["lapsed"] = await lapse_batch(uow, today, trust)
             totals = (piece.rows, piece.rows - piece.rejected - duplicates, piece.rejected + duplicates)
-            stage_small_finished(uow, submission_id, loaded.chunks_total, totals, counts)
-            announce_processed(uow, submission_id, loaded.provider_ods, loaded.period, totals, counts)
+            stage_small_finished(uow, submission_id, chunks=loaded.chunks_total, totals=totals, counts=counts)
+            announce_processed(
+                uow, submission_id, provider_ods=loaded.provider_ods, period=loaded.period, totals=totals, counts=counts
+            )
             await uow.commit()
         if counts["lapsed"] == LAPSE_BATCH:  # more than one batch overdue: the rest in their own transactions
             await lapse_overdue(self.runtime, today, provider_ods=trust)
@@ -214,7 +233,11 @@ class SactWorker:
 
         started = time.perf_counter()
         counts = await match_submission(
-            self.runtime, submission_id, spec.trust, listed_drugs(listed), hold=holding(submission_id, token)
+            self.runtime,
+            submission_id,
+            trust=spec.trust,
+            listed=listed_drugs(listed),
+            hold=holding(submission_id, token),
         )
         counts["lapsed"] = await lapse_overdue(self.runtime, today, provider_ods=spec.trust)
         timings["ms_matching"] = round((time.perf_counter() - started) * 1000)

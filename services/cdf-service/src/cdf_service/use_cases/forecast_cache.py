@@ -64,7 +64,9 @@ class ForecastCache:
             return True
         return kept.changes >= max(1, math.ceil(self.refresh_share * kept.history))
 
-    def keep(self, entry_id: str, basis: EntryBasis, as_of: date, versions: Sequence[ListEntry], history: int) -> None:
+    def keep(
+        self, entry_id: str, basis: EntryBasis, as_of: date, *, versions: Sequence[ListEntry], history: int
+    ) -> None:
         self._bases[entry_id] = KeptBasis(basis, as_of, tuple(versions), history, self._clock())
 
     def basis(self, entry_id: str) -> EntryBasis:

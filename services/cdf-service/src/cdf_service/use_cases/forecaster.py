@@ -22,9 +22,7 @@ same code (`recompute_pairs`), without marking them.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time as clock
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,8 +33,7 @@ from sqlalchemy import text
 
 from casework.clock import today
 from casework.financial_year import financial_year_of, fy_start
-from casework.logs import get_logger
-from casework.periodic import wait_for_wake
+from casework.worker import Worker
 from cdf_service.db.forecast_repo import FORECASTER
 from cdf_service.db.list_cache import list_cache
 from cdf_service.db.trust_locks import lock_trusts
@@ -54,7 +51,6 @@ from cdf_service.domain.sact_submissions import SubmissionStatus
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 from cdf_service.use_cases.forecast_cache import ForecastCache, forecast_cache
 
-log = get_logger(__name__)
 PAIRS_PER_ROUND = 100
 ROWS_PER_ROUND = PAIRS_PER_ROUND * 20  # dirty rows looked at per round (a pair is often marked many times)
 
@@ -184,13 +180,13 @@ async def forecast_round(runtime: CdfRuntime, as_of: date | None = None) -> int:
         pairs = sorted((r.provider_ods, r.entry_id) for r in taken)
         if pairs:
             await lock_trusts(uow.session, (p[:3] for p, _ in pairs))  # as the SACT matcher does
-            await recompute_pairs(uow, runtime, pairs, as_of or today())
+            await recompute_pairs(uow, runtime, pairs, as_of=as_of or today())
         await uow.commit()
     return len(pairs)
 
 
 async def recompute_pairs(
-    uow: CdfUnitOfWork, runtime: CdfRuntime, pairs: Sequence[tuple[str, str]], as_of: date
+    uow: CdfUnitOfWork, runtime: CdfRuntime, pairs: Sequence[tuple[str, str]], *, as_of: date
 ) -> None:
     """Recompute and store the forecasts of `pairs` in the caller's unit of work (which holds their
     trusts' locks); `cdf.forecast.updated` for each whose months changed."""
@@ -266,7 +262,7 @@ async def _refresh_bases(
     for entry_id in stale:
         rows = history[entry_id]
         basis = entry_basis(rows, entries[entry_id], terms[entry_id], context)
-        cache.keep(entry_id, basis, context.as_of, terms[entry_id].versions, len(rows))
+        cache.keep(entry_id, basis, context.as_of, versions=terms[entry_id].versions, history=len(rows))
 
 
 def calibration_of(stored: Mapping[str, Any] | None) -> BandCalibration:
@@ -281,20 +277,24 @@ async def forecaster(runtime: CdfRuntime) -> None:
 
     A change after a quiet spell is re-forecast at once; while changes keep coming (approvals at a
     hundred a second), rounds start at most every FORECAST_ROUND_GAP_S and each takes every pair marked
-    meanwhile: one round per change cost about five times the CPU per pair of a round of a hundred."""
+    meanwhile: one round per change cost about five times the CPU per pair of a round of a hundred.
+    A failing round is logged and the next comes after the same wait (a `casework.worker.Worker`
+    without backoff)."""
     settings = runtime.settings
-    wake = runtime.wake_signal(FORECASTER)
-    while True:
-        started = clock.monotonic()
-        try:
-            while await forecast_round(runtime) == PAIRS_PER_ROUND:
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("forecast round failed", error=repr(exc))
-        await wait_for_wake(wake, settings.forecast_interval_s)
-        await asyncio.sleep(max(0.0, started + settings.forecast_round_gap_s - clock.monotonic()))
+
+    async def one_round() -> bool:
+        return await forecast_round(runtime) == PAIRS_PER_ROUND  # a full round: more are waiting
+
+    worker = Worker(
+        FORECASTER,
+        one_round,
+        service=settings.service_name,
+        poll_s=lambda: settings.forecast_interval_s,
+        wake=runtime.wake_signal(FORECASTER),
+        failure_message="forecast round failed",
+        round_gap_s=lambda: settings.forecast_round_gap_s,
+    )
+    await worker.run()
 
 
 async def _store(uow: CdfUnitOfWork, results: Sequence[ForecastOutturn], entries: Mapping[str, ListEntry]) -> None:

@@ -75,7 +75,7 @@ def _drain(buffer: io.StringIO) -> bytes:
 
 
 async def receive(
-    uow: CdfUnitOfWork, runtime: CdfRuntime, submission: SactSubmission, source: Pieces, declared: int | None
+    uow: CdfUnitOfWork, runtime: CdfRuntime, submission: SactSubmission, *, source: Pieces, declared: int | None
 ) -> bool:
     """Store the upload for `submission` (added to `uow`, not yet flushed). Returns True when it was
     stored whole in `uow`'s one transaction, False when it was streamed piece by piece.

@@ -153,6 +153,7 @@ class LockedApproval:
 async def match_submission(
     runtime: CdfRuntime,
     submission_id: uuid.UUID,
+    *,
     trust: str,
     listed: dict[str, ListedDrug],
     hold: Callable[[CdfUnitOfWork], Awaitable[None]] | None = None,
@@ -166,7 +167,8 @@ async def match_submission(
         async with runtime.unit_of_work() as uow:
             if hold is not None:
                 await hold(uow)
-            await match_pairs(uow, keys[start : start + KEYS_PER_BATCH], submission_id, trust, listed, counts)
+            batch = keys[start : start + KEYS_PER_BATCH]
+            await match_pairs(uow, batch, submission_id=submission_id, trust=trust, listed=listed, counts=counts)
             await uow.commit()
     counts["pairs"] = len(keys)
     return counts
@@ -180,6 +182,7 @@ async def submission_keys(uow: CdfUnitOfWork, submission_id: uuid.UUID) -> list[
 async def match_pairs(
     uow: CdfUnitOfWork,
     keys: Sequence[tuple[str, str]],
+    *,
     submission_id: uuid.UUID,
     trust: str,
     listed: dict[str, ListedDrug],
@@ -210,7 +213,7 @@ async def match_pairs(
             _apply_treatment(uow, by_id[treatment.approval_id], treatment, writes, counts)
         writes.unapproved += [(key, regimen) for regimen in result.unapproved]
         writes.approvals += [a for a in by_id.values() if a.changed]
-    await writes.flush(uow, submission_id, trust, listed, counts)
+    await writes.flush(uow, submission_id, trust=trust, listed=listed, counts=counts)
     return writes.dirty
 
 
@@ -228,6 +231,7 @@ class _Writes:
         self,
         uow: CdfUnitOfWork,
         submission_id: uuid.UUID,
+        *,
         trust: str,
         listed: dict[str, ListedDrug],
         counts: Counter[str],

@@ -26,12 +26,15 @@ def record_processed(uow: CdfUnitOfWork, submission: SactSubmission, counts: Cou
     submission.finished_at = datetime.now(UTC)
     submission.matched = dict(counts)
     totals = (submission.rows_total, submission.rows_accepted, submission.rows_rejected)
-    announce_processed(uow, submission.id, submission.provider_ods, submission.period, totals, counts)
+    announce_processed(
+        uow, submission.id, provider_ods=submission.provider_ods, period=submission.period, totals=totals, counts=counts
+    )
 
 
 def announce_processed(
     uow: CdfUnitOfWork,
     submission_id: uuid.UUID,
+    *,
     provider_ods: str,
     period: str,
     totals: tuple[int, int, int],
@@ -74,7 +77,7 @@ _PIECES_DROPPED = delete(table_of(SactChunk)).where(table_of(SactChunk).c.submis
 
 
 def stage_small_finished(
-    uow: CdfUnitOfWork, submission_id: uuid.UUID, chunks: int, totals: tuple[int, int, int], counts: Counter[str]
+    uow: CdfUnitOfWork, submission_id: uuid.UUID, *, chunks: int, totals: tuple[int, int, int], counts: Counter[str]
 ) -> None:
     """The status row of a submission processed at once, and its stored piece dropped, at the commit."""
     total, accepted, rejected = totals

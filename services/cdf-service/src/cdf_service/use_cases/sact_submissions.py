@@ -54,7 +54,7 @@ async def submit(
     if existing is not None and not may_resubmit(existing.status):
         return Submitted(existing, accepted=False, whole=False)
     submission = await _open(uow, runtime, key, existing, source_format, principal)
-    whole = await sact_intake.receive(uow, runtime, submission, pieces(), declared)
+    whole = await sact_intake.receive(uow, runtime, submission, source=pieces(), declared=declared)
     return Submitted(submission, accepted=True, whole=whole)
 
 

@@ -42,7 +42,7 @@ async def step(
         setattr(use, name, value)
     async with stale_to_412():
         await uow.session.flush()
-    emit_unapproved_use_change(uow, use, action, principal.sub)
+    emit_unapproved_use_change(uow, use, action, by=principal.sub)
     uow.audit(principal, str(action), ENTITY, use.id, detail={"status": use.status})
 
 
@@ -88,7 +88,7 @@ async def answer(
     )
 
 
-def emit_unapproved_use_change(uow: CdfUnitOfWork, use: UnapprovedUse, action: DetectionAction, by: str) -> None:
+def emit_unapproved_use_change(uow: CdfUnitOfWork, use: UnapprovedUse, action: DetectionAction, *, by: str) -> None:
     """The event of a detection's step: answered, accepted, challenged or closed (patient_ref only)."""
     ref: dict[str, Any] = {  # the fields every step's event shares, each checked by its model
         "detection_id": use.id,
