@@ -16,7 +16,7 @@ from casework.identifiers import OdsCode
 from casework.pagination import Page, paginate
 from casework.problems import NotFound
 from contract_service.api.access import reader
-from contract_service.api.forecast import fy_param
+from contract_service.api.forecast import ANOTHER_PROVIDER, fy_param
 from contract_service.db.alerts import alerts_query
 from contract_service.db.models import BudgetAlert
 from contract_service.runtime import Uow
@@ -47,7 +47,7 @@ def _visible(principal: Principal, provider: str | None, fy: str | None, open_on
     return alerts_query(principal.org_filter(), provider, fy_param(fy) if fy else None, open_only)
 
 
-@router.get("/forecast-outturn/alerts", response_model=Page[AlertOut])
+@router.get("/forecast-outturn/alerts", response_model=Page[AlertOut], responses=ANOTHER_PROVIDER)
 async def list_alerts(
     uow: Uow,
     provider: OdsCode | None = None,
@@ -63,7 +63,7 @@ async def list_alerts(
     return Page(items=[AlertOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/forecast-outturn/alerts.csv", response_class=Response)
+@router.get("/forecast-outturn/alerts.csv", response_class=Response, responses=ANOTHER_PROVIDER)
 async def export_alerts(
     uow: Uow,
     provider: OdsCode | None = None,

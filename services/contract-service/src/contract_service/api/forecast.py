@@ -68,6 +68,10 @@ def fy_param(fy: str) -> str:
     return fy
 
 
+# what a route through `provider_param` documents: a provider user naming another provider gets 404
+ANOTHER_PROVIDER = problems(404)
+
+
 def provider_param(principal: Principal, provider: str | None) -> str:
     """Provider users see their own organisation whatever they ask for; commissioners must name one."""
     own = principal.org_filter()
@@ -119,7 +123,7 @@ def outturn_out(outturn: ProviderOutturn, margin: Decimal) -> OutturnOut:
     )
 
 
-@router.get("/forecast-outturn", response_model=OutturnOut)
+@router.get("/forecast-outturn", response_model=OutturnOut, responses=ANOTHER_PROVIDER)
 async def forecast_outturn(
     uow: Uow, fy: str = Query(examples=["2026/27"]), provider: OdsCode | None = None, principal: Principal = reader
 ) -> OutturnOut:
@@ -145,7 +149,7 @@ CSV_COLUMNS = (
 )
 
 
-@router.get("/forecast-outturn.csv", response_class=Response)
+@router.get("/forecast-outturn.csv", response_class=Response, responses=ANOTHER_PROVIDER)
 async def forecast_outturn_csv(
     uow: Uow, fy: str = Query(examples=["2026/27"]), provider: OdsCode | None = None, principal: Principal = reader
 ) -> Response:

@@ -19,7 +19,7 @@ from casework.financial_year import financial_year_of
 from casework.identifiers import OdsCode, SnomedId
 from casework.problems import field_problem
 from contract_service.api.access import WHAT_IF_ROLES
-from contract_service.api.forecast import fy_param, provider_param
+from contract_service.api.forecast import ANOTHER_PROVIDER, fy_param, provider_param
 from contract_service.db.outturn import LineFigures, commitment_what_if
 from contract_service.domain.budget_lines import FundingSource
 from contract_service.domain.contracts import pence
@@ -40,7 +40,7 @@ def year_of(fy: str | None, on: date | None) -> str:
     return financial_year_of(on or clock.today()).financial_year
 
 
-@router.get("/forecast-outturn/what-if", response_model=BudgetImpact)
+@router.get("/forecast-outturn/what-if", response_model=BudgetImpact, responses=ANOTHER_PROVIDER)
 async def forecast_what_if(
     uow: Uow,
     source: Literal["cdf", "ifr"] = Query(description="what the commitment comes from: a CDF approval or an IFR"),
