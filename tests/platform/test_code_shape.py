@@ -13,6 +13,7 @@ its `def` line to its last line (decorators not included); lines as `wc -l` coun
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,11 @@ def line_count(path: Path) -> int:
     return len(path.read_text(encoding="utf-8").splitlines())
 
 
+def nodes(path: Path) -> Iterator[ast.AST]:
+    """Every node of a module's syntax tree."""
+    return ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+
+
 def _is_route(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return any(
         isinstance(d, ast.Call)
@@ -54,7 +60,7 @@ def route_lengths() -> dict[str, int]:
     """Every route function's length, by "path::function"."""
     lengths = {}
     for path in production_modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        for node in nodes(path):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _is_route(node):
                 assert node.end_lineno is not None
                 lengths[f"{path.relative_to(ROOT)}::{node.name}"] = node.end_lineno - node.lineno + 1
@@ -96,7 +102,7 @@ def emit_calls() -> dict[str, list[int]]:
     """Lines calling `uow.emit(...)` (the unit of work's event outbox) in every service's src/, by path."""
     found: dict[str, list[int]] = {}
     for path in ROOT.glob("services/*/src/**/*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        for node in nodes(path):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -124,7 +130,7 @@ def test_use_cases_take_their_fourth_parameter_on_by_keyword() -> None:
     assert len(paths) > 20, "every service's use cases are scanned"
     positional = {}
     for path in paths:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        for node in nodes(path):
             # a use case is what the other layers call: the module's public functions, not its _helpers
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
                 names = [a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]

@@ -86,13 +86,12 @@ class Worker:
         except Exception as exc:  # never CancelledError (a BaseException): the stop goes through
             self._failed.inc()
             self.failures += 1
-            if self._backoff is None:
-                log.warning(self._failure_message, worker=self.name, error=repr(exc))
-                await self._failed_hook(exc)
-                return False
-            delay = self._backoff.delay(self.failures)
-            log.warning(self._failure_message, worker=self.name, error=repr(exc), retry_in_s=round(delay, 3))
+            delay = None if self._backoff is None else self._backoff.delay(self.failures)
+            retry = {} if delay is None else {"retry_in_s": round(delay, 3)}
+            log.warning(self._failure_message, worker=self.name, error=repr(exc), **retry)
             await self._failed_hook(exc)
+            if delay is None:
+                return False  # no backoff: the worker waits as after an idle round
             await asyncio.sleep(delay)
             return True
         self.failures = 0
