@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins = ["embedded_stack.testing"]
+pytest_plugins = ["embedded_stack.testing", "embedded_stack.log_report"]
 
 # An async test that hangs must fail with the line it hangs on. pytest-timeout's alarm cannot do that
 # here: raised inside the event loop it lands in whichever task runs (a service's loop swallows it) and

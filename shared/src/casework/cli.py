@@ -71,8 +71,15 @@ def serve(service: str) -> None:
     definition = load_definition(service)
     settings = settings_or_exit(definition.load_settings)  # ENVIRONMENT=production: no dev defaults, TLS
     from casework.app import create_app
+    from casework.keep_alive import SERVER_KEEP_ALIVE_S
 
-    uvicorn.run(create_app(definition, settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(definition, settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
+    )
 
 
 @app.command()

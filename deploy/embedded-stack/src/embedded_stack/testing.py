@@ -35,6 +35,7 @@ from casework.app import create_app
 from casework.auth import mint_token
 from casework.db import create_engine
 from casework.events import EventEnvelope, registry
+from casework.keep_alive import SERVER_KEEP_ALIVE_S
 from casework.migrations import Migratable, ensure_database_sync, upgrade
 from casework.patient_data import nhs_numbers_in
 from casework.runtime import ServiceDefinition, ServiceRuntime
@@ -309,7 +310,15 @@ async def _listening(app: FastAPI, settings: ServiceSettings, listen: bool) -> A
         return
     # The app's lifespan already runs (workers included): uvicorn only serves HTTP here.
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.port, lifespan="off", log_config=None, access_log=False)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=settings.port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=SERVER_KEEP_ALIVE_S,
+        )
     )
     task = asyncio.create_task(server.serve())
     try:

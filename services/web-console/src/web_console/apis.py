@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from casework.correlation import correlation_id
+from casework.keep_alive import pooled_limits
 
 
 @dataclass
@@ -161,7 +162,8 @@ class ServiceClients:
 
     def __init__(self, urls: Mapping[str, str], timeout_s: float) -> None:
         self._clients = {
-            name: httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout_s) for name, url in urls.items()
+            name: httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout_s, limits=pooled_limits())
+            for name, url in urls.items()
         }
 
     def as_user(self, token: str) -> Apis:

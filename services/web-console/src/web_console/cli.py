@@ -48,6 +48,14 @@ def serve() -> None:
     from web_console.settings import ConsoleSettings
 
     settings = settings_or_exit(ConsoleSettings)  # ENVIRONMENT=production: no dev defaults, TLS
+    from casework.keep_alive import SERVER_KEEP_ALIVE_S
     from web_console.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=False,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
+    )
