@@ -41,10 +41,9 @@ from cdf_service.db.list_cache import list_cache
 from cdf_service.domain.sact_records import count_rows
 from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
 from cdf_service.domain.sact_submissions import SubmissionStep, next_status
-from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 from cdf_service.sact.claims import Claimed, claim_next, fail_claimed, holding, locked
-from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece
+from cdf_service.sact.pieces import PieceResult, ValidatorSpec, check_header, validate_stored_piece
 from cdf_service.sact.processing import (
     ClaimLost,
     SubmissionGone,
@@ -183,7 +182,7 @@ class SactWorker:
             trust = loaded.provider_ods[:3]
             listed = await self._listed(uow)
             spec = self._spec(submission_id, trust, (loaded.sact_version, loaded.columns), listed, today)
-            piece = validate_piece(spec, 0, loaded.data) if loaded.data is not None else PieceResult(b"", [], 0)
+            piece = validate_stored_piece(spec, 0, loaded.data) if loaded.data is not None else PieceResult(b"", [], 0)
             await copy_piece(uow, submission_id, piece)
             duplicates = await reject_duplicates(uow, submission_id, RepeatedChecksums(piece.keys))
             keys = sorted(piece.listed)
@@ -306,7 +305,7 @@ class SactWorker:
     def _validate(self, spec: ValidatorSpec, first_row: int, data: bytes) -> asyncio.Future[PieceResult]:
         """One piece validated in a validation process (or a thread without one)."""
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._validation_pool(), validate_piece, spec, first_row, data)
+        return loop.run_in_executor(self._validation_pool(), validate_stored_piece, spec, first_row, data)
 
     async def _listed(self, uow: CdfUnitOfWork) -> dict[str, tuple[str, ...]]:
         return await list_cache(self.runtime).drug_names(uow.session, self.settings.list_cache_ttl_s)
@@ -327,7 +326,7 @@ class SactWorker:
         spec = ValidatorSpec(
             str(submission_id), schema.version, tuple(columns), trust, self._dictionary[1], self._key, today
         )
-        RowValidator(schema, spec.columns, trust, spec.drugs, self._key, today)  # a bad header fails here
+        check_header(spec)  # a bad header fails here, before any piece is taken
         return spec
 
     def _validation_pool(self) -> ProcessPoolExecutor | None:
