@@ -9,6 +9,7 @@ each with validators of its own, as a validation process has them. Both paths ar
 results are compared piece by piece (COPY CSV, problems, listed pairs, duplicate keys) and must be equal.
 
     .venv/bin/python bench/cdf_sact_validator.py [--rows 200000] [--sact-version 4] [--rounds 2]
+    .venv/bin/python bench/cdf_sact_validator.py --small   # pieces of 1 to 3,000 rows, CPU per piece
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def generate(rows: int, schema: SactSchema) -> tuple[list[str], list[bytes], dat
     return header.decode().split(","), cut, plan.as_of
 
 
+def _drugs() -> DrugDictionary:
+    return DrugDictionary.build(reference_drugs(), {e.drug_name: e.dmd_ids for e in seed_entries().values()})
+
+
 def run(
     validate: Callable[[ValidatorSpec, int, bytes], PieceResult], spec: ValidatorSpec, cut: list[bytes]
 ) -> tuple[list[PieceResult], float, float]:
@@ -74,7 +79,7 @@ def run(
 def main(rows: int, schema: SactSchema, rounds: int) -> None:
     started = time.perf_counter()
     header, cut, as_of = generate(rows, schema)
-    drugs = DrugDictionary.build(reference_drugs(), {e.drug_name: e.dmd_ids for e in seed_entries().values()})
+    drugs = _drugs()
     spec = ValidatorSpec("bench", schema.version, tuple(header), TRUST, drugs, b"bench-key", as_of)
     size = sum(map(len, cut)) / 1e6
     print(f"{schema.title}: {size:.0f} MB in {len(cut)} pieces, generated in {time.perf_counter() - started:.0f} s")
@@ -117,13 +122,45 @@ def main(rows: int, schema: SactSchema, rounds: int) -> None:
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
+def small_pieces(schema: SactSchema, repeats: int = 100) -> None:
+    """CPU per piece of a few rows on each path (a new submission's validators each time, as the service
+    has them): where `pieces.validate_stored_piece` switches from rows to columns."""
+    header, cut, as_of = generate(6000, schema)
+    lines = cut[0].split(b"\n")
+    drugs = _drugs()
+    table = []
+    for size in (1, 10, 100, 1000, 3000):
+        data = b"\n".join(lines[:size]) + b"\n"
+        cpu_ms = {}
+        for name, validate in (("rows", validate_piece_by_rows), ("columns", validate_piece)):
+            started = time.process_time()
+            for n in range(repeats):
+                validate(ValidatorSpec(f"small-{n}", schema.version, tuple(header), TRUST, drugs, b"k", as_of), 0, data)
+            cpu_ms[name] = (time.process_time() - started) / repeats * 1000
+        chosen = "rows" if data.count(b"\n") < pieces.ROW_AT_A_TIME_BELOW_LINES else "columns"
+        table.append(
+            {
+                "rows": size,
+                "rows_cpu_ms": round(cpu_ms["rows"], 2),
+                "columns_cpu_ms": round(cpu_ms["columns"], 2),
+                "ratio_columns_rows": round(cpu_ms["columns"] / cpu_ms["rows"], 2),
+                "validate_stored_piece_takes": chosen,
+            }
+        )
+    print_table(f"CPU per small piece, {schema.title} (mean of {repeats})", table)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--sact-version", default="4")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--small", action="store_true", help="per-piece CPU of pieces of 1 to 3,000 rows")
     args = parser.parse_args()
     chosen = schema_for(args.sact_version)
     if chosen is None:
         parser.error(f"no SACT version {args.sact_version!r}")
-    main(args.rows, chosen, args.rounds)
+    if args.small:
+        small_pieces(chosen)
+    else:
+        main(args.rows, chosen, args.rounds)

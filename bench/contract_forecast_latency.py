@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 import uuid
 from collections import defaultdict, deque
@@ -240,6 +241,8 @@ async def sact_start_variant(
 
         plan = posts_of(courses, per_post)
         bodies = [sact_csv([courses[i] for i in starts]) for starts in plan]  # made before the clock runs
+        # each trust's system holds one access token, as a real one does between its token refreshes
+        headers = {t: {**stack.auth(t, "provider_system"), "Content-Type": "text/csv"} for t in trusts}
 
         async def post(n: int, starts: list[int]) -> None:
             trust = courses[starts[0]].trust
@@ -247,7 +250,7 @@ async def sact_start_variant(
                 "/api/v1/sact/submissions",
                 params={"provider_ods": trust, "period": period, "submission_id": f"bench-{n}"},
                 content=bodies[n],
-                headers={**stack.auth(trust, "provider_system"), "Content-Type": "text/csv"},
+                headers=headers[trust],
             )
             assert response.status_code == 202, response.text
 
@@ -257,6 +260,7 @@ async def sact_start_variant(
                 clock.send(i, (courses[i].trust, courses[i].entry_id))  # type: ignore[arg-type]
             posts.append(asyncio.create_task(post(n, starts)))  # the pace does not wait for the upload
 
+        print(f"posting {len(plan)} submissions (cdf-service pid {cdf.pid})", file=sys.stderr, flush=True)
         async with forecast_commits(contract.database_url, clock.committed):
             await paced(rate * len(plan) / len(courses), len(plan), fire)
             await asyncio.gather(*posts)

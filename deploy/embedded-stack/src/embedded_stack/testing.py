@@ -10,6 +10,7 @@ embedded_stack.ports.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import subprocess
@@ -294,10 +295,14 @@ class TestStack:
                     found[log.name] = numbers
         return found
 
+    @functools.cached_property
+    def _signing(self) -> ServiceSettings:
+        # Built once: reading settings from the environment costs milliseconds, more than minting a token.
+        return ServiceSettings(jwt_secret=SecretStr(self.layout.secrets()["jwt_secret"]), jwt_audience=API_AUDIENCE)
+
     def token(self, sub: str, org: str, *roles: str, ttl_s: int = 3600) -> str:
         """A dev token (signed with the stack's dev key), for any sub, organisation and roles."""
-        settings = ServiceSettings(jwt_secret=SecretStr(self.layout.secrets()["jwt_secret"]), jwt_audience=API_AUDIENCE)
-        return mint_token(settings, sub=sub, org=org, roles=roles, ttl_s=ttl_s)
+        return mint_token(self._signing, sub=sub, org=org, roles=roles, ttl_s=ttl_s)
 
     def auth(self, org: str, *roles: str, sub: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub or f'user-{uuid.uuid4().hex[:6]}', org, *roles)}"}

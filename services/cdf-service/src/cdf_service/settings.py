@@ -40,6 +40,11 @@ class CdfSettings(ServiceSettings):
         description="A SACT upload of at most this size (one piece) is processed in one transaction, "
         "validated in the worker itself",
     )
+    sact_batch_max: int = Field(
+        20,
+        ge=1,
+        description="Most small SACT submissions of one trust, waiting together, processed in one transaction",
+    )
     sact_json_max_records: int = Field(50_000, description="Most records a JSON SACT batch may carry")
     sact_upload_max_bytes: int = Field(
         2 * 1024**3, description="Largest SACT CSV upload (streamed in pieces; a million rows are about 253 MB)"

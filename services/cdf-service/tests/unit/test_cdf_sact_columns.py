@@ -183,3 +183,17 @@ def test_a_file_leaving_out_optional_columns_gives_the_same_result() -> None:
     rows = [[row[schema.headers.index(h)] for h in headers] for row in ROWS[4]]
     result = both(4, piece_of(rows), columns=headers)
     assert result.rows == len(rows)
+
+
+def test_a_small_piece_goes_row_by_row_and_a_large_one_by_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate_stored_piece picks the validator by the piece's line count (both give the same result:
+    the tests above), so a trust's system posting a few rows does not pay Polars' fixed cost."""
+    spec = ValidatorSpec(str(uuid.uuid4()), 4, SACT_V4.headers, "RGT", DRUGS, b"k", TODAY)
+    taken: list[str] = []
+    monkeypatch.setattr(pieces, "validate_piece", lambda *a: taken.append("columns") or validate_piece(*a))
+    monkeypatch.setattr(pieces, "validate_piece_by_rows", lambda *a: taken.append("rows") or validate_piece_by_rows(*a))
+    rows = ROWS[4] * (pieces.ROW_AT_A_TIME_BELOW_LINES // len(ROWS[4]) + 1)
+    small = pieces.validate_stored_piece(spec, 0, piece_of(rows[:3]))
+    large = pieces.validate_stored_piece(spec, 0, piece_of(rows[: pieces.ROW_AT_A_TIME_BELOW_LINES]))
+    assert taken == ["rows", "columns"]
+    assert (small.rows, large.rows) == (3, pieces.ROW_AT_A_TIME_BELOW_LINES)

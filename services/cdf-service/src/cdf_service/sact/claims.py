@@ -39,7 +39,28 @@ CLAIM = text(
         ORDER BY created_at
         FOR UPDATE SKIP LOCKED
         LIMIT 1)
-    RETURNING id, upload_complete, chunks_total, bytes_received, claim_token, trace_context
+    RETURNING id, upload_complete, chunks_total, bytes_received, claim_token, trace_context, provider_ods
+    """
+)
+
+# Claimed with a small first one: the other small submissions of its trust that are waiting (complete,
+# one piece, never claimed), oldest first. A trust's system sending a burst of small files then has
+# them matched under one hold of the trust's lock and re-forecast once (sact.worker), rather than one
+# transaction each, one after another, behind that lock.
+CLAIM_SMALL_OF_TRUST = text(
+    f"""
+    UPDATE sact_submissions SET status = '{next_status(SubmissionStatus.RECEIVED, SubmissionStep.CLAIM)}',
+                                started_at = coalesce(started_at, now()),
+                                heartbeat_at = now(), claim_token = gen_random_uuid(), claimed_by = :worker
+    WHERE id IN (
+        SELECT id FROM sact_submissions
+        WHERE status = '{SubmissionStatus.RECEIVED}' AND upload_complete AND chunks_total <= 1
+          AND bytes_received <= :inline AND left(provider_ods, 3) = :trust
+        ORDER BY created_at
+        FOR UPDATE SKIP LOCKED
+        LIMIT :more)
+    RETURNING id, upload_complete, chunks_total, bytes_received, claim_token, trace_context, provider_ods,
+              created_at
     """
 )
 
@@ -56,15 +77,27 @@ class Claimed(NamedTuple):
     bytes_received: int
     token: uuid.UUID
     trace_context: dict[str, str] | None = None  # the upload's: processing continues its trace
+    provider_ods: str = ""
+
+    def small(self, inline_max_bytes: int) -> bool:
+        """Processed at once, in one transaction: a complete upload of one piece of at most SACT_INLINE_MAX_BYTES."""
+        return self.upload_complete and self.chunks_total <= 1 and self.bytes_received <= inline_max_bytes
 
 
-async def claim_next(runtime: CdfRuntime) -> Claimed | None:
-    """The next submission to process (the oldest waiting, or one whose worker went silent), claimed."""
-    params = {"stale": runtime.settings.sact_stale_after_s, "worker": WORKER_NAME}
+async def claim_next(runtime: CdfRuntime) -> list[Claimed]:
+    """The next submission to process (the oldest waiting, or one whose worker went silent), claimed; a
+    small one with up to SACT_BATCH_MAX - 1 more small ones of its trust (`CLAIM_SMALL_OF_TRUST`)."""
+    settings = runtime.settings
+    params = {"stale": settings.sact_stale_after_s, "worker": WORKER_NAME}
     async with runtime.unit_of_work() as uow:
         row = (await uow.session.execute(CLAIM, params)).first()
+        claimed = [Claimed(*row)] if row is not None else []
+        if claimed and settings.sact_batch_max > 1 and claimed[0].small(settings.sact_inline_max_bytes):
+            more = {"worker": WORKER_NAME, "trust": claimed[0].provider_ods[:3], "more": settings.sact_batch_max - 1}
+            rows = await uow.session.execute(CLAIM_SMALL_OF_TRUST, {**more, "inline": settings.sact_inline_max_bytes})
+            claimed += [Claimed(*r[:-1]) for r in sorted(rows, key=lambda r: r.created_at)]
         await uow.commit()
-    return Claimed(*row) if row is not None else None
+    return claimed
 
 
 async def fail_claimed(runtime: CdfRuntime, claimed: Claimed, error: str) -> bool:

@@ -9,6 +9,10 @@ with the event are use cases: use_cases.sact_matching, .lapse, .forecaster, .sac
 - **At once**: a small upload (one piece, at most SACT_INLINE_MAX_BYTES) is validated in the worker
   and written, checked for duplicates, matched, lapsed and marked processed in one transaction: a
   trust's system sending a few rows sees the effects, and the forecast move, within milliseconds.
+  Small uploads of one trust waiting together (a burst) are claimed together, up to SACT_BATCH_MAX
+  (sact.claims), and go through that one transaction in upload order: one hold of the trust's lock,
+  one re-forecast of the pairs they changed, one lapse. Should the transaction fail, each is processed
+  alone, so one bad upload fails by itself.
 - **In pieces**: a large file is taken up while it is still being uploaded. Pieces are validated in
   SACT_VALIDATION_PROCESSES processes side by side (the Python work of a million rows), each written in
   its own transaction in file order (rows, problems, progress, the piece dropped: a row applies whole
@@ -41,10 +45,9 @@ from cdf_service.db.list_cache import list_cache
 from cdf_service.domain.sact_records import count_rows
 from cdf_service.domain.sact_rows import DrugDictionary, RepeatedChecksums
 from cdf_service.domain.sact_submissions import SubmissionStep, next_status
-from cdf_service.domain.sact_validator import RowValidator
 from cdf_service.runtime import CdfRuntime, CdfUnitOfWork
 from cdf_service.sact.claims import Claimed, claim_next, fail_claimed, holding, locked
-from cdf_service.sact.pieces import PieceResult, ValidatorSpec, validate_piece
+from cdf_service.sact.pieces import PieceResult, ValidatorSpec, check_header, validate_stored_piece
 from cdf_service.sact.processing import (
     ClaimLost,
     SubmissionGone,
@@ -79,6 +82,19 @@ _LOAD_SMALL = text(
 
 
 @dataclass
+class _Matched:
+    """A small submission written and matched, to be finished at the commit."""
+
+    submission_id: uuid.UUID
+    provider_ods: str
+    period: str
+    chunks_total: int
+    totals: tuple[int, int, int]  # rows: total, accepted, rejected
+    counts: Counter[str]
+    changed: set[tuple[str, str]]  # (provider, entry) pairs whose forecast the match changed
+
+
+@dataclass
 class _InFlight:
     seq: int
     first_row: int
@@ -110,7 +126,7 @@ class SactWorker:
             except BaseException:
                 slots.release()  # a failed claim holds no slot while the worker waits for the next poll
                 raise
-            if claimed is None:
+            if not claimed:
                 slots.release()
                 return False
             task = asyncio.create_task(self._process_in_slot(claimed, slots))
@@ -133,22 +149,33 @@ class SactWorker:
                 task.cancel()
             await asyncio.gather(*working, return_exceptions=True)
 
-    async def _process_in_slot(self, claimed: Claimed, slots: asyncio.Semaphore) -> None:
+    async def _process_in_slot(self, claimed: list[Claimed], slots: asyncio.Semaphore) -> None:
         try:
-            await self.process(claimed)
+            if len(claimed) == 1:
+                await self.process(claimed[0])
+            else:
+                await self.process_together(claimed)
         finally:
             slots.release()
 
-    async def claim(self) -> Claimed | None:
+    async def claim(self) -> list[Claimed]:
         return await claim_next(self.runtime)
+
+    async def process_together(self, claimed: list[Claimed], today: date | None = None) -> None:
+        """Small submissions of one trust in one transaction; each alone should that fail."""
+        today = today or clock.today()
+        attributes = {"casework.sact_submissions": len(claimed), "casework.sact_at_once": True}
+        try:
+            with continued("sact submissions process together", claimed[0].trace_context, attributes=attributes):
+                await self._at_once(claimed, today)
+        except Exception as exc:  # ClaimLost and SubmissionGone too: processed alone, each says which
+            log.warning("sact submissions processed together failed; each alone now", error=repr(exc))
+            for one in claimed:
+                await self.process(one, today)
 
     async def process(self, claimed: Claimed, today: date | None = None) -> None:
         today = today or clock.today()
-        small = (
-            claimed.upload_complete
-            and claimed.chunks_total <= 1
-            and claimed.bytes_received <= self.settings.sact_inline_max_bytes
-        )
+        small = claimed.small(self.settings.sact_inline_max_bytes)
         attributes: dict[str, str | bool] = {
             "casework.sact_submission_id": str(claimed.id),
             "casework.sact_at_once": small,
@@ -168,41 +195,55 @@ class SactWorker:
 
     async def _run(self, claimed: Claimed, small: bool, today: date) -> None:
         if small:
-            await self._at_once(claimed, today)
+            await self._at_once([claimed], today)
         else:
             await self._in_pieces(claimed, today)
 
     # -- at once ----------------------------------------------------------------------------------
 
-    async def _at_once(self, claimed: Claimed, today: date) -> None:
-        submission_id = claimed.id
+    async def _at_once(self, batch: list[Claimed], today: date) -> None:
+        """Small submissions of one trust (one, or a burst claimed together) in one transaction: each
+        validated, written, checked for duplicates and matched in upload order (each sees the rows of
+        those before it, as it would after their commits), then the pairs they changed re-forecast
+        once, the trust's overdue approvals lapsed once (counted on the last), and each marked processed
+        with its event."""
         async with self.runtime.unit_of_work() as uow:
-            loaded = (await uow.session.execute(_LOAD_SMALL, {"sid": submission_id, "token": claimed.token})).first()
-            if loaded is None:
-                raise await lost_or_gone(uow, submission_id)
-            trust = loaded.provider_ods[:3]
             listed = await self._listed(uow)
-            spec = self._spec(submission_id, trust, (loaded.sact_version, loaded.columns), listed, today)
-            piece = validate_piece(spec, 0, loaded.data) if loaded.data is not None else PieceResult(b"", [], 0)
-            await copy_piece(uow, submission_id, piece)
-            duplicates = await reject_duplicates(uow, submission_id, RepeatedChecksums(piece.keys))
-            keys = sorted(piece.listed)
-            counts: Counter[str] = Counter(pairs=len(keys))
-            drugs = listed_drugs(listed)
-            changed = await match_pairs(
-                uow, keys, submission_id=submission_id, trust=trust, listed=drugs, counts=counts, mark=False
-            )
+            matched = [await self._write_and_match(uow, claimed, listed, today) for claimed in batch]
+            changed = set().union(*(m.changed for m in matched))
             if changed:  # re-forecast here, under the trust's lock the matcher holds: no forecaster round
                 await recompute_pairs(uow, self.runtime, sorted(changed), as_of=today)
-            counts["lapsed"] = await lapse_batch(uow, today, trust)
-            totals = (piece.rows, piece.rows - piece.rejected - duplicates, piece.rejected + duplicates)
-            stage_small_finished(uow, submission_id, chunks=loaded.chunks_total, totals=totals, counts=counts)
-            announce_processed(
-                uow, submission_id, provider_ods=loaded.provider_ods, period=loaded.period, totals=totals, counts=counts
-            )
+            trust = matched[0].provider_ods[:3]  # one trust: sact.claims claims a batch of one trust
+            lapsed = matched[-1].counts["lapsed"] = await lapse_batch(uow, today, trust)
+            for m in matched:
+                stage_small_finished(uow, m.submission_id, chunks=m.chunks_total, totals=m.totals, counts=m.counts)
+                announce_processed(
+                    uow, m.submission_id, provider_ods=m.provider_ods, period=m.period, totals=m.totals, counts=m.counts
+                )
             await uow.commit()
-        if counts["lapsed"] == LAPSE_BATCH:  # more than one batch overdue: the rest in their own transactions
+        if lapsed == LAPSE_BATCH:  # more than one batch overdue: the rest in their own transactions
             await lapse_overdue(self.runtime, today, provider_ods=trust)
+
+    async def _write_and_match(
+        self, uow: CdfUnitOfWork, claimed: Claimed, listed: dict[str, tuple[str, ...]], today: date
+    ) -> _Matched:
+        """A small submission's rows validated, written, checked for duplicates and matched."""
+        submission_id = claimed.id
+        loaded = (await uow.session.execute(_LOAD_SMALL, {"sid": submission_id, "token": claimed.token})).first()
+        if loaded is None:
+            raise await lost_or_gone(uow, submission_id)
+        trust = loaded.provider_ods[:3]
+        spec = self._spec(submission_id, trust, (loaded.sact_version, loaded.columns), listed, today)
+        piece = validate_stored_piece(spec, 0, loaded.data) if loaded.data is not None else PieceResult(b"", [], 0)
+        await copy_piece(uow, submission_id, piece)
+        duplicates = await reject_duplicates(uow, submission_id, RepeatedChecksums(piece.keys))
+        keys = sorted(piece.listed)
+        counts: Counter[str] = Counter(pairs=len(keys), lapsed=0)
+        changed = await match_pairs(
+            uow, keys, submission_id=submission_id, trust=trust, listed=listed_drugs(listed), counts=counts, mark=False
+        )
+        totals = (piece.rows, piece.rows - piece.rejected - duplicates, piece.rejected + duplicates)
+        return _Matched(submission_id, loaded.provider_ods, loaded.period, loaded.chunks_total, totals, counts, changed)
 
     # -- in pieces --------------------------------------------------------------------------------
 
@@ -306,7 +347,7 @@ class SactWorker:
     def _validate(self, spec: ValidatorSpec, first_row: int, data: bytes) -> asyncio.Future[PieceResult]:
         """One piece validated in a validation process (or a thread without one)."""
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._validation_pool(), validate_piece, spec, first_row, data)
+        return loop.run_in_executor(self._validation_pool(), validate_stored_piece, spec, first_row, data)
 
     async def _listed(self, uow: CdfUnitOfWork) -> dict[str, tuple[str, ...]]:
         return await list_cache(self.runtime).drug_names(uow.session, self.settings.list_cache_ttl_s)
@@ -327,7 +368,7 @@ class SactWorker:
         spec = ValidatorSpec(
             str(submission_id), schema.version, tuple(columns), trust, self._dictionary[1], self._key, today
         )
-        RowValidator(schema, spec.columns, trust, spec.drugs, self._key, today)  # a bad header fails here
+        check_header(spec)  # a bad header fails here, before any piece is taken
         return spec
 
     def _validation_pool(self) -> ProcessPoolExecutor | None:

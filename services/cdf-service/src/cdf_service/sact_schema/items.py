@@ -71,7 +71,7 @@ class DataItem:
     limits: tuple[int, int] | None = None  # smallest and largest value of an integer
     note: str = ""
 
-    @property
+    @cached_property  # read for every column of every file's header check: worked out once
     def header(self) -> str:
         return header_text(self.name)
 
