@@ -36,6 +36,10 @@ from sqlalchemy import text
 from embedded_stack.testing import RunningService, TestStack, eventually
 
 EVENTS = 2000
+# The kill test's backlog: large enough that the kill (seen through the relays' metrics, polled over
+# HTTP) comes while the relay still has batches to go on a fast machine too (one CI run on a fresh
+# machine had all 2,000 published before the kill landed).
+KILL_BACKLOG = 6000
 KEYS = 10
 RELAY = {"OUTBOX_BATCH_SIZE": "50", "OUTBOX_POLL_INTERVAL_S": "0.05"}
 TOPIC = "contract.events"
@@ -47,10 +51,10 @@ def published(url: str) -> float:
     return metric(url, "casework_outbox_published_total", service="contract")
 
 
-async def _write(svc: RunningService, run: str, transactions: int) -> list[uuid.UUID]:
-    """EVENTS events into the outbox, in `transactions` commits; their ids."""
+async def _write(svc: RunningService, run: str, transactions: int, events: int = EVENTS) -> list[uuid.UUID]:
+    """`events` events into the outbox, in `transactions` commits; their ids."""
     ids: list[uuid.UUID] = []
-    per = EVENTS // transactions
+    per = events // transactions
     for t in range(transactions):
         async with svc.runtime.unit_of_work() as uow:
             for n in range(t * per, (t + 1) * per):
@@ -122,9 +126,9 @@ async def test_a_relay_killed_mid_publish_loses_nothing(stack: TestStack) -> Non
     run = uuid.uuid4().hex[:10]
     async with stack.service("contract", database=database, run_workers=False) as db:
         with stack.served_replicas("contract", 2, database=database, **RELAY) as replicas:
-            # one commit: a backlog of 2,000 the publishing relay works through without a pause, so the
-            # kill comes while it holds a batch (taken, being sent or acknowledged, not yet committed)
-            ids = await _write(db, run, 1)
+            # one commit: a backlog the publishing relay works through without a pause, so the kill
+            # comes while it holds a batch (taken, being sent or acknowledged, not yet committed)
+            ids = await _write(db, run, 1, KILL_BACKLOG)
 
             async def under_way() -> bool:
                 return sum(published(r.url) for r in replicas) >= 300
@@ -135,16 +139,16 @@ async def test_a_relay_killed_mid_publish_loses_nothing(stack: TestStack) -> Non
             by_victim = published(victim.url)
             victim.kill()
             at_kill = await _published_count(db, ids)
-            assert at_kill < EVENTS, "all were published before the kill"
+            assert at_kill < KILL_BACKLOG, "all were published before the kill"
             await eventually(lambda: outbox_drained(db), within=120, interval=0.2)
             by_survivor = published(survivor.url)
         seen = await _read_back(stack, db, ids)
-    assert seen["rows"] == EVENTS and seen["unpublished"] == 0
+    assert seen["rows"] == KILL_BACKLOG and seen["unpublished"] == 0
     assert set(seen["copies"]) == {str(i) for i in ids}, "an event never reached the topic"
-    duplicates = sum(seen["copies"].values()) - EVENTS
+    duplicates = sum(seen["copies"].values()) - KILL_BACKLOG
     _in_order(seen)
     print(
-        f"replica outbox kill: {EVENTS} events, the victim had published {by_victim:g} (its metric), {at_kill} "
+        f"replica outbox kill: {KILL_BACKLOG} events, the victim had published {by_victim:g} (its metric), {at_kill} "
         f"rows published at the kill; the survivor published {by_survivor:g}; every event on the "
         f"topic, {duplicates} sent twice ({sum(1 for c in seen['copies'].values() if c > 1)} events), all rows "
         f"published"

@@ -4,7 +4,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cdf_service.domain.sact_records import count_rows, frame_of, pieces, record_boundary, rows_of
@@ -168,6 +168,8 @@ def test_repeated_administrations_name_the_first_row_and_ignore_checksum_collisi
 
 @settings(max_examples=500, deadline=None)
 @given(text=csv_text | csv_text.map(lambda t: t.replace("\n", "\r\n")), width=st.integers(1, 4))
+@example(text=",\na\n,,", width=2)  # a short row and a long one: as many commas as two rows of two
+@example(text='"x,y"\na,\n,,', width=2)
 def test_a_piece_read_as_columns_has_the_cells_the_csv_module_reads(text: str, width: int) -> None:
     """frame_of reads a piece exactly as rows_of does, or declines it (then rows_of reads it)."""
     piece = text.encode()

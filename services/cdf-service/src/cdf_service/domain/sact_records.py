@@ -25,6 +25,7 @@ from cdf_service.sact_schema import read_header
 
 QUOTE = b'"'
 BOM = b"\xef\xbb\xbf"
+_QUOTED = re.compile(rb'"(?:[^"]|"")*"')  # a quoted value, its doubled quotes inside
 _BLANK_LINE = re.compile(rb"(?:\A|\n)\r*(?:\n|\Z)")  # a line of nothing but carriage returns
 
 
@@ -136,10 +137,19 @@ def frame_of(piece: bytes, width: int) -> pl.DataFrame | None:
         return None
     if frame.height != rows:
         return None
-    # a shorter row is padded with empty cells: the commas between fields tell (all of them, less those
-    # inside quoted values) whether every row has `width` fields
-    separators = piece.count(b",") - (_inside_quotes(piece) or (0, 0))[1]
-    return frame if separators == rows * (width - 1) else None
+    return frame if _every_row_has(piece, rows, width) else None
+
+
+def _every_row_has(piece: bytes, rows: int, width: int) -> bool:
+    """Whether each of the piece's `rows` rows has `width` fields. Polars pads a shorter row with empty
+    cells and drops a longer row's empty last cells, so a short row and a long one could pass a count of
+    all the commas together (hypothesis found ",\na\n,,"): the commas are counted a line at a time, once
+    the quoted values (which may hold commas and newlines) are taken out."""
+    bare = _QUOTED.sub(b"", piece) if QUOTE in piece else piece
+    body = bare[:-1] if bare.endswith(b"\n") else bare
+    lines = body.split(b"\n")
+    separators = width - 1
+    return len(lines) == rows and all(line.count(b",") == separators for line in lines)
 
 
 def _with_newline(line: str) -> str:
