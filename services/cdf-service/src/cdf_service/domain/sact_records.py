@@ -177,19 +177,19 @@ def count_rows(piece: bytes) -> int | None:
         return body.count(b"\n") + 1
     if b"\r" in body and piece.count(b"\r") != piece.count(b"\r\n"):
         return None  # a carriage return inside a line: the csv module's reading
-    inside = _inside_quotes(body)
-    return None if inside is None else body.count(b"\n") + 1 - inside[0]
+    inside = _newlines_inside_quotes(body)
+    return None if inside is None else body.count(b"\n") + 1 - inside
 
 
 _FIELD_START = frozenset(b",\n")
 _FIELD_END = frozenset(b",\r\n")
 
 
-def _inside_quotes(body: bytes) -> tuple[int, int] | None:
-    """Newlines and commas inside quoted fields, when each quoted field opens at a field's start and closes
+def _newlines_inside_quotes(body: bytes) -> int | None:
+    """Newlines inside quoted fields, when each quoted field opens at a field's start and closes
     at its end (a doubled quote inside is fine); None for any other use of quotes, which the csv module
     reads its own way."""
-    inside, commas, at = 0, 0, body.find(QUOTE)
+    inside, at = 0, body.find(QUOTE)
     while at >= 0:
         if at > 0 and body[at - 1] not in _FIELD_START:
             return None
@@ -204,6 +204,5 @@ def _inside_quotes(body: bytes) -> tuple[int, int] | None:
         if end + 1 < len(body) and body[end + 1] not in _FIELD_END:
             return None
         inside += body.count(b"\n", at, end)
-        commas += body.count(b",", at, end)
         at = body.find(QUOTE, end + 1)
-    return inside, commas
+    return inside

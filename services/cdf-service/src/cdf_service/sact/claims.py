@@ -54,8 +54,8 @@ CLAIM_SMALL_OF_TRUST = text(
                                 heartbeat_at = now(), claim_token = gen_random_uuid(), claimed_by = :worker
     WHERE id IN (
         SELECT id FROM sact_submissions
-        WHERE status = '{SubmissionStatus.RECEIVED}' AND upload_complete AND chunks_total <= 1
-          AND bytes_received <= :inline AND left(provider_ods, 3) = :trust
+        WHERE status = '{SubmissionStatus.RECEIVED}' AND left(provider_ods, 3) = :trust
+          AND upload_complete AND chunks_total <= 1 AND bytes_received <= :inline  -- Claimed.small's rule
         ORDER BY created_at
         FOR UPDATE SKIP LOCKED
         LIMIT :more)
