@@ -337,3 +337,21 @@ async def test_the_schemas_list_each_versions_items_with_their_numbers(stack: Te
         assert missing.status_code == 404 and "4.0, 3.0" in missing.json()["detail"]
         assert (await svc.client.get("/api/v1/sact/schemas/4")).status_code == 401
         assert json.dumps(v4.json())  # plain JSON all through
+
+
+async def test_a_problem_in_the_longest_named_column_is_reported_not_a_failed_submission(stack: TestStack) -> None:
+    """PROFESSIONAL_REGISTRATION_ENTRY_IDENTIFIER_CARE_PROFESSIONAL_INITIATING_TREATMENT is 81 characters: its
+    problem is stored under its name like any other (the problems' field was 60 wide, and the submission failed)."""
+    rng = random.Random(12)
+    plan = TrustPlan(cdf_patients=0, routine_patients=2)
+    data = sact_file(build_trust(TRUST, plan, rng).courses, SACT_V4, plan.as_of).decode()
+    header, first, *_ = data.splitlines()
+    longest = max(SACT_V4.headers, key=len)
+    cells = first.split(",")
+    cells[SACT_V4.headers.index(longest)] = "x" * 33  # one longer than the item's 32
+    async with stack.service("cdf", lapse_sweep_interval_s=0) as svc:
+        await load_seed_list(svc.client, stack)
+        posted = await post_csv(svc, stack, f"{header}\n{','.join(cells)}\n".encode(), "longest-column")
+        done = await processed(svc.client, stack, posted.json()["id"])
+        assert (done["rows_accepted"], done["rows_rejected"]) == (0, 1)
+        assert [(p["row"], p["field"]) for p in done["report"]] == [(1, longest)]

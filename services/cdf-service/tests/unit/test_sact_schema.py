@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from casework.events.catalogue.cdf import StopReason
+from cdf_service.db.models import SactProblem
 from cdf_service.sact_schema import (
     SACT_V3,
     SACT_V4,
+    SCHEMAS,
     HeaderError,
     ItemType,
     detect,
@@ -155,3 +157,10 @@ def test_versions_are_named_several_ways(text: str | int, version: int | None) -
 
 def test_the_readme_shows_the_generated_item_tables() -> None:
     assert readme_section() in README.read_text(encoding="utf-8")
+
+
+def test_every_item_header_fits_the_problem_field_it_is_reported_in() -> None:
+    """A problem names its column: a header longer than sact_problems.field would fail the submission."""
+    width = SactProblem.__table__.c.field.type.length
+    for schema in SCHEMAS.values():
+        assert max(len(header) for header in schema.headers) <= width, schema.title

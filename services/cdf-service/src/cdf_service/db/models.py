@@ -312,7 +312,7 @@ class SactProblem(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     submission_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     row_no: Mapped[int] = mapped_column(Integer)
-    field: Mapped[str] = mapped_column(String(60))
+    field: Mapped[str] = mapped_column(String(120))  # an item header (v4.0's longest is 81) or a parameter name
     reason: Mapped[str] = mapped_column(Text)
 
 
